@@ -1,0 +1,99 @@
+//! The canonical proto3 JSON mapping of envelopes and messages.
+//!
+//! Output is the mapping as the reference implementation (Python's `google.protobuf.json_format`)
+//! writes it, compact: fields in field-number order under their lowerCamelCase JSON names, fields
+//! without presence omitted when they hold their default, enums by name, `Any` as an object with
+//! `"@type"` first and the message's fields inline, floats as Python prints them.
+//!
+//! Input follows the mapping's parsing rules: JSON names and original field names, integers as
+//! numbers or strings, enums by name or number, `null` for "absent". Like the C++ and Java
+//! implementations (and unlike Python's dict-based parser, which keeps the last), a field given
+//! twice is an error, so two readers of one text can never disagree on its meaning. Unknown
+//! fields are an error unless [`JsonOptions::ignore_unknown_fields`] is set.
+
+mod envelope;
+mod error;
+mod float;
+mod reader;
+mod scan;
+mod writer;
+
+pub use error::{JsonError, JsonErrorKind};
+pub use reader::{FieldSet, JsonReader};
+pub use writer::JsonWriter;
+
+use super::DecodeError;
+use crate::Envelope;
+
+/// The generated [`JsonMessage`] implementations and enum name tables.
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/json_impls.rs"));
+}
+
+/// A protobuf message with a canonical JSON form. Implemented for every generated message type by
+/// the build script; not meant to be implemented by hand.
+pub trait JsonMessage: Default {
+    /// The fully qualified protobuf name.
+    const FULL_NAME: &'static str;
+
+    /// Writes the message's fields as members of the enclosing object.
+    fn write_json_fields(&self, w: &mut JsonWriter<'_>);
+
+    /// Reads the value of member `key` if it names a field; `Ok(false)` if it names none.
+    fn read_json_field(
+        &mut self,
+        key: &str,
+        r: &mut JsonReader<'_>,
+        seen: &mut FieldSet,
+    ) -> Result<bool, JsonError>;
+}
+
+/// How JSON input is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JsonOptions {
+    /// Pass over members that name no field instead of refusing the input (the reference
+    /// implementation's `ignore_unknown_fields`).
+    pub ignore_unknown_fields: bool,
+}
+
+/// The envelope as canonical JSON text.
+pub fn encode(envelope: &Envelope) -> String {
+    let mut out = String::new();
+    encode_into(envelope, &mut out);
+    out
+}
+
+/// Appends the envelope as canonical JSON text to `out`.
+pub fn encode_into(envelope: &Envelope, out: &mut String) {
+    envelope::write(envelope, out);
+}
+
+/// Reads an envelope from JSON text.
+pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
+    decode_with(text, JsonOptions::default())
+}
+
+/// Reads an envelope from JSON text with the given options.
+pub fn decode_with(text: &str, options: JsonOptions) -> Result<Envelope, DecodeError> {
+    envelope::read(&mut JsonReader::new(text, options))
+}
+
+/// A message (not in an envelope) as canonical JSON text, e.g. for the marketplace protocol.
+pub fn to_string<M: JsonMessage>(message: &M) -> String {
+    let mut out = String::new();
+    JsonWriter::new(&mut out).message(message);
+    out
+}
+
+/// Reads a message (not in an envelope) from JSON text.
+pub fn from_str<M: JsonMessage>(text: &str) -> Result<M, JsonError> {
+    from_str_with(text, JsonOptions::default())
+}
+
+/// Reads a message (not in an envelope) from JSON text with the given options.
+pub fn from_str_with<M: JsonMessage>(text: &str, options: JsonOptions) -> Result<M, JsonError> {
+    let mut reader = JsonReader::new(text, options);
+    let message = reader.message()?;
+    reader.end()?;
+    Ok(message)
+}

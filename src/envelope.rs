@@ -1,0 +1,96 @@
+//! The typed envelope: a [`Message`] with its request id and, for a response, its outcome.
+
+use crate::codec::DecodeError;
+use crate::{Message, ResponseCode, ResponseInfo, proto};
+
+/// One unit of the protocol (seed chapter 5): the typed form of `logi.plugin.protocol.Envelope`.
+///
+/// A request carries the sender's id for it and no `response`; a response carries the id of the
+/// request it answers and a [`ResponseInfo`]. The `message` is absent on a bare ok or error answer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Envelope {
+    /// The request id (for a response, the id of the request it answers); 0 means none.
+    pub id: u32,
+    /// The message carried, if any.
+    pub message: Option<Message>,
+    /// Present if and only if this envelope is a response.
+    pub response: Option<ResponseInfo>,
+}
+
+impl Envelope {
+    /// A request (or notification) with id `id` carrying `message`.
+    pub fn request(id: u32, message: impl Into<Message>) -> Envelope {
+        Envelope {
+            id,
+            message: Some(message.into()),
+            response: None,
+        }
+    }
+
+    /// A response to request `id`.
+    pub fn response(id: u32, response: ResponseInfo, message: Option<Message>) -> Envelope {
+        Envelope {
+            id,
+            message,
+            response: Some(response),
+        }
+    }
+
+    /// Whether this envelope answers a request (it has a `response` field).
+    pub fn is_response(&self) -> bool {
+        self.response.is_some()
+    }
+
+    /// Converts the generated protobuf form, unpacking its `Any`.
+    pub fn from_proto(envelope: proto::plugin::Envelope) -> Result<Envelope, DecodeError> {
+        let message = match envelope.message {
+            // An empty Any (no type URL, no body) carries nothing.
+            Some(any) if any.type_url.is_empty() && any.value.is_empty() => None,
+            Some(any) => Some(
+                Message::from_any(&any).map_err(|source| DecodeError::Message {
+                    id: envelope.id,
+                    response: envelope.response.clone(),
+                    source,
+                })?,
+            ),
+            None => None,
+        };
+        Ok(Envelope {
+            id: envelope.id,
+            message,
+            response: envelope.response,
+        })
+    }
+
+    /// Converts to the generated protobuf form, packing the message into an `Any`.
+    pub fn to_proto(&self) -> proto::plugin::Envelope {
+        proto::plugin::Envelope {
+            id: self.id,
+            message: self.message.as_ref().map(Message::to_any),
+            response: self.response.clone(),
+        }
+    }
+}
+
+impl ResponseInfo {
+    /// A `SUCCESS` response.
+    pub fn ok() -> ResponseInfo {
+        ResponseInfo {
+            result: ResponseCode::Success as i32,
+            what: String::new(),
+        }
+    }
+
+    /// A response with an error code of seed chapter 6 and a description.
+    pub fn error(code: ResponseCode, what: impl Into<String>) -> ResponseInfo {
+        ResponseInfo {
+            result: code as i32,
+            what: what.into(),
+        }
+    }
+
+    /// Whether the result is `SUCCESS`.
+    pub fn is_ok(&self) -> bool {
+        self.result == ResponseCode::Success as i32
+    }
+}
