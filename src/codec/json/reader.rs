@@ -309,7 +309,7 @@ impl<'a> JsonReader<'a> {
                 Ok(())
             }
             Some(b'[') => self.array(Self::skip_value).map(drop),
-            Some(b'"') => self.str().map(drop),
+            Some(b'"') => self.skip_str(),
             Some(b'-' | b'0'..=b'9') => self.number().map(drop),
             _ => {
                 for literal in ["true", "false", "null"] {
@@ -568,6 +568,32 @@ impl<'a> JsonReader<'a> {
                 None => {
                     return Err(self.error_at(at, JsonErrorKind::UnexpectedEnd { expected: "'\"'" }));
                 }
+            }
+        }
+    }
+
+    /// Passes over a string token, checking its grammar only: a `\u` escape of half a surrogate
+    /// pair is valid JSON (whether it makes a valid string is the reader of the value's concern).
+    fn skip_str(&mut self) -> Result<(), JsonError> {
+        let bytes = self.text.as_bytes();
+        let mut at = self.pos + 1;
+        loop {
+            at += find_special(&bytes[at..]);
+            match bytes.get(at) {
+                Some(b'"') => {
+                    self.pos = at + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => match bytes.get(at + 1) {
+                    Some(b'u') => {
+                        self.hex4(at)?;
+                        at += 6;
+                    }
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
+                    _ => return self.escape(at, &mut String::new()).map(drop),
+                },
+                Some(&byte) => return Err(self.error_at(at, JsonErrorKind::ControlCharacter(u32::from(byte)))),
+                None => return Err(self.error_at(at, JsonErrorKind::UnexpectedEnd { expected: "'\"'" })),
             }
         }
     }
