@@ -104,8 +104,8 @@ fn write_field(s: &mut String, schema: &Schema, f: &FieldDef) {
             };
             writeln!(
                 s,
-                "        if {cond} {{ w.key({key:?}); {} }}",
-                write_value(schema, f, &format!("&self.{ident}"))
+                "        if {cond} {{ let v = &self.{ident}; w.key({key:?}); {} }}",
+                write_value(schema, f, "v")
             )
         }
         Shape::Explicit => writeln!(
@@ -154,15 +154,15 @@ fn read_field(s: &mut String, schema: &Schema, f: &FieldDef, bit: usize, oneof_b
     let (clear, set) = match &f.shape {
         Shape::Implicit => (
             format!("self.{ident} = Default::default();"),
-            format!("self.{ident} = {read};"),
+            format!("self.{ident} = {read}?;"),
         ),
         Shape::Explicit => (
             format!("self.{ident} = None;"),
-            format!("self.{ident} = Some({read});"),
+            format!("self.{ident} = Some({read}?);"),
         ),
         Shape::Repeated => (
             format!("self.{ident}.clear();"),
-            format!("self.{ident} = r.array(|r| Ok({read}))?;"),
+            format!("self.{ident} = r.array(|r| {read})?;"),
         ),
         Shape::OneofMember {
             oneof,
@@ -173,7 +173,7 @@ fn read_field(s: &mut String, schema: &Schema, f: &FieldDef, bit: usize, oneof_b
                 "if matches!(self.{ident}, Some({variant_path}(_))) {{ self.{ident} = None; }}"
             ),
             format!(
-                "seen.claim_oneof({}, {oneof_name:?}, r)?; self.{ident} = Some({variant_path}({read}));",
+                "seen.claim_oneof({}, {oneof_name:?}, r)?; self.{ident} = Some({variant_path}({read}?));",
                 oneof_bit_base + oneof
             ),
         ),
@@ -185,19 +185,19 @@ fn read_field(s: &mut String, schema: &Schema, f: &FieldDef, bit: usize, oneof_b
     );
 }
 
-/// An expression reading one value of the field's type.
+/// An expression reading one value of the field's type, as a `Result`.
 fn read_value(schema: &Schema, f: &FieldDef) -> String {
     match &f.kind {
-        Kind::Bool => "r.bool()?".into(),
-        Kind::Int32 => "r.i32()?".into(),
-        Kind::Uint32 => "r.u32()?".into(),
-        Kind::Float => "r.f32()?".into(),
-        Kind::String => "r.string()?".into(),
+        Kind::Bool => "r.bool()".into(),
+        Kind::Int32 => "r.i32()".into(),
+        Kind::Uint32 => "r.u32()".into(),
+        Kind::Float => "r.f32()".into(),
+        Kind::String => "r.string()".into(),
         Kind::Enum(name) => {
             let _ = schema.enum_def(name);
-            format!("r.enum_value({name:?}, value_{})?", enum_fn(name))
+            format!("r.enum_value({name:?}, value_{})", enum_fn(name))
         }
-        Kind::Message { rust_path, .. } => format!("r.message::<{rust_path}>()?"),
+        Kind::Message { rust_path, .. } => format!("r.message::<{rust_path}>()"),
         Kind::Any => unreachable!("Any fields are read by hand"),
     }
 }

@@ -1,17 +1,26 @@
 //! The JSON codec's reading rules: the proto3 JSON mapping as the reference implementation
 //! applies it, strict JSON grammar, and errors that say what and where.
 
-use logi_plugin_core::codec::json::{self, JsonErrorKind, JsonOptions};
 use logi_plugin_core::codec::DecodeError;
+use logi_plugin_core::codec::json::{self, JsonErrorKind, JsonOptions};
 use logi_plugin_core::proto::marketplace::{PluginInfo, PluginInstallation};
-use logi_plugin_core::proto::plugin::{update_analog_control::UpdateType, TriggerAction, UpdateAnalogControl};
+use logi_plugin_core::proto::plugin::{
+    TriggerAction, UpdateAnalogControl, update_analog_control::UpdateType,
+};
 use logi_plugin_core::{Envelope, Message, MessageError, ResponseCode, ResponseInfo};
 
 const TRIGGER: &str = "type.googleapis.com/logi.plugin.protocol.TriggerAction";
 const UPDATE: &str = "type.googleapis.com/logi.plugin.protocol.UpdateAnalogControl";
 
 fn trigger(id: u32, instance: &str, action: &str) -> Envelope {
-    Envelope::request(id, TriggerAction { action_instance_id: instance.into(), action_id: action.into(), configuration: None })
+    Envelope::request(
+        id,
+        TriggerAction {
+            action_instance_id: instance.into(),
+            action_id: action.into(),
+            configuration: None,
+        },
+    )
 }
 
 fn update(text: &str) -> UpdateAnalogControl {
@@ -39,13 +48,17 @@ fn body_error(text: &str) -> (u32, MessageError) {
 
 #[test]
 fn original_proto_field_names_are_accepted() {
-    let text = format!(r#"{{"id":3,"message":{{"@type":"{TRIGGER}","action_instance_id":"i","action_id":"a"}}}}"#);
+    let text = format!(
+        r#"{{"id":3,"message":{{"@type":"{TRIGGER}","action_instance_id":"i","action_id":"a"}}}}"#
+    );
     assert_eq!(json::decode(&text).unwrap(), trigger(3, "i", "a"));
 }
 
 #[test]
 fn the_type_member_may_come_anywhere_in_the_any() {
-    let text = format!(r#"{{"message":{{"actionId":"a","@type":"{TRIGGER}","actionInstanceId":"i"}},"id":3}}"#);
+    let text = format!(
+        r#"{{"message":{{"actionId":"a","@type":"{TRIGGER}","actionInstanceId":"i"}},"id":3}}"#
+    );
     assert_eq!(json::decode(&text).unwrap(), trigger(3, "i", "a"));
 }
 
@@ -57,7 +70,15 @@ fn any_type_url_prefix_names_the_message_after_the_last_slash() {
 
 #[test]
 fn integers_are_accepted_as_strings_and_as_whole_numbers_in_any_notation() {
-    for id in [r#""42""#, "42", "42.0", "4.2e1", "4200e-2"] {
+    for id in [
+        r#""42""#,
+        "42",
+        "42.0",
+        "4.2e1",
+        "4200e-2",
+        r#""4.2e1""#,
+        r#""42.0""#,
+    ] {
         let text = format!(r#"{{"id":{id}}}"#);
         assert_eq!(json::decode(&text).unwrap().id, 42, "{text}");
     }
@@ -66,16 +87,48 @@ fn integers_are_accepted_as_strings_and_as_whole_numbers_in_any_notation() {
 #[test]
 fn a_fractional_integer_is_refused_naming_the_field_and_value() {
     let error = envelope_error(r#"{"id":1.5}"#);
-    assert_eq!(error.kind(), &JsonErrorKind::NotAnInteger { value: "1.5".into() });
+    assert_eq!(
+        error.kind(),
+        &JsonErrorKind::NotAnInteger {
+            value: "1.5".into()
+        }
+    );
     assert_eq!(error.path(), "id");
-    assert_eq!(error.to_string(), "at id (line 1, column 7): 1.5 is not an integer");
+    assert_eq!(
+        error.to_string(),
+        "at id (line 1, column 7): 1.5 is not an integer"
+    );
+    for text in [
+        r#"{"id":"1.5"}"#,
+        r#"{"id":"inf"}"#,
+        r#"{"id":"0x10"}"#,
+        r#"{"id":" 1"}"#,
+        r#"{"id":""}"#,
+    ] {
+        assert!(
+            matches!(
+                envelope_error(text).kind(),
+                JsonErrorKind::NotAnInteger { .. }
+            ),
+            "{text}"
+        );
+    }
 }
 
 #[test]
 fn an_integer_out_of_range_is_refused_naming_the_value_and_type() {
     for value in ["-1", "4294967296", r#""99999999999999999999999""#, "1e10"] {
         let error = envelope_error(&format!(r#"{{"id":{value}}}"#));
-        assert!(matches!(error.kind(), JsonErrorKind::OutOfRange { target: "uint32", .. }), "{value}: {error}");
+        assert!(
+            matches!(
+                error.kind(),
+                JsonErrorKind::OutOfRange {
+                    target: "uint32",
+                    ..
+                }
+            ),
+            "{value}: {error}"
+        );
     }
 }
 
@@ -83,7 +136,11 @@ fn an_integer_out_of_range_is_refused_naming_the_value_and_type() {
 fn enums_are_read_by_name_by_number_and_by_numeric_string() {
     for result in [r#""NOT_IMPLEMENTED""#, "-5", r#""-5""#] {
         let text = format!(r#"{{"id":1,"response":{{"result":{result}}}}}"#);
-        assert_eq!(json::decode(&text).unwrap().response.unwrap().result(), ResponseCode::NotImplemented, "{text}");
+        assert_eq!(
+            json::decode(&text).unwrap().response.unwrap().result(),
+            ResponseCode::NotImplemented,
+            "{text}"
+        );
     }
 }
 
@@ -98,20 +155,29 @@ fn an_unknown_enum_name_is_refused_naming_the_enum() {
     let error = envelope_error(r#"{"response":{"result":"TERRIBLE"}}"#);
     assert_eq!(
         error.kind(),
-        &JsonErrorKind::InvalidEnumValue { value: "\"TERRIBLE\"".into(), enum_name: "logi.plugin.protocol.ResponseInfo.Code" }
+        &JsonErrorKind::InvalidEnumValue {
+            value: "\"TERRIBLE\"".into(),
+            enum_name: "logi.plugin.protocol.ResponseInfo.Code"
+        }
     );
     assert_eq!(error.path(), "response.result");
 }
 
 #[test]
 fn null_means_the_field_is_absent() {
-    let text = format!(r#"{{"id":null,"message":{{"@type":"{TRIGGER}","actionId":"a","configuration":null}},"response":null}}"#);
+    let text = format!(
+        r#"{{"id":null,"message":{{"@type":"{TRIGGER}","actionId":"a","configuration":null}},"response":null}}"#
+    );
     assert_eq!(json::decode(&text).unwrap(), trigger(0, "", "a"));
 }
 
 #[test]
 fn floats_are_read_from_numbers_and_strings_including_the_special_names() {
-    let value = |v: &str| match update(&format!(r#"{{"message":{{"@type":"{UPDATE}","delta":{v}}}}}"#)).update_type {
+    let value = |v: &str| match update(&format!(
+        r#"{{"message":{{"@type":"{UPDATE}","delta":{v}}}}}"#
+    ))
+    .update_type
+    {
         Some(UpdateType::Delta(d)) => d,
         other => panic!("{other:?}"),
     };
@@ -125,21 +191,35 @@ fn floats_are_read_from_numbers_and_strings_including_the_special_names() {
 
 #[test]
 fn float32_max_written_in_its_shortest_form_is_read_back() {
-    let m = update(&format!(r#"{{"message":{{"@type":"{UPDATE}","value":3.4028235e+38}}}}"#));
+    let m = update(&format!(
+        r#"{{"message":{{"@type":"{UPDATE}","value":3.4028235e+38}}}}"#
+    ));
     assert_eq!(m.update_type, Some(UpdateType::Value(f32::MAX)));
 }
 
 #[test]
 fn a_float_beyond_the_float32_range_is_refused() {
-    let (_, error) = body_error(&format!(r#"{{"message":{{"@type":"{UPDATE}","value":1e39}}}}"#));
-    let MessageError::MalformedJson { source, .. } = error else { panic!("{error:?}") };
-    assert_eq!(source.kind(), &JsonErrorKind::OutOfRange { value: "1e39".into(), target: "float" });
+    let (_, error) = body_error(&format!(
+        r#"{{"message":{{"@type":"{UPDATE}","value":1e39}}}}"#
+    ));
+    let MessageError::MalformedJson { source, .. } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        source.kind(),
+        &JsonErrorKind::OutOfRange {
+            value: "1e39".into(),
+            target: "float"
+        }
+    );
 }
 
 #[test]
 fn other_spellings_of_special_floats_are_refused() {
     for spelling in [r#""nan""#, r#""inf""#, r#""infinity""#, "NaN", "Infinity"] {
-        let result = json::decode(&format!(r#"{{"message":{{"@type":"{UPDATE}","value":{spelling}}}}}"#));
+        let result = json::decode(&format!(
+            r#"{{"message":{{"@type":"{UPDATE}","value":{spelling}}}}}"#
+        ));
         assert!(result.is_err(), "{spelling} was accepted");
     }
 }
@@ -147,15 +227,28 @@ fn other_spellings_of_special_floats_are_refused() {
 #[test]
 fn an_unknown_field_is_refused_naming_the_message_and_field() {
     let error = envelope_error(r#"{"id":1,"colour":"red"}"#);
-    assert_eq!(error.kind(), &JsonErrorKind::UnknownField { message: "logi.plugin.protocol.Envelope", field: "colour".into() });
+    assert_eq!(
+        error.kind(),
+        &JsonErrorKind::UnknownField {
+            message: "logi.plugin.protocol.Envelope",
+            field: "colour".into()
+        }
+    );
     assert_eq!((error.line(), error.column()), (1, 9));
 }
 
 #[test]
 fn unknown_fields_are_passed_over_when_the_option_says_so() {
-    let options = JsonOptions { ignore_unknown_fields: true };
-    let text = format!(r#"{{"id":3,"x":[{{"deep":[1,2,{{}}]}}],"message":{{"@type":"{TRIGGER}","actionId":"a","y":null}}}}"#);
-    assert_eq!(json::decode_with(&text, options).unwrap(), trigger(3, "", "a"));
+    let options = JsonOptions {
+        ignore_unknown_fields: true,
+    };
+    let text = format!(
+        r#"{{"id":3,"x":[{{"deep":[1,2,{{}}]}}],"message":{{"@type":"{TRIGGER}","actionId":"a","y":null}}}}"#
+    );
+    assert_eq!(
+        json::decode_with(&text, options).unwrap(),
+        trigger(3, "", "a")
+    );
 }
 
 #[test]
@@ -165,17 +258,34 @@ fn a_field_given_twice_under_either_name_is_refused() {
         format!(r#"{{"message":{{"@type":"{TRIGGER}","actionId":"a","action_id":"b"}}}}"#),
     ] {
         let (_, error) = body_error(&text);
-        let MessageError::MalformedJson { source, .. } = error else { panic!("{error:?}") };
-        assert_eq!(source.kind(), &JsonErrorKind::DuplicateField { field: "action_id" });
+        let MessageError::MalformedJson { source, .. } = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(
+            source.kind(),
+            &JsonErrorKind::DuplicateField { field: "action_id" }
+        );
     }
-    assert_eq!(envelope_error(r#"{"id":1,"id":2}"#).kind(), &JsonErrorKind::DuplicateField { field: "id" });
+    assert_eq!(
+        envelope_error(r#"{"id":1,"id":2}"#).kind(),
+        &JsonErrorKind::DuplicateField { field: "id" }
+    );
 }
 
 #[test]
 fn two_members_of_one_oneof_are_refused() {
-    let (_, error) = body_error(&format!(r#"{{"message":{{"@type":"{UPDATE}","value":1,"delta":2}}}}"#));
-    let MessageError::MalformedJson { source, .. } = error else { panic!("{error:?}") };
-    assert_eq!(source.kind(), &JsonErrorKind::MultipleOneofFields { oneof: "update_type" });
+    let (_, error) = body_error(&format!(
+        r#"{{"message":{{"@type":"{UPDATE}","value":1,"delta":2}}}}"#
+    ));
+    let MessageError::MalformedJson { source, .. } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        source.kind(),
+        &JsonErrorKind::MultipleOneofFields {
+            oneof: "update_type"
+        }
+    );
 }
 
 #[test]
@@ -183,15 +293,26 @@ fn an_unknown_type_url_is_a_message_error_carrying_the_id_and_the_url() {
     let text = r#"{"message":{"@type":"type.googleapis.com/acme.Teleport","x":{"y":[1]}},"id":9}"#;
     let (id, error) = body_error(text);
     assert_eq!(id, 9);
-    assert_eq!(error, MessageError::UnknownTypeUrl { type_url: "type.googleapis.com/acme.Teleport".into() });
+    assert_eq!(
+        error,
+        MessageError::UnknownTypeUrl {
+            type_url: "type.googleapis.com/acme.Teleport".into()
+        }
+    );
     assert_eq!(error.response_code(), ResponseCode::NotImplemented);
 }
 
 #[test]
 fn a_malformed_body_is_a_message_error_carrying_the_id_and_response() {
-    let text = format!(r#"{{"id":4,"response":{{"result":"SUCCESS"}},"message":{{"@type":"{TRIGGER}","actionId":true}}}}"#);
+    let text = format!(
+        r#"{{"id":4,"response":{{"result":"SUCCESS"}},"message":{{"@type":"{TRIGGER}","actionId":true}}}}"#
+    );
     match json::decode(&text) {
-        Err(DecodeError::Message { id: 4, response: Some(response), source }) => {
+        Err(DecodeError::Message {
+            id: 4,
+            response: Some(response),
+            source,
+        }) => {
             assert_eq!(response, ResponseInfo::ok());
             assert_eq!(source.response_code(), ResponseCode::InvalidArg);
             assert_eq!(
@@ -206,13 +327,30 @@ fn a_malformed_body_is_a_message_error_carrying_the_id_and_response() {
 
 #[test]
 fn broken_json_inside_the_body_makes_the_whole_envelope_unreadable() {
-    let error = envelope_error(&format!(r#"{{"id":4,"message":{{"@type":"{TRIGGER}","actionId":"a",}}}}"#));
-    assert!(matches!(error.kind(), JsonErrorKind::Unexpected { expected: "a member name", .. }), "{error}");
+    let error = envelope_error(&format!(
+        r#"{{"id":4,"message":{{"@type":"{TRIGGER}","actionId":"a",}}}}"#
+    ));
+    assert!(
+        matches!(
+            error.kind(),
+            JsonErrorKind::Unexpected {
+                expected: "a member name",
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[test]
 fn an_empty_any_object_carries_no_message() {
-    assert_eq!(json::decode(r#"{"id":2,"message":{}}"#).unwrap(), Envelope { id: 2, ..Envelope::default() });
+    assert_eq!(
+        json::decode(r#"{"id":2,"message":{}}"#).unwrap(),
+        Envelope {
+            id: 2,
+            ..Envelope::default()
+        }
+    );
 }
 
 #[test]
@@ -238,22 +376,37 @@ fn strict_json_grammar_is_enforced() {
         r#"{"id":1e}"#,
         "",
     ] {
-        assert!(matches!(json::decode(text), Err(DecodeError::Json(_))), "accepted {text:?}");
+        assert!(
+            matches!(json::decode(text), Err(DecodeError::Json(_))),
+            "accepted {text:?}"
+        );
     }
 }
 
 #[test]
 fn string_escapes_are_decoded() {
-    let text = format!(r#"{{"message":{{"@type":"{TRIGGER}","actionId":"\u00e9\/\ud83c\udf9b\b\f\n\"\\"}}}}"#);
-    assert_eq!(json::decode(&text).unwrap(), trigger(0, "", "é/🎛\u{8}\u{c}\n\"\\"));
+    let text = format!(
+        r#"{{"message":{{"@type":"{TRIGGER}","actionId":"\u00e9\/\ud83c\udf9b\b\f\n\"\\"}}}}"#
+    );
+    assert_eq!(
+        json::decode(&text).unwrap(),
+        trigger(0, "", "é/🎛\u{8}\u{c}\n\"\\")
+    );
 }
 
 #[test]
 fn a_lone_surrogate_is_refused() {
     for escape in [r"\ud800", r"\udc00", r"\ud800\u0041", r"\ud800x"] {
-        let (_, error) = body_error(&format!(r#"{{"message":{{"@type":"{TRIGGER}","actionId":"{escape}"}}}}"#));
-        let MessageError::MalformedJson { source, .. } = error else { panic!("{error:?}") };
-        assert!(matches!(source.kind(), JsonErrorKind::UnpairedSurrogate(_)), "{escape}: {source}");
+        let (_, error) = body_error(&format!(
+            r#"{{"message":{{"@type":"{TRIGGER}","actionId":"{escape}"}}}}"#
+        ));
+        let MessageError::MalformedJson { source, .. } = error else {
+            panic!("{error:?}")
+        };
+        assert!(
+            matches!(source.kind(), JsonErrorKind::UnpairedSurrogate(_)),
+            "{escape}: {source}"
+        );
     }
 }
 
@@ -267,19 +420,35 @@ fn errors_give_the_line_and_column() {
 #[test]
 fn deep_nesting_is_refused_without_exhausting_the_stack() {
     let deep = format!(r#"{{"x":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
-    let error = match json::decode_with(&deep, JsonOptions { ignore_unknown_fields: true }) {
+    let error = match json::decode_with(
+        &deep,
+        JsonOptions {
+            ignore_unknown_fields: true,
+        },
+    ) {
         Err(DecodeError::Json(e)) => e,
         other => panic!("{other:?}"),
     };
-    assert!(matches!(error.kind(), JsonErrorKind::TooDeep { .. }), "{error}");
+    assert!(
+        matches!(error.kind(), JsonErrorKind::TooDeep { .. }),
+        "{error}"
+    );
 }
 
 #[test]
 fn plain_messages_use_the_same_mapping() {
     let installation = PluginInstallation {
         installed_plugins: vec![
-            PluginInfo { plugin_id: "com.acme.lights".into(), version: Some("1.2.3".into()), login_required: Some(false), description: None },
-            PluginInfo { plugin_id: "com.acme.audio".into(), ..PluginInfo::default() },
+            PluginInfo {
+                plugin_id: "com.acme.lights".into(),
+                version: Some("1.2.3".into()),
+                login_required: Some(false),
+                description: None,
+            },
+            PluginInfo {
+                plugin_id: "com.acme.audio".into(),
+                ..PluginInfo::default()
+            },
         ],
     };
     let text = json::to_string(&installation);
@@ -287,7 +456,15 @@ fn plain_messages_use_the_same_mapping() {
         text,
         r#"{"installedPlugins":[{"pluginId":"com.acme.lights","version":"1.2.3","loginRequired":false},{"pluginId":"com.acme.audio"}]}"#
     );
-    assert_eq!(json::from_str::<PluginInstallation>(&text).unwrap(), installation);
-    let error = json::from_str::<PluginInstallation>(r#"{"installedPlugins":[{"pluginId":"a"},null]}"#).unwrap_err();
-    assert_eq!((error.kind(), error.path()), (&JsonErrorKind::NullElement, "installedPlugins[1]"));
+    assert_eq!(
+        json::from_str::<PluginInstallation>(&text).unwrap(),
+        installation
+    );
+    let error =
+        json::from_str::<PluginInstallation>(r#"{"installedPlugins":[{"pluginId":"a"},null]}"#)
+            .unwrap_err();
+    assert_eq!(
+        (error.kind(), error.path()),
+        (&JsonErrorKind::NullElement, "installedPlugins[1]")
+    );
 }

@@ -17,7 +17,11 @@ use prost_reflect::DynamicMessage;
 /// Runs `check` on `cases` random envelopes of every message type.
 fn for_every_message_type(cases: u32, check: impl Fn(&Envelope) -> Result<(), TestCaseError>) {
     for &message_type in MessageType::ALL {
-        let config = Config { cases, failure_persistence: None, ..Config::default() };
+        let config = Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        };
         TestRunner::new(config)
             .run(&arb_envelope_of(message_type), |envelope| check(&envelope))
             .unwrap_or_else(|failure| panic!("{}: {failure}", message_type.full_name()));
@@ -29,7 +33,8 @@ fn every_message_type_round_trips_through_the_binary_codec() {
     for_every_message_type(96, |envelope| {
         let bytes = binary::encode_to_bytes(envelope);
         prop_assert_eq!(bytes.len(), binary::encoded_len(envelope));
-        let decoded = binary::decode(bytes.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let decoded =
+            binary::decode(bytes.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(wire(&decoded), bytes);
         Ok(())
     });
@@ -39,7 +44,8 @@ fn every_message_type_round_trips_through_the_binary_codec() {
 fn every_message_type_round_trips_through_the_json_codec() {
     for_every_message_type(96, |envelope| {
         let text = json::encode(envelope);
-        let decoded = json::decode(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let decoded =
+            json::decode(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         prop_assert_eq!(wire(&decoded), wire(envelope), "{}", text);
         prop_assert_eq!(json::encode(&decoded), text);
         Ok(())
@@ -55,7 +61,8 @@ fn every_message_type_converts_through_the_generated_protobuf_types() {
         prop_assert_eq!(wire(&back), wire(envelope));
         if let Some(message) = &envelope.message {
             let any = message.to_any();
-            let unpacked = Message::from_any(&any).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let unpacked =
+                Message::from_any(&any).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(unpacked.to_any(), any);
         }
         Ok(())
@@ -73,7 +80,8 @@ fn our_json_is_read_identically_by_an_independent_implementation() {
         let mut reader = serde_json::Deserializer::from_str(&text);
         let theirs = DynamicMessage::deserialize(envelope_descriptor(), &mut reader)
             .map_err(|e| TestCaseError::fail(format!("prost-reflect refused {text}: {e}")))?;
-        let decoded = binary::decode(Bytes::from(theirs.encode_to_vec())).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let decoded = binary::decode(Bytes::from(theirs.encode_to_vec()))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(wire(&decoded), wire(envelope), "{}", text);
         Ok(())
     });
@@ -82,9 +90,12 @@ fn our_json_is_read_identically_by_an_independent_implementation() {
 #[test]
 fn json_of_an_independent_implementation_is_read_identically_by_ours() {
     for_every_message_type(48, |envelope| {
-        let theirs = DynamicMessage::decode(envelope_descriptor(), wire(envelope)).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let text = serde_json::to_string(&theirs).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let decoded = json::decode(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let theirs = DynamicMessage::decode(envelope_descriptor(), wire(envelope))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let text =
+            serde_json::to_string(&theirs).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let decoded =
+            json::decode(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         prop_assert_eq!(wire(&decoded), wire(envelope), "{}", text);
         Ok(())
     });
@@ -94,7 +105,8 @@ fn json_of_an_independent_implementation_is_read_identically_by_ours() {
 fn stream_of(envelopes: &[Envelope]) -> BytesMut {
     let mut stream = BytesMut::new();
     for envelope in envelopes {
-        encode_frame(envelope, DEFAULT_MAX_FRAME_LEN, &mut stream).expect("small envelopes fit a frame");
+        encode_frame(envelope, DEFAULT_MAX_FRAME_LEN, &mut stream)
+            .expect("small envelopes fit a frame");
     }
     stream
 }

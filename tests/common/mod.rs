@@ -10,22 +10,30 @@ use logi_plugin_core::proto::FILE_DESCRIPTOR_SET;
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseInfo};
 use proptest::prelude::*;
 use prost::Message as _;
-use prost_reflect::{DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value,
+};
 
 /// The protocol's descriptors, as the build script compiled them.
 pub fn pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
-    POOL.get_or_init(|| DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("embedded descriptor set"))
+    POOL.get_or_init(|| {
+        DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("embedded descriptor set")
+    })
 }
 
 /// The descriptor of a message type.
 pub fn descriptor(message_type: MessageType) -> MessageDescriptor {
-    pool().get_message_by_name(message_type.full_name()).expect("every MessageType has a descriptor")
+    pool()
+        .get_message_by_name(message_type.full_name())
+        .expect("every MessageType has a descriptor")
 }
 
 /// The Envelope's descriptor.
 pub fn envelope_descriptor() -> MessageDescriptor {
-    pool().get_message_by_name("logi.plugin.protocol.Envelope").expect("Envelope descriptor")
+    pool()
+        .get_message_by_name("logi.plugin.protocol.Envelope")
+        .expect("Envelope descriptor")
 }
 
 /// A float from every class: ordinary, tiny, huge, subnormal, signed zeros, infinities and the
@@ -70,7 +78,9 @@ fn arb_value(field: &FieldDescriptor, depth: u32) -> BoxedStrategy<Value> {
             ]
             .boxed()
         }
-        Kind::Message(m) => arb_dynamic(m, depth.saturating_sub(1)).prop_map(Value::Message).boxed(),
+        Kind::Message(m) => arb_dynamic(m, depth.saturating_sub(1))
+            .prop_map(Value::Message)
+            .boxed(),
         other => panic!("the protocol has no {other:?} fields; extend the test strategy"),
     }
 }
@@ -86,7 +96,9 @@ pub fn arb_dynamic(desc: MessageDescriptor, depth: u32) -> BoxedStrategy<Dynamic
         .iter()
         .map(|f| {
             let value = if f.is_list() {
-                prop::collection::vec(arb_value(f, depth), 0..4).prop_map(Value::List).boxed()
+                prop::collection::vec(arb_value(f, depth), 0..4)
+                    .prop_map(Value::List)
+                    .boxed()
             } else {
                 arb_value(f, depth)
             };
@@ -109,25 +121,42 @@ pub fn arb_dynamic(desc: MessageDescriptor, depth: u32) -> BoxedStrategy<Dynamic
 /// A random typed message of `message_type`.
 pub fn arb_message(message_type: MessageType) -> BoxedStrategy<Message> {
     arb_dynamic(descriptor(message_type), 3)
-        .prop_map(move |dynamic| message_type.decode(&dynamic.encode_to_vec()).expect("a valid encoding decodes"))
+        .prop_map(move |dynamic| {
+            message_type
+                .decode(&dynamic.encode_to_vec())
+                .expect("a valid encoding decodes")
+        })
         .boxed()
 }
 
 /// A random response field: absent, or any code (known or not) with a description.
 pub fn arb_response() -> impl Strategy<Value = Option<ResponseInfo>> {
-    prop::option::of((prop_oneof![-16i32..3, any::<i32>()], arb_string()).prop_map(|(result, what)| ResponseInfo { result, what }))
+    prop::option::of(
+        (prop_oneof![-16i32..3, any::<i32>()], arb_string())
+            .prop_map(|(result, what)| ResponseInfo { result, what }),
+    )
 }
 
 /// A random envelope carrying a message of `message_type` (or, sometimes, none).
 pub fn arb_envelope_of(message_type: MessageType) -> BoxedStrategy<Envelope> {
-    (any::<u32>(), prop::option::weighted(0.9, arb_message(message_type)), arb_response())
-        .prop_map(|(id, message, response)| Envelope { id, message, response })
+    (
+        any::<u32>(),
+        prop::option::weighted(0.9, arb_message(message_type)),
+        arb_response(),
+    )
+        .prop_map(|(id, message, response)| Envelope {
+            id,
+            message,
+            response,
+        })
         .boxed()
 }
 
 /// A random envelope of any message type.
 pub fn arb_envelope() -> BoxedStrategy<Envelope> {
-    prop::sample::select(MessageType::ALL).prop_flat_map(arb_envelope_of).boxed()
+    prop::sample::select(MessageType::ALL)
+        .prop_flat_map(arb_envelope_of)
+        .boxed()
 }
 
 /// The envelope's binary encoding: equal encodings mean equal envelopes (NaN included, which
@@ -138,8 +167,11 @@ pub fn wire(envelope: &Envelope) -> Bytes {
 
 /// Parses lowercase hex.
 pub fn from_hex(hex: &str) -> Vec<u8> {
-    assert!(hex.len() % 2 == 0, "odd hex length");
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit")).collect()
+    assert!(hex.len().is_multiple_of(2), "odd hex length");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit"))
+        .collect()
 }
 
 /// Writes lowercase hex.

@@ -4,7 +4,11 @@ use std::fmt;
 
 /// Why JSON text could not be read as a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JsonError {
+pub struct JsonError(Box<Details>);
+
+/// Boxed so that a `Result` carrying a `JsonError` stays one pointer wide on the success path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Details {
     kind: JsonErrorKind,
     /// Field path from the top-level object, e.g. `message.users[2].username`.
     path: String,
@@ -110,74 +114,74 @@ impl JsonError {
         let before = &text[..floor_char_boundary(text, offset)];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        JsonError {
+        JsonError(Box::new(Details {
             kind,
             path: String::new(),
             line,
             column,
-        }
+        }))
     }
 
     /// What was wrong.
     pub fn kind(&self) -> &JsonErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The field path from the top-level object (`message.users[2].username`); empty at the top.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.0.path
     }
 
     /// The line of the error, from 1.
     pub fn line(&self) -> usize {
-        self.line
+        self.0.line
     }
 
     /// The column of the error in characters, from 1.
     pub fn column(&self) -> usize {
-        self.column
+        self.0.column
     }
 
     /// The same error, seen from the object holding field `key`.
     pub(crate) fn in_field(mut self, key: &str) -> JsonError {
-        if !self.path.is_empty() && !self.path.starts_with('[') {
-            self.path.insert(0, '.');
-        }
-        self.path.insert_str(0, key);
+        self.prefix_path(key);
         self
     }
 
     /// The same error, seen from the array holding element `index`.
     pub(crate) fn in_element(mut self, index: usize) -> JsonError {
-        if !self.path.is_empty() && !self.path.starts_with('[') {
-            self.path.insert(0, '.');
-        }
-        self.path.insert_str(0, &format!("[{index}]"));
+        self.prefix_path(&format!("[{index}]"));
         self
+    }
+
+    fn prefix_path(&mut self, segment: &str) {
+        let path = &mut self.0.path;
+        if !path.is_empty() && !path.starts_with('[') {
+            path.insert(0, '.');
+        }
+        path.insert_str(0, segment);
     }
 }
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(
-                f,
-                "at line {}, column {}: {}",
-                self.line, self.column, self.kind
-            )
+        let Details {
+            kind,
+            path,
+            line,
+            column,
+        } = &*self.0;
+        if path.is_empty() {
+            write!(f, "at line {line}, column {column}: {kind}")
         } else {
-            write!(
-                f,
-                "at {} (line {}, column {}): {}",
-                self.path, self.line, self.column, self.kind
-            )
+            write!(f, "at {path} (line {line}, column {column}): {kind}")
         }
     }
 }
 
 impl std::error::Error for JsonError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.kind)
+        Some(&self.0.kind)
     }
 }
 

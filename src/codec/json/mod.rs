@@ -6,10 +6,10 @@
 //! `"@type"` first and the message's fields inline, floats as Python prints them.
 //!
 //! Input follows the mapping's parsing rules: JSON names and original field names, integers as
-//! numbers or strings, enums by name or number, `null` for "absent". Like the C++ and Java
-//! implementations (and unlike Python's dict-based parser, which keeps the last), a field given
-//! twice is an error, so two readers of one text can never disagree on its meaning. Unknown
-//! fields are an error unless [`JsonOptions::ignore_unknown_fields`] is set.
+//! numbers or strings, enums by name or number, `null` for "absent". A field given twice (under
+//! the same name, as the reference refuses too, or under its other name) is an error, so two
+//! readers of one text can never disagree on its meaning. Unknown fields are an error unless
+//! [`JsonOptions::ignore_unknown_fields`] is set.
 
 mod envelope;
 mod error;

@@ -431,51 +431,48 @@ impl<'a> JsonReader<'a> {
         }
     }
 
-    /// An integer in `min..=max`, given as a number (possibly with a fraction or exponent, if
-    /// its value is whole) or as a decimal string.
+    /// An integer in `min..=max`, given as a number or a string, in any notation whose value is
+    /// whole (`42`, `"42"`, `42.0`, `"4.2e1"`), as the reference implementation reads integers.
     fn integer(&mut self, target: &'static str, min: i64, max: i64) -> Result<i64, JsonError> {
         let start = self.pos;
-        let (text, value) = match self.peek_value() {
-            Some(b'"') => {
-                let text = self.str()?;
-                let value = integer_text(&text);
-                if value.is_none() && !is_integer_syntax(&text) {
-                    return Err(self.error_at(
-                        start,
-                        JsonErrorKind::NotAnInteger {
-                            value: format!("{text:?}"),
-                        },
-                    ));
-                }
-                (text, value)
-            }
-            Some(b'-' | b'0'..=b'9') => {
-                let text = self.number()?;
-                if is_integer_syntax(text) {
-                    (Cow::Borrowed(text), integer_text(text))
-                } else {
-                    let float = text.parse::<f64>().unwrap_or(f64::NAN);
-                    if !float.is_finite() || float.fract() != 0.0 {
-                        return Err(self.error_at(
-                            start,
-                            JsonErrorKind::NotAnInteger {
-                                value: text.to_string(),
-                            },
-                        ));
-                    }
-                    // Whole and finite; beyond i64 the range check below refuses it anyway.
-                    let value = (float.abs() < 9.3e18).then_some(float as i64);
-                    (Cow::Borrowed(text), value)
-                }
-            }
+        let (text, quoted) = match self.peek_value() {
+            Some(b'"') => (self.str()?, true),
+            Some(b'-' | b'0'..=b'9') => (Cow::Borrowed(self.number()?), false),
             _ => return Err(self.unexpected("an integer")),
+        };
+        let shown = || {
+            if quoted {
+                format!("{text:?}")
+            } else {
+                text.to_string()
+            }
+        };
+        let value = if is_integer_syntax(&text) {
+            integer_text(&text)
+        } else {
+            let float = if is_decimal_text(&text) {
+                text.parse::<f64>().ok()
+            } else {
+                None
+            };
+            match float {
+                // Whole and finite; beyond i64 the range check below refuses it anyway.
+                Some(f) if f.is_finite() && f.fract() == 0.0 => {
+                    (f.abs() < 9.3e18).then_some(f as i64)
+                }
+                _ => {
+                    return Err(
+                        self.error_at(start, JsonErrorKind::NotAnInteger { value: shown() })
+                    );
+                }
+            }
         };
         match value {
             Some(value) if (min..=max).contains(&value) => Ok(value),
             _ => Err(self.error_at(
                 start,
                 JsonErrorKind::OutOfRange {
-                    value: text.into_owned(),
+                    value: shown(),
                     target,
                 },
             )),
@@ -566,7 +563,9 @@ impl<'a> JsonReader<'a> {
                     at = run;
                 }
                 None => {
-                    return Err(self.error_at(at, JsonErrorKind::UnexpectedEnd { expected: "'\"'" }));
+                    return Err(
+                        self.error_at(at, JsonErrorKind::UnexpectedEnd { expected: "'\"'" })
+                    );
                 }
             }
         }
@@ -592,8 +591,14 @@ impl<'a> JsonReader<'a> {
                     Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
                     _ => return self.escape(at, &mut String::new()).map(drop),
                 },
-                Some(&byte) => return Err(self.error_at(at, JsonErrorKind::ControlCharacter(u32::from(byte)))),
-                None => return Err(self.error_at(at, JsonErrorKind::UnexpectedEnd { expected: "'\"'" })),
+                Some(&byte) => {
+                    return Err(self.error_at(at, JsonErrorKind::ControlCharacter(u32::from(byte))));
+                }
+                None => {
+                    return Err(
+                        self.error_at(at, JsonErrorKind::UnexpectedEnd { expected: "'\"'" })
+                    );
+                }
             }
         }
     }
@@ -686,6 +691,13 @@ impl<'a> JsonReader<'a> {
 fn is_integer_syntax(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `text` holds only what decimal numbers are written with. Rust's float parser also takes
+/// "inf" and "nan" spellings, which the proto3 JSON mapping does not.
+fn is_decimal_text(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E'))
 }
 
 /// The value of integer text `-?[0-9]+`, if it fits an i64.

@@ -1,0 +1,40 @@
+//! Shared by the benchmarks: prints the ratios between benchmarks of one run, from criterion's
+//! own estimates, against the targets they are held to.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// A ratio to report: `numerator` / `denominator` (criterion ids, `group/function`) and its target.
+pub struct Ratio {
+    pub what: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub target: f64,
+}
+
+fn median_ns(id: &str) -> Option<f64> {
+    let dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let path = dir.join("criterion").join(id).join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+/// Prints each ratio measured in this run, and whether it meets its target.
+pub fn report(ratios: &[Ratio]) {
+    println!("\nratios (medians of this run):");
+    for r in ratios {
+        match (median_ns(&r.numerator), median_ns(&r.denominator)) {
+            (Some(n), Some(d)) => {
+                let ratio = n / d;
+                let verdict = if ratio <= r.target { "meets" } else { "MISSES" };
+                println!(
+                    "  {:<58} {ratio:>6.2}x  ({verdict} target <= {:.2}x; {n:.0} ns / {d:.0} ns)",
+                    r.what, r.target
+                );
+            }
+            _ => println!("  {:<58} not measured in this run", r.what),
+        }
+    }
+}
