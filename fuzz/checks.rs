@@ -85,13 +85,19 @@ fn check_round_trips(envelope: &Envelope) {
     let again = binary::decode(wire.clone()).expect("our binary encoding decodes");
     assert_eq!(binary::encode_to_bytes(&again), wire, "binary round trip");
 
+    // JSON has one NaN, so a NaN's payload bits cannot survive it. The text must: the writer maps
+    // distinct values to distinct text (NaN payloads aside), so equal text means an equal
+    // envelope, and without a NaN the bytes must match too.
     let text = json::encode(envelope);
     let from_json = json::decode(&text).unwrap_or_else(|e| panic!("our JSON decodes: {e}\n{text}"));
-    assert_eq!(
-        binary::encode_to_bytes(&from_json),
-        wire,
-        "JSON round trip of {text}"
-    );
+    assert_eq!(json::encode(&from_json), text, "JSON round trip");
+    if !text.contains("\"NaN\"") {
+        assert_eq!(
+            binary::encode_to_bytes(&from_json),
+            wire,
+            "JSON round trip of {text}"
+        );
+    }
 
     let mut framed = BytesMut::new();
     if encode_frame(envelope, FUZZ_MAX_FRAME_LEN, &mut framed).is_ok() {

@@ -1,31 +1,21 @@
-//! Finding the bytes of a JSON string that need attention (`"`, `\` and control characters)
-//! eight bytes at a time: strings such as base64 images are long and rarely contain any.
+//! Finding the bytes of a JSON string that need attention (`"`, `\` and control characters) a
+//! block at a time: strings such as base64 images are long and rarely contain any.
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// Bytes looked at per step: a branch-free check over a fixed block is a shape the compiler turns
+/// into SIMD compares (no `unsafe`), several times faster than testing byte by byte.
+const BLOCK: usize = 64;
 
 /// The index of the first `"`, `\` or byte below 0x20 in `bytes`, or `bytes.len()`.
 pub(super) fn find_special(bytes: &[u8]) -> usize {
-    let mut chunks = bytes.chunks_exact(8);
+    let mut blocks = bytes.chunks_exact(BLOCK);
     let mut offset = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes([
-            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-        ]);
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        // The classic "has a zero byte" / "has a byte below n" tests. A false positive can only
-        // appear above a true one, so the lowest flagged byte is always a real match.
-        let flagged = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGHS;
-        if flagged != 0 {
-            return offset + (flagged.trailing_zeros() / 8) as usize;
+    for block in &mut blocks {
+        if block.try_into().is_ok_and(block_has_special) {
+            return offset + block.iter().position(|&b| is_special(b)).unwrap_or(BLOCK);
         }
-        offset += 8;
+        offset += BLOCK;
     }
-    let rest = chunks.remainder();
+    let rest = blocks.remainder();
     offset
         + rest
             .iter()
@@ -33,9 +23,19 @@ pub(super) fn find_special(bytes: &[u8]) -> usize {
             .unwrap_or(rest.len())
 }
 
-/// Whether a byte ends the plain run of a JSON string.
+/// Whether a block holds a special byte: a branch-free OR of per-byte flags over a fixed-size
+/// array, the reduction shape LLVM vectorizes.
+fn block_has_special(block: &[u8; BLOCK]) -> bool {
+    let mut found = 0u8;
+    for &b in block {
+        found |= u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20);
+    }
+    found != 0
+}
+
+/// Whether a byte ends the plain run of a JSON string: `"`, `\\` or a control character.
 pub(super) fn is_special(byte: u8) -> bool {
-    byte == b'"' || byte == b'\\' || byte < 0x20
+    (byte == b'"') | (byte == b'\\') | (byte < 0x20)
 }
 
 #[cfg(test)]
@@ -44,7 +44,7 @@ mod tests {
 
     #[test]
     fn finds_the_first_special_byte_at_every_position() {
-        for len in 0..40 {
+        for len in 0..80 {
             for at in 0..len {
                 for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
                     let mut bytes = vec![b'a'; len];
