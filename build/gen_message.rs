@@ -149,16 +149,17 @@ pub fn generate(schema: &Schema) -> String {
         w,
         "    /// Reads the fields of a JSON `Any` object (all but `@type`) as a message of this type.",
     );
+    wl(w, "    /// `after_type`: see `JsonReader::any_fields`.");
     wl(
         w,
-        "    pub(crate) fn read_json_any(self, r: &mut crate::codec::json::JsonReader<'_>) -> Result<Message, crate::codec::json::JsonError> {",
+        "    pub(crate) fn read_json_any(self, r: &mut crate::codec::json::JsonReader<'_>, after_type: bool) -> Result<Message, crate::codec::json::JsonError> {",
     );
     wl(w, "        Ok(match self {");
     for m in &msgs {
         wl(
             w,
             &format!(
-                "            MessageType::{0} => Message::{0}(r.any_fields()?),",
+                "            MessageType::{0} => Message::{0}(r.any_fields(after_type)?),",
                 m.rust_name
             ),
         );

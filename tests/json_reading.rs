@@ -474,11 +474,18 @@ fn a_nan_keeps_its_payload_in_binary_but_json_has_only_one_nan() {
     let signalling = f32::from_bits(0x7f87_ffff);
     let envelope = Envelope::request(
         1,
-        UpdateAnalogControl { update_type: Some(UpdateType::Value(signalling)), ..UpdateAnalogControl::default() },
+        UpdateAnalogControl {
+            update_type: Some(UpdateType::Value(signalling)),
+            ..UpdateAnalogControl::default()
+        },
     );
     let text = json::encode(&envelope);
     assert!(text.ends_with(r#""value":"NaN"}}"#), "{text}");
-    let Some(Message::UpdateAnalogControl(back)) = json::decode(&text).unwrap().message else { panic!() };
-    let Some(UpdateType::Value(value)) = back.update_type else { panic!() };
+    let Some(Message::UpdateAnalogControl(back)) = json::decode(&text).unwrap().message else {
+        panic!()
+    };
+    let Some(UpdateType::Value(value)) = back.update_type else {
+        panic!()
+    };
     assert_eq!(value.to_bits(), f32::NAN.to_bits());
 }

@@ -91,15 +91,18 @@ fn read_fields(
 /// over the whole object.
 fn read_any(r: &mut JsonReader<'_>) -> Result<Result<Option<Message>, MessageError>, JsonError> {
     let start = r.mark();
-    // `@type` may come anywhere in the object: find it first, then read the fields from the start.
+    // `@type` comes first from every writer we know; the mapping allows it anywhere, so otherwise
+    // it is looked for first and the fields are read from the start again.
     let mut type_url = None;
     let mut first = true;
+    let mut type_first = true;
     r.begin_object()?;
     while let Some(key) = r.next_key(&mut first)? {
         if key == "@type" {
-            type_url = Some(r.string().map_err(|e| e.in_field("@type"))?);
+            type_url = Some(r.str_value().map_err(|e| e.in_field("@type"))?);
             break;
         }
+        type_first = false;
         r.skip_value().map_err(|e| e.in_field(&key))?;
     }
     let Some(type_url) = type_url else {
@@ -110,12 +113,17 @@ fn read_any(r: &mut JsonReader<'_>) -> Result<Result<Option<Message>, MessageErr
         r.reset(start);
         return Err(r.error(JsonErrorKind::MissingType));
     };
-    r.reset(start);
     let Some(message_type) = MessageType::from_type_url(&type_url) else {
+        r.reset(start);
         r.skip_value()?;
-        return Ok(Err(MessageError::UnknownTypeUrl { type_url }));
+        return Ok(Err(MessageError::UnknownTypeUrl {
+            type_url: type_url.into_owned(),
+        }));
     };
-    match message_type.read_json_any(r) {
+    if !type_first {
+        r.reset(start);
+    }
+    match message_type.read_json_any(r, type_first) {
         Ok(message) => Ok(Ok(Some(message))),
         Err(source) => {
             // Tell a body that is valid JSON but not a valid message (answered with the id) from

@@ -26,6 +26,17 @@ pub struct JsonReader<'a> {
     key_start: usize,
 }
 
+/// Which object [`JsonReader::fields`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Object {
+    /// A message, from its `{`.
+    Message,
+    /// A JSON `Any`, from its `{`; its `@type` member is passed over.
+    Any,
+    /// A JSON `Any` whose `{` and first member, `@type`, have been read.
+    AnyAfterType,
+}
+
 /// A position to come back to.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Mark {
@@ -244,22 +255,30 @@ impl<'a> JsonReader<'a> {
 
     /// Reads an object as a message of type `M`.
     pub(crate) fn message<M: JsonMessage>(&mut self) -> Result<M, JsonError> {
-        self.fields(false)
+        self.fields(Object::Message)
     }
 
-    /// Reads the object of a JSON `Any` as a message of type `M`, passing over its `@type`.
-    pub(crate) fn any_fields<M: JsonMessage>(&mut self) -> Result<M, JsonError> {
-        self.fields(true)
+    /// Reads a JSON `Any` object as a message of type `M`: either the rest of the object, when
+    /// its `@type` was its first member and has just been read, or the whole object from its `{`,
+    /// passing over the `@type` member wherever it is.
+    pub(crate) fn any_fields<M: JsonMessage>(&mut self, after_type: bool) -> Result<M, JsonError> {
+        self.fields(if after_type {
+            Object::AnyAfterType
+        } else {
+            Object::Any
+        })
     }
 
-    fn fields<M: JsonMessage>(&mut self, in_any: bool) -> Result<M, JsonError> {
+    fn fields<M: JsonMessage>(&mut self, object: Object) -> Result<M, JsonError> {
         let mut message = M::default();
         let mut seen = FieldSet::default();
-        let mut type_seen = false;
-        let mut first = true;
-        self.begin_object()?;
+        let mut type_seen = object == Object::AnyAfterType;
+        let mut first = !type_seen;
+        if first {
+            self.begin_object()?;
+        }
         while let Some(key) = self.next_key(&mut first)? {
-            if in_any && key == "@type" {
+            if object != Object::Message && key == "@type" {
                 if type_seen {
                     return Err(self.error_at(
                         self.key_start,
@@ -337,10 +356,15 @@ impl<'a> JsonReader<'a> {
     }
 
     pub(crate) fn string(&mut self) -> Result<String, JsonError> {
+        self.str_value().map(Cow::into_owned)
+    }
+
+    /// A string value, borrowed from the text when it has no escapes.
+    pub(crate) fn str_value(&mut self) -> Result<Cow<'a, str>, JsonError> {
         if self.peek_value() != Some(b'"') {
             return Err(self.unexpected("a string"));
         }
-        self.str().map(Cow::into_owned)
+        self.str()
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, JsonError> {
