@@ -49,8 +49,10 @@ pub enum Kind {
     String,
     /// An enum, by its fully qualified name.
     Enum(String),
-    /// A message, by its Rust path.
+    /// A message: its fully qualified name, and its Rust path once `Schema::from_files` has
+    /// resolved it from the messages it collected.
     Message {
+        full_name: String,
         rust_path: String,
     },
     /// `google.protobuf.Any` (only the Envelope has one; it is encoded by hand).
@@ -105,6 +107,7 @@ impl Schema {
                 schema.add_message(&package, &module, m, true)?;
             }
         }
+        schema.resolve_message_fields()?;
         let mut names: Vec<&str> = schema
             .messages
             .iter()
@@ -163,6 +166,31 @@ impl Schema {
         Ok(())
     }
 
+    /// Fills in the Rust path of every message-typed field from the messages collected (each
+    /// with the path prost gives it), so that there is one way paths are made.
+    fn resolve_message_fields(&mut self) -> Result<(), String> {
+        let paths: std::collections::HashMap<String, String> = self
+            .messages
+            .iter()
+            .map(|m| (m.full_name.clone(), m.rust_path.clone()))
+            .collect();
+        for field in self.messages.iter_mut().flat_map(|m| &mut m.fields) {
+            if let Kind::Message {
+                full_name,
+                rust_path,
+            } = &mut field.kind
+            {
+                *rust_path = paths.get(full_name).cloned().ok_or_else(|| {
+                    format!(
+                        "field {} has type {full_name}, which is not in proto/",
+                        field.name
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// The enum with this fully qualified name.
     pub fn enum_def(&self, full_name: &str) -> &EnumDef {
         self.enums
@@ -201,7 +229,8 @@ fn field_def(
         Type::Enum => Kind::Enum(type_name),
         Type::Message if type_name == "google.protobuf.Any" => Kind::Any,
         Type::Message => Kind::Message {
-            rust_path: rust_path_of(&type_name),
+            full_name: type_name,
+            rust_path: String::new(),
         },
         other => {
             return Err(format!(
@@ -244,26 +273,6 @@ fn field_def(
             shape,
         },
     ))
-}
-
-/// The Rust path prost gives a fully qualified message name. Package components are lower case
-/// and message names UpperCamelCase, which is how every name in `proto/` is written.
-fn rust_path_of(full_name: &str) -> String {
-    let parts: Vec<&str> = full_name.split('.').collect();
-    let first_message = parts
-        .iter()
-        .position(|p| p.starts_with(|c: char| c.is_ascii_uppercase()))
-        .unwrap_or(parts.len() - 1);
-    let mut path = vec![PROTO_ROOT.to_string()];
-    path.extend(parts[..first_message].iter().map(|p| p.to_snake_case()));
-    let messages = &parts[first_message..];
-    path.extend(
-        messages[..messages.len() - 1]
-            .iter()
-            .map(|p| p.to_snake_case()),
-    );
-    path.push(messages[messages.len() - 1].to_upper_camel_case());
-    path.join("::")
 }
 
 /// protoc's default JSON name: underscores removed, the letter after each one upper-cased.

@@ -43,16 +43,16 @@ impl Envelope {
 
     /// Converts the generated protobuf form, unpacking its `Any`.
     pub fn from_proto(envelope: proto::plugin::Envelope) -> Result<Envelope, DecodeError> {
-        let message = match envelope.message {
-            // An empty Any (no type URL, no body) carries nothing.
-            Some(any) if any.type_url.is_empty() && any.value.is_empty() => None,
-            Some(any) => Some(
-                Message::from_any(&any).map_err(|source| DecodeError::Message {
-                    id: envelope.id,
-                    response: envelope.response.clone(),
-                    source,
-                })?,
-            ),
+        let message = match &envelope.message {
+            Some(any) => {
+                Message::unpack(any.type_url.as_bytes(), &any.value).map_err(|source| {
+                    DecodeError::Message {
+                        id: envelope.id,
+                        response: envelope.response.clone(),
+                        source,
+                    }
+                })?
+            }
             None => None,
         };
         Ok(Envelope {

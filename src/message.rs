@@ -89,6 +89,18 @@ impl Message {
         Message::decode(&any.type_url, &any.value)
     }
 
+    /// Unpacks the fields of an envelope's `Any`, as received: an empty `Any` (no type URL, no
+    /// body) carries no message, and a type URL that is not UTF-8 names no message.
+    pub(crate) fn unpack(type_url: &[u8], body: &[u8]) -> Result<Option<Message>, MessageError> {
+        if type_url.is_empty() && body.is_empty() {
+            return Ok(None);
+        }
+        let type_url = std::str::from_utf8(type_url).map_err(|_| MessageError::UnknownTypeUrl {
+            type_url: String::from_utf8_lossy(type_url).into_owned(),
+        })?;
+        Message::decode(type_url, body).map(Some)
+    }
+
     /// Packs this message into a `google.protobuf.Any`.
     pub fn to_any(&self) -> prost_types::Any {
         let mut value = Vec::with_capacity(self.encoded_len());

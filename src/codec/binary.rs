@@ -10,7 +10,7 @@ use prost::Message as _;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 use super::DecodeError;
-use crate::{Envelope, Message, MessageError, ResponseInfo};
+use crate::{Envelope, Message, ResponseInfo};
 
 /// The length of an envelope's encoding.
 pub fn encoded_len(envelope: &Envelope) -> usize {
@@ -38,11 +38,13 @@ pub fn decode(bytes: Bytes) -> Result<Envelope, DecodeError> {
     let wire = WireEnvelope::decode(bytes).map_err(DecodeError::Envelope)?;
     let message = match wire.message {
         None => None,
-        Some(any) => any.unpack().map_err(|source| DecodeError::Message {
-            id: wire.id,
-            response: wire.response.clone(),
-            source,
-        })?,
+        Some(any) => {
+            Message::unpack(&any.type_url, &any.value).map_err(|source| DecodeError::Message {
+                id: wire.id,
+                response: wire.response.clone(),
+                source,
+            })?
+        }
     };
     Ok(Envelope {
         id: wire.id,
@@ -127,18 +129,4 @@ struct WireAny {
     type_url: Bytes,
     #[prost(bytes = "bytes", tag = "2")]
     value: Bytes,
-}
-
-impl WireAny {
-    /// The typed message, or `None` for an empty `Any`.
-    fn unpack(&self) -> Result<Option<Message>, MessageError> {
-        if self.type_url.is_empty() && self.value.is_empty() {
-            return Ok(None);
-        }
-        let type_url =
-            std::str::from_utf8(&self.type_url).map_err(|_| MessageError::UnknownTypeUrl {
-                type_url: String::from_utf8_lossy(&self.type_url).into_owned(),
-            })?;
-        Message::decode(type_url, &self.value).map(Some)
-    }
 }
