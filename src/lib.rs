@@ -13,6 +13,7 @@
 //! - [`Envelope`]: a message with its request id and, for a response, its [`ResponseInfo`].
 //! - [`codec`]: the binary codec, the canonical proto3 JSON codec and the length-delimited stream
 //!   framing.
+//! - [`session`]: what the two sessions share: request correlation and the rate limit.
 //!
 //! ```
 //! use logi_plugin_core::codec::{binary, json};
@@ -41,6 +42,7 @@ pub mod codec;
 mod envelope;
 mod message;
 pub mod proto;
+pub mod session;
 
 pub use envelope::Envelope;
 pub use message::{Message, MessageError, MessageType};
