@@ -14,6 +14,7 @@
 //! - [`codec`]: the binary codec, the canonical proto3 JSON codec and the length-delimited stream
 //!   framing.
 //! - [`session`]: what the two sessions share: request correlation and the rate limit.
+//! - [`buffer`]: analog-control buffering (seed 7.3-7.6): dial floods merged, no movement lost.
 //!
 //! ```
 //! use logi_plugin_core::codec::{binary, json};
@@ -38,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod buffer;
 pub mod codec;
 mod envelope;
 mod message;
