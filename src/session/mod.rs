@@ -1,15 +1,61 @@
-//! The mechanisms the plugin-side and manager-side sessions share (seed chapter 5).
+//! The two sessions of a plugin <-> manager connection (seed chapter 5) as pure state machines,
+//! and the mechanisms they share.
 //!
-//! - [`RequestTracker`]: each side's request ids and their deadlines, so that every request ends
-//!   in exactly one response or one timeout.
-//! - [`TokenBucket`]: the manager's per-session rate limit (seed 5.8) that `RetryAfter` reports.
+//! - [`PluginSession`]: says hello first, answers `Ping` by itself, reports the manager gone
+//!   after too long a silence.
+//! - [`ManagerSession`]: checks the hello against the owner's [`PluginRegistry`] (the code in
+//!   constant time), answers `ManagerHello`, sends `Ping` on an interval.
+//! - Both: number their own requests and end each exactly once ([`Event::Response`] or
+//!   [`Event::Timeout`]), hand the peer's requests to the owner ([`Event::Request`], answered
+//!   with `respond`), answer themselves what cannot be served (unknown type URL:
+//!   `NOT_IMPLEMENTED`; unreadable body: `INVALID_ARG`; a message the peer's side may not send:
+//!   `INVALID_VERB`; a request type the owner does not handle: `NOT_IMPLEMENTED`), count
+//!   everything ([`Stats`]) and close once, with a [`CloseReason`].
+//! - [`RequestTracker`] and [`TokenBucket`]: request correlation and the rate limit.
 //!
-//! Like the rest of the core they do no IO and read no clock: time comes in as an argument. The
-//! session state machines that drive them (handshake, heartbeat, rate limiting, analog
-//! buffering) are built on them in the sessions issue.
+//! No IO, no clock reads, no threads: time comes in as an argument, bytes in through `handle_*`
+//! and out through `poll_transmit`. The driving loop, for either session:
+//!
+//! ```no_run
+//! # use std::time::Instant;
+//! # use logi_plugin_core::session::{Event, Frame, PluginConfig, PluginSession};
+//! # fn read_socket() -> Vec<u8> { Vec::new() }
+//! # fn write_socket(_: &[u8]) {}
+//! let mut session = PluginSession::new(Instant::now(), PluginConfig::new("com.example.plugin", "secret", "1.0.0"));
+//! loop {
+//!     while let Some(Frame::Binary(bytes)) = session.poll_transmit() {
+//!         write_socket(&bytes);
+//!     }
+//!     while let Some(event) = session.poll_event() {
+//!         match event {
+//!             Event::Closed(reason) => return eprintln!("closed: {reason}"),
+//!             other => println!("{other:?}"),
+//!         }
+//!     }
+//!     // Wait for input or until `session.poll_timeout()`, whichever comes first, then:
+//!     let bytes = read_socket();
+//!     session.handle_bytes(Instant::now(), &bytes).expect("a byte-stream session");
+//!     session.handle_timeout(Instant::now());
+//! }
+//! ```
+//!
+//! Still to come on top of these (the sessions issue): the rate limit and `RetryAfter` in the
+//! sessions, analog buffering between the plugin session and its application.
 
 mod correlation;
+mod direction;
+mod link;
+mod manager;
+mod plugin;
 mod rate;
+mod types;
 
 pub use correlation::{MAX_IN_FLIGHT_LIMIT, RequestTracker, TrackError};
+pub use link::Limits;
+pub use manager::{ManagerConfig, ManagerSession, PluginRegistry};
+pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};
+pub use types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
+
+/// The protocol version this implementation speaks.
+pub const PROTOCOL_VERSION: i32 = 1;

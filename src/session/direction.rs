@@ -1,0 +1,92 @@
+//! Which side of the protocol may send which message (seed chapter 5; the table in
+//! `docs/protocol.md`). Used both ways: a peer message its side may not send is answered
+//! `INVALID_VERB`, and an owner sending a message its own side may not send gets a `SendError`.
+
+use crate::MessageType;
+
+/// One side of a plugin <-> manager connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The plugin process.
+    Plugin,
+    /// The plugin manager.
+    Manager,
+}
+
+impl Side {
+    /// The other side.
+    pub(crate) fn peer(self) -> Side {
+        match self {
+            Side::Plugin => Side::Manager,
+            Side::Manager => Side::Plugin,
+        }
+    }
+
+    /// Whether this side may send `message_type`, as a request, a notification or an answer.
+    pub(crate) fn may_send(self, message_type: MessageType) -> bool {
+        use MessageType as T;
+        match self {
+            Side::Plugin => matches!(
+                message_type,
+                T::PluginHello
+                    | T::Settings
+                    | T::SettingsRequest
+                    | T::LogEvent
+                    | T::ActionCellStatus
+                    | T::AnalogControlStatus
+                    | T::AnalogControlStatusList
+                    | T::PluginActionConfigurationSchemeResponse
+                    | T::UserInfoList
+                    | T::Pong
+            ),
+            Side::Manager => matches!(
+                message_type,
+                T::ManagerHello
+                    | T::Settings
+                    | T::SavedData
+                    | T::Ping
+                    | T::RetryAfter
+                    | T::TriggerAction
+                    | T::ReleaseAction
+                    | T::UpdateAnalogControl
+                    | T::GetAnalogControlValue
+                    | T::VisibilityChanged
+                    | T::VisibilityChangedList
+                    | T::PluginActionConfigurationSchemeRequest
+                    | T::PluginActionConfigurationResponse
+                    | T::InitLogin
+                    | T::OauthResponse
+                    | T::Logout
+                    | T::GetUserInfoList
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_settings_travel_both_ways() {
+        let both: Vec<MessageType> = MessageType::ALL
+            .iter()
+            .copied()
+            .filter(|&t| Side::Plugin.may_send(t) && Side::Manager.may_send(t))
+            .collect();
+        assert_eq!(both, [MessageType::Settings]);
+    }
+
+    #[test]
+    fn client_library_and_marketplace_messages_travel_neither_way() {
+        for &t in MessageType::ALL {
+            if !t.full_name().starts_with("logi.plugin.protocol.") {
+                assert!(
+                    !Side::Plugin.may_send(t) && !Side::Manager.may_send(t),
+                    "{}",
+                    t.full_name()
+                );
+            }
+        }
+    }
+}

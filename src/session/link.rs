@@ -1,0 +1,476 @@
+//! The part of a session that does not depend on its side: turning input into envelopes and
+//! envelopes into output, numbering this side's requests and ending each once, remembering the
+//! peer's requests until they are answered, answering what cannot be served, counting, closing.
+//! The plugin and manager sessions own a `Link` and add their handshake and timers.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+
+use super::correlation::{RequestTracker, TrackError};
+use super::direction::Side;
+use super::types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
+use crate::codec::frame::{EncodeError, FrameDecoder, encode_frame};
+use crate::codec::{DecodeError, binary, json};
+use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+
+/// Limits shared by both sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The most requests of this side waiting for responses at once.
+    pub max_in_flight: usize,
+    /// The most peer requests waiting for the owner's answer at once; beyond it the session
+    /// answers `NOT_READY` itself, so a flooding peer cannot grow memory.
+    pub max_peer_pending: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: 1024,
+            max_peer_pending: 1024,
+        }
+    }
+}
+
+/// One request this side sent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sent {
+    pub(crate) message_type: MessageType,
+    /// Sent by the session itself (hello, ping): its ending is the session's, not the owner's.
+    pub(crate) internal: bool,
+}
+
+/// A decoded envelope, sorted by what it means to the session.
+pub(crate) enum Incoming {
+    /// The answer to one of this side's requests.
+    Response {
+        id: u32,
+        sent: Sent,
+        response: ResponseInfo,
+        message: Option<Message>,
+    },
+    /// A peer request (`id` != 0) or notification (`id` == 0), not yet checked for direction.
+    Message { id: u32, message: Message },
+}
+
+#[derive(Debug)]
+pub(crate) struct Link<H> {
+    side: Side,
+    wire: Wire,
+    /// The message format in use; `None` until the peer's first frame on `FollowPeer`.
+    format: Option<Format>,
+    decoder: FrameDecoder,
+    /// The latest time seen: time never goes backwards inside.
+    now: Option<Instant>,
+    requests: RequestTracker<Sent>,
+    peer_pending: HashSet<u32>,
+    max_peer_pending: usize,
+    inbox: VecDeque<Result<Envelope, DecodeError>>,
+    transmit: VecDeque<Frame>,
+    events: VecDeque<Event<H>>,
+    stats: Stats,
+    closed: Option<CloseReason>,
+}
+
+impl<H> Link<H> {
+    pub(crate) fn new(side: Side, wire: Wire, limits: Limits) -> Link<H> {
+        let (format, max_frame_len) = match wire {
+            Wire::Stream { max_frame_len } => (Some(Format::Binary), max_frame_len),
+            Wire::Messages {
+                format: Format::FollowPeer,
+            } => (None, usize::MAX),
+            Wire::Messages { format } => (Some(format), usize::MAX),
+        };
+        Link {
+            side,
+            wire,
+            format,
+            decoder: FrameDecoder::new(max_frame_len),
+            now: None,
+            requests: RequestTracker::new(limits.max_in_flight),
+            peer_pending: HashSet::new(),
+            max_peer_pending: limits.max_peer_pending,
+            inbox: VecDeque::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            closed: None,
+        }
+    }
+
+    /// `now`, or the latest time already seen if `now` is earlier.
+    pub(crate) fn clock(&mut self, now: Instant) -> Instant {
+        let now = self.now.map_or(now, |seen| seen.max(now));
+        self.now = Some(now);
+        now
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub(crate) fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    pub(crate) fn closed(&self) -> Option<&CloseReason> {
+        self.closed.as_ref()
+    }
+
+    /// Bytes from a byte stream, split anywhere.
+    pub(crate) fn take_bytes(&mut self, bytes: &[u8]) -> Result<(), InputError> {
+        if !matches!(self.wire, Wire::Stream { .. }) {
+            return Err(InputError::WrongInput(self.wire));
+        }
+        if self.closed.is_some() {
+            return Ok(());
+        }
+        self.stats.bytes_in += bytes.len() as u64;
+        self.decoder.push(bytes);
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(frame)) => {
+                    self.stats.frames_in += 1;
+                    self.inbox.push_back(binary::decode(frame));
+                }
+                Ok(None) => return Ok(()),
+                Err(error) => {
+                    self.close(CloseReason::MalformedStream(error));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// One message from a message transport.
+    pub(crate) fn take_frame(&mut self, frame: Frame) -> Result<(), InputError> {
+        if matches!(self.wire, Wire::Stream { .. }) {
+            return Err(InputError::WrongInput(self.wire));
+        }
+        if self.closed.is_some() {
+            return Ok(());
+        }
+        let got = match &frame {
+            Frame::Binary(_) => Format::Binary,
+            Frame::Text(_) => Format::Json,
+        };
+        let format = *self.format.get_or_insert(got);
+        if format != got {
+            let name = |f: Format| if f == Format::Json { "text" } else { "binary" };
+            self.close(CloseReason::WrongFrameKind {
+                expected: name(format),
+                got: name(got),
+            });
+            return Ok(());
+        }
+        self.stats.frames_in += 1;
+        let decoded = match frame {
+            Frame::Binary(bytes) => {
+                self.stats.bytes_in += bytes.len() as u64;
+                binary::decode(bytes)
+            }
+            Frame::Text(text) => {
+                self.stats.bytes_in += text.len() as u64;
+                json::decode(&text)
+            }
+        };
+        self.inbox.push_back(decoded);
+        Ok(())
+    }
+
+    /// The transport ended.
+    pub(crate) fn take_eof(&mut self) {
+        let reason = match self.decoder.finish() {
+            Err(error @ crate::codec::frame::FrameError::Truncated { .. }) => {
+                CloseReason::Truncated(error)
+            }
+            _ => CloseReason::PeerClosed,
+        };
+        self.close(reason);
+    }
+
+    /// The next envelope received, sorted; what the session can settle alone (responses that
+    /// match nothing, bodies that do not decode) is settled here and skipped.
+    pub(crate) fn next_incoming(&mut self) -> Option<Incoming> {
+        while self.closed.is_none() {
+            let item = self.inbox.pop_front()?;
+            if let Some(incoming) = self.sort(item) {
+                return Some(incoming);
+            }
+        }
+        self.inbox.clear();
+        None
+    }
+
+    fn sort(&mut self, item: Result<Envelope, DecodeError>) -> Option<Incoming> {
+        match item {
+            Ok(Envelope {
+                id,
+                message,
+                response: Some(response),
+            }) => {
+                let Some(sent) = self.requests.complete(id) else {
+                    self.stats.unmatched_responses += 1;
+                    return None;
+                };
+                Some(Incoming::Response {
+                    id,
+                    sent,
+                    response,
+                    message,
+                })
+            }
+            Ok(Envelope {
+                id,
+                message: Some(message),
+                response: None,
+            }) => Some(Incoming::Message { id, message }),
+            Ok(Envelope {
+                id,
+                message: None,
+                response: None,
+            }) => {
+                self.stats.malformed += 1;
+                self.answer_unsolicited(
+                    id,
+                    ResponseCode::InvalidArg,
+                    "a request must carry a message".into(),
+                );
+                None
+            }
+            Err(DecodeError::Message {
+                id,
+                response: Some(response),
+                source: _,
+            }) => {
+                // The answer arrived but its body is unreadable: the request still ends, once.
+                self.stats.malformed += 1;
+                match self.requests.complete(id) {
+                    Some(sent) => Some(Incoming::Response {
+                        id,
+                        sent,
+                        response,
+                        message: None,
+                    }),
+                    None => {
+                        self.stats.unmatched_responses += 1;
+                        None
+                    }
+                }
+            }
+            Err(DecodeError::Message {
+                id,
+                response: None,
+                source,
+            }) => {
+                self.stats.malformed += 1;
+                self.answer_unsolicited(id, source.response_code(), source.to_string());
+                None
+            }
+            Err(error) => {
+                // The envelope itself is unreadable, so its id is unknown: answer with id 0.
+                self.stats.malformed += 1;
+                let what = bounded_text(error.to_string());
+                self.send(&Envelope::response(
+                    0,
+                    ResponseInfo::error(ResponseCode::InvalidArg, what),
+                    None,
+                ));
+                None
+            }
+        }
+    }
+
+    /// Records a peer request to be answered by the owner: `false` (and the request answered
+    /// here) if its id is already waiting or too many are.
+    pub(crate) fn accept_peer_request(&mut self, id: u32) -> bool {
+        if self.peer_pending.contains(&id) {
+            self.answer_unsolicited(
+                id,
+                ResponseCode::InvalidArg,
+                format!("request id {id} is already in use"),
+            );
+            return false;
+        }
+        if self.peer_pending.len() >= self.max_peer_pending {
+            let what = format!(
+                "{} requests are already waiting for an answer",
+                self.max_peer_pending
+            );
+            self.answer_unsolicited(id, ResponseCode::NotReady, what);
+            return false;
+        }
+        self.peer_pending.insert(id);
+        true
+    }
+
+    /// Answers a peer message the session settles itself (id 0 gets no answer: it was a
+    /// notification).
+    pub(crate) fn answer_unsolicited(&mut self, id: u32, code: ResponseCode, what: String) {
+        if id != 0 {
+            self.send(&Envelope::response(
+                id,
+                ResponseInfo::error(code, bounded_text(what)),
+                None,
+            ));
+        }
+    }
+
+    /// Sends this side's request; its id.
+    pub(crate) fn request(
+        &mut self,
+        now: Instant,
+        message: Message,
+        timeout: Duration,
+        internal: bool,
+    ) -> Result<u32, SendError> {
+        self.check_open()?;
+        self.check_direction(&message)?;
+        let sent = Sent {
+            message_type: message.message_type(),
+            internal,
+        };
+        let id = self
+            .requests
+            .register(now, timeout, sent)
+            .map_err(|e| match e {
+                TrackError::TooManyInFlight { limit } => SendError::TooManyInFlight { limit },
+            })?;
+        if let Err(error) = self.try_send(&Envelope::request(id, message)) {
+            self.requests.complete(id);
+            return Err(error);
+        }
+        Ok(id)
+    }
+
+    /// Sends a notification (id 0).
+    pub(crate) fn notify(&mut self, message: Message) -> Result<(), SendError> {
+        self.check_open()?;
+        self.check_direction(&message)?;
+        self.try_send(&Envelope {
+            id: 0,
+            message: Some(message),
+            response: None,
+        })
+    }
+
+    /// Answers the peer's request `id`.
+    pub(crate) fn respond(&mut self, id: u32, reply: Reply) -> Result<(), SendError> {
+        self.check_open()?;
+        if !self.peer_pending.contains(&id) {
+            return Err(SendError::UnknownRequest(id));
+        }
+        let (response, message) = reply.into_parts();
+        if let Some(message) = &message {
+            self.check_direction(message)?;
+        }
+        self.try_send(&Envelope::response(id, response, message))?;
+        self.peer_pending.remove(&id);
+        Ok(())
+    }
+
+    /// Queues an envelope the session itself produced. Their texts are bounded
+    /// ([`bounded_text`]), so they fit any sensible frame limit; one that does not is dropped
+    /// rather than sent broken.
+    pub(crate) fn send(&mut self, envelope: &Envelope) {
+        let _ = self.try_send(envelope);
+    }
+
+    fn try_send(&mut self, envelope: &Envelope) -> Result<(), SendError> {
+        let frame = match (self.wire, self.format) {
+            (Wire::Stream { max_frame_len }, _) => {
+                let mut buf = BytesMut::new();
+                encode_frame(envelope, max_frame_len, &mut buf).map_err(|e| match e {
+                    EncodeError::Oversized { len, limit } => SendError::Oversized { len, limit },
+                })?;
+                Frame::Binary(buf.freeze())
+            }
+            (Wire::Messages { .. }, Some(Format::Json)) => Frame::Text(json::encode(envelope)),
+            // Binary, or not yet known: a manager following its peer sends nothing before the
+            // plugin's hello, whose frame sets the format.
+            (Wire::Messages { .. }, _) => Frame::Binary(binary::encode_to_bytes(envelope)),
+        };
+        self.stats.frames_out += 1;
+        self.stats.bytes_out += match &frame {
+            Frame::Binary(bytes) => bytes.len(),
+            Frame::Text(text) => text.len(),
+        } as u64;
+        self.transmit.push_back(frame);
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), SendError> {
+        match &self.closed {
+            Some(reason) => Err(SendError::Closed(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn check_direction(&self, message: &Message) -> Result<(), SendError> {
+        if self.side.may_send(message.message_type()) {
+            Ok(())
+        } else {
+            Err(SendError::WrongDirection(message.full_name()))
+        }
+    }
+
+    /// Whether the peer's side may send this message.
+    pub(crate) fn peer_may_send(&self, message_type: MessageType) -> bool {
+        self.side.peer().may_send(message_type)
+    }
+
+    /// One request of this side whose deadline has passed.
+    pub(crate) fn expire(&mut self, now: Instant) -> Option<(u32, Sent)> {
+        let expired = self.requests.expire(now)?;
+        self.stats.timeouts += 1;
+        Some(expired)
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.requests.next_deadline()
+    }
+
+    pub(crate) fn emit(&mut self, event: Event<H>) {
+        self.events.push_back(event);
+    }
+
+    /// Ends the session for good: every request still waiting ends with it, and the owner gets
+    /// one `Closed` event. Frames already queued stay for the owner to send.
+    pub(crate) fn close(&mut self, reason: CloseReason) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.requests.drain();
+        self.peer_pending.clear();
+        self.inbox.clear();
+        self.closed = Some(reason.clone());
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    pub(crate) fn poll_transmit(&mut self) -> Option<Frame> {
+        self.transmit.pop_front()
+    }
+
+    pub(crate) fn poll_event(&mut self) -> Option<Event<H>> {
+        self.events.pop_front()
+    }
+}
+
+/// The longest description the session puts in an answer it makes itself.
+const MAX_ANSWER_TEXT: usize = 1024;
+
+/// `text` cut to [`MAX_ANSWER_TEXT`] bytes at a character boundary: descriptions can quote what
+/// the peer sent (a type URL, a value), which must not make the answer larger than a frame.
+pub(crate) fn bounded_text(mut text: String) -> String {
+    if text.len() > MAX_ANSWER_TEXT {
+        let mut end = MAX_ANSWER_TEXT - 3;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text
+}

@@ -1,0 +1,419 @@
+//! The manager side of a connection (seed chapter 5): checks the plugin's hello, answers it with
+//! `ManagerHello`, and sends `Ping` on an interval, closing when a `Pong` is late.
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::link::{Incoming, Limits, Link};
+use super::plugin::handles;
+use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
+use super::{PROTOCOL_VERSION, direction::Side};
+use crate::proto::plugin::{ManagerHello, Ping, PluginHello};
+use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+
+/// What the owner has registered: the plugins allowed to connect and each one's per-launch code.
+pub trait PluginRegistry: Send + Sync {
+    /// The code a plugin with this id must present, or `None` if no such plugin may connect.
+    fn plugin_code(&self, plugin_id: &str) -> Option<String>;
+}
+
+impl PluginRegistry for HashMap<String, String> {
+    fn plugin_code(&self, plugin_id: &str) -> Option<String> {
+        self.get(plugin_id).cloned()
+    }
+}
+
+/// How a manager session behaves.
+#[derive(Clone)]
+pub struct ManagerConfig {
+    /// The plugins that may connect, with their codes.
+    pub registry: Arc<dyn PluginRegistry>,
+    /// The manager's version, sent in `ManagerHello`.
+    pub manager_version: String,
+    /// The Options+ version, if installed.
+    pub options_version: Option<String>,
+    /// The G HUB version, if installed.
+    pub ghub_version: Option<String>,
+    /// The language in use, e.g. `en-US`.
+    pub language_code: String,
+    /// The protocol versions this manager speaks.
+    pub protocol_versions: RangeInclusive<i32>,
+    /// How envelopes travel.
+    pub wire: Wire,
+    /// Request and queue limits.
+    pub limits: Limits,
+    /// How long a plugin has to say hello after connecting.
+    pub hello_timeout: Duration,
+    /// How often to send `Ping`.
+    pub heartbeat_interval: Duration,
+    /// How long a `Pong` may take.
+    pub heartbeat_timeout: Duration,
+    /// The requests the owner answers; the session answers any other `NOT_IMPLEMENTED`. `None`:
+    /// the owner answers every request.
+    pub handles: Option<Vec<MessageType>>,
+}
+
+impl std::fmt::Debug for ManagerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagerConfig")
+            .field("manager_version", &self.manager_version)
+            .field("language_code", &self.language_code)
+            .field("protocol_versions", &self.protocol_versions)
+            .field("wire", &self.wire)
+            .field("hello_timeout", &self.hello_timeout)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("heartbeat_timeout", &self.heartbeat_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManagerConfig {
+    /// The defaults, admitting the plugins of `registry`.
+    pub fn new(registry: Arc<dyn PluginRegistry>, manager_version: impl Into<String>) -> Self {
+        ManagerConfig {
+            registry,
+            manager_version: manager_version.into(),
+            options_version: None,
+            ghub_version: None,
+            language_code: "en-US".into(),
+            protocol_versions: PROTOCOL_VERSION..=PROTOCOL_VERSION,
+            wire: Wire::default(),
+            limits: Limits::default(),
+            hello_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(5),
+            handles: None,
+        }
+    }
+}
+
+/// The manager side of one plugin connection, as a pure state machine.
+///
+/// Methods in the order of the driving loop: getters; inputs (`handle_*`); commands; outputs
+/// (`poll_*`). After every input or command, drain [`poll_transmit`](Self::poll_transmit) and
+/// [`poll_event`](Self::poll_event), then sleep until [`poll_timeout`](Self::poll_timeout).
+#[derive(Debug)]
+pub struct ManagerSession {
+    link: Link<PluginHello>,
+    config: ManagerConfig,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    AwaitingHello {
+        deadline: Instant,
+    },
+    Connected {
+        plugin_id: String,
+        next_ping: Instant,
+    },
+}
+
+impl ManagerSession {
+    /// A session for a plugin that has just connected at `now`.
+    pub fn new(now: Instant, config: ManagerConfig) -> ManagerSession {
+        let mut link = Link::new(Side::Manager, config.wire, config.limits);
+        let now = link.clock(now);
+        // A hello deadline too far to represent never comes.
+        let deadline = now.checked_add(config.hello_timeout).unwrap_or(now);
+        ManagerSession {
+            link,
+            config,
+            state: State::AwaitingHello { deadline },
+        }
+    }
+
+    /// The plugin id that said hello, once it has.
+    pub fn plugin_id(&self) -> Option<&str> {
+        match &self.state {
+            State::Connected { plugin_id, .. } => Some(plugin_id),
+            State::AwaitingHello { .. } => None,
+        }
+    }
+
+    /// Whether the handshake has succeeded and the session is not closed.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.state, State::Connected { .. }) && self.link.closed().is_none()
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.link.closed()
+    }
+
+    /// The session's counters.
+    pub fn stats(&self) -> &Stats {
+        self.link.stats()
+    }
+
+    /// Bytes read from a byte-stream transport, split anywhere.
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
+        let now = self.link.clock(now);
+        self.link.take_bytes(bytes)?;
+        self.process(now);
+        Ok(())
+    }
+
+    /// One message read from a message transport.
+    pub fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
+        let now = self.link.clock(now);
+        self.link.take_frame(frame)?;
+        self.process(now);
+        Ok(())
+    }
+
+    /// The transport ended.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.link.clock(now);
+        self.link.take_eof();
+    }
+
+    /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.link.clock(now);
+        while let Some((id, sent)) = self.link.expire(now) {
+            if sent.internal {
+                self.link
+                    .close(CloseReason::HeartbeatTimeout(self.config.heartbeat_timeout));
+            } else {
+                self.link.emit(Event::Timeout {
+                    id,
+                    message_type: sent.message_type,
+                });
+            }
+        }
+        if self.link.closed().is_some() {
+            return;
+        }
+        match &mut self.state {
+            State::AwaitingHello { deadline } if now >= *deadline => {
+                self.link
+                    .close(CloseReason::HelloTimeout(self.config.hello_timeout));
+            }
+            State::Connected { next_ping, .. } if now >= *next_ping => {
+                *next_ping = now
+                    .checked_add(self.config.heartbeat_interval)
+                    .unwrap_or(now);
+                let _ = self
+                    .link
+                    .request(now, Ping {}.into(), self.config.heartbeat_timeout, true);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a request to the plugin; the id its response or timeout will carry.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<u32, SendError> {
+        self.check_connected()?;
+        let now = self.link.clock(now);
+        self.link.request(now, message.into(), timeout, false)
+    }
+
+    /// Sends a message that gets no answer (id 0).
+    pub fn send_notification(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
+        self.check_connected()?;
+        self.link.clock(now);
+        self.link.notify(message.into())
+    }
+
+    /// Answers the plugin's request `id`.
+    pub fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
+        self.link.clock(now);
+        self.link.respond(id, reply)
+    }
+
+    /// Closes the session.
+    pub fn close(&mut self, now: Instant) {
+        self.link.clock(now);
+        self.link.close(CloseReason::Local);
+    }
+
+    /// The next frame to write to the transport.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Frame> {
+        self.link.poll_transmit()
+    }
+
+    /// The next event for the owner.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<PluginHello>> {
+        self.link.poll_event()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work; `None` when nothing is due.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.link.closed().is_some() {
+            return None;
+        }
+        let state = match self.state {
+            State::AwaitingHello { deadline } => deadline,
+            State::Connected { next_ping, .. } => next_ping,
+        };
+        Some(self.link.next_deadline().map_or(state, |d| d.min(state)))
+    }
+
+    fn check_connected(&self) -> Result<(), SendError> {
+        if let Some(reason) = self.link.closed() {
+            return Err(SendError::Closed(reason.clone()));
+        }
+        if !self.is_connected() {
+            return Err(SendError::NotConnected);
+        }
+        Ok(())
+    }
+
+    fn process(&mut self, now: Instant) {
+        while let Some(incoming) = self.link.next_incoming() {
+            match incoming {
+                // A Pong: the heartbeat is answered, nothing more to do.
+                Incoming::Response { sent, .. } if sent.internal => {}
+                Incoming::Response {
+                    id,
+                    response,
+                    message,
+                    ..
+                } => {
+                    self.link.emit(Event::Response {
+                        id,
+                        response,
+                        message,
+                    });
+                }
+                Incoming::Message { id, message } => match self.state {
+                    State::AwaitingHello { .. } => self.hello(now, id, message),
+                    State::Connected { .. } => self.peer_message(id, message),
+                },
+            }
+        }
+    }
+
+    fn hello(&mut self, now: Instant, id: u32, message: Message) {
+        let Message::PluginHello(hello) = message else {
+            let first = message.full_name().to_string();
+            self.link.answer_unsolicited(
+                id,
+                ResponseCode::Unauthorized,
+                "the first message must be the plugin's hello".into(),
+            );
+            self.link.close(CloseReason::MessageBeforeHello(first));
+            return;
+        };
+        if let Err((code, what)) = self.check_hello(&hello) {
+            self.link.answer_unsolicited(id, code, what.clone());
+            self.link.close(CloseReason::HelloRefused { code, what });
+            return;
+        }
+        let answer = ManagerHello {
+            manager_version: self.config.manager_version.clone(),
+            options_version: self.config.options_version.clone(),
+            ghub_version: self.config.ghub_version.clone(),
+            protocol_version: hello.protocol_version,
+            language_code: self.config.language_code.clone(),
+        };
+        self.link.send(&Envelope::response(
+            id,
+            ResponseInfo::ok(),
+            Some(answer.into()),
+        ));
+        let next_ping = now
+            .checked_add(self.config.heartbeat_interval)
+            .unwrap_or(now);
+        self.state = State::Connected {
+            plugin_id: hello.plugin_id.clone(),
+            next_ping,
+        };
+        self.link.emit(Event::Connected(hello));
+    }
+
+    /// The hello's plugin id is registered, its code is that plugin's, its version is spoken.
+    fn check_hello(&self, hello: &PluginHello) -> Result<(), (ResponseCode, String)> {
+        let Some(expected) = self.config.registry.plugin_code(&hello.plugin_id) else {
+            return Err((
+                ResponseCode::Unauthorized,
+                format!("plugin {:?} is not registered", hello.plugin_id),
+            ));
+        };
+        if !constant_time_eq(expected.as_bytes(), hello.plugin_code.as_bytes()) {
+            return Err((
+                ResponseCode::Unauthorized,
+                format!("wrong plugin code for plugin {:?}", hello.plugin_id),
+            ));
+        }
+        if !self
+            .config
+            .protocol_versions
+            .contains(&hello.protocol_version)
+        {
+            let versions = &self.config.protocol_versions;
+            let what = format!(
+                "protocol version {} is not supported (supported: {} to {})",
+                hello.protocol_version,
+                versions.start(),
+                versions.end()
+            );
+            return Err((ResponseCode::InvalidArg, what));
+        }
+        Ok(())
+    }
+
+    fn peer_message(&mut self, id: u32, message: Message) {
+        let message_type = message.message_type();
+        if message_type == MessageType::PluginHello {
+            self.link.answer_unsolicited(
+                id,
+                ResponseCode::Conflict,
+                "this session has already said hello".into(),
+            );
+        } else if !self.link.peer_may_send(message_type) {
+            self.link.stats_mut().invalid_verbs += 1;
+            let what = format!("a plugin does not send {}", message_type.full_name());
+            self.link
+                .answer_unsolicited(id, ResponseCode::InvalidVerb, what);
+        } else if id == 0 {
+            self.link.emit(Event::Notification { message });
+        } else if !handles(&self.config.handles, message_type) {
+            self.link.stats_mut().not_implemented += 1;
+            let what = format!("the manager does not handle {}", message_type.full_name());
+            self.link
+                .answer_unsolicited(id, ResponseCode::NotImplemented, what);
+        } else if self.link.accept_peer_request(id) {
+            self.link.emit(Event::Request { id, message });
+        }
+    }
+}
+
+/// Compares two secrets in time that depends only on their lengths, never on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        difference |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    std::hint::black_box(difference) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn secrets_are_equal_only_when_every_byte_and_the_length_match() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cret\0"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

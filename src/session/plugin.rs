@@ -1,0 +1,340 @@
+//! The plugin side of a connection (seed chapter 5, C++ SDK 7.1): says hello first, answers
+//! `Ping` by itself, and reports the manager gone when it hears nothing for too long.
+
+use std::time::{Duration, Instant};
+
+use super::link::{Incoming, Limits, Link};
+use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
+use super::{PROTOCOL_VERSION, direction::Side};
+use crate::proto::plugin::{ManagerHello, PluginHello, Pong};
+use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+
+/// How a plugin session behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginConfig {
+    /// The plugin's id, as in its manifest.
+    pub plugin_id: String,
+    /// The per-launch secret, from the `token` environment variable.
+    pub plugin_code: String,
+    /// The plugin's version.
+    pub plugin_version: String,
+    /// The protocol version the plugin requires.
+    pub protocol_version: i32,
+    /// How envelopes travel.
+    pub wire: Wire,
+    /// Request and queue limits.
+    pub limits: Limits,
+    /// How long to wait for the answer to the hello.
+    pub hello_timeout: Duration,
+    /// How often the manager is expected to send `Ping`.
+    pub heartbeat_interval: Duration,
+    /// After this many heartbeat intervals without a word from the manager, it is gone.
+    pub missed_heartbeats: u32,
+    /// The requests the application answers; the session answers any other `NOT_IMPLEMENTED`.
+    /// `None`: the application answers every request.
+    pub handles: Option<Vec<MessageType>>,
+}
+
+impl PluginConfig {
+    /// The defaults for a plugin with this id, secret and version.
+    pub fn new(
+        plugin_id: impl Into<String>,
+        plugin_code: impl Into<String>,
+        plugin_version: impl Into<String>,
+    ) -> Self {
+        PluginConfig {
+            plugin_id: plugin_id.into(),
+            plugin_code: plugin_code.into(),
+            plugin_version: plugin_version.into(),
+            protocol_version: PROTOCOL_VERSION,
+            wire: Wire::default(),
+            limits: Limits::default(),
+            hello_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(10),
+            missed_heartbeats: 3,
+            handles: None,
+        }
+    }
+}
+
+/// The plugin side of one connection to the manager, as a pure state machine.
+///
+/// Methods in the order of the driving loop: getters; inputs (`handle_*`); commands; outputs
+/// (`poll_*`). After every input or command, drain [`poll_transmit`](Self::poll_transmit) and
+/// [`poll_event`](Self::poll_event), then sleep until [`poll_timeout`](Self::poll_timeout).
+#[derive(Debug)]
+pub struct PluginSession {
+    link: Link<ManagerHello>,
+    config: PluginConfig,
+    connected: bool,
+    /// When the manager was last heard from.
+    last_heard: Instant,
+}
+
+impl PluginSession {
+    /// A session that starts by sending the plugin's hello.
+    pub fn new(now: Instant, config: PluginConfig) -> PluginSession {
+        let mut link = Link::new(Side::Plugin, config.wire, config.limits);
+        let hello = PluginHello {
+            plugin_id: config.plugin_id.clone(),
+            plugin_code: config.plugin_code.clone(),
+            plugin_version: config.plugin_version.clone(),
+            protocol_version: config.protocol_version,
+        };
+        let now = link.clock(now);
+        if let Err(error) = link.request(now, hello.into(), config.hello_timeout, true) {
+            // Only an unsendable hello (a frame limit smaller than the hello) gets here.
+            link.close(CloseReason::HelloRefused {
+                code: ResponseCode::InvalidArg,
+                what: error.to_string(),
+            });
+        }
+        PluginSession {
+            link,
+            config,
+            connected: false,
+            last_heard: now,
+        }
+    }
+
+    /// Whether the handshake has succeeded and the session is not closed.
+    pub fn is_connected(&self) -> bool {
+        self.connected && self.link.closed().is_none()
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.link.closed()
+    }
+
+    /// The session's counters.
+    pub fn stats(&self) -> &Stats {
+        self.link.stats()
+    }
+
+    /// Bytes read from a byte-stream transport, split anywhere.
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
+        let now = self.link.clock(now);
+        self.link.take_bytes(bytes)?;
+        if !bytes.is_empty() {
+            self.last_heard = now;
+        }
+        self.process();
+        Ok(())
+    }
+
+    /// One message read from a message transport.
+    pub fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
+        let now = self.link.clock(now);
+        self.link.take_frame(frame)?;
+        self.last_heard = now;
+        self.process();
+        Ok(())
+    }
+
+    /// The transport ended.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.link.clock(now);
+        self.link.take_eof();
+    }
+
+    /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.link.clock(now);
+        while let Some((id, sent)) = self.link.expire(now) {
+            if sent.internal {
+                self.link
+                    .close(CloseReason::HelloTimeout(self.config.hello_timeout));
+            } else {
+                self.link.emit(Event::Timeout {
+                    id,
+                    message_type: sent.message_type,
+                });
+            }
+        }
+        if let Some(deadline) = self.silence_deadline()
+            && now >= deadline
+        {
+            self.link.close(CloseReason::ManagerSilent(
+                now.duration_since(self.last_heard),
+            ));
+        }
+    }
+
+    /// Sends a request to the manager; the id its response or timeout will carry.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<u32, SendError> {
+        self.check_connected()?;
+        let now = self.link.clock(now);
+        self.link.request(now, message.into(), timeout, false)
+    }
+
+    /// Sends a message that gets no answer (id 0), such as a status update or a log event.
+    pub fn send_notification(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
+        self.check_connected()?;
+        self.link.clock(now);
+        self.link.notify(message.into())
+    }
+
+    /// Answers the manager's request `id`.
+    pub fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
+        self.link.clock(now);
+        self.link.respond(id, reply)
+    }
+
+    /// Closes the session.
+    pub fn close(&mut self, now: Instant) {
+        self.link.clock(now);
+        self.link.close(CloseReason::Local);
+    }
+
+    /// The next frame to write to the transport.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Frame> {
+        self.link.poll_transmit()
+    }
+
+    /// The next event for the application.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<ManagerHello>> {
+        self.link.poll_event()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work; `None` when nothing is due.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.link.closed().is_some() {
+            return None;
+        }
+        [self.link.next_deadline(), self.silence_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn check_connected(&self) -> Result<(), SendError> {
+        if let Some(reason) = self.link.closed() {
+            return Err(SendError::Closed(reason.clone()));
+        }
+        if !self.connected {
+            return Err(SendError::NotConnected);
+        }
+        Ok(())
+    }
+
+    /// When the manager counts as gone if nothing more is heard.
+    fn silence_deadline(&self) -> Option<Instant> {
+        if !self.connected {
+            return None;
+        }
+        let limit = self
+            .config
+            .heartbeat_interval
+            .checked_mul(self.config.missed_heartbeats)?;
+        self.last_heard.checked_add(limit)
+    }
+
+    fn process(&mut self) {
+        while let Some(incoming) = self.link.next_incoming() {
+            match incoming {
+                Incoming::Response {
+                    sent,
+                    response,
+                    message,
+                    ..
+                } if sent.internal => {
+                    self.hello_answered(response, message);
+                }
+                Incoming::Response {
+                    id,
+                    response,
+                    message,
+                    ..
+                } => {
+                    self.link.emit(Event::Response {
+                        id,
+                        response,
+                        message,
+                    });
+                }
+                Incoming::Message { id, message } => self.peer_message(id, message),
+            }
+        }
+    }
+
+    fn hello_answered(&mut self, response: ResponseInfo, message: Option<Message>) {
+        match message {
+            Some(Message::ManagerHello(hello)) if response.is_ok() => {
+                self.connected = true;
+                self.link.emit(Event::Connected(hello));
+            }
+            _ if !response.is_ok() => {
+                let code = response.result();
+                self.link.close(CloseReason::HelloRefused {
+                    code,
+                    what: response.what,
+                });
+            }
+            _ => {
+                let what = "the answer to the hello carried no ManagerHello".to_string();
+                self.link.close(CloseReason::HelloRefused {
+                    code: ResponseCode::InvalidArg,
+                    what,
+                });
+            }
+        }
+    }
+
+    fn peer_message(&mut self, id: u32, message: Message) {
+        let message_type = message.message_type();
+        if !self.link.peer_may_send(message_type) {
+            self.link.stats_mut().invalid_verbs += 1;
+            let what = format!("the manager does not send {}", message_type.full_name());
+            self.link
+                .answer_unsolicited(id, ResponseCode::InvalidVerb, what);
+            return;
+        }
+        if message_type == MessageType::Ping {
+            // Answered at once and never held back: a throttled plugin must stay alive.
+            if id != 0 {
+                self.link.send(&Envelope::response(
+                    id,
+                    ResponseInfo::ok(),
+                    Some(Pong {}.into()),
+                ));
+            }
+            return;
+        }
+        if !self.connected {
+            let what = "the handshake has not finished".to_string();
+            self.link
+                .answer_unsolicited(id, ResponseCode::NotReady, what);
+            return;
+        }
+        if id == 0 {
+            self.link.emit(Event::Notification { message });
+        } else if !handles(&self.config.handles, message_type) {
+            self.link.stats_mut().not_implemented += 1;
+            let what = format!("the plugin does not handle {}", message_type.full_name());
+            self.link
+                .answer_unsolicited(id, ResponseCode::NotImplemented, what);
+        } else if self.link.accept_peer_request(id) {
+            self.link.emit(Event::Request { id, message });
+        }
+    }
+}
+
+/// Whether the owner answers requests of this type.
+pub(crate) fn handles(handles: &Option<Vec<MessageType>>, message_type: MessageType) -> bool {
+    handles
+        .as_ref()
+        .is_none_or(|types| types.contains(&message_type))
+}

@@ -1,0 +1,226 @@
+//! What the two sessions have in common on their surface: frames, wire formats, events, replies,
+//! close reasons, counters and errors.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameError};
+use crate::{Message, MessageType, ResponseCode, ResponseInfo};
+
+/// What a transport moves: on a byte stream, bytes to write as they are (length prefixes
+/// included); on a message transport (WebSocket), one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// Bytes, or a binary message carrying one protobuf envelope.
+    Binary(Bytes),
+    /// A text message carrying one canonical-JSON envelope.
+    Text(String),
+}
+
+/// How envelopes travel on a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// A byte stream (named pipe, Unix domain socket): binary envelopes, each preceded by its
+    /// varint length. Frames longer than `max_frame_len` are refused.
+    Stream {
+        /// The largest frame accepted or sent.
+        max_frame_len: usize,
+    },
+    /// A message transport (WebSocket): one envelope per message.
+    Messages {
+        /// Binary protobuf, JSON text, or whatever the peer's first message is.
+        format: Format,
+    },
+}
+
+impl Default for Wire {
+    fn default() -> Self {
+        Wire::Stream {
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        }
+    }
+}
+
+/// The encoding of envelopes on a message transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Binary messages of protobuf bytes.
+    Binary,
+    /// Text messages of canonical JSON (seed 7.1.2 `set_use_text_format`).
+    Json,
+    /// The format of the first message the peer sends (the manager side of a WebSocket).
+    FollowPeer,
+}
+
+/// What a session tells its owner. `H` is what the handshake delivered: the plugin's hello on
+/// the manager side, the `ManagerHello` on the plugin side.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<H> {
+    /// The handshake succeeded; requests can flow.
+    Connected(H),
+    /// The peer asks something: answer it with `respond(id, ..)`.
+    Request {
+        /// The peer's request id.
+        id: u32,
+        /// What it asks.
+        message: Message,
+    },
+    /// The peer tells something that needs no answer (id 0).
+    Notification {
+        /// What it tells.
+        message: Message,
+    },
+    /// The answer to a request this side sent.
+    Response {
+        /// The id `send_request` returned.
+        id: u32,
+        /// The outcome.
+        response: ResponseInfo,
+        /// The message it carried, if any (`None` too if it could not be decoded, which is
+        /// counted in [`Stats::malformed`]).
+        message: Option<Message>,
+    },
+    /// A request this side sent got no answer by its deadline. It gets no other ending.
+    Timeout {
+        /// The id `send_request` returned.
+        id: u32,
+        /// What the request was.
+        message_type: MessageType,
+    },
+    /// The session is over, for good. Frames queued before (such as an error answer explaining
+    /// why) can still be taken with `poll_transmit`.
+    Closed(CloseReason),
+}
+
+/// An answer to a peer's request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// `SUCCESS` with no message.
+    Ok,
+    /// `SUCCESS` with a message.
+    Message(Message),
+    /// An error code of seed chapter 6 and a description.
+    Error(ResponseCode, String),
+}
+
+impl Reply {
+    /// The response field and message of the answer.
+    pub(crate) fn into_parts(self) -> (ResponseInfo, Option<Message>) {
+        match self {
+            Reply::Ok => (ResponseInfo::ok(), None),
+            Reply::Message(message) => (ResponseInfo::ok(), Some(message)),
+            Reply::Error(code, what) => (ResponseInfo::error(code, what), None),
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The owner closed it.
+    #[error("closed by this side")]
+    Local,
+    /// The transport ended (the peer closed the connection).
+    #[error("the peer closed the connection")]
+    PeerClosed,
+    /// The transport ended in the middle of a frame.
+    #[error("the peer closed the connection inside a frame: {0}")]
+    Truncated(FrameError),
+    /// The byte stream could not be split into frames, so nothing after can be trusted.
+    #[error("unreadable byte stream: {0}")]
+    MalformedStream(FrameError),
+    /// A frame of the wrong kind for this connection (text on a binary connection, ...).
+    #[error("a {got} frame on a connection that carries {expected}")]
+    WrongFrameKind {
+        /// What the connection carries.
+        expected: &'static str,
+        /// What arrived.
+        got: &'static str,
+    },
+    /// The plugin sent no hello within the deadline.
+    #[error("no hello within {0:?}")]
+    HelloTimeout(Duration),
+    /// The plugin's first message was not its hello.
+    #[error("the first message was {0}, not the plugin's hello")]
+    MessageBeforeHello(String),
+    /// The manager refused the plugin's hello (seen from either side).
+    #[error("hello refused with {code:?}: {what}")]
+    HelloRefused {
+        /// The error code sent.
+        code: ResponseCode,
+        /// Why.
+        what: String,
+    },
+    /// The plugin did not answer a `Ping` in time.
+    #[error("no Pong within {0:?}")]
+    HeartbeatTimeout(Duration),
+    /// The plugin heard nothing from the manager for too long.
+    #[error("nothing heard from the manager for {0:?}")]
+    ManagerSilent(Duration),
+}
+
+/// Counters the owner can read at any time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames (envelopes) received.
+    pub frames_in: u64,
+    /// Frames (envelopes) sent.
+    pub frames_out: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Requests of this side that timed out.
+    pub timeouts: u64,
+    /// Responses matching no request in flight (late, repeated or never asked): dropped.
+    pub unmatched_responses: u64,
+    /// Envelopes or bodies that could not be decoded.
+    pub malformed: u64,
+    /// Messages the peer may not send (answered `INVALID_VERB`, or dropped if id 0).
+    pub invalid_verbs: u64,
+    /// Peer requests answered by the session itself because the owner does not handle them.
+    pub not_implemented: u64,
+}
+
+/// Why a command was refused. Nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The handshake has not finished yet.
+    #[error("the session is not connected yet")]
+    NotConnected,
+    /// The session is closed.
+    #[error("the session is closed: {0}")]
+    Closed(CloseReason),
+    /// This side may not send this message.
+    #[error("{0} is not sent from this side of the protocol")]
+    WrongDirection(&'static str),
+    /// As many requests as allowed are waiting for their responses.
+    #[error("{limit} requests are already waiting for a response")]
+    TooManyInFlight {
+        /// The limit.
+        limit: usize,
+    },
+    /// The envelope is larger than the connection's frame limit.
+    #[error("envelope of {len} bytes exceeds the frame limit of {limit} bytes")]
+    Oversized {
+        /// Its encoded length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// There is no peer request with this id waiting for an answer.
+    #[error("no request {0} of the peer is waiting for an answer")]
+    UnknownRequest(u32),
+}
+
+/// Why bytes or a frame could not be taken in.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// `handle_bytes` on a message transport, or `handle_frame` on a byte stream.
+    #[error("this session's wire is {0:?}; use the other input method")]
+    WrongInput(Wire),
+}

@@ -1,0 +1,714 @@
+//! The two sessions wired byte to byte in memory with a fake clock: one scenario per behaviour of
+//! seed chapter 5 (handshake, correlation, heartbeat, error answers).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
+use logi_plugin_core::codec::{binary, frame::FrameDecoder};
+use logi_plugin_core::proto::plugin::{
+    ActionCellStatus, LogEvent, ManagerHello, PluginHello, Settings, TriggerAction,
+};
+use logi_plugin_core::session::{
+    CloseReason, Event, Format, Frame, ManagerConfig, ManagerSession, PluginConfig, PluginSession,
+    Reply, SendError, Wire,
+};
+use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+
+const PLUGIN: &str = "com.example.media";
+const CODE: &str = "per-launch-secret";
+const SECOND: Duration = Duration::from_secs(1);
+
+fn manager_config() -> ManagerConfig {
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
+    let mut config = ManagerConfig::new(Arc::new(registry), "0.1.0");
+    config.language_code = "de-DE".into();
+    config
+}
+
+fn plugin_config() -> PluginConfig {
+    PluginConfig::new(PLUGIN, CODE, "1.2.0")
+}
+
+/// A manager session and a plugin session wired in memory, with one clock.
+struct Pair {
+    now: Instant,
+    manager: ManagerSession,
+    plugin: PluginSession,
+    manager_events: Vec<Event<PluginHello>>,
+    plugin_events: Vec<Event<ManagerHello>>,
+    /// Deliver plugin -> manager frames (false: the plugin's output is lost).
+    plugin_to_manager: bool,
+    /// Deliver manager -> plugin frames.
+    manager_to_plugin: bool,
+    /// Deliver byte streams one byte at a time.
+    byte_at_a_time: bool,
+}
+
+impl Pair {
+    fn new(manager: ManagerConfig, plugin: PluginConfig) -> Pair {
+        let now = Instant::now();
+        let mut pair = Pair {
+            now,
+            manager: ManagerSession::new(now, manager),
+            plugin: PluginSession::new(now, plugin),
+            manager_events: Vec::new(),
+            plugin_events: Vec::new(),
+            plugin_to_manager: true,
+            manager_to_plugin: true,
+            byte_at_a_time: false,
+        };
+        pair.drive();
+        pair
+    }
+
+    fn connected() -> Pair {
+        let pair = Pair::new(manager_config(), plugin_config());
+        assert!(
+            pair.manager.is_connected() && pair.plugin.is_connected(),
+            "handshake failed"
+        );
+        pair
+    }
+
+    /// Moves frames both ways until neither side has anything to send, collecting events.
+    fn drive(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(frame) = self.plugin.poll_transmit() {
+                moved = true;
+                if self.plugin_to_manager {
+                    deliver(frame, self.byte_at_a_time, |f| match f {
+                        Frame::Binary(b) => self.manager.handle_bytes(self.now, &b).unwrap(),
+                        Frame::Text(_) => self.manager.handle_frame(self.now, f).unwrap(),
+                    });
+                }
+            }
+            while let Some(frame) = self.manager.poll_transmit() {
+                moved = true;
+                if self.manager_to_plugin {
+                    deliver(frame, self.byte_at_a_time, |f| match f {
+                        Frame::Binary(b) => self.plugin.handle_bytes(self.now, &b).unwrap(),
+                        Frame::Text(_) => self.plugin.handle_frame(self.now, f).unwrap(),
+                    });
+                }
+            }
+            self.manager_events
+                .extend(std::iter::from_fn(|| self.manager.poll_event()));
+            self.plugin_events
+                .extend(std::iter::from_fn(|| self.plugin.poll_event()));
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Jumps to the earliest deadline of either side, handles it, and drives. `false` when
+    /// neither side has a deadline.
+    fn step(&mut self) -> bool {
+        let Some(next) = [self.manager.poll_timeout(), self.plugin.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
+            return false;
+        };
+        self.now = self.now.max(next);
+        self.manager.handle_timeout(self.now);
+        self.plugin.handle_timeout(self.now);
+        self.drive();
+        true
+    }
+
+    /// Lets `duration` pass, handling every deadline on the way in order.
+    fn advance(&mut self, duration: Duration) {
+        let end = self.now + duration;
+        while [self.manager.poll_timeout(), self.plugin.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .is_some_and(|t| t <= end)
+        {
+            self.step();
+        }
+        self.now = end;
+        self.manager.handle_timeout(end);
+        self.plugin.handle_timeout(end);
+        self.drive();
+    }
+}
+
+/// Hands a frame over whole, or (for byte streams) one byte at a time.
+fn deliver(frame: Frame, byte_at_a_time: bool, mut to: impl FnMut(Frame)) {
+    match frame {
+        Frame::Binary(bytes) if byte_at_a_time => {
+            for i in 0..bytes.len() {
+                to(Frame::Binary(bytes.slice(i..i + 1)));
+            }
+        }
+        other => to(other),
+    }
+}
+
+/// An envelope framed for a byte stream, as a peer would write it.
+fn framed(envelope: &Envelope) -> Bytes {
+    let mut buf = BytesMut::new();
+    encode_frame(envelope, DEFAULT_MAX_FRAME_LEN, &mut buf).unwrap();
+    buf.freeze()
+}
+
+/// Decodes everything a session has queued for a byte stream.
+fn sent_envelopes(frames: impl Iterator<Item = Frame>) -> Vec<Envelope> {
+    let mut decoder = FrameDecoder::default();
+    let mut out = Vec::new();
+    for frame in frames {
+        let Frame::Binary(bytes) = frame else {
+            panic!("a stream session sent text")
+        };
+        decoder.push(&bytes);
+        while let Some(f) = decoder.next_frame().unwrap() {
+            out.push(binary::decode(f).unwrap());
+        }
+    }
+    out
+}
+
+/// A manager session that has accepted the plugin's hello, and that hello's answer taken.
+fn connected_manager(now: Instant) -> ManagerSession {
+    let mut manager = ManagerSession::new(now, manager_config());
+    let hello = PluginHello {
+        plugin_id: PLUGIN.into(),
+        plugin_code: CODE.into(),
+        plugin_version: "1".into(),
+        protocol_version: 1,
+    };
+    manager
+        .handle_bytes(now, &framed(&Envelope::request(1, hello)))
+        .unwrap();
+    assert!(manager.is_connected());
+    let _ = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    while manager.poll_event().is_some() {}
+    manager
+}
+
+fn trigger() -> TriggerAction {
+    TriggerAction {
+        action_instance_id: "instance-1".into(),
+        action_id: "toggle_mute".into(),
+        configuration: None,
+    }
+}
+
+#[test]
+fn the_handshake_connects_both_sides_with_each_others_hello() {
+    let pair = Pair::connected();
+    match &pair.manager_events[..] {
+        [Event::Connected(hello)] => {
+            assert_eq!(
+                (
+                    hello.plugin_id.as_str(),
+                    hello.plugin_version.as_str(),
+                    hello.protocol_version
+                ),
+                (PLUGIN, "1.2.0", 1)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match &pair.plugin_events[..] {
+        [Event::Connected(hello)] => {
+            assert_eq!(
+                (
+                    hello.manager_version.as_str(),
+                    hello.language_code.as_str(),
+                    hello.protocol_version
+                ),
+                ("0.1.0", "de-DE", 1)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(pair.manager.plugin_id(), Some(PLUGIN));
+}
+
+#[test]
+fn the_handshake_survives_delivery_one_byte_at_a_time() {
+    let now = Instant::now();
+    let mut pair = Pair {
+        now,
+        manager: ManagerSession::new(now, manager_config()),
+        plugin: PluginSession::new(now, plugin_config()),
+        manager_events: Vec::new(),
+        plugin_events: Vec::new(),
+        plugin_to_manager: true,
+        manager_to_plugin: true,
+        byte_at_a_time: true,
+    };
+    pair.drive();
+    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+}
+
+#[test]
+fn a_wrong_plugin_code_is_refused_unauthorized_and_both_sides_close() {
+    let mut plugin = plugin_config();
+    plugin.plugin_code = "guessed".into();
+    let pair = Pair::new(manager_config(), plugin);
+    let refused = |reason: &CloseReason| {
+        matches!(
+            reason,
+            CloseReason::HelloRefused {
+                code: ResponseCode::Unauthorized,
+                ..
+            }
+        )
+    };
+    assert!(
+        pair.manager.close_reason().is_some_and(refused),
+        "{:?}",
+        pair.manager.close_reason()
+    );
+    assert!(
+        pair.plugin.close_reason().is_some_and(refused),
+        "{:?}",
+        pair.plugin.close_reason()
+    );
+    assert!(
+        !pair
+            .plugin_events
+            .iter()
+            .any(|e| matches!(e, Event::Connected(_)))
+    );
+}
+
+#[test]
+fn an_unregistered_plugin_id_is_refused_naming_it() {
+    let mut plugin = plugin_config();
+    plugin.plugin_id = "com.example.stranger".into();
+    let pair = Pair::new(manager_config(), plugin);
+    match pair.plugin.close_reason() {
+        Some(CloseReason::HelloRefused {
+            code: ResponseCode::Unauthorized,
+            what,
+        }) => {
+            assert_eq!(what, "plugin \"com.example.stranger\" is not registered");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_unsupported_protocol_version_is_refused_invalid_arg() {
+    let mut plugin = plugin_config();
+    plugin.protocol_version = 7;
+    let pair = Pair::new(manager_config(), plugin);
+    match pair.plugin.close_reason() {
+        Some(CloseReason::HelloRefused {
+            code: ResponseCode::InvalidArg,
+            what,
+        }) => {
+            assert_eq!(
+                what,
+                "protocol version 7 is not supported (supported: 1 to 1)"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_message_before_the_hello_closes_the_manager_session_with_a_reason() {
+    let now = Instant::now();
+    let mut manager = ManagerSession::new(now, manager_config());
+    let log = LogEvent {
+        log_level: 2,
+        message: "hi".into(),
+    };
+    manager
+        .handle_bytes(now, &framed(&Envelope::request(1, log)))
+        .unwrap();
+    assert_eq!(
+        manager.close_reason(),
+        Some(&CloseReason::MessageBeforeHello(
+            "logi.plugin.protocol.LogEvent".into()
+        ))
+    );
+    let answers = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    assert_eq!(
+        answers[0].response.as_ref().map(|r| r.result()),
+        Some(ResponseCode::Unauthorized)
+    );
+}
+
+#[test]
+fn no_hello_within_the_deadline_closes_the_manager_session() {
+    let start = Instant::now();
+    let mut manager = ManagerSession::new(start, manager_config());
+    assert_eq!(manager.poll_timeout(), Some(start + 10 * SECOND));
+    manager.handle_timeout(start + 9 * SECOND);
+    assert!(manager.close_reason().is_none());
+    manager.handle_timeout(start + 10 * SECOND);
+    assert_eq!(
+        manager.close_reason(),
+        Some(&CloseReason::HelloTimeout(10 * SECOND))
+    );
+    assert!(matches!(
+        manager.poll_event(),
+        Some(Event::Closed(CloseReason::HelloTimeout(_)))
+    ));
+    assert_eq!(manager.poll_timeout(), None);
+}
+
+#[test]
+fn a_request_is_answered_with_its_id() {
+    let mut pair = Pair::connected();
+    let id = pair
+        .manager
+        .send_request(pair.now, trigger(), 5 * SECOND)
+        .unwrap();
+    pair.drive();
+    let Some(Event::Request {
+        id: their_id,
+        message: Message::TriggerAction(t),
+    }) = pair.plugin_events.pop()
+    else {
+        panic!("{:?}", pair.plugin_events)
+    };
+    assert_eq!((their_id, t), (id, trigger()));
+    let status = ActionCellStatus {
+        action_instance_id: "instance-1".into(),
+        action_id: "toggle_mute".into(),
+        text: Some("Muted".into()),
+        ..Default::default()
+    };
+    pair.plugin
+        .respond(pair.now, their_id, Reply::Message(status.clone().into()))
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        pair.manager_events.pop(),
+        Some(Event::Response {
+            id,
+            response: ResponseInfo::ok(),
+            message: Some(status.into())
+        })
+    );
+}
+
+#[test]
+fn an_unanswered_request_times_out_once_and_its_late_answer_is_dropped_and_counted() {
+    let mut pair = Pair::connected();
+    let id = pair
+        .manager
+        .send_request(pair.now, trigger(), 2 * SECOND)
+        .unwrap();
+    pair.drive();
+    let Some(Event::Request { id: their_id, .. }) = pair.plugin_events.pop() else {
+        panic!()
+    };
+    pair.advance(3 * SECOND);
+    let timeouts: Vec<_> = pair
+        .manager_events
+        .iter()
+        .filter(|e| matches!(e, Event::Timeout { .. }))
+        .collect();
+    assert_eq!(
+        timeouts,
+        [&Event::Timeout {
+            id,
+            message_type: MessageType::TriggerAction
+        }]
+    );
+    pair.plugin.respond(pair.now, their_id, Reply::Ok).unwrap();
+    pair.drive();
+    assert!(
+        !pair
+            .manager_events
+            .iter()
+            .any(|e| matches!(e, Event::Response { .. }))
+    );
+    assert_eq!(pair.manager.stats().unmatched_responses, 1);
+    assert_eq!(pair.manager.stats().timeouts, 1);
+}
+
+#[test]
+fn the_manager_pings_on_its_interval_and_the_plugin_answers_by_itself() {
+    let mut pair = Pair::connected();
+    let frames_before = pair.manager.stats().frames_out;
+    pair.advance(60 * SECOND);
+    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    // Six pings in a minute at a 10 s interval, each answered, none seen by either application.
+    assert_eq!(pair.manager.stats().frames_out - frames_before, 6);
+    assert_eq!(pair.plugin.stats().frames_out, 1 + 6);
+    assert_eq!(pair.plugin_events.len(), 1);
+    assert_eq!(pair.manager_events.len(), 1);
+}
+
+#[test]
+fn a_plugin_that_stops_answering_is_closed_when_the_pong_deadline_passes() {
+    let mut pair = Pair::connected();
+    let connected_at = pair.now;
+    pair.plugin_to_manager = false;
+    pair.advance(30 * SECOND);
+    assert_eq!(
+        pair.manager.close_reason(),
+        Some(&CloseReason::HeartbeatTimeout(5 * SECOND))
+    );
+    // The first ping went out 10 s after the handshake and its Pong was due 5 s later.
+    assert_eq!(pair.manager.stats().timeouts, 1);
+    let closed_at = pair.now;
+    assert!(closed_at >= connected_at + 15 * SECOND);
+}
+
+#[test]
+fn the_heartbeat_closes_exactly_at_the_pong_deadline() {
+    let start = Instant::now();
+    let mut manager = connected_manager(start);
+    manager.handle_timeout(start + 10 * SECOND);
+    let pings = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    assert_eq!(pings.len(), 1);
+    assert_eq!(
+        pings[0].message.as_ref().map(Message::message_type),
+        Some(MessageType::Ping)
+    );
+    manager.handle_timeout(start + 15 * SECOND - Duration::from_nanos(1));
+    assert!(manager.is_connected());
+    manager.handle_timeout(start + 15 * SECOND);
+    assert_eq!(
+        manager.close_reason(),
+        Some(&CloseReason::HeartbeatTimeout(5 * SECOND))
+    );
+}
+
+#[test]
+fn a_plugin_that_hears_nothing_for_three_intervals_reports_the_manager_gone() {
+    let mut pair = Pair::connected();
+    let last_heard = pair.now;
+    pair.manager_to_plugin = false;
+    pair.advance(31 * SECOND);
+    assert_eq!(
+        pair.plugin.close_reason(),
+        Some(&CloseReason::ManagerSilent(30 * SECOND))
+    );
+    assert!(pair.now >= last_heard + 30 * SECOND);
+}
+
+#[test]
+fn an_unknown_type_url_is_answered_not_implemented_naming_the_url() {
+    let mut pair = Pair::connected();
+    let mut raw = BytesMut::new();
+    prost::encoding::uint32::encode(1, &77u32, &mut raw);
+    let mut any = Vec::new();
+    prost::encoding::string::encode(
+        1,
+        &"type.googleapis.com/acme.Teleport".to_string(),
+        &mut any,
+    );
+    prost::encoding::bytes::encode(2, &any, &mut raw);
+    let mut stream = BytesMut::new();
+    prost::encoding::encode_varint(raw.len() as u64, &mut stream);
+    stream.extend_from_slice(&raw);
+    pair.plugin.handle_bytes(pair.now, &stream).unwrap();
+    let answers = sent_envelopes(std::iter::from_fn(|| pair.plugin.poll_transmit()));
+    let response = answers[0].response.clone().unwrap();
+    assert_eq!(
+        (answers[0].id, response.result()),
+        (77, ResponseCode::NotImplemented)
+    );
+    assert_eq!(
+        response.what,
+        "unknown message type URL \"type.googleapis.com/acme.Teleport\""
+    );
+}
+
+#[test]
+fn a_malformed_body_is_answered_invalid_arg() {
+    let mut pair = Pair::connected();
+    let mut raw = BytesMut::new();
+    prost::encoding::uint32::encode(1, &78u32, &mut raw);
+    let mut any = Vec::new();
+    prost::encoding::string::encode(
+        1,
+        &MessageType::TriggerAction.type_url().to_string(),
+        &mut any,
+    );
+    prost::encoding::bytes::encode(2, &vec![0x0a, 0x05, 0x01], &mut any);
+    prost::encoding::bytes::encode(2, &any, &mut raw);
+    let mut stream = BytesMut::new();
+    prost::encoding::encode_varint(raw.len() as u64, &mut stream);
+    stream.extend_from_slice(&raw);
+    pair.plugin.handle_bytes(pair.now, &stream).unwrap();
+    let answers = sent_envelopes(std::iter::from_fn(|| pair.plugin.poll_transmit()));
+    assert_eq!(answers[0].id, 78);
+    assert_eq!(
+        answers[0].response.as_ref().map(|r| r.result()),
+        Some(ResponseCode::InvalidArg)
+    );
+    assert_eq!(pair.plugin.stats().malformed, 1);
+}
+
+#[test]
+fn a_message_from_the_wrong_side_is_answered_invalid_verb() {
+    let now = Instant::now();
+    let mut manager = connected_manager(now);
+    manager
+        .handle_bytes(now, &framed(&Envelope::request(9, trigger())))
+        .unwrap();
+    let answers = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    assert_eq!(answers[0].id, 9);
+    assert_eq!(
+        answers[0].response.as_ref().map(|r| r.result()),
+        Some(ResponseCode::InvalidVerb)
+    );
+    assert_eq!(manager.stats().invalid_verbs, 1);
+}
+
+#[test]
+fn sending_a_message_of_the_other_side_is_a_send_error() {
+    let mut pair = Pair::connected();
+    assert_eq!(
+        pair.plugin.send_request(pair.now, trigger(), SECOND),
+        Err(SendError::WrongDirection(
+            "logi.plugin.protocol.TriggerAction"
+        ))
+    );
+}
+
+#[test]
+fn a_request_type_the_application_does_not_handle_is_answered_not_implemented() {
+    let mut plugin = plugin_config();
+    plugin.handles = Some(vec![MessageType::UpdateAnalogControl]);
+    let mut pair = Pair::new(manager_config(), plugin);
+    let id = pair
+        .manager
+        .send_request(pair.now, trigger(), 5 * SECOND)
+        .unwrap();
+    pair.drive();
+    match pair.manager_events.last() {
+        Some(Event::Response {
+            id: answered,
+            response,
+            message: None,
+        }) => {
+            assert_eq!(
+                (*answered, response.result()),
+                (id, ResponseCode::NotImplemented)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(pair.plugin.stats().not_implemented, 1);
+}
+
+#[test]
+fn notifications_reach_the_other_application_without_an_answer() {
+    let mut pair = Pair::connected();
+    let setting = Settings {
+        setting_name: "theme".into(),
+        setting_value: "dark".into(),
+    };
+    pair.plugin
+        .send_notification(pair.now, setting.clone())
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        pair.manager_events.last(),
+        Some(&Event::Notification {
+            message: setting.into()
+        })
+    );
+    assert_eq!(
+        pair.manager.stats().frames_out,
+        1,
+        "only the hello answer went back"
+    );
+}
+
+#[test]
+fn answering_a_request_that_is_not_waiting_is_a_send_error() {
+    let mut pair = Pair::connected();
+    assert_eq!(
+        pair.plugin.respond(pair.now, 41, Reply::Ok),
+        Err(SendError::UnknownRequest(41))
+    );
+}
+
+#[test]
+fn nothing_can_be_sent_before_the_handshake() {
+    let now = Instant::now();
+    let mut plugin = PluginSession::new(now, plugin_config());
+    assert_eq!(
+        plugin.send_notification(now, Settings::default()),
+        Err(SendError::NotConnected)
+    );
+}
+
+#[test]
+fn json_text_sessions_follow_the_plugins_first_frame() {
+    let mut manager = manager_config();
+    manager.wire = Wire::Messages {
+        format: Format::FollowPeer,
+    };
+    let mut plugin = plugin_config();
+    plugin.wire = Wire::Messages {
+        format: Format::Json,
+    };
+    let mut pair = Pair::new(manager, plugin);
+    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    pair.manager
+        .send_request(pair.now, trigger(), SECOND)
+        .unwrap();
+    let Some(Frame::Text(text)) = pair.manager.poll_transmit() else {
+        panic!("the manager did not answer in JSON")
+    };
+    assert!(
+        text.contains(r#""@type":"type.googleapis.com/logi.plugin.protocol.TriggerAction""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_binary_frame_on_a_text_session_closes_it() {
+    let mut manager = manager_config();
+    manager.wire = Wire::Messages {
+        format: Format::Json,
+    };
+    let now = Instant::now();
+    let mut session = ManagerSession::new(now, manager);
+    session
+        .handle_frame(now, Frame::Binary(Bytes::from_static(b"\x08\x01")))
+        .unwrap();
+    assert_eq!(
+        session.close_reason(),
+        Some(&CloseReason::WrongFrameKind {
+            expected: "text",
+            got: "binary"
+        })
+    );
+}
+
+#[test]
+fn time_going_backwards_is_taken_as_no_time() {
+    let start = Instant::now() + 100 * SECOND;
+    let mut manager = ManagerSession::new(start, manager_config());
+    manager.handle_timeout(start - 50 * SECOND);
+    manager.handle_timeout(start + 9 * SECOND);
+    assert!(manager.close_reason().is_none());
+}
+
+#[test]
+fn the_peer_closing_mid_frame_is_reported_as_truncated() {
+    let now = Instant::now();
+    let mut manager = ManagerSession::new(now, manager_config());
+    let hello = framed(&Envelope::request(1, PluginHello::default()));
+    manager
+        .handle_bytes(now, &hello[..hello.len() - 1])
+        .unwrap();
+    manager.handle_eof(now);
+    assert!(
+        matches!(manager.close_reason(), Some(CloseReason::Truncated(_))),
+        "{:?}",
+        manager.close_reason()
+    );
+}
