@@ -712,3 +712,235 @@ fn the_peer_closing_mid_frame_is_reported_as_truncated() {
         manager.close_reason()
     );
 }
+
+/// A connected pair whose manager admits `per_second` messages a second, `burst` at once.
+fn rate_limited_pair(per_second: u32, burst: u32) -> Pair {
+    let mut manager = manager_config();
+    manager.rate_limit =
+        Some(logi_plugin_core::session::RateLimit::new(per_second, burst).unwrap());
+    let pair = Pair::new(manager, plugin_config());
+    assert!(pair.plugin.is_connected());
+    pair
+}
+
+fn setting(value: &str) -> Settings {
+    Settings {
+        setting_name: "theme".into(),
+        setting_value: value.into(),
+    }
+}
+
+fn status(instance: &str, text: &str) -> ActionCellStatus {
+    ActionCellStatus {
+        action_instance_id: instance.into(),
+        action_id: "toggle_mute".into(),
+        text: Some(text.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn when_the_bucket_runs_dry_the_manager_sends_retry_after_and_refuses_the_request_not_ready() {
+    let mut pair = rate_limited_pair(10, 2);
+    let ids: Vec<u32> = (0..3)
+        .map(|i| {
+            pair.plugin
+                .send_request(pair.now, setting(&i.to_string()), SECOND)
+                .unwrap()
+        })
+        .collect();
+    pair.drive();
+    let requests = pair
+        .manager_events
+        .iter()
+        .filter(|e| matches!(e, Event::Request { .. }))
+        .count();
+    assert_eq!(requests, 2, "the burst of 2 was admitted");
+    // The window lasts until the bucket is full again: two tokens at ten a second.
+    assert!(pair.plugin_events.contains(&Event::Throttled {
+        until: pair.now + Duration::from_millis(200)
+    }));
+    match pair
+        .plugin_events
+        .iter()
+        .find(|e| matches!(e, Event::Response { id, .. } if *id == ids[2]))
+    {
+        Some(Event::Response { response, .. }) => {
+            assert_eq!(response.result(), ResponseCode::NotReady);
+            assert_eq!(response.what, "rate limit exceeded: retry after 200 ms");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (
+            pair.manager.stats().rate_limited,
+            pair.manager.stats().retry_after
+        ),
+        (1, 1)
+    );
+}
+
+#[test]
+fn a_throttled_plugin_holds_what_it_starts_and_sends_it_when_the_window_ends() {
+    let mut pair = rate_limited_pair(10, 1);
+    pair.plugin
+        .send_notification(pair.now, setting("a"))
+        .unwrap();
+    pair.plugin
+        .send_notification(pair.now, setting("b"))
+        .unwrap();
+    pair.drive();
+    assert!(
+        pair.plugin_events
+            .iter()
+            .any(|e| matches!(e, Event::Throttled { .. }))
+    );
+    pair.plugin
+        .send_notification(pair.now, setting("c"))
+        .unwrap();
+    assert_eq!(
+        pair.plugin.poll_transmit(),
+        None,
+        "held back while the window lasts"
+    );
+    pair.advance(Duration::from_millis(100));
+    assert_eq!(
+        pair.manager_events.last(),
+        Some(&Event::Notification {
+            message: setting("c").into()
+        })
+    );
+    assert_eq!(pair.plugin.stats().held, 1);
+}
+
+#[test]
+fn held_status_updates_for_one_instance_coalesce_and_the_last_wins() {
+    let mut pair = rate_limited_pair(10, 2);
+    pair.plugin
+        .send_notification(pair.now, setting("a"))
+        .unwrap();
+    pair.plugin
+        .send_notification(pair.now, setting("a"))
+        .unwrap();
+    pair.plugin
+        .send_notification(pair.now, setting("b"))
+        .unwrap();
+    pair.drive();
+    for text in ["1", "2", "3"] {
+        pair.plugin
+            .send_notification(pair.now, status("dial-1", text))
+            .unwrap();
+    }
+    pair.plugin
+        .send_notification(pair.now, status("dial-2", "x"))
+        .unwrap();
+    let before = pair.manager_events.len();
+    pair.advance(Duration::from_millis(200));
+    let delivered: Vec<_> = pair.manager_events[before..].to_vec();
+    assert_eq!(
+        delivered,
+        [
+            Event::Notification {
+                message: status("dial-1", "3").into()
+            },
+            Event::Notification {
+                message: status("dial-2", "x").into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn answers_and_pongs_are_never_held_back() {
+    let mut pair = rate_limited_pair(10, 1);
+    pair.plugin
+        .send_notification(pair.now, setting("a"))
+        .unwrap();
+    pair.plugin
+        .send_notification(pair.now, setting("b"))
+        .unwrap();
+    pair.drive();
+    let id = pair
+        .manager
+        .send_request(pair.now, trigger(), 5 * SECOND)
+        .unwrap();
+    pair.drive();
+    let Some(Event::Request { id: theirs, .. }) = pair.plugin_events.pop() else {
+        panic!()
+    };
+    pair.plugin.respond(pair.now, theirs, Reply::Ok).unwrap();
+    pair.drive();
+    assert!(
+        matches!(pair.manager_events.last(), Some(Event::Response { id: answered, .. }) if *answered == id)
+    );
+    // A long throttle does not starve the heartbeat.
+    pair.manager.handle_bytes(pair.now, &[]).unwrap();
+    pair.advance(30 * SECOND);
+    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+}
+
+#[test]
+fn a_plugin_that_ignores_retry_after_is_closed_past_the_violation_limit() {
+    let start = Instant::now();
+    let mut config = manager_config();
+    config.rate_limit = Some(logi_plugin_core::session::RateLimit::new(1, 1).unwrap());
+    config.max_rate_violations = 3;
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
+    config.registry = Arc::new(registry);
+    let mut manager = ManagerSession::new(start, config);
+    let hello = PluginHello {
+        plugin_id: PLUGIN.into(),
+        plugin_code: CODE.into(),
+        plugin_version: "1".into(),
+        protocol_version: 1,
+    };
+    manager
+        .handle_bytes(start, &framed(&Envelope::request(1, hello)))
+        .unwrap();
+    // One admitted, one refused with RetryAfter, then four inside its window: past the limit of 3.
+    for _ in 0..6 {
+        let log = LogEvent {
+            log_level: 2,
+            message: "flood".into(),
+        };
+        manager
+            .handle_bytes(
+                start,
+                &framed(&Envelope {
+                    id: 0,
+                    message: Some(log.into()),
+                    response: None,
+                }),
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        manager.close_reason(),
+        Some(&CloseReason::RateLimitViolations(4))
+    );
+}
+
+#[test]
+fn the_hold_queue_is_bounded_and_says_when_to_try_again() {
+    let mut manager = manager_config();
+    manager.rate_limit = Some(logi_plugin_core::session::RateLimit::new(10, 1).unwrap());
+    let mut plugin = plugin_config();
+    plugin.max_held = 1;
+    let mut pair = Pair::new(manager, plugin);
+    pair.plugin
+        .send_notification(pair.now, setting("a"))
+        .unwrap();
+    pair.plugin
+        .send_notification(pair.now, setting("b"))
+        .unwrap();
+    pair.drive();
+    pair.plugin
+        .send_notification(pair.now, setting("c"))
+        .unwrap();
+    assert_eq!(
+        pair.plugin.send_notification(pair.now, setting("d")),
+        Err(SendError::Throttled {
+            retry_in: Duration::from_millis(100)
+        })
+    );
+}

@@ -326,6 +326,20 @@ impl<H> Link<H> {
         timeout: Duration,
         internal: bool,
     ) -> Result<u32, SendError> {
+        let (id, frame) = self.prepare_request(now, message, timeout, internal)?;
+        self.queue(frame);
+        Ok(id)
+    }
+
+    /// Numbers and encodes a request without sending it: the caller queues the frame now or
+    /// later (held back by `RetryAfter`). Its deadline runs from `now` either way.
+    pub(crate) fn prepare_request(
+        &mut self,
+        now: Instant,
+        message: Message,
+        timeout: Duration,
+        internal: bool,
+    ) -> Result<(u32, Frame), SendError> {
         self.check_open()?;
         self.check_direction(&message)?;
         let sent = Sent {
@@ -338,18 +352,27 @@ impl<H> Link<H> {
             .map_err(|e| match e {
                 TrackError::TooManyInFlight { limit } => SendError::TooManyInFlight { limit },
             })?;
-        if let Err(error) = self.try_send(&Envelope::request(id, message)) {
-            self.requests.complete(id);
-            return Err(error);
+        match self.encode(&Envelope::request(id, message)) {
+            Ok(frame) => Ok((id, frame)),
+            Err(error) => {
+                self.requests.complete(id);
+                Err(error)
+            }
         }
-        Ok(id)
     }
 
     /// Sends a notification (id 0).
     pub(crate) fn notify(&mut self, message: Message) -> Result<(), SendError> {
+        let frame = self.prepare_notification(message)?;
+        self.queue(frame);
+        Ok(())
+    }
+
+    /// Encodes a notification without sending it.
+    pub(crate) fn prepare_notification(&mut self, message: Message) -> Result<Frame, SendError> {
         self.check_open()?;
         self.check_direction(&message)?;
-        self.try_send(&Envelope {
+        self.encode(&Envelope {
             id: 0,
             message: Some(message),
             response: None,
@@ -379,7 +402,14 @@ impl<H> Link<H> {
     }
 
     fn try_send(&mut self, envelope: &Envelope) -> Result<(), SendError> {
-        let frame = match (self.wire, self.format) {
+        let frame = self.encode(envelope)?;
+        self.queue(frame);
+        Ok(())
+    }
+
+    /// The envelope as a frame for this connection's wire.
+    fn encode(&self, envelope: &Envelope) -> Result<Frame, SendError> {
+        Ok(match (self.wire, self.format) {
             (Wire::Stream { max_frame_len }, _) => {
                 let mut buf = BytesMut::new();
                 encode_frame(envelope, max_frame_len, &mut buf).map_err(|e| match e {
@@ -391,14 +421,20 @@ impl<H> Link<H> {
             // Binary, or not yet known: a manager following its peer sends nothing before the
             // plugin's hello, whose frame sets the format.
             (Wire::Messages { .. }, _) => Frame::Binary(binary::encode_to_bytes(envelope)),
-        };
+        })
+    }
+
+    /// Queues a frame for the transport (nothing is queued once the session is closed).
+    pub(crate) fn queue(&mut self, frame: Frame) {
+        if self.closed.is_some() {
+            return;
+        }
         self.stats.frames_out += 1;
         self.stats.bytes_out += match &frame {
             Frame::Binary(bytes) => bytes.len(),
             Frame::Text(text) => text.len(),
         } as u64;
         self.transmit.push_back(frame);
-        Ok(())
     }
 
     fn check_open(&self) -> Result<(), SendError> {

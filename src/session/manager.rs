@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use super::link::{Incoming, Limits, Link};
 use super::plugin::handles;
+use super::rate::{RateLimit, TokenBucket};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
 use super::{PROTOCOL_VERSION, direction::Side};
-use crate::proto::plugin::{ManagerHello, Ping, PluginHello};
+use crate::proto::plugin::{ManagerHello, Ping, PluginHello, RetryAfter};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
 /// What the owner has registered: the plugins allowed to connect and each one's per-launch code.
@@ -50,6 +51,11 @@ pub struct ManagerConfig {
     pub heartbeat_interval: Duration,
     /// How long a `Pong` may take.
     pub heartbeat_timeout: Duration,
+    /// The rate limit on what the plugin sends (its answers excepted); `None` for no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// How many messages the plugin may send inside `RetryAfter` windows before the session
+    /// closes (some may have left before the plugin heard the `RetryAfter`).
+    pub max_rate_violations: u32,
     /// The requests the owner answers; the session answers any other `NOT_IMPLEMENTED`. `None`:
     /// the owner answers every request.
     pub handles: Option<Vec<MessageType>>,
@@ -84,6 +90,8 @@ impl ManagerConfig {
             hello_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(5),
+            rate_limit: RateLimit::new(100, 200).ok(),
+            max_rate_violations: 100,
             handles: None,
         }
     }
@@ -99,16 +107,24 @@ pub struct ManagerSession {
     link: Link<PluginHello>,
     config: ManagerConfig,
     state: State,
+    /// The rate limit, from the handshake on.
+    bucket: Option<TokenBucket>,
+    /// The end of the `RetryAfter` window last sent.
+    retry_until: Option<Instant>,
+    /// Messages the plugin sent inside `RetryAfter` windows.
+    violations: u32,
 }
 
 #[derive(Debug)]
 enum State {
     AwaitingHello {
-        deadline: Instant,
+        /// `None`: too far to represent, so never.
+        deadline: Option<Instant>,
     },
     Connected {
         plugin_id: String,
-        next_ping: Instant,
+        /// `None`: too far to represent, so never.
+        next_ping: Option<Instant>,
     },
 }
 
@@ -118,11 +134,14 @@ impl ManagerSession {
         let mut link = Link::new(Side::Manager, config.wire, config.limits);
         let now = link.clock(now);
         // A hello deadline too far to represent never comes.
-        let deadline = now.checked_add(config.hello_timeout).unwrap_or(now);
+        let deadline = now.checked_add(config.hello_timeout);
         ManagerSession {
             link,
             config,
             state: State::AwaitingHello { deadline },
+            bucket: None,
+            retry_until: None,
+            violations: 0,
         }
     }
 
@@ -189,14 +208,14 @@ impl ManagerSession {
             return;
         }
         match &mut self.state {
-            State::AwaitingHello { deadline } if now >= *deadline => {
+            State::AwaitingHello {
+                deadline: Some(deadline),
+            } if now >= *deadline => {
                 self.link
                     .close(CloseReason::HelloTimeout(self.config.hello_timeout));
             }
-            State::Connected { next_ping, .. } if now >= *next_ping => {
-                *next_ping = now
-                    .checked_add(self.config.heartbeat_interval)
-                    .unwrap_or(now);
+            State::Connected { next_ping, .. } if next_ping.is_some_and(|next| now >= next) => {
+                *next_ping = now.checked_add(self.config.heartbeat_interval);
                 let _ = self
                     .link
                     .request(now, Ping {}.into(), self.config.heartbeat_timeout, true);
@@ -262,7 +281,10 @@ impl ManagerSession {
             State::AwaitingHello { deadline } => deadline,
             State::Connected { next_ping, .. } => next_ping,
         };
-        Some(self.link.next_deadline().map_or(state, |d| d.min(state)))
+        [self.link.next_deadline(), state]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn check_connected(&self) -> Result<(), SendError> {
@@ -294,7 +316,11 @@ impl ManagerSession {
                 }
                 Incoming::Message { id, message } => match self.state {
                     State::AwaitingHello { .. } => self.hello(now, id, message),
-                    State::Connected { .. } => self.peer_message(id, message),
+                    State::Connected { .. } => {
+                        if !self.rate_limited(now, id) {
+                            self.peer_message(id, message);
+                        }
+                    }
                 },
             }
         }
@@ -328,13 +354,15 @@ impl ManagerSession {
             ResponseInfo::ok(),
             Some(answer.into()),
         ));
-        let next_ping = now
-            .checked_add(self.config.heartbeat_interval)
-            .unwrap_or(now);
+        let next_ping = now.checked_add(self.config.heartbeat_interval);
         self.state = State::Connected {
             plugin_id: hello.plugin_id.clone(),
             next_ping,
         };
+        self.bucket = self
+            .config
+            .rate_limit
+            .map(|limit| TokenBucket::new(now, limit));
         self.link.emit(Event::Connected(hello));
     }
 
@@ -369,6 +397,49 @@ impl ManagerSession {
         Ok(())
     }
 
+    /// Applies the rate limit to a peer message (not an answer): `true` if it was refused, which
+    /// answers a request `NOT_READY` and drops a notification. The first refusal sends
+    /// `RetryAfter` for as long as the bucket takes to fill; messages inside that window count as
+    /// violations, and past the limit the session closes.
+    fn rate_limited(&mut self, now: Instant, id: u32) -> bool {
+        if let Some(until) = self.retry_until {
+            if now < until {
+                self.violations += 1;
+                self.link.stats_mut().rate_limited += 1;
+                if self.violations > self.config.max_rate_violations {
+                    self.link
+                        .close(CloseReason::RateLimitViolations(self.violations));
+                } else {
+                    let what = format!(
+                        "rate limit exceeded: retry after {} ms",
+                        millis_up(until - now)
+                    );
+                    self.link
+                        .answer_unsolicited(id, ResponseCode::NotReady, what);
+                }
+                return true;
+            }
+            self.retry_until = None;
+        }
+        let Some(bucket) = &mut self.bucket else {
+            return false;
+        };
+        if bucket.try_take(now).is_ok() {
+            return false;
+        }
+        // Until the bucket is full: a plugin sending its held messages then is admitted.
+        let interval = millis_up(bucket.time_until_full(now));
+        self.retry_until = now.checked_add(Duration::from_millis(interval.into()));
+        let stats = self.link.stats_mut();
+        stats.rate_limited += 1;
+        stats.retry_after += 1;
+        let _ = self.link.notify(RetryAfter { interval }.into());
+        let what = format!("rate limit exceeded: retry after {interval} ms");
+        self.link
+            .answer_unsolicited(id, ResponseCode::NotReady, what);
+        true
+    }
+
     fn peer_message(&mut self, id: u32, message: Message) {
         let message_type = message.message_type();
         if message_type == MessageType::PluginHello {
@@ -393,6 +464,13 @@ impl ManagerSession {
             self.link.emit(Event::Request { id, message });
         }
     }
+}
+
+/// A wait in whole milliseconds, rounded up and at least 1, as `RetryAfter` carries it.
+fn millis_up(wait: Duration) -> u32 {
+    u32::try_from(wait.as_nanos().div_ceil(1_000_000))
+        .unwrap_or(u32::MAX)
+        .max(1)
 }
 
 /// Compares two secrets in time that depends only on their lengths, never on where they differ.

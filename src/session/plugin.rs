@@ -1,6 +1,7 @@
 //! The plugin side of a connection (seed chapter 5, C++ SDK 7.1): says hello first, answers
 //! `Ping` by itself, and reports the manager gone when it hears nothing for too long.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::link::{Incoming, Limits, Link};
@@ -33,6 +34,9 @@ pub struct PluginConfig {
     /// The requests the application answers; the session answers any other `NOT_IMPLEMENTED`.
     /// `None`: the application answers every request.
     pub handles: Option<Vec<MessageType>>,
+    /// The most messages held back by `RetryAfter` at once (status updates for one instance
+    /// count once: a newer one replaces the held one).
+    pub max_held: usize,
 }
 
 impl PluginConfig {
@@ -53,6 +57,7 @@ impl PluginConfig {
             heartbeat_interval: Duration::from_secs(10),
             missed_heartbeats: 3,
             handles: None,
+            max_held: 256,
         }
     }
 }
@@ -69,6 +74,18 @@ pub struct PluginSession {
     connected: bool,
     /// When the manager was last heard from.
     last_heard: Instant,
+    /// Until when the manager asked to hold back (`RetryAfter`).
+    hold_until: Option<Instant>,
+    /// What the plugin started while held back, in order.
+    held: VecDeque<Held>,
+}
+
+/// A frame held back by `RetryAfter`.
+#[derive(Debug)]
+struct Held {
+    /// For a status update: its type and instance, so that a newer one replaces it.
+    status_of: Option<(MessageType, String)>,
+    frame: Frame,
 }
 
 impl PluginSession {
@@ -94,6 +111,8 @@ impl PluginSession {
             config,
             connected: false,
             last_heard: now,
+            hold_until: None,
+            held: VecDeque::new(),
         }
     }
 
@@ -119,7 +138,7 @@ impl PluginSession {
         if !bytes.is_empty() {
             self.last_heard = now;
         }
-        self.process();
+        self.process(now);
         Ok(())
     }
 
@@ -128,7 +147,7 @@ impl PluginSession {
         let now = self.link.clock(now);
         self.link.take_frame(frame)?;
         self.last_heard = now;
-        self.process();
+        self.process(now);
         Ok(())
     }
 
@@ -159,6 +178,12 @@ impl PluginSession {
                 now.duration_since(self.last_heard),
             ));
         }
+        if self.hold_until.is_some_and(|until| now >= until) {
+            self.hold_until = None;
+            for held in std::mem::take(&mut self.held) {
+                self.link.queue(held.frame);
+            }
+        }
     }
 
     /// Sends a request to the manager; the id its response or timeout will carry.
@@ -170,7 +195,23 @@ impl PluginSession {
     ) -> Result<u32, SendError> {
         self.check_connected()?;
         let now = self.link.clock(now);
-        self.link.request(now, message.into(), timeout, false)
+        let Some(until) = self.hold_until else {
+            return self.link.request(now, message.into(), timeout, false);
+        };
+        if self.held.len() >= self.config.max_held {
+            return Err(SendError::Throttled {
+                retry_in: until.duration_since(now),
+            });
+        }
+        let (id, frame) = self
+            .link
+            .prepare_request(now, message.into(), timeout, false)?;
+        self.link.stats_mut().held += 1;
+        self.held.push_back(Held {
+            status_of: None,
+            frame,
+        });
+        Ok(id)
     }
 
     /// Sends a message that gets no answer (id 0), such as a status update or a log event.
@@ -180,8 +221,30 @@ impl PluginSession {
         message: impl Into<Message>,
     ) -> Result<(), SendError> {
         self.check_connected()?;
-        self.link.clock(now);
-        self.link.notify(message.into())
+        let now = self.link.clock(now);
+        let message = message.into();
+        let Some(until) = self.hold_until else {
+            return self.link.notify(message);
+        };
+        let status_of = status_of(&message);
+        let frame = self.link.prepare_notification(message)?;
+        if let Some(key) = &status_of
+            && let Some(older) = self
+                .held
+                .iter_mut()
+                .find(|h| h.status_of.as_ref() == Some(key))
+        {
+            // Last wins: only the newest status of an instance is worth sending.
+            older.frame = frame;
+        } else if self.held.len() >= self.config.max_held {
+            return Err(SendError::Throttled {
+                retry_in: until.duration_since(now),
+            });
+        } else {
+            self.held.push_back(Held { status_of, frame });
+        }
+        self.link.stats_mut().held += 1;
+        Ok(())
     }
 
     /// Answers the manager's request `id`.
@@ -214,10 +277,14 @@ impl PluginSession {
         if self.link.closed().is_some() {
             return None;
         }
-        [self.link.next_deadline(), self.silence_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.link.next_deadline(),
+            self.silence_deadline(),
+            self.hold_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn check_connected(&self) -> Result<(), SendError> {
@@ -242,7 +309,7 @@ impl PluginSession {
         self.last_heard.checked_add(limit)
     }
 
-    fn process(&mut self) {
+    fn process(&mut self, now: Instant) {
         while let Some(incoming) = self.link.next_incoming() {
             match incoming {
                 Incoming::Response {
@@ -265,7 +332,7 @@ impl PluginSession {
                         message,
                     });
                 }
-                Incoming::Message { id, message } => self.peer_message(id, message),
+                Incoming::Message { id, message } => self.peer_message(now, id, message),
             }
         }
     }
@@ -293,7 +360,7 @@ impl PluginSession {
         }
     }
 
-    fn peer_message(&mut self, id: u32, message: Message) {
+    fn peer_message(&mut self, now: Instant, id: u32, message: Message) {
         let message_type = message.message_type();
         if !self.link.peer_may_send(message_type) {
             self.link.stats_mut().invalid_verbs += 1;
@@ -313,6 +380,14 @@ impl PluginSession {
             }
             return;
         }
+        if let Message::RetryAfter(retry) = &message {
+            self.throttle(now, retry.interval);
+            if id != 0 {
+                self.link
+                    .send(&Envelope::response(id, ResponseInfo::ok(), None));
+            }
+            return;
+        }
         if !self.connected {
             let what = "the handshake has not finished".to_string();
             self.link
@@ -329,6 +404,34 @@ impl PluginSession {
         } else if self.link.accept_peer_request(id) {
             self.link.emit(Event::Request { id, message });
         }
+    }
+}
+
+impl PluginSession {
+    /// Holds back what the plugin starts on its own for `interval` ms (seed 5.8), extending a
+    /// hold already in force, and tells the application once per `RetryAfter`.
+    fn throttle(&mut self, now: Instant, interval: u32) {
+        self.link.stats_mut().retry_after += 1;
+        let Some(until) = now.checked_add(Duration::from_millis(interval.into())) else {
+            return;
+        };
+        let until = self.hold_until.map_or(until, |held| held.max(until));
+        self.hold_until = Some(until);
+        self.link.emit(Event::Throttled { until });
+    }
+}
+
+/// For a status update, its type and instance: a newer one for the same instance replaces it.
+fn status_of(message: &Message) -> Option<(MessageType, String)> {
+    match message {
+        Message::ActionCellStatus(s) => {
+            Some((MessageType::ActionCellStatus, s.action_instance_id.clone()))
+        }
+        Message::AnalogControlStatus(s) => Some((
+            MessageType::AnalogControlStatus,
+            s.analog_control_instance_id.clone(),
+        )),
+        _ => None,
     }
 }
 

@@ -90,6 +90,15 @@ impl TokenBucket {
         ))
     }
 
+    /// How long from `now` until the bucket holds its whole burst again: the `RetryAfter`
+    /// interval, so that a plugin sending what it held back when the window ends is admitted.
+    pub fn time_until_full(&mut self, now: Instant) -> Duration {
+        self.refill(now);
+        let missing = capacity(self.limit) - self.units;
+        let nanos = missing.div_ceil(u128::from(self.limit.per_second));
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
     fn refill(&mut self, now: Instant) {
         if now <= self.updated {
             return;
@@ -123,6 +132,21 @@ mod tests {
             Err(Duration::from_millis(60))
         );
         assert_eq!(bucket.try_take(start + Duration::from_millis(100)), Ok(()));
+    }
+
+    #[test]
+    fn time_until_full_is_the_time_to_refill_every_missing_token() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(start, RateLimit::new(10, 3).unwrap());
+        assert_eq!(bucket.time_until_full(start), Duration::ZERO);
+        for _ in 0..3 {
+            bucket.try_take(start).unwrap();
+        }
+        assert_eq!(bucket.time_until_full(start), Duration::from_millis(300));
+        assert_eq!(
+            bucket.time_until_full(start + Duration::from_millis(250)),
+            Duration::from_millis(50)
+        );
     }
 
     #[test]

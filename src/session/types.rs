@@ -1,7 +1,7 @@
 //! What the two sessions have in common on their surface: frames, wire formats, events, replies,
 //! close reasons, counters and errors.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -88,6 +88,12 @@ pub enum Event<H> {
         /// What the request was.
         message_type: MessageType,
     },
+    /// The manager asked the plugin to hold back (`RetryAfter`, seed 5.8): what the plugin starts
+    /// on its own is held until `until` and then sent by itself; answers still go out at once.
+    Throttled {
+        /// When held messages go out.
+        until: Instant,
+    },
     /// The session is over, for good. Frames queued before (such as an error answer explaining
     /// why) can still be taken with `poll_transmit`.
     Closed(CloseReason),
@@ -159,6 +165,9 @@ pub enum CloseReason {
     /// The plugin heard nothing from the manager for too long.
     #[error("nothing heard from the manager for {0:?}")]
     ManagerSilent(Duration),
+    /// The plugin kept sending inside `RetryAfter` windows past the limit.
+    #[error("{0} messages sent inside RetryAfter windows")]
+    RateLimitViolations(u32),
 }
 
 /// Counters the owner can read at any time.
@@ -182,6 +191,13 @@ pub struct Stats {
     pub invalid_verbs: u64,
     /// Peer requests answered by the session itself because the owner does not handle them.
     pub not_implemented: u64,
+    /// Peer messages refused by the rate limit (manager side).
+    pub rate_limited: u64,
+    /// `RetryAfter` notifications sent (manager side) or received (plugin side).
+    pub retry_after: u64,
+    /// Messages held back by `RetryAfter` (plugin side), status updates replaced by newer ones
+    /// included.
+    pub held: u64,
 }
 
 /// Why a command was refused. Nothing was sent.
@@ -214,6 +230,15 @@ pub enum SendError {
     /// There is no peer request with this id waiting for an answer.
     #[error("no request {0} of the peer is waiting for an answer")]
     UnknownRequest(u32),
+    /// The manager asked to hold back and the queue of held messages is full: try again after
+    /// `retry_in`.
+    #[error(
+        "held back by the manager's RetryAfter and the hold queue is full; retry in {retry_in:?}"
+    )]
+    Throttled {
+        /// How long until held messages go out.
+        retry_in: Duration,
+    },
 }
 
 /// Why bytes or a frame could not be taken in.
