@@ -944,3 +944,95 @@ fn the_hold_queue_is_bounded_and_says_when_to_try_again() {
         })
     );
 }
+
+fn dial(delta: f32) -> logi_plugin_core::proto::plugin::UpdateAnalogControl {
+    logi_plugin_core::proto::plugin::UpdateAnalogControl {
+        analog_control_id: "volume".into(),
+        instance_id: "dial-1".into(),
+        configuration: None,
+        update_type: Some(
+            logi_plugin_core::proto::plugin::update_analog_control::UpdateType::Delta(delta),
+        ),
+    }
+}
+
+fn delta_of(message: &Message) -> f32 {
+    match message {
+        Message::UpdateAnalogControl(logi_plugin_core::proto::plugin::UpdateAnalogControl {
+            update_type:
+                Some(logi_plugin_core::proto::plugin::update_analog_control::UpdateType::Delta(d)),
+            ..
+        }) => *d,
+        other => panic!("not a delta update: {other:?}"),
+    }
+}
+
+#[test]
+fn a_dial_flood_through_a_throughput_buffer_arrives_merged_with_every_request_answered_once() {
+    let mut manager = manager_config();
+    manager.rate_limit = None;
+    let mut pair = Pair::new(manager, plugin_config());
+    pair.plugin
+        .enable_control_buffering([("volume", "throughput")])
+        .unwrap();
+    for _ in 0..1000 {
+        pair.manager
+            .send_request(pair.now, dial(1.0), 5 * SECOND)
+            .unwrap();
+    }
+    pair.drive();
+    // The application got the first update and is still working on it: the rest wait, merged.
+    let requests: Vec<(u32, f32)> = pair
+        .plugin_events
+        .drain(..)
+        .filter_map(|e| match e {
+            Event::Request { id, message } => Some((id, delta_of(&message))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests.len(), 1);
+    pair.plugin
+        .respond(pair.now, requests[0].0, Reply::Ok)
+        .unwrap();
+    pair.drive();
+    let Some(Event::Request {
+        id: merged_id,
+        message,
+    }) = pair.plugin_events.pop()
+    else {
+        panic!("{:?}", pair.plugin_events)
+    };
+    assert_eq!(
+        requests[0].1 + delta_of(&message),
+        1000.0,
+        "the whole movement of the dial arrived"
+    );
+    pair.plugin.respond(pair.now, merged_id, Reply::Ok).unwrap();
+    pair.drive();
+    let responses = pair
+        .manager_events
+        .iter()
+        .filter(|e| matches!(e, Event::Response { .. }))
+        .count();
+    assert_eq!(responses, 1000, "every request answered exactly once");
+    pair.advance(10 * SECOND);
+    assert_eq!(pair.manager.stats().timeouts, 0);
+    assert_eq!(pair.plugin.buffer_stats().superseded, 998);
+}
+
+#[test]
+fn updates_of_controls_without_a_buffer_reach_the_application_one_by_one() {
+    let mut pair = Pair::connected();
+    for _ in 0..3 {
+        pair.manager
+            .send_request(pair.now, dial(0.5), SECOND)
+            .unwrap();
+    }
+    pair.drive();
+    let requests = pair
+        .plugin_events
+        .iter()
+        .filter(|e| matches!(e, Event::Request { .. }))
+        .count();
+    assert_eq!(requests, 3);
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::link::{Incoming, Limits, Link};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
 use super::{PROTOCOL_VERSION, direction::Side};
+use crate::buffer::{Admission, AnalogBuffer, BufferError, BufferManager, BufferStats};
 use crate::proto::plugin::{ManagerHello, PluginHello, Pong};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
@@ -78,6 +79,8 @@ pub struct PluginSession {
     hold_until: Option<Instant>,
     /// What the plugin started while held back, in order.
     held: VecDeque<Held>,
+    /// Analog buffering between the manager's updates and the application (seed 7.3).
+    buffers: BufferManager,
 }
 
 /// A frame held back by `RetryAfter`.
@@ -113,6 +116,7 @@ impl PluginSession {
             last_heard: now,
             hold_until: None,
             held: VecDeque::new(),
+            buffers: BufferManager::new(),
         }
     }
 
@@ -129,6 +133,34 @@ impl PluginSession {
     /// The session's counters.
     pub fn stats(&self) -> &Stats {
         self.link.stats()
+    }
+
+    /// The analog buffers' counters.
+    pub fn buffer_stats(&self) -> BufferStats {
+        self.buffers.stats()
+    }
+
+    /// Buffers the `UpdateAnalogControl` requests of these controls (seed 7.1.12
+    /// `enable_control_buffering`): `control id -> buffer key`, the key naming a built-in buffer
+    /// (`"throughput"`, `"timer"`) or one registered with
+    /// [`register_custom_buffer`](Self::register_custom_buffer). An update merged into a later
+    /// one is answered `SUCCESS` at once; the application sees the merged update as one request.
+    pub fn enable_control_buffering<I, C, K>(&mut self, controls: I) -> Result<(), BufferError>
+    where
+        I: IntoIterator<Item = (C, K)>,
+        C: Into<String>,
+        K: AsRef<str>,
+    {
+        self.buffers.register_controls(controls)
+    }
+
+    /// Adds a buffer of the application's own under `name` (seed 7.3.3).
+    pub fn register_custom_buffer(
+        &mut self,
+        name: impl Into<String>,
+        buffer: Box<dyn AnalogBuffer>,
+    ) -> Result<(), BufferError> {
+        self.buffers.register_custom_buffer(name, buffer)
     }
 
     /// Bytes read from a byte-stream transport, split anywhere.
@@ -183,6 +215,10 @@ impl PluginSession {
             for held in std::mem::take(&mut self.held) {
                 self.link.queue(held.frame);
             }
+        }
+        if self.link.closed().is_none() {
+            self.buffers.handle_timeout(now);
+            self.deliver_buffered(now);
         }
     }
 
@@ -249,8 +285,12 @@ impl PluginSession {
 
     /// Answers the manager's request `id`.
     pub fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
-        self.link.clock(now);
-        self.link.respond(id, reply)
+        let now = self.link.clock(now);
+        self.link.respond(id, reply)?;
+        // A throughput buffer releases its merged update once the one before is answered.
+        self.buffers.on_response(now, id);
+        self.deliver_buffered(now);
+        Ok(())
     }
 
     /// Closes the session.
@@ -281,6 +321,7 @@ impl PluginSession {
             self.link.next_deadline(),
             self.silence_deadline(),
             self.hold_until,
+            self.buffers.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -402,7 +443,34 @@ impl PluginSession {
             self.link
                 .answer_unsolicited(id, ResponseCode::NotImplemented, what);
         } else if self.link.accept_peer_request(id) {
-            self.link.emit(Event::Request { id, message });
+            match message {
+                Message::UpdateAnalogControl(update) => {
+                    match self.buffers.on_update(now, id, update) {
+                        Admission::Dispatch(update) => self.link.emit(Event::Request {
+                            id,
+                            message: update.into(),
+                        }),
+                        Admission::Held {
+                            superseded: Some(older),
+                        } => {
+                            // Merged into this one: its movement is not lost, and it gets its answer.
+                            let _ = self.link.respond(older, Reply::Ok);
+                        }
+                        Admission::Held { superseded: None } => {}
+                    }
+                }
+                message => self.link.emit(Event::Request { id, message }),
+            }
+        }
+    }
+
+    /// Hands the application the merged updates the buffers have ready.
+    fn deliver_buffered(&mut self, now: Instant) {
+        while let Some((id, update)) = self.buffers.poll_ready(now) {
+            self.link.emit(Event::Request {
+                id,
+                message: update.into(),
+            });
         }
     }
 }
