@@ -110,3 +110,240 @@ fn check_round_trips(envelope: &Envelope) {
         assert_eq!(frame, wire, "framing round trip");
     }
 }
+
+/// Drives a manager session with fuzz input: a plugin's bytes, time steps and owner commands.
+pub fn manager_session(data: &[u8]) {
+    use logi_plugin_core::proto::plugin::{PluginHello, TriggerAction};
+    use logi_plugin_core::session::{ManagerConfig, ManagerSession};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    let registry: HashMap<String, String> =
+        [("com.example.fuzz".to_string(), "code".to_string())].into();
+    let mut config = ManagerConfig::new(Arc::new(registry), "0.0.0");
+    config.wire = logi_plugin_core::session::Wire::Stream {
+        max_frame_len: FUZZ_MAX_FRAME_LEN,
+    };
+    let start = std::time::Instant::now();
+    let mut session = ManagerSession::new(start, config);
+    let mut driver = SessionDriver::new(start);
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    if first % 2 == 0 {
+        // Start from a valid handshake half the time, so the fuzzer reaches the connected state.
+        let hello = PluginHello {
+            plugin_id: "com.example.fuzz".into(),
+            plugin_code: "code".into(),
+            plugin_version: "1".into(),
+            protocol_version: 1,
+        };
+        let mut framed = BytesMut::new();
+        encode_frame(
+            &Envelope::request(1, hello),
+            FUZZ_MAX_FRAME_LEN,
+            &mut framed,
+        )
+        .expect("a small hello");
+        let _ = session.handle_bytes(start, &framed);
+    }
+    for op in Ops(ops) {
+        match op {
+            Op::Bytes(bytes) => {
+                let _ = session.handle_bytes(driver.now, bytes);
+            }
+            Op::Advance(step) => {
+                driver.now += step;
+                session.handle_timeout(driver.now);
+                driver.check_timeout_ahead(session.poll_timeout());
+            }
+            Op::Command(c) => {
+                if c % 2 == 0 {
+                    let trigger = TriggerAction {
+                        action_id: "a".into(),
+                        ..TriggerAction::default()
+                    };
+                    if let Ok(id) = session.send_request(
+                        driver.now,
+                        trigger,
+                        std::time::Duration::from_millis(u64::from(c) * 10),
+                    ) {
+                        driver.sent(id);
+                    }
+                } else if let Some(id) = driver.peer_requests.pop() {
+                    let _ = session.respond(driver.now, id, logi_plugin_core::session::Reply::Ok);
+                }
+            }
+        }
+        std::iter::from_fn(|| session.poll_transmit()).for_each(drop);
+        while let Some(event) = session.poll_event() {
+            driver.event(event);
+        }
+    }
+}
+
+/// Drives a plugin session with fuzz input: a manager's bytes, time steps and app commands.
+pub fn plugin_session(data: &[u8]) {
+    use logi_plugin_core::proto::plugin::{ManagerHello, Settings};
+    use logi_plugin_core::session::{PluginConfig, PluginSession, Reply};
+
+    let mut config = PluginConfig::new("com.example.fuzz", "code", "1");
+    config.wire = logi_plugin_core::session::Wire::Stream {
+        max_frame_len: FUZZ_MAX_FRAME_LEN,
+    };
+    let start = std::time::Instant::now();
+    let mut session = PluginSession::new(start, config);
+    let mut driver = SessionDriver::new(start);
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
+    if first % 4 == 0 {
+        let _ = session.enable_control_buffering([("dial", "throughput"), ("knob", "timer")]);
+    }
+    if first % 2 == 0 {
+        let hello = ManagerHello {
+            manager_version: "0".into(),
+            protocol_version: 1,
+            language_code: "en-US".into(),
+            ..ManagerHello::default()
+        };
+        let mut framed = BytesMut::new();
+        let answer =
+            Envelope::response(1, logi_plugin_core::ResponseInfo::ok(), Some(hello.into()));
+        encode_frame(&answer, FUZZ_MAX_FRAME_LEN, &mut framed).expect("a small answer");
+        let _ = session.handle_bytes(start, &framed);
+    }
+    for op in Ops(ops) {
+        match op {
+            Op::Bytes(bytes) => {
+                let _ = session.handle_bytes(driver.now, bytes);
+            }
+            Op::Advance(step) => {
+                driver.now += step;
+                session.handle_timeout(driver.now);
+                driver.check_timeout_ahead(session.poll_timeout());
+            }
+            Op::Command(c) => {
+                if c % 3 == 0 {
+                    let setting = Settings {
+                        setting_name: "k".into(),
+                        setting_value: c.to_string(),
+                    };
+                    if let Ok(id) = session.send_request(
+                        driver.now,
+                        setting,
+                        std::time::Duration::from_millis(u64::from(c) * 10),
+                    ) {
+                        driver.sent(id);
+                    }
+                } else if c % 3 == 1 {
+                    let _ = session.send_notification(driver.now, Settings::default());
+                } else if let Some(id) = driver.peer_requests.pop() {
+                    let _ = session.respond(driver.now, id, Reply::Ok);
+                }
+            }
+        }
+        std::iter::from_fn(|| session.poll_transmit()).for_each(drop);
+        while let Some(event) = session.poll_event() {
+            driver.event(event);
+        }
+    }
+}
+
+/// One step of a session fuzz input.
+enum Op<'a> {
+    Bytes(&'a [u8]),
+    Advance(std::time::Duration),
+    Command(u8),
+}
+
+/// Splits fuzz input into steps: a tag byte, then the step's own bytes.
+struct Ops<'a>(&'a [u8]);
+
+impl<'a> Iterator for Ops<'a> {
+    type Item = Op<'a>;
+
+    fn next(&mut self) -> Option<Op<'a>> {
+        let (&tag, rest) = self.0.split_first()?;
+        let (&arg, rest) = rest.split_first().unwrap_or((&0, &[]));
+        match tag % 4 {
+            0 | 1 => {
+                let len = usize::from(arg).min(rest.len());
+                let (bytes, rest) = rest.split_at(len);
+                self.0 = rest;
+                Some(Op::Bytes(bytes))
+            }
+            2 => {
+                self.0 = rest;
+                // Steps from a millisecond to over a minute: deadlines both just hit and jumped past.
+                Some(Op::Advance(std::time::Duration::from_millis(
+                    u64::from(arg) * u64::from(arg) + 1,
+                )))
+            }
+            _ => {
+                self.0 = rest;
+                Some(Op::Command(arg))
+            }
+        }
+    }
+}
+
+/// What the fuzz owner of a session keeps, to check the session's promises.
+struct SessionDriver {
+    now: std::time::Instant,
+    /// This side's requests not yet ended.
+    open: std::collections::HashSet<u32>,
+    peer_requests: Vec<u32>,
+    closed: bool,
+}
+
+impl SessionDriver {
+    fn new(now: std::time::Instant) -> SessionDriver {
+        SessionDriver {
+            now,
+            open: Default::default(),
+            peer_requests: Vec::new(),
+            closed: false,
+        }
+    }
+
+    fn sent(&mut self, id: u32) {
+        assert!(id != 0, "request id 0");
+        assert!(
+            self.open.insert(id),
+            "request id {id} given out while in flight"
+        );
+    }
+
+    fn event<H>(&mut self, event: logi_plugin_core::session::Event<H>) {
+        use logi_plugin_core::session::Event;
+        assert!(!self.closed, "an event after Closed");
+        match event {
+            Event::Response { id, .. } | Event::Timeout { id, .. } => {
+                assert!(
+                    self.open.remove(&id),
+                    "request {id} ended twice or was never sent"
+                );
+            }
+            Event::Request { id, .. } => self.peer_requests.push(id),
+            Event::Closed(reason) => {
+                let _ = reason.to_string();
+                self.closed = true;
+                // Requests still open end with the session.
+                self.open.clear();
+            }
+            Event::Connected(_) | Event::Notification { .. } | Event::Throttled { .. } => {}
+        }
+    }
+
+    /// After `handle_timeout(now)`, the next deadline is in the future: nothing left due, so an
+    /// owner sleeping until it never spins.
+    fn check_timeout_ahead(&self, next: Option<std::time::Instant>) {
+        if let Some(next) = next {
+            assert!(
+                next > self.now,
+                "poll_timeout is not ahead of the time just handled"
+            );
+        }
+    }
+}

@@ -36,3 +36,13 @@ fn binary_decode_corpus_replays_cleanly() {
 fn json_decode_corpus_replays_cleanly() {
     replay("json_decode", checks::json_decode);
 }
+
+#[test]
+fn manager_session_corpus_replays_cleanly() {
+    replay("manager_session", checks::manager_session);
+}
+
+#[test]
+fn plugin_session_corpus_replays_cleanly() {
+    replay("plugin_session", checks::plugin_session);
+}

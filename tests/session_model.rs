@@ -1,0 +1,315 @@
+//! A model test of the two sessions together: random interleavings of application actions on
+//! both sides, random chunking of both byte streams, random time steps. Properties:
+//! - every request ends in exactly one response or one timeout (or with the session);
+//! - no two requests in flight on one side share an id;
+//! - the plugin application receives exactly the analog movement the manager sent;
+//! - the manager never admits more plugin messages than its bucket allows.
+//!
+//! (That a session closes for heartbeat exactly when the deadline passes is shown with a fixed
+//! clock in `sessions.rs`.)
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use logi_plugin_core::Message;
+use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
+use logi_plugin_core::proto::plugin::{
+    ActionCellStatus, Settings, TriggerAction, UpdateAnalogControl,
+};
+use logi_plugin_core::session::{
+    Event, Frame, ManagerConfig, ManagerSession, PluginConfig, PluginSession, RateLimit, Reply,
+};
+use proptest::prelude::*;
+
+const RATE: u32 = 50;
+const BURST: u32 = 5;
+
+#[derive(Clone, Debug)]
+enum Op {
+    ManagerTrigger,
+    ManagerDial(i8),
+    PluginSetting,
+    PluginStatus(u8),
+    PluginAnswer(prop::sample::Index),
+    ManagerAnswer(prop::sample::Index),
+    DeliverToManager(u16),
+    DeliverToPlugin(u16),
+    Advance(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => Just(Op::ManagerTrigger),
+        4 => (-5i8..=5).prop_map(Op::ManagerDial),
+        2 => Just(Op::PluginSetting),
+        2 => (0u8..3).prop_map(Op::PluginStatus),
+        3 => any::<prop::sample::Index>().prop_map(Op::PluginAnswer),
+        2 => any::<prop::sample::Index>().prop_map(Op::ManagerAnswer),
+        4 => (1u16..400).prop_map(Op::DeliverToManager),
+        4 => (1u16..400).prop_map(Op::DeliverToPlugin),
+        3 => (0u16..1500).prop_map(Op::Advance),
+    ]
+}
+
+/// One side's record of its own requests and of the peer's waiting for its answer.
+#[derive(Default)]
+struct Side {
+    open: HashSet<u32>,
+    ended: usize,
+    sent: usize,
+    peer_pending: Vec<u32>,
+    closed: bool,
+}
+
+impl Side {
+    fn sent(&mut self, id: u32) -> Result<(), TestCaseError> {
+        prop_assert!(id != 0);
+        prop_assert!(
+            self.open.insert(id),
+            "id {} given to two requests in flight",
+            id
+        );
+        self.sent += 1;
+        Ok(())
+    }
+
+    fn ended(&mut self, id: u32) -> Result<(), TestCaseError> {
+        prop_assert!(
+            self.open.remove(&id),
+            "request {} ended twice or was never sent",
+            id
+        );
+        self.ended += 1;
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        self.closed = true;
+        self.ended += self.open.len();
+        self.open.clear();
+    }
+}
+
+struct Model {
+    now: Instant,
+    manager: ManagerSession,
+    plugin: PluginSession,
+    to_manager: Vec<u8>,
+    to_plugin: Vec<u8>,
+    m: Side,
+    p: Side,
+    dial_sent: i64,
+    dial_received: i64,
+    connected_at: Option<Instant>,
+    admitted: u64,
+}
+
+impl Model {
+    fn new() -> Model {
+        let now = Instant::now();
+        let registry: HashMap<String, String> =
+            [("com.example.model".to_string(), "code".to_string())].into();
+        let mut manager = ManagerConfig::new(Arc::new(registry), "0.1.0");
+        manager.rate_limit = Some(RateLimit::new(RATE, BURST).unwrap());
+        manager.max_rate_violations = u32::MAX;
+        let mut plugin =
+            PluginSession::new(now, PluginConfig::new("com.example.model", "code", "1.0.0"));
+        plugin
+            .enable_control_buffering([("volume", "throughput")])
+            .unwrap();
+        Model {
+            now,
+            manager: ManagerSession::new(now, manager),
+            plugin,
+            to_manager: Vec::new(),
+            to_plugin: Vec::new(),
+            m: Side::default(),
+            p: Side::default(),
+            dial_sent: 0,
+            dial_received: 0,
+            connected_at: None,
+            admitted: 0,
+        }
+    }
+
+    /// Collects what both sessions produced: frames into the byte queues, events into the model.
+    fn settle(&mut self) -> Result<(), TestCaseError> {
+        while let Some(Frame::Binary(bytes)) = self.plugin.poll_transmit() {
+            self.to_manager.extend_from_slice(&bytes);
+        }
+        while let Some(Frame::Binary(bytes)) = self.manager.poll_transmit() {
+            self.to_plugin.extend_from_slice(&bytes);
+        }
+        while let Some(event) = self.manager.poll_event() {
+            prop_assert!(!self.m.closed, "manager event after Closed");
+            match event {
+                Event::Connected(_) => self.connected_at = Some(self.now),
+                Event::Request { id, .. } => {
+                    self.admitted += 1;
+                    self.m.peer_pending.push(id);
+                }
+                Event::Notification { .. } => self.admitted += 1,
+                Event::Response { id, .. } | Event::Timeout { id, .. } => self.m.ended(id)?,
+                Event::Closed(_) => self.m.close(),
+                Event::Throttled { .. } => prop_assert!(false, "the manager is never throttled"),
+            }
+        }
+        while let Some(event) = self.plugin.poll_event() {
+            prop_assert!(!self.p.closed, "plugin event after Closed");
+            match event {
+                Event::Request { id, message } => {
+                    if let Message::UpdateAnalogControl(UpdateAnalogControl {
+                        update_type: Some(UpdateType::Delta(d)),
+                        ..
+                    }) = &message
+                    {
+                        self.dial_received += *d as i64;
+                    }
+                    self.p.peer_pending.push(id);
+                }
+                Event::Response { id, .. } | Event::Timeout { id, .. } => self.p.ended(id)?,
+                Event::Closed(_) => self.p.close(),
+                Event::Connected(_) | Event::Notification { .. } | Event::Throttled { .. } => {}
+            }
+        }
+        if let Some(connected_at) = self.connected_at {
+            let elapsed = self.now.duration_since(connected_at).as_nanos();
+            let allowed = u128::from(BURST) + elapsed * u128::from(RATE) / 1_000_000_000;
+            prop_assert!(
+                u128::from(self.admitted) <= allowed,
+                "admitted {} > allowed {}",
+                self.admitted,
+                allowed
+            );
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        let now = self.now;
+        match op {
+            Op::ManagerTrigger => {
+                if let Ok(id) =
+                    self.manager
+                        .send_request(now, TriggerAction::default(), Duration::from_secs(2))
+                {
+                    self.m.sent(id)?;
+                }
+            }
+            Op::ManagerDial(delta) => {
+                let update = UpdateAnalogControl {
+                    analog_control_id: "volume".into(),
+                    instance_id: "dial".into(),
+                    configuration: None,
+                    update_type: Some(UpdateType::Delta(f32::from(*delta))),
+                };
+                if let Ok(id) = self
+                    .manager
+                    .send_request(now, update, Duration::from_secs(30))
+                {
+                    self.m.sent(id)?;
+                    self.dial_sent += i64::from(*delta);
+                }
+            }
+            Op::PluginSetting => {
+                if let Ok(id) =
+                    self.plugin
+                        .send_request(now, Settings::default(), Duration::from_secs(2))
+                {
+                    self.p.sent(id)?;
+                }
+            }
+            Op::PluginStatus(instance) => {
+                let status = ActionCellStatus {
+                    action_instance_id: instance.to_string(),
+                    ..ActionCellStatus::default()
+                };
+                let _ = self.plugin.send_notification(now, status);
+            }
+            Op::PluginAnswer(pick) => {
+                if !self.p.peer_pending.is_empty() {
+                    let id = self
+                        .p
+                        .peer_pending
+                        .remove(pick.index(self.p.peer_pending.len()));
+                    let _ = self.plugin.respond(now, id, Reply::Ok);
+                }
+            }
+            Op::ManagerAnswer(pick) => {
+                if !self.m.peer_pending.is_empty() {
+                    let id = self
+                        .m
+                        .peer_pending
+                        .remove(pick.index(self.m.peer_pending.len()));
+                    let _ = self.manager.respond(now, id, Reply::Ok);
+                }
+            }
+            Op::DeliverToManager(n) => {
+                let n = usize::from(*n).min(self.to_manager.len());
+                let chunk: Vec<u8> = self.to_manager.drain(..n).collect();
+                self.manager.handle_bytes(now, &chunk).unwrap();
+            }
+            Op::DeliverToPlugin(n) => {
+                let n = usize::from(*n).min(self.to_plugin.len());
+                let chunk: Vec<u8> = self.to_plugin.drain(..n).collect();
+                self.plugin.handle_bytes(now, &chunk).unwrap();
+            }
+            Op::Advance(ms) => {
+                self.now += Duration::from_millis(u64::from(*ms));
+                self.manager.handle_timeout(self.now);
+                self.plugin.handle_timeout(self.now);
+            }
+        }
+        self.settle()
+    }
+
+    /// Delivers everything, answers everything, and lets time run until nothing is left due.
+    fn flush(&mut self) -> Result<(), TestCaseError> {
+        for _ in 0..200 {
+            let chunk: Vec<u8> = std::mem::take(&mut self.to_manager);
+            self.manager.handle_bytes(self.now, &chunk).unwrap();
+            let chunk: Vec<u8> = std::mem::take(&mut self.to_plugin);
+            self.plugin.handle_bytes(self.now, &chunk).unwrap();
+            for id in std::mem::take(&mut self.p.peer_pending) {
+                let _ = self.plugin.respond(self.now, id, Reply::Ok);
+            }
+            for id in std::mem::take(&mut self.m.peer_pending) {
+                let _ = self.manager.respond(self.now, id, Reply::Ok);
+            }
+            self.settle()?;
+            let quiet = self.to_manager.is_empty()
+                && self.to_plugin.is_empty()
+                && self.m.open.is_empty()
+                && self.p.open.is_empty();
+            if quiet && self.p.peer_pending.is_empty() && self.m.peer_pending.is_empty() {
+                return Ok(());
+            }
+            self.now += Duration::from_millis(250);
+            self.manager.handle_timeout(self.now);
+            self.plugin.handle_timeout(self.now);
+            self.settle()?;
+        }
+        prop_assert!(false, "the sessions did not settle");
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_interleavings_keep_every_promise(ops in prop::collection::vec(op(), 1..250)) {
+        let mut model = Model::new();
+        model.settle()?;
+        for op in &ops {
+            model.apply(op)?;
+        }
+        model.flush()?;
+        prop_assert_eq!(model.m.sent, model.m.ended, "every manager request ended exactly once");
+        prop_assert_eq!(model.p.sent, model.p.ended, "every plugin request ended exactly once");
+        if !model.m.closed && !model.p.closed {
+            prop_assert_eq!(model.dial_received, model.dial_sent, "the dial's whole movement arrived");
+        }
+    }
+}
