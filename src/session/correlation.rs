@@ -6,7 +6,9 @@
 //! timed out ([`RequestTracker::expire`]); a response that comes after that matches nothing and is
 //! the owner's to drop and count. Time comes in as an argument; nothing here reads a clock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 /// Why a request could not be registered.
@@ -26,10 +28,11 @@ pub enum TrackError {
 pub struct RequestTracker<T> {
     next_id: u32,
     limit: usize,
-    in_flight: HashMap<u32, Pending<T>>,
-    /// Deadlines in time order; an entry leaves with its request, so the set never holds more
-    /// than the requests in flight.
-    deadlines: BTreeSet<(Instant, u32)>,
+    in_flight: IdMap<Pending<T>>,
+    /// Deadlines, earliest on top. An answered request leaves its entry behind (a push is far
+    /// cheaper than a search); the top is kept live, so the earliest deadline is always exact,
+    /// and the heap is rebuilt when stale entries outnumber live ones.
+    deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
 }
 
 #[derive(Debug)]
@@ -47,8 +50,8 @@ impl<T> RequestTracker<T> {
         RequestTracker {
             next_id: 1,
             limit: limit.min(MAX_IN_FLIGHT_LIMIT),
-            in_flight: HashMap::new(),
-            deadlines: BTreeSet::new(),
+            in_flight: IdMap::default(),
+            deadlines: BinaryHeap::new(),
         }
     }
 
@@ -81,7 +84,7 @@ impl<T> RequestTracker<T> {
         // A timeout too long to represent never fires.
         let deadline = now.checked_add(timeout);
         if let Some(deadline) = deadline {
-            self.deadlines.insert((deadline, id));
+            self.deadlines.push(Reverse((deadline, id)));
         }
         self.in_flight.insert(id, Pending { deadline, data });
         Ok(id)
@@ -91,8 +94,11 @@ impl<T> RequestTracker<T> {
     /// out already, was answered already, or was never sent).
     pub fn complete(&mut self, id: u32) -> Option<T> {
         let pending = self.in_flight.remove(&id)?;
-        if let Some(deadline) = pending.deadline {
-            self.deadlines.remove(&(deadline, id));
+        self.clean_top();
+        if self.deadlines.len() > 2 * self.in_flight.len() + 64 {
+            let in_flight = &self.in_flight;
+            self.deadlines
+                .retain(|&Reverse((deadline, id))| is_live(in_flight, id, deadline));
         }
         Some(pending.data)
     }
@@ -100,19 +106,22 @@ impl<T> RequestTracker<T> {
     /// One request whose deadline is at or before `now`, removed; call until `None`.
     #[must_use]
     pub fn expire(&mut self, now: Instant) -> Option<(u32, T)> {
-        let &(deadline, id) = self.deadlines.first()?;
+        let &Reverse((deadline, id)) = self.deadlines.peek()?;
         if deadline > now {
             return None;
         }
-        self.deadlines.pop_first();
+        self.deadlines.pop();
         let pending = self.in_flight.remove(&id)?;
+        self.clean_top();
         Some((id, pending.data))
     }
 
     /// The earliest deadline of a waiting request.
     #[must_use]
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.first().map(|&(deadline, _)| deadline)
+        self.deadlines
+            .peek()
+            .map(|&Reverse((deadline, _))| deadline)
     }
 
     /// Ends every waiting request (the connection is gone), in id order.
@@ -121,6 +130,16 @@ impl<T> RequestTracker<T> {
         let mut all: Vec<(u32, T)> = self.in_flight.drain().map(|(id, p)| (id, p.data)).collect();
         all.sort_unstable_by_key(|&(id, _)| id);
         all
+    }
+
+    /// Drops the entries of answered requests from the top, so the top is a live deadline.
+    fn clean_top(&mut self) {
+        while let Some(&Reverse((deadline, id))) = self.deadlines.peek() {
+            if is_live(&self.in_flight, id, deadline) {
+                return;
+            }
+            self.deadlines.pop();
+        }
     }
 
     /// The next id: not 0 and not in flight. The limit keeps a free id within reach.
@@ -132,6 +151,57 @@ impl<T> RequestTracker<T> {
                 return id;
             }
         }
+    }
+}
+
+/// Whether the deadline entry `(deadline, id)` belongs to a request still waiting.
+fn is_live<T>(in_flight: &IdMap<Pending<T>>, id: u32, deadline: Instant) -> bool {
+    in_flight
+        .get(&id)
+        .is_some_and(|pending| pending.deadline == Some(deadline))
+}
+
+/// A map keyed by request id.
+pub(crate) type IdMap<V> = HashMap<u32, V, BuildIdHasher>;
+
+/// A set of request ids.
+pub(crate) type IdSet = HashSet<u32, BuildIdHasher>;
+
+/// Hashes request ids with one multiplication instead of SipHash. Our own ids are sequential;
+/// the peer's are kept in a set bounded by `Limits::max_peer_pending`, so a peer choosing
+/// colliding ids can slow a lookup at most to a scan of that many.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BuildIdHasher;
+
+impl BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// The hasher of [`BuildIdHasher`].
+#[derive(Debug)]
+pub(crate) struct IdHasher(u64);
+
+/// 2^64 divided by the golden ratio: multiplying by it spreads consecutive keys over the high
+/// bits, which the hash table reads.
+const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(SPREAD);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = (self.0 ^ u64::from(id)).wrapping_mul(SPREAD);
     }
 }
 

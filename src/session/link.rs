@@ -3,12 +3,12 @@
 //! peer's requests until they are answered, answering what cannot be served, counting, closing.
 //! The plugin and manager sessions own a `Link` and add their handshake and timers.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use super::correlation::{RequestTracker, TrackError};
+use super::correlation::{IdSet, RequestTracker, TrackError};
 use super::direction::Side;
 use super::types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::codec::frame::{EncodeError, FrameDecoder, encode_frame};
@@ -65,10 +65,15 @@ pub(crate) struct Link<H> {
     /// The latest time seen: time never goes backwards inside.
     now: Option<Instant>,
     requests: RequestTracker<Sent>,
-    peer_pending: HashSet<u32>,
+    peer_pending: IdSet,
     max_peer_pending: usize,
     inbox: VecDeque<Result<Envelope, DecodeError>>,
+    /// Frames for a message transport.
     transmit: VecDeque<Frame>,
+    /// Bytes for a byte stream: every queued frame, handed over in one piece.
+    out: BytesMut,
+    /// Where frames encoded ahead of sending (held back) are made, to reuse its allocation.
+    scratch: BytesMut,
     events: VecDeque<Event<H>>,
     stats: Stats,
     closed: Option<CloseReason>,
@@ -90,10 +95,12 @@ impl<H> Link<H> {
             decoder: FrameDecoder::new(max_frame_len),
             now: None,
             requests: RequestTracker::new(limits.max_in_flight),
-            peer_pending: HashSet::new(),
+            peer_pending: IdSet::default(),
             max_peer_pending: limits.max_peer_pending,
             inbox: VecDeque::new(),
             transmit: VecDeque::new(),
+            out: BytesMut::new(),
+            scratch: BytesMut::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
             closed: None,
@@ -128,20 +135,9 @@ impl<H> Link<H> {
             return Ok(());
         }
         self.stats.bytes_in += bytes.len() as u64;
+        // Frames are decoded as the session takes them (`next_incoming`), not all at once here.
         self.decoder.push(bytes);
-        loop {
-            match self.decoder.next_frame() {
-                Ok(Some(frame)) => {
-                    self.stats.frames_in += 1;
-                    self.inbox.push_back(binary::decode(frame));
-                }
-                Ok(None) => return Ok(()),
-                Err(error) => {
-                    self.close(CloseReason::MalformedStream(error));
-                    return Ok(());
-                }
-            }
-        }
+        Ok(())
     }
 
     /// One message from a message transport.
@@ -195,7 +191,20 @@ impl<H> Link<H> {
     /// match nothing, bodies that do not decode) is settled here and skipped.
     pub(crate) fn next_incoming(&mut self) -> Option<Incoming> {
         while self.closed.is_none() {
-            let item = self.inbox.pop_front()?;
+            let item = match self.inbox.pop_front() {
+                Some(item) => item,
+                None => match self.decoder.next_frame() {
+                    Ok(Some(frame)) => {
+                        self.stats.frames_in += 1;
+                        binary::decode(frame)
+                    }
+                    Ok(None) => return None,
+                    Err(error) => {
+                        self.close(CloseReason::MalformedStream(error));
+                        return None;
+                    }
+                },
+            };
             if let Some(incoming) = self.sort(item) {
                 return Some(incoming);
             }
@@ -326,13 +335,16 @@ impl<H> Link<H> {
         timeout: Duration,
         internal: bool,
     ) -> Result<u32, SendError> {
-        let (id, frame) = self.prepare_request(now, message, timeout, internal)?;
-        self.queue(frame);
+        let id = self.register(now, &message, timeout, internal)?;
+        if let Err(error) = self.try_send(&Envelope::request(id, message)) {
+            self.requests.complete(id);
+            return Err(error);
+        }
         Ok(id)
     }
 
-    /// Numbers and encodes a request without sending it: the caller queues the frame now or
-    /// later (held back by `RetryAfter`). Its deadline runs from `now` either way.
+    /// Numbers and encodes a request without sending it: the caller queues the frame later
+    /// (held back by `RetryAfter`). Its deadline runs from `now` all the same.
     pub(crate) fn prepare_request(
         &mut self,
         now: Instant,
@@ -340,18 +352,7 @@ impl<H> Link<H> {
         timeout: Duration,
         internal: bool,
     ) -> Result<(u32, Frame), SendError> {
-        self.check_open()?;
-        self.check_direction(&message)?;
-        let sent = Sent {
-            message_type: message.message_type(),
-            internal,
-        };
-        let id = self
-            .requests
-            .register(now, timeout, sent)
-            .map_err(|e| match e {
-                TrackError::TooManyInFlight { limit } => SendError::TooManyInFlight { limit },
-            })?;
+        let id = self.register(now, &message, timeout, internal)?;
         match self.encode(&Envelope::request(id, message)) {
             Ok(frame) => Ok((id, frame)),
             Err(error) => {
@@ -361,11 +362,36 @@ impl<H> Link<H> {
         }
     }
 
+    /// Checks that a request may be sent and gives it an id.
+    fn register(
+        &mut self,
+        now: Instant,
+        message: &Message,
+        timeout: Duration,
+        internal: bool,
+    ) -> Result<u32, SendError> {
+        self.check_open()?;
+        self.check_direction(message)?;
+        let sent = Sent {
+            message_type: message.message_type(),
+            internal,
+        };
+        self.requests
+            .register(now, timeout, sent)
+            .map_err(|e| match e {
+                TrackError::TooManyInFlight { limit } => SendError::TooManyInFlight { limit },
+            })
+    }
+
     /// Sends a notification (id 0).
     pub(crate) fn notify(&mut self, message: Message) -> Result<(), SendError> {
-        let frame = self.prepare_notification(message)?;
-        self.queue(frame);
-        Ok(())
+        self.check_open()?;
+        self.check_direction(&message)?;
+        self.try_send(&Envelope {
+            id: 0,
+            message: Some(message),
+            response: None,
+        })
     }
 
     /// Encodes a notification without sending it.
@@ -401,21 +427,28 @@ impl<H> Link<H> {
         let _ = self.try_send(envelope);
     }
 
+    /// Sends an envelope now: on a byte stream it is framed straight into the output.
     fn try_send(&mut self, envelope: &Envelope) -> Result<(), SendError> {
+        if self.closed.is_some() {
+            return Ok(());
+        }
+        if let Wire::Stream { max_frame_len } = self.wire {
+            let before = self.out.len();
+            encode_frame(envelope, max_frame_len, &mut self.out).map_err(oversized)?;
+            self.count_out(self.out.len() - before);
+            return Ok(());
+        }
         let frame = self.encode(envelope)?;
         self.queue(frame);
         Ok(())
     }
 
-    /// The envelope as a frame for this connection's wire.
-    fn encode(&self, envelope: &Envelope) -> Result<Frame, SendError> {
+    /// The envelope as a frame of its own, for this connection's wire.
+    fn encode(&mut self, envelope: &Envelope) -> Result<Frame, SendError> {
         Ok(match (self.wire, self.format) {
             (Wire::Stream { max_frame_len }, _) => {
-                let mut buf = BytesMut::new();
-                encode_frame(envelope, max_frame_len, &mut buf).map_err(|e| match e {
-                    EncodeError::Oversized { len, limit } => SendError::Oversized { len, limit },
-                })?;
-                Frame::Binary(buf.freeze())
+                encode_frame(envelope, max_frame_len, &mut self.scratch).map_err(oversized)?;
+                Frame::Binary(self.scratch.split().freeze())
             }
             (Wire::Messages { .. }, Some(Format::Json)) => Frame::Text(json::encode(envelope)),
             // Binary, or not yet known: a manager following its peer sends nothing before the
@@ -424,17 +457,30 @@ impl<H> Link<H> {
         })
     }
 
-    /// Queues a frame for the transport (nothing is queued once the session is closed).
+    /// Queues a frame made by [`encode`](Self::encode) (nothing once the session is closed).
     pub(crate) fn queue(&mut self, frame: Frame) {
         if self.closed.is_some() {
             return;
         }
+        match frame {
+            Frame::Binary(bytes) if matches!(self.wire, Wire::Stream { .. }) => {
+                self.out.extend_from_slice(&bytes);
+                self.count_out(bytes.len());
+            }
+            Frame::Binary(bytes) => {
+                self.count_out(bytes.len());
+                self.transmit.push_back(Frame::Binary(bytes));
+            }
+            Frame::Text(text) => {
+                self.count_out(text.len());
+                self.transmit.push_back(Frame::Text(text));
+            }
+        }
+    }
+
+    fn count_out(&mut self, bytes: usize) {
         self.stats.frames_out += 1;
-        self.stats.bytes_out += match &frame {
-            Frame::Binary(bytes) => bytes.len(),
-            Frame::Text(text) => text.len(),
-        } as u64;
-        self.transmit.push_back(frame);
+        self.stats.bytes_out += bytes as u64;
     }
 
     fn check_open(&self) -> Result<(), SendError> {
@@ -486,6 +532,9 @@ impl<H> Link<H> {
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Frame> {
+        if matches!(self.wire, Wire::Stream { .. }) {
+            return (!self.out.is_empty()).then(|| Frame::Binary(self.out.split().freeze()));
+        }
         self.transmit.pop_front()
     }
 
@@ -509,4 +558,10 @@ pub(crate) fn bounded_text(mut text: String) -> String {
         text.push_str("...");
     }
     text
+}
+
+fn oversized(error: EncodeError) -> SendError {
+    match error {
+        EncodeError::Oversized { len, limit } => SendError::Oversized { len, limit },
+    }
 }
