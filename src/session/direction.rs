@@ -22,6 +22,14 @@ impl Side {
         }
     }
 
+    /// How answers name this side.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Side::Plugin => "the plugin",
+            Side::Manager => "the manager",
+        }
+    }
+
     /// Whether this side may send `message_type`, as a request, a notification or an answer.
     pub(crate) fn may_send(self, message_type: MessageType) -> bool {
         use MessageType as T;

@@ -498,9 +498,51 @@ impl<H> Link<H> {
         }
     }
 
-    /// Whether the peer's side may send this message.
-    pub(crate) fn peer_may_send(&self, message_type: MessageType) -> bool {
-        self.side.peer().may_send(message_type)
+    /// Answers `INVALID_VERB` (and counts it) if the peer's side may not send this message;
+    /// `true` if it was refused.
+    pub(crate) fn refuse_wrong_direction(&mut self, id: u32, message_type: MessageType) -> bool {
+        if self.side.peer().may_send(message_type) {
+            return false;
+        }
+        self.stats.invalid_verbs += 1;
+        let what = format!(
+            "{} does not send {}",
+            self.side.peer().name(),
+            message_type.full_name()
+        );
+        self.answer_unsolicited(id, ResponseCode::InvalidVerb, what);
+        true
+    }
+
+    /// Takes a peer message the session does not handle itself: a notification goes to the
+    /// owner; a request of a type the owner does not handle is answered `NOT_IMPLEMENTED`; any
+    /// other request is recorded as waiting and given back, for the owner (or a buffer on the
+    /// way) to receive.
+    pub(crate) fn admit(
+        &mut self,
+        id: u32,
+        message: Message,
+        handles: &Option<Vec<MessageType>>,
+    ) -> Option<Message> {
+        let message_type = message.message_type();
+        if id == 0 {
+            self.emit(Event::Notification { message });
+            return None;
+        }
+        if handles
+            .as_ref()
+            .is_some_and(|types| !types.contains(&message_type))
+        {
+            self.stats.not_implemented += 1;
+            let what = format!(
+                "{} does not handle {}",
+                self.side.name(),
+                message_type.full_name()
+            );
+            self.answer_unsolicited(id, ResponseCode::NotImplemented, what);
+            return None;
+        }
+        self.accept_peer_request(id).then_some(message)
     }
 
     /// One request of this side whose deadline has passed.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::link::{Incoming, Limits, Link};
-use super::plugin::handles;
 use super::rate::{RateLimit, TokenBucket};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
 use super::{PROTOCOL_VERSION, direction::Side};
@@ -448,19 +447,9 @@ impl ManagerSession {
                 ResponseCode::Conflict,
                 "this session has already said hello".into(),
             );
-        } else if !self.link.peer_may_send(message_type) {
-            self.link.stats_mut().invalid_verbs += 1;
-            let what = format!("a plugin does not send {}", message_type.full_name());
-            self.link
-                .answer_unsolicited(id, ResponseCode::InvalidVerb, what);
-        } else if id == 0 {
-            self.link.emit(Event::Notification { message });
-        } else if !handles(&self.config.handles, message_type) {
-            self.link.stats_mut().not_implemented += 1;
-            let what = format!("the manager does not handle {}", message_type.full_name());
-            self.link
-                .answer_unsolicited(id, ResponseCode::NotImplemented, what);
-        } else if self.link.accept_peer_request(id) {
+        } else if !self.link.refuse_wrong_direction(id, message_type)
+            && let Some(message) = self.link.admit(id, message, &self.config.handles)
+        {
             self.link.emit(Event::Request { id, message });
         }
     }

@@ -403,11 +403,7 @@ impl PluginSession {
 
     fn peer_message(&mut self, now: Instant, id: u32, message: Message) {
         let message_type = message.message_type();
-        if !self.link.peer_may_send(message_type) {
-            self.link.stats_mut().invalid_verbs += 1;
-            let what = format!("the manager does not send {}", message_type.full_name());
-            self.link
-                .answer_unsolicited(id, ResponseCode::InvalidVerb, what);
+        if self.link.refuse_wrong_direction(id, message_type) {
             return;
         }
         if message_type == MessageType::Ping {
@@ -435,14 +431,7 @@ impl PluginSession {
                 .answer_unsolicited(id, ResponseCode::NotReady, what);
             return;
         }
-        if id == 0 {
-            self.link.emit(Event::Notification { message });
-        } else if !handles(&self.config.handles, message_type) {
-            self.link.stats_mut().not_implemented += 1;
-            let what = format!("the plugin does not handle {}", message_type.full_name());
-            self.link
-                .answer_unsolicited(id, ResponseCode::NotImplemented, what);
-        } else if self.link.accept_peer_request(id) {
+        if let Some(message) = self.link.admit(id, message, &self.config.handles) {
             match message {
                 Message::UpdateAnalogControl(update) => {
                     match self.buffers.on_update(now, id, update) {
@@ -501,11 +490,4 @@ fn status_of(message: &Message) -> Option<(MessageType, String)> {
         )),
         _ => None,
     }
-}
-
-/// Whether the owner answers requests of this type.
-pub(crate) fn handles(handles: &Option<Vec<MessageType>>, message_type: MessageType) -> bool {
-    handles
-        .as_ref()
-        .is_none_or(|types| types.contains(&message_type))
 }
