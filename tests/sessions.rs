@@ -816,15 +816,12 @@ fn a_throttled_plugin_holds_what_it_starts_and_sends_it_when_the_window_ends() {
 #[test]
 fn held_status_updates_for_one_instance_coalesce_and_the_last_wins() {
     let mut pair = rate_limited_pair(10, 2);
-    pair.plugin
-        .send_notification(pair.now, setting("a"))
-        .unwrap();
-    pair.plugin
-        .send_notification(pair.now, setting("a"))
-        .unwrap();
-    pair.plugin
-        .send_notification(pair.now, setting("b"))
-        .unwrap();
+    // Three against a burst of two: the third brings RetryAfter.
+    for value in ["a", "b", "c"] {
+        pair.plugin
+            .send_notification(pair.now, setting(value))
+            .unwrap();
+    }
     pair.drive();
     for text in ["1", "2", "3"] {
         pair.plugin
