@@ -17,6 +17,28 @@ pub struct Envelope {
     pub response: Option<ResponseInfo>,
 }
 
+/// An envelope whose parts are borrowed: what the encoders read. A session encodes the message
+/// it was given, or a reply it still holds, without first moving it into an [`Envelope`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EnvelopeRef<'a> {
+    /// The request id (for a response, the id of the request it answers); 0 means none.
+    pub id: u32,
+    /// The message carried, if any.
+    pub message: Option<&'a Message>,
+    /// Present if and only if this envelope is a response.
+    pub response: Option<&'a ResponseInfo>,
+}
+
+impl<'a> From<&'a Envelope> for EnvelopeRef<'a> {
+    fn from(envelope: &'a Envelope) -> EnvelopeRef<'a> {
+        EnvelopeRef {
+            id: envelope.id,
+            message: envelope.message.as_ref(),
+            response: envelope.response.as_ref(),
+        }
+    }
+}
+
 impl Envelope {
     /// A request (or notification) with id `id` carrying `message`.
     pub fn request(id: u32, message: impl Into<Message>) -> Envelope {

@@ -42,11 +42,12 @@
 pub mod buffer;
 pub mod codec;
 mod envelope;
+mod ids;
 mod message;
 pub mod proto;
 pub mod session;
 
-pub use envelope::Envelope;
+pub use envelope::{Envelope, EnvelopeRef};
 pub use message::{Message, MessageError, MessageType};
 pub use proto::plugin::ResponseInfo;
 pub use proto::plugin::response_info::Code as ResponseCode;

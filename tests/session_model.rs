@@ -3,27 +3,33 @@
 //! - every request ends in exactly one response or one timeout (or with the session);
 //! - no two requests in flight on one side share an id;
 //! - the plugin application receives exactly the analog movement the manager sent;
-//! - the manager never admits more plugin messages than its bucket allows.
+//! - the manager never admits more plugin messages than its bucket allows;
+//! - the manager closes for heartbeat exactly when a `Ping`'s deadline passes without its `Pong`
+//!   having arrived: never before, and at the first timeout handled at or after it.
 //!
-//! (That a session closes for heartbeat exactly when the deadline passes is shown with a fixed
-//! clock in `sessions.rs`.)
+//! The model follows the pings by reading the frames on the wire itself, with the codec.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logi_plugin_core::Message;
+use logi_plugin_core::codec::binary;
+use logi_plugin_core::codec::frame::FrameDecoder;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, Settings, TriggerAction, UpdateAnalogControl,
 };
 use logi_plugin_core::session::{
-    Event, Frame, ManagerConfig, ManagerSession, PluginConfig, PluginSession, RateLimit, Reply,
+    CloseReason, Event, Frame, ManagerConfig, ManagerSession, PluginConfig, PluginSession,
+    RateLimit, Reply,
 };
+use logi_plugin_core::{Envelope, Message};
 use proptest::prelude::*;
 
 const RATE: u32 = 50;
 const BURST: u32 = 5;
+const PING_INTERVAL: Duration = Duration::from_secs(2);
+const PONG_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -36,6 +42,8 @@ enum Op {
     DeliverToManager(u16),
     DeliverToPlugin(u16),
     Advance(u16),
+    /// Jump to the earlier of the two sessions' next timeouts, as a driving loop does.
+    AdvanceToTimeout,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,6 +57,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (1u16..400).prop_map(Op::DeliverToManager),
         4 => (1u16..400).prop_map(Op::DeliverToPlugin),
         3 => (0u16..1500).prop_map(Op::Advance),
+        2 => Just(Op::AdvanceToTimeout),
     ]
 }
 
@@ -103,6 +112,12 @@ struct Model {
     dial_received: i64,
     connected_at: Option<Instant>,
     admitted: u64,
+    /// The frames the manager wrote, read as they leave it.
+    manager_wrote: FrameDecoder,
+    /// The frames the manager received, read as they arrive.
+    manager_received: FrameDecoder,
+    /// The deadline of each ping sent whose pong has not arrived, by request id.
+    pings: HashMap<u32, Instant>,
 }
 
 impl Model {
@@ -113,6 +128,8 @@ impl Model {
         let mut manager = ManagerConfig::new(Arc::new(registry), "0.1.0");
         manager.rate_limit = Some(RateLimit::new(RATE, BURST).unwrap());
         manager.max_rate_violations = u32::MAX;
+        manager.heartbeat_interval = PING_INTERVAL;
+        manager.heartbeat_timeout = PONG_TIMEOUT;
         let mut plugin =
             PluginSession::new(now, PluginConfig::new("com.example.model", "code", "1.0.0"));
         plugin
@@ -130,7 +147,45 @@ impl Model {
             dial_received: 0,
             connected_at: None,
             admitted: 0,
+            manager_wrote: FrameDecoder::default(),
+            manager_received: FrameDecoder::default(),
+            pings: HashMap::new(),
         }
+    }
+
+    /// The envelopes completed by `bytes` on the stream `decoder` reads.
+    fn read_frames(decoder: &mut FrameDecoder, bytes: &[u8]) -> Vec<Envelope> {
+        decoder.push(bytes);
+        let mut envelopes = Vec::new();
+        while let Some(frame) = decoder.next_frame().unwrap() {
+            envelopes.push(binary::decode(frame).unwrap());
+        }
+        envelopes
+    }
+
+    /// Gives the manager bytes from the plugin, noting the pongs among them as arrived now.
+    fn deliver_to_manager(&mut self, chunk: &[u8]) {
+        for envelope in Self::read_frames(&mut self.manager_received, chunk) {
+            if envelope.response.is_some() {
+                self.pings.remove(&envelope.id);
+            }
+        }
+        self.manager.handle_bytes(self.now, chunk).unwrap();
+    }
+
+    /// Lets time reach `now` on both sides, then checks the heartbeat verdict.
+    fn advance_to(&mut self, now: Instant) -> Result<(), TestCaseError> {
+        self.now = now;
+        self.manager.handle_timeout(now);
+        self.plugin.handle_timeout(now);
+        self.settle()?;
+        let overdue = self.pings.values().any(|&deadline| deadline <= now);
+        prop_assert!(
+            !overdue || self.m.closed,
+            "a pong is overdue at {:?} and the manager is still open",
+            now
+        );
+        Ok(())
     }
 
     /// Collects what both sessions produced: frames into the byte queues, events into the model.
@@ -140,6 +195,11 @@ impl Model {
         }
         while let Some(Frame::Binary(bytes)) = self.manager.poll_transmit() {
             self.to_plugin.extend_from_slice(&bytes);
+            for envelope in Self::read_frames(&mut self.manager_wrote, &bytes) {
+                if let Some(Message::Ping(_)) = envelope.message {
+                    self.pings.insert(envelope.id, self.now + PONG_TIMEOUT);
+                }
+            }
         }
         while let Some(event) = self.manager.poll_event() {
             prop_assert!(!self.m.closed, "manager event after Closed");
@@ -151,7 +211,16 @@ impl Model {
                 }
                 Event::Notification { .. } => self.admitted += 1,
                 Event::Response { id, .. } | Event::Timeout { id, .. } => self.m.ended(id)?,
-                Event::Closed(_) => self.m.close(),
+                Event::Closed(reason) => {
+                    if let CloseReason::HeartbeatTimeout(_) = reason {
+                        let now = self.now;
+                        prop_assert!(
+                            self.pings.values().any(|&deadline| deadline <= now),
+                            "closed for heartbeat with no pong overdue"
+                        );
+                    }
+                    self.m.close();
+                }
                 Event::Throttled { .. } => prop_assert!(false, "the manager is never throttled"),
             }
         }
@@ -248,7 +317,7 @@ impl Model {
             Op::DeliverToManager(n) => {
                 let n = usize::from(*n).min(self.to_manager.len());
                 let chunk: Vec<u8> = self.to_manager.drain(..n).collect();
-                self.manager.handle_bytes(now, &chunk).unwrap();
+                self.deliver_to_manager(&chunk);
             }
             Op::DeliverToPlugin(n) => {
                 let n = usize::from(*n).min(self.to_plugin.len());
@@ -256,9 +325,16 @@ impl Model {
                 self.plugin.handle_bytes(now, &chunk).unwrap();
             }
             Op::Advance(ms) => {
-                self.now += Duration::from_millis(u64::from(*ms));
-                self.manager.handle_timeout(self.now);
-                self.plugin.handle_timeout(self.now);
+                return self.advance_to(now + Duration::from_millis(u64::from(*ms)));
+            }
+            Op::AdvanceToTimeout => {
+                let next = [self.manager.poll_timeout(), self.plugin.poll_timeout()]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                if let Some(next) = next {
+                    return self.advance_to(next.max(now));
+                }
             }
         }
         self.settle()
@@ -268,7 +344,7 @@ impl Model {
     fn flush(&mut self) -> Result<(), TestCaseError> {
         for _ in 0..200 {
             let chunk: Vec<u8> = std::mem::take(&mut self.to_manager);
-            self.manager.handle_bytes(self.now, &chunk).unwrap();
+            self.deliver_to_manager(&chunk);
             let chunk: Vec<u8> = std::mem::take(&mut self.to_plugin);
             self.plugin.handle_bytes(self.now, &chunk).unwrap();
             for id in std::mem::take(&mut self.p.peer_pending) {
@@ -285,10 +361,7 @@ impl Model {
             if quiet && self.p.peer_pending.is_empty() && self.m.peer_pending.is_empty() {
                 return Ok(());
             }
-            self.now += Duration::from_millis(250);
-            self.manager.handle_timeout(self.now);
-            self.plugin.handle_timeout(self.now);
-            self.settle()?;
+            self.advance_to(self.now + Duration::from_millis(250))?;
         }
         prop_assert!(false, "the sessions did not settle");
         Ok(())

@@ -848,6 +848,75 @@ fn held_status_updates_for_one_instance_coalesce_and_the_last_wins() {
 }
 
 #[test]
+fn status_updates_over_the_limit_reach_the_manager_when_the_bucket_allows_the_latest_per_instance()
+{
+    let mut pair = rate_limited_pair(10, 2);
+    // All five leave before the RetryAfter comes back: two admitted, three refused and kept.
+    for (instance, text) in [
+        ("dial-1", "1"),
+        ("dial-2", "1"),
+        ("dial-1", "2"),
+        ("dial-1", "3"),
+        ("dial-2", "2"),
+    ] {
+        pair.plugin
+            .send_notification(pair.now, status(instance, text))
+            .unwrap();
+    }
+    pair.drive();
+    let before = pair.manager_events.len();
+    pair.advance(Duration::from_millis(200));
+    assert_eq!(
+        pair.manager_events[before..],
+        [
+            Event::Notification {
+                message: status("dial-1", "3").into()
+            },
+            Event::Notification {
+                message: status("dial-2", "2").into()
+            },
+        ]
+    );
+    assert_eq!(pair.manager.stats().deferred, 3);
+}
+
+#[test]
+fn a_status_admitted_after_the_window_replaces_the_one_kept_back() {
+    let mut pair = rate_limited_pair(10, 1);
+    pair.plugin
+        .send_notification(pair.now, status("dial-1", "old"))
+        .unwrap();
+    pair.plugin
+        .send_notification(pair.now, status("dial-1", "kept"))
+        .unwrap();
+    pair.drive();
+    // The window ends; the plugin's newer status arrives before the manager's timer fires.
+    pair.now += Duration::from_millis(100);
+    pair.plugin.handle_timeout(pair.now);
+    pair.plugin
+        .send_notification(pair.now, status("dial-1", "new"))
+        .unwrap();
+    pair.drive();
+    pair.advance(SECOND);
+    let statuses: Vec<_> = pair
+        .manager_events
+        .iter()
+        .filter(|e| matches!(e, Event::Notification { .. }))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            &Event::Notification {
+                message: status("dial-1", "old").into()
+            },
+            &Event::Notification {
+                message: status("dial-1", "new").into()
+            },
+        ]
+    );
+}
+
+#[test]
 fn answers_and_pongs_are_never_held_back() {
     let mut pair = rate_limited_pair(10, 1);
     pair.plugin

@@ -38,3 +38,33 @@ pub fn report(ratios: &[Ratio]) {
         }
     }
 }
+
+/// Times `a` and `b` alternately, `rounds` times each, and prints the median of the per-round
+/// ratios `a / b`. Noise on a shared machine comes in bursts lasting seconds, which land on one
+/// side of criterion's back-to-back measurements; alternating lets each round's pair share them.
+pub fn interleaved(
+    what: &str,
+    target: f64,
+    rounds: usize,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        f();
+        start.elapsed().as_secs_f64()
+    };
+    // One untimed round each, to warm caches and allocators.
+    a();
+    b();
+    let mut ratios: Vec<f64> = (0..rounds).map(|_| time(&mut a) / time(&mut b)).collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    let verdict = if median <= target { "meets" } else { "MISSES" };
+    println!(
+        "  {what:<58} {median:>6.2}x  ({verdict} target <= {target:.2}x; median of {rounds} \
+         interleaved rounds, range {:.2}x..{:.2}x)",
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
+}

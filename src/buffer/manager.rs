@@ -6,8 +6,8 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::{
-    Admission, AnalogBuffer, BufferConfig, BufferError, THROUGHPUT, TIMER, ThroughputBuffer,
-    TimerBuffer,
+    Admission, AnalogBuffer, BufferConfig, BufferError, SlotMap, THROUGHPUT, TIMER,
+    ThroughputBuffer, TimerBuffer,
 };
 use crate::proto::plugin::UpdateAnalogControl;
 
@@ -42,8 +42,15 @@ pub struct BufferManager {
     /// Buffer index by key.
     keys: HashMap<String, usize>,
     /// Buffer index by registered control id.
-    controls: HashMap<String, usize>,
-    /// The buffer `poll_ready` asks first, so that one busy buffer cannot starve the others.
+    controls: SlotMap<String, usize>,
+    /// The last control looked up and its buffer: a flood is one dial's updates in a row, so a
+    /// string comparison usually stands in for hashing.
+    last_control: Option<(String, usize)>,
+    /// The indices of the buffers any control was ever registered to: only those can hold
+    /// anything, so only those are told of answers and time (most sessions use one or none).
+    in_use: Vec<usize>,
+    /// The position in `in_use` that `poll_ready` asks first, so that one busy buffer cannot
+    /// starve the others.
     next_poll: usize,
     max_slots: usize,
     stats: BufferStats,
@@ -78,7 +85,9 @@ impl BufferManager {
             buffers: Vec::new(),
             names: Vec::new(),
             keys: HashMap::new(),
-            controls: HashMap::new(),
+            controls: SlotMap::default(),
+            last_control: None,
+            in_use: Vec::new(),
             next_poll: 0,
             max_slots: config.max_slots,
             stats: BufferStats::default(),
@@ -117,7 +126,7 @@ impl BufferManager {
 
     /// The number of updates held by all buffers and not yet delivered.
     pub fn pending_len(&self) -> usize {
-        self.buffers.iter().map(|b| b.pending_len()).sum()
+        self.used().map(|b| b.pending_len()).sum()
     }
 
     /// Registers controls for buffering (seed 7.1.12, 7.3.2): each `(control_id, buffer_key)`
@@ -145,7 +154,13 @@ impl BufferManager {
             };
             resolved.push((control_id, index));
         }
+        for &(_, index) in &resolved {
+            if !self.in_use.contains(&index) {
+                self.in_use.push(index);
+            }
+        }
         self.controls.extend(resolved);
+        self.last_control = None;
         Ok(())
     }
 
@@ -186,10 +201,17 @@ impl BufferManager {
         update: UpdateAnalogControl,
     ) -> Admission {
         self.stats.received += 1;
-        let buffer = self
-            .controls
-            .get(&update.analog_control_id)
-            .and_then(|&index| self.buffers.get_mut(index));
+        let index = match &self.last_control {
+            Some((control, index)) if *control == update.analog_control_id => Some(*index),
+            _ => {
+                let index = self.controls.get(&update.analog_control_id).copied();
+                if let Some(index) = index {
+                    self.last_control = Some((update.analog_control_id.clone(), index));
+                }
+                index
+            }
+        };
+        let buffer = index.and_then(|index| self.buffers.get_mut(index));
         let admission = match buffer {
             Some(buffer) => buffer.on_update(now, request_id, update),
             None => Admission::Dispatch(update),
@@ -209,29 +231,26 @@ impl BufferManager {
     pub fn on_response(&mut self, now: Instant, request_id: u32) {
         // An answer carries only its id, not the control, so every buffer is told (seed 7.3.4:
         // all responses go through the manager); there are few buffers.
-        for buffer in &mut self.buffers {
-            buffer.on_response(now, request_id);
+        for &index in &self.in_use {
+            self.buffers[index].on_response(now, request_id);
         }
     }
 
     /// Time has reached `now`. Calling it early or twice does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for buffer in &mut self.buffers {
-            buffer.handle_timeout(now);
+        for &index in &self.in_use {
+            self.buffers[index].handle_timeout(now);
         }
     }
 
     /// The next merged update due for delivery, with the request id to deliver it under.
     #[must_use]
     pub fn poll_ready(&mut self, now: Instant) -> Option<(u32, UpdateAnalogControl)> {
-        let count = self.buffers.len();
+        let count = self.in_use.len();
         for step in 0..count {
-            let index = (self.next_poll + step) % count;
-            let Some(buffer) = self.buffers.get_mut(index) else {
-                continue;
-            };
-            if let Some(ready) = buffer.poll_ready(now) {
-                self.next_poll = (index + 1) % count;
+            let position = (self.next_poll + step) % count;
+            if let Some(ready) = self.buffers[self.in_use[position]].poll_ready(now) {
+                self.next_poll = (position + 1) % count;
                 self.stats.delivered += 1;
                 return Some(ready);
             }
@@ -243,7 +262,11 @@ impl BufferManager {
     /// waits on time.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.buffers.iter().filter_map(|b| b.poll_timeout()).min()
+        self.used().filter_map(|b| b.poll_timeout()).min()
+    }
+
+    fn used(&self) -> impl Iterator<Item = &dyn AnalogBuffer> {
+        self.in_use.iter().map(|&index| &*self.buffers[index])
     }
 
     /// Adds a buffer under a key known to be free.

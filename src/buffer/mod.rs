@@ -174,6 +174,11 @@ pub enum BufferError {
     },
 }
 
+/// A map keyed by the ids an update names (control, instance): looked up on every update of a
+/// flood, so hashed with foldhash rather than SipHash. Its per-map random seed still keeps a
+/// manager from picking colliding ids in advance, and slots are capped at `max_slots` anyway.
+pub(crate) type SlotMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A slot: the control and the instance an update is for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct SlotKey {

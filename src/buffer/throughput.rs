@@ -1,11 +1,14 @@
 //! The throughput buffer (seed 7.5): adapts to the app's speed by delivering a slot's merged
 //! update as soon as the app has answered the one before it.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use super::{Admission, AnalogBuffer, DEFAULT_MAX_SLOTS, PendingUpdate, SlotKey, clamp, hold};
+use super::{
+    Admission, AnalogBuffer, DEFAULT_MAX_SLOTS, PendingUpdate, SlotKey, SlotMap, clamp, hold,
+};
+use crate::ids::IdMap;
 use crate::proto::plugin::UpdateAnalogControl;
 
 /// A buffer that keeps at most one update per slot in flight at the app.
@@ -17,9 +20,9 @@ use crate::proto::plugin::UpdateAnalogControl;
 #[derive(Debug)]
 pub struct ThroughputBuffer {
     max_slots: usize,
-    slots: HashMap<SlotKey, Slot>,
+    slots: SlotMap<SlotKey, Slot>,
     /// Which slot each in-flight request id belongs to.
-    in_flight: HashMap<u32, SlotKey>,
+    in_flight: IdMap<SlotKey>,
     /// Slots whose in-flight update was answered while one was pending, in answer order; each
     /// slot is here at most once (it leaves only through `poll_ready`).
     ready: VecDeque<SlotKey>,
@@ -46,8 +49,8 @@ impl ThroughputBuffer {
     pub fn new(max_slots: usize) -> ThroughputBuffer {
         ThroughputBuffer {
             max_slots,
-            slots: HashMap::new(),
-            in_flight: HashMap::new(),
+            slots: SlotMap::default(),
+            in_flight: IdMap::default(),
             ready: VecDeque::new(),
             now: None,
         }

@@ -1,12 +1,12 @@
 //! The timer buffer (seed 7.6): accumulates a slot's updates over a set interval.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::{
     Admission, AnalogBuffer, DEFAULT_MAX_SLOTS, DEFAULT_TIMER_INTERVAL, PendingUpdate, SlotKey,
-    clamp, hold,
+    SlotMap, clamp, hold,
 };
 use crate::proto::plugin::UpdateAnalogControl;
 
@@ -23,7 +23,7 @@ use crate::proto::plugin::UpdateAnalogControl;
 pub struct TimerBuffer {
     interval: Duration,
     max_slots: usize,
-    slots: HashMap<SlotKey, Slot>,
+    slots: SlotMap<SlotKey, Slot>,
     /// The end of every open window, earliest first; each slot has at most one entry.
     windows: BinaryHeap<Reverse<(Instant, SlotKey)>>,
     /// Slots whose window ended with an update pending, in the order they ended; each slot is
@@ -55,7 +55,7 @@ impl TimerBuffer {
         TimerBuffer {
             interval,
             max_slots,
-            slots: HashMap::new(),
+            slots: SlotMap::default(),
             windows: BinaryHeap::new(),
             ready: VecDeque::new(),
             now: None,

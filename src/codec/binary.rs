@@ -10,20 +10,22 @@ use prost::Message as _;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 use super::DecodeError;
-use crate::{Envelope, Message, ResponseInfo};
+use crate::{Envelope, EnvelopeRef, Message, ResponseInfo};
 
 /// The length of an envelope's encoding.
-pub fn encoded_len(envelope: &Envelope) -> usize {
-    Sizes::of(envelope).envelope
+pub fn encoded_len<'a>(envelope: impl Into<EnvelopeRef<'a>>) -> usize {
+    Sizes::of(envelope.into()).envelope
 }
 
 /// Appends the envelope's encoding to `buf`.
-pub fn encode(envelope: &Envelope, buf: &mut impl BufMut) {
+pub fn encode<'a>(envelope: impl Into<EnvelopeRef<'a>>, buf: &mut impl BufMut) {
+    let envelope = envelope.into();
     Sizes::of(envelope).encode(envelope, buf);
 }
 
 /// The envelope's encoding in a buffer of its own.
-pub fn encode_to_bytes(envelope: &Envelope) -> Bytes {
+pub fn encode_to_bytes<'a>(envelope: impl Into<EnvelopeRef<'a>>) -> Bytes {
+    let envelope = envelope.into();
     let sizes = Sizes::of(envelope);
     let mut buf = BytesMut::with_capacity(sizes.envelope);
     sizes.encode(envelope, &mut buf);
@@ -63,7 +65,7 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    pub(crate) fn of(envelope: &Envelope) -> Sizes {
+    pub(crate) fn of(envelope: EnvelopeRef<'_>) -> Sizes {
         let mut sizes = Sizes {
             body: 0,
             any: 0,
@@ -72,7 +74,7 @@ impl Sizes {
         if envelope.id != 0 {
             sizes.envelope += key_len(1) + encoded_len_varint(u64::from(envelope.id));
         }
-        if let Some(message) = &envelope.message {
+        if let Some(message) = envelope.message {
             let url = message.type_url().len();
             sizes.body = message.encoded_len();
             sizes.any = key_len(1) + encoded_len_varint(url as u64) + url;
@@ -81,17 +83,17 @@ impl Sizes {
             }
             sizes.envelope += key_len(2) + encoded_len_varint(sizes.any as u64) + sizes.any;
         }
-        if let Some(response) = &envelope.response {
+        if let Some(response) = envelope.response {
             sizes.envelope += prost::encoding::message::encoded_len(3, response);
         }
         sizes
     }
 
-    pub(crate) fn encode(&self, envelope: &Envelope, buf: &mut impl BufMut) {
+    pub(crate) fn encode(&self, envelope: EnvelopeRef<'_>, buf: &mut impl BufMut) {
         if envelope.id != 0 {
             prost::encoding::uint32::encode(1, &envelope.id, buf);
         }
-        if let Some(message) = &envelope.message {
+        if let Some(message) = envelope.message {
             encode_key(2, WireType::LengthDelimited, buf);
             encode_varint(self.any as u64, buf);
             let url = message.type_url();
@@ -104,7 +106,7 @@ impl Sizes {
                 message.encode_raw(buf);
             }
         }
-        if let Some(response) = &envelope.response {
+        if let Some(response) = envelope.response {
             prost::encoding::message::encode(3, response, buf);
         }
     }

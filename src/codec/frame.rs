@@ -9,7 +9,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use prost::encoding::{encode_varint, encoded_len_varint};
 
 use super::binary::Sizes;
-use crate::Envelope;
+use crate::EnvelopeRef;
 
 /// The default largest frame, in bytes: 8 MiB.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
@@ -74,11 +74,12 @@ pub enum FrameError {
 /// Appends `envelope` as one frame (varint length, then the envelope) to `buf`.
 ///
 /// Fails without writing anything when the envelope is longer than `max_frame_len`.
-pub fn encode_frame(
-    envelope: &Envelope,
+pub fn encode_frame<'a>(
+    envelope: impl Into<EnvelopeRef<'a>>,
     max_frame_len: usize,
     buf: &mut BytesMut,
 ) -> Result<(), EncodeError> {
+    let envelope = envelope.into();
     let sizes = Sizes::of(envelope);
     if sizes.envelope > max_frame_len {
         return Err(EncodeError::Oversized {

@@ -6,10 +6,10 @@
 //! timed out ([`RequestTracker::expire`]); a response that comes after that matches nothing and is
 //! the owner's to drop and count. Time comes in as an argument; nothing here reads a clock.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+use crate::ids::IdMap;
 
 /// Why a request could not be registered.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,81 +24,116 @@ pub enum TrackError {
 }
 
 /// The requests one side has sent and not yet seen end, each with the owner's data `T`.
+///
+/// Ids are handed out in order and answers mostly come in order, so both stores are queues read
+/// from the front: a request is found by subtracting ids, not by hashing, and a flood of a
+/// million requests in flight streams through memory instead of missing the cache on each.
 #[derive(Debug)]
 pub struct RequestTracker<T> {
-    next_id: u32,
     limit: usize,
-    in_flight: IdMap<Pending<T>>,
-    /// Deadlines, earliest on top. An answered request leaves its entry behind (a push is far
-    /// cheaper than a search); the top is kept live, so the earliest deadline is always exact,
-    /// and the heap is rebuilt when stale entries outnumber live ones.
-    deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
+    /// The id of `window[0]`; `base + window.len()` is the next id to try.
+    base: u32,
+    /// Requests by id from `base` on; an ended request leaves `None` until the front passes it.
+    window: VecDeque<Option<Pending<T>>>,
+    /// How many of `window` are `Some`.
+    window_live: usize,
+    /// Requests moved out of the window when it grew sparse behind them (old requests still
+    /// waiting while many later ones ended), so the window stays within twice the live count.
+    stragglers: IdMap<Pending<T>>,
+    /// `(deadline, seq, id)` of each waiting request with a deadline, in `(deadline, seq)`
+    /// order. Timeouts are mostly alike and time only moves on, so a new entry usually goes at
+    /// the back and an ended one is found near the front.
+    deadlines: VecDeque<(Instant, u64, u32)>,
+    /// Registrations so far: orders requests with equal deadlines, so each entry has one place.
+    seq: u64,
 }
 
 #[derive(Debug)]
 struct Pending<T> {
     deadline: Option<Instant>,
+    seq: u64,
     data: T,
 }
 
 /// The most requests a tracker lets wait at once, so that an id is always free.
 pub const MAX_IN_FLIGHT_LIMIT: usize = 1 << 24;
 
+/// How many deadlines from the front an ended request's entry is looked for before searching.
+const NEAR: usize = 8;
+
+/// How far the window may grow beyond twice its live entries before its oldest are moved out.
+const SLACK: usize = 64;
+
 impl<T> RequestTracker<T> {
     /// A tracker allowing at most `limit` requests in flight (capped at [`MAX_IN_FLIGHT_LIMIT`]).
     pub fn new(limit: usize) -> RequestTracker<T> {
         RequestTracker {
-            next_id: 1,
             limit: limit.min(MAX_IN_FLIGHT_LIMIT),
-            in_flight: IdMap::default(),
-            deadlines: BinaryHeap::new(),
+            base: 1,
+            window: VecDeque::new(),
+            window_live: 0,
+            stragglers: IdMap::default(),
+            deadlines: VecDeque::new(),
+            seq: 0,
         }
     }
 
     /// The number of requests waiting for a response.
     pub fn len(&self) -> usize {
-        self.in_flight.len()
+        self.window_live + self.stragglers.len()
     }
 
     /// Whether no request is waiting.
     pub fn is_empty(&self) -> bool {
-        self.in_flight.is_empty()
+        self.len() == 0
     }
 
     /// Whether request `id` is waiting for its response.
     pub fn contains(&self, id: u32) -> bool {
-        self.in_flight.contains_key(&id)
+        self.get(id).is_some()
     }
 
     /// Registers a request sent at `now` that times out after `timeout`, and gives it an id.
+    #[inline]
     pub fn register(
         &mut self,
         now: Instant,
         timeout: Duration,
         data: T,
     ) -> Result<u32, TrackError> {
-        if self.in_flight.len() >= self.limit {
+        if self.len() >= self.limit {
             return Err(TrackError::TooManyInFlight { limit: self.limit });
         }
         let id = self.allocate_id();
+        let seq = self.seq;
+        self.seq += 1;
         // A timeout too long to represent never fires.
         let deadline = now.checked_add(timeout);
         if let Some(deadline) = deadline {
-            self.deadlines.push(Reverse((deadline, id)));
+            match self.deadlines.back() {
+                Some(&(last, _, _)) if last > deadline => {
+                    let at = self.deadlines.partition_point(|&(d, _, _)| d <= deadline);
+                    self.deadlines.insert(at, (deadline, seq, id));
+                }
+                _ => self.deadlines.push_back((deadline, seq, id)),
+            }
         }
-        self.in_flight.insert(id, Pending { deadline, data });
+        self.window.push_back(Some(Pending {
+            deadline,
+            seq,
+            data,
+        }));
+        self.window_live += 1;
         Ok(id)
     }
 
     /// The response to `id` arrived: its data, or `None` if no such request is waiting (it timed
     /// out already, was answered already, or was never sent).
+    #[inline]
     pub fn complete(&mut self, id: u32) -> Option<T> {
-        let pending = self.in_flight.remove(&id)?;
-        self.clean_top();
-        if self.deadlines.len() > 2 * self.in_flight.len() + 64 {
-            let in_flight = &self.in_flight;
-            self.deadlines
-                .retain(|&Reverse((deadline, id))| is_live(in_flight, id, deadline));
+        let pending = self.take(id)?;
+        if let Some(deadline) = pending.deadline {
+            self.remove_deadline(deadline, pending.seq);
         }
         Some(pending.data)
     }
@@ -106,107 +141,141 @@ impl<T> RequestTracker<T> {
     /// One request whose deadline is at or before `now`, removed; call until `None`.
     #[must_use]
     pub fn expire(&mut self, now: Instant) -> Option<(u32, T)> {
-        let &Reverse((deadline, id)) = self.deadlines.peek()?;
+        let &(deadline, _, id) = self.deadlines.front()?;
         if deadline > now {
             return None;
         }
-        self.deadlines.pop();
-        let pending = self.in_flight.remove(&id)?;
-        self.clean_top();
+        self.deadlines.pop_front();
+        let pending = self.take(id)?;
         Some((id, pending.data))
     }
 
     /// The earliest deadline of a waiting request.
     #[must_use]
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines
-            .peek()
-            .map(|&Reverse((deadline, _))| deadline)
+        self.deadlines.front().map(|&(deadline, _, _)| deadline)
     }
 
     /// Ends every waiting request (the connection is gone), in id order.
     pub fn drain(&mut self) -> Vec<(u32, T)> {
         self.deadlines.clear();
-        let mut all: Vec<(u32, T)> = self.in_flight.drain().map(|(id, p)| (id, p.data)).collect();
+        let base = self.base;
+        let next = base.wrapping_add(self.window.len() as u32);
+        let in_window = self
+            .window
+            .drain(..)
+            .enumerate()
+            .filter_map(|(index, slot)| {
+                slot.map(|pending| (base.wrapping_add(index as u32), pending.data))
+            });
+        let mut all: Vec<(u32, T)> = self
+            .stragglers
+            .drain()
+            .map(|(id, pending)| (id, pending.data))
+            .chain(in_window)
+            .collect();
+        self.base = next;
+        self.window_live = 0;
         all.sort_unstable_by_key(|&(id, _)| id);
         all
     }
 
-    /// Drops the entries of answered requests from the top, so the top is a live deadline.
-    fn clean_top(&mut self) {
-        while let Some(&Reverse((deadline, id))) = self.deadlines.peek() {
-            if is_live(&self.in_flight, id, deadline) {
+    #[inline]
+    fn get(&self, id: u32) -> Option<&Pending<T>> {
+        let index = id.wrapping_sub(self.base) as usize;
+        match self.window.get(index) {
+            Some(Some(pending)) => Some(pending),
+            _ if self.stragglers.is_empty() => None,
+            _ => self.stragglers.get(&id),
+        }
+    }
+
+    /// Removes request `id`, keeping the window's front live and the window dense.
+    #[inline]
+    fn take(&mut self, id: u32) -> Option<Pending<T>> {
+        let index = id.wrapping_sub(self.base) as usize;
+        let Some(pending) = self.window.get_mut(index).and_then(Option::take) else {
+            if self.stragglers.is_empty() {
+                return None;
+            }
+            return self.stragglers.remove(&id);
+        };
+        self.window_live -= 1;
+        self.trim_window();
+        Some(pending)
+    }
+
+    /// Removes the deadline entry of the request registered as `seq`.
+    #[inline]
+    fn remove_deadline(&mut self, deadline: Instant, seq: u64) {
+        // Answers mostly come in order, behind the few requests left waiting longest: look near
+        // the front first, and close the gap there by swapping rather than a general shift.
+        let near = self.deadlines.len().min(NEAR);
+        if let Some(at) = (0..near).find(|&i| self.deadlines[i].1 == seq) {
+            for i in (0..at).rev() {
+                self.deadlines.swap(i, i + 1);
+            }
+            self.deadlines.pop_front();
+            return;
+        }
+        let at = self
+            .deadlines
+            .partition_point(|&(d, s, _)| (d, s) < (deadline, seq));
+        debug_assert!(self.deadlines.get(at).is_some_and(|&(_, s, _)| s == seq));
+        self.deadlines.remove(at);
+    }
+
+    #[inline]
+    fn trim_window(&mut self) {
+        while let Some(front) = self.window.front() {
+            if front.is_some() && self.window.len() <= 2 * self.window_live + SLACK {
                 return;
             }
-            self.deadlines.pop();
+            if let Some(Some(pending)) = self.window.pop_front() {
+                self.stragglers.insert(self.base, pending);
+                self.window_live -= 1;
+            }
+            self.base = self.base.wrapping_add(1);
         }
     }
 
-    /// The next id: not 0 and not in flight. The limit keeps a free id within reach.
+    /// The next id: not 0 and not held by a straggler. The limit keeps a free id within reach.
+    #[inline]
     fn allocate_id(&mut self) -> u32 {
         loop {
-            let id = self.next_id;
-            self.next_id = self.next_id.checked_add(1).unwrap_or(1);
-            if id != 0 && !self.in_flight.contains_key(&id) {
+            let id = self.base.wrapping_add(self.window.len() as u32);
+            if id != 0 && (self.stragglers.is_empty() || !self.stragglers.contains_key(&id)) {
                 return id;
+            }
+            // Skipped: the window keeps an empty slot for it, so ids stay a subtraction apart.
+            if self.window.is_empty() {
+                self.base = id.wrapping_add(1);
+            } else {
+                self.window.push_back(None);
             }
         }
     }
-}
 
-/// Whether the deadline entry `(deadline, id)` belongs to a request still waiting.
-fn is_live<T>(in_flight: &IdMap<Pending<T>>, id: u32, deadline: Instant) -> bool {
-    in_flight
-        .get(&id)
-        .is_some_and(|pending| pending.deadline == Some(deadline))
-}
-
-/// A map keyed by request id.
-pub(crate) type IdMap<V> = HashMap<u32, V, BuildIdHasher>;
-
-/// A set of request ids.
-pub(crate) type IdSet = HashSet<u32, BuildIdHasher>;
-
-/// Hashes request ids with one multiplication instead of SipHash. Our own ids are sequential;
-/// the peer's are kept in a set bounded by `Limits::max_peer_pending`, so a peer choosing
-/// colliding ids can slow a lookup at most to a scan of that many.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct BuildIdHasher;
-
-impl BuildHasher for BuildIdHasher {
-    type Hasher = IdHasher;
-
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(0)
-    }
-}
-
-/// The hasher of [`BuildIdHasher`].
-#[derive(Debug)]
-pub(crate) struct IdHasher(u64);
-
-/// 2^64 divided by the golden ratio: multiplying by it spreads consecutive keys over the high
-/// bits, which the hash table reads.
-const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(SPREAD);
+    /// Makes `next` the next id to try, as if the ids before it had been used and answered; the
+    /// requests in flight keep theirs. For tests of wrap-around.
+    #[cfg(test)]
+    fn jump_to(&mut self, next: u32) {
+        let base = self.base;
+        for (index, slot) in self.window.drain(..).enumerate() {
+            if let Some(pending) = slot {
+                self.stragglers
+                    .insert(base.wrapping_add(index as u32), pending);
+            }
         }
-    }
-
-    fn write_u32(&mut self, id: u32) {
-        self.0 = (self.0 ^ u64::from(id)).wrapping_mul(SPREAD);
+        self.window_live = 0;
+        self.base = next;
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     const SECOND: Duration = Duration::from_secs(1);
@@ -227,7 +296,7 @@ mod tests {
         let mut tracker = RequestTracker::new(16);
         let first = tracker.register(now, SECOND, ()).unwrap();
         assert_eq!(first, 1);
-        tracker.next_id = u32::MAX;
+        tracker.jump_to(u32::MAX);
         assert_eq!(tracker.register(now, SECOND, ()), Ok(u32::MAX));
         // 0 is never used, and 1 is still waiting.
         assert_eq!(tracker.register(now, SECOND, ()), Ok(2));
@@ -273,6 +342,23 @@ mod tests {
     }
 
     #[test]
+    fn a_request_left_waiting_keeps_its_id_while_many_later_ones_end() {
+        let now = Instant::now();
+        let mut tracker = RequestTracker::new(16);
+        let old = tracker.register(now, 100 * SECOND, "old").unwrap();
+        for _ in 0..10_000 {
+            let id = tracker.register(now, SECOND, "quick").unwrap();
+            assert_ne!(id, old);
+            assert_eq!(tracker.complete(id), Some("quick"));
+            assert!(tracker.window.len() <= 2 * tracker.len() + SLACK + 1);
+            assert!(tracker.deadlines.len() <= tracker.len());
+        }
+        assert_eq!(tracker.next_deadline(), Some(now + 100 * SECOND));
+        assert_eq!(tracker.complete(old), Some("old"));
+        assert!(tracker.is_empty());
+    }
+
+    #[test]
     fn the_in_flight_limit_is_an_error_not_a_panic() {
         let now = Instant::now();
         let mut tracker = RequestTracker::new(2);
@@ -313,14 +399,18 @@ mod tests {
         Answer { pick: prop::sample::Index },
         AnswerUnknown { id: u32 },
         Advance { ms: u64 },
+        Jump { to: u32 },
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             4 => (1u64..500).prop_map(|timeout_ms| Op::Send { timeout_ms }),
+            // Left waiting while many later requests end.
+            1 => Just(Op::Send { timeout_ms: 1_000_000 }),
             3 => any::<prop::sample::Index>().prop_map(|pick| Op::Answer { pick }),
             1 => any::<u32>().prop_map(|id| Op::AnswerUnknown { id }),
             2 => (0u64..300).prop_map(|ms| Op::Advance { ms }),
+            1 => prop_oneof![Just(u32::MAX - 2), any::<u32>()].prop_map(|to| Op::Jump { to }),
         ]
     }
 
@@ -388,11 +478,15 @@ mod tests {
                         now += Duration::from_millis(ms);
                         expire_all(&mut tracker, &mut open, now, &mut ended)?;
                     }
+                    Op::Jump { to } => tracker.jump_to(to),
                 }
+                // Memory follows the requests waiting, not the requests ever sent.
+                prop_assert!(tracker.window.len() <= 2 * tracker.len() + SLACK + 2);
+                prop_assert!(tracker.deadlines.len() <= tracker.len());
                 prop_assert_eq!(tracker.len(), open.len());
                 prop_assert_eq!(tracker.next_deadline(), open.values().min().copied());
             }
-            now += Duration::from_secs(1);
+            now += Duration::from_secs(2000);
             expire_all(&mut tracker, &mut open, now, &mut ended)?;
             prop_assert!(open.is_empty());
             prop_assert!(tracker.is_empty());

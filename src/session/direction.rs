@@ -2,7 +2,7 @@
 //! `docs/protocol.md`). Used both ways: a peer message its side may not send is answered
 //! `INVALID_VERB`, and an owner sending a message its own side may not send gets a `SendError`.
 
-use crate::MessageType;
+use crate::{Message, MessageType};
 
 /// One side of a plugin <-> manager connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +68,21 @@ impl Side {
                     | T::GetUserInfoList
             ),
         }
+    }
+}
+
+/// For a status update (seed 5.5, 5.6), its type and the action or control instance it is for:
+/// a newer update for the same instance replaces an older one not yet delivered.
+pub(crate) fn status_of(message: &Message) -> Option<(MessageType, &str)> {
+    match message {
+        Message::ActionCellStatus(s) => {
+            Some((MessageType::ActionCellStatus, &s.action_instance_id))
+        }
+        Message::AnalogControlStatus(s) => Some((
+            MessageType::AnalogControlStatus,
+            &s.analog_control_instance_id,
+        )),
+        _ => None,
     }
 }
 

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use super::correlation::{IdSet, RequestTracker, TrackError};
+use super::correlation::{RequestTracker, TrackError};
 use super::direction::Side;
 use super::types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::codec::frame::{EncodeError, FrameDecoder, encode_frame};
 use crate::codec::{DecodeError, binary, json};
-use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+use crate::ids::IdSet;
+use crate::{Envelope, EnvelopeRef, Message, MessageType, ResponseCode, ResponseInfo};
 
 /// Limits shared by both sessions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,12 +43,11 @@ pub(crate) struct Sent {
     pub(crate) internal: bool,
 }
 
-/// A decoded envelope, sorted by what it means to the session.
+/// A decoded envelope the session must handle itself. Answers to the owner's requests never
+/// come out here: they go straight to the owner as [`Event::Response`].
 pub(crate) enum Incoming {
-    /// The answer to one of this side's requests.
-    Response {
-        id: u32,
-        sent: Sent,
+    /// The answer to a request the session sent itself (hello, ping).
+    InternalResponse {
         response: ResponseInfo,
         message: Option<Message>,
     },
@@ -99,7 +99,7 @@ impl<H> Link<H> {
             max_peer_pending: limits.max_peer_pending,
             inbox: VecDeque::new(),
             transmit: VecDeque::new(),
-            out: BytesMut::new(),
+            out: BytesMut::with_capacity(OUT_CAPACITY),
             scratch: BytesMut::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -187,8 +187,10 @@ impl<H> Link<H> {
         self.close(reason);
     }
 
-    /// The next envelope received, sorted; what the session can settle alone (responses that
-    /// match nothing, bodies that do not decode) is settled here and skipped.
+    /// The next envelope received that the session must handle itself; what the shared core can
+    /// settle alone (answers to the owner's requests, responses that match nothing, bodies that
+    /// do not decode) is settled here and skipped.
+    #[inline]
     pub(crate) fn next_incoming(&mut self) -> Option<Incoming> {
         while self.closed.is_none() {
             let item = match self.inbox.pop_front() {
@@ -213,24 +215,14 @@ impl<H> Link<H> {
         None
     }
 
+    #[inline]
     fn sort(&mut self, item: Result<Envelope, DecodeError>) -> Option<Incoming> {
         match item {
             Ok(Envelope {
                 id,
                 message,
                 response: Some(response),
-            }) => {
-                let Some(sent) = self.requests.complete(id) else {
-                    self.stats.unmatched_responses += 1;
-                    return None;
-                };
-                Some(Incoming::Response {
-                    id,
-                    sent,
-                    response,
-                    message,
-                })
-            }
+            }) => self.answered(id, response, message),
             Ok(Envelope {
                 id,
                 message: Some(message),
@@ -256,18 +248,7 @@ impl<H> Link<H> {
             }) => {
                 // The answer arrived but its body is unreadable: the request still ends, once.
                 self.stats.malformed += 1;
-                match self.requests.complete(id) {
-                    Some(sent) => Some(Incoming::Response {
-                        id,
-                        sent,
-                        response,
-                        message: None,
-                    }),
-                    None => {
-                        self.stats.unmatched_responses += 1;
-                        None
-                    }
-                }
+                self.answered(id, response, None)
             }
             Err(DecodeError::Message {
                 id,
@@ -290,6 +271,30 @@ impl<H> Link<H> {
                 None
             }
         }
+    }
+
+    /// Ends request `id` with its answer: the owner's go to the owner, the session's own are
+    /// handed back to it.
+    #[inline]
+    fn answered(
+        &mut self,
+        id: u32,
+        response: ResponseInfo,
+        message: Option<Message>,
+    ) -> Option<Incoming> {
+        let Some(sent) = self.requests.complete(id) else {
+            self.stats.unmatched_responses += 1;
+            return None;
+        };
+        if sent.internal {
+            return Some(Incoming::InternalResponse { response, message });
+        }
+        self.emit(Event::Response {
+            id,
+            response,
+            message,
+        });
+        None
     }
 
     /// Records a peer request to be answered by the owner: `false` (and the request answered
@@ -336,7 +341,12 @@ impl<H> Link<H> {
         internal: bool,
     ) -> Result<u32, SendError> {
         let id = self.register(now, &message, timeout, internal)?;
-        if let Err(error) = self.try_send(&Envelope::request(id, message)) {
+        let envelope = EnvelopeRef {
+            id,
+            message: Some(&message),
+            response: None,
+        };
+        if let Err(error) = self.try_send(envelope) {
             self.requests.complete(id);
             return Err(error);
         }
@@ -353,7 +363,12 @@ impl<H> Link<H> {
         internal: bool,
     ) -> Result<(u32, Frame), SendError> {
         let id = self.register(now, &message, timeout, internal)?;
-        match self.encode(&Envelope::request(id, message)) {
+        let envelope = EnvelopeRef {
+            id,
+            message: Some(&message),
+            response: None,
+        };
+        match self.encode(envelope) {
             Ok(frame) => Ok((id, frame)),
             Err(error) => {
                 self.requests.complete(id);
@@ -387,9 +402,9 @@ impl<H> Link<H> {
     pub(crate) fn notify(&mut self, message: Message) -> Result<(), SendError> {
         self.check_open()?;
         self.check_direction(&message)?;
-        self.try_send(&Envelope {
+        self.try_send(EnvelopeRef {
             id: 0,
-            message: Some(message),
+            message: Some(&message),
             response: None,
         })
     }
@@ -398,9 +413,9 @@ impl<H> Link<H> {
     pub(crate) fn prepare_notification(&mut self, message: Message) -> Result<Frame, SendError> {
         self.check_open()?;
         self.check_direction(&message)?;
-        self.encode(&Envelope {
+        self.encode(EnvelopeRef {
             id: 0,
-            message: Some(message),
+            message: Some(&message),
             response: None,
         })
     }
@@ -408,27 +423,37 @@ impl<H> Link<H> {
     /// Answers the peer's request `id`.
     pub(crate) fn respond(&mut self, id: u32, reply: Reply) -> Result<(), SendError> {
         self.check_open()?;
-        if !self.peer_pending.contains(&id) {
+        if !self.peer_pending.remove(&id) {
             return Err(SendError::UnknownRequest(id));
         }
-        let (response, message) = reply.into_parts();
-        if let Some(message) = &message {
-            self.check_direction(message)?;
+        let (response, message) = reply.parts();
+        let sent = match message {
+            Some(message) => self.check_direction(message),
+            None => Ok(()),
         }
-        self.try_send(&Envelope::response(id, response, message))?;
-        self.peer_pending.remove(&id);
-        Ok(())
+        .and_then(|()| {
+            self.try_send(EnvelopeRef {
+                id,
+                message,
+                response: Some(&response),
+            })
+        });
+        if sent.is_err() {
+            // Refused: the request still waits for an answer.
+            self.peer_pending.insert(id);
+        }
+        sent
     }
 
     /// Queues an envelope the session itself produced. Their texts are bounded
     /// ([`bounded_text`]), so they fit any sensible frame limit; one that does not is dropped
     /// rather than sent broken.
-    pub(crate) fn send(&mut self, envelope: &Envelope) {
-        let _ = self.try_send(envelope);
+    pub(crate) fn send<'a>(&mut self, envelope: impl Into<EnvelopeRef<'a>>) {
+        let _ = self.try_send(envelope.into());
     }
 
     /// Sends an envelope now: on a byte stream it is framed straight into the output.
-    fn try_send(&mut self, envelope: &Envelope) -> Result<(), SendError> {
+    fn try_send(&mut self, envelope: EnvelopeRef<'_>) -> Result<(), SendError> {
         if self.closed.is_some() {
             return Ok(());
         }
@@ -444,7 +469,7 @@ impl<H> Link<H> {
     }
 
     /// The envelope as a frame of its own, for this connection's wire.
-    fn encode(&mut self, envelope: &Envelope) -> Result<Frame, SendError> {
+    fn encode(&mut self, envelope: EnvelopeRef<'_>) -> Result<Frame, SendError> {
         Ok(match (self.wire, self.format) {
             (Wire::Stream { max_frame_len }, _) => {
                 encode_frame(envelope, max_frame_len, &mut self.scratch).map_err(oversized)?;
@@ -514,20 +539,18 @@ impl<H> Link<H> {
         true
     }
 
-    /// Takes a peer message the session does not handle itself: a notification goes to the
-    /// owner; a request of a type the owner does not handle is answered `NOT_IMPLEMENTED`; any
-    /// other request is recorded as waiting and given back, for the owner (or a buffer on the
-    /// way) to receive.
+    /// Decides on a peer message the session does not handle itself: `true` if the owner (or a
+    /// buffer on the way) is to receive it. A notification always is; a request of a type the
+    /// owner does not handle is answered `NOT_IMPLEMENTED`; any other request is recorded as
+    /// waiting. Only the type is looked at, so the message moves once, into its event.
     pub(crate) fn admit(
         &mut self,
         id: u32,
-        message: Message,
+        message_type: MessageType,
         handles: &Option<Vec<MessageType>>,
-    ) -> Option<Message> {
-        let message_type = message.message_type();
+    ) -> bool {
         if id == 0 {
-            self.emit(Event::Notification { message });
-            return None;
+            return true;
         }
         if handles
             .as_ref()
@@ -540,9 +563,19 @@ impl<H> Link<H> {
                 message_type.full_name()
             );
             self.answer_unsolicited(id, ResponseCode::NotImplemented, what);
-            return None;
+            return false;
         }
-        self.accept_peer_request(id).then_some(message)
+        self.accept_peer_request(id)
+    }
+
+    /// Hands the owner an admitted peer message: a request, or a notification if `id` is 0.
+    #[inline]
+    pub(crate) fn deliver(&mut self, id: u32, message: Message) {
+        self.emit(if id == 0 {
+            Event::Notification { message }
+        } else {
+            Event::Request { id, message }
+        });
     }
 
     /// One request of this side whose deadline has passed.
@@ -556,6 +589,7 @@ impl<H> Link<H> {
         self.requests.next_deadline()
     }
 
+    #[inline]
     pub(crate) fn emit(&mut self, event: Event<H>) {
         self.events.push_back(event);
     }
@@ -580,10 +614,16 @@ impl<H> Link<H> {
         self.transmit.pop_front()
     }
 
+    #[inline]
     pub(crate) fn poll_event(&mut self) -> Option<Event<H>> {
         self.events.pop_front()
     }
 }
+
+/// The room `out` starts with. Each `poll_transmit` hands its bytes over and `out` writes on
+/// in the room behind them; when the room runs out, the buffer is reused as soon as the owner has
+/// dropped the bytes handed over, so small frames cost no allocation each.
+const OUT_CAPACITY: usize = 8 * 1024;
 
 /// The longest description the session puts in an answer it makes itself.
 const MAX_ANSWER_TEXT: usize = 1024;

@@ -1,15 +1,16 @@
 //! The manager side of a connection (seed chapter 5): checks the plugin's hello, answers it with
 //! `ManagerHello`, and sends `Ping` on an interval, closing when a `Pong` is late.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::PROTOCOL_VERSION;
+use super::direction::{Side, status_of};
 use super::link::{Incoming, Limits, Link};
 use super::rate::{RateLimit, TokenBucket};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
-use super::{PROTOCOL_VERSION, direction::Side};
 use crate::proto::plugin::{ManagerHello, Ping, PluginHello, RetryAfter};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
@@ -99,8 +100,9 @@ impl ManagerConfig {
 /// The manager side of one plugin connection, as a pure state machine.
 ///
 /// Methods in the order of the driving loop: getters; inputs (`handle_*`); commands; outputs
-/// (`poll_*`). After every input or command, drain [`poll_transmit`](Self::poll_transmit) and
-/// [`poll_event`](Self::poll_event), then sleep until [`poll_timeout`](Self::poll_timeout).
+/// (`poll_*`). After every input or command, drain [`poll_event`](Self::poll_event) (answering
+/// as you go), then [`poll_transmit`](Self::poll_transmit), then sleep until
+/// [`poll_timeout`](Self::poll_timeout).
 #[derive(Debug)]
 pub struct ManagerSession {
     link: Link<PluginHello>,
@@ -112,7 +114,22 @@ pub struct ManagerSession {
     retry_until: Option<Instant>,
     /// Messages the plugin sent inside `RetryAfter` windows.
     violations: u32,
+    /// Status updates the rate limit refused, the latest per instance, oldest first: delivered
+    /// when the window is over and the bucket allows, so a display never stays stale.
+    deferred: VecDeque<Deferred>,
 }
+
+/// A status update kept back by the rate limit.
+#[derive(Debug)]
+struct Deferred {
+    kind: MessageType,
+    instance: String,
+    message: Message,
+}
+
+/// The most status updates kept back at once; beyond, refused ones are dropped (and counted as
+/// rate limited). Each is the latest for its instance, so this is a count of instances.
+pub const MAX_DEFERRED_STATUSES: usize = 256;
 
 #[derive(Debug)]
 enum State {
@@ -141,6 +158,7 @@ impl ManagerSession {
             bucket: None,
             retry_until: None,
             violations: 0,
+            deferred: VecDeque::new(),
         }
     }
 
@@ -189,6 +207,13 @@ impl ManagerSession {
         self.link.take_eof();
     }
 
+    /// The transport failed; `what` says how. The session closes with
+    /// [`CloseReason::TransportFailed`].
+    pub fn handle_transport_error(&mut self, now: Instant, what: impl Into<String>) {
+        self.link.clock(now);
+        self.link.close(CloseReason::TransportFailed(what.into()));
+    }
+
     /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.link.clock(now);
@@ -221,6 +246,7 @@ impl ManagerSession {
             }
             _ => {}
         }
+        self.release_deferred(now);
     }
 
     /// Sends a request to the plugin; the id its response or timeout will carry.
@@ -266,6 +292,7 @@ impl ManagerSession {
 
     /// The next event for the owner.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event<PluginHello>> {
         self.link.poll_event()
     }
@@ -280,7 +307,7 @@ impl ManagerSession {
             State::AwaitingHello { deadline } => deadline,
             State::Connected { next_ping, .. } => next_ping,
         };
-        [self.link.next_deadline(), state]
+        [self.link.next_deadline(), state, self.deferred_due()]
             .into_iter()
             .flatten()
             .min()
@@ -300,24 +327,15 @@ impl ManagerSession {
         while let Some(incoming) = self.link.next_incoming() {
             match incoming {
                 // A Pong: the heartbeat is answered, nothing more to do.
-                Incoming::Response { sent, .. } if sent.internal => {}
-                Incoming::Response {
-                    id,
-                    response,
-                    message,
-                    ..
-                } => {
-                    self.link.emit(Event::Response {
-                        id,
-                        response,
-                        message,
-                    });
-                }
+                Incoming::InternalResponse { .. } => {}
                 Incoming::Message { id, message } => match self.state {
                     State::AwaitingHello { .. } => self.hello(now, id, message),
                     State::Connected { .. } => {
                         if !self.rate_limited(now, id) {
+                            self.supersede_deferred(&message);
                             self.peer_message(id, message);
+                        } else if id == 0 {
+                            self.defer(message);
                         }
                     }
                 },
@@ -439,6 +457,69 @@ impl ManagerSession {
         true
     }
 
+    /// Keeps a refused status update to deliver later, replacing an older one for its instance;
+    /// other notifications refused are dropped.
+    fn defer(&mut self, message: Message) {
+        let Some((kind, instance)) = status_of(&message) else {
+            return;
+        };
+        let found = self
+            .deferred
+            .iter()
+            .position(|d| d.kind == kind && d.instance == instance);
+        match found {
+            Some(index) => self.deferred[index].message = message,
+            None if self.deferred.len() < MAX_DEFERRED_STATUSES => {
+                let instance = instance.to_owned();
+                self.deferred.push_back(Deferred {
+                    kind,
+                    instance,
+                    message,
+                });
+            }
+            None => return,
+        }
+        self.link.stats_mut().deferred += 1;
+    }
+
+    /// An admitted status update makes a deferred one for the same instance stale.
+    fn supersede_deferred(&mut self, message: &Message) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        if let Some((kind, instance)) = status_of(message) {
+            self.deferred
+                .retain(|d| d.kind != kind || d.instance != instance);
+        }
+    }
+
+    /// When deferred status updates can next be delivered: the window over and a token there.
+    fn deferred_due(&self) -> Option<Instant> {
+        if self.deferred.is_empty() {
+            return None;
+        }
+        let token = self.bucket.as_ref()?.next_token_at();
+        Some(self.retry_until.map_or(token, |until| until.max(token)))
+    }
+
+    /// Delivers deferred status updates, oldest first, as far as the bucket allows.
+    fn release_deferred(&mut self, now: Instant) {
+        if self.retry_until.is_some_and(|until| now < until) {
+            return;
+        }
+        while !self.deferred.is_empty() && self.link.closed().is_none() {
+            let Some(bucket) = &mut self.bucket else {
+                return;
+            };
+            if bucket.try_take(now).is_err() {
+                return;
+            }
+            if let Some(deferred) = self.deferred.pop_front() {
+                self.peer_message(0, deferred.message);
+            }
+        }
+    }
+
     fn peer_message(&mut self, id: u32, message: Message) {
         let message_type = message.message_type();
         if message_type == MessageType::PluginHello {
@@ -448,9 +529,9 @@ impl ManagerSession {
                 "this session has already said hello".into(),
             );
         } else if !self.link.refuse_wrong_direction(id, message_type)
-            && let Some(message) = self.link.admit(id, message, &self.config.handles)
+            && self.link.admit(id, message_type, &self.config.handles)
         {
-            self.link.emit(Event::Request { id, message });
+            self.link.deliver(id, message);
         }
     }
 }

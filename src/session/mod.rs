@@ -2,15 +2,19 @@
 //! and the mechanisms they share.
 //!
 //! - [`PluginSession`]: says hello first, answers `Ping` by itself, reports the manager gone
-//!   after too long a silence.
+//!   after too long a silence, honours `RetryAfter` (holding back what it starts, status updates
+//!   per instance coalescing), and routes `UpdateAnalogControl` floods through analog buffers.
 //! - [`ManagerSession`]: checks the hello against the owner's [`PluginRegistry`] (the code in
-//!   constant time), answers `ManagerHello`, sends `Ping` on an interval.
+//!   constant time), answers `ManagerHello`, sends `Ping` on an interval, and rate-limits the
+//!   plugin with a token bucket (`RetryAfter`, `NOT_READY`; status updates it refuses are kept,
+//!   the latest per instance, and delivered when the bucket allows).
 //! - Both: number their own requests and end each exactly once ([`Event::Response`] or
 //!   [`Event::Timeout`]), hand the peer's requests to the owner ([`Event::Request`], answered
 //!   with `respond`), answer themselves what cannot be served (unknown type URL:
 //!   `NOT_IMPLEMENTED`; unreadable body: `INVALID_ARG`; a message the peer's side may not send:
 //!   `INVALID_VERB`; a request type the owner does not handle: `NOT_IMPLEMENTED`), count
 //!   everything ([`Stats`]) and close once, with a [`CloseReason`].
+//! - [`Session`]: the interface both offer a driver, so one driving loop serves either side.
 //! - [`RequestTracker`] and [`TokenBucket`]: request correlation and the rate limit.
 //!
 //! No IO, no clock reads, no threads: time comes in as an argument, bytes in through `handle_*`
@@ -23,14 +27,15 @@
 //! # fn write_socket(_: &[u8]) {}
 //! let mut session = PluginSession::new(Instant::now(), PluginConfig::new("com.example.plugin", "secret", "1.0.0"));
 //! loop {
-//!     while let Some(Frame::Binary(bytes)) = session.poll_transmit() {
-//!         write_socket(&bytes);
-//!     }
+//!     // Events first: answers the application gives while handling them go out just below.
 //!     while let Some(event) = session.poll_event() {
 //!         match event {
 //!             Event::Closed(reason) => return eprintln!("closed: {reason}"),
 //!             other => println!("{other:?}"),
 //!         }
+//!     }
+//!     while let Some(Frame::Binary(bytes)) = session.poll_transmit() {
+//!         write_socket(&bytes);
 //!     }
 //!     // Wait for input or until `session.poll_timeout()`, whichever comes first, then:
 //!     let bytes = read_socket();
@@ -38,12 +43,10 @@
 //!     session.handle_timeout(Instant::now());
 //! }
 //! ```
-//!
-//! Still to come on top of these (the sessions issue): the rate limit and `RetryAfter` in the
-//! sessions, analog buffering between the plugin session and its application.
 
 mod correlation;
 mod direction;
+mod driven;
 mod link;
 mod manager;
 mod plugin;
@@ -51,8 +54,9 @@ mod rate;
 mod types;
 
 pub use correlation::{MAX_IN_FLIGHT_LIMIT, RequestTracker, TrackError};
+pub use driven::Session;
 pub use link::Limits;
-pub use manager::{ManagerConfig, ManagerSession, PluginRegistry};
+pub use manager::{MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, PluginRegistry};
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};
 pub use types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};

@@ -4,9 +4,10 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::PROTOCOL_VERSION;
+use super::direction::{Side, status_of};
 use super::link::{Incoming, Limits, Link};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
-use super::{PROTOCOL_VERSION, direction::Side};
 use crate::buffer::{Admission, AnalogBuffer, BufferError, BufferManager, BufferStats};
 use crate::proto::plugin::{ManagerHello, PluginHello, Pong};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
@@ -66,8 +67,9 @@ impl PluginConfig {
 /// The plugin side of one connection to the manager, as a pure state machine.
 ///
 /// Methods in the order of the driving loop: getters; inputs (`handle_*`); commands; outputs
-/// (`poll_*`). After every input or command, drain [`poll_transmit`](Self::poll_transmit) and
-/// [`poll_event`](Self::poll_event), then sleep until [`poll_timeout`](Self::poll_timeout).
+/// (`poll_*`). After every input or command, drain [`poll_event`](Self::poll_event) (answering
+/// as you go), then [`poll_transmit`](Self::poll_transmit), then sleep until
+/// [`poll_timeout`](Self::poll_timeout).
 #[derive(Debug)]
 pub struct PluginSession {
     link: Link<ManagerHello>,
@@ -189,6 +191,13 @@ impl PluginSession {
         self.link.take_eof();
     }
 
+    /// The transport failed; `what` says how. The session closes with
+    /// [`CloseReason::TransportFailed`].
+    pub fn handle_transport_error(&mut self, now: Instant, what: impl Into<String>) {
+        self.link.clock(now);
+        self.link.close(CloseReason::TransportFailed(what.into()));
+    }
+
     /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.link.clock(now);
@@ -262,7 +271,7 @@ impl PluginSession {
         let Some(until) = self.hold_until else {
             return self.link.notify(message);
         };
-        let status_of = status_of(&message);
+        let status_of = status_of(&message).map(|(kind, instance)| (kind, instance.to_owned()));
         let frame = self.link.prepare_notification(message)?;
         if let Some(key) = &status_of
             && let Some(older) = self
@@ -307,6 +316,7 @@ impl PluginSession {
 
     /// The next event for the application.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event<ManagerHello>> {
         self.link.poll_event()
     }
@@ -353,25 +363,8 @@ impl PluginSession {
     fn process(&mut self, now: Instant) {
         while let Some(incoming) = self.link.next_incoming() {
             match incoming {
-                Incoming::Response {
-                    sent,
-                    response,
-                    message,
-                    ..
-                } if sent.internal => {
+                Incoming::InternalResponse { response, message } => {
                     self.hello_answered(response, message);
-                }
-                Incoming::Response {
-                    id,
-                    response,
-                    message,
-                    ..
-                } => {
-                    self.link.emit(Event::Response {
-                        id,
-                        response,
-                        message,
-                    });
                 }
                 Incoming::Message { id, message } => self.peer_message(now, id, message),
             }
@@ -401,6 +394,7 @@ impl PluginSession {
         }
     }
 
+    #[inline]
     fn peer_message(&mut self, now: Instant, id: u32, message: Message) {
         let message_type = message.message_type();
         if self.link.refuse_wrong_direction(id, message_type) {
@@ -431,25 +425,23 @@ impl PluginSession {
                 .answer_unsolicited(id, ResponseCode::NotReady, what);
             return;
         }
-        if let Some(message) = self.link.admit(id, message, &self.config.handles) {
-            match message {
-                Message::UpdateAnalogControl(update) => {
-                    match self.buffers.on_update(now, id, update) {
-                        Admission::Dispatch(update) => self.link.emit(Event::Request {
-                            id,
-                            message: update.into(),
-                        }),
-                        Admission::Held {
-                            superseded: Some(older),
-                        } => {
-                            // Merged into this one: its movement is not lost, and it gets its answer.
-                            let _ = self.link.respond(older, Reply::Ok);
-                        }
-                        Admission::Held { superseded: None } => {}
+        if !self.link.admit(id, message_type, &self.config.handles) {
+            return;
+        }
+        match message {
+            Message::UpdateAnalogControl(update) if id != 0 => {
+                match self.buffers.on_update(now, id, update) {
+                    Admission::Dispatch(update) => self.link.deliver(id, update.into()),
+                    Admission::Held {
+                        superseded: Some(older),
+                    } => {
+                        // Merged into this one: its movement is not lost, and it gets its answer.
+                        let _ = self.link.respond(older, Reply::Ok);
                     }
+                    Admission::Held { superseded: None } => {}
                 }
-                message => self.link.emit(Event::Request { id, message }),
             }
+            message => self.link.deliver(id, message),
         }
     }
 
@@ -475,19 +467,5 @@ impl PluginSession {
         let until = self.hold_until.map_or(until, |held| held.max(until));
         self.hold_until = Some(until);
         self.link.emit(Event::Throttled { until });
-    }
-}
-
-/// For a status update, its type and instance: a newer one for the same instance replaces it.
-fn status_of(message: &Message) -> Option<(MessageType, String)> {
-    match message {
-        Message::ActionCellStatus(s) => {
-            Some((MessageType::ActionCellStatus, s.action_instance_id.clone()))
-        }
-        Message::AnalogControlStatus(s) => Some((
-            MessageType::AnalogControlStatus,
-            s.analog_control_instance_id.clone(),
-        )),
-        _ => None,
     }
 }

@@ -90,6 +90,13 @@ impl TokenBucket {
         ))
     }
 
+    /// When the next token is there (at or before the last time seen if it already is).
+    pub fn next_token_at(&self) -> Instant {
+        let missing = UNITS_PER_TOKEN.saturating_sub(self.units);
+        let nanos = missing.div_ceil(u128::from(self.limit.per_second));
+        self.updated + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
     /// How long from `now` until the bucket holds its whole burst again: the `RetryAfter`
     /// interval, so that a plugin sending what it held back when the window ends is admitted.
     pub fn time_until_full(&mut self, now: Instant) -> Duration {

@@ -112,11 +112,11 @@ pub enum Reply {
 
 impl Reply {
     /// The response field and message of the answer.
-    pub(crate) fn into_parts(self) -> (ResponseInfo, Option<Message>) {
+    pub(crate) fn parts(&self) -> (ResponseInfo, Option<&Message>) {
         match self {
             Reply::Ok => (ResponseInfo::ok(), None),
             Reply::Message(message) => (ResponseInfo::ok(), Some(message)),
-            Reply::Error(code, what) => (ResponseInfo::error(code, what), None),
+            Reply::Error(code, what) => (ResponseInfo::error(*code, what.clone()), None),
         }
     }
 }
@@ -168,6 +168,9 @@ pub enum CloseReason {
     /// The plugin kept sending inside `RetryAfter` windows past the limit.
     #[error("{0} messages sent inside RetryAfter windows")]
     RateLimitViolations(u32),
+    /// The transport failed (a read or write error, a refused upgrade, ...).
+    #[error("the transport failed: {0}")]
+    TransportFailed(String),
 }
 
 /// Counters the owner can read at any time.
@@ -198,6 +201,9 @@ pub struct Stats {
     /// Messages held back by `RetryAfter` (plugin side), status updates replaced by newer ones
     /// included.
     pub held: u64,
+    /// Status updates refused by the rate limit and kept to be delivered when the bucket allows
+    /// (manager side), newer ones for the same instance replacing them included.
+    pub deferred: u64,
 }
 
 /// Why a command was refused. Nothing was sent.

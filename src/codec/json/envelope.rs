@@ -9,11 +9,11 @@ use super::error::JsonErrorKind;
 use super::reader::{FieldSet, JsonReader};
 use super::writer::JsonWriter;
 use crate::codec::{DecodeError, binary};
-use crate::{Envelope, Message, MessageError, MessageType};
+use crate::{Envelope, EnvelopeRef, Message, MessageError, MessageType};
 
 const ENVELOPE: &str = "logi.plugin.protocol.Envelope";
 
-pub(super) fn write(envelope: &Envelope, out: &mut String) {
+pub(super) fn write(envelope: EnvelopeRef<'_>, out: &mut String) {
     // JSON is larger than binary mostly by its field names: one allocation in the common case.
     let binary_len = binary::encoded_len(envelope);
     out.reserve(binary_len + binary_len / 2 + 64);
@@ -23,7 +23,7 @@ pub(super) fn write(envelope: &Envelope, out: &mut String) {
         w.key("id");
         w.u32(envelope.id);
     }
-    if let Some(message) = &envelope.message {
+    if let Some(message) = envelope.message {
         w.key("message");
         w.begin_object();
         w.key("@type");
@@ -31,7 +31,7 @@ pub(super) fn write(envelope: &Envelope, out: &mut String) {
         message.write_json_fields(&mut w);
         w.end_object();
     }
-    if let Some(response) = &envelope.response {
+    if let Some(response) = envelope.response {
         w.key("response");
         w.message(response);
     }

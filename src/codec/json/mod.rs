@@ -23,7 +23,7 @@ pub use reader::{FieldSet, JsonReader};
 pub use writer::JsonWriter;
 
 use super::DecodeError;
-use crate::Envelope;
+use crate::{Envelope, EnvelopeRef};
 
 /// The generated [`JsonMessage`] implementations and enum name tables.
 mod generated {
@@ -57,15 +57,15 @@ pub struct JsonOptions {
 }
 
 /// The envelope as canonical JSON text.
-pub fn encode(envelope: &Envelope) -> String {
+pub fn encode<'a>(envelope: impl Into<EnvelopeRef<'a>>) -> String {
     let mut out = String::new();
     encode_into(envelope, &mut out);
     out
 }
 
 /// Appends the envelope as canonical JSON text to `out`.
-pub fn encode_into(envelope: &Envelope, out: &mut String) {
-    envelope::write(envelope, out);
+pub fn encode_into<'a>(envelope: impl Into<EnvelopeRef<'a>>, out: &mut String) {
+    envelope::write(envelope.into(), out);
 }
 
 /// Reads an envelope from JSON text.

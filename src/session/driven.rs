@@ -1,0 +1,122 @@
+//! The one interface both sessions offer whatever drives them: a transport adapter, a test
+//! harness, a fuzzer. A driver written against [`Session`] works for the plugin side and the
+//! manager side alike, and holds no protocol logic of its own.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    CloseReason, Event, Frame, InputError, ManagerSession, PluginSession, Reply, SendError, Stats,
+};
+use crate::Message;
+use crate::proto::plugin::{ManagerHello, PluginHello};
+
+/// A session as its driver sees it: inputs, commands and outputs, time always an argument.
+///
+/// Each method means exactly what the inherent method of the same name on [`PluginSession`]
+/// and [`ManagerSession`] means.
+pub trait Session {
+    /// The peer's hello, carried by [`Event::Connected`].
+    type PeerHello;
+
+    /// Bytes from a byte stream, split anywhere.
+    fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError>;
+    /// One frame from a message transport.
+    fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError>;
+    /// The transport ended.
+    fn handle_eof(&mut self, now: Instant);
+    /// The transport failed; `what` says how. The session closes.
+    fn handle_transport_error(&mut self, now: Instant, what: String);
+    /// Time has reached `poll_timeout`.
+    fn handle_timeout(&mut self, now: Instant);
+    /// Sends a request; the id its answer or timeout will carry.
+    fn send_request(
+        &mut self,
+        now: Instant,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<u32, SendError>;
+    /// Sends a message that gets no answer.
+    fn send_notification(&mut self, now: Instant, message: Message) -> Result<(), SendError>;
+    /// Answers the peer's request `id`.
+    fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError>;
+    /// Closes the session.
+    fn close(&mut self, now: Instant);
+    /// The next frame to write.
+    fn poll_transmit(&mut self) -> Option<Frame>;
+    /// The next event for the owner.
+    fn poll_event(&mut self) -> Option<Event<Self::PeerHello>>;
+    /// When `handle_timeout` next has work.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Whether the handshake is done and the session open.
+    fn is_connected(&self) -> bool;
+    /// Why the session closed, once it has.
+    fn close_reason(&self) -> Option<&CloseReason>;
+    /// The session's counters.
+    fn stats(&self) -> &Stats;
+}
+
+macro_rules! delegate {
+    ($session:ty, $hello:ty) => {
+        impl Session for $session {
+            type PeerHello = $hello;
+
+            fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
+                <$session>::handle_bytes(self, now, bytes)
+            }
+            fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
+                <$session>::handle_frame(self, now, frame)
+            }
+            fn handle_eof(&mut self, now: Instant) {
+                <$session>::handle_eof(self, now)
+            }
+            fn handle_transport_error(&mut self, now: Instant, what: String) {
+                <$session>::handle_transport_error(self, now, what)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$session>::handle_timeout(self, now)
+            }
+            fn send_request(
+                &mut self,
+                now: Instant,
+                message: Message,
+                timeout: Duration,
+            ) -> Result<u32, SendError> {
+                <$session>::send_request(self, now, message, timeout)
+            }
+            fn send_notification(
+                &mut self,
+                now: Instant,
+                message: Message,
+            ) -> Result<(), SendError> {
+                <$session>::send_notification(self, now, message)
+            }
+            fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
+                <$session>::respond(self, now, id, reply)
+            }
+            fn close(&mut self, now: Instant) {
+                <$session>::close(self, now)
+            }
+            fn poll_transmit(&mut self) -> Option<Frame> {
+                <$session>::poll_transmit(self)
+            }
+            fn poll_event(&mut self) -> Option<Event<$hello>> {
+                <$session>::poll_event(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$session>::poll_timeout(self)
+            }
+            fn is_connected(&self) -> bool {
+                <$session>::is_connected(self)
+            }
+            fn close_reason(&self) -> Option<&CloseReason> {
+                <$session>::close_reason(self)
+            }
+            fn stats(&self) -> &Stats {
+                <$session>::stats(self)
+            }
+        }
+    };
+}
+
+delegate!(PluginSession, ManagerHello);
+delegate!(ManagerSession, PluginHello);
