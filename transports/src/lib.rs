@@ -1,7 +1,39 @@
-//! Thin IO adapters for the Logi plugin protocol engine.
+//! Thin IO adapters for the Logi plugin protocol engine, and its two SDK faces.
 //!
-//! This crate will bind the sans-IO sessions of `logi-plugin-core` to local sockets (Unix domain
-//! sockets, Windows named pipes), WebSocket (binary protobuf or JSON text) and in-memory channels.
-//! It holds no protocol logic: every decision about bytes on the wire lives in the core. The
-//! adapters arrive with the transports issue; until then the crate only fixes the workspace shape.
+//! They bind the sans-IO sessions of `logi-plugin-core` to real connections, on any async
+//! runtime: they are built on `futures-io` traits and `async-io` timers, run under smol first,
+//! and under tokio through its compat layer (see `examples/tokio_plugin.rs`).
+//!
+//! - [`Transport`]: what a connection must offer. [`StreamTransport`] carries framed binary
+//!   envelopes over any byte stream: [`local`] sockets (Unix domain sockets, Windows named pipes,
+//!   at the seed's per-user endpoint) and [`memory`] pipes; [`ws`] carries one envelope per
+//!   WebSocket message, binary or JSON text, with a loopback-only listener that refuses browser
+//!   origins off its allow-list.
+//! - [`driver`]: one loop that runs either session over any transport: [`connect`] gives a
+//!   [`Connection`] handle and the [`Driver`] future to spawn.
+//! - [`client`]: the plugin SDK client (seed 7.1): connect, hello, events, answers, control
+//!   buffering, reconnect with capped exponential backoff.
+//! - [`listener`]: the manager's listener, one session per plugin connection on every transport.
+//! - [`endpoint`]: where a launched plugin finds its manager (`token`, `LOGI_PLUGIN_ENDPOINT`).
+//!
+//! No protocol logic lives here: every decision about bytes on the wire is the core's.
 #![forbid(unsafe_code)]
+
+pub mod client;
+pub mod driver;
+mod duplex;
+pub mod endpoint;
+pub mod listener;
+pub mod local;
+pub mod memory;
+mod stream;
+mod transport;
+pub mod ws;
+
+pub use client::{ClientConfig, ClientError, ClientEvent, PluginClient};
+pub use driver::{Answer, CommandError, Connection, Driver, RequestError, connect};
+pub use duplex::Duplex;
+pub use endpoint::{ENDPOINT_ENV, Endpoint, TOKEN_ENV};
+pub use listener::{ManagerConnection, ManagerDriver, ManagerListener};
+pub use stream::StreamTransport;
+pub use transport::{BoxTransport, Received, Transport};

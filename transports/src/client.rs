@@ -1,0 +1,485 @@
+//! The plugin SDK client (seed 7.1): what a plugin author uses to talk to the manager.
+//!
+//! [`PluginClient::new`] gives the client handle and its [`ClientRunner`], a future to spawn on
+//! any executor. The runner connects (a local socket by default, or WebSocket), says hello with
+//! the plugin's id, version and secret, and keeps the connection up: when it drops (the manager
+//! restarted, the machine slept, the manager went silent) it reconnects with capped exponential
+//! backoff and a new hello. Only a refused hello (a wrong secret, an unknown plugin) or
+//! [`PluginClient::disconnect`] stop it.
+//!
+//! Everything the manager sends arrives as a [`ClientEvent`] from
+//! [`next_event`](PluginClient::next_event); requests are answered with
+//! [`send_ok_response`](PluginClient::send_ok_response),
+//! [`send_error_response`](PluginClient::send_error_response) or
+//! [`send_response`](PluginClient::send_response).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use futures_lite::future;
+use logi_plugin_core::proto::plugin::ManagerHello;
+use logi_plugin_core::session::{
+    CloseReason, Event, Format, PluginConfig, PluginSession, Reply, SendError,
+};
+use logi_plugin_core::{Message, ResponseCode};
+
+use crate::driver::{Answer, CommandError, Connection, RequestError, connect};
+use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
+use crate::transport::{BoxTransport, Transport as _};
+
+/// How a [`PluginClient`] connects.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The plugin's id, as in its manifest.
+    pub plugin_id: String,
+    /// The plugin's version.
+    pub plugin_version: String,
+    /// The per-launch secret the host put in the `token` environment variable.
+    pub secret: String,
+    /// Where the manager listens.
+    pub endpoint: Endpoint,
+    /// Opens connections instead of `endpoint` when set: an in-process manager's
+    /// [`MemoryConnector`](crate::listener::MemoryConnector), or a transport of your own.
+    pub connector: Option<Connector>,
+    /// Over WebSocket, JSON text instead of binary protobuf (seed 7.1.2). Local sockets always
+    /// carry binary.
+    pub use_text_format: bool,
+    /// Controls to buffer, `(control_id, buffer_key)` (seed 7.1.12); kept across reconnects.
+    pub control_buffering: Vec<(String, String)>,
+    /// How long to wait before reconnecting.
+    pub reconnect: Backoff,
+    /// Fine tuning of the session (timeouts, limits); its id, code and version are replaced by
+    /// the fields above.
+    pub session: PluginConfig,
+}
+
+impl ClientConfig {
+    /// A configuration with the default endpoint and settings.
+    pub fn new(
+        plugin_id: impl Into<String>,
+        plugin_version: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> ClientConfig {
+        let (plugin_id, plugin_version, secret) =
+            (plugin_id.into(), plugin_version.into(), secret.into());
+        ClientConfig {
+            session: PluginConfig::new(&plugin_id, &secret, &plugin_version),
+            plugin_id,
+            plugin_version,
+            secret,
+            endpoint: Endpoint::from_env(),
+            connector: None,
+            use_text_format: false,
+            control_buffering: Vec::new(),
+            reconnect: Backoff::default(),
+        }
+    }
+
+    /// A configuration as the host launches a plugin: the secret from `token`, the endpoint
+    /// from `LOGI_PLUGIN_ENDPOINT` (or the default local socket).
+    pub fn from_env(
+        plugin_id: impl Into<String>,
+        plugin_version: impl Into<String>,
+    ) -> Result<ClientConfig, ClientError> {
+        let secret = std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|token| !token.is_empty())
+            .ok_or(ClientError::NoToken)?;
+        Ok(ClientConfig::new(plugin_id, plugin_version, secret))
+    }
+
+    fn session_config(&self, wire: logi_plugin_core::session::Wire) -> PluginConfig {
+        let mut config = self.session.clone();
+        config.plugin_id.clone_from(&self.plugin_id);
+        config.plugin_code.clone_from(&self.secret);
+        config.plugin_version.clone_from(&self.plugin_version);
+        config.wire = wire;
+        config
+    }
+}
+
+/// Opens a connection to the manager in a way of the owner's choosing.
+#[derive(Clone)]
+pub struct Connector(Arc<dyn Fn() -> Connecting + Send + Sync>);
+
+/// A connection being opened by a [`Connector`].
+type Connecting =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<BoxTransport, ConnectError>> + Send>>;
+
+impl Connector {
+    /// A connector that runs `connect` for each attempt.
+    pub fn new<F, Fut>(connect: F) -> Connector
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<BoxTransport, ConnectError>> + Send + 'static,
+    {
+        Connector(Arc::new(move || Box::pin(connect())))
+    }
+
+    async fn connect(&self) -> Result<BoxTransport, ConnectError> {
+        (self.0)().await
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connector")
+    }
+}
+
+/// Capped exponential backoff between reconnection attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait.
+    pub initial: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after `failures` attempts in a row have failed: doubling from `initial`, at most
+    /// `max`.
+    pub fn delay(&self, failures: u32) -> Duration {
+        self.initial
+            .saturating_mul(1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX))
+            .min(self.max)
+    }
+}
+
+/// Why a client call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The host did not set the `token` environment variable.
+    #[error("the `{TOKEN_ENV}` environment variable (the plugin's secret) is not set")]
+    NoToken,
+    /// Not connected to the manager right now.
+    #[error("not connected to the manager")]
+    NotConnected,
+    /// The session refused the call.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// A control was registered to a buffer key that names no buffer.
+    #[error(transparent)]
+    Buffering(#[from] logi_plugin_core::buffer::BufferError),
+}
+
+impl From<CommandError> for ClientError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::Send(error) => ClientError::Send(error),
+            _ => ClientError::NotConnected,
+        }
+    }
+}
+
+/// What the client reports to the plugin.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// Connected (again): the manager's hello, with the language it now uses.
+    Connected(ManagerHello),
+    /// The connection ended; the client reconnects unless the reason is final (see
+    /// [`ClientEvent::Stopped`]).
+    Disconnected(CloseReason),
+    /// A request from the manager: answer it with its id.
+    Request {
+        /// Its id.
+        id: u32,
+        /// The message.
+        message: Message,
+    },
+    /// A message from the manager that needs no answer.
+    Notification(Message),
+    /// The manager asked to slow down; what the plugin starts is held until `until`.
+    Throttled {
+        /// When sending resumes.
+        until: Instant,
+    },
+    /// The client stopped for good: `disconnect` was called, or the manager refused the hello.
+    Stopped(CloseReason),
+}
+
+struct Shared {
+    current: Mutex<Option<Connection<PluginSession>>>,
+    stop: AtomicBool,
+    language: Mutex<Option<String>>,
+    config: Mutex<ClientConfig>,
+}
+
+/// The plugin's handle to the manager. Clones share one connection.
+#[derive(Clone)]
+pub struct PluginClient {
+    shared: Arc<Shared>,
+    events: async_channel::Receiver<ClientEvent>,
+    stop_tx: async_channel::Sender<()>,
+    /// Closed when the runner ends.
+    stopped: async_channel::Receiver<()>,
+}
+
+impl std::fmt::Debug for PluginClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginClient")
+            .field("connected", &self.is_connected())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs a [`PluginClient`]'s connection, reconnecting as needed; spawn it.
+pub type ClientRunner = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+impl PluginClient {
+    /// A client and the runner that keeps it connected.
+    pub fn new(config: ClientConfig) -> (PluginClient, ClientRunner) {
+        let (event_tx, events) = async_channel::unbounded();
+        let (stop_tx, stop_rx) = async_channel::bounded(1);
+        let (stopped_tx, stopped) = async_channel::bounded::<()>(1);
+        let shared = Arc::new(Shared {
+            current: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            language: Mutex::new(None),
+            config: Mutex::new(config),
+        });
+        let client = PluginClient {
+            shared: shared.clone(),
+            events,
+            stop_tx,
+            stopped,
+        };
+        let runner = Box::pin(async move {
+            run(shared, event_tx, stop_rx).await;
+            drop(stopped_tx);
+        });
+        (client, runner)
+    }
+
+    /// The next event; `None` after [`ClientEvent::Stopped`].
+    pub async fn next_event(&self) -> Option<ClientEvent> {
+        self.events.recv().await.ok()
+    }
+
+    /// Whether the client is connected and past the handshake (seed 7.1.5).
+    pub fn is_connected(&self) -> bool {
+        self.connection().is_some_and(|c| c.is_connected())
+    }
+
+    /// The language the manager last said it uses.
+    pub fn language(&self) -> Option<String> {
+        lock(&self.shared.language).clone()
+    }
+
+    /// Sends a message that expects no answer, such as a status update or a log event (seed
+    /// 7.1.8; it goes as a notification, id 0).
+    pub async fn send_message(&self, message: impl Into<Message>) -> Result<(), ClientError> {
+        Ok(self.connected()?.notify(message).await?)
+    }
+
+    /// Sends a request and waits for its answer, at most `timeout` (seed 7.1.9).
+    pub async fn send_message_with_callback(
+        &self,
+        message: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<Answer, RequestError> {
+        let connection = self.connected().map_err(|_| RequestError::Gone)?;
+        connection.request(message, timeout).await
+    }
+
+    /// Sends a request; `on_response` runs when it is answered, times out or the connection
+    /// ends. The request's id.
+    pub async fn send_message_with_handler(
+        &self,
+        message: impl Into<Message>,
+        timeout: Duration,
+        on_response: impl FnOnce(Result<Answer, RequestError>) + Send + 'static,
+    ) -> Result<u32, RequestError> {
+        let connection = self.connected().map_err(|_| RequestError::Gone)?;
+        connection
+            .request_with_callback(message, timeout, on_response)
+            .await
+    }
+
+    /// Answers request `id` with success (seed 7.1.11).
+    pub async fn send_ok_response(&self, id: u32) -> Result<(), ClientError> {
+        self.send_response(id, Reply::Ok).await
+    }
+
+    /// Answers request `id` with an error (seed 7.1.10).
+    pub async fn send_error_response(
+        &self,
+        id: u32,
+        code: ResponseCode,
+        description: impl Into<String>,
+    ) -> Result<(), ClientError> {
+        self.send_response(id, Reply::Error(code, description.into()))
+            .await
+    }
+
+    /// Answers request `id`.
+    pub async fn send_response(&self, id: u32, reply: Reply) -> Result<(), ClientError> {
+        Ok(self.connected()?.respond(id, reply).await?)
+    }
+
+    /// Buffers these controls' updates (seed 7.1.12): `(control_id, buffer_key)`, where the key
+    /// is `throughput`, `timer` or a custom buffer's. Applies now and after every reconnect.
+    pub async fn enable_control_buffering<I, C, K>(&self, controls: I) -> Result<(), ClientError>
+    where
+        I: IntoIterator<Item = (C, K)>,
+        C: Into<String>,
+        K: Into<String>,
+    {
+        let controls: Vec<(String, String)> = controls
+            .into_iter()
+            .map(|(c, k)| (c.into(), k.into()))
+            .collect();
+        if let Some(connection) = self.connection() {
+            let apply = controls.clone();
+            connection
+                .with(move |session, _| session.enable_control_buffering(apply))
+                .await?
+                .map_err(ClientError::Buffering)?;
+        }
+        lock(&self.shared.config).control_buffering.extend(controls);
+        Ok(())
+    }
+
+    /// Disconnects for good (seed 7.1.6): the session closes and the client does not reconnect.
+    pub fn disconnect(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        let _ = self.stop_tx.try_send(());
+        if let Some(connection) = self.connection() {
+            connection.close();
+        }
+    }
+
+    /// Waits until the client has stopped (seed 7.1.7).
+    pub async fn wait_for_disconnect(&self) {
+        let _ = self.stopped.recv().await;
+    }
+
+    fn connection(&self) -> Option<Connection<PluginSession>> {
+        lock(&self.shared.current).clone()
+    }
+
+    fn connected(&self) -> Result<Connection<PluginSession>, ClientError> {
+        self.connection()
+            .filter(|c| c.is_connected())
+            .ok_or(ClientError::NotConnected)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Connects, runs, reconnects, until told to stop or refused.
+async fn run(
+    shared: Arc<Shared>,
+    events: async_channel::Sender<ClientEvent>,
+    stop: async_channel::Receiver<()>,
+) {
+    let mut failures = 0u32;
+    let mut last_reason = CloseReason::Local;
+    // Stop when told to, or when every handle is gone (nobody could use the connection).
+    let stopping = || shared.stop.load(Ordering::Acquire) || stop.is_closed();
+    while !stopping() {
+        let config = lock(&shared.config).clone();
+        let format = if config.use_text_format {
+            Format::Json
+        } else {
+            Format::Binary
+        };
+        let stopped = async {
+            let _ = stop.recv().await;
+            None
+        };
+        let connecting = async {
+            Some(match &config.connector {
+                Some(connector) => connector.connect().await,
+                None => config.endpoint.connect(format).await,
+            })
+        };
+        let transport = match future::or(connecting, stopped).await {
+            None => break,
+            Some(Ok(transport)) => transport,
+            Some(Err(error)) => {
+                last_reason = CloseReason::TransportFailed(error.to_string());
+                wait(&config.reconnect, &mut failures, &stop).await;
+                continue;
+            }
+        };
+        let mut session =
+            PluginSession::new(Instant::now(), config.session_config(transport.wire()));
+        if let Err(error) = session.enable_control_buffering(config.control_buffering.clone()) {
+            last_reason = CloseReason::TransportFailed(error.to_string());
+            break;
+        }
+        let (connection, driver) = connect(session, transport);
+        *lock(&shared.current) = Some(connection.clone());
+        let forward = async {
+            let mut connected = false;
+            while let Some(event) = connection.next_event().await {
+                if let Event::Connected(hello) = &event {
+                    connected = true;
+                    *lock(&shared.language) = Some(hello.language_code.clone());
+                }
+                if let Some(event) = client_event(event) {
+                    let _ = events.send(event).await;
+                }
+            }
+            connected
+        };
+        let (reason, connected) = future::zip(driver, forward).await;
+        *lock(&shared.current) = None;
+        let final_reason = matches!(reason, CloseReason::HelloRefused { .. });
+        last_reason = reason;
+        if final_reason || stopping() {
+            break;
+        }
+        if connected {
+            failures = 0;
+        }
+        wait(&config.reconnect, &mut failures, &stop).await;
+    }
+    let _ = events.send(ClientEvent::Stopped(last_reason)).await;
+}
+
+/// Sleeps before the next attempt (or until told to stop).
+async fn wait(backoff: &Backoff, failures: &mut u32, stop: &async_channel::Receiver<()>) {
+    let delay = backoff.delay(*failures);
+    *failures = failures.saturating_add(1);
+    future::or(
+        async {
+            Timer::after(delay).await;
+        },
+        async {
+            let _ = stop.recv().await;
+        },
+    )
+    .await;
+}
+
+/// What a session event means to the plugin.
+fn client_event(event: Event<ManagerHello>) -> Option<ClientEvent> {
+    Some(match event {
+        Event::Connected(hello) => ClientEvent::Connected(hello),
+        Event::Request { id, message } => ClientEvent::Request { id, message },
+        Event::Notification { message } => ClientEvent::Notification(message),
+        Event::Throttled { until } => ClientEvent::Throttled { until },
+        Event::Closed(reason) => ClientEvent::Disconnected(reason),
+        // Requests made through the client are answered to their caller; nothing else is left.
+        _ => return None,
+    })
+}

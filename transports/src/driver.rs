@@ -1,0 +1,537 @@
+//! The driver: one loop, for either session over any transport, on any runtime.
+//!
+//! It reads what the transport has into the session, runs the owner's commands, writes what the
+//! session polls, sleeps until the session's next deadline (with an `async-io` timer), and ends
+//! with the session's close reason. Every decision about the protocol is the session's: the
+//! driver only moves bytes, time and commands.
+//!
+//! [`connect`] gives a [`Connection`] handle and the [`Driver`] future; spawn the driver on any
+//! executor (`smol::spawn`, `tokio::spawn`, a thread with `block_on`) and talk through the handle.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_channel::{Receiver, Sender};
+use async_io::Timer;
+use futures_lite::Stream;
+use logi_plugin_core::session::{CloseReason, Event, Session};
+use logi_plugin_core::{Message, ResponseInfo};
+
+use crate::transport::{Received, Transport};
+
+/// Past this many bytes waiting to be written, the driver stops reading until they drain: a
+/// peer that does not read cannot make us buffer without bound.
+pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
+
+/// How long a closed session's last frames may take to leave before the transport is dropped.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// How many rounds of work one poll does before yielding to other tasks.
+const BUDGET: usize = 64;
+
+/// The answer to a request made through a [`Connection`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The outcome the peer reported.
+    pub response: ResponseInfo,
+    /// The message it answered with, if any.
+    pub message: Option<Message>,
+}
+
+/// Why a request made through a [`Connection`] has no answer.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The session refused to send it.
+    #[error("not sent: {0}")]
+    Send(#[from] logi_plugin_core::session::SendError),
+    /// No answer came within the timeout.
+    #[error("no answer within the timeout")]
+    TimedOut,
+    /// The session closed before the answer came.
+    #[error("the session closed before the answer: {0}")]
+    Closed(CloseReason),
+    /// The driver is no longer running.
+    #[error("the connection's driver has stopped")]
+    Gone,
+}
+
+/// Why a command sent through a [`Connection`] did not take effect.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The session refused it.
+    #[error(transparent)]
+    Send(#[from] logi_plugin_core::session::SendError),
+    /// The driver is no longer running.
+    #[error("the connection's driver has stopped")]
+    Gone,
+}
+
+/// Where an answer goes.
+enum Waiter {
+    Channel(Sender<Result<Answer, RequestError>>),
+    Callback(Box<dyn FnOnce(Result<Answer, RequestError>) + Send>),
+}
+
+impl Waiter {
+    fn finish(self, outcome: Result<Answer, RequestError>) {
+        match self {
+            Waiter::Channel(sender) => {
+                let _ = sender.try_send(outcome);
+            }
+            Waiter::Callback(callback) => callback(outcome),
+        }
+    }
+}
+
+/// What a command can reach inside the driver.
+pub(crate) struct Control<'a, S> {
+    pub(crate) session: &'a mut S,
+    pub(crate) now: Instant,
+    waiters: &'a mut HashMap<u32, Waiter>,
+}
+
+type Command<S> = Box<dyn FnOnce(&mut Control<'_, S>) + Send>;
+
+/// State shared by a connection's handles and its driver.
+#[derive(Debug, Default)]
+struct Shared {
+    connected: AtomicBool,
+    close_reason: Mutex<Option<CloseReason>>,
+}
+
+/// A running session: send it commands, take its events.
+///
+/// Cloning gives another handle to the same session. When every handle is dropped the session
+/// closes and the driver ends.
+pub struct Connection<S: Session> {
+    commands: Sender<Command<S>>,
+    events: Receiver<Event<S::PeerHello>>,
+    shared: Arc<Shared>,
+    /// Closed by the driver when it ends.
+    done: Receiver<()>,
+}
+
+impl<S: Session> Clone for Connection<S> {
+    fn clone(&self) -> Self {
+        Connection {
+            commands: self.commands.clone(),
+            events: self.events.clone(),
+            shared: self.shared.clone(),
+            done: self.done.clone(),
+        }
+    }
+}
+
+impl<S: Session> std::fmt::Debug for Connection<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("connected", &self.is_connected())
+            .field("close_reason", &self.close_reason())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds `session` to `transport`: the handle, and the driver future to spawn.
+pub fn connect<S, T>(session: S, transport: T) -> (Connection<S>, Driver<S, T>)
+where
+    S: Session + Send + 'static,
+    S::PeerHello: Send + 'static,
+    T: Transport,
+{
+    let (commands, command_rx) = async_channel::unbounded();
+    let (event_tx, events) = async_channel::unbounded();
+    let (done_tx, done) = async_channel::bounded(1);
+    let shared = Arc::new(Shared::default());
+    let connection = Connection {
+        commands,
+        events,
+        shared: shared.clone(),
+        done,
+    };
+    let driver = Driver {
+        session,
+        transport,
+        commands: Box::pin(command_rx),
+        events: event_tx,
+        waiters: HashMap::new(),
+        shared,
+        timer: Timer::never(),
+        timer_at: None,
+        input_ended: false,
+        handles_gone: false,
+        closing_since: None,
+        finished: None,
+        _done: done_tx,
+    };
+    (connection, driver)
+}
+
+impl<S: Session> Connection<S> {
+    /// Whether the handshake is done and the session open.
+    pub fn is_connected(&self) -> bool {
+        self.shared.connected.load(Ordering::Acquire)
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        lock(&self.shared.close_reason).clone()
+    }
+}
+
+impl<S: Session + Send + 'static> Connection<S>
+where
+    S::PeerHello: Send + 'static,
+{
+    /// Runs `f` on the session inside the driver, and gives back what it returns.
+    pub async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut S, Instant) -> R + Send + 'static,
+    ) -> Result<R, CommandError> {
+        let (reply, answer) = async_channel::bounded(1);
+        self.command(move |control| {
+            let _ = reply.try_send(f(control.session, control.now));
+        })?;
+        answer.recv().await.map_err(|_| CommandError::Gone)
+    }
+
+    /// Sends a request and waits for its answer (or its timeout, or the session's end).
+    pub async fn request(
+        &self,
+        message: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<Answer, RequestError> {
+        let (sender, outcome) = async_channel::bounded(1);
+        self.send_request(message.into(), timeout, Waiter::Channel(sender))
+            .await?;
+        outcome.recv().await.unwrap_or(Err(RequestError::Gone))
+    }
+
+    /// Sends a request; `on_answer` runs inside the driver when it ends (answered, timed out, or
+    /// the session closed). The request's id.
+    pub async fn request_with_callback(
+        &self,
+        message: impl Into<Message>,
+        timeout: Duration,
+        on_answer: impl FnOnce(Result<Answer, RequestError>) + Send + 'static,
+    ) -> Result<u32, RequestError> {
+        self.send_request(
+            message.into(),
+            timeout,
+            Waiter::Callback(Box::new(on_answer)),
+        )
+        .await
+    }
+
+    async fn send_request(
+        &self,
+        message: Message,
+        timeout: Duration,
+        waiter: Waiter,
+    ) -> Result<u32, RequestError> {
+        let (reply, id) = async_channel::bounded(1);
+        self.command(move |control| {
+            let sent = control.session.send_request(control.now, message, timeout);
+            if let Ok(id) = sent {
+                control.waiters.insert(id, waiter);
+            }
+            let _ = reply.try_send(sent);
+        })
+        .map_err(|_| RequestError::Gone)?;
+        Ok(id.recv().await.map_err(|_| RequestError::Gone)??)
+    }
+
+    /// Sends a message that gets no answer.
+    pub async fn notify(&self, message: impl Into<Message>) -> Result<(), CommandError> {
+        let message = message.into();
+        self.with(move |session, now| session.send_notification(now, message))
+            .await??;
+        Ok(())
+    }
+
+    /// Answers the peer's request `id`.
+    pub async fn respond(
+        &self,
+        id: u32,
+        reply: logi_plugin_core::session::Reply,
+    ) -> Result<(), CommandError> {
+        self.with(move |session, now| session.respond(now, id, reply))
+            .await??;
+        Ok(())
+    }
+
+    /// Closes the session; its last frames still leave.
+    pub fn close(&self) {
+        let _ = self.command(|control| control.session.close(control.now));
+    }
+
+    /// The next event; `None` once the session has closed and every event was taken.
+    pub async fn next_event(&self) -> Option<Event<S::PeerHello>> {
+        self.events.recv().await.ok()
+    }
+
+    /// The events as a stream (shared by every clone of this handle).
+    pub fn events(&self) -> Receiver<Event<S::PeerHello>> {
+        self.events.clone()
+    }
+
+    /// Waits until the driver has ended; why the session closed.
+    pub async fn closed(&self) -> CloseReason {
+        let _ = self.done.recv().await;
+        self.close_reason()
+            .unwrap_or(CloseReason::TransportFailed("the driver stopped".into()))
+    }
+
+    fn command(
+        &self,
+        command: impl FnOnce(&mut Control<'_, S>) + Send + 'static,
+    ) -> Result<(), CommandError> {
+        self.commands
+            .try_send(Box::new(command))
+            .map_err(|_| CommandError::Gone)
+    }
+}
+
+/// Locks `mutex`, taking the value even if a panicking thread poisoned it: it is plain data.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The future that runs a session over a transport; it ends with the session's close reason.
+#[must_use = "a driver does nothing unless spawned or awaited"]
+pub struct Driver<S: Session, T> {
+    session: S,
+    transport: T,
+    /// Boxed: a receiver cannot move once polled, and the driver must stay movable.
+    commands: Pin<Box<Receiver<Command<S>>>>,
+    events: Sender<Event<S::PeerHello>>,
+    waiters: HashMap<u32, Waiter>,
+    shared: Arc<Shared>,
+    timer: Timer,
+    timer_at: Option<Instant>,
+    input_ended: bool,
+    handles_gone: bool,
+    /// When the session closed: its last frames have until `CLOSE_LINGER` after to leave.
+    closing_since: Option<Instant>,
+    finished: Option<CloseReason>,
+    /// Dropped with the driver, which tells `Connection::closed` it has ended.
+    _done: Sender<()>,
+}
+
+impl<S: Session, T> std::fmt::Debug for Driver<S, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("connected", &self.session.is_connected())
+            .field("close_reason", &self.session.close_reason())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, T> Future for Driver<S, T>
+where
+    S: Session + Unpin,
+    T: Transport,
+{
+    type Output = CloseReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        let this = self.get_mut();
+        if let Some(reason) = &this.finished {
+            return Poll::Ready(reason.clone());
+        }
+        for _ in 0..BUDGET {
+            let now = Instant::now();
+            let mut progressed = this.take_commands(cx, now);
+            progressed |= this.take_input(cx, now);
+            if this.timer_at.is_some_and(|at| at <= now) {
+                this.timer_at = None;
+                this.session.handle_timeout(now);
+                progressed = true;
+            }
+            this.take_output();
+            if let Poll::Ready(Err(error)) = this.transport.poll_flush(cx) {
+                this.session
+                    .handle_transport_error(now, format!("write failed: {error}"));
+                this.take_output();
+                progressed = true;
+            }
+            if let Some(reason) = this.session.close_reason().cloned()
+                && this.finish_closing(cx, now)
+            {
+                this.finished = Some(reason.clone());
+                return Poll::Ready(reason);
+            }
+            if this.arm_timer(cx, now) {
+                progressed = true;
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+        // Out of budget with work left: let other tasks run, then come back.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<S, T> Driver<S, T>
+where
+    S: Session + Unpin,
+    T: Transport,
+{
+    /// Runs the owner's commands that are waiting; when every handle is gone, closes.
+    fn take_commands(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let mut progressed = false;
+        while !self.handles_gone {
+            match self.commands.as_mut().poll_next(cx) {
+                Poll::Ready(Some(command)) => {
+                    command(&mut Control {
+                        session: &mut self.session,
+                        now,
+                        waiters: &mut self.waiters,
+                    });
+                    progressed = true;
+                }
+                Poll::Ready(None) => {
+                    self.handles_gone = true;
+                    self.session.close(now);
+                    progressed = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        progressed
+    }
+
+    /// Hands the session what the transport has, unless too much waits to be written.
+    fn take_input(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        if self.input_ended
+            || self.session.close_reason().is_some()
+            || self.transport.queued_bytes() > MAX_QUEUED_BYTES
+        {
+            return false;
+        }
+        match self.transport.poll_receive(cx) {
+            Poll::Pending => false,
+            Poll::Ready(received) => {
+                let accepted = match received {
+                    Ok(Received::Bytes(bytes)) => self.session.handle_bytes(now, bytes),
+                    Ok(Received::Frame(frame)) => self.session.handle_frame(now, frame),
+                    Ok(Received::End) => {
+                        self.input_ended = true;
+                        self.session.handle_eof(now);
+                        Ok(())
+                    }
+                    Err(error) => {
+                        self.input_ended = true;
+                        let what = format!("read failed: {error}");
+                        self.session.handle_transport_error(now, what);
+                        Ok(())
+                    }
+                };
+                if let Err(error) = accepted {
+                    // The transport and the session disagree on the wire: a driver bug, not the
+                    // peer's doing. Close rather than guess.
+                    self.session
+                        .handle_transport_error(now, format!("input refused: {error}"));
+                }
+                true
+            }
+        }
+    }
+
+    /// Delivers the session's events and queues its frames.
+    fn take_output(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            self.dispatch(event);
+        }
+        while let Some(frame) = self.session.poll_transmit() {
+            self.transport.queue(frame);
+        }
+        self.shared
+            .connected
+            .store(self.session.is_connected(), Ordering::Release);
+    }
+
+    /// Sends an event to the request waiting for it, or else to the event stream.
+    fn dispatch(&mut self, event: Event<S::PeerHello>) {
+        let outcome = match event {
+            Event::Response {
+                id,
+                response,
+                message,
+            } => match self.waiters.remove(&id) {
+                Some(waiter) => Some((waiter, Ok(Answer { response, message }))),
+                None => {
+                    let _ = self.events.try_send(Event::Response {
+                        id,
+                        response,
+                        message,
+                    });
+                    None
+                }
+            },
+            Event::Timeout { id, message_type } => match self.waiters.remove(&id) {
+                Some(waiter) => Some((waiter, Err(RequestError::TimedOut))),
+                None => {
+                    let _ = self.events.try_send(Event::Timeout { id, message_type });
+                    None
+                }
+            },
+            Event::Closed(reason) => {
+                *lock(&self.shared.close_reason) = Some(reason.clone());
+                for (_, waiter) in self.waiters.drain() {
+                    waiter.finish(Err(RequestError::Closed(reason.clone())));
+                }
+                let _ = self.events.try_send(Event::Closed(reason));
+                None
+            }
+            other => {
+                let _ = self.events.try_send(other);
+                None
+            }
+        };
+        if let Some((waiter, outcome)) = outcome {
+            waiter.finish(outcome);
+        }
+    }
+
+    /// Once closed: lets the last frames leave (for at most `CLOSE_LINGER`), then shuts the
+    /// transport. `true` when done.
+    fn finish_closing(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let since = *self.closing_since.get_or_insert(now);
+        if now.duration_since(since) >= CLOSE_LINGER {
+            return true;
+        }
+        self.transport.poll_close(cx).is_ready()
+    }
+
+    /// Sets the timer to the session's next deadline (or the end of the linger); `true` if that
+    /// moment has already come.
+    fn arm_timer(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let at = match self.closing_since {
+            Some(since) => Some(since + CLOSE_LINGER),
+            None => self.session.poll_timeout(),
+        };
+        if at != self.timer_at {
+            match at {
+                Some(at) => self.timer.set_at(at),
+                None => self.timer = Timer::never(),
+            }
+            self.timer_at = at;
+        }
+        match at {
+            Some(at) if at <= now => true,
+            Some(_) => Pin::new(&mut self.timer).poll(cx).is_ready(),
+            None => false,
+        }
+    }
+}

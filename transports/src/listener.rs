@@ -1,0 +1,241 @@
+//! The manager's listener: accepts plugin connections on every enabled transport (a local
+//! socket, a WebSocket port, in-process memory pipes), one [`ManagerSession`] each, and hands the
+//! owner each session's [`Connection`] with the [`Driver`] to spawn.
+//!
+//! WebSocket upgrades run inside [`ManagerListener::accept`] side by side, so a slow or hostile
+//! client holds up nobody; an upgrade refused (a browser origin, a bad request) is counted in
+//! [`ListenerStats`] and never reaches the owner.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use std::time::Duration;
+
+use async_io::Timer;
+use futures_lite::Stream as _;
+use logi_plugin_core::session::{ManagerConfig, ManagerSession};
+
+use crate::driver::{Connection, Driver, connect};
+use crate::local::LocalListener;
+use crate::memory::{self, MemoryStream};
+use crate::stream::StreamTransport;
+use crate::transport::{BoxTransport, Transport};
+use crate::ws::{WsListenError, WsListener};
+
+/// The most WebSocket upgrades in progress at once; connections beyond wait in the backlog.
+pub const MAX_UPGRADING: usize = 64;
+
+/// How long a client has to complete its WebSocket upgrade.
+pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A manager's connection to one plugin.
+pub type ManagerConnection = Connection<ManagerSession>;
+
+/// The driver of one plugin connection: spawn it.
+pub type ManagerDriver = Driver<ManagerSession, BoxTransport>;
+
+/// What the listener refused before a session began.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenerStats {
+    /// Connections handed to the owner.
+    pub accepted: u64,
+    /// WebSocket upgrades refused for their `Origin`.
+    pub refused_origins: u64,
+    /// WebSocket upgrades that failed otherwise (not a WebSocket request, too slow, ...).
+    pub failed_upgrades: u64,
+}
+
+type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Opens in-memory connections to a [`ManagerListener`] in the same process.
+#[derive(Clone, Debug)]
+pub struct MemoryConnector {
+    sender: async_channel::Sender<MemoryStream>,
+}
+
+impl MemoryConnector {
+    /// The plugin's end of a new connection; `None` if the listener is gone.
+    pub fn connect(&self) -> Option<StreamTransport<MemoryStream>> {
+        let (plugin_end, manager_end) = memory::pair();
+        self.sender.try_send(manager_end).ok()?;
+        Some(StreamTransport::new(plugin_end))
+    }
+}
+
+impl From<MemoryConnector> for crate::client::Connector {
+    fn from(memory: MemoryConnector) -> Self {
+        crate::client::Connector::new(move || {
+            let connected = memory.connect();
+            async move {
+                connected
+                    .map(|transport| Box::new(transport) as BoxTransport)
+                    .ok_or_else(|| {
+                        crate::endpoint::ConnectError::Local(crate::local::LocalError::Connect {
+                            endpoint: "memory".into(),
+                            source: io::ErrorKind::NotConnected.into(),
+                        })
+                    })
+            }
+        })
+    }
+}
+
+/// Accepts plugins on every transport it was given.
+pub struct ManagerListener {
+    config: ManagerConfig,
+    local: Option<Arc<LocalListener>>,
+    local_accept: Option<Pending<io::Result<BoxTransport>>>,
+    ws: Option<Arc<WsListener>>,
+    ws_accept: Option<Pending<io::Result<crate::ws::WsIncoming>>>,
+    upgrading: Vec<Pending<Result<BoxTransport, WsListenError>>>,
+    memory_tx: async_channel::Sender<MemoryStream>,
+    memory_rx: Pin<Box<async_channel::Receiver<MemoryStream>>>,
+    stats: ListenerStats,
+}
+
+impl std::fmt::Debug for ManagerListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagerListener")
+            .field(
+                "local",
+                &self.local.as_ref().map(|l| l.path().to_path_buf()),
+            )
+            .field("ws", &self.ws.as_ref().map(|w| w.local_addr().ok()))
+            .field("upgrading", &self.upgrading.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManagerListener {
+    /// A listener whose sessions follow `config` (its `wire` is set per transport). Add
+    /// transports with [`with_local`](Self::with_local) and [`with_ws`](Self::with_ws);
+    /// in-process plugins connect through [`memory_connector`](Self::memory_connector).
+    pub fn new(config: ManagerConfig) -> ManagerListener {
+        let (memory_tx, memory_rx) = async_channel::unbounded();
+        ManagerListener {
+            config,
+            local: None,
+            local_accept: None,
+            ws: None,
+            ws_accept: None,
+            upgrading: Vec::new(),
+            memory_tx,
+            memory_rx: Box::pin(memory_rx),
+            stats: ListenerStats::default(),
+        }
+    }
+
+    /// Also accepts on a local socket.
+    pub fn with_local(mut self, listener: LocalListener) -> ManagerListener {
+        self.local = Some(Arc::new(listener));
+        self
+    }
+
+    /// Also accepts WebSocket connections.
+    pub fn with_ws(mut self, listener: WsListener) -> ManagerListener {
+        self.ws = Some(Arc::new(listener));
+        self
+    }
+
+    /// The local socket, if any.
+    pub fn local(&self) -> Option<&LocalListener> {
+        self.local.as_deref()
+    }
+
+    /// The WebSocket listener, if any.
+    pub fn ws(&self) -> Option<&WsListener> {
+        self.ws.as_deref()
+    }
+
+    /// What was accepted and refused so far.
+    pub fn stats(&self) -> ListenerStats {
+        self.stats
+    }
+
+    /// The configuration each new session starts from.
+    pub fn config_mut(&mut self) -> &mut ManagerConfig {
+        &mut self.config
+    }
+
+    /// How plugins in this process connect: each [`MemoryConnector::connect`] opens an
+    /// in-memory connection that this listener's [`accept`](Self::accept) takes up.
+    pub fn memory_connector(&self) -> MemoryConnector {
+        MemoryConnector {
+            sender: self.memory_tx.clone(),
+        }
+    }
+
+    /// The next plugin connection: its handle, and the driver to spawn. Errors are those of the
+    /// listening sockets themselves (not of one client's failed upgrade).
+    pub async fn accept(&mut self) -> io::Result<(ManagerConnection, ManagerDriver)> {
+        let transport = std::future::poll_fn(|cx| self.poll_transport(cx)).await?;
+        self.stats.accepted += 1;
+        let mut config = self.config.clone();
+        config.wire = transport.wire();
+        Ok(connect(
+            ManagerSession::new(Instant::now(), config),
+            transport,
+        ))
+    }
+
+    fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BoxTransport>> {
+        if let Poll::Ready(Some(stream)) = self.memory_rx.as_mut().poll_next(cx) {
+            return Poll::Ready(Ok(Box::new(StreamTransport::new(stream))));
+        }
+        if let Some(local) = &self.local {
+            let accept = self.local_accept.get_or_insert_with(|| {
+                let local = local.clone();
+                Box::pin(async move { Ok(Box::new(local.accept().await?) as BoxTransport) })
+            });
+            if let Poll::Ready(result) = accept.as_mut().poll(cx) {
+                self.local_accept = None;
+                return Poll::Ready(result);
+            }
+        }
+        if let Some(ws) = &self.ws
+            && self.upgrading.len() < MAX_UPGRADING
+        {
+            let accept = self.ws_accept.get_or_insert_with(|| {
+                let ws = ws.clone();
+                Box::pin(async move { ws.accept().await })
+            });
+            if let Poll::Ready(incoming) = accept.as_mut().poll(cx) {
+                self.ws_accept = None;
+                let incoming = incoming?;
+                let upgrade =
+                    async move { Ok(Box::new(incoming.upgrade().await?) as BoxTransport) };
+                let timeout = async {
+                    Timer::after(UPGRADE_TIMEOUT).await;
+                    Err(WsListenError::Handshake(tungstenite::Error::Io(
+                        io::ErrorKind::TimedOut.into(),
+                    )))
+                };
+                self.upgrading
+                    .push(Box::pin(futures_lite::future::or(upgrade, timeout)));
+                // Poll the new upgrade (and accept the next connection) at once.
+                cx.waker().wake_by_ref();
+            }
+        }
+        let mut index = 0;
+        while index < self.upgrading.len() {
+            match self.upgrading[index].as_mut().poll(cx) {
+                Poll::Pending => index += 1,
+                Poll::Ready(result) => {
+                    drop(self.upgrading.swap_remove(index));
+                    match result {
+                        Ok(transport) => return Poll::Ready(Ok(transport)),
+                        Err(WsListenError::OriginRefused(_)) => self.stats.refused_origins += 1,
+                        Err(_) => self.stats.failed_upgrades += 1,
+                    }
+                }
+            }
+        }
+        Poll::Pending
+    }
+}

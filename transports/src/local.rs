@@ -1,0 +1,303 @@
+//! Local sockets (seed 9.1.3) through `interprocess`: Unix domain sockets on Unix, named pipes on
+//! Windows, carrying the core's length-delimited binary frames.
+//!
+//! The default endpoint is per user: `\\.\pipe\logitech_plugin_framework_agent-<USER_NAME_HASH>`
+//! on Windows, `/tmp/logitech_plugin_framework_agent-<USER_NAME_HASH>` on macOS, and the same
+//! file name under `$XDG_RUNTIME_DIR` (else `/tmp`) on Linux and other Unixes. The socket is
+//! reachable by its owner only. A socket file left behind by a manager that died is replaced; a
+//! live manager on the endpoint is never displaced: binding fails with
+//! [`LocalError::EndpointInUse`].
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::StreamTransport;
+
+/// The file (or pipe) name of the default endpoint, before the user's hash.
+pub const ENDPOINT_PREFIX: &str = "logitech_plugin_framework_agent-";
+
+/// Why a local endpoint could not be bound or reached.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// A live listener (another manager) already serves this endpoint.
+    #[error("another manager is already listening on {0}")]
+    EndpointInUse(String),
+    /// Binding failed.
+    #[error("cannot listen on {endpoint}: {source}")]
+    Bind {
+        /// The endpoint.
+        endpoint: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Connecting failed.
+    #[error("cannot connect to {endpoint}: {source}")]
+    Connect {
+        /// The endpoint.
+        endpoint: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// A stable digest of the user name: 64-bit FNV-1a, as 16 lowercase hex digits. The same user
+/// gets the same endpoint from every program and every version.
+pub fn user_name_hash(user_name: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in user_name.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The logged-in user's name, from the environment (`USER`, `LOGNAME` or `USERNAME`).
+pub fn current_user_name() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|key| std::env::var(key).ok().filter(|name| !name.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The default endpoint for the current user on this platform.
+pub fn default_endpoint() -> PathBuf {
+    let name = format!("{ENDPOINT_PREFIX}{}", user_name_hash(&current_user_name()));
+    if cfg!(windows) {
+        PathBuf::from(format!(r"\\.\pipe\{name}"))
+    } else if cfg!(target_os = "macos") {
+        Path::new("/tmp").join(name)
+    } else {
+        let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+            .filter(|dir| !dir.is_empty())
+            .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        runtime.join(name)
+    }
+}
+
+#[cfg(unix)]
+pub use unix::{LocalListener, LocalStream, connect_local};
+#[cfg(windows)]
+pub use windows::{LocalListener, LocalStream, connect_local};
+
+#[cfg(unix)]
+mod unix {
+    use std::io;
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::path::{Path, PathBuf};
+
+    use async_io::Async;
+    use interprocess::local_socket::traits::Stream as _;
+    use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
+    use interprocess::os::unix::local_socket::ListenerOptionsExt;
+
+    use super::{LocalError, StreamTransport};
+
+    /// A connected local socket.
+    pub type LocalStream = Async<UnixStream>;
+
+    /// A listening local socket; its file is removed when it is dropped.
+    #[derive(Debug)]
+    pub struct LocalListener {
+        listener: Async<UnixListener>,
+        path: PathBuf,
+    }
+
+    impl LocalListener {
+        /// Listens on `path`, reachable by this user only. A stale socket file (nothing
+        /// listening) is replaced; a live one is an error.
+        pub fn bind(path: impl AsRef<Path>) -> Result<LocalListener, LocalError> {
+            let path = path.as_ref().to_path_buf();
+            let endpoint = path.display().to_string();
+            let bind_error = |source| LocalError::Bind {
+                endpoint: endpoint.clone(),
+                source,
+            };
+            let listener = match create(&path) {
+                Err(error) if error.kind() == io::ErrorKind::AddrInUse => {
+                    if UnixStream::connect(&path).is_ok() {
+                        return Err(LocalError::EndpointInUse(endpoint));
+                    }
+                    // Nobody answers: the file was left by a manager that died.
+                    std::fs::remove_file(&path).map_err(bind_error)?;
+                    create(&path)
+                }
+                other => other,
+            }
+            .map_err(bind_error)?;
+            Ok(LocalListener {
+                listener: Async::new(listener).map_err(bind_error)?,
+                path,
+            })
+        }
+
+        /// Where it listens.
+        pub fn path(&self) -> &Path {
+            &self.path
+        }
+
+        /// Waits for the next connection.
+        pub async fn accept(&self) -> io::Result<StreamTransport<LocalStream>> {
+            let (stream, _) = self.listener.accept().await?;
+            Ok(StreamTransport::new(stream))
+        }
+    }
+
+    impl Drop for LocalListener {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    fn create(path: &Path) -> io::Result<UnixListener> {
+        let name = path.to_fs_name::<GenericFilePath>()?;
+        let listener = ListenerOptions::new()
+            .name(name)
+            .mode(0o600)
+            .reclaim_name(false)
+            .create_sync()?;
+        let interprocess::local_socket::Listener::UdSocket(listener) = listener;
+        Ok(UnixListener::from(listener))
+    }
+
+    /// Connects to the local socket at `path`.
+    pub async fn connect_local(
+        path: impl AsRef<Path>,
+    ) -> Result<StreamTransport<LocalStream>, LocalError> {
+        let path = path.as_ref();
+        let connect_error = |source| LocalError::Connect {
+            endpoint: path.display().to_string(),
+            source,
+        };
+        let name = path
+            .to_fs_name::<GenericFilePath>()
+            .map_err(connect_error)?;
+        // Connecting a Unix domain socket does not wait on the peer.
+        let stream = interprocess::local_socket::Stream::connect(name).map_err(connect_error)?;
+        let interprocess::local_socket::Stream::UdSocket(stream) = stream;
+        let stream = UnixStream::from(std::os::fd::OwnedFd::from(stream));
+        Ok(StreamTransport::new(
+            Async::new(stream).map_err(connect_error)?,
+        ))
+    }
+}
+
+#[cfg(windows)]
+mod windows {
+    use std::io;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use blocking::Unblock;
+    use interprocess::local_socket::traits::{Listener as _, Stream as _};
+    use interprocess::local_socket::{
+        GenericFilePath, Listener, ListenerOptions, Stream, ToFsName,
+    };
+    use interprocess::os::windows::local_socket::ListenerOptionsExt;
+    use interprocess::os::windows::security_descriptor::SecurityDescriptor;
+
+    use super::{LocalError, StreamTransport};
+    use crate::duplex::Duplex;
+
+    /// Only the pipe's owner (and the system) may open it.
+    const OWNER_ONLY: &str = "D:P(A;;GA;;;OW)(A;;GA;;;SY)";
+
+    /// A connected named pipe. Named pipes cannot be polled by `async-io`: each direction runs
+    /// on `blocking`'s thread pool, separately, so a pending read never holds up a write.
+    pub type LocalStream = Duplex<Unblock<Pipe>, Unblock<Pipe>>;
+
+    /// The pipe, shared by the two directions (`&Stream` reads and writes).
+    pub struct Pipe(Arc<Stream>);
+
+    impl io::Read for Pipe {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            (&*self.0).read(buf)
+        }
+    }
+
+    impl io::Write for Pipe {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            (&*self.0).write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            (&*self.0).flush()
+        }
+    }
+
+    fn duplex(stream: Stream) -> LocalStream {
+        let stream = Arc::new(stream);
+        Duplex {
+            reader: Unblock::new(Pipe(stream.clone())),
+            writer: Unblock::new(Pipe(stream)),
+        }
+    }
+
+    /// A listening named pipe.
+    #[derive(Debug)]
+    pub struct LocalListener {
+        listener: Arc<Listener>,
+        path: PathBuf,
+    }
+
+    impl LocalListener {
+        /// Listens on the pipe `path`, reachable by this user only. A pipe already served by
+        /// another manager is an error.
+        pub fn bind(path: impl AsRef<Path>) -> Result<LocalListener, LocalError> {
+            let path = path.as_ref().to_path_buf();
+            let endpoint = path.display().to_string();
+            let bind_error = |source| LocalError::Bind {
+                endpoint: endpoint.clone(),
+                source,
+            };
+            let sddl = widestring::U16CString::from_str(OWNER_ONLY)
+                .map_err(|e| bind_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+            let descriptor = SecurityDescriptor::deserialize(&sddl).map_err(bind_error)?;
+            let name = path
+                .as_path()
+                .to_fs_name::<GenericFilePath>()
+                .map_err(bind_error)?;
+            let listener = ListenerOptions::new()
+                .name(name)
+                .security_descriptor(descriptor)
+                .create_sync()
+                .map_err(|error| match error.kind() {
+                    io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied => {
+                        LocalError::EndpointInUse(endpoint.clone())
+                    }
+                    _ => bind_error(error),
+                })?;
+            Ok(LocalListener {
+                listener: Arc::new(listener),
+                path,
+            })
+        }
+
+        /// Where it listens.
+        pub fn path(&self) -> &Path {
+            &self.path
+        }
+
+        /// Waits for the next connection.
+        pub async fn accept(&self) -> io::Result<StreamTransport<LocalStream>> {
+            let listener = self.listener.clone();
+            let stream = blocking::unblock(move || listener.accept()).await?;
+            Ok(StreamTransport::new(duplex(stream)))
+        }
+    }
+
+    /// Connects to the named pipe `path`.
+    pub async fn connect_local(
+        path: impl AsRef<Path>,
+    ) -> Result<StreamTransport<LocalStream>, LocalError> {
+        let path = path.as_ref().to_path_buf();
+        let endpoint = path.display().to_string();
+        let stream = blocking::unblock(move || {
+            let name = path.as_path().to_fs_name::<GenericFilePath>()?;
+            Stream::connect(name)
+        })
+        .await
+        .map_err(|source| LocalError::Connect { endpoint, source })?;
+        Ok(StreamTransport::new(duplex(stream)))
+    }
+}

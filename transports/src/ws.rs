@@ -1,0 +1,308 @@
+//! WebSocket through `tungstenite`: binary messages carry protobuf envelopes, text messages the
+//! canonical JSON ones, one envelope per message; the manager's side follows the plugin's first
+//! frame (seed 7.1.2 `set_use_text_format`).
+//!
+//! The listener binds loopback addresses only, refuses upgrade requests whose `Origin` is not on
+//! its allow-list (so a web page in a browser cannot drive a plugin session on localhost; tools
+//! that send no `Origin` are let in), and enforces a maximum message size.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use async_io::Async;
+use async_tungstenite::WebSocketStream;
+use futures_lite::Stream;
+use futures_util::Sink;
+use logi_plugin_core::codec::frame::DEFAULT_MAX_FRAME_LEN;
+use logi_plugin_core::session::{Format, Frame, Wire};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::client::Request;
+use tungstenite::handshake::server::{ErrorResponse, Response};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Error as WsError, Message};
+
+use crate::transport::{Received, Transport, frame_len};
+
+/// The largest message a side accepts by default: the core's frame limit.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = DEFAULT_MAX_FRAME_LEN;
+
+/// How a WebSocket listener admits connections.
+#[derive(Clone, Debug)]
+pub struct WsOptions {
+    /// `Origin` values allowed to connect (exact match, e.g. `http://localhost:3000`). A request
+    /// with no `Origin` comes from a program, not a browser page, and is always let in.
+    pub allowed_origins: Vec<String>,
+    /// The largest message accepted; a peer sending more is disconnected.
+    pub max_message_size: usize,
+}
+
+impl Default for WsOptions {
+    fn default() -> Self {
+        WsOptions {
+            allowed_origins: Vec::new(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
+}
+
+/// Why a WebSocket could not be bound, accepted or connected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WsListenError {
+    /// The address is not a loopback address.
+    #[error("refusing to listen on {0}: the WebSocket listener binds loopback addresses only")]
+    NotLoopback(SocketAddr),
+    /// The socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The upgrade came from a browser page whose origin is not allowed.
+    #[error("refused a WebSocket upgrade from origin {0:?}: not on the allow-list")]
+    OriginRefused(String),
+    /// The upgrade failed.
+    #[error("WebSocket handshake failed: {0}")]
+    Handshake(#[from] WsError),
+    /// Connecting failed.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// Where to.
+        url: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// A WebSocket listener on a loopback address.
+#[derive(Debug)]
+pub struct WsListener {
+    listener: Async<TcpListener>,
+    options: Arc<WsOptions>,
+}
+
+impl WsListener {
+    /// Listens on `addr`, which must be a loopback address (port 0 picks a free port).
+    pub fn bind(addr: SocketAddr, options: WsOptions) -> Result<WsListener, WsListenError> {
+        if !addr.ip().is_loopback() {
+            return Err(WsListenError::NotLoopback(addr));
+        }
+        let listener = Async::<TcpListener>::bind(addr)
+            .map_err(|source| WsListenError::Bind { addr, source })?;
+        Ok(WsListener {
+            listener,
+            options: Arc::new(options),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.get_ref().local_addr()
+    }
+
+    /// Waits for the next TCP connection; its WebSocket upgrade is [`WsIncoming::upgrade`]'s
+    /// job, so that a slow client holds up nobody else.
+    pub async fn accept(&self) -> io::Result<WsIncoming> {
+        let (stream, _) = self.listener.accept().await?;
+        stream.get_ref().set_nodelay(true)?;
+        Ok(WsIncoming {
+            stream,
+            options: self.options.clone(),
+        })
+    }
+}
+
+/// A TCP connection waiting for its WebSocket upgrade.
+#[derive(Debug)]
+pub struct WsIncoming {
+    stream: Async<TcpStream>,
+    options: Arc<WsOptions>,
+}
+
+impl WsIncoming {
+    /// Completes the upgrade, checking the `Origin`: a transport whose session follows the
+    /// plugin's first frame (binary or text).
+    // The refusal's type is tungstenite's callback contract.
+    #[allow(clippy::result_large_err)]
+    pub async fn upgrade(self) -> Result<WsTransport<Async<TcpStream>>, WsListenError> {
+        let refused = Arc::new(Mutex::new(None));
+        let check = {
+            let refused = refused.clone();
+            let allowed = self.options.clone();
+            move |request: &tungstenite::handshake::server::Request, response: Response| {
+                let Some(origin) = request.headers().get("origin") else {
+                    return Ok(response);
+                };
+                let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+                if allowed.allowed_origins.contains(&origin) {
+                    return Ok(response);
+                }
+                let mut error = ErrorResponse::new(Some(format!(
+                    "origin {origin} may not open plugin sessions"
+                )));
+                *error.status_mut() = tungstenite::http::StatusCode::FORBIDDEN;
+                *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(origin);
+                Err(error)
+            }
+        };
+        let config = config(self.options.max_message_size);
+        match async_tungstenite::accept_hdr_async_with_config(self.stream, check, Some(config))
+            .await
+        {
+            Ok(ws) => Ok(WsTransport::new(
+                ws,
+                Wire::Messages {
+                    format: Format::FollowPeer,
+                },
+            )),
+            Err(error) => {
+                let origin = refused.lock().unwrap_or_else(|p| p.into_inner()).take();
+                Err(origin.map_or(
+                    WsListenError::Handshake(error),
+                    WsListenError::OriginRefused,
+                ))
+            }
+        }
+    }
+}
+
+fn config(max_message_size: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size))
+}
+
+/// Connects to a `ws://` URL, speaking `format` (binary protobuf or JSON text).
+pub async fn connect_ws(
+    url: &str,
+    format: Format,
+) -> Result<WsTransport<Async<TcpStream>>, WsListenError> {
+    let request = url.into_client_request()?;
+    connect_ws_request(request, format, DEFAULT_MAX_MESSAGE_SIZE).await
+}
+
+/// Connects with a prepared upgrade request (extra headers, such as an `Origin`).
+pub async fn connect_ws_request(
+    request: Request,
+    format: Format,
+    max_message_size: usize,
+) -> Result<WsTransport<Async<TcpStream>>, WsListenError> {
+    let url = request.uri().to_string();
+    let connect_error = |source| WsListenError::Connect {
+        url: url.clone(),
+        source,
+    };
+    let host = request.uri().host().unwrap_or("localhost").to_string();
+    let port = request.uri().port_u16().unwrap_or(80);
+    let addr = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(connect_error)?
+        .next()
+        .ok_or_else(|| connect_error(io::ErrorKind::NotFound.into()))?;
+    let stream = Async::<TcpStream>::connect(addr)
+        .await
+        .map_err(connect_error)?;
+    stream.get_ref().set_nodelay(true).map_err(connect_error)?;
+    let (ws, _) = async_tungstenite::client_async_with_config(
+        request,
+        stream,
+        Some(config(max_message_size)),
+    )
+    .await?;
+    Ok(WsTransport::new(ws, Wire::Messages { format }))
+}
+
+/// A WebSocket connection as a [`Transport`]: one envelope per message.
+pub struct WsTransport<S> {
+    ws: WebSocketStream<S>,
+    wire: Wire,
+    queued: VecDeque<Message>,
+    queued_bytes: usize,
+}
+
+impl<S> std::fmt::Debug for WsTransport<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsTransport")
+            .field("wire", &self.wire)
+            .field("queued_bytes", &self.queued_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> WsTransport<S> {
+    fn new(ws: WebSocketStream<S>, wire: Wire) -> WsTransport<S> {
+        WsTransport {
+            ws,
+            wire,
+            queued: VecDeque::new(),
+            queued_bytes: 0,
+        }
+    }
+}
+
+impl<S> Transport for WsTransport<S>
+where
+    S: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin + Send,
+{
+    fn wire(&self) -> Wire {
+        self.wire
+    }
+
+    fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Received<'_>>> {
+        loop {
+            let message = match ready!(Pin::new(&mut self.ws).poll_next(cx)) {
+                None => return Poll::Ready(Ok(Received::End)),
+                Some(Err(error)) => return Poll::Ready(Err(io::Error::other(error))),
+                Some(Ok(message)) => message,
+            };
+            return Poll::Ready(Ok(match message {
+                Message::Binary(bytes) => Received::Frame(Frame::Binary(bytes)),
+                Message::Text(text) => Received::Frame(Frame::Text(text.as_str().to_owned())),
+                Message::Close(_) => Received::End,
+                // Answered by tungstenite itself (on the next flush); nothing for the session.
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            }));
+        }
+    }
+
+    fn queue(&mut self, frame: Frame) {
+        self.queued_bytes += frame_len(&frame);
+        self.queued.push_back(match frame {
+            Frame::Binary(bytes) => Message::Binary(bytes),
+            Frame::Text(text) => Message::Text(text.into()),
+        });
+    }
+
+    fn queued_bytes(&self) -> usize {
+        self.queued_bytes
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.queued.is_empty() {
+            ready!(Pin::new(&mut self.ws).poll_ready(cx)).map_err(io::Error::other)?;
+            if let Some(message) = self.queued.pop_front() {
+                self.queued_bytes -= message.len();
+                Pin::new(&mut self.ws)
+                    .start_send(message)
+                    .map_err(io::Error::other)?;
+            }
+        }
+        Pin::new(&mut self.ws)
+            .poll_flush(cx)
+            .map_err(io::Error::other)
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_flush(cx))?;
+        match ready!(Pin::new(&mut self.ws).poll_close(cx)) {
+            Ok(()) | Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Poll::Ready(Ok(())),
+            Err(error) => Poll::Ready(Err(io::Error::other(error))),
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! One scenario suite, run over every transport: in-memory pipes, a Unix domain socket, and
+//! WebSocket carrying binary protobuf or JSON text. The manager side is a [`ManagerListener`];
+//! the plugin side is the SDK's [`PluginClient`] (or a raw session where a scenario needs a
+//! misbehaving plugin).
+
+mod support;
+
+use std::time::Duration;
+
+use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
+use logi_plugin_core::proto::plugin::{
+    ActionCellStatus, ReleaseAction, Settings, SettingsRequest, TriggerAction, UpdateAnalogControl,
+};
+use logi_plugin_core::session::{CloseReason, Event, Reply};
+use logi_plugin_core::{Message, ResponseCode};
+use logi_plugin_transports::ClientEvent;
+use support::{Harness, Kind, next_client_event, within};
+
+/// Defines one test per transport for a scenario `async fn(Kind)`.
+macro_rules! over_every_transport {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use super::*;
+            #[test]
+            fn memory() { smol::block_on(super::$scenario(Kind::Memory)) }
+            #[cfg(unix)]
+            #[test]
+            fn unix_socket() { smol::block_on(super::$scenario(Kind::Local)) }
+            #[test]
+            fn websocket_binary() { smol::block_on(super::$scenario(Kind::WsBinary)) }
+            #[test]
+            fn websocket_json() { smol::block_on(super::$scenario(Kind::WsJson)) }
+        }
+    )*};
+}
+
+over_every_transport!(
+    the_handshake_connects_both_sides,
+    a_trigger_and_release_are_answered_with_status,
+    an_analog_flood_arrives_merged_through_a_throughput_buffer,
+    settings_make_the_round_trip,
+    a_frozen_plugin_is_closed_when_its_pong_is_late,
+    a_rate_limited_plugin_honours_retry_after_and_loses_no_status,
+    the_plugin_reconnects_after_the_manager_restarts,
+    a_bad_secret_is_refused_and_the_client_stops,
+    an_oversized_frame_closes_that_connection_and_the_manager_serves_others,
+);
+
+async fn the_handshake_connects_both_sides(kind: Kind) {
+    let harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.next_connection().await;
+    let hello = match within(manager.next_event()).await {
+        Some(Event::Connected(hello)) => hello,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hello.plugin_id, support::PLUGIN);
+    match next_client_event(&client).await {
+        ClientEvent::Connected(hello) => assert_eq!(hello.language_code, "en-US"),
+        other => panic!("{other:?}"),
+    }
+    assert!(client.is_connected() && manager.is_connected());
+    assert_eq!(client.language().as_deref(), Some("en-US"));
+}
+
+async fn a_trigger_and_release_are_answered_with_status(kind: Kind) {
+    let harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.connected_manager(&client).await;
+    let plugin = client.clone();
+    let app = smol::spawn(async move {
+        while let Some(event) = plugin.next_event().await {
+            if let ClientEvent::Request { id, message } = event {
+                let text = match message {
+                    Message::TriggerAction(_) => "pressed",
+                    Message::ReleaseAction(_) => "released",
+                    _ => "?",
+                };
+                let status = ActionCellStatus {
+                    action_instance_id: "cell-1".into(),
+                    text: Some(text.into()),
+                    ..Default::default()
+                };
+                plugin
+                    .send_response(id, Reply::Message(status.into()))
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    for (message, expected) in [
+        (Message::from(TriggerAction::default()), "pressed"),
+        (Message::from(ReleaseAction::default()), "released"),
+    ] {
+        let answer = within(manager.request(message, Duration::from_secs(5)))
+            .await
+            .unwrap();
+        assert!(answer.response.is_ok());
+        match answer.message {
+            Some(Message::ActionCellStatus(status)) => {
+                assert_eq!(status.text.as_deref(), Some(expected))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    client.disconnect();
+    drop(app);
+}
+
+async fn an_analog_flood_arrives_merged_through_a_throughput_buffer(kind: Kind) {
+    const DELTAS: usize = 2_000;
+    let harness = Harness::start(kind, |config| {
+        config.rate_limit = None;
+        config.limits.max_in_flight = DELTAS + 16;
+    })
+    .await;
+    let client = harness.client("code", |config| {
+        config
+            .control_buffering
+            .push(("volume".into(), "throughput".into()))
+    });
+    let manager = harness.connected_manager(&client).await;
+    let plugin = client.clone();
+    let app = smol::spawn(async move {
+        let mut total = 0.0f64;
+        let mut deliveries = 0usize;
+        while total < DELTAS as f64 {
+            match plugin.next_event().await {
+                Some(ClientEvent::Request {
+                    id,
+                    message: Message::UpdateAnalogControl(update),
+                }) => {
+                    if let Some(UpdateType::Delta(delta)) = update.update_type {
+                        total += f64::from(delta);
+                    }
+                    deliveries += 1;
+                    // A slow application: the buffer merges what arrives meanwhile.
+                    async_io::Timer::after(Duration::from_millis(1)).await;
+                    plugin.send_ok_response(id).await.unwrap();
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        (total, deliveries)
+    });
+    let mut answers = Vec::new();
+    for _ in 0..DELTAS {
+        let update = UpdateAnalogControl {
+            analog_control_id: "volume".into(),
+            instance_id: "dial-1".into(),
+            configuration: None,
+            update_type: Some(UpdateType::Delta(1.0)),
+        };
+        let manager = manager.clone();
+        answers.push(smol::spawn(async move {
+            manager.request(update, Duration::from_secs(30)).await
+        }));
+    }
+    for answer in answers {
+        assert!(within(answer).await.unwrap().response.is_ok());
+    }
+    let (total, deliveries) = within(app).await;
+    assert_eq!(total, DELTAS as f64, "the whole movement arrived");
+    assert!(deliveries < DELTAS, "merged: {deliveries} deliveries");
+}
+
+async fn settings_make_the_round_trip(kind: Kind) {
+    let harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.connected_manager(&client).await;
+    let manager_side = manager.clone();
+    let host = smol::spawn(async move {
+        let mut stored = None;
+        while let Some(event) = manager_side.next_event().await {
+            if let Event::Request { id, message } = event {
+                let reply = match message {
+                    Message::Settings(settings) => {
+                        stored = Some(settings);
+                        Reply::Ok
+                    }
+                    Message::SettingsRequest(_) => match &stored {
+                        Some(settings) => Reply::Message(settings.clone().into()),
+                        None => Reply::Error(ResponseCode::NotFound, "no settings".into()),
+                    },
+                    _ => Reply::Error(ResponseCode::NotImplemented, String::new()),
+                };
+                manager_side.respond(id, reply).await.unwrap();
+            }
+        }
+    });
+    let settings = Settings {
+        setting_name: "theme".into(),
+        setting_value: "dark ünïcode ✓".into(),
+    };
+    let saved = within(client.send_message_with_callback(settings.clone(), Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert!(saved.response.is_ok());
+    let read = within(client.send_message_with_callback(
+        SettingsRequest {
+            setting_name: "theme".into(),
+        },
+        Duration::from_secs(5),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(read.message, Some(settings.into()));
+    client.disconnect();
+    drop(host);
+}
+
+async fn a_frozen_plugin_is_closed_when_its_pong_is_late(kind: Kind) {
+    let harness = Harness::start(kind, |config| {
+        config.heartbeat_interval = Duration::from_millis(100);
+        config.heartbeat_timeout = Duration::from_millis(200);
+    })
+    .await;
+    // A plugin that says hello, then never reads again (its driver is not polled).
+    let frozen = harness.frozen_plugin().await;
+    let manager = harness.next_connection().await;
+    assert!(matches!(
+        within(manager.next_event()).await,
+        Some(Event::Connected(_))
+    ));
+    let reason = within(manager.closed()).await;
+    assert_eq!(
+        reason,
+        CloseReason::HeartbeatTimeout(Duration::from_millis(200))
+    );
+    drop(frozen);
+}
+
+async fn a_rate_limited_plugin_honours_retry_after_and_loses_no_status(kind: Kind) {
+    let harness = Harness::start(kind, |config| {
+        // The default violation allowance (100) covers the burst that leaves before the
+        // plugin hears the RetryAfter.
+        config.rate_limit = Some(logi_plugin_core::session::RateLimit::new(20, 2).unwrap());
+    })
+    .await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.connected_manager(&client).await;
+    for round in 0..30 {
+        for cell in ["cell-1", "cell-2", "cell-3"] {
+            let status = ActionCellStatus {
+                action_instance_id: cell.into(),
+                text: Some(format!("{round}")),
+                ..Default::default()
+            };
+            match client.send_message(status).await {
+                Ok(()) | Err(logi_plugin_transports::ClientError::Send(_)) => {}
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+    }
+    // Every cell ends showing its last status, and the plugin was throttled, not closed.
+    let mut last = std::collections::HashMap::new();
+    while last.values().filter(|text| *text == "29").count() < 3 {
+        match within(manager.next_event()).await {
+            Some(Event::Notification {
+                message: Message::ActionCellStatus(status),
+            }) => {
+                last.insert(status.action_instance_id, status.text.unwrap_or_default());
+            }
+            Some(Event::Closed(reason)) => panic!("closed: {reason}"),
+            _ => {}
+        }
+    }
+    let throttled = loop {
+        match within(client.next_event()).await {
+            Some(ClientEvent::Throttled { .. }) => break true,
+            Some(ClientEvent::Connected(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(throttled);
+    assert!(manager.is_connected());
+}
+
+async fn the_plugin_reconnects_after_the_manager_restarts(kind: Kind) {
+    let mut harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("code", |_| {});
+    harness.connected_manager(&client).await;
+    harness.restart().await;
+    match next_client_event(&client).await {
+        ClientEvent::Disconnected(_) => {}
+        other => panic!("{other:?}"),
+    }
+    let manager = harness.next_connection().await;
+    assert!(matches!(
+        within(manager.next_event()).await,
+        Some(Event::Connected(_))
+    ));
+    assert!(matches!(
+        next_client_event(&client).await,
+        ClientEvent::Connected(_)
+    ));
+    assert!(client.is_connected());
+}
+
+async fn a_bad_secret_is_refused_and_the_client_stops(kind: Kind) {
+    let harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("wrong", |_| {});
+    match next_client_event(&client).await {
+        ClientEvent::Disconnected(CloseReason::HelloRefused { code, .. }) => {
+            assert_eq!(code, ResponseCode::Unauthorized)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        next_client_event(&client).await,
+        ClientEvent::Stopped(CloseReason::HelloRefused { .. })
+    ));
+    within(client.wait_for_disconnect()).await;
+}
+
+async fn an_oversized_frame_closes_that_connection_and_the_manager_serves_others(kind: Kind) {
+    let mut harness = Harness::start(kind, |_| {}).await;
+    harness.send_oversized_frame().await;
+    let offender = harness.next_connection().await;
+    let reason = within(offender.closed()).await;
+    assert!(
+        matches!(
+            reason,
+            CloseReason::MalformedStream(_) | CloseReason::TransportFailed(_)
+        ),
+        "{reason:?}"
+    );
+    // The next plugin is served as usual.
+    let client = harness.client("code", |_| {});
+    harness.connected_manager(&client).await;
+    assert!(client.is_connected());
+}
+
+#[test]
+fn a_browser_origin_is_refused_on_websocket() {
+    smol::block_on(async {
+        let harness = Harness::start(Kind::WsBinary, |_| {}).await;
+        let refused = harness.connect_ws_with_origin("https://evil.example").await;
+        match refused {
+            Err(logi_plugin_transports::ws::WsListenError::Handshake(
+                tungstenite::Error::Http(response),
+            )) => assert_eq!(response.status(), 403),
+            other => panic!("{other:?}"),
+        }
+        let allowed = harness
+            .connect_ws_with_origin(support::ALLOWED_ORIGIN)
+            .await;
+        assert!(allowed.is_ok());
+        assert_eq!(harness.refused_origins(), 1);
+    })
+}
