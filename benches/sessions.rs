@@ -242,7 +242,26 @@ fn analog_flood(c: &mut Criterion) {
     group.finish();
 }
 
+/// Runs one workload `count` times and nothing else, for an instruction counter
+/// (`scripts/instruction-ratios`): `LOGI_BENCH_ONLY` names it, `LOGI_BENCH_COUNT` says how often.
+fn run_only(workload: &str, count: usize) {
+    let now = Instant::now();
+    let (mut manager, mut plugin) = pair(now);
+    let (mut out, mut decoder) = (BytesMut::new(), FrameDecoder::default());
+    match workload {
+        "round_trip/sessions" => session_round_trips(count, now, &mut manager, &mut plugin),
+        "round_trip/codec" => codec_round_trips(count, &mut out, &mut decoder),
+        "analog_flood/sessions" => (0..count).for_each(|_| session_flood(now)),
+        "analog_flood/codec" => (0..count).for_each(|_| codec_flood(&mut out, &mut decoder)),
+        other => panic!("no workload {other:?}"),
+    }
+}
+
 fn main() {
+    if let Ok(workload) = std::env::var("LOGI_BENCH_ONLY") {
+        let count = std::env::var("LOGI_BENCH_COUNT").map_or(1, |n| n.parse().unwrap());
+        return run_only(&workload, count);
+    }
     let mut c = Criterion::default().configure_from_args();
     round_trip(&mut c);
     analog_flood(&mut c);
