@@ -12,10 +12,21 @@ pub struct Ratio {
     pub target: f64,
 }
 
+/// Where criterion keeps its results: `$CARGO_TARGET_DIR/criterion`, else the nearest
+/// `target/criterion` from here up (a member's benchmarks run in the member's directory, their
+/// results land in the workspace's target directory).
+fn criterion_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Some(PathBuf::from(dir).join("criterion"));
+    }
+    let here = std::env::current_dir().ok()?;
+    here.ancestors()
+        .map(|dir| dir.join("target").join("criterion"))
+        .find(|dir| dir.is_dir())
+}
+
 fn median_ns(id: &str) -> Option<f64> {
-    let dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    let path = dir.join("criterion").join(id).join("new/estimates.json");
+    let path = criterion_dir()?.join(id).join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()

@@ -15,6 +15,7 @@
 //!   buffering, reconnect with capped exponential backoff.
 //! - [`listener`]: the manager's listener, one session per plugin connection on every transport.
 //! - [`endpoint`]: where a launched plugin finds its manager (`token`, `LOGI_PLUGIN_ENDPOINT`).
+//! - [`utilities`]: the SDK's utilities (seed 7.2): `open_url` and the OS secret store.
 //!
 //! No protocol logic lives here: every decision about bytes on the wire is the core's.
 #![forbid(unsafe_code)]
@@ -28,6 +29,7 @@ pub mod local;
 pub mod memory;
 mod stream;
 mod transport;
+pub mod utilities;
 pub mod ws;
 
 pub use client::{ClientConfig, ClientError, ClientEvent, PluginClient};
