@@ -441,6 +441,14 @@ async fn run(
             }
             connected
         };
+        // `disconnect`, or the last handle dropped, closes the session; its events still flow
+        // until the driver ends.
+        let close_on_stop = async {
+            let _ = stop.recv().await;
+            connection.close();
+            future::pending::<bool>().await
+        };
+        let forward = future::or(forward, close_on_stop);
         let (reason, connected) = future::zip(driver, forward).await;
         *lock(&shared.current) = None;
         let final_reason = matches!(reason, CloseReason::HelloRefused { .. });

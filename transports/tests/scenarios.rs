@@ -44,6 +44,7 @@ over_every_transport!(
     the_plugin_reconnects_after_the_manager_restarts,
     a_bad_secret_is_refused_and_the_client_stops,
     an_oversized_frame_closes_that_connection_and_the_manager_serves_others,
+    dropping_the_last_client_handle_closes_the_connection,
 );
 
 async fn the_handshake_connects_both_sides(kind: Kind) {
@@ -330,6 +331,14 @@ async fn an_oversized_frame_closes_that_connection_and_the_manager_serves_others
     let client = harness.client("code", |_| {});
     harness.connected_manager(&client).await;
     assert!(client.is_connected());
+}
+
+async fn dropping_the_last_client_handle_closes_the_connection(kind: Kind) {
+    let harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.connected_manager(&client).await;
+    drop(client);
+    assert_eq!(within(manager.closed()).await, CloseReason::PeerClosed);
 }
 
 #[test]
