@@ -24,15 +24,13 @@ use bytes::BytesMut;
 use criterion::Criterion;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, encode_frame};
+use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
-use logi_plugin_core::proto::plugin::{
-    ActionCellStatus, ManagerHello, TriggerAction, UpdateAnalogControl,
-};
 use logi_plugin_core::session::{
     Event, Frame, Limits, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
-use support::Ratio;
+use support::{Ratio, dial, status, trigger};
 
 const FLOOD: usize = 1_000_000;
 
@@ -41,32 +39,6 @@ const READ: usize = 64 * 1024;
 
 /// How many flood requests the manager sends between transport writes.
 const BATCH: usize = 1024;
-
-fn trigger() -> TriggerAction {
-    TriggerAction {
-        action_instance_id: "3f1c9a2e-8d4b-4f6a-9c1e-2b7d5e8f0a13".into(),
-        action_id: "com.example.media.toggle_mute".into(),
-        configuration: None,
-    }
-}
-
-fn status() -> ActionCellStatus {
-    ActionCellStatus {
-        action_instance_id: "3f1c9a2e-8d4b-4f6a-9c1e-2b7d5e8f0a13".into(),
-        action_id: "com.example.media.toggle_mute".into(),
-        text: Some("Muted".into()),
-        ..ActionCellStatus::default()
-    }
-}
-
-fn dial() -> UpdateAnalogControl {
-    UpdateAnalogControl {
-        analog_control_id: "volume".into(),
-        instance_id: "dial-1".into(),
-        configuration: None,
-        update_type: Some(UpdateType::Delta(1.0)),
-    }
-}
 
 /// A connected pair, the manager allowing a whole flood in flight.
 fn pair(now: Instant) -> (ManagerSession, PluginSession) {

@@ -1,8 +1,40 @@
-//! Shared by the benchmarks: prints the ratios between benchmarks of one run, from criterion's
-//! own estimates, against the targets they are held to.
+//! Shared by the benchmarks: the messages they send, and the ratios between benchmarks of one
+//! run (from criterion's own estimates, or timed in alternating rounds) against their targets.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+
+use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
+use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction, UpdateAnalogControl};
+
+/// The action a round trip triggers.
+pub fn trigger() -> TriggerAction {
+    TriggerAction {
+        action_instance_id: "3f1c9a2e-8d4b-4f6a-9c1e-2b7d5e8f0a13".into(),
+        action_id: "com.example.media.toggle_mute".into(),
+        configuration: None,
+    }
+}
+
+/// The status it is answered with.
+pub fn status() -> ActionCellStatus {
+    ActionCellStatus {
+        action_instance_id: "3f1c9a2e-8d4b-4f6a-9c1e-2b7d5e8f0a13".into(),
+        action_id: "com.example.media.toggle_mute".into(),
+        text: Some("Muted".into()),
+        ..ActionCellStatus::default()
+    }
+}
+
+/// One step of a dial.
+pub fn dial() -> UpdateAnalogControl {
+    UpdateAnalogControl {
+        analog_control_id: "volume".into(),
+        instance_id: "dial-1".into(),
+        configuration: None,
+        update_type: Some(UpdateType::Delta(1.0)),
+    }
+}
 
 /// A ratio to report: `numerator` / `denominator` (criterion ids, `group/function`) and its target.
 pub struct Ratio {

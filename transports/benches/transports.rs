@@ -31,15 +31,13 @@ use criterion::Criterion;
 use futures_lite::future;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, encode_frame};
-use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
-use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction, UpdateAnalogControl};
 use logi_plugin_core::session::{
     Event, Format, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
 use logi_plugin_transports::ws::{WsListener, WsOptions, connect_ws};
 use logi_plugin_transports::{Connection, Driver, StreamTransport, Transport, connect};
-use support::Ratio;
+use support::{Ratio, dial, status, trigger};
 
 const STREAMED: usize = 100_000;
 
@@ -47,32 +45,6 @@ const STREAMED: usize = 100_000;
 type Round = Box<dyn FnMut()>;
 /// Notifications sent per command; `STREAMED` is a whole number of batches.
 const BATCH: usize = 250;
-
-fn trigger() -> TriggerAction {
-    TriggerAction {
-        action_instance_id: "3f1c9a2e-8d4b-4f6a-9c1e-2b7d5e8f0a13".into(),
-        action_id: "com.example.media.toggle_mute".into(),
-        configuration: None,
-    }
-}
-
-fn status() -> ActionCellStatus {
-    ActionCellStatus {
-        action_instance_id: "3f1c9a2e-8d4b-4f6a-9c1e-2b7d5e8f0a13".into(),
-        action_id: "com.example.media.toggle_mute".into(),
-        text: Some("Muted".into()),
-        ..ActionCellStatus::default()
-    }
-}
-
-fn dial() -> UpdateAnalogControl {
-    UpdateAnalogControl {
-        analog_control_id: "volume".into(),
-        instance_id: "dial-1".into(),
-        configuration: None,
-        update_type: Some(UpdateType::Delta(1.0)),
-    }
-}
 
 fn framed(envelope: &Envelope) -> Bytes {
     let mut out = BytesMut::new();
