@@ -20,7 +20,8 @@ use futures_lite::Stream as _;
 use logi_plugin_core::session::{ManagerConfig, ManagerSession};
 
 use crate::driver::{Connection, Driver, connect};
-use crate::local::LocalListener;
+use crate::endpoint::ConnectError;
+use crate::local::{LocalError, LocalListener};
 use crate::memory::{self, MemoryStream};
 use crate::stream::StreamTransport;
 use crate::transport::{BoxTransport, Transport};
@@ -59,11 +60,16 @@ pub struct MemoryConnector {
 }
 
 impl MemoryConnector {
-    /// The plugin's end of a new connection; `None` if the listener is gone.
-    pub fn connect(&self) -> Option<StreamTransport<MemoryStream>> {
+    /// The plugin's end of a new connection; an error if the listener is gone.
+    pub fn connect(&self) -> Result<StreamTransport<MemoryStream>, ConnectError> {
         let (plugin_end, manager_end) = memory::pair();
-        self.sender.try_send(manager_end).ok()?;
-        Some(StreamTransport::new(plugin_end))
+        self.sender.try_send(manager_end).map_err(|_| {
+            ConnectError::Local(LocalError::Connect {
+                endpoint: "memory".into(),
+                source: io::ErrorKind::NotConnected.into(),
+            })
+        })?;
+        Ok(StreamTransport::new(plugin_end))
     }
 }
 
@@ -71,16 +77,7 @@ impl From<MemoryConnector> for crate::client::Connector {
     fn from(memory: MemoryConnector) -> Self {
         crate::client::Connector::new(move || {
             let connected = memory.connect();
-            async move {
-                connected
-                    .map(|transport| Box::new(transport) as BoxTransport)
-                    .ok_or_else(|| {
-                        crate::endpoint::ConnectError::Local(crate::local::LocalError::Connect {
-                            endpoint: "memory".into(),
-                            source: io::ErrorKind::NotConnected.into(),
-                        })
-                    })
-            }
+            async move { Ok(Box::new(connected?) as BoxTransport) }
         })
     }
 }

@@ -134,7 +134,6 @@ impl Harness {
         if let Some(task) = self.accepting.take() {
             task.cancel().await;
         }
-        *self.memory.lock().unwrap() = None;
         self.listen();
     }
 
@@ -190,20 +189,10 @@ impl Harness {
         if self.kind == Kind::Memory {
             let memory = self.memory.clone();
             config.connector = Some(Connector::new(move || {
-                let current = memory.lock().unwrap().clone();
-                let transport = current.and_then(|m| m.connect());
-                async move {
-                    transport
-                        .map(|t| Box::new(t) as BoxTransport)
-                        .ok_or_else(|| {
-                            logi_plugin_transports::endpoint::ConnectError::Local(
-                                logi_plugin_transports::local::LocalError::Connect {
-                                    endpoint: "memory".into(),
-                                    source: std::io::ErrorKind::NotConnected.into(),
-                                },
-                            )
-                        })
-                }
+                // The listener of the moment: after a restart, the new one.
+                let current = memory.lock().unwrap().clone().expect("a listener");
+                let transport = current.connect();
+                async move { Ok(Box::new(transport?) as BoxTransport) }
             }));
         }
         tweak(&mut config);
