@@ -18,6 +18,16 @@ pub enum Frame {
     Text(String),
 }
 
+impl Frame {
+    /// The frame's bytes, as they go on the wire (a text frame's are its UTF-8).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Frame::Binary(bytes) => bytes,
+            Frame::Text(text) => text.as_bytes(),
+        }
+    }
+}
+
 /// How envelopes travel on a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wire {

@@ -1,42 +1,49 @@
 //! The transports against their raw baselines, each measured in the same run.
 //!
 //! - `uds_round_trip`: `TriggerAction` -> `ActionCellStatus` through the manager and plugin
-//!   sessions over a Unix domain socket, each side's driver on its own thread; beside the same
-//!   two frames ping-ponged over a raw Unix socket pair with the same length prefix (blocking
-//!   reads and writes, one thread a side). Target: at most 1.5x.
+//!   sessions over a Unix domain socket; beside the same two frames ping-ponged over a raw Unix
+//!   socket with the same length prefix (blocking reads and writes). Target: at most 1.5x.
+//!   Beside them, `core_blocking`: the same sessions pumped by hand over blocking sockets, with
+//!   no driver, the floor that any driver's cost adds to.
 //! - `uds_stream`: 100,000 `UpdateAnalogControl` notifications one way, sent in batches and
-//!   taken as events by the plugin; beside the same frames streamed over a raw socket pair, read
+//!   taken as events by the plugin; beside the same frames streamed over a raw socket, read
 //!   and split at their length prefixes (bytes only), and read, split and decoded with the codec.
 //!   Target: at least 60% of raw throughput.
 //! - `ws_round_trip`: the round trip over WebSocket (binary); beside raw tungstenite echoing
-//!   the same bytes, blocking, one thread a side. Target: at most 1.3x.
+//!   the same bytes, blocking. Target: at most 1.3x.
 //!
-//! Threads are not pinned: both sides of every comparison run where the scheduler puts them.
+//! The manager side runs on the main thread; the far side (the plugin, or the raw peer) runs in
+//! a child process, this binary started again (see `peer`), as a plugin runs beside its manager.
+//! Threads are not pinned: both sides of every comparison run where the scheduler puts them,
+//! which moves latencies by tens of percent from run to run. For the cost of the work alone, run
+//! the binary under `taskset -c 0` (children inherit it): every process on one vCPU.
 //! After criterion's report, each pair is timed again in alternating rounds and the median
 //! ratio printed, the figure that holds still on a shared machine.
 
+#[path = "transports/peer.rs"]
+mod peer;
 #[path = "../../benches/support/mod.rs"]
 mod support;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::net::TcpListener;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use criterion::Criterion;
 use futures_lite::future;
-use logi_plugin_core::codec::binary;
-use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, encode_frame};
+use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::session::{
-    Event, Format, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
+    Event, ManagerConfig, ManagerSession, PluginConfig, Session, Wire,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
-use logi_plugin_transports::ws::{WsListener, WsOptions, connect_ws};
+use logi_plugin_transports::ws::{WsListener, WsOptions};
 use logi_plugin_transports::{Connection, Driver, StreamTransport, Transport, connect};
+use peer::Role;
 use support::{Ratio, dial, status, trigger};
 
 const STREAMED: usize = 100_000;
@@ -52,9 +59,32 @@ fn framed(envelope: &Envelope) -> Bytes {
     out.freeze()
 }
 
+/// The raw round trip's two frames: the framed request and the framed status answering it.
+fn round_trip_frames() -> (Bytes, Bytes) {
+    let request = framed(&Envelope::request(7, trigger()));
+    let answer = framed(&Envelope::response(
+        7,
+        ResponseInfo::ok(),
+        Some(Message::from(status())),
+    ));
+    (request, answer)
+}
+
+/// A Unix socket connected to a child process playing `role`, and the child.
+fn uds_peer(role: Role) -> (UnixStream, peer::Peer) {
+    let path: PathBuf =
+        std::env::temp_dir().join(format!("logi-bench-{}-{role:?}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).unwrap();
+    let child = peer::spawn(role, path.to_str().unwrap());
+    let (socket, _) = listener.accept().unwrap();
+    let _ = std::fs::remove_file(&path);
+    (socket, child)
+}
+
 /// A manager without a rate limit whose heartbeat never fires during a run: a pair sits idle,
 /// its manager's driver unpolled, while the other benchmarks run.
-fn manager_config(wire: logi_plugin_core::session::Wire) -> ManagerConfig {
+fn manager_config(wire: Wire) -> ManagerConfig {
     let registry: HashMap<String, String> =
         [("com.example.bench".to_string(), "code".to_string())].into();
     let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
@@ -65,37 +95,27 @@ fn manager_config(wire: logi_plugin_core::session::Wire) -> ManagerConfig {
 }
 
 /// A plugin that does not count a quiet manager as gone during a run.
-fn plugin_config(wire: logi_plugin_core::session::Wire) -> PluginConfig {
+fn plugin_config(wire: Wire) -> PluginConfig {
     let mut config = PluginConfig::new("com.example.bench", "code", "1.0.0");
     config.heartbeat_interval = Duration::from_secs(3600);
     config.wire = wire;
     config
 }
 
-/// The manager's side of a connected pair; the plugin's runs on its own thread until the
-/// manager closes, answering every request with a status and counting notifications.
+/// The manager's side of a connection to a plugin in a child process, which lives until the
+/// manager closes.
 struct Pair {
     manager: Connection<ManagerSession>,
     driver: Driver<ManagerSession, Box<dyn Transport>>,
+    _plugin: peer::Peer,
 }
 
 impl Pair {
-    fn new(manager_end: Box<dyn Transport>, plugin_end: Box<dyn Transport>) -> Pair {
+    /// Connects a manager session over `manager_end` and waits for the handshake.
+    fn new(manager_end: Box<dyn Transport>, plugin: peer::Peer) -> Pair {
         let config = manager_config(manager_end.wire());
         let (manager, mut driver) =
             connect(ManagerSession::new(Instant::now(), config), manager_end);
-        thread::spawn(move || {
-            let config = plugin_config(plugin_end.wire());
-            let (plugin, driver) = connect(PluginSession::new(Instant::now(), config), plugin_end);
-            let app = async {
-                while let Some(event) = plugin.next_event().await {
-                    if let Event::Request { id, .. } = event {
-                        let _ = plugin.respond(id, Reply::Message(status().into())).await;
-                    }
-                }
-            };
-            async_io::block_on(future::zip(driver, app));
-        });
         async_io::block_on(future::or(
             async {
                 (&mut driver).await;
@@ -103,13 +123,24 @@ impl Pair {
             },
             async { while !matches!(manager.next_event().await, Some(Event::Connected(_))) {} },
         ));
-        Pair { manager, driver }
+        Pair {
+            manager,
+            driver,
+            _plugin: plugin,
+        }
+    }
+
+    /// A manager over a Unix socket to a child plugin playing `role`.
+    fn uds(role: Role) -> Pair {
+        let (socket, plugin) = uds_peer(role);
+        let socket = async_io::Async::new(socket).unwrap();
+        Pair::new(Box::new(StreamTransport::new(socket)), plugin)
     }
 
     /// Runs `work` on this thread with the manager's driver beside it.
     fn run<T>(&mut self, work: impl std::future::Future<Output = T>) -> T {
         let driver = &mut self.driver;
-        async_io::block_on(future::or(work, async {
+        logi_plugin_transports::block_on(future::or(work, async {
             driver.await;
             panic!("the manager closed");
         }))
@@ -127,31 +158,126 @@ impl Pair {
             }
         });
     }
-}
 
-/// A raw peer answering each framed request with the framed status, over blocking IO.
-fn raw_echo_peer(
-    mut socket: UnixStream,
-    answer: Bytes,
-    request_len: usize,
-) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        let mut request = vec![0; request_len];
-        while socket.read_exact(&mut request).is_ok() {
-            if socket.write_all(&answer).is_err() {
-                return;
+    /// `STREAMED` dial updates to the plugin, a batch per command; the plugin counts them as
+    /// they arrive as events and sends a status back after the last.
+    fn stream(&mut self) {
+        let manager = self.manager.clone();
+        self.run(async move {
+            for _ in 0..STREAMED / BATCH {
+                manager
+                    .with(|session, now| {
+                        for _ in 0..BATCH {
+                            session.send_notification(now, dial()).unwrap();
+                        }
+                    })
+                    .await
+                    .unwrap();
             }
-        }
-    })
+            while !matches!(manager.next_event().await, Some(Event::Notification { .. })) {}
+        });
+    }
 }
 
-fn uds_round_trip(c: &mut Criterion) -> (Round, Round) {
+/// Drives `session` over a blocking socket until `on_event` says an event ends the wait, or the
+/// peer hangs up: the sans-IO core with no driver, as an embedder may run it.
+fn pump<S: Session>(
+    session: &mut S,
+    socket: &mut UnixStream,
+    buf: &mut [u8],
+    mut on_event: impl FnMut(&mut S, Event<S::PeerHello>) -> bool,
+) {
+    loop {
+        while let Some(frame) = session.poll_transmit() {
+            socket.write_all(frame.as_bytes()).unwrap();
+        }
+        let n = socket.read(buf).unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        session.handle_bytes(Instant::now(), &buf[..n]).unwrap();
+        let mut done = false;
+        while let Some(event) = session.poll_event() {
+            done |= on_event(session, event);
+        }
+        if done {
+            while let Some(frame) = session.poll_transmit() {
+                socket.write_all(frame.as_bytes()).unwrap();
+            }
+            return;
+        }
+    }
+}
+
+/// A manager session pumped by hand over a blocking socket to a child plugin pumped the same
+/// way: the floor that any driver's cost adds to.
+struct CorePair {
+    session: ManagerSession,
+    peer: RawPeer,
+    buf: Vec<u8>,
+}
+
+impl CorePair {
+    fn new() -> CorePair {
+        let wire = Wire::Stream {
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        };
+        let mut pair = CorePair {
+            session: ManagerSession::new(Instant::now(), manager_config(wire)),
+            peer: RawPeer::new(Role::CoreUds),
+            buf: vec![0; 4096],
+        };
+        pair.wait(|event| matches!(event, Event::Connected(_)));
+        pair
+    }
+
+    fn wait(
+        &mut self,
+        mut until: impl FnMut(&Event<<ManagerSession as Session>::PeerHello>) -> bool,
+    ) {
+        let CorePair { session, peer, buf } = self;
+        pump(session, &mut peer.socket, buf, |_, event| until(&event));
+    }
+
+    fn round_trips(&mut self, n: u64) {
+        for _ in 0..n {
+            let request = Message::from(trigger());
+            let sent = self
+                .session
+                .send_request(Instant::now(), request, Duration::from_secs(5));
+            sent.unwrap();
+            self.wait(|event| {
+                matches!(
+                    event,
+                    Event::Response {
+                        message: Some(_),
+                        ..
+                    }
+                )
+            });
+        }
+    }
+}
+
+/// A blocking raw socket to a child peer, which ends when this is dropped.
+struct RawPeer {
+    socket: UnixStream,
+    _peer: peer::Peer,
+}
+
+impl RawPeer {
+    fn new(role: Role) -> RawPeer {
+        let (socket, peer) = uds_peer(role);
+        RawPeer {
+            socket,
+            _peer: peer,
+        }
+    }
+}
+
+fn uds_round_trip(c: &mut Criterion) -> [Round; 3] {
     let mut group = c.benchmark_group("uds_round_trip");
-    let (a, b) = UnixStream::pair().unwrap();
-    let transport = |s: UnixStream| -> Box<dyn Transport> {
-        Box::new(StreamTransport::new(async_io::Async::new(s).unwrap()))
-    };
-    let mut pair = Pair::new(transport(a), transport(b));
+    let mut pair = Pair::uds(Role::AnswerUds);
     group.bench_function("sessions", |bench| {
         bench.iter_custom(|iters| {
             let start = Instant::now();
@@ -159,19 +285,21 @@ fn uds_round_trip(c: &mut Criterion) -> (Round, Round) {
             start.elapsed()
         })
     });
-    let request = framed(&Envelope::request(7, trigger()));
-    let answer = framed(&Envelope::response(
-        7,
-        ResponseInfo::ok(),
-        Some(Message::from(status())),
-    ));
-    let (mut raw, peer_end) = UnixStream::pair().unwrap();
-    let peer = raw_echo_peer(peer_end, answer.clone(), request.len());
+    let mut core = CorePair::new();
+    group.bench_function("core_blocking", |bench| {
+        bench.iter_custom(|iters| {
+            let start = Instant::now();
+            core.round_trips(iters);
+            start.elapsed()
+        })
+    });
+    let (request, answer) = round_trip_frames();
+    let mut raw = RawPeer::new(Role::EchoUds);
     let mut reply = vec![0; answer.len()];
     let mut raw_round_trips = move |n: u64| {
         for _ in 0..n {
-            raw.write_all(&request).unwrap();
-            raw.read_exact(&mut reply).unwrap();
+            raw.socket.write_all(&request).unwrap();
+            raw.socket.read_exact(&mut reply).unwrap();
         }
     };
     group.bench_function("raw", |bench| {
@@ -182,101 +310,25 @@ fn uds_round_trip(c: &mut Criterion) -> (Round, Round) {
         })
     });
     group.finish();
-    drop(peer);
-    (
+    [
         Box::new(move || pair.round_trips(2_000)),
+        Box::new(move || core.round_trips(2_000)),
         Box::new(move || raw_round_trips(2_000)),
-    )
+    ]
 }
 
-/// `STREAMED` dial updates from the manager to the plugin, sent a batch per command; the plugin
-/// counts them as they arrive as events.
-fn sessions_stream(pair: &mut Pair, counted: &async_channel::Receiver<usize>) {
-    let manager = pair.manager.clone();
-    pair.run(async move {
-        for _ in 0..STREAMED / BATCH {
-            manager
-                .with(|session, now| {
-                    for _ in 0..BATCH {
-                        session.send_notification(now, dial()).unwrap();
-                    }
-                })
-                .await
-                .unwrap();
-        }
-        assert_eq!(counted.recv().await.unwrap(), STREAMED);
-    });
-}
-
-/// The plugin end of a streaming pair: counts notifications, reports every `STREAMED`.
-fn counting_plugin(plugin_end: Box<dyn Transport>, counted: async_channel::Sender<usize>) {
-    thread::spawn(move || {
-        let config = plugin_config(plugin_end.wire());
-        let (plugin, driver) = connect(PluginSession::new(Instant::now(), config), plugin_end);
-        let app = async {
-            let mut seen = 0;
-            while let Some(event) = plugin.next_event().await {
-                if let Event::Notification { .. } = event {
-                    seen += 1;
-                    if seen == STREAMED {
-                        seen = 0;
-                        let _ = counted.send(STREAMED).await;
-                    }
-                }
-            }
-        };
-        async_io::block_on(future::zip(driver, app));
-    });
-}
-
-/// `STREAMED` frames written in one go and read back at their length prefixes; with
-/// `decode`, each is decoded too.
-fn raw_stream(frames: &Bytes, writer: &mut UnixStream, reader: &mut UnixStream, decode: bool) {
-    thread::scope(|scope| {
-        scope.spawn(|| writer.write_all(frames).unwrap());
-        let mut decoder = FrameDecoder::default();
-        let mut buf = vec![0; 64 * 1024];
-        let mut seen = 0;
-        while seen < STREAMED {
-            let n = reader.read(&mut buf).unwrap();
-            decoder.push(&buf[..n]);
-            while let Some(frame) = decoder.next_frame().unwrap() {
-                if decode {
-                    std::hint::black_box(binary::decode(frame).unwrap());
-                }
-                seen += 1;
-            }
-        }
-    });
+/// `STREAMED` frames written in one go to a raw peer, which reads them back at their length
+/// prefixes and answers with one byte.
+fn raw_stream(frames: &Bytes, peer: &mut RawPeer) {
+    peer.socket.write_all(frames).unwrap();
+    peer.socket.read_exact(&mut [0]).unwrap();
 }
 
 fn uds_stream(c: &mut Criterion) -> [Round; 3] {
     let mut group = c.benchmark_group("uds_stream");
     group.sample_size(10);
-    let (a, b) = UnixStream::pair().unwrap();
-    let transport = |s: UnixStream| -> Box<dyn Transport> {
-        Box::new(StreamTransport::new(async_io::Async::new(s).unwrap()))
-    };
-    let (counted_tx, counted) = async_channel::unbounded();
-    let mut pair = {
-        // The counting plugin replaces the answering one: build the pair by hand.
-        let manager_end = transport(a);
-        let config = manager_config(manager_end.wire());
-        let (manager, mut driver) =
-            connect(ManagerSession::new(Instant::now(), config), manager_end);
-        counting_plugin(transport(b), counted_tx);
-        async_io::block_on(future::or(
-            async {
-                (&mut driver).await;
-                panic!("closed");
-            },
-            async { while !matches!(manager.next_event().await, Some(Event::Connected(_))) {} },
-        ));
-        Pair { manager, driver }
-    };
-    group.bench_function("sessions", |bench| {
-        bench.iter(|| sessions_stream(&mut pair, &counted))
-    });
+    let mut pair = Pair::uds(Role::CountUds);
+    group.bench_function("sessions", |bench| bench.iter(|| pair.stream()));
     let one = framed(&Envelope {
         id: 0,
         message: Some(dial().into()),
@@ -288,52 +340,31 @@ fn uds_stream(c: &mut Criterion) -> [Round; 3] {
         .cycle()
         .take(one.len() * STREAMED)
         .collect();
-    let (mut writer, mut reader) = UnixStream::pair().unwrap();
-    let (mut writer2, mut reader2) = UnixStream::pair().unwrap();
+    let mut bytes_peer = RawPeer::new(Role::StreamUds);
+    let mut decoding_peer = RawPeer::new(Role::StreamUdsDecoded);
     group.bench_function("raw_bytes", |bench| {
-        bench.iter(|| raw_stream(&frames, &mut writer, &mut reader, false))
+        bench.iter(|| raw_stream(&frames, &mut bytes_peer))
     });
     group.bench_function("raw_decoded", |bench| {
-        bench.iter(|| raw_stream(&frames, &mut writer2, &mut reader2, true))
+        bench.iter(|| raw_stream(&frames, &mut decoding_peer))
     });
     group.finish();
     let frames2 = frames.clone();
     [
-        Box::new(move || sessions_stream(&mut pair, &counted)),
-        Box::new(move || raw_stream(&frames, &mut writer, &mut reader, false)),
-        Box::new(move || raw_stream(&frames2, &mut writer2, &mut reader2, true)),
+        Box::new(move || pair.stream()),
+        Box::new(move || raw_stream(&frames, &mut bytes_peer)),
+        Box::new(move || raw_stream(&frames2, &mut decoding_peer)),
     ]
-}
-
-/// Raw tungstenite: a server thread echoing each binary message back, blocking.
-fn raw_ws_echo() -> (tungstenite::WebSocket<TcpStream>, thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        stream.set_nodelay(true).unwrap();
-        let mut ws = tungstenite::accept(stream).unwrap();
-        while let Ok(message) = ws.read() {
-            if message.is_binary() && ws.send(message).is_err() {
-                return;
-            }
-        }
-    });
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_nodelay(true).unwrap();
-    let (client, _) = tungstenite::client(format!("ws://{addr}/"), stream).unwrap();
-    (client, server)
 }
 
 fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
     let mut group = c.benchmark_group("ws_round_trip");
     let listener = WsListener::bind("127.0.0.1:0".parse().unwrap(), WsOptions::default()).unwrap();
     let url = format!("ws://{}", listener.local_addr().unwrap());
-    let (manager_end, plugin_end) = async_io::block_on(future::zip(
-        async { listener.accept().await.unwrap().upgrade().await.unwrap() },
-        async { connect_ws(&url, Format::Binary).await.unwrap() },
-    ));
-    let mut pair = Pair::new(Box::new(manager_end), Box::new(plugin_end));
+    let plugin = peer::spawn(Role::AnswerWs, &url);
+    let manager_end =
+        async_io::block_on(async { listener.accept().await.unwrap().upgrade().await.unwrap() });
+    let mut pair = Pair::new(Box::new(manager_end), plugin);
     group.bench_function("sessions", |bench| {
         bench.iter_custom(|iters| {
             let start = Instant::now();
@@ -341,14 +372,23 @@ fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
             start.elapsed()
         })
     });
-    let (mut client, _server) = raw_ws_echo();
-    let request = framed(&Envelope::request(7, trigger()));
+    // Raw tungstenite: this end serves, as the manager does; the child echoes as a client.
+    let raw_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo = peer::spawn(
+        Role::EchoWs,
+        &raw_listener.local_addr().unwrap().to_string(),
+    );
+    let (stream, _) = raw_listener.accept().unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut server = tungstenite::accept(stream).unwrap();
+    let (request, _) = round_trip_frames();
     let mut raw_round_trips = move |n: u64| {
+        let _ = &echo;
         for _ in 0..n {
-            client
+            server
                 .send(tungstenite::Message::Binary(request.clone()))
                 .unwrap();
-            std::hint::black_box(client.read().unwrap());
+            std::hint::black_box(server.read().unwrap());
         }
     };
     group.bench_function("raw_tungstenite", |bench| {
@@ -366,8 +406,11 @@ fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
 }
 
 fn main() {
+    if peer::run_if_child() {
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
-    let (mut uds_sessions, mut uds_raw) = uds_round_trip(&mut c);
+    let [mut uds_sessions, mut uds_core, mut uds_raw] = uds_round_trip(&mut c);
     let [mut stream_sessions, mut stream_raw, mut stream_decoded] = uds_stream(&mut c);
     let (mut ws_sessions, mut ws_raw) = ws_round_trip(&mut c);
     c.final_summary();
@@ -375,6 +418,12 @@ fn main() {
         Ratio {
             what: "UDS round trip: sessions / raw socket pair".into(),
             numerator: "uds_round_trip/sessions".into(),
+            denominator: "uds_round_trip/raw".into(),
+            target: 1.5,
+        },
+        Ratio {
+            what: "UDS round trip: core pumped by hand / raw socket pair".into(),
+            numerator: "uds_round_trip/core_blocking".into(),
             denominator: "uds_round_trip/raw".into(),
             target: 1.5,
         },
@@ -405,6 +454,13 @@ fn main() {
         1.5,
         11,
         &mut uds_sessions,
+        &mut uds_raw,
+    );
+    support::interleaved(
+        "UDS round trip (2,000 a round): core by hand / raw",
+        1.5,
+        11,
+        &mut uds_core,
         &mut uds_raw,
     );
     support::interleaved(

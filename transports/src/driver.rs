@@ -6,19 +6,21 @@
 //! driver only moves bytes, time and commands.
 //!
 //! [`connect`] gives a [`Connection`] handle and the [`Driver`] future; spawn the driver on any
-//! executor (`smol::spawn`, `tokio::spawn`, a thread with `block_on`) and talk through the handle.
+//! executor (`smol::spawn`, `tokio::spawn`), or run it beside the code that uses it on one
+//! thread with [`block_on`](crate::block_on), and talk through the handle.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use async_io::Timer;
 use futures_lite::Stream;
+use futures_util::task::AtomicWaker;
 use logi_plugin_core::session::{CloseReason, Event, Session};
 use logi_plugin_core::{Message, ResponseInfo};
 
@@ -33,6 +35,43 @@ pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// How many rounds of work one poll does before yielding to other tasks.
 const BUDGET: usize = 64;
+
+/// Whether a source has woken its waker since it last said "not yet"; the driver's own waker
+/// is woken with it.
+struct Readiness {
+    ready: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Readiness {
+            ready: AtomicBool::new(true),
+            waker: AtomicWaker::new(),
+        }
+    }
+}
+
+impl Wake for Readiness {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ready.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+/// What one look at a source of work found.
+enum Step {
+    /// It had work, now done.
+    Progressed,
+    /// It had none, and will wake the driver when it has.
+    Waiting,
+    /// It was not asked (closed, or held back).
+    Skipped,
+}
 
 /// The answer to a request made through a [`Connection`].
 #[derive(Clone, Debug, PartialEq)]
@@ -163,8 +202,9 @@ where
         waiters: HashMap::new(),
         shared,
         timer: Timer::never(),
-        timer_at: None,
+        armed_at: None,
         input_ended: false,
+        input: Arc::new(Readiness::default()),
         handles_gone: false,
         closing_since: None,
         finished: None,
@@ -316,8 +356,11 @@ pub struct Driver<S: Session, T> {
     waiters: HashMap<u32, Waiter>,
     shared: Arc<Shared>,
     timer: Timer,
-    timer_at: Option<Instant>,
+    /// When `timer` fires: never later than the session's next deadline, possibly earlier.
+    armed_at: Option<Instant>,
     input_ended: bool,
+    /// Whether the transport may have input: it is asked again only once it has woken us.
+    input: Arc<Readiness>,
     handles_gone: bool,
     /// When the session closed: its last frames have until `CLOSE_LINGER` after to leave.
     closing_since: Option<Instant>,
@@ -347,12 +390,26 @@ where
         if let Some(reason) = &this.finished {
             return Poll::Ready(reason.clone());
         }
+        // A source that said "not yet" in this poll has our waker: asking again before it
+        // wakes us would only cost a system call.
+        let mut input_waiting = false;
+        let mut commands_waiting = false;
         for _ in 0..BUDGET {
             let now = Instant::now();
-            let mut progressed = this.take_commands(cx, now);
-            progressed |= this.take_input(cx, now);
-            if this.timer_at.is_some_and(|at| at <= now) {
-                this.timer_at = None;
+            let mut progressed = false;
+            if !commands_waiting {
+                progressed |= this.take_commands(cx, now);
+                // It takes commands until there are none: then the channel has our waker.
+                commands_waiting = !this.handles_gone;
+            }
+            if !input_waiting {
+                match this.take_input(cx, now) {
+                    Step::Progressed => progressed = true,
+                    Step::Waiting => input_waiting = true,
+                    Step::Skipped => {}
+                }
+            }
+            if this.session.poll_timeout().is_some_and(|at| at <= now) {
                 this.session.handle_timeout(now);
                 progressed = true;
             }
@@ -412,15 +469,24 @@ where
     }
 
     /// Hands the session what the transport has, unless too much waits to be written.
-    fn take_input(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+    fn take_input(&mut self, cx: &mut Context<'_>, now: Instant) -> Step {
         if self.input_ended
             || self.session.close_reason().is_some()
             || self.transport.queued_bytes() > MAX_QUEUED_BYTES
         {
-            return false;
+            return Step::Skipped;
         }
-        match self.transport.poll_receive(cx) {
-            Poll::Pending => false,
+        if !self.input.ready.swap(false, Ordering::AcqRel) {
+            self.input.waker.register(cx.waker());
+            return Step::Waiting;
+        }
+        self.input.waker.register(cx.waker());
+        let waker = Waker::from(self.input.clone());
+        match self
+            .transport
+            .poll_receive(&mut Context::from_waker(&waker))
+        {
+            Poll::Pending => Step::Waiting,
             Poll::Ready(received) => {
                 let accepted = match received {
                     Ok(Received::Bytes(bytes)) => self.session.handle_bytes(now, bytes),
@@ -443,7 +509,8 @@ where
                     self.session
                         .handle_transport_error(now, format!("input refused: {error}"));
                 }
-                true
+                self.input.ready.store(true, Ordering::Release);
+                Step::Progressed
             }
         }
     }
@@ -514,24 +581,31 @@ where
         self.transport.poll_close(cx).is_ready()
     }
 
-    /// Sets the timer to the session's next deadline (or the end of the linger); `true` if that
-    /// moment has already come.
+    /// Makes sure the timer wakes the driver by the session's next deadline (or the end of the
+    /// linger); `true` if that moment has already come or the timer has fired.
+    ///
+    /// A deadline later than the armed one leaves the timer alone: it wakes the driver early
+    /// once, and is armed again then. Moving an `async-io` timer wakes the reactor, and a session
+    /// moves its deadline with every request sent and answered.
     fn arm_timer(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let at = match self.closing_since {
             Some(since) => Some(since + CLOSE_LINGER),
             None => self.session.poll_timeout(),
         };
-        if at != self.timer_at {
-            match at {
-                Some(at) => self.timer.set_at(at),
-                None => self.timer = Timer::never(),
-            }
-            self.timer_at = at;
+        let Some(at) = at else {
+            return false;
+        };
+        if at <= now {
+            return true;
         }
-        match at {
-            Some(at) if at <= now => true,
-            Some(_) => Pin::new(&mut self.timer).poll(cx).is_ready(),
-            None => false,
+        if self.armed_at.is_none_or(|armed| at < armed) {
+            self.timer.set_at(at);
+            self.armed_at = Some(at);
         }
+        if Pin::new(&mut self.timer).poll(cx).is_ready() {
+            self.armed_at = None;
+            return true;
+        }
+        false
     }
 }

@@ -10,7 +10,8 @@
 //!   WebSocket message, binary or JSON text, with a loopback-only listener that refuses browser
 //!   origins off its allow-list.
 //! - [`driver`]: one loop that runs either session over any transport: [`connect`] gives a
-//!   [`Connection`] handle and the [`Driver`] future to spawn.
+//!   [`Connection`] handle and the [`Driver`] future to spawn; [`block_on`] runs a driver and
+//!   the code using it on one thread without a reactor poll per message.
 //! - [`client`]: the plugin SDK client (seed 7.1): connect, hello, events, answers, control
 //!   buffering, reconnect with capped exponential backoff.
 //! - [`listener`]: the manager's listener, one session per plugin connection on every transport.
@@ -27,6 +28,7 @@ pub mod endpoint;
 pub mod listener;
 pub mod local;
 pub mod memory;
+pub mod run;
 mod stream;
 mod transport;
 pub mod utilities;
@@ -37,5 +39,6 @@ pub use driver::{Answer, CommandError, Connection, Driver, RequestError, connect
 pub use duplex::Duplex;
 pub use endpoint::{ENDPOINT_ENV, Endpoint, TOKEN_ENV};
 pub use listener::{ManagerConnection, ManagerDriver, ManagerListener};
+pub use run::block_on;
 pub use stream::StreamTransport;
 pub use transport::{BoxTransport, Received, Transport};

@@ -11,7 +11,7 @@ use futures_lite::{AsyncRead, AsyncWrite};
 use logi_plugin_core::codec::frame::DEFAULT_MAX_FRAME_LEN;
 use logi_plugin_core::session::{Frame, Wire};
 
-use crate::transport::{Received, Transport, frame_len};
+use crate::transport::{Received, Transport};
 
 /// How much the first read asks for: an idle connection holds no more than this.
 const FIRST_READ_SIZE: usize = 4 * 1024;
@@ -75,7 +75,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Transport for S
     }
 
     fn queue(&mut self, frame: Frame) {
-        self.queued_bytes += frame_len(&frame);
+        self.queued_bytes += frame.as_bytes().len();
         match frame {
             Frame::Binary(bytes) => self.queued.push_back(bytes),
             // A stream session produces binary only; text would be a driver bug, sent as bytes.

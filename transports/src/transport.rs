@@ -45,14 +45,6 @@ pub trait Transport: Unpin + Send + std::fmt::Debug {
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-/// The length of a frame's payload.
-pub(crate) fn frame_len(frame: &Frame) -> usize {
-    match frame {
-        Frame::Binary(bytes) => bytes.len(),
-        Frame::Text(text) => text.len(),
-    }
-}
-
 /// Any transport, chosen at run time (a local socket or a WebSocket, say).
 pub type BoxTransport = Box<dyn Transport>;
 

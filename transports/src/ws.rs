@@ -25,7 +25,7 @@ use tungstenite::handshake::server::{ErrorResponse, Response};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error as WsError, Message};
 
-use crate::transport::{Received, Transport, frame_len};
+use crate::transport::{Received, Transport};
 
 /// The largest message a side accepts by default: the core's frame limit.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = DEFAULT_MAX_FRAME_LEN;
@@ -272,7 +272,7 @@ where
     }
 
     fn queue(&mut self, frame: Frame) {
-        self.queued_bytes += frame_len(&frame);
+        self.queued_bytes += frame.as_bytes().len();
         self.queued.push_back(match frame {
             Frame::Binary(bytes) => Message::Binary(bytes),
             Frame::Text(text) => Message::Text(text.into()),

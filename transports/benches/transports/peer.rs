@@ -1,0 +1,204 @@
+//! The far side of every benchmark, run in a child process as a plugin runs beside its manager.
+//!
+//! Each process then has its own `async-io` reactor, as a manager and a plugin do when deployed;
+//! in one process the two drivers would share one reactor, and every wakeup would pass through
+//! whichever thread happened to hold it. The raw baselines' peers run in a child process too, so
+//! both sides of every comparison are placed alike.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use futures_lite::future;
+use logi_plugin_core::codec::binary;
+use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
+use logi_plugin_core::session::{Event, Format, PluginSession, Reply, Wire};
+use logi_plugin_transports::ws::connect_ws;
+use logi_plugin_transports::{StreamTransport, Transport, connect};
+
+use crate::support::status;
+use crate::{STREAMED, plugin_config};
+
+/// Names the role a child process plays; its one argument follows in `PEER_ARG_ENV`.
+const PEER_ENV: &str = "LOGI_BENCH_PEER";
+const PEER_ARG_ENV: &str = "LOGI_BENCH_PEER_ARG";
+
+/// What a child process does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Role {
+    /// A plugin over the Unix socket at the argument, answering every request with a status.
+    AnswerUds,
+    /// The same over WebSocket (binary) at the argument's URL.
+    AnswerWs,
+    /// A plugin over the Unix socket counting notifications, sending a status back every
+    /// `STREAMED`.
+    CountUds,
+    /// Raw: reads each request frame and writes the status frame back.
+    EchoUds,
+    /// Raw: reads `STREAMED` frames at their length prefixes, then writes one byte back.
+    StreamUds,
+    /// The same, decoding each frame with the codec.
+    StreamUdsDecoded,
+    /// Raw tungstenite client at the argument's address, echoing every binary message.
+    EchoWs,
+    /// A plugin session pumped by hand over a blocking Unix socket, answering every request.
+    CoreUds,
+}
+
+const ROLES: [(Role, &str); 8] = [
+    (Role::AnswerUds, "answer-uds"),
+    (Role::AnswerWs, "answer-ws"),
+    (Role::CountUds, "count-uds"),
+    (Role::EchoUds, "echo-uds"),
+    (Role::StreamUds, "stream-uds"),
+    (Role::StreamUdsDecoded, "stream-uds-decoded"),
+    (Role::EchoWs, "echo-ws"),
+    (Role::CoreUds, "core-uds"),
+];
+
+/// A child process playing a role; killed and reaped when dropped.
+pub struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts this benchmark binary again as a child playing `role` against `arg`.
+pub fn spawn(role: Role, arg: &str) -> Peer {
+    let name = ROLES.iter().find(|(r, _)| *r == role).unwrap().1;
+    Command::new(std::env::current_exe().unwrap())
+        .env(PEER_ENV, name)
+        .env(PEER_ARG_ENV, arg)
+        .stdin(Stdio::null())
+        .spawn()
+        .map(Peer)
+        .unwrap()
+}
+
+/// In a child process: plays its role and returns true; in the parent: returns false.
+pub fn run_if_child() -> bool {
+    let Ok(name) = std::env::var(PEER_ENV) else {
+        return false;
+    };
+    let arg = std::env::var(PEER_ARG_ENV).unwrap();
+    let role = ROLES.iter().find(|(_, n)| *n == name).unwrap().0;
+    match role {
+        Role::AnswerUds => answering_plugin(uds_transport(&arg)),
+        Role::AnswerWs => {
+            let transport = async_io::block_on(connect_ws(&arg, Format::Binary)).unwrap();
+            answering_plugin(Box::new(transport))
+        }
+        Role::CountUds => counting_plugin(uds_transport(&arg)),
+        Role::EchoUds => raw_echo(UnixStream::connect(&arg).unwrap()),
+        Role::StreamUds => raw_stream(UnixStream::connect(&arg).unwrap(), false),
+        Role::StreamUdsDecoded => raw_stream(UnixStream::connect(&arg).unwrap(), true),
+        Role::EchoWs => raw_ws_echo(&arg),
+        Role::CoreUds => core_plugin(UnixStream::connect(&arg).unwrap()),
+    }
+    true
+}
+
+fn uds_transport(path: &str) -> Box<dyn Transport> {
+    let socket = async_io::block_on(async_io::Async::<UnixStream>::connect(path)).unwrap();
+    Box::new(StreamTransport::new(socket))
+}
+
+fn answering_plugin(transport: Box<dyn Transport>) {
+    let config = plugin_config(transport.wire());
+    let (plugin, driver) = connect(PluginSession::new(Instant::now(), config), transport);
+    let app = async {
+        while let Some(event) = plugin.next_event().await {
+            if let Event::Request { id, .. } = event {
+                let _ = plugin.respond(id, Reply::Message(status().into())).await;
+            }
+        }
+    };
+    logi_plugin_transports::block_on(future::zip(driver, app));
+}
+
+fn counting_plugin(transport: Box<dyn Transport>) {
+    let config = plugin_config(transport.wire());
+    let (plugin, driver) = connect(PluginSession::new(Instant::now(), config), transport);
+    let app = async {
+        let mut seen = 0;
+        while let Some(event) = plugin.next_event().await {
+            if let Event::Notification { .. } = event {
+                seen += 1;
+                if seen == STREAMED {
+                    seen = 0;
+                    let _ = plugin.notify(status()).await;
+                }
+            }
+        }
+    };
+    logi_plugin_transports::block_on(future::zip(driver, app));
+}
+
+/// Answers each framed request with the framed status, blocking, until the parent hangs up.
+fn raw_echo(mut socket: UnixStream) {
+    let (request, answer) = crate::round_trip_frames();
+    let mut buf = vec![0; request.len()];
+    while socket.read_exact(&mut buf).is_ok() {
+        if socket.write_all(&answer).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads `STREAMED` frames at their length prefixes, then says so with one byte; again until
+/// the parent hangs up.
+fn raw_stream(mut socket: UnixStream, decode: bool) {
+    let mut decoder = FrameDecoder::default();
+    let mut buf = vec![0; 64 * 1024];
+    let mut seen = 0;
+    loop {
+        let n = socket.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        decoder.push(&buf[..n]);
+        while let Some(frame) = decoder.next_frame().unwrap() {
+            if decode {
+                std::hint::black_box(binary::decode(frame).unwrap());
+            }
+            seen += 1;
+            if seen == STREAMED {
+                seen = 0;
+                socket.write_all(&[1]).unwrap();
+            }
+        }
+    }
+}
+
+/// Raw tungstenite: echoes every binary message back, as the plugin answers, from the client
+/// end, so frames are masked in the same direction as in the sessions' run.
+fn raw_ws_echo(addr: &str) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (mut ws, _) = tungstenite::client(format!("ws://{addr}/"), stream).unwrap();
+    while let Ok(message) = ws.read() {
+        if message.is_binary() && ws.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+fn core_plugin(mut socket: UnixStream) {
+    let wire = Wire::Stream {
+        max_frame_len: DEFAULT_MAX_FRAME_LEN,
+    };
+    let mut session = PluginSession::new(Instant::now(), plugin_config(wire));
+    let mut buf = vec![0; 4096];
+    crate::pump(&mut session, &mut socket, &mut buf, |session, event| {
+        if let Event::Request { id, .. } = event {
+            let answer = Reply::Message(status().into());
+            session.respond(Instant::now(), id, answer).unwrap();
+        }
+        false
+    });
+}

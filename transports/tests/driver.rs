@@ -1,0 +1,100 @@
+//! The driver and `block_on`, beneath the scenarios: wakes, timers and deadlines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_lite::future;
+use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
+use logi_plugin_core::session::{
+    Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
+};
+use logi_plugin_transports::driver::RequestError;
+use logi_plugin_transports::{StreamTransport, block_on, connect, memory};
+
+#[test]
+fn block_on_returns_what_another_thread_sends_later() {
+    let (sender, receiver) = async_channel::bounded(1);
+    let sending = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        sender.send_blocking(7).unwrap();
+    });
+    assert_eq!(block_on(receiver.recv()), Ok(7));
+    sending.join().unwrap();
+}
+
+#[test]
+fn block_on_finishes_a_future_that_keeps_waking_itself() {
+    let yields = block_on(async {
+        for _ in 0..10_000 {
+            future::yield_now().await;
+        }
+        10_000
+    });
+    assert_eq!(yields, 10_000);
+}
+
+#[test]
+fn block_on_serves_timers() {
+    let start = Instant::now();
+    block_on(async_io::Timer::after(Duration::from_millis(30)));
+    assert!(start.elapsed() >= Duration::from_millis(30));
+}
+
+/// The driver arms its timer lazily: a deadline later than the armed one waits for the armed one
+/// to fire. The later deadline must still be kept.
+#[test]
+fn a_later_deadline_fires_after_an_earlier_one_is_cleared() {
+    let (manager_end, plugin_end) = memory::pair();
+    let registry: HashMap<String, String> =
+        [("com.example.driver".to_string(), "code".to_string())].into();
+    let manager_config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    let plugin_config = PluginConfig::new("com.example.driver", "code", "1.0.0");
+    let (manager, manager_driver) = connect(
+        ManagerSession::new(Instant::now(), manager_config),
+        StreamTransport::new(manager_end),
+    );
+    let (plugin, plugin_driver) = connect(
+        PluginSession::new(Instant::now(), plugin_config),
+        StreamTransport::new(plugin_end),
+    );
+    // The plugin answers the first request only.
+    let plugin_app = async {
+        let mut answered = false;
+        while let Some(event) = plugin.next_event().await {
+            if let Event::Request { id, .. } = event
+                && !answered
+            {
+                answered = true;
+                let status = Reply::Message(ActionCellStatus::default().into());
+                plugin.respond(id, status).await.unwrap();
+            }
+        }
+    };
+    let manager_app = async {
+        while !matches!(manager.next_event().await, Some(Event::Connected(_))) {}
+        let short = manager.request(TriggerAction::default(), Duration::from_millis(200));
+        assert!(short.await.is_ok(), "the first request is answered");
+        let start = Instant::now();
+        let long = manager.request(TriggerAction::default(), Duration::from_millis(600));
+        assert_eq!(long.await, Err(RequestError::TimedOut));
+        start.elapsed()
+    };
+    let drivers = async {
+        future::zip(future::zip(manager_driver, plugin_driver), plugin_app).await;
+        panic!("the drivers ended");
+    };
+    let give_up = async {
+        async_io::Timer::after(Duration::from_secs(10)).await;
+        panic!("the second request never timed out");
+    };
+    let waited = block_on(future::or(manager_app, future::or(drivers, give_up)));
+    assert!(
+        waited >= Duration::from_millis(600),
+        "timed out early: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "timed out late: {waited:?}"
+    );
+}
