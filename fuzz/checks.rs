@@ -8,6 +8,8 @@ use bytes::{Bytes, BytesMut};
 use logi_plugin_core::Envelope;
 use logi_plugin_core::codec::frame::{FrameDecoder, encode_frame};
 use logi_plugin_core::codec::{binary, json};
+use logi_plugin_core::manifest::Manifest;
+use logi_plugin_core::manifest::localization::Translations;
 
 /// A small limit, so that oversized announcements are within the fuzzer's reach.
 const FUZZ_MAX_FRAME_LEN: usize = 4096;
@@ -345,5 +347,35 @@ impl SessionDriver {
                 "poll_timeout is not ahead of the time just handled"
             );
         }
+    }
+}
+
+/// Reads the input as a manifest and as a localization file. A manifest that is accepted keeps
+/// the rules the reader promises; one that is refused says why, with at least one error.
+pub fn manifest(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    match Manifest::parse(&text) {
+        Ok(manifest) => {
+            let reparsed: logi_plugin_core::manifest::Version = manifest
+                .version
+                .to_string()
+                .parse()
+                .expect("a version prints as it reads");
+            assert_eq!(reparsed, manifest.version);
+            let mut ids: Vec<&str> = manifest.actions.iter().map(|a| a.id.as_str()).collect();
+            ids.extend(manifest.controls.iter().map(|c| c.id.as_str()));
+            let count = ids.len();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), count, "action and control ids are unique");
+            assert!(!manifest.os.is_empty());
+        }
+        Err(errors) => {
+            assert!(!errors.0.is_empty(), "a refusal names at least one problem");
+            assert!(!errors.to_string().is_empty());
+        }
+    }
+    if let Ok(translations) = Translations::parse("fuzz", &text) {
+        let _ = translations.translate("name");
     }
 }

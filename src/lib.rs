@@ -15,6 +15,7 @@
 //!   framing.
 //! - [`session`]: what the two sessions share: request correlation and the rate limit.
 //! - [`buffer`]: analog-control buffering (seed 7.3-7.6): dial floods merged, no movement lost.
+//! - [`manifest`]: `manifest.json` read with every problem reported at once, and its localization.
 //!
 //! ```
 //! use logi_plugin_core::codec::{binary, json};
@@ -43,6 +44,7 @@ pub mod buffer;
 pub mod codec;
 mod envelope;
 mod ids;
+pub mod manifest;
 mod message;
 pub mod proto;
 pub mod session;

@@ -46,3 +46,8 @@ fn manager_session_corpus_replays_cleanly() {
 fn plugin_session_corpus_replays_cleanly() {
     replay("plugin_session", checks::plugin_session);
 }
+
+#[test]
+fn manifest_corpus_replays_cleanly() {
+    replay("manifest", checks::manifest);
+}

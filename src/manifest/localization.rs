@@ -1,0 +1,125 @@
+//! Translating a manifest's user-facing strings (seed chapter 3).
+//!
+//! A package's `localization/` folder holds one YAML file per locale (`en-US.yaml`, `de.yaml`),
+//! each mapping a manifest string to its translation. For a locale, the file named exactly for
+//! it is used (ignoring case), else the one for its language alone (`de` for `de-AT`), else
+//! `en-US.yaml`; with none of these, nothing is translated. A string with no key is shown as it
+//! is.
+
+use std::collections::HashMap;
+
+use super::Manifest;
+
+/// The locale used when no file matches the requested one.
+pub const FALLBACK_LOCALE: &str = "en-US";
+
+/// One locale's translations: manifest string -> translated string.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Translations(HashMap<String, String>);
+
+/// Why a localization file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("localization/{locale}.yaml: {reason}")]
+pub struct LocalizationError {
+    /// The file's locale (its name without `.yaml`).
+    pub locale: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl Translations {
+    /// Reads one YAML file: a mapping of strings to strings (numbers and booleans are taken
+    /// as written).
+    pub fn parse(locale: &str, yaml: &str) -> Result<Translations, LocalizationError> {
+        let error = |reason: String| LocalizationError {
+            locale: locale.to_string(),
+            reason,
+        };
+        if yaml.trim().is_empty() {
+            return Ok(Translations::default());
+        }
+        let map: HashMap<String, String> =
+            serde_saphyr::from_str(yaml).map_err(|e| error(e.to_string()))?;
+        Ok(Translations(map))
+    }
+
+    /// The translation of `text`, or `text` itself.
+    pub fn translate<'a>(&'a self, text: &'a str) -> &'a str {
+        self.0.get(text).map_or(text, String::as_str)
+    }
+
+    /// How many strings it translates.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it translates nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Every locale a package has.
+#[derive(Clone, Debug, Default)]
+pub struct Localizations {
+    by_locale: HashMap<String, Translations>,
+}
+
+impl Localizations {
+    /// Reads the package's files, given as (locale, YAML text); every bad file is reported.
+    pub fn parse<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Localizations, Vec<LocalizationError>> {
+        let mut by_locale = HashMap::new();
+        let mut errors = Vec::new();
+        for (locale, yaml) in files {
+            match Translations::parse(locale, yaml) {
+                Ok(translations) => {
+                    by_locale.insert(locale.to_ascii_lowercase(), translations);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Localizations { by_locale })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The translations for `locale`: its own file, its language's, or `en-US`'s.
+    pub fn for_locale(&self, locale: &str) -> Option<&Translations> {
+        let locale = locale.to_ascii_lowercase();
+        let language = locale.split(['-', '_']).next().unwrap_or_default();
+        self.by_locale
+            .get(&locale)
+            .or_else(|| self.by_locale.get(language))
+            .or_else(|| self.by_locale.get(&FALLBACK_LOCALE.to_ascii_lowercase()))
+    }
+
+    /// `manifest` with its user-facing strings translated for `locale`.
+    pub fn localize(&self, manifest: &Manifest, locale: &str) -> Manifest {
+        let mut localized = manifest.clone();
+        let Some(t) = self.for_locale(locale) else {
+            return localized;
+        };
+        let tr = |text: &mut String| *text = t.translate(text).to_string();
+        tr(&mut localized.name);
+        tr(&mut localized.description);
+        for group in &mut localized.groups {
+            tr(&mut group.name);
+        }
+        for action in &mut localized.actions {
+            tr(&mut action.name);
+            tr(&mut action.tooltip);
+        }
+        for control in &mut localized.controls {
+            tr(&mut control.name);
+            tr(&mut control.tooltip);
+            if let Some(unit) = &mut control.unit_of_measurement {
+                tr(unit);
+            }
+        }
+        localized
+    }
+}
