@@ -82,6 +82,13 @@ pub fn report(ratios: &[Ratio]) {
     }
 }
 
+/// How long `work` takes.
+pub fn elapsed(work: impl FnOnce()) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    work();
+    start.elapsed()
+}
+
 /// Times `a` and `b` alternately, `rounds` times each, and prints the median of the per-round
 /// ratios `a / b`. Noise on a shared machine comes in bursts lasting seconds, which land on one
 /// side of criterion's back-to-back measurements; alternating lets each round's pair share them.
@@ -92,11 +99,7 @@ pub fn interleaved(
     mut a: impl FnMut(),
     mut b: impl FnMut(),
 ) {
-    let time = |f: &mut dyn FnMut()| {
-        let start = std::time::Instant::now();
-        f();
-        start.elapsed().as_secs_f64()
-    };
+    let time = |f: &mut dyn FnMut()| elapsed(f).as_secs_f64();
     // One untimed round each, to warm caches and allocators.
     a();
     b();

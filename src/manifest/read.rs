@@ -96,7 +96,13 @@ impl Reader {
         }
     }
 
-    fn string(&mut self, object: &Object<'_>, key: &str, required: bool) -> Option<String> {
+    /// A non-empty string; `None` (with an error if `required`) when missing.
+    pub(super) fn string(
+        &mut self,
+        object: &Object<'_>,
+        key: &str,
+        required: bool,
+    ) -> Option<String> {
         let path = join(&object.path, key);
         match self.field(object, key, required)? {
             Value::String(text) if text.trim().is_empty() => {

@@ -66,7 +66,11 @@ pub(super) fn manifest(value: &Value) -> Result<Manifest, ManifestErrors> {
         .iter()
         .filter_map(|entry| os_requirement(&mut r, entry))
         .collect::<Vec<_>>();
-    if top.has("OS") && os.is_empty() && r.errors.iter().all(|e| !e.path.starts_with("OS")) {
+    if value
+        .get("OS")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
         r.error("OS", Problem::Empty);
     }
     check_unique_platforms(&mut r, &os);
@@ -173,11 +177,7 @@ fn choice<T: Copy>(
     required: bool,
     choices: &[(&str, T)],
 ) -> Option<T> {
-    let name = if required {
-        r.required_string(object, key)?
-    } else {
-        r.optional_string(object, key)?
-    };
+    let name = r.string(object, key, required)?;
     if let Some((_, value)) = choices.iter().find(|(known, _)| *known == name) {
         return Some(*value);
     }
@@ -203,11 +203,7 @@ fn check_plugin_id(r: &mut Reader, id: &str) {
 
 /// A path inside the package: relative, `/`-separated, never leaving the package.
 fn package_path(r: &mut Reader, object: &Object<'_>, key: &str, required: bool) -> Option<String> {
-    let path = if required {
-        r.required_string(object, key)?
-    } else {
-        r.optional_string(object, key)?
-    };
+    let path = r.string(object, key, required)?;
     let leaves = path.starts_with('/')
         || path.contains('\\')
         || path.contains(':')
@@ -334,7 +330,7 @@ fn keystroke(r: &mut Reader, object: &Object<'_>) -> Option<Keystroke> {
     };
     let osx = platform("osx");
     let win = platform("win");
-    if osx.is_none() && win.is_none() && !object.has("osx") && !object.has("win") {
+    if !object.has("osx") && !object.has("win") {
         let reason = "needs an \"osx\" or a \"win\" key";
         r.error(object.path.clone(), invalid("{}", reason));
         return None;
@@ -451,18 +447,10 @@ fn check_ids(
     actions: &[(String, Action)],
     controls: &[(String, Control)],
 ) {
-    let mut group_ids: HashMap<&str, usize> = HashMap::new();
+    let mut group_ids: HashMap<&str, String> = HashMap::new();
     for (i, group) in groups.iter().enumerate() {
-        if let Some(first) = group_ids.insert(&group.group_id, i) {
-            group_ids.insert(&group.group_id, first);
-            r.error(
-                format!("groups[{i}].groupId"),
-                Problem::Duplicate {
-                    value: group.group_id.clone(),
-                    first: format!("groups[{first}].groupId"),
-                },
-            );
-        }
+        let path = format!("groups[{i}].groupId");
+        note_id(r, &mut group_ids, &group.group_id, path);
     }
     let members = actions
         .iter()
@@ -470,19 +458,7 @@ fn check_ids(
         .chain(controls.iter().map(|(path, c)| (path, &c.id, &c.group_ids)));
     let mut ids: HashMap<&str, String> = HashMap::new();
     for (path, id, member_groups) in members {
-        let id_path = join(path, "id");
-        if let Some(first) = ids.get(id.as_str()) {
-            let first = first.clone();
-            r.error(
-                id_path,
-                Problem::Duplicate {
-                    value: id.clone(),
-                    first,
-                },
-            );
-        } else {
-            ids.insert(id, id_path);
-        }
+        note_id(r, &mut ids, id, join(path, "id"));
         for (i, group) in member_groups.iter().enumerate() {
             if !group_ids.contains_key(group.as_str()) {
                 r.error(
@@ -490,6 +466,22 @@ fn check_ids(
                     Problem::UnknownGroup(group.clone()),
                 );
             }
+        }
+    }
+}
+
+/// Records `id` as used at `path`, or reports it as a duplicate of its first use.
+fn note_id<'a>(r: &mut Reader, seen: &mut HashMap<&'a str, String>, id: &'a str, path: String) {
+    match seen.get(id) {
+        Some(first) => r.error(
+            path,
+            Problem::Duplicate {
+                value: id.to_string(),
+                first: first.clone(),
+            },
+        ),
+        None => {
+            seen.insert(id, path);
         }
     }
 }

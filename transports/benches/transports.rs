@@ -44,7 +44,7 @@ use logi_plugin_core::{Envelope, Message, ResponseInfo};
 use logi_plugin_transports::ws::{WsListener, WsOptions};
 use logi_plugin_transports::{Connection, Driver, StreamTransport, Transport, connect};
 use peer::Role;
-use support::{Ratio, dial, status, trigger};
+use support::{Ratio, dial, elapsed, status, trigger};
 
 const STREAMED: usize = 100_000;
 
@@ -187,24 +187,21 @@ fn pump<S: Session>(
     buf: &mut [u8],
     mut on_event: impl FnMut(&mut S, Event<S::PeerHello>) -> bool,
 ) {
+    let mut done = false;
     loop {
         while let Some(frame) = session.poll_transmit() {
             socket.write_all(frame.as_bytes()).unwrap();
+        }
+        if done {
+            return;
         }
         let n = socket.read(buf).unwrap_or(0);
         if n == 0 {
             return;
         }
         session.handle_bytes(Instant::now(), &buf[..n]).unwrap();
-        let mut done = false;
         while let Some(event) = session.poll_event() {
             done |= on_event(session, event);
-        }
-        if done {
-            while let Some(frame) = session.poll_transmit() {
-                socket.write_all(frame.as_bytes()).unwrap();
-            }
-            return;
         }
     }
 }
@@ -279,19 +276,11 @@ fn uds_round_trip(c: &mut Criterion) -> [Round; 3] {
     let mut group = c.benchmark_group("uds_round_trip");
     let mut pair = Pair::uds(Role::AnswerUds);
     group.bench_function("sessions", |bench| {
-        bench.iter_custom(|iters| {
-            let start = Instant::now();
-            pair.round_trips(iters);
-            start.elapsed()
-        })
+        bench.iter_custom(|iters| elapsed(|| pair.round_trips(iters)))
     });
     let mut core = CorePair::new();
     group.bench_function("core_blocking", |bench| {
-        bench.iter_custom(|iters| {
-            let start = Instant::now();
-            core.round_trips(iters);
-            start.elapsed()
-        })
+        bench.iter_custom(|iters| elapsed(|| core.round_trips(iters)))
     });
     let (request, answer) = round_trip_frames();
     let mut raw = RawPeer::new(Role::EchoUds);
@@ -303,11 +292,7 @@ fn uds_round_trip(c: &mut Criterion) -> [Round; 3] {
         }
     };
     group.bench_function("raw", |bench| {
-        bench.iter_custom(|iters| {
-            let start = Instant::now();
-            raw_round_trips(iters);
-            start.elapsed()
-        })
+        bench.iter_custom(|iters| elapsed(|| raw_round_trips(iters)))
     });
     group.finish();
     [
@@ -366,11 +351,7 @@ fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
         async_io::block_on(async { listener.accept().await.unwrap().upgrade().await.unwrap() });
     let mut pair = Pair::new(Box::new(manager_end), plugin);
     group.bench_function("sessions", |bench| {
-        bench.iter_custom(|iters| {
-            let start = Instant::now();
-            pair.round_trips(iters);
-            start.elapsed()
-        })
+        bench.iter_custom(|iters| elapsed(|| pair.round_trips(iters)))
     });
     // Raw tungstenite: this end serves, as the manager does; the child echoes as a client.
     let raw_listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -392,11 +373,7 @@ fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
         }
     };
     group.bench_function("raw_tungstenite", |bench| {
-        bench.iter_custom(|iters| {
-            let start = Instant::now();
-            raw_round_trips(iters);
-            start.elapsed()
-        })
+        bench.iter_custom(|iters| elapsed(|| raw_round_trips(iters)))
     });
     group.finish();
     (

@@ -476,11 +476,10 @@ where
         {
             return Step::Skipped;
         }
+        self.input.waker.register(cx.waker());
         if !self.input.ready.swap(false, Ordering::AcqRel) {
-            self.input.waker.register(cx.waker());
             return Step::Waiting;
         }
-        self.input.waker.register(cx.waker());
         let waker = Waker::from(self.input.clone());
         match self
             .transport
