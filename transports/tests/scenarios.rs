@@ -281,7 +281,8 @@ async fn a_rate_limited_plugin_honours_retry_after_and_loses_no_status(kind: Kin
 async fn the_plugin_reconnects_after_the_manager_restarts(kind: Kind) {
     let mut harness = Harness::start(kind, |_| {}).await;
     let client = harness.client("code", |_| {});
-    harness.connected_manager(&client).await;
+    // Kept, so that it is the restart that ends this session, not the last handle's drop.
+    let _before_restart = harness.connected_manager(&client).await;
     harness.restart().await;
     match next_client_event(&client).await {
         ClientEvent::Disconnected(_) => {}
@@ -327,9 +328,10 @@ async fn an_oversized_frame_closes_that_connection_and_the_manager_serves_others
         ),
         "{reason:?}"
     );
-    // The next plugin is served as usual.
+    // The next plugin is served as usual. Its manager handle is kept: dropping the last one
+    // closes the session.
     let client = harness.client("code", |_| {});
-    harness.connected_manager(&client).await;
+    let _manager = harness.connected_manager(&client).await;
     assert!(client.is_connected());
 }
 
@@ -356,6 +358,8 @@ fn a_browser_origin_is_refused_on_websocket() {
             .connect_ws_with_origin(support::ALLOWED_ORIGIN)
             .await;
         assert!(allowed.is_ok());
+        // Once the allowed upgrade is handed over, the listener has counted the refused one.
+        harness.next_connection().await;
         assert_eq!(harness.refused_origins(), 1);
     })
 }
