@@ -335,6 +335,19 @@ fn a_locale_without_its_file_uses_its_language() {
 }
 
 #[test]
+fn a_locale_without_its_file_or_its_languages_uses_another_region_of_the_language() {
+    let regions = Localizations::parse([
+        ("en-US", "Volume: Volume\n"),
+        ("de-DE", "Volume: Lautstärke\n"),
+        ("pt-PT", "Volume: Volume (PT)\n"),
+    ])
+    .unwrap();
+    let manifest = parse(&complete()).unwrap();
+    assert_eq!(regions.localize(&manifest, "de-AT").name, "Lautstärke");
+    assert_eq!(regions.localize(&manifest, "pt_BR").name, "Volume (PT)");
+}
+
+#[test]
 fn a_locale_with_no_file_falls_back_to_en_us() {
     let only_en = Localizations::parse([("en-US", "Volume: Sound volume\n")]).unwrap();
     let manifest = parse(&complete()).unwrap();

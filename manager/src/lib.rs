@@ -1,7 +1,10 @@
 //! The Logi plugin manager host.
 //!
-//! This crate will hold the manager side above the protocol engine: plugin packages and their
-//! signatures, process lifecycle, durable settings, logs, the client library server, the
-//! marketplace bridge, the admin HTTP API and the `logi-plugin` command-line tool. It arrives with
-//! the manager host issue; until then the crate only fixes the workspace shape.
+//! The manager side above the protocol engine: plugin [`package`]s and their signatures, and
+//! (as the manager host issue lands) process lifecycle, durable settings, logs and the
+//! `logi-plugin` command-line tool.
 #![forbid(unsafe_code)]
+
+pub mod package;
+
+pub use package::{Limits, Package, PackageError, PackageFile};

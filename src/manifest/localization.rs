@@ -87,13 +87,23 @@ impl Localizations {
         }
     }
 
-    /// The translations for `locale`: its own file, its language's, or `en-US`'s.
+    /// The translations for `locale`: its own file, its language's (`de` for `de-AT`), another
+    /// region's of the same language (the first by name: `de-CH` before `de-DE`), or `en-US`'s.
     pub fn for_locale(&self, locale: &str) -> Option<&Translations> {
         let locale = locale.to_ascii_lowercase();
         let language = locale.split(['-', '_']).next().unwrap_or_default();
+        let same_language = || {
+            let prefixes = [format!("{language}-"), format!("{language}_")];
+            self.by_locale
+                .iter()
+                .filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p.as_str())))
+                .min_by_key(|(name, _)| *name)
+                .map(|(_, translations)| translations)
+        };
         self.by_locale
             .get(&locale)
             .or_else(|| self.by_locale.get(language))
+            .or_else(same_language)
             .or_else(|| self.by_locale.get(&FALLBACK_LOCALE.to_ascii_lowercase()))
     }
 

@@ -19,6 +19,16 @@ pub use model::{
     KeystrokeModifier, Manifest, OsPlatform, OsRequirement, PlatformKeystroke, Threshold, Version,
 };
 
+/// Whether `path` names something inside a package: relative, `/`-separated, with no `..` or
+/// empty parts, and no `\` or `:` (which Windows reads as separators and drives). Manifest paths
+/// and archive entries are held to the same rule.
+pub fn is_package_path(path: &str) -> bool {
+    !(path.starts_with('/')
+        || path.contains('\\')
+        || path.contains(':')
+        || path.split('/').any(|part| part == ".." || part.is_empty()))
+}
+
 /// One thing wrong with a manifest: where, and what.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManifestError {

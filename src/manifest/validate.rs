@@ -204,11 +204,7 @@ fn check_plugin_id(r: &mut Reader, id: &str) {
 /// A path inside the package: relative, `/`-separated, never leaving the package.
 fn package_path(r: &mut Reader, object: &Object<'_>, key: &str, required: bool) -> Option<String> {
     let path = r.string(object, key, required)?;
-    let leaves = path.starts_with('/')
-        || path.contains('\\')
-        || path.contains(':')
-        || path.split('/').any(|part| part == ".." || part.is_empty());
-    if leaves {
+    if !super::is_package_path(&path) {
         let reason = "must be a relative path inside the package, with '/' separators";
         r.error(join(&object.path, key), invalid(&path, reason));
         return None;

@@ -1,0 +1,328 @@
+//! Plugin packages (seed chapters 1-4): zip archives holding `manifest.json`, an optional
+//! `localization/` folder of YAML files, the executables and any other content.
+//!
+//! A [`Package`] is read whole into memory, from an archive or from a folder, under [`Limits`]
+//! that bound its file count and unpacked size. Every entry must be a plain file or folder whose
+//! path stays inside the package: no `..`, no absolute path, no link, no two names that differ
+//! only in case (they would collide on macOS and Windows). The manifest, its localizations and
+//! the files it names are checked before anything reaches the disk, and all problems are
+//! reported at once. [`signature`] says who published a package and that it is unchanged.
+
+mod read;
+pub mod signature;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use logi_plugin_core::manifest::localization::{LocalizationError, Localizations};
+use logi_plugin_core::manifest::{Manifest, ManifestError, ManifestErrors, Problem};
+
+pub use signature::SIGNATURE_PATH;
+
+/// Where the manifest is, from the package root.
+pub const MANIFEST_PATH: &str = "manifest.json";
+
+/// The folder of localization files, `<locale>.yaml` (seed chapter 3).
+pub const LOCALIZATION_DIR: &str = "localization/";
+
+/// Bounds on what a package may hold, so that a crafted archive cannot fill memory or disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Files, not counting folders.
+    pub max_files: usize,
+    /// Bytes of all files together, once unpacked.
+    pub max_total_bytes: u64,
+}
+
+impl Default for Limits {
+    /// 10,000 files and 256 MiB: far above any plugin seen, far below a disk.
+    fn default() -> Self {
+        Limits {
+            max_files: 10_000,
+            max_total_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// One file of a package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageFile {
+    /// Its contents.
+    pub bytes: Vec<u8>,
+    /// Whether it is extracted executable (on Unix): as marked in the archive or folder, and
+    /// always for the manifest's programs and commands.
+    pub executable: bool,
+}
+
+/// Why a package cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+    /// The bytes are not a zip archive this reader can open.
+    #[error("not a readable zip archive: {0}")]
+    Archive(String),
+    /// An entry that must not be unpacked.
+    #[error("entry {name:?} {reason}")]
+    Entry {
+        /// The entry's name, as written in the archive or found in the folder.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// More files than [`Limits::max_files`].
+    #[error("the package has more than {limit} files")]
+    TooManyFiles {
+        /// The limit.
+        limit: usize,
+    },
+    /// More bytes than [`Limits::max_total_bytes`].
+    #[error("the package unpacks to more than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// There is no `manifest.json` at the root.
+    #[error("the package has no manifest.json at its root")]
+    NoManifest,
+    /// The manifest, its files or its localizations are wrong: every problem found.
+    #[error("{}", Problems(.manifest, .localization))]
+    Invalid {
+        /// The manifest's problems, and the files it names that are missing.
+        manifest: Vec<ManifestError>,
+        /// The localization files that cannot be read.
+        localization: Vec<LocalizationError>,
+    },
+}
+
+/// Prints every problem of an invalid package, one per line.
+struct Problems<'a>(&'a [ManifestError], &'a [LocalizationError]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.len() + self.1.len();
+        write!(f, "the package has {count} problem(s):")?;
+        for error in self.0 {
+            write!(f, "\n  manifest.json: {error}")?;
+        }
+        for error in self.1 {
+            write!(f, "\n  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A plugin package, read and checked.
+#[derive(Clone, Debug)]
+pub struct Package {
+    manifest: Manifest,
+    localizations: Localizations,
+    files: BTreeMap<String, PackageFile>,
+    signature: Option<Vec<u8>>,
+}
+
+impl Package {
+    /// Reads a zip archive.
+    pub fn from_zip(archive: &[u8], limits: Limits) -> Result<Package, PackageError> {
+        let (files, signature) = read::zip(archive, limits)?;
+        Package::new(files, signature)
+    }
+
+    /// Reads a zip archive file.
+    pub fn from_zip_file(path: &Path, limits: Limits) -> Result<Package, PackageError> {
+        let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
+        Package::from_zip(&bytes, limits)
+    }
+
+    /// Reads a package folder, as a plugin author keeps it before packing.
+    pub fn from_dir(dir: &Path, limits: Limits) -> Result<Package, PackageError> {
+        let (files, signature) = read::dir(dir, limits)?;
+        Package::new(files, signature)
+    }
+
+    /// Checks the manifest, the files it names and the localizations.
+    fn new(
+        mut files: BTreeMap<String, PackageFile>,
+        signature: Option<Vec<u8>>,
+    ) -> Result<Package, PackageError> {
+        let text = files.get(MANIFEST_PATH).ok_or(PackageError::NoManifest)?;
+        let parsed = std::str::from_utf8(&text.bytes)
+            .map_err(|error| {
+                ManifestErrors(vec![ManifestError {
+                    path: String::new(),
+                    problem: Problem::Syntax(format!("not UTF-8: {error}")),
+                }])
+            })
+            .and_then(Manifest::parse);
+        let localization = read_localizations(&files);
+        let (manifest, mut manifest_errors) = match parsed {
+            Ok(manifest) => (Some(manifest), Vec::new()),
+            Err(ManifestErrors(errors)) => (None, errors),
+        };
+        if let Some(manifest) = &manifest {
+            manifest_errors.extend(manifest.check_files(|path| files.contains_key(path)));
+        }
+        let (Some(manifest), true, Ok(localizations)) =
+            (manifest, manifest_errors.is_empty(), &localization)
+        else {
+            return Err(PackageError::Invalid {
+                manifest: manifest_errors,
+                localization: localization.err().unwrap_or_default(),
+            });
+        };
+        for program in runnable_files(&manifest) {
+            if let Some(file) = files.get_mut(program) {
+                file.executable = true;
+            }
+        }
+        Ok(Package {
+            localizations: localizations.clone(),
+            manifest,
+            files,
+            signature,
+        })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The translations of `localization/`.
+    pub fn localizations(&self) -> &Localizations {
+        &self.localizations
+    }
+
+    /// Every file but the signature, by path from the package root (`/` separators).
+    pub fn files(&self) -> &BTreeMap<String, PackageFile> {
+        &self.files
+    }
+
+    /// The signature file's bytes, if the package has one ([`SIGNATURE_PATH`]).
+    pub fn signature_file(&self) -> Option<&[u8]> {
+        self.signature.as_deref()
+    }
+
+    /// The package as a zip archive: files in path order, deflated, with fixed timestamps, so
+    /// that the same package always packs to the same bytes; the signature last.
+    pub fn to_zip(&self) -> Result<Vec<u8>, PackageError> {
+        let archive_error = |error: zip::result::ZipError| PackageError::Archive(error.to_string());
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let entries = self.files.iter().map(|(path, file)| {
+            let mode = if file.executable { 0o755 } else { 0o644 };
+            (path.as_str(), file.bytes.as_slice(), mode)
+        });
+        let signature = self
+            .signature
+            .as_deref()
+            .map(|s| (SIGNATURE_PATH, s, 0o644));
+        for (path, bytes, mode) in entries.chain(signature) {
+            writer
+                .start_file(path, options.unix_permissions(mode))
+                .map_err(archive_error)?;
+            writer
+                .write_all(bytes)
+                .map_err(|error| archive_error(error.into()))?;
+        }
+        let cursor = writer.finish().map_err(archive_error)?;
+        Ok(cursor.into_inner())
+    }
+
+    /// Writes the files (not the signature) under `dir`, which is created; executables get mode
+    /// 0755 on Unix, other files 0644.
+    pub fn extract(&self, dir: &Path) -> Result<(), PackageError> {
+        std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
+        for (path, file) in &self.files {
+            // Safe to join: every path was checked to stay inside the package when read.
+            let target = dir.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
+            }
+            std::fs::write(&target, &file.bytes).map_err(|source| io_error(&target, source))?;
+            set_executable(&target, file.executable)?;
+        }
+        Ok(())
+    }
+}
+
+/// The files the host may run: the programs and the commands' executables.
+fn runnable_files(manifest: &Manifest) -> impl Iterator<Item = &str> {
+    let programs = [
+        &manifest.program_path,
+        &manifest.program_path_mac,
+        &manifest.program_path_win,
+    ];
+    let commands = manifest
+        .installation_commands
+        .iter()
+        .chain(&manifest.uninstallation_commands)
+        .map(|command| command.executable.as_str());
+    programs
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(commands)
+}
+
+/// Reads `localization/<locale>.yaml`, reporting every file that cannot be read.
+fn read_localizations(
+    files: &BTreeMap<String, PackageFile>,
+) -> Result<Localizations, Vec<LocalizationError>> {
+    let mut texts = Vec::new();
+    let mut errors = Vec::new();
+    for (path, file) in files {
+        let Some(locale) = path
+            .strip_prefix(LOCALIZATION_DIR)
+            .and_then(|name| name.strip_suffix(".yaml"))
+            .filter(|locale| !locale.contains('/'))
+        else {
+            continue;
+        };
+        match std::str::from_utf8(&file.bytes) {
+            Ok(text) => texts.push((locale, text)),
+            Err(error) => errors.push(LocalizationError {
+                locale: locale.to_string(),
+                reason: format!("not UTF-8: {error}"),
+            }),
+        }
+    }
+    let parsed = Localizations::parse(texts);
+    match parsed {
+        Ok(localizations) if errors.is_empty() => Ok(localizations),
+        Ok(_) => Err(errors),
+        Err(mut more) => {
+            errors.append(&mut more);
+            Err(errors)
+        }
+    }
+}
+
+fn io_error(path: &Path, source: io::Error) -> PackageError {
+    PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path, executable: bool) -> Result<(), PackageError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if executable { 0o755 } else { 0o644 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|source| io_error(path, source))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_path: &Path, _executable: bool) -> Result<(), PackageError> {
+    Ok(())
+}

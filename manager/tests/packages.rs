@@ -1,0 +1,392 @@
+//! Plugin packages (seed ch. 1-4) and their signatures, read as a host reads them: what is
+//! accepted, what is refused and why.
+
+use std::io::{Cursor, Write};
+
+use logi_plugin_manager::package::signature::{
+    PublicKey, SecretKey, SignatureError, Trust, TrustStore,
+};
+use logi_plugin_manager::{Limits, Package, PackageError};
+use serde_json::json;
+use zip::write::SimpleFileOptions;
+
+fn manifest() -> String {
+    json!({
+        "plugin_id": "com.example.volume",
+        "name": "Volume",
+        "author": "Example Ltd",
+        "description": "Turns the volume up and down",
+        "icon": "icons/volume.png",
+        "version": "1.2.30",
+        "OS": [{ "platform": "mac", "minimumVersion": "10.11" }],
+        "platformVersion": "0.1",
+        "programPath": "bin/volume",
+        "actions": [{ "id": "mute", "name": "Mute", "tooltip": "Mutes the sound" }],
+        "requiredCapabilities": ["base"]
+    })
+    .to_string()
+}
+
+/// A valid package's files, as (path, contents).
+fn files() -> Vec<(String, Vec<u8>)> {
+    [
+        ("manifest.json", manifest().into_bytes()),
+        ("icons/volume.png", b"\x89PNG".to_vec()),
+        ("bin/volume", b"#!/bin/sh\n".to_vec()),
+        ("localization/de-DE.yaml", "Mute: Stumm\n".into()),
+    ]
+    .into_iter()
+    .map(|(path, bytes)| (path.to_string(), bytes))
+    .collect()
+}
+
+/// An archive of `entries`, written as a packer that trusts its input would.
+fn archive(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        writer
+            .start_file(name.as_str(), SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+fn with_entry(name: &str, bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut entries = files();
+    entries.push((name.to_string(), bytes.to_vec()));
+    entries
+}
+
+fn read(archive: &[u8]) -> Result<Package, PackageError> {
+    Package::from_zip(archive, Limits::default())
+}
+
+fn refused_entry(archive: &[u8]) -> (String, &'static str) {
+    match read(archive) {
+        Err(PackageError::Entry { name, reason }) => (name, reason),
+        other => panic!("expected the entry to be refused, got {other:?}"),
+    }
+}
+
+fn trusting(key: &SecretKey) -> TrustStore {
+    let mut trust = TrustStore::default();
+    trust.add(key.public_key(), "Example Ltd");
+    trust
+}
+
+#[test]
+fn an_archive_is_read_with_its_manifest_files_and_localizations() {
+    let package = read(&archive(&files())).unwrap();
+    assert_eq!(package.manifest().plugin_id, "com.example.volume");
+    assert_eq!(package.files().len(), 4);
+    let german = package.localizations().for_locale("de-AT").unwrap();
+    assert_eq!(german.translate("Mute"), "Stumm");
+    assert!(package.signature_file().is_none());
+}
+
+#[test]
+fn the_manifests_program_is_marked_executable() {
+    let package = read(&archive(&files())).unwrap();
+    assert!(package.files()["bin/volume"].executable);
+    assert!(!package.files()["icons/volume.png"].executable);
+}
+
+#[test]
+fn a_package_packs_to_the_same_bytes_every_time_and_reads_back_equal() {
+    let package = read(&archive(&files())).unwrap();
+    let packed = package.to_zip().unwrap();
+    assert_eq!(packed, package.to_zip().unwrap());
+    let again = read(&packed).unwrap();
+    assert_eq!(again.files(), package.files());
+    assert_eq!(again.manifest(), package.manifest());
+}
+
+#[test]
+fn a_folder_reads_as_the_same_package_as_its_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    read(&archive(&files()))
+        .unwrap()
+        .extract(dir.path())
+        .unwrap();
+    let from_dir = Package::from_dir(dir.path(), Limits::default()).unwrap();
+    let from_zip = read(&archive(&files())).unwrap();
+    assert_eq!(from_dir.files(), from_zip.files());
+}
+
+#[cfg(unix)]
+#[test]
+fn extraction_makes_the_program_executable_and_nothing_else() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    read(&archive(&files()))
+        .unwrap()
+        .extract(dir.path())
+        .unwrap();
+    let mode = |path: &str| {
+        let meta = std::fs::metadata(dir.path().join(path)).unwrap();
+        meta.permissions().mode() & 0o777
+    };
+    assert_eq!(mode("bin/volume"), 0o755);
+    assert_eq!(mode("icons/volume.png"), 0o644);
+}
+
+#[test]
+fn an_entry_climbing_out_with_dot_dot_is_refused() {
+    let (name, reason) = refused_entry(&archive(&with_entry("icons/../../evil", b"x")));
+    assert_eq!(name, "icons/../../evil");
+    assert!(reason.contains("leaves the package"), "{reason}");
+}
+
+#[test]
+fn an_absolute_entry_is_refused() {
+    let (name, _) = refused_entry(&archive(&with_entry("/etc/evil", b"x")));
+    assert_eq!(name, "/etc/evil");
+}
+
+#[test]
+fn a_windows_drive_or_backslash_entry_is_refused() {
+    assert_eq!(
+        refused_entry(&archive(&with_entry("C:/evil", b"x"))).0,
+        "C:/evil"
+    );
+    assert_eq!(
+        refused_entry(&archive(&with_entry("..\\evil", b"x"))).0,
+        "..\\evil"
+    );
+}
+
+#[test]
+fn a_link_entry_is_refused() {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, bytes) in files() {
+        writer
+            .start_file(name, SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(&bytes).unwrap();
+    }
+    writer
+        .add_symlink("icons/passwd", "/etc/passwd", SimpleFileOptions::default())
+        .unwrap();
+    let archive = writer.finish().unwrap().into_inner();
+    assert_eq!(
+        refused_entry(&archive),
+        ("icons/passwd".into(), "is a link")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_in_a_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    read(&archive(&files()))
+        .unwrap()
+        .extract(dir.path())
+        .unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("icons/passwd")).unwrap();
+    match Package::from_dir(dir.path(), Limits::default()) {
+        Err(PackageError::Entry { name, reason }) => {
+            assert_eq!((name.as_str(), reason), ("icons/passwd", "is a link"));
+        }
+        other => panic!("expected the link to be refused, got {other:?}"),
+    }
+}
+
+#[test]
+fn names_that_differ_only_in_case_are_refused() {
+    let (name, reason) = refused_entry(&archive(&with_entry("ICONS/volume.png", b"x")));
+    assert_eq!(name, "ICONS/volume.png");
+    assert!(reason.contains("collides"), "{reason}");
+}
+
+#[test]
+fn a_file_where_a_folder_is_needed_is_refused() {
+    let (name, _) = refused_entry(&archive(&with_entry("bin/volume/extra", b"x")));
+    assert_eq!(name, "bin/volume/extra");
+}
+
+#[test]
+fn more_files_than_the_limit_are_refused() {
+    let limits = Limits {
+        max_files: 3,
+        ..Limits::default()
+    };
+    let result = Package::from_zip(&archive(&files()), limits);
+    assert!(matches!(
+        result,
+        Err(PackageError::TooManyFiles { limit: 3 })
+    ));
+}
+
+#[test]
+fn a_package_unpacking_past_the_size_limit_is_refused_however_well_it_compresses() {
+    let bomb = vec![0u8; 4 * 1024 * 1024];
+    let packed = archive(&with_entry("data/zeros", &bomb));
+    assert!(packed.len() < 64 * 1024, "deflate squeezes zeros");
+    let limits = Limits {
+        max_total_bytes: 1024 * 1024,
+        ..Limits::default()
+    };
+    let result = Package::from_zip(&packed, limits);
+    assert!(matches!(result, Err(PackageError::TooLarge { limit }) if limit == 1024 * 1024));
+}
+
+#[test]
+fn bytes_that_are_not_an_archive_are_refused() {
+    assert!(matches!(read(b"not a zip"), Err(PackageError::Archive(_))));
+}
+
+#[test]
+fn a_package_without_a_manifest_is_refused() {
+    let entries: Vec<_> = files().into_iter().skip(1).collect();
+    assert!(matches!(
+        read(&archive(&entries)),
+        Err(PackageError::NoManifest)
+    ));
+}
+
+#[test]
+fn every_problem_of_manifest_files_and_localizations_is_reported_at_once() {
+    let entries: Vec<_> = files()
+        .into_iter()
+        .filter(|(path, _)| path != "icons/volume.png")
+        .chain([("localization/fr-FR.yaml".to_string(), b"[unclosed".to_vec())])
+        .collect();
+    let Err(PackageError::Invalid {
+        manifest,
+        localization,
+    }) = read(&archive(&entries))
+    else {
+        panic!("expected an invalid package");
+    };
+    assert_eq!(manifest.len(), 1);
+    assert_eq!(manifest[0].path, "icon");
+    assert_eq!(localization.len(), 1);
+    assert_eq!(localization[0].locale, "fr-FR");
+    let message = PackageError::Invalid {
+        manifest,
+        localization,
+    }
+    .to_string();
+    assert!(message.contains("manifest.json: icon: "), "{message}");
+    assert!(message.contains("localization/fr-FR.yaml"), "{message}");
+}
+
+#[test]
+fn a_package_signed_by_a_trusted_key_is_accepted_with_its_publisher() {
+    let key = SecretKey::generate().unwrap();
+    let mut package = read(&archive(&files())).unwrap();
+    package.sign("Example Ltd", &key);
+    let package = read(&package.to_zip().unwrap()).unwrap();
+    assert_eq!(
+        package.verify(&trusting(&key), false),
+        Ok(Trust::Publisher {
+            name: "Example Ltd".into(),
+            key: key.public_key()
+        })
+    );
+}
+
+#[test]
+fn a_file_changed_after_signing_breaks_the_signature() {
+    let key = SecretKey::generate().unwrap();
+    let mut package = read(&archive(&files())).unwrap();
+    package.sign("Example Ltd", &key);
+    let mut entries = files();
+    entries[2].1 = b"#!/bin/sh\nrm -rf ~\n".to_vec();
+    entries.push((
+        "META-INF/signature.json".into(),
+        package.signature_file().unwrap().to_vec(),
+    ));
+    let tampered = read(&archive(&entries)).unwrap();
+    assert!(matches!(
+        tampered.verify(&trusting(&key), false),
+        Err(SignatureError::Mismatch { .. })
+    ));
+}
+
+#[test]
+fn a_file_added_after_signing_breaks_the_signature() {
+    let key = SecretKey::generate().unwrap();
+    let mut package = read(&archive(&files())).unwrap();
+    package.sign("Example Ltd", &key);
+    let mut entries = with_entry("bin/extra", b"x");
+    entries.push((
+        "META-INF/signature.json".into(),
+        package.signature_file().unwrap().to_vec(),
+    ));
+    let tampered = read(&archive(&entries)).unwrap();
+    assert!(matches!(
+        tampered.verify(&trusting(&key), false),
+        Err(SignatureError::Mismatch { .. })
+    ));
+}
+
+#[test]
+fn a_key_missing_from_the_trust_store_is_refused_naming_it() {
+    let key = SecretKey::generate().unwrap();
+    let mut package = read(&archive(&files())).unwrap();
+    package.sign("Somebody", &key);
+    let other = SecretKey::generate().unwrap();
+    let error = package.verify(&trusting(&other), false).unwrap_err();
+    assert_eq!(
+        error,
+        SignatureError::Untrusted {
+            publisher: "Somebody".into(),
+            key: key.public_key()
+        }
+    );
+    assert!(error.to_string().contains(&key.public_key().to_string()));
+}
+
+#[test]
+fn an_unsigned_package_is_refused_outside_development_mode() {
+    let package = read(&archive(&files())).unwrap();
+    assert_eq!(
+        package.verify(&TrustStore::default(), false),
+        Err(SignatureError::Unsigned)
+    );
+}
+
+#[test]
+fn development_mode_accepts_an_unsigned_package_saying_why_it_would_not_be() {
+    let package = read(&archive(&files())).unwrap();
+    assert_eq!(
+        package.verify(&TrustStore::default(), true),
+        Ok(Trust::Development(SignatureError::Unsigned))
+    );
+}
+
+#[test]
+fn a_malformed_signature_file_is_refused_saying_what_is_wrong() {
+    let entries = with_entry("META-INF/signature.json", br#"{"format": "other/9"}"#);
+    let error = read(&archive(&entries))
+        .unwrap()
+        .verify(&TrustStore::default(), false)
+        .unwrap_err();
+    let SignatureError::Malformed(reason) = error else {
+        panic!("expected a malformed signature, got {error:?}");
+    };
+    assert!(reason.contains("\"other/9\""), "{reason}");
+}
+
+#[test]
+fn keys_and_trust_stores_read_back_what_they_write() {
+    let key = SecretKey::generate().unwrap();
+    let again = SecretKey::parse(&key.to_text()).unwrap();
+    assert_eq!(again.public_key(), key.public_key());
+    let trust = trusting(&key);
+    let text = format!("# publishers\n\n{}", trust.to_text());
+    assert_eq!(TrustStore::parse(&text).unwrap(), trust);
+    let public: PublicKey = key.public_key().to_string().parse().unwrap();
+    assert_eq!(public, key.public_key());
+}
+
+#[test]
+fn a_bad_trust_store_line_is_reported_with_its_number() {
+    let error = TrustStore::parse("# keys\nnot-hex Somebody\n").unwrap_err();
+    assert!(
+        error.starts_with("line 2: public key \"not-hex\""),
+        "{error}"
+    );
+}
