@@ -1,10 +1,17 @@
 //! The Logi plugin manager host.
 //!
-//! The manager side above the protocol engine: plugin [`package`]s and their signatures, and
-//! (as the manager host issue lands) process lifecycle, durable settings, logs and the
-//! `logi-plugin` command-line tool.
+//! The manager side above the protocol engine:
+//! - [`package`]: plugin packages, read and checked, and their signatures;
+//! - [`host`]: the host itself, which installs packages, launches and supervises plugins,
+//!   serves their sessions and keeps their [`settings`];
+//! - [`demo`]: the project's demo, a host running the example plugin;
+//! - the `logi-plugin` command-line tool (`src/main.rs`).
 #![forbid(unsafe_code)]
 
+pub mod demo;
+pub mod host;
 pub mod package;
+pub mod settings;
 
+pub use host::{Host, HostConfig, HostError, HostEvent, PluginInfo};
 pub use package::{Limits, Package, PackageError, PackageFile};

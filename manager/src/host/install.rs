@@ -1,0 +1,257 @@
+//! Installing and uninstalling packages (Kortex seed): checked, signature verified, unpacked
+//! beside the installed plugins and moved into place only once the installation commands have
+//! succeeded, so a failed install leaves the previous state; each outcome is an installation
+//! event for the subscribers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use logi_plugin_core::manifest::{Command, CommandPlatform, Manifest, OsPlatform};
+use logi_plugin_core::proto::manager::{
+    ContainerState, InstallationEventNotice, InstallationType, PluginInstallationEvent,
+};
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+
+use super::{Host, HostError, HostEvent, Plugin, PluginInfo, Shared, lock, process};
+use crate::package::Package;
+use crate::package::signature::Trust;
+
+impl Host {
+    /// Installs (or replaces) a plugin from a package archive and launches it. Emits
+    /// `INSTALLATION_COMPLETED` or `INSTALLATION_FAILED`.
+    pub async fn install(&self, archive: &[u8]) -> Result<Manifest, HostError> {
+        let package = Package::from_zip(archive, self.shared.config.limits);
+        let plugin_id = package
+            .as_ref()
+            .map(|package| package.manifest().plugin_id.clone())
+            .unwrap_or_default();
+        let result = match package {
+            Ok(package) => self.install_package(package).await,
+            Err(error) => Err(error.into()),
+        };
+        let (event, description) = match &result {
+            Ok(_) => (PluginInstallationEvent::InstallationCompleted, None),
+            Err(error) => (
+                PluginInstallationEvent::InstallationFailed,
+                Some(error.to_string()),
+            ),
+        };
+        self.shared.notice(event, &plugin_id, description);
+        result
+    }
+
+    async fn install_package(&self, package: Package) -> Result<Manifest, HostError> {
+        let config = &self.shared.config;
+        let manifest = package.manifest().clone();
+        let plugin_id = manifest.plugin_id.clone();
+        match package.verify(&config.trust, config.development)? {
+            Trust::Publisher { name, .. } => {
+                let message = format!("signed by {name}");
+                self.shared.log(&plugin_id, LogLevel::Info, message);
+            }
+            Trust::Development(why) => {
+                let message = format!("accepted in development mode: {why}");
+                self.shared.log(&plugin_id, LogLevel::Warning, message);
+            }
+        }
+        let installation = lock(&self.shared.plugins)
+            .get(&plugin_id)
+            .map(|plugin| plugin.info.installation);
+        if installation == Some(InstallationType::Core) {
+            return Err(HostError::CorePlugin(plugin_id));
+        }
+        let plugins_dir = config.data_dir.join("plugins");
+        let staging = plugins_dir.join(format!(".staging-{plugin_id}"));
+        remove_dir(&staging)?;
+        package.extract(&staging)?;
+        if let Err(error) =
+            run_commands(&plugin_id, &manifest.installation_commands, &staging).await
+        {
+            let _ = remove_dir(&staging);
+            return Err(error);
+        }
+        self.stop(&plugin_id).await;
+        let target = plugins_dir.join(&plugin_id);
+        remove_dir(&target)?;
+        std::fs::rename(&staging, &target).map_err(|source| HostError::Io {
+            what: format!("moving {} into place", staging.display()),
+            source,
+        })?;
+        self.shared.add(manifest.clone(), target);
+        Ok(manifest)
+    }
+
+    /// Stops and removes a plugin: its process, its files (after its uninstallation commands)
+    /// and its settings. Emits `UNINSTALLATION_COMPLETED` or `UNINSTALLATION_FAILED`.
+    pub async fn uninstall(&self, plugin_id: &str) -> Result<(), HostError> {
+        let result = self.uninstall_plugin(plugin_id).await;
+        let (event, description) = match &result {
+            Ok(()) => (PluginInstallationEvent::UninstallationCompleted, None),
+            Err(error) => (
+                PluginInstallationEvent::UninstallationFailed,
+                Some(error.to_string()),
+            ),
+        };
+        self.shared.notice(event, plugin_id, description);
+        result
+    }
+
+    async fn uninstall_plugin(&self, plugin_id: &str) -> Result<(), HostError> {
+        let (manifest, dir) = {
+            let plugins = lock(&self.shared.plugins);
+            let plugin = plugins
+                .get(plugin_id)
+                .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
+            if plugin.info.installation == InstallationType::Core {
+                return Err(HostError::CorePlugin(plugin_id.into()));
+            }
+            (plugin.info.manifest.clone(), plugin.dir.clone())
+        };
+        self.stop(plugin_id).await;
+        run_commands(plugin_id, &manifest.uninstallation_commands, &dir).await?;
+        remove_dir(&dir)?;
+        self.shared.settings.remove_plugin(plugin_id)?;
+        lock(&self.shared.plugins).remove(plugin_id);
+        Ok(())
+    }
+
+    /// Stops a plugin's process, if it has one, and waits for it to exit.
+    async fn stop(&self, plugin_id: &str) {
+        let supervisor = lock(&self.shared.plugins)
+            .get_mut(plugin_id)
+            .and_then(|plugin| plugin.supervisor.take());
+        if let Some(supervisor) = supervisor {
+            supervisor.stop().await;
+        }
+    }
+
+    /// Registers and launches the plugins installed by earlier runs.
+    pub(super) fn load_installed(&self) -> Result<(), HostError> {
+        let plugins_dir = self.shared.config.data_dir.join("plugins");
+        let entries = std::fs::read_dir(&plugins_dir).map_err(|source| HostError::Io {
+            what: format!("reading {}", plugins_dir.display()),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') || !dir.is_dir() {
+                continue;
+            }
+            // Checked again, not trusted blindly: a folder edited since install is reported.
+            match Package::from_dir(&dir, self.shared.config.limits) {
+                Ok(package) => self.shared.add(package.manifest().clone(), dir),
+                Err(error) => eprintln!("logi-plugin host: skipping {}: {error}", dir.display()),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// Registers an installed plugin and launches its program, if it has one.
+    fn add(self: &Arc<Shared>, manifest: Manifest, dir: PathBuf) {
+        let plugin_id = manifest.plugin_id.clone();
+        let program = program(&manifest).map(|program| dir.join(program));
+        let state = if program.is_some() {
+            ContainerState::Launching
+        } else {
+            ContainerState::NotApplicable
+        };
+        let info = PluginInfo {
+            manifest,
+            installation: InstallationType::Installed,
+            state,
+            connected: false,
+        };
+        let plugin = Plugin {
+            info,
+            dir: dir.clone(),
+            connection: None,
+            supervisor: None,
+        };
+        lock(&self.plugins).insert(plugin_id.clone(), plugin);
+        // A launched plugin's states come from its supervisor, `LAUNCHING` first.
+        if program.is_none() {
+            self.emit(HostEvent::State {
+                plugin_id: plugin_id.clone(),
+                state,
+            });
+        }
+        if let Some(program) = program {
+            let supervisor = process::launch(self, &plugin_id, program, dir);
+            if let Some(plugin) = lock(&self.plugins).get_mut(&plugin_id) {
+                plugin.supervisor = Some(supervisor);
+            }
+        }
+    }
+
+    fn notice(&self, event: PluginInstallationEvent, plugin_id: &str, description: Option<String>) {
+        self.emit(HostEvent::Installation(InstallationEventNotice {
+            event: event.into(),
+            plugin_id: plugin_id.into(),
+            description,
+        }));
+    }
+}
+
+/// The manifest's program for this platform: its override on macOS and Windows, else
+/// `programPath`.
+fn program(manifest: &Manifest) -> Option<&str> {
+    match current_platform() {
+        Some(platform) => manifest.program_for(platform),
+        None => manifest.program_path.as_deref(),
+    }
+}
+
+fn current_platform() -> Option<OsPlatform> {
+    if cfg!(target_os = "macos") {
+        Some(OsPlatform::Mac)
+    } else if cfg!(windows) {
+        Some(OsPlatform::Windows)
+    } else {
+        None
+    }
+}
+
+/// Runs the commands meant for this platform, in order, in the plugin's folder; the first that
+/// fails stops the rest.
+async fn run_commands(plugin_id: &str, commands: &[Command], dir: &Path) -> Result<(), HostError> {
+    let here = match current_platform() {
+        Some(OsPlatform::Mac) => Some(CommandPlatform::Mac),
+        Some(OsPlatform::Windows) => Some(CommandPlatform::Win),
+        None => None,
+    };
+    for command in commands {
+        if command.platform.is_some() && command.platform != here {
+            continue;
+        }
+        let failed = |outcome: String| HostError::Command {
+            plugin_id: plugin_id.into(),
+            executable: command.executable.clone(),
+            outcome,
+        };
+        // `runAsAdmin` would need the user's consent through the OS; the host runs as the user.
+        let status = smol::process::Command::new(dir.join(&command.executable))
+            .args(&command.parameters)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .await
+            .map_err(|error| failed(format!("could not be started: {error}")))?;
+        if !status.success() {
+            return Err(failed(format!("failed ({status})")));
+        }
+    }
+    Ok(())
+}
+
+/// Removes a folder and everything in it; a folder that is not there is fine.
+fn remove_dir(dir: &Path) -> Result<(), HostError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(HostError::Io {
+            what: format!("removing {}", dir.display()),
+            source: error,
+        }),
+        _ => Ok(()),
+    }
+}

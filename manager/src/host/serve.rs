@@ -1,0 +1,137 @@
+//! The host's side of each plugin session: settings (seed 5.2-5.3), logs (5.4) and the statuses
+//! a plugin sends on its own. The session itself (hello, heartbeat, limits) is the core's.
+
+use std::sync::Arc;
+
+use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_core::proto::plugin::{SavedData, Settings};
+use logi_plugin_core::session::{Event, Reply};
+use logi_plugin_core::{Message, ResponseCode};
+use logi_plugin_transports::{ManagerConnection, ManagerListener};
+
+use super::{HostEvent, Shared, lock};
+
+/// Accepts plugin connections until the listener fails.
+pub(super) async fn accept(shared: Arc<Shared>, mut listener: ManagerListener) {
+    loop {
+        match listener.accept().await {
+            Ok((connection, driver)) => {
+                smol::spawn(driver).detach();
+                smol::spawn(serve(shared.clone(), connection)).detach();
+            }
+            Err(error) => {
+                eprintln!("logi-plugin host: no longer accepting plugins: {error}");
+                return;
+            }
+        }
+    }
+}
+
+/// Serves one plugin's session until it closes.
+async fn serve(shared: Arc<Shared>, connection: ManagerConnection) {
+    let Some(Event::Connected(hello)) = connection.next_event().await else {
+        return;
+    };
+    let plugin_id = hello.plugin_id;
+    match lock(&shared.plugins).get_mut(&plugin_id) {
+        Some(plugin) => {
+            plugin.connection = Some(connection.clone());
+            plugin.info.connected = true;
+        }
+        None => return,
+    }
+    shared.emit(HostEvent::Connected {
+        plugin_id: plugin_id.clone(),
+        version: hello.plugin_version,
+    });
+    shared.set_state(&plugin_id, ContainerState::Running);
+    match shared.settings.all(&plugin_id) {
+        Ok(settings) => {
+            let settings = settings
+                .into_iter()
+                .map(|(setting_name, setting_value)| Settings {
+                    setting_name,
+                    setting_value,
+                })
+                .collect();
+            let _ = connection.notify(SavedData { settings }).await;
+        }
+        Err(error) => shared.log(&plugin_id, LogLevel::Error, error.to_string()),
+    }
+    while let Some(event) = connection.next_event().await {
+        match event {
+            Event::Request { id, message } => {
+                let reply = answer(&shared, &plugin_id, message);
+                let _ = connection.respond(id, reply).await;
+            }
+            Event::Notification { message } => notice(&shared, &plugin_id, message),
+            Event::Closed(reason) => {
+                let level = LogLevel::Info;
+                shared.log(&plugin_id, level, format!("session closed: {reason}"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(plugin) = lock(&shared.plugins).get_mut(&plugin_id) {
+        plugin.info.connected = false;
+        plugin.connection = None;
+    }
+}
+
+/// The host's answer to a plugin's request.
+fn answer(shared: &Shared, plugin_id: &str, message: Message) -> Reply {
+    match message {
+        Message::Settings(setting) => {
+            let stored =
+                shared
+                    .settings
+                    .set(plugin_id, &setting.setting_name, &setting.setting_value);
+            match stored {
+                Ok(()) => Reply::Ok,
+                Err(error) => Reply::Error(ResponseCode::Faulted, error.to_string()),
+            }
+        }
+        Message::SettingsRequest(request) => {
+            match shared.settings.get(plugin_id, &request.setting_name) {
+                Ok(Some(setting_value)) => Reply::Message(Message::from(Settings {
+                    setting_name: request.setting_name,
+                    setting_value,
+                })),
+                Ok(None) => Reply::Error(
+                    ResponseCode::NotFound,
+                    format!("no setting {:?} was ever stored", request.setting_name),
+                ),
+                Err(error) => Reply::Error(ResponseCode::Faulted, error.to_string()),
+            }
+        }
+        Message::LogEvent(_) => {
+            notice(shared, plugin_id, message);
+            Reply::Ok
+        }
+        other => Reply::Error(
+            ResponseCode::NotImplemented,
+            format!(
+                "the host does not handle {}",
+                other.message_type().full_name()
+            ),
+        ),
+    }
+}
+
+/// A message from a plugin that needs no answer.
+fn notice(shared: &Shared, plugin_id: &str, message: Message) {
+    match message {
+        Message::LogEvent(log) => {
+            let level = log.log_level();
+            shared.log(plugin_id, level, log.message);
+        }
+        message @ (Message::ActionCellStatus(_) | Message::AnalogControlStatus(_)) => {
+            shared.emit(HostEvent::Status {
+                plugin_id: plugin_id.into(),
+                message,
+            });
+        }
+        _ => {}
+    }
+}

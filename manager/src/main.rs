@@ -1,0 +1,244 @@
+//! `logi-plugin`: the plugin manager's command-line tool.
+//!
+//! Run under the name `media-plugin` (as the demo packs it), the same executable is the example
+//! plugin: one binary carries the demo and the plugin it hosts, so `cargo run` builds both.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use logi_plugin_manager::package::signature::{SecretKey, Trust, TrustStore};
+use logi_plugin_manager::{Limits, Package};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "logi-plugin",
+    version,
+    about = "The Logi plugin manager's tool"
+)]
+struct Cli {
+    /// Print results as JSON, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a host with the example plugin, end to end, on a temporary data directory.
+    Demo,
+    /// Check a package (a folder or a .zip): manifest, files, localizations, signature.
+    Validate {
+        /// The package.
+        package: PathBuf,
+    },
+    /// Pack a folder into a .zip package, signed if a key is given.
+    Pack {
+        /// The folder.
+        dir: PathBuf,
+        /// Where to write the archive (default: `<plugin_id>-<version>.zip`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Sign with this secret key file.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The publisher name the signature carries.
+        #[arg(long, default_value = "unnamed publisher")]
+        publisher: String,
+    },
+    /// Make a publisher key pair: `<name>.key` (secret, owner-only) and `<name>.pub`.
+    Keygen {
+        /// The files' name, without extension.
+        name: PathBuf,
+    },
+    /// Sign a .zip package in place.
+    Sign {
+        /// The package.
+        package: PathBuf,
+        /// The secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The publisher name the signature carries.
+        #[arg(long)]
+        publisher: String,
+    },
+    /// Check a .zip package's signature against a trust store.
+    Verify {
+        /// The package.
+        package: PathBuf,
+        /// The trust store: one `<hex key> <publisher>` per line.
+        #[arg(long)]
+        trust: PathBuf,
+    },
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> ExitCode {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if stem == "media-plugin" {
+        return match logi_example_media::main_from_env() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error.to_string()),
+        };
+    }
+    let cli = Cli::parse();
+    match run(&cli, &exe) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if cli.json => {
+            println!("{}", json!({ "ok": false, "error": error.to_string() }));
+            ExitCode::FAILURE
+        }
+        Err(error) => fail(&error.to_string()),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("logi-plugin: {message}");
+    ExitCode::FAILURE
+}
+
+fn run(cli: &Cli, exe: &Path) -> Result<()> {
+    match &cli.command {
+        Command::Demo => logi_plugin_manager::demo::run(exe),
+        Command::Validate { package } => {
+            let package = read(package)?;
+            let manifest = package.manifest();
+            let warnings = &manifest.unknown_fields;
+            report(
+                cli,
+                json!({ "ok": true, "plugin_id": manifest.plugin_id,
+                        "version": manifest.version.to_string(),
+                        "files": package.files().len(), "unknown_fields": warnings }),
+                &format!(
+                    "{} {} is valid: {} files{}",
+                    manifest.plugin_id,
+                    manifest.version,
+                    package.files().len(),
+                    if warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; fields not known here: {}", warnings.join(", "))
+                    }
+                ),
+            )
+        }
+        Command::Pack {
+            dir,
+            output,
+            key,
+            publisher,
+        } => {
+            let mut package = Package::from_dir(dir, Limits::default())?;
+            if let Some(key) = key {
+                package.sign(publisher, &read_key(key)?);
+            }
+            let manifest = package.manifest();
+            let output = output.clone().unwrap_or_else(|| {
+                PathBuf::from(format!("{}-{}.zip", manifest.plugin_id, manifest.version))
+            });
+            let archive = package.to_zip()?;
+            write(&output, &archive)?;
+            report(
+                cli,
+                json!({ "ok": true, "archive": output, "bytes": archive.len(),
+                        "signed": key.is_some() }),
+                &format!("wrote {} ({} bytes)", output.display(), archive.len()),
+            )
+        }
+        Command::Keygen { name } => {
+            let key = SecretKey::generate()?;
+            let secret = name.with_extension("key");
+            let public = name.with_extension("pub");
+            write_secret(&secret, &key.to_text())?;
+            write(&public, format!("{}\n", key.public_key()).as_bytes())?;
+            report(
+                cli,
+                json!({ "ok": true, "secret": secret, "public": public,
+                        "key": key.public_key().to_string() }),
+                &format!(
+                    "wrote {} (keep it secret) and {}: public key {}",
+                    secret.display(),
+                    public.display(),
+                    key.public_key()
+                ),
+            )
+        }
+        Command::Sign {
+            package: path,
+            key,
+            publisher,
+        } => {
+            let mut package = read(path)?;
+            package.sign(publisher, &read_key(key)?);
+            write(path, &package.to_zip()?)?;
+            report(
+                cli,
+                json!({ "ok": true, "archive": path, "publisher": publisher }),
+                &format!("signed {} as {publisher}", path.display()),
+            )
+        }
+        Command::Verify {
+            package: path,
+            trust,
+        } => {
+            let text = std::fs::read_to_string(trust)
+                .map_err(|error| format!("{}: {error}", trust.display()))?;
+            let trust =
+                TrustStore::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+            match read(path)?.verify(&trust, false)? {
+                Trust::Publisher { name, key } => report(
+                    cli,
+                    json!({ "ok": true, "publisher": name, "key": key.to_string() }),
+                    &format!("{}: signed by {name} (key {key})", path.display()),
+                ),
+                Trust::Development(_) => unreachable!("verified outside development mode"),
+            }
+        }
+    }
+}
+
+/// A package from a folder or an archive.
+fn read(path: &Path) -> Result<Package> {
+    let package = if path.is_dir() {
+        Package::from_dir(path, Limits::default())
+    } else {
+        Package::from_zip_file(path, Limits::default())
+    };
+    Ok(package.map_err(|error| format!("{}: {error}", path.display()))?)
+}
+
+fn read_key(path: &Path) -> Result<SecretKey> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(SecretKey::parse(&text)?)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|error| format!("{}: {error}", path.display()).into())
+}
+
+/// Writes a secret key readable by its owner only.
+fn write_secret(path: &Path, text: &str) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|error| format!("{}: {error}", path.display()))?;
+    std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes())?;
+    Ok(())
+}
+
+fn report(cli: &Cli, json: serde_json::Value, text: &str) -> Result<()> {
+    if cli.json {
+        println!("{json}");
+    } else {
+        println!("{text}");
+    }
+    Ok(())
+}
