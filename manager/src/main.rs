@@ -187,8 +187,8 @@ fn run(cli: &Cli, exe: &Path) -> Result<()> {
         } => {
             let text = std::fs::read_to_string(trust)
                 .map_err(|error| format!("{}: {error}", trust.display()))?;
-            let trust =
-                TrustStore::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+            let trust = TrustStore::parse(&text)
+                .map_err(|error| format!("{}: {error}", trust.display()))?;
             match read(path)?.verify(&trust, false)? {
                 Trust::Publisher { name, key } => report(
                     cli,
