@@ -75,6 +75,22 @@ fn trusting(key: &SecretKey) -> TrustStore {
     trust
 }
 
+/// The valid package, signed by `publisher` with a fresh key.
+fn signed(publisher: &str) -> (Package, SecretKey) {
+    let key = SecretKey::generate().unwrap();
+    let mut package = read(&archive(&files())).unwrap();
+    package.sign(publisher, &key);
+    (package, key)
+}
+
+/// A package of `entries` carrying `signed`'s signature file, as someone who changed the
+/// files after signing would pack it.
+fn with_signature_of(signed: &Package, mut entries: Vec<(String, Vec<u8>)>) -> Package {
+    let signature = signed.signature_file().unwrap().to_vec();
+    entries.push(("META-INF/signature.json".into(), signature));
+    read(&archive(&entries)).unwrap()
+}
+
 #[test]
 fn an_archive_is_read_with_its_manifest_files_and_localizations() {
     let package = read(&archive(&files())).unwrap();
@@ -274,9 +290,7 @@ fn every_problem_of_manifest_files_and_localizations_is_reported_at_once() {
 
 #[test]
 fn a_package_signed_by_a_trusted_key_is_accepted_with_its_publisher() {
-    let key = SecretKey::generate().unwrap();
-    let mut package = read(&archive(&files())).unwrap();
-    package.sign("Example Ltd", &key);
+    let (package, key) = signed("Example Ltd");
     let package = read(&package.to_zip().unwrap()).unwrap();
     assert_eq!(
         package.verify(&trusting(&key), false),
@@ -289,16 +303,10 @@ fn a_package_signed_by_a_trusted_key_is_accepted_with_its_publisher() {
 
 #[test]
 fn a_file_changed_after_signing_breaks_the_signature() {
-    let key = SecretKey::generate().unwrap();
-    let mut package = read(&archive(&files())).unwrap();
-    package.sign("Example Ltd", &key);
+    let (package, key) = signed("Example Ltd");
     let mut entries = files();
     entries[2].1 = b"#!/bin/sh\nrm -rf ~\n".to_vec();
-    entries.push((
-        "META-INF/signature.json".into(),
-        package.signature_file().unwrap().to_vec(),
-    ));
-    let tampered = read(&archive(&entries)).unwrap();
+    let tampered = with_signature_of(&package, entries);
     assert!(matches!(
         tampered.verify(&trusting(&key), false),
         Err(SignatureError::Mismatch { .. })
@@ -307,15 +315,8 @@ fn a_file_changed_after_signing_breaks_the_signature() {
 
 #[test]
 fn a_file_added_after_signing_breaks_the_signature() {
-    let key = SecretKey::generate().unwrap();
-    let mut package = read(&archive(&files())).unwrap();
-    package.sign("Example Ltd", &key);
-    let mut entries = with_entry("bin/extra", b"x");
-    entries.push((
-        "META-INF/signature.json".into(),
-        package.signature_file().unwrap().to_vec(),
-    ));
-    let tampered = read(&archive(&entries)).unwrap();
+    let (package, key) = signed("Example Ltd");
+    let tampered = with_signature_of(&package, with_entry("bin/extra", b"x"));
     assert!(matches!(
         tampered.verify(&trusting(&key), false),
         Err(SignatureError::Mismatch { .. })
@@ -324,9 +325,7 @@ fn a_file_added_after_signing_breaks_the_signature() {
 
 #[test]
 fn a_key_missing_from_the_trust_store_is_refused_naming_it() {
-    let key = SecretKey::generate().unwrap();
-    let mut package = read(&archive(&files())).unwrap();
-    package.sign("Somebody", &key);
+    let (package, key) = signed("Somebody");
     let other = SecretKey::generate().unwrap();
     let error = package.verify(&trusting(&other), false).unwrap_err();
     assert_eq!(

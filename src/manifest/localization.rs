@@ -93,10 +93,12 @@ impl Localizations {
         let locale = locale.to_ascii_lowercase();
         let language = locale.split(['-', '_']).next().unwrap_or_default();
         let same_language = || {
-            let prefixes = [format!("{language}-"), format!("{language}_")];
             self.by_locale
                 .iter()
-                .filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p.as_str())))
+                .filter(|(name, _)| {
+                    let region = name.strip_prefix(language);
+                    region.is_some_and(|region| region.starts_with(['-', '_']))
+                })
                 .min_by_key(|(name, _)| *name)
                 .map(|(_, translations)| translations)
         };

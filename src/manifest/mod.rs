@@ -140,25 +140,7 @@ impl Manifest {
                 named.push((format!("actions[{i}].icon"), icon));
             }
         }
-        let programs = [
-            ("programPath", &self.program_path),
-            ("programPathMac", &self.program_path_mac),
-            ("programPathWin", &self.program_path_win),
-        ];
-        for (key, path) in programs {
-            if let Some(path) = path {
-                named.push((key.into(), path));
-            }
-        }
-        let commands = [
-            ("installationCommands", &self.installation_commands),
-            ("uninstallationCommands", &self.uninstallation_commands),
-        ];
-        for (key, list) in commands {
-            for (i, command) in list.iter().enumerate() {
-                named.push((format!("{key}[{i}].executable"), &command.executable));
-            }
-        }
+        named.extend(self.runnable_files());
         named
             .into_iter()
             .filter(|(_, file)| !has_file(file))
@@ -167,5 +149,35 @@ impl Manifest {
                 problem: Problem::MissingFile(file.to_string()),
             })
             .collect()
+    }
+
+    /// The files the host may run, each with the field naming it: the programs (`programPath`
+    /// and its platform overrides) and the installation and uninstallation commands'
+    /// executables.
+    pub fn runnable_files(&self) -> Vec<(String, &str)> {
+        let mut named = Vec::new();
+        let programs = [
+            ("programPath", &self.program_path),
+            ("programPathMac", &self.program_path_mac),
+            ("programPathWin", &self.program_path_win),
+        ];
+        for (key, path) in programs {
+            if let Some(path) = path {
+                named.push((key.into(), path.as_str()));
+            }
+        }
+        let commands = [
+            ("installationCommands", &self.installation_commands),
+            ("uninstallationCommands", &self.uninstallation_commands),
+        ];
+        for (key, list) in commands {
+            for (i, command) in list.iter().enumerate() {
+                named.push((
+                    format!("{key}[{i}].executable"),
+                    command.executable.as_str(),
+                ));
+            }
+        }
+        named
     }
 }

@@ -201,6 +201,17 @@ struct Plugin {
 #[derive(Default)]
 struct Codes(Mutex<HashMap<String, String>>);
 
+impl Codes {
+    /// Admits `plugin_id` with `code`, or (with `None`) no longer.
+    fn set(&self, plugin_id: &str, code: Option<String>) {
+        let mut codes = lock(&self.0);
+        match code {
+            Some(code) => codes.insert(plugin_id.to_string(), code),
+            None => codes.remove(plugin_id),
+        };
+    }
+}
+
 impl PluginRegistry for Codes {
     fn plugin_code(&self, plugin_id: &str) -> Option<String> {
         lock(&self.0).get(plugin_id).cloned()

@@ -67,18 +67,13 @@ struct Watch {
     stop: async_channel::Receiver<()>,
 }
 
-enum Outcome {
-    Exited(std::io::Result<std::process::ExitStatus>),
-    Stop,
-}
-
 impl Watch {
     async fn run(self) {
         let mut failures: u32 = 0;
         loop {
             let started = Instant::now();
             let token = new_token();
-            self.set_code(Some(token.clone()));
+            self.shared.codes.set(&self.plugin_id, Some(token.clone()));
             self.state(ContainerState::Launching);
             let spawned = smol::process::Command::new(&self.program)
                 .current_dir(&self.dir)
@@ -87,66 +82,65 @@ impl Watch {
                 .stdin(std::process::Stdio::null())
                 .kill_on_drop(true)
                 .spawn();
-            let outcome = match spawned {
+            let exited = match spawned {
                 Ok(mut child) => {
-                    let outcome =
-                        future::or(async { Outcome::Exited(child.status().await) }, async {
-                            let _ = self.stop.recv().await;
-                            Outcome::Stop
-                        })
-                        .await;
-                    if let Outcome::Stop = outcome {
-                        return self.shut_down(child).await;
+                    let exited = future::or(async { Some(child.status().await) }, async {
+                        self.stop_requested().await;
+                        None
+                    })
+                    .await;
+                    match exited {
+                        Some(result) => result,
+                        None => return self.shut_down(child).await,
                     }
-                    outcome
                 }
-                Err(error) => Outcome::Exited(Err(error)),
+                Err(error) => Err(error),
             };
-            self.set_code(None);
-            match outcome {
-                Outcome::Exited(Ok(status)) if status.success() => {
+            self.shared.codes.set(&self.plugin_id, None);
+            let how = match exited {
+                Ok(status) if status.success() => {
                     self.log(LogLevel::Info, "exited on its own; not restarted".into());
                     return self.state(ContainerState::Stopped);
                 }
-                Outcome::Exited(result) => {
-                    let how = match result {
-                        Ok(status) => format!("crashed ({status})"),
-                        Err(error) => format!("could not be started: {error}"),
-                    };
-                    self.state(ContainerState::Crashed);
-                    failures = if started.elapsed() > HEALTHY_AFTER {
-                        0
-                    } else {
-                        failures + 1
-                    };
-                    let delay = self.shared.config.restart.delay(failures.saturating_sub(1));
-                    self.log(LogLevel::Error, format!("{how}; restarting in {delay:?}"));
-                    let stopped = future::or(
-                        async {
-                            async_io::Timer::after(delay).await;
-                            false
-                        },
-                        async {
-                            // A stop, or the handle dropped: either way, no restart.
-                            let _ = self.stop.recv().await;
-                            true
-                        },
-                    )
-                    .await;
-                    if stopped {
-                        return self.state(ContainerState::Stopped);
-                    }
-                }
-                Outcome::Stop => unreachable!("a stop returns above"),
+                Ok(status) => format!("crashed ({status})"),
+                Err(error) => format!("could not be started: {error}"),
+            };
+            self.state(ContainerState::Crashed);
+            failures = if started.elapsed() > HEALTHY_AFTER {
+                0
+            } else {
+                failures + 1
+            };
+            let delay = self.shared.config.restart.delay(failures.saturating_sub(1));
+            self.log(LogLevel::Error, format!("{how}; restarting in {delay:?}"));
+            let stopped = future::or(
+                async {
+                    async_io::Timer::after(delay).await;
+                    false
+                },
+                async {
+                    self.stop_requested().await;
+                    true
+                },
+            )
+            .await;
+            if stopped {
+                return self.state(ContainerState::Stopped);
             }
         }
+    }
+
+    /// Returns once a stop is asked for, or the [`Supervisor`] is dropped: either way, the
+    /// process must not outlive it.
+    async fn stop_requested(&self) {
+        let _ = self.stop.recv().await;
     }
 
     /// Withdraws the plugin's code (so it cannot reconnect), closes its session, and gives it
     /// the grace period to exit before killing it.
     async fn shut_down(&self, mut child: smol::process::Child) {
         self.state(ContainerState::ShuttingDown);
-        self.set_code(None);
+        self.shared.codes.set(&self.plugin_id, None);
         let connection = lock(&self.shared.plugins)
             .get(&self.plugin_id)
             .and_then(|plugin| plugin.connection.clone());
@@ -168,14 +162,6 @@ impl Watch {
             let _ = child.status().await;
         }
         self.state(ContainerState::Stopped);
-    }
-
-    fn set_code(&self, code: Option<String>) {
-        let mut codes = lock(&self.shared.codes.0);
-        match code {
-            Some(code) => codes.insert(self.plugin_id.clone(), code),
-            None => codes.remove(&self.plugin_id),
-        };
     }
 
     fn state(&self, state: ContainerState) {

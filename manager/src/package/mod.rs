@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use logi_plugin_core::manifest::localization::{LocalizationError, Localizations};
 use logi_plugin_core::manifest::{Manifest, ManifestError, ManifestErrors, Problem};
+use zip::result::ZipError;
 
 pub use signature::SIGNATURE_PATH;
 
@@ -170,21 +171,24 @@ impl Package {
         if let Some(manifest) = &manifest {
             manifest_errors.extend(manifest.check_files(|path| files.contains_key(path)));
         }
-        let (Some(manifest), true, Ok(localizations)) =
-            (manifest, manifest_errors.is_empty(), &localization)
-        else {
-            return Err(PackageError::Invalid {
-                manifest: manifest_errors,
-                localization: localization.err().unwrap_or_default(),
-            });
+        let (manifest, localizations) = match (manifest, localization) {
+            (Some(manifest), Ok(localizations)) if manifest_errors.is_empty() => {
+                (manifest, localizations)
+            }
+            (_, localization) => {
+                return Err(PackageError::Invalid {
+                    manifest: manifest_errors,
+                    localization: localization.err().unwrap_or_default(),
+                });
+            }
         };
-        for program in runnable_files(&manifest) {
+        for (_, program) in manifest.runnable_files() {
             if let Some(file) = files.get_mut(program) {
                 file.executable = true;
             }
         }
         Ok(Package {
-            localizations: localizations.clone(),
+            localizations,
             manifest,
             files,
             signature,
@@ -214,27 +218,25 @@ impl Package {
     /// The package as a zip archive: files in path order, deflated, with fixed timestamps, so
     /// that the same package always packs to the same bytes; the signature last.
     pub fn to_zip(&self) -> Result<Vec<u8>, PackageError> {
-        let archive_error = |error: zip::result::ZipError| PackageError::Archive(error.to_string());
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         let entries = self.files.iter().map(|(path, file)| {
-            let mode = if file.executable { 0o755 } else { 0o644 };
-            (path.as_str(), file.bytes.as_slice(), mode)
+            (
+                path.as_str(),
+                file.bytes.as_slice(),
+                unix_mode(file.executable),
+            )
         });
         let signature = self
             .signature
             .as_deref()
-            .map(|s| (SIGNATURE_PATH, s, 0o644));
+            .map(|s| (SIGNATURE_PATH, s, unix_mode(false)));
         for (path, bytes, mode) in entries.chain(signature) {
-            writer
-                .start_file(path, options.unix_permissions(mode))
-                .map_err(archive_error)?;
-            writer
-                .write_all(bytes)
-                .map_err(|error| archive_error(error.into()))?;
+            writer.start_file(path, options.unix_permissions(mode))?;
+            writer.write_all(bytes).map_err(ZipError::from)?;
         }
-        let cursor = writer.finish().map_err(archive_error)?;
+        let cursor = writer.finish()?;
         Ok(cursor.into_inner())
     }
 
@@ -253,25 +255,6 @@ impl Package {
         }
         Ok(())
     }
-}
-
-/// The files the host may run: the programs and the commands' executables.
-fn runnable_files(manifest: &Manifest) -> impl Iterator<Item = &str> {
-    let programs = [
-        &manifest.program_path,
-        &manifest.program_path_mac,
-        &manifest.program_path_win,
-    ];
-    let commands = manifest
-        .installation_commands
-        .iter()
-        .chain(&manifest.uninstallation_commands)
-        .map(|command| command.executable.as_str());
-    programs
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .chain(commands)
 }
 
 /// Reads `localization/<locale>.yaml`, reporting every file that cannot be read.
@@ -307,6 +290,17 @@ fn read_localizations(
     }
 }
 
+impl From<ZipError> for PackageError {
+    fn from(error: ZipError) -> Self {
+        PackageError::Archive(error.to_string())
+    }
+}
+
+/// The permissions a file is packed and unpacked with.
+fn unix_mode(executable: bool) -> u32 {
+    if executable { 0o755 } else { 0o644 }
+}
+
 fn io_error(path: &Path, source: io::Error) -> PackageError {
     PackageError::Io {
         path: path.to_path_buf(),
@@ -317,7 +311,7 @@ fn io_error(path: &Path, source: io::Error) -> PackageError {
 #[cfg(unix)]
 fn set_executable(path: &Path, executable: bool) -> Result<(), PackageError> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = if executable { 0o755 } else { 0o644 };
+    let mode = unix_mode(executable);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|source| io_error(path, source))
 }

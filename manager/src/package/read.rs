@@ -16,12 +16,11 @@ type Gathered = (BTreeMap<String, PackageFile>, Option<Vec<u8>>);
 
 /// Reads every entry of a zip archive.
 pub(super) fn zip(archive: &[u8], limits: Limits) -> Result<Gathered, PackageError> {
-    let archive_error = |error: zip::result::ZipError| PackageError::Archive(error.to_string());
-    let mut archive = zip::ZipArchive::new(Cursor::new(archive)).map_err(archive_error)?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(archive))?;
     let mut files = Files::new(limits);
     for index in 0..archive.len() {
-        let entry = archive.by_index(index).map_err(archive_error)?;
-        let name = entry.name().map_err(archive_error)?.into_owned();
+        let entry = archive.by_index(index)?;
+        let name = entry.name()?.into_owned();
         if entry.is_symlink() {
             return Err(refused(name, "is a link"));
         }

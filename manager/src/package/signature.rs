@@ -35,7 +35,7 @@ pub struct SecretKey(SigningKey);
 
 /// A publisher's public key, as the trust store and signature files write it: 32 bytes in hex.
 /// Kept as its bytes (checked to be a curve point when made), not as the 200-byte expanded key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey([u8; 32]);
 
 /// Why a key's text cannot be read.
@@ -130,7 +130,7 @@ fn key_error(what: &'static str, text: &str, reason: String) -> KeyError {
 /// starting with `#` are ignored.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustStore {
-    keys: BTreeMap<String, (PublicKey, String)>,
+    keys: BTreeMap<PublicKey, String>,
 }
 
 impl TrustStore {
@@ -153,21 +153,18 @@ impl TrustStore {
 
     /// Trusts `key`, published by `publisher`.
     pub fn add(&mut self, key: PublicKey, publisher: &str) {
-        self.keys
-            .insert(key.to_string(), (key, publisher.to_string()));
+        self.keys.insert(key, publisher.to_string());
     }
 
     /// The publisher `key` is trusted for.
     pub fn publisher(&self, key: &PublicKey) -> Option<&str> {
-        self.keys
-            .get(&key.to_string())
-            .map(|(_, name)| name.as_str())
+        self.keys.get(key).map(String::as_str)
     }
 
     /// The text form.
     pub fn to_text(&self) -> String {
         self.keys
-            .values()
+            .iter()
             .map(|(key, name)| format!("{key} {name}\n"))
             .collect()
     }
