@@ -172,30 +172,7 @@ async fn wait_for(
 
 async fn print_events(events: async_channel::Receiver<HostEvent>) {
     while let Ok(event) = events.recv().await {
-        match event {
-            HostEvent::State { plugin_id, state } => {
-                println!("  event: {plugin_id} is {}", state.as_str_name());
-            }
-            HostEvent::Connected { plugin_id, version } => {
-                println!("  event: {plugin_id} {version} connected");
-            }
-            HostEvent::Installation(notice) => {
-                println!(
-                    "  event: {} {}",
-                    notice.event().as_str_name(),
-                    notice.plugin_id
-                );
-            }
-            HostEvent::Log {
-                plugin_id, message, ..
-            } => println!("  event: {plugin_id} logged {message:?}"),
-            HostEvent::Status { plugin_id, message } => {
-                println!(
-                    "  event: {plugin_id} sent {}",
-                    message.message_type().full_name()
-                );
-            }
-        }
+        println!("  event: {event}");
     }
 }
 

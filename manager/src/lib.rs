@@ -5,7 +5,7 @@
 //! - [`host`]: the host itself, which installs packages, launches and supervises plugins,
 //!   serves their sessions and keeps their [`settings`];
 //! - [`demo`]: the project's demo, a host running the example plugin;
-//! - the `logi-plugin` command-line tool (`src/main.rs`).
+//! - the `logi-plugin` command-line tool (`src/bin/logi-plugin/`).
 #![forbid(unsafe_code)]
 
 pub mod demo;
@@ -13,5 +13,5 @@ pub mod host;
 pub mod package;
 pub mod settings;
 
-pub use host::{Host, HostConfig, HostError, HostEvent, PluginInfo};
+pub use host::{Host, HostConfig, HostError, HostEvent, LogRecord, LogSink, PluginInfo};
 pub use package::{Limits, Package, PackageError, PackageFile};

@@ -1,16 +1,19 @@
 //! The host as an embedding application and a user see it: the demo end to end, a crashing
-//! plugin restarted with backoff, an unsigned package refused, and settings that survive a
-//! `kill -9` of the host.
+//! plugin restarted with backoff, an unsigned package refused, an installed plugin changed on
+//! disk refused at the next start, the daemon stopping cleanly on a signal, the log sink, and
+//! settings that survive a `kill -9` of the host.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use futures_lite::future;
 use logi_plugin_core::proto::manager::{ContainerState, PluginInstallationEvent};
-use logi_plugin_manager::package::signature::SignatureError;
+use logi_plugin_manager::package::signature::{SecretKey, SignatureError};
 use logi_plugin_manager::settings::SettingsStore;
-use logi_plugin_manager::{Host, HostConfig, HostError, HostEvent, Limits, Package};
+use logi_plugin_manager::{Host, HostConfig, HostError, HostEvent, LogSink, Package};
+
+mod common;
+use common::{host_with, script_archive, script_package, script_package_with, states, until_state};
 
 const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
 
@@ -39,52 +42,8 @@ fn the_demo_hosts_the_example_plugin_end_to_end_and_exits_0() {
     }
 }
 
-/// A package whose program is a shell script.
-#[cfg(unix)]
-fn script_package(script: &str) -> Vec<u8> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = serde_json::json!({
-        "plugin_id": "com.example.script", "name": "Script", "author": "Tests",
-        "description": "A script", "icon": "icon.png", "version": "1.0.0",
-        "OS": [{ "platform": "mac", "minimumVersion": "10.15" }], "platformVersion": "0.1",
-        "programPath": "run.sh", "requiredCapabilities": ["base"]
-    });
-    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
-    std::fs::write(dir.path().join("icon.png"), b"png").unwrap();
-    let program = dir.path().join("run.sh");
-    std::fs::write(&program, script).unwrap();
-    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let package = Package::from_dir(dir.path(), Limits::default()).unwrap();
-    package.to_zip().unwrap()
-}
-
 fn host(development: bool) -> (Host, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = HostConfig::new(data.path());
-    config.endpoint = data.path().join("manager.sock");
-    config.development = development;
-    config.restart.initial = Duration::from_millis(20);
-    (Host::start(config).unwrap(), data)
-}
-
-/// The states reported for a plugin, until `count` have been seen (at most 10 s).
-fn states(events: &async_channel::Receiver<HostEvent>, count: usize) -> Vec<ContainerState> {
-    smol::block_on(future::or(
-        async {
-            let mut seen = Vec::new();
-            while seen.len() < count {
-                if let Ok(HostEvent::State { state, .. }) = events.recv().await {
-                    seen.push(state);
-                }
-            }
-            seen
-        },
-        async {
-            async_io::Timer::after(Duration::from_secs(10)).await;
-            panic!("fewer than {count} states within 10 s");
-        },
-    ))
+    host_with(|config| config.development = development)
 }
 
 #[cfg(unix)]
@@ -92,7 +51,7 @@ fn states(events: &async_channel::Receiver<HostEvent>, count: usize) -> Vec<Cont
 fn a_crashing_plugin_is_restarted_after_a_backoff() {
     let (host, _data) = host(true);
     let events = host.subscribe();
-    smol::block_on(host.install(&script_package("#!/bin/sh\nexit 3\n"))).unwrap();
+    smol::block_on(host.install(&script_archive("#!/bin/sh\nexit 3\n"))).unwrap();
     use ContainerState::{Crashed, Launching};
     assert_eq!(states(&events, 4), [Launching, Crashed, Launching, Crashed]);
     smol::block_on(host.shutdown());
@@ -103,7 +62,7 @@ fn a_crashing_plugin_is_restarted_after_a_backoff() {
 fn a_plugin_that_exits_with_success_is_stopped_not_restarted() {
     let (host, _data) = host(true);
     let events = host.subscribe();
-    smol::block_on(host.install(&script_package("#!/bin/sh\nexit 0\n"))).unwrap();
+    smol::block_on(host.install(&script_archive("#!/bin/sh\nexit 0\n"))).unwrap();
     assert_eq!(
         states(&events, 2),
         [ContainerState::Launching, ContainerState::Stopped]
@@ -116,7 +75,7 @@ fn a_plugin_that_exits_with_success_is_stopped_not_restarted() {
 fn an_unsigned_package_is_refused_with_an_installation_failed_event() {
     let (host, _data) = host(false);
     let events = host.subscribe();
-    let result = smol::block_on(host.install(&script_package("#!/bin/sh\nexit 0\n")));
+    let result = smol::block_on(host.install(&script_archive("#!/bin/sh\nexit 0\n")));
     assert!(matches!(
         result,
         Err(HostError::Signature(SignatureError::Unsigned))
@@ -178,4 +137,155 @@ fn settings_acknowledged_before_a_kill_9_are_all_there_after_it() {
             "{key} was acknowledged, then lost"
         );
     }
+}
+
+/// A host trusting `key`, on `data`, stopping plugins quickly.
+#[cfg(unix)]
+fn trusting_host(data: &std::path::Path, key: &SecretKey) -> Host {
+    let mut config = HostConfig::new(data);
+    config.endpoint = data.join("manager.sock");
+    config.trust.add(key.public_key(), "Tests");
+    config.stop_grace = Duration::from_millis(100);
+    Host::start(config).unwrap()
+}
+
+/// Installs `package`, signed with a fresh key, on `data` through a host that then shuts down;
+/// returns the key.
+#[cfg(unix)]
+fn install_signed(data: &std::path::Path, mut package: Package) -> SecretKey {
+    let key = SecretKey::generate().unwrap();
+    package.sign("Tests", &key);
+    let host = trusting_host(data, &key);
+    smol::block_on(host.install(&package.to_zip().unwrap())).unwrap();
+    smol::block_on(host.shutdown());
+    key
+}
+
+#[cfg(unix)]
+#[test]
+fn an_installed_plugin_whose_files_changed_on_disk_is_listed_with_the_reason_and_not_launched() {
+    let data = tempfile::tempdir().unwrap();
+    let key = install_signed(data.path(), script_package("#!/bin/sh\nexec sleep 30\n"));
+
+    // Untouched, it is launched again at the next start.
+    let host = trusting_host(data.path(), &key);
+    let info = &host.plugins()[0];
+    assert_eq!(
+        (info.state, &info.problem),
+        (ContainerState::Launching, &None)
+    );
+    smol::block_on(host.shutdown());
+
+    let icon = data.path().join("plugins/com.example.script/icon.png");
+    std::fs::write(&icon, b"not the signed icon").unwrap();
+    let host = trusting_host(data.path(), &key);
+    let info = &host.plugins()[0];
+    assert_eq!(info.state, ContainerState::Stopped);
+    let problem = info.problem.as_deref().unwrap_or_default();
+    assert!(problem.contains("icon.png was changed"), "{problem}");
+    smol::block_on(host.shutdown());
+}
+
+#[cfg(unix)]
+#[test]
+fn files_made_by_the_installation_commands_do_not_break_the_kept_signature() {
+    let data = tempfile::tempdir().unwrap();
+    // Run as the installation command, the script writes a cache file; run as the plugin, it
+    // finds the file and waits.
+    let script = "#!/bin/sh\n[ -f cache ] && exec sleep 30\necho made > cache\n";
+    let commands = serde_json::json!({
+        "installationCommands": [{ "executable": "run.sh", "parameters": [] }]
+    });
+    let key = install_signed(data.path(), script_package_with(script, commands));
+    assert!(
+        data.path()
+            .join("plugins/com.example.script/cache")
+            .exists()
+    );
+
+    let host = trusting_host(data.path(), &key);
+    assert_eq!(host.plugins()[0].problem, None);
+    smol::block_on(host.shutdown());
+}
+
+#[test]
+fn shutdown_closes_the_local_socket() {
+    let (host, data) = host(false);
+    let socket = data.path().join("manager.sock");
+    assert!(socket.exists());
+    smol::block_on(host.shutdown());
+    assert!(!socket.exists());
+    // The endpoint is free again for the next host.
+    let again = Host::start({
+        let mut config = HostConfig::new(data.path());
+        config.endpoint = socket;
+        config
+    });
+    smol::block_on(again.unwrap().shutdown());
+}
+
+#[cfg(unix)]
+#[test]
+fn plugin_logs_reach_the_log_sink_tagged_with_the_plugin_id() {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let (host, _data) = host_with(|config| {
+        config.development = true;
+        config.log = LogSink::new(move |record| sink.lock().unwrap().push(record.to_string()));
+    });
+    let events = host.subscribe();
+    smol::block_on(host.install(&script_archive("#!/bin/sh\nexit 0\n"))).unwrap();
+    until_state(&events, "com.example.script", ContainerState::Stopped);
+    let lines = lines.lock().unwrap().clone();
+    assert!(
+        lines.contains(&"[com.example.script] INFO: ended on its own; not restarted".to_string()),
+        "{lines:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_runs_until_sigterm_then_stops_its_plugins_and_exits_0() {
+    let data = tempfile::tempdir().unwrap();
+    let socket = data.path().join("manager.sock");
+    let key = install_signed(data.path(), script_package("#!/bin/sh\nexec sleep 30\n"));
+    let trust = format!("{} Tests\n", key.public_key());
+    std::fs::write(data.path().join("trust.txt"), trust).unwrap();
+
+    let mut daemon = Command::new(LOGI_PLUGIN)
+        .args(["--json", "serve", "--data-dir"])
+        .arg(data.path())
+        .arg("--endpoint")
+        .arg(&socket)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(daemon.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["serving"], socket.to_str().unwrap());
+    assert_eq!(first["plugins"], 1);
+    assert!(socket.exists());
+    let kill = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(daemon.wait().unwrap().success());
+    let rest: Vec<serde_json::Value> = lines
+        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+        .collect();
+    let states: Vec<_> = rest
+        .iter()
+        .filter_map(|line| line["state"].as_str())
+        .collect();
+    // (Its `LAUNCHING` may come before or after the first line.)
+    assert!(
+        states.ends_with(&["CONTAINER_STATE_SHUTTING_DOWN", "CONTAINER_STATE_STOPPED"]),
+        "{rest:?}"
+    );
+    assert_eq!(
+        rest.last().unwrap(),
+        &serde_json::json!({ "ok": true, "stopped": true })
+    );
+    assert!(!socket.exists());
 }

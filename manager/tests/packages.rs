@@ -8,6 +8,7 @@ use logi_plugin_manager::package::signature::{
 };
 use logi_plugin_manager::{Limits, Package, PackageError};
 use serde_json::json;
+use sha2::Digest as _;
 use zip::write::SimpleFileOptions;
 
 fn manifest() -> String {
@@ -367,6 +368,64 @@ fn a_malformed_signature_file_is_refused_saying_what_is_wrong() {
         panic!("expected a malformed signature, got {error:?}");
     };
     assert!(reason.contains("\"other/9\""), "{reason}");
+}
+
+/// `signed` installed in a folder, its signature kept there; `tamper` then changes the folder.
+fn installed(signed: &Package, tamper: impl FnOnce(&std::path::Path)) -> Package {
+    let dir = tempfile::tempdir().unwrap();
+    signed.extract(dir.path()).unwrap();
+    signed.keep_signature(dir.path()).unwrap();
+    tamper(dir.path());
+    Package::from_dir(dir.path(), Limits::default()).unwrap()
+}
+
+#[test]
+fn an_installed_folder_checks_against_its_kept_signature_and_may_gain_files() {
+    let (package, key) = signed("Example Ltd");
+    let folder = installed(&package, |dir| {
+        std::fs::write(dir.join("cache.db"), b"made by the plugin").unwrap();
+    });
+    assert!(matches!(
+        folder.verify_installed(&trusting(&key), false),
+        Ok(Trust::Publisher { name, .. }) if name == "Example Ltd"
+    ));
+}
+
+#[test]
+fn an_installed_file_removed_is_reported_by_path() {
+    let (package, key) = signed("Example Ltd");
+    let folder = installed(&package, |dir| {
+        std::fs::remove_file(dir.join("localization/de-DE.yaml")).unwrap();
+    });
+    assert_eq!(
+        folder.verify_installed(&trusting(&key), false),
+        Err(SignatureError::Changed {
+            path: "localization/de-DE.yaml".into()
+        })
+    );
+}
+
+#[test]
+fn an_edited_kept_listing_no_longer_matches_its_signature() {
+    let (package, key) = signed("Example Ltd");
+    let folder = installed(&package, |dir| {
+        std::fs::write(dir.join("bin/volume"), b"#!/bin/sh\nevil\n").unwrap();
+        let listing = dir.join("META-INF/listing.txt");
+        let text = std::fs::read_to_string(&listing).unwrap();
+        let digest = hex::encode(sha2::Sha256::digest(b"#!/bin/sh\nevil\n"));
+        let edited: Vec<String> = text
+            .lines()
+            .map(|line| match line.strip_suffix("  bin/volume") {
+                Some(_) => format!("{digest}  bin/volume"),
+                None => line.to_string(),
+            })
+            .collect();
+        std::fs::write(&listing, edited.join("\n") + "\n").unwrap();
+    });
+    assert!(matches!(
+        folder.verify_installed(&trusting(&key), false),
+        Err(SignatureError::Mismatch { .. })
+    ));
 }
 
 #[test]

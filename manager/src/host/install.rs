@@ -1,7 +1,8 @@
 //! Installing and uninstalling packages (Kortex seed): checked, signature verified, unpacked
 //! beside the installed plugins and moved into place only once the installation commands have
 //! succeeded, so a failed install leaves the previous state; each outcome is an installation
-//! event for the subscribers.
+//! event for the subscribers. At each start the installed plugins are read back and their kept
+//! signatures checked again; one that fails is listed with the reason and not launched.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use logi_plugin_core::proto::manager::{
 };
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 
-use super::{Host, HostError, HostEvent, Plugin, PluginInfo, Shared, lock, process};
+use super::process::{self, Process};
+use super::{Host, HostError, HostEvent, Plugin, Shared, lock};
 use crate::package::Package;
 use crate::package::signature::Trust;
 
@@ -57,13 +59,21 @@ impl Host {
         let installation = lock(&self.shared.plugins)
             .get(&plugin_id)
             .map(|plugin| plugin.info.installation);
-        if installation == Some(InstallationType::Core) {
-            return Err(HostError::CorePlugin(plugin_id));
+        match installation {
+            Some(InstallationType::Core) => return Err(HostError::CorePlugin(plugin_id)),
+            Some(installation @ InstallationType::External) => {
+                return Err(HostError::Taken {
+                    plugin_id,
+                    installation,
+                });
+            }
+            _ => {}
         }
         let plugins_dir = config.data_dir.join("plugins");
         let staging = plugins_dir.join(format!(".staging-{plugin_id}"));
         remove_dir(&staging)?;
         package.extract(&staging)?;
+        package.keep_signature(&staging)?;
         if let Err(error) =
             run_commands(&plugin_id, &manifest.installation_commands, &staging).await
         {
@@ -82,7 +92,8 @@ impl Host {
     }
 
     /// Stops and removes a plugin: its process, its files (after its uninstallation commands)
-    /// and its settings. Emits `UNINSTALLATION_COMPLETED` or `UNINSTALLATION_FAILED`.
+    /// and its settings; an EXTERNAL plugin is disconnected and forgotten, with its settings.
+    /// Emits `UNINSTALLATION_COMPLETED` or `UNINSTALLATION_FAILED`.
     pub async fn uninstall(&self, plugin_id: &str) -> Result<(), HostError> {
         let result = self.uninstall_plugin(plugin_id).await;
         let (event, description) = match &result {
@@ -108,11 +119,45 @@ impl Host {
             (plugin.info.manifest.clone(), plugin.dir.clone())
         };
         self.stop(plugin_id).await;
-        run_commands(plugin_id, &manifest.uninstallation_commands, &dir).await?;
-        remove_dir(&dir)?;
+        // An EXTERNAL plugin has no folder; its code goes, and its session with it.
+        self.shared.codes.set(plugin_id, None);
+        if let Ok(connection) = self.shared.connection(plugin_id) {
+            connection.close();
+        }
+        if let Some(dir) = &dir {
+            run_commands(plugin_id, &manifest.uninstallation_commands, dir).await?;
+            remove_dir(dir)?;
+        }
         self.shared.settings.remove_plugin(plugin_id)?;
         lock(&self.shared.plugins).remove(plugin_id);
         Ok(())
+    }
+
+    /// Uninstalls every plugin but the CORE ones, each with its own events, then emits
+    /// `UNINSTALL_ALL_COMPLETED`, or `UNINSTALL_ALL_FAILED` naming each plugin that could not
+    /// be removed (the others are removed all the same).
+    pub async fn uninstall_all(&self) -> Result<(), HostError> {
+        let plugin_ids: Vec<String> = lock(&self.shared.plugins)
+            .iter()
+            .filter(|(_, plugin)| plugin.info.installation != InstallationType::Core)
+            .map(|(plugin_id, _)| plugin_id.clone())
+            .collect();
+        let mut failures = Vec::new();
+        for plugin_id in &plugin_ids {
+            if let Err(error) = self.uninstall(plugin_id).await {
+                failures.push(error.to_string());
+            }
+        }
+        if failures.is_empty() {
+            self.shared
+                .notice(PluginInstallationEvent::UninstallAllCompleted, "", None);
+            Ok(())
+        } else {
+            let description = failures.join("; ");
+            let event = PluginInstallationEvent::UninstallAllFailed;
+            self.shared.notice(event, "", Some(description.clone()));
+            Err(HostError::UninstallAll(description))
+        }
     }
 
     /// Stops a plugin's process, if it has one, and waits for it to exit.
@@ -138,9 +183,25 @@ impl Host {
                 continue;
             }
             // Checked again, not trusted blindly: a folder edited since install is reported.
-            match Package::from_dir(&dir, self.shared.config.limits) {
-                Ok(package) => self.shared.add(package.manifest().clone(), dir),
-                Err(error) => eprintln!("logi-plugin host: skipping {}: {error}", dir.display()),
+            let config = &self.shared.config;
+            let package = match Package::from_dir(&dir, config.limits) {
+                Ok(package) => package,
+                Err(error) => {
+                    let message = format!("skipping {}: {error}", dir.display());
+                    config.log.write(None, LogLevel::Error, &message);
+                    continue;
+                }
+            };
+            let manifest = package.manifest().clone();
+            match package.verify_installed(&config.trust, config.development) {
+                Ok(Trust::Development(why)) => {
+                    let message = format!("launched in development mode: {why}");
+                    self.shared
+                        .log(&manifest.plugin_id, LogLevel::Warning, message);
+                    self.shared.add(manifest, dir);
+                }
+                Ok(Trust::Publisher { .. }) => self.shared.add(manifest, dir),
+                Err(error) => self.shared.refuse(manifest, dir, error.to_string()),
             }
         }
         Ok(())
@@ -157,32 +218,39 @@ impl Shared {
         } else {
             ContainerState::NotApplicable
         };
-        let info = PluginInfo {
+        let plugin = Plugin::new(
             manifest,
-            installation: InstallationType::Installed,
+            InstallationType::Installed,
             state,
-            connected: false,
-        };
-        let plugin = Plugin {
-            info,
-            dir: dir.clone(),
-            connection: None,
-            supervisor: None,
-        };
+            Some(dir.clone()),
+        );
         lock(&self.plugins).insert(plugin_id.clone(), plugin);
-        // A launched plugin's states come from its supervisor, `LAUNCHING` first.
-        if program.is_none() {
-            self.emit(HostEvent::State {
-                plugin_id: plugin_id.clone(),
-                state,
-            });
-        }
-        if let Some(program) = program {
-            let supervisor = process::launch(self, &plugin_id, program, dir);
-            if let Some(plugin) = lock(&self.plugins).get_mut(&plugin_id) {
-                plugin.supervisor = Some(supervisor);
+        match program {
+            Some(program) => {
+                // A launched plugin's states come from its supervisor, `LAUNCHING` first.
+                let supervisor = process::supervise(self, &plugin_id, Process { program, dir });
+                if let Some(plugin) = lock(&self.plugins).get_mut(&plugin_id) {
+                    plugin.supervisor = Some(supervisor);
+                }
             }
+            None => self.emit(HostEvent::State { plugin_id, state }),
         }
+    }
+
+    /// Lists an installed plugin that must not run, saying why; uninstalling or installing it
+    /// again are the ways out.
+    fn refuse(&self, manifest: Manifest, dir: PathBuf, problem: String) {
+        let plugin_id = manifest.plugin_id.clone();
+        self.log(
+            &plugin_id,
+            LogLevel::Error,
+            format!("not launched: {problem}"),
+        );
+        let state = ContainerState::Stopped;
+        let mut plugin = Plugin::new(manifest, InstallationType::Installed, state, Some(dir));
+        plugin.info.problem = Some(problem);
+        lock(&self.plugins).insert(plugin_id.clone(), plugin);
+        self.emit(HostEvent::State { plugin_id, state });
     }
 
     fn notice(&self, event: PluginInstallationEvent, plugin_id: &str, description: Option<String>) {

@@ -1,16 +1,21 @@
 //! The plugin manager host: installs packages, launches and supervises plugins as child
-//! processes, serves their sessions on the local socket, keeps their settings, and tells its
+//! processes (or runs CORE plugins in-process, or admits EXTERNAL ones), serves their sessions
+//! on the local socket (and a loopback WebSocket), keeps their settings, and tells its
 //! subscribers what happens.
 //!
 //! A host application builds one with a [`HostConfig`] and [`Host::start`], then drives it:
-//! [`Host::install`], [`Host::trigger`], [`Host::turn`], [`Host::plugins`], [`Host::subscribe`].
+//! [`Host::install`], [`Host::add_core`], [`Host::add_external`], [`Host::trigger`],
+//! [`Host::turn`], [`Host::plugins`], [`Host::subscribe`], [`Host::shutdown`].
 //! Tasks run on smol's global executor; every method can be called from any thread.
 
+mod config;
 mod install;
 mod process;
+mod registered;
 mod serve;
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -22,53 +27,16 @@ use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{TriggerAction, UpdateAnalogControl};
 use logi_plugin_core::session::{ManagerConfig, PluginRegistry};
-use logi_plugin_transports::client::Backoff;
-use logi_plugin_transports::local::{LocalError, LocalListener, default_endpoint};
+use logi_plugin_transports::listener::MemoryConnector;
+use logi_plugin_transports::local::{LocalError, LocalListener};
+use logi_plugin_transports::ws::{WsListenError, WsListener};
 use logi_plugin_transports::{Answer, ManagerConnection, ManagerListener, RequestError};
 
-use crate::package::signature::{SignatureError, TrustStore};
-use crate::package::{Limits, PackageError};
+pub use config::{HostConfig, LogRecord, LogSink};
+
+use crate::package::PackageError;
+use crate::package::signature::SignatureError;
 use crate::settings::{SettingsError, SettingsStore};
-
-/// How a host is set up.
-#[derive(Clone, Debug)]
-pub struct HostConfig {
-    /// Where installed plugins (`plugins/<id>/`) and the settings database live.
-    pub data_dir: PathBuf,
-    /// The local socket plugins connect to.
-    pub endpoint: PathBuf,
-    /// The publisher keys packages must be signed with.
-    pub trust: TrustStore,
-    /// Accept unsigned and untrusted packages (with a warning in the log).
-    pub development: bool,
-    /// The language plugins are told in their hello.
-    pub language: String,
-    /// How long to wait before restarting a crashed plugin.
-    pub restart: Backoff,
-    /// Bounds on what a package may unpack to.
-    pub limits: Limits,
-    /// How long a stopping plugin gets to exit before it is killed.
-    pub stop_grace: Duration,
-}
-
-impl HostConfig {
-    /// The defaults, keeping everything under `data_dir`.
-    pub fn new(data_dir: impl Into<PathBuf>) -> HostConfig {
-        HostConfig {
-            data_dir: data_dir.into(),
-            endpoint: default_endpoint(),
-            trust: TrustStore::default(),
-            development: false,
-            language: "en-US".into(),
-            restart: Backoff {
-                initial: Duration::from_millis(250),
-                max: Duration::from_secs(30),
-            },
-            limits: Limits::default(),
-            stop_grace: Duration::from_secs(2),
-        }
-    }
-}
 
 /// What a host reports to its subscribers.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +76,34 @@ pub enum HostEvent {
     },
 }
 
+impl std::fmt::Display for HostEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostEvent::Installation(notice) => {
+                write!(f, "{} {}", notice.event().as_str_name(), notice.plugin_id)?;
+                match &notice.description {
+                    Some(description) => write!(f, ": {description}"),
+                    None => Ok(()),
+                }
+            }
+            HostEvent::State { plugin_id, state } => {
+                write!(f, "{plugin_id} is {}", state.as_str_name())
+            }
+            HostEvent::Connected { plugin_id, version } => {
+                write!(f, "{plugin_id} {version} connected")
+            }
+            HostEvent::Log {
+                plugin_id,
+                level,
+                message,
+            } => write!(f, "{plugin_id} logged {}: {message:?}", level.as_str_name()),
+            HostEvent::Status { plugin_id, message } => {
+                write!(f, "{plugin_id} sent {}", message.message_type().full_name())
+            }
+        }
+    }
+}
+
 /// Why a host operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -124,6 +120,9 @@ pub enum HostError {
     /// The local socket cannot be opened.
     #[error(transparent)]
     Listen(#[from] LocalError),
+    /// The WebSocket port cannot be opened.
+    #[error(transparent)]
+    ListenWs(#[from] WsListenError),
     /// A file operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -148,6 +147,17 @@ pub enum HostError {
     /// The plugin is built into the host.
     #[error("{0:?} is a CORE plugin, built into the host: it cannot be uninstalled")]
     CorePlugin(String),
+    /// Another plugin has the id.
+    #[error("{plugin_id:?} is already taken by a plugin of installation type {}", .installation.as_str_name())]
+    Taken {
+        /// The plugin.
+        plugin_id: String,
+        /// How the plugin holding the id came to the host.
+        installation: InstallationType,
+    },
+    /// Some plugins could not be uninstalled by [`Host::uninstall_all`]; the others were.
+    #[error("uninstalling every plugin failed for some: {0}")]
+    UninstallAll(String),
     /// The plugin is installed but not connected.
     #[error("plugin {0:?} is not connected")]
     NotConnected(String),
@@ -172,6 +182,9 @@ pub struct PluginInfo {
     pub state: ContainerState,
     /// Whether its session is up.
     pub connected: bool,
+    /// Why the host does not run it, when it does not (its files no longer match their
+    /// signature, say).
+    pub problem: Option<String>,
 }
 
 /// A plugin manager host. Clones share one host.
@@ -187,14 +200,43 @@ struct Shared {
     settings: SettingsStore,
     plugins: Mutex<BTreeMap<String, Plugin>>,
     subscribers: Mutex<Vec<async_channel::Sender<HostEvent>>>,
+    /// How CORE plugins connect.
+    memory: MemoryConnector,
+    /// Where the WebSocket listener is, if there is one.
+    websocket: Option<SocketAddr>,
+    /// The task accepting connections; cancelled (closing the listeners) at shutdown.
+    accepting: Mutex<Option<smol::Task<()>>>,
 }
 
 struct Plugin {
     info: PluginInfo,
-    dir: PathBuf,
+    /// Its folder, for an installed plugin.
+    dir: Option<PathBuf>,
     connection: Option<ManagerConnection>,
-    /// Stops the supervisor of its process; closed when the supervisor ends.
+    /// Stops the supervisor of what runs it; closed when the supervisor ends.
     supervisor: Option<process::Supervisor>,
+}
+
+impl Plugin {
+    fn new(
+        manifest: Manifest,
+        installation: InstallationType,
+        state: ContainerState,
+        dir: Option<PathBuf>,
+    ) -> Plugin {
+        Plugin {
+            info: PluginInfo {
+                manifest,
+                installation,
+                state,
+                connected: false,
+                problem: None,
+            },
+            dir,
+            connection: None,
+            supervisor: None,
+        }
+    }
 }
 
 /// The per-launch codes of the plugins allowed to connect now.
@@ -225,7 +267,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Host {
-    /// Opens the data directory and the local socket, and launches the installed plugins.
+    /// Opens the data directory and the listeners, and launches the installed plugins.
     pub fn start(config: HostConfig) -> Result<Host, HostError> {
         let plugins_dir = config.data_dir.join("plugins");
         std::fs::create_dir_all(&plugins_dir).map_err(|source| HostError::Io {
@@ -233,18 +275,32 @@ impl Host {
             source,
         })?;
         let settings = SettingsStore::open(&config.data_dir.join("settings.sqlite3"))?;
-        let socket = LocalListener::bind(&config.endpoint)?;
+        let codes = Arc::<Codes>::default();
+        let mut session = ManagerConfig::new(codes.clone(), env!("CARGO_PKG_VERSION"));
+        session.language_code.clone_from(&config.language);
+        let mut listener =
+            ManagerListener::new(session).with_local(LocalListener::bind(&config.endpoint)?);
+        let mut websocket = None;
+        if let Some(addr) = config.websocket {
+            let ws = WsListener::bind(addr, config.websocket_options.clone())?;
+            websocket = Some(ws.local_addr().map_err(|source| HostError::Io {
+                what: format!("reading the address of the WebSocket listener on {addr}"),
+                source,
+            })?);
+            listener = listener.with_ws(ws);
+        }
         let shared = Arc::new(Shared {
             config,
-            codes: Arc::default(),
+            codes,
             settings,
             plugins: Mutex::new(BTreeMap::new()),
             subscribers: Mutex::new(Vec::new()),
+            memory: listener.memory_connector(),
+            websocket,
+            accepting: Mutex::new(None),
         });
-        let mut session = ManagerConfig::new(shared.codes.clone(), env!("CARGO_PKG_VERSION"));
-        session.language_code.clone_from(&shared.config.language);
-        let listener = ManagerListener::new(session).with_local(socket);
-        smol::spawn(serve::accept(shared.clone(), listener)).detach();
+        let accepting = smol::spawn(serve::accept(shared.clone(), listener));
+        *lock(&shared.accepting) = Some(accepting);
         let host = Host { shared };
         host.load_installed()?;
         Ok(host)
@@ -266,6 +322,11 @@ impl Host {
     /// The local socket plugins connect to.
     pub fn endpoint(&self) -> &Path {
         &self.shared.config.endpoint
+    }
+
+    /// The WebSocket listener's address, if [`HostConfig::websocket`] asked for one.
+    pub fn websocket_addr(&self) -> Option<SocketAddr> {
+        self.shared.websocket
     }
 
     /// The settings database.
@@ -322,14 +383,27 @@ impl Host {
             })
     }
 
-    /// Stops every plugin, waiting for each to exit (or be killed after the grace period).
+    /// Stops accepting plugins (closing the listeners), stops every plugin, waiting for each
+    /// to end (or be killed after the grace period), and closes the sessions left (EXTERNAL
+    /// plugins').
     pub async fn shutdown(&self) {
+        let accepting = lock(&self.shared.accepting).take();
+        if let Some(accepting) = accepting {
+            accepting.cancel().await;
+        }
         let supervisors: Vec<_> = lock(&self.shared.plugins)
             .values_mut()
             .filter_map(|plugin| plugin.supervisor.take())
             .collect();
         for supervisor in supervisors {
             supervisor.stop().await;
+        }
+        let plugins = lock(&self.shared.plugins);
+        for connection in plugins
+            .values()
+            .filter_map(|plugin| plugin.connection.as_ref())
+        {
+            connection.close();
         }
     }
 }
@@ -340,7 +414,7 @@ impl Shared {
     }
 
     fn log(&self, plugin_id: &str, level: LogLevel, message: String) {
-        eprintln!("[{plugin_id}] {}: {message}", level.as_str_name());
+        self.config.log.write(Some(plugin_id), level, &message);
         self.emit(HostEvent::Log {
             plugin_id: plugin_id.into(),
             level,

@@ -1,12 +1,13 @@
-//! A plugin's process: launched with a fresh secret, watched, restarted after a crash with capped
-//! backoff, and stopped cleanly (its code withdrawn, its session closed, then a grace period
-//! before it is killed).
+//! Supervision of what runs a plugin (a child process, or a CORE plugin's task): started with a
+//! fresh secret, watched, restarted after a crash with capped backoff, and stopped cleanly (its
+//! code withdrawn, its session closed, then a grace period before it is killed).
 //!
-//! States (Kortex `ContainerState`): `LAUNCHING` from the spawn until the plugin says hello, then
-//! `RUNNING`; `CRASHED` when it exits on its own with a failure (it is restarted); `STOPPED` when
-//! it exits on its own with success (it meant to: it is not restarted) or after a stop;
+//! States (Kortex `ContainerState`): `LAUNCHING` from the start until the plugin says hello,
+//! then `RUNNING`; `CRASHED` when it ends on its own with a failure (it is restarted); `STOPPED`
+//! when it ends on its own with success (it meant to: it is not restarted) or after a stop;
 //! `SHUTTING_DOWN` while a stop waits for it.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,10 +17,28 @@ use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 
-use super::{Shared, lock};
+use super::Shared;
 
 /// A plugin that stayed up this long is healthy again: its next crash restarts it at once.
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+
+/// What a supervisor runs.
+pub(super) trait Container: Send + Sync + 'static {
+    /// One run of it.
+    type Running: Send;
+
+    /// Starts a run that will present `token` in its hello; an error says why it cannot start.
+    fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<Self::Running, String>;
+
+    /// Waits for the run to end: `Ok` when it ended as it meant to, else how it failed.
+    fn wait(running: &mut Self::Running) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Asks the run to end; its session is closed besides.
+    fn ask_to_stop(running: &Self::Running);
+
+    /// Ends the run now.
+    fn kill(running: Self::Running) -> impl Future<Output = ()> + Send;
+}
 
 /// The handle of a running supervisor.
 pub(super) struct Supervisor {
@@ -28,27 +47,25 @@ pub(super) struct Supervisor {
 }
 
 impl Supervisor {
-    /// Stops the process and waits until it is gone.
+    /// Stops the container and waits until it is gone.
     pub(super) async fn stop(self) {
         let _ = self.stop.try_send(());
         let _ = self.done.recv().await;
     }
 }
 
-/// Starts supervising `plugin_id`'s `program`, run in `dir`.
-pub(super) fn launch(
+/// Starts supervising `plugin_id`'s `container`.
+pub(super) fn supervise(
     shared: &Arc<Shared>,
     plugin_id: &str,
-    program: PathBuf,
-    dir: PathBuf,
+    container: impl Container,
 ) -> Supervisor {
     let (stop, stop_rx) = async_channel::bounded(1);
     let (done_tx, done) = async_channel::bounded::<()>(1);
     let watch = Watch {
         shared: shared.clone(),
         plugin_id: plugin_id.into(),
-        program,
-        dir,
+        container,
         stop: stop_rx,
     };
     smol::spawn(async move {
@@ -59,15 +76,54 @@ pub(super) fn launch(
     Supervisor { stop, done }
 }
 
-struct Watch {
+/// An installed plugin's program, run as a child process in its folder.
+pub(super) struct Process {
+    /// The executable.
+    pub(super) program: PathBuf,
+    /// The plugin's folder, its working directory.
+    pub(super) dir: PathBuf,
+}
+
+impl Container for Process {
+    type Running = smol::process::Child;
+
+    fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<Self::Running, String> {
+        smol::process::Command::new(&self.program)
+            .current_dir(&self.dir)
+            .env(TOKEN_ENV, token)
+            .env(ENDPOINT_ENV, &shared.config.endpoint)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| format!("could not be started: {error}"))
+    }
+
+    async fn wait(child: &mut Self::Running) -> Result<(), String> {
+        match child.status().await {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("crashed ({status})")),
+            Err(error) => Err(format!("could not be watched: {error}")),
+        }
+    }
+
+    fn ask_to_stop(_: &Self::Running) {
+        // A process is asked by its session closing.
+    }
+
+    async fn kill(mut child: Self::Running) {
+        let _ = child.kill();
+        let _ = child.status().await;
+    }
+}
+
+struct Watch<C> {
     shared: Arc<Shared>,
     plugin_id: String,
-    program: PathBuf,
-    dir: PathBuf,
+    container: C,
     stop: async_channel::Receiver<()>,
 }
 
-impl Watch {
+impl<C: Container> Watch<C> {
     async fn run(self) {
         let mut failures: u32 = 0;
         loop {
@@ -75,35 +131,27 @@ impl Watch {
             let token = new_token();
             self.shared.codes.set(&self.plugin_id, Some(token.clone()));
             self.state(ContainerState::Launching);
-            let spawned = smol::process::Command::new(&self.program)
-                .current_dir(&self.dir)
-                .env(TOKEN_ENV, &token)
-                .env(ENDPOINT_ENV, &self.shared.config.endpoint)
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .spawn();
-            let exited = match spawned {
-                Ok(mut child) => {
-                    let exited = future::or(async { Some(child.status().await) }, async {
+            let ended = match self.container.start(&self.shared, &token) {
+                Ok(mut running) => {
+                    let ended = future::or(async { Some(C::wait(&mut running).await) }, async {
                         self.stop_requested().await;
                         None
                     })
                     .await;
-                    match exited {
-                        Some(result) => result,
-                        None => return self.shut_down(child).await,
+                    match ended {
+                        Some(ended) => ended,
+                        None => return self.shut_down(running).await,
                     }
                 }
                 Err(error) => Err(error),
             };
             self.shared.codes.set(&self.plugin_id, None);
-            let how = match exited {
-                Ok(status) if status.success() => {
-                    self.log(LogLevel::Info, "exited on its own; not restarted".into());
+            let how = match ended {
+                Ok(()) => {
+                    self.log(LogLevel::Info, "ended on its own; not restarted".into());
                     return self.state(ContainerState::Stopped);
                 }
-                Ok(status) => format!("crashed ({status})"),
-                Err(error) => format!("could not be started: {error}"),
+                Err(how) => how,
             };
             self.state(ContainerState::Crashed);
             failures = if started.elapsed() > HEALTHY_AFTER {
@@ -131,35 +179,39 @@ impl Watch {
     }
 
     /// Returns once a stop is asked for, or the [`Supervisor`] is dropped: either way, the
-    /// process must not outlive it.
+    /// container must not outlive it.
     async fn stop_requested(&self) {
         let _ = self.stop.recv().await;
     }
 
     /// Withdraws the plugin's code (so it cannot reconnect), closes its session, and gives it
-    /// the grace period to exit before killing it.
-    async fn shut_down(&self, mut child: smol::process::Child) {
+    /// the grace period to end before killing it.
+    async fn shut_down(&self, mut running: C::Running) {
         self.state(ContainerState::ShuttingDown);
         self.shared.codes.set(&self.plugin_id, None);
-        let connection = lock(&self.shared.plugins)
-            .get(&self.plugin_id)
-            .and_then(|plugin| plugin.connection.clone());
-        if let Some(connection) = connection {
+        if let Ok(connection) = self.shared.connection(&self.plugin_id) {
             connection.close();
         }
+        C::ask_to_stop(&running);
         let grace = self.shared.config.stop_grace;
-        let exited = future::or(async { child.status().await.is_ok() }, async {
-            async_io::Timer::after(grace).await;
-            false
-        })
+        let ended = future::or(
+            async {
+                // However it ends now, it ended: the stop asked for it.
+                let _ = C::wait(&mut running).await;
+                true
+            },
+            async {
+                async_io::Timer::after(grace).await;
+                false
+            },
+        )
         .await;
-        if !exited {
+        if !ended {
             self.log(
                 LogLevel::Warning,
                 format!("still running after {grace:?}; killed"),
             );
-            let _ = child.kill();
-            let _ = child.status().await;
+            C::kill(running).await;
         }
         self.state(ContainerState::Stopped);
     }
@@ -174,7 +226,7 @@ impl Watch {
 }
 
 /// A fresh per-launch secret: 32 random bytes, in hex.
-fn new_token() -> String {
+pub(super) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source works");
     hex::encode(bytes)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::{SavedData, Settings};
 use logi_plugin_core::session::{Event, Reply};
@@ -21,7 +21,8 @@ pub(super) async fn accept(shared: Arc<Shared>, mut listener: ManagerListener) {
                 smol::spawn(serve(shared.clone(), connection)).detach();
             }
             Err(error) => {
-                eprintln!("logi-plugin host: no longer accepting plugins: {error}");
+                let message = format!("no longer accepting plugins: {error}");
+                shared.config.log.write(None, LogLevel::Error, &message);
                 return;
             }
         }
@@ -34,18 +35,22 @@ async fn serve(shared: Arc<Shared>, connection: ManagerConnection) {
         return;
     };
     let plugin_id = hello.plugin_id;
-    match lock(&shared.plugins).get_mut(&plugin_id) {
+    let installation = match lock(&shared.plugins).get_mut(&plugin_id) {
         Some(plugin) => {
             plugin.connection = Some(connection.clone());
             plugin.info.connected = true;
+            plugin.info.installation
         }
         None => return,
-    }
+    };
     shared.emit(HostEvent::Connected {
         plugin_id: plugin_id.clone(),
         version: hello.plugin_version,
     });
-    shared.set_state(&plugin_id, ContainerState::Running);
+    // The host runs no container for an EXTERNAL plugin: its state stays `NOT_APPLICABLE`.
+    if installation != InstallationType::External {
+        shared.set_state(&plugin_id, ContainerState::Running);
+    }
     match shared.settings.all(&plugin_id) {
         Ok(settings) => {
             let settings = settings

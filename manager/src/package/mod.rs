@@ -218,6 +218,21 @@ impl Package {
     /// The package as a zip archive: files in path order, deflated, with fixed timestamps, so
     /// that the same package always packs to the same bytes; the signature last.
     pub fn to_zip(&self) -> Result<Vec<u8>, PackageError> {
+        self.to_zip_with_progress(|_, _| {})
+    }
+
+    /// As [`to_zip`](Self::to_zip), calling `progress(bytes packed, bytes in all)` after each
+    /// file, for a progress bar.
+    pub fn to_zip_with_progress(
+        &self,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Vec<u8>, PackageError> {
+        let total: u64 = self
+            .files
+            .values()
+            .map(|file| file.bytes.len() as u64)
+            .sum();
+        let mut packed = 0;
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
@@ -235,6 +250,8 @@ impl Package {
         for (path, bytes, mode) in entries.chain(signature) {
             writer.start_file(path, options.unix_permissions(mode))?;
             writer.write_all(bytes).map_err(ZipError::from)?;
+            packed = total.min(packed + bytes.len() as u64);
+            progress(packed, total);
         }
         let cursor = writer.finish()?;
         Ok(cursor.into_inner())

@@ -11,18 +11,26 @@
 //!   after signing breaks it; the key must then be in the host's [`TrustStore`].
 //! - Outside development mode, unsigned, wrongly signed and untrusted packages are refused; in
 //!   development mode they are accepted, and [`Trust::Development`] says why they would not be.
+//! - An installed plugin keeps its signature and the listing it covers ([`LISTING_PATH`]) in its
+//!   folder; the host checks them again at each start ([`Package::verify_installed`]), so files
+//!   changed on disk since the install are caught. Files the listing does not name (made by
+//!   installation commands, or by the plugin) are not checked.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use super::{Package, PackageFile};
+use super::{Package, PackageError, PackageFile, io_error};
 
 /// Where the signature is kept in an archive. It is not one of the package's files.
 pub const SIGNATURE_PATH: &str = "META-INF/signature.json";
+
+/// Where an installed plugin keeps the listing its signature covers.
+pub const LISTING_PATH: &str = "META-INF/listing.txt";
 
 /// The first line of a listing: the scheme's version.
 const LISTING_HEADER: &str = "logi-plugin-package-listing v1";
@@ -190,6 +198,12 @@ pub enum SignatureError {
         /// The key it names.
         key: PublicKey,
     },
+    /// An installed file is not as its signed listing says.
+    #[error("{path} was changed or removed since it was installed")]
+    Changed {
+        /// The file, by path from the plugin's folder.
+        path: String,
+    },
     /// The signature is good, but the trust store does not hold its key.
     #[error("signed by {publisher:?} with key {key}, which the trust store does not hold")]
     Untrusted {
@@ -241,19 +255,76 @@ impl Package {
     /// Checks the signature against the files and `trust`. In `development` mode a package that
     /// would be refused is accepted as [`Trust::Development`], saying why.
     pub fn verify(&self, trust: &TrustStore, development: bool) -> Result<Trust, SignatureError> {
-        match self.check_signature(trust) {
-            Ok(trust) => Ok(trust),
-            Err(error) if development => Ok(Trust::Development(error)),
-            Err(error) => Err(error),
-        }
+        let checked = self.check_signature(trust, &listing(&self.files));
+        allow_in_development(checked, development)
     }
 
-    fn check_signature(&self, trust: &TrustStore) -> Result<Trust, SignatureError> {
+    /// Writes the signature, and the listing it covers, into an installed plugin's folder, for
+    /// [`verify_installed`](Self::verify_installed) to check at later starts. An unsigned package
+    /// writes nothing.
+    pub fn keep_signature(&self, dir: &Path) -> Result<(), PackageError> {
+        let Some(signature) = &self.signature else {
+            return Ok(());
+        };
+        for (path, bytes) in [
+            (SIGNATURE_PATH, signature.as_slice()),
+            (LISTING_PATH, listing(&self.files).as_bytes()),
+        ] {
+            let target = dir.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
+            }
+            std::fs::write(&target, bytes).map_err(|source| io_error(&target, source))?;
+        }
+        Ok(())
+    }
+
+    /// Checks an installed plugin's folder (read with [`Package::from_dir`]) against what
+    /// [`keep_signature`](Self::keep_signature) kept: the signature over the listing, its key in
+    /// `trust`, and every listed file unchanged. In `development` mode, as [`verify`](Self::verify).
+    pub fn verify_installed(
+        &self,
+        trust: &TrustStore,
+        development: bool,
+    ) -> Result<Trust, SignatureError> {
+        allow_in_development(self.check_installed(trust), development)
+    }
+
+    fn check_installed(&self, trust: &TrustStore) -> Result<Trust, SignatureError> {
+        let malformed = |why: String| SignatureError::Malformed(format!("{LISTING_PATH}: {why}"));
+        if self.signature.is_none() {
+            return Err(SignatureError::Unsigned);
+        }
+        let kept = self
+            .files
+            .get(LISTING_PATH)
+            .ok_or_else(|| malformed("missing".into()))?;
+        let text =
+            std::str::from_utf8(&kept.bytes).map_err(|error| malformed(error.to_string()))?;
+        let trusted = self.check_signature(trust, text)?;
+        let mut lines = text.lines();
+        if lines.next() != Some(LISTING_HEADER) {
+            return Err(malformed(format!("does not start with {LISTING_HEADER:?}")));
+        }
+        for line in lines {
+            let (digest, path) = line
+                .split_once("  ")
+                .ok_or_else(|| malformed(format!("line {line:?} is not `<sha256>  <path>`")))?;
+            let now = self.files.get(path).map(|file| Sha256::digest(&file.bytes));
+            if now.is_none_or(|now| hex::encode(now) != digest) {
+                return Err(SignatureError::Changed { path: path.into() });
+            }
+        }
+        Ok(trusted)
+    }
+
+    /// Checks the signature over `listing`, and its key against `trust`.
+    fn check_signature(&self, trust: &TrustStore, listing: &str) -> Result<Trust, SignatureError> {
         let file = self.signature.as_deref().ok_or(SignatureError::Unsigned)?;
         let (publisher, key, signature) = read_signature_file(file)?;
         VerifyingKey::from_bytes(&key.0)
             .expect("a PublicKey is a curve point")
-            .verify_strict(listing(&self.files).as_bytes(), &signature)
+            .verify_strict(listing.as_bytes(), &signature)
             .map_err(|_| SignatureError::Mismatch {
                 publisher: publisher.clone(),
                 key,
@@ -265,6 +336,17 @@ impl Package {
             }),
             None => Err(SignatureError::Untrusted { publisher, key }),
         }
+    }
+}
+
+/// In development mode, a refusal becomes [`Trust::Development`].
+fn allow_in_development(
+    checked: Result<Trust, SignatureError>,
+    development: bool,
+) -> Result<Trust, SignatureError> {
+    match checked {
+        Err(error) if development => Ok(Trust::Development(error)),
+        other => other,
     }
 }
 

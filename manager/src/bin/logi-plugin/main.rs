@@ -3,6 +3,9 @@
 //! Run under the name `media-plugin` (as the demo packs it), the same executable is the example
 //! plugin: one binary carries the demo and the plugin it hosts, so `cargo run` builds both.
 
+mod output;
+mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,6 +14,8 @@ use logi_plugin_manager::package::signature::{SecretKey, Trust, TrustStore};
 use logi_plugin_manager::{Limits, Package};
 use serde_json::json;
 
+use crate::output::{ColorMode, Output};
+
 #[derive(Parser)]
 #[command(
     name = "logi-plugin",
@@ -18,9 +23,12 @@ use serde_json::json;
     about = "The Logi plugin manager's tool"
 )]
 struct Cli {
-    /// Print results as JSON, for scripts.
+    /// Print results as JSON, one object per line, for scripts.
     #[arg(long, global = true)]
     json: bool,
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    color: ColorMode,
     #[command(subcommand)]
     command: Command,
 }
@@ -29,6 +37,9 @@ struct Cli {
 enum Command {
     /// Run a host with the example plugin, end to end, on a temporary data directory.
     Demo,
+    /// Run the manager daemon until SIGINT or SIGTERM: the installed plugins, on the local
+    /// socket.
+    Serve(serve::ServeArgs),
     /// Check a package (a folder or a .zip): manifest, files, localizations, signature.
     Validate {
         /// The package.
@@ -86,13 +97,10 @@ fn main() -> ExitCode {
         };
     }
     let cli = Cli::parse();
-    match run(&cli, &exe) {
+    let out = Output::new(cli.json, cli.color);
+    match run(&cli, out, &exe) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) if cli.json => {
-            println!("{}", json!({ "ok": false, "error": error.to_string() }));
-            ExitCode::FAILURE
-        }
-        Err(error) => fail(&error.to_string()),
+        Err(error) => out.fail(&error.to_string()),
     }
 }
 
@@ -101,15 +109,15 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn run(cli: &Cli, exe: &Path) -> Result<()> {
+fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
     match &cli.command {
         Command::Demo => logi_plugin_manager::demo::run(exe),
+        Command::Serve(args) => serve::run(args, out),
         Command::Validate { package } => {
             let package = read(package)?;
             let manifest = package.manifest();
             let warnings = &manifest.unknown_fields;
-            report(
-                cli,
+            out.report(
                 json!({ "ok": true, "plugin_id": manifest.plugin_id,
                         "version": manifest.version.to_string(),
                         "files": package.files().len(), "unknown_fields": warnings }),
@@ -124,7 +132,8 @@ fn run(cli: &Cli, exe: &Path) -> Result<()> {
                         format!("; fields not known here: {}", warnings.join(", "))
                     }
                 ),
-            )
+            );
+            Ok(())
         }
         Command::Pack {
             dir,
@@ -140,14 +149,19 @@ fn run(cli: &Cli, exe: &Path) -> Result<()> {
             let output = output.clone().unwrap_or_else(|| {
                 PathBuf::from(format!("{}-{}.zip", manifest.plugin_id, manifest.version))
             });
-            let archive = package.to_zip()?;
+            let progress = out.progress("packing", 0);
+            let archive = package.to_zip_with_progress(|done, total| {
+                progress.set_length(total);
+                progress.set_position(done);
+            })?;
+            progress.finish_and_clear();
             write(&output, &archive)?;
-            report(
-                cli,
+            out.report(
                 json!({ "ok": true, "archive": output, "bytes": archive.len(),
                         "signed": key.is_some() }),
                 &format!("wrote {} ({} bytes)", output.display(), archive.len()),
-            )
+            );
+            Ok(())
         }
         Command::Keygen { name } => {
             let key = SecretKey::generate()?;
@@ -155,8 +169,7 @@ fn run(cli: &Cli, exe: &Path) -> Result<()> {
             let public = name.with_extension("pub");
             write_secret(&secret, &key.to_text())?;
             write(&public, format!("{}\n", key.public_key()).as_bytes())?;
-            report(
-                cli,
+            out.report(
                 json!({ "ok": true, "secret": secret, "public": public,
                         "key": key.public_key().to_string() }),
                 &format!(
@@ -165,7 +178,8 @@ fn run(cli: &Cli, exe: &Path) -> Result<()> {
                     public.display(),
                     key.public_key()
                 ),
-            )
+            );
+            Ok(())
         }
         Command::Sign {
             package: path,
@@ -175,11 +189,11 @@ fn run(cli: &Cli, exe: &Path) -> Result<()> {
             let mut package = read(path)?;
             package.sign(publisher, &read_key(key)?);
             write(path, &package.to_zip()?)?;
-            report(
-                cli,
+            out.report(
                 json!({ "ok": true, "archive": path, "publisher": publisher }),
                 &format!("signed {} as {publisher}", path.display()),
-            )
+            );
+            Ok(())
         }
         Command::Verify {
             package: path,
@@ -190,11 +204,13 @@ fn run(cli: &Cli, exe: &Path) -> Result<()> {
             let trust = TrustStore::parse(&text)
                 .map_err(|error| format!("{}: {error}", trust.display()))?;
             match read(path)?.verify(&trust, false)? {
-                Trust::Publisher { name, key } => report(
-                    cli,
-                    json!({ "ok": true, "publisher": name, "key": key.to_string() }),
-                    &format!("{}: signed by {name} (key {key})", path.display()),
-                ),
+                Trust::Publisher { name, key } => {
+                    out.report(
+                        json!({ "ok": true, "publisher": name, "key": key.to_string() }),
+                        &format!("{}: signed by {name} (key {key})", path.display()),
+                    );
+                    Ok(())
+                }
                 Trust::Development(_) => unreachable!("verified outside development mode"),
             }
         }
@@ -231,14 +247,5 @@ fn write_secret(path: &Path, text: &str) -> Result<()> {
         .open(path)
         .map_err(|error| format!("{}: {error}", path.display()))?;
     std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes())?;
-    Ok(())
-}
-
-fn report(cli: &Cli, json: serde_json::Value, text: &str) -> Result<()> {
-    if cli.json {
-        println!("{json}");
-    } else {
-        println!("{text}");
-    }
     Ok(())
 }

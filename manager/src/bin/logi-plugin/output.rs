@@ -1,0 +1,146 @@
+//! How the tool prints: text for people (coloured when the terminal takes it, plain otherwise
+//! or on request), one JSON object per line for scripts (`--json`), and progress bars on stderr
+//! for long work, hidden when stderr is not a terminal or output is JSON.
+
+use std::process::ExitCode;
+
+use anstream::{eprintln, println};
+use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_manager::HostEvent;
+use serde_json::{Value, json};
+
+/// When to colour text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorMode {
+    /// When the output is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never: plain text.
+    Never,
+}
+
+const GOOD: Style = AnsiColor::Green.on_default();
+const BAD: Style = AnsiColor::Red.on_default().bold();
+const WARN: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+
+/// Where results go.
+#[derive(Clone, Copy, Debug)]
+pub struct Output {
+    json: bool,
+    color: ColorMode,
+}
+
+impl Output {
+    /// Output as JSON or text, coloured as `color` says.
+    pub fn new(json: bool, color: ColorMode) -> Output {
+        let choice = match color {
+            ColorMode::Auto => anstream::ColorChoice::Auto,
+            ColorMode::Always => anstream::ColorChoice::Always,
+            ColorMode::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+        Output { json, color }
+    }
+
+    /// A command's result: `json` for scripts, `text` for people.
+    pub fn report(&self, json: Value, text: &str) {
+        if self.json {
+            println!("{json}");
+        } else {
+            println!("{GOOD}{text}{GOOD:#}");
+        }
+    }
+
+    /// A line for people that scripts do not need (what a long command is doing).
+    pub fn note(&self, text: &str) {
+        if !self.json {
+            println!("{DIM}{text}{DIM:#}");
+        }
+    }
+
+    /// A command's failure.
+    pub fn fail(&self, error: &str) -> ExitCode {
+        if self.json {
+            println!("{}", json!({ "ok": false, "error": error }));
+        } else {
+            eprintln!("{BAD}logi-plugin: {error}{BAD:#}");
+        }
+        ExitCode::FAILURE
+    }
+
+    /// Something the host reported.
+    pub fn event(&self, event: &HostEvent) {
+        if self.json {
+            return println!("{}", event_json(event));
+        }
+        let style = match event {
+            HostEvent::State {
+                state: ContainerState::Running,
+                ..
+            } => GOOD,
+            HostEvent::State {
+                state: ContainerState::Crashed,
+                ..
+            } => BAD,
+            HostEvent::Log { level, .. } if *level >= LogLevel::Error => BAD,
+            HostEvent::Log {
+                level: LogLevel::Warning,
+                ..
+            } => WARN,
+            _ => Style::new(),
+        };
+        println!("{style}{event}{style:#}");
+    }
+
+    /// A progress bar over `total` bytes, labelled `what`.
+    pub fn progress(&self, what: &str, total: u64) -> ProgressBar {
+        if self.json {
+            return ProgressBar::hidden();
+        }
+        let template = match self.color {
+            ColorMode::Never => "{msg} [{bar:30}] {bytes}/{total_bytes}",
+            _ => "{msg} [{bar:30.cyan/blue}] {bytes}/{total_bytes}",
+        };
+        let style = ProgressStyle::with_template(template)
+            .expect("the template is valid")
+            .progress_chars("=> ");
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+            .with_style(style)
+            .with_message(what.to_string())
+    }
+}
+
+/// A host event as one JSON object.
+fn event_json(event: &HostEvent) -> Value {
+    match event {
+        HostEvent::Installation(notice) => json!({
+            "event": "installation", "kind": notice.event().as_str_name(),
+            "plugin_id": notice.plugin_id, "description": notice.description,
+        }),
+        HostEvent::State { plugin_id, state } => json!({
+            "event": "state", "plugin_id": plugin_id, "state": state.as_str_name(),
+        }),
+        HostEvent::Connected { plugin_id, version } => json!({
+            "event": "connected", "plugin_id": plugin_id, "version": version,
+        }),
+        HostEvent::Log {
+            plugin_id,
+            level,
+            message,
+        } => json!({
+            "event": "log", "plugin_id": plugin_id, "level": level.as_str_name(),
+            "message": message,
+        }),
+        HostEvent::Status { plugin_id, message } => json!({
+            "event": "status", "plugin_id": plugin_id,
+            "message_type": message.message_type().full_name(),
+        }),
+        other => json!({ "event": "other", "text": other.to_string() }),
+    }
+}

@@ -1,0 +1,153 @@
+//! `logi-plugin serve`: the manager daemon. It hosts the plugins installed in its data directory
+//! on the local socket (and a loopback WebSocket when asked), prints what happens, and on
+//! SIGINT or SIGTERM (Ctrl-C on Windows) stops every plugin, closes its listeners and exits 0.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use futures_lite::{StreamExt as _, future};
+use logi_plugin_manager::package::signature::TrustStore;
+use logi_plugin_manager::{Host, HostConfig, LogSink};
+use serde_json::json;
+
+use crate::Result;
+use crate::output::Output;
+
+/// How `serve` was asked to run.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Where installed plugins and settings live [default: the user's data folder, e.g.
+    /// ~/.local/share/logi-plugin].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The local socket plugins connect to [default: the seed's per-user endpoint].
+    #[arg(long)]
+    endpoint: Option<PathBuf>,
+    /// Also accept plugins over WebSocket on this loopback address (port 0: any free port).
+    #[arg(long)]
+    websocket: Option<SocketAddr>,
+    /// A browser origin allowed to open the WebSocket, e.g. http://localhost:3000 (repeatable).
+    #[arg(long = "allow-origin")]
+    allow_origins: Vec<String>,
+    /// The trust store: one `<hex key> <publisher>` per line [default: <data-dir>/trust.txt
+    /// when it exists].
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// Accept unsigned and untrusted packages, with a warning.
+    #[arg(long)]
+    development: bool,
+    /// The language plugins are told in their hello.
+    #[arg(long, default_value = "en-US")]
+    language: String,
+}
+
+/// Runs the daemon until a stop signal.
+pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir()?,
+    };
+    let mut config = HostConfig::new(&data_dir);
+    if let Some(endpoint) = &args.endpoint {
+        config.endpoint.clone_from(endpoint);
+    }
+    config.websocket = args.websocket;
+    config
+        .websocket_options
+        .allowed_origins
+        .clone_from(&args.allow_origins);
+    config.trust = read_trust(args.trust.as_deref(), &data_dir)?;
+    config.development = args.development;
+    config.language.clone_from(&args.language);
+    // Plugin logs reach the output as events; the sink keeps the host's own messages.
+    config.log = LogSink::new(|record| {
+        if record.plugin_id.is_none() {
+            anstream::eprintln!("{record}");
+        }
+    });
+    // Listen for the stop signals first, so that one arriving during the start is not missed.
+    let mut signals = stop_signals()?;
+    let host = Host::start(config)?;
+    out.report(
+        json!({ "ok": true, "serving": host.endpoint(), "websocket": host.websocket_addr(),
+                "data_dir": data_dir, "plugins": host.plugins().len() }),
+        &format!(
+            "serving on {}{} with {} plugins from {}",
+            host.endpoint().display(),
+            host.websocket_addr()
+                .map(|addr| format!(" and ws://{addr}"))
+                .unwrap_or_default(),
+            host.plugins().len(),
+            data_dir.display()
+        ),
+    );
+    let events = host.subscribe();
+    smol::block_on(async {
+        let printing = async {
+            while let Ok(event) = events.recv().await {
+                out.event(&event);
+            }
+            future::pending().await
+        };
+        let stop = async {
+            match signals.next().await {
+                Some(Ok(signal)) => format!("{signal:?} received"),
+                Some(Err(error)) => format!("signal handling failed ({error})"),
+                None => "no more signals can arrive".into(),
+            }
+        };
+        let why = future::or(printing, stop).await;
+        out.note(&format!("{why}: stopping every plugin"));
+        host.shutdown().await;
+    });
+    // What the plugins did while stopping.
+    while let Ok(event) = events.try_recv() {
+        out.event(&event);
+    }
+    out.report(json!({ "ok": true, "stopped": true }), "stopped");
+    Ok(())
+}
+
+#[cfg(unix)]
+fn stop_signals() -> Result<async_signal::Signals> {
+    use async_signal::Signal;
+    Ok(async_signal::Signals::new([Signal::Int, Signal::Term])?)
+}
+
+#[cfg(windows)]
+fn stop_signals() -> Result<async_signal::Signals> {
+    Ok(async_signal::Signals::new([async_signal::Signal::Int])?)
+}
+
+/// The trust store file given, or `<data_dir>/trust.txt` if there is one, or an empty store.
+fn read_trust(path: Option<&Path>, data_dir: &Path) -> Result<TrustStore> {
+    let default = data_dir.join("trust.txt");
+    let path = match path {
+        Some(path) => path,
+        None if default.exists() => &default,
+        None => return Ok(TrustStore::default()),
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(TrustStore::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?)
+}
+
+/// The user's data folder for the manager: `$XDG_DATA_HOME/logi-plugin` (or
+/// `~/.local/share/logi-plugin`) on Linux, `~/Library/Application Support/logi-plugin` on
+/// macOS, `%LOCALAPPDATA%\logi-plugin` on Windows.
+fn default_data_dir() -> Result<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(windows) {
+        var("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        var("HOME").map(|home| home.join("Library/Application Support"))
+    } else {
+        var("XDG_DATA_HOME").or_else(|| var("HOME").map(|home| home.join(".local/share")))
+    };
+    let base = base.ok_or("no data folder is known for this user: give --data-dir")?;
+    Ok(base.join("logi-plugin"))
+}

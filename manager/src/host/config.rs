@@ -1,0 +1,116 @@
+//! How a host is set up: where it keeps its data, which transports it opens, whom it trusts,
+//! and where its log goes.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_transports::client::Backoff;
+use logi_plugin_transports::local::default_endpoint;
+use logi_plugin_transports::ws::WsOptions;
+
+use crate::package::Limits;
+use crate::package::signature::TrustStore;
+
+/// How a host is set up.
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// Where installed plugins (`plugins/<id>/`) and the settings database live.
+    pub data_dir: PathBuf,
+    /// The local socket plugins connect to.
+    pub endpoint: PathBuf,
+    /// A loopback address to accept plugins over WebSocket as well (EXTERNAL plugins written in
+    /// JavaScript, for instance); port 0 picks a free port ([`crate::Host::websocket_addr`]).
+    pub websocket: Option<SocketAddr>,
+    /// Which browser origins may open that WebSocket, and its message size limit.
+    pub websocket_options: WsOptions,
+    /// The publisher keys packages must be signed with.
+    pub trust: TrustStore,
+    /// Accept unsigned and untrusted packages (with a warning in the log).
+    pub development: bool,
+    /// The language plugins are told in their hello.
+    pub language: String,
+    /// How long to wait before restarting a crashed plugin.
+    pub restart: Backoff,
+    /// Bounds on what a package may unpack to.
+    pub limits: Limits,
+    /// How long a stopping plugin gets to exit before it is killed.
+    pub stop_grace: Duration,
+    /// Where the host's log goes: plugins' log events and the host's own messages.
+    pub log: LogSink,
+}
+
+impl HostConfig {
+    /// The defaults, keeping everything under `data_dir`, logging to stderr.
+    pub fn new(data_dir: impl Into<PathBuf>) -> HostConfig {
+        HostConfig {
+            data_dir: data_dir.into(),
+            endpoint: default_endpoint(),
+            websocket: None,
+            websocket_options: WsOptions::default(),
+            trust: TrustStore::default(),
+            development: false,
+            language: "en-US".into(),
+            restart: Backoff {
+                initial: Duration::from_millis(250),
+                max: Duration::from_secs(30),
+            },
+            limits: Limits::default(),
+            stop_grace: Duration::from_secs(2),
+            log: LogSink::stderr(),
+        }
+    }
+}
+
+/// One line of the host's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRecord<'a> {
+    /// The plugin it is about (its own log event, or what the host did with it); `None` for the
+    /// host itself.
+    pub plugin_id: Option<&'a str>,
+    /// How serious.
+    pub level: LogLevel,
+    /// What happened.
+    pub message: &'a str,
+}
+
+impl fmt::Display for LogRecord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = self.plugin_id.unwrap_or("logi-plugin host");
+        write!(f, "[{tag}] {}: {}", self.level.as_str_name(), self.message)
+    }
+}
+
+/// Where the host's log goes: a function called for each [`LogRecord`], from any thread.
+#[derive(Clone)]
+pub struct LogSink(Arc<dyn Fn(&LogRecord<'_>) + Send + Sync>);
+
+impl LogSink {
+    /// A sink calling `write` for each record.
+    pub fn new(write: impl Fn(&LogRecord<'_>) + Send + Sync + 'static) -> LogSink {
+        LogSink(Arc::new(write))
+    }
+
+    /// One line per record on stderr: `[plugin id] LEVEL: message`.
+    pub fn stderr() -> LogSink {
+        LogSink::new(|record| eprintln!("{record}"))
+    }
+
+    /// Logs `message`.
+    pub(super) fn write(&self, plugin_id: Option<&str>, level: LogLevel, message: &str) {
+        (self.0)(&LogRecord {
+            plugin_id,
+            level,
+            message,
+        });
+    }
+}
+
+impl fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LogSink")
+    }
+}

@@ -1,0 +1,106 @@
+//! What the host tests share: a host on a temporary data directory, and waiting for its events.
+
+#![allow(dead_code)] // Each test file uses its own part.
+
+use std::time::Duration;
+
+use futures_lite::future;
+use logi_plugin_core::manifest::Manifest;
+use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_manager::{Host, HostConfig, HostEvent, Limits, Package};
+
+/// A host on a fresh data directory with its own socket, restarting crashed plugins quickly;
+/// `configure` adjusts the rest.
+pub fn host_with(configure: impl FnOnce(&mut HostConfig)) -> (Host, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = HostConfig::new(data.path());
+    config.endpoint = data.path().join("manager.sock");
+    config.restart.initial = Duration::from_millis(20);
+    configure(&mut config);
+    (Host::start(config).unwrap(), data)
+}
+
+/// The first event `wanted` accepts (at most 10 s).
+pub fn until(
+    events: &async_channel::Receiver<HostEvent>,
+    wanted: impl Fn(&HostEvent) -> bool,
+) -> HostEvent {
+    smol::block_on(future::or(
+        async {
+            loop {
+                let event = events.recv().await.expect("the host stopped reporting");
+                if wanted(&event) {
+                    return event;
+                }
+            }
+        },
+        async {
+            async_io::Timer::after(Duration::from_secs(10)).await;
+            panic!("no such event within 10 s");
+        },
+    ))
+}
+
+/// The states reported, until `count` have been seen (at most 10 s).
+pub fn states(events: &async_channel::Receiver<HostEvent>, count: usize) -> Vec<ContainerState> {
+    (0..count)
+        .map(
+            |_| match until(events, |e| matches!(e, HostEvent::State { .. })) {
+                HostEvent::State { state, .. } => state,
+                _ => unreachable!("only states are accepted"),
+            },
+        )
+        .collect()
+}
+
+/// Waits until `plugin_id` reports `state`.
+pub fn until_state(
+    events: &async_channel::Receiver<HostEvent>,
+    plugin_id: &str,
+    state: ContainerState,
+) {
+    until(
+        events,
+        |event| matches!(event, HostEvent::State { plugin_id: id, state: s } if id == plugin_id && *s == state),
+    );
+}
+
+/// The example media plugin's manifest, as its package folder holds it.
+pub fn media_manifest() -> Manifest {
+    let path = logi_example_media::package_dir().join("manifest.json");
+    Manifest::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A package `com.example.script` whose program is a shell script.
+#[cfg(unix)]
+pub fn script_package(script: &str) -> Package {
+    script_package_with(script, serde_json::json!({}))
+}
+
+/// [`script_package`] with more manifest fields.
+#[cfg(unix)]
+pub fn script_package_with(script: &str, fields: serde_json::Value) -> Package {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = serde_json::json!({
+        "plugin_id": "com.example.script", "name": "Script", "author": "Tests",
+        "description": "A script", "icon": "icon.png", "version": "1.0.0",
+        "OS": [{ "platform": "mac", "minimumVersion": "10.15" }], "platformVersion": "0.1",
+        "programPath": "run.sh", "requiredCapabilities": ["base"]
+    });
+    for (name, value) in fields.as_object().unwrap() {
+        manifest[name] = value.clone();
+    }
+    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+    std::fs::write(dir.path().join("icon.png"), b"png").unwrap();
+    let program = dir.path().join("run.sh");
+    std::fs::write(&program, script).unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Package::from_dir(dir.path(), Limits::default()).unwrap()
+}
+
+/// [`script_package`], unsigned, as an archive.
+#[cfg(unix)]
+pub fn script_archive(script: &str) -> Vec<u8> {
+    script_package(script).to_zip().unwrap()
+}
