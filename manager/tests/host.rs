@@ -225,14 +225,24 @@ fn shutdown_closes_the_local_socket() {
 }
 
 #[cfg(unix)]
-#[test]
-fn plugin_logs_reach_the_log_sink_tagged_with_the_plugin_id() {
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+type Lines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A host in development mode whose log lines are kept.
+#[cfg(unix)]
+fn logging_host() -> (Host, tempfile::TempDir, Lines) {
+    let lines = Lines::default();
     let sink = lines.clone();
-    let (host, _data) = host_with(|config| {
+    let (host, data) = host_with(|config| {
         config.development = true;
         config.log = LogSink::new(move |record| sink.lock().unwrap().push(record.to_string()));
     });
+    (host, data, lines)
+}
+
+#[cfg(unix)]
+#[test]
+fn plugin_logs_reach_the_log_sink_tagged_with_the_plugin_id() {
+    let (host, _data, lines) = logging_host();
     let events = host.subscribe();
     smol::block_on(host.install(&script_archive("#!/bin/sh\nexit 0\n"))).unwrap();
     until_state(&events, "com.example.script", ContainerState::Stopped);
@@ -264,6 +274,19 @@ fn serve_runs_until_sigterm_then_stops_its_plugins_and_exits_0() {
     let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(first["serving"], socket.to_str().unwrap());
     assert_eq!(first["plugins"], 1);
+    let plugin: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (
+            &plugin["plugin_id"],
+            &plugin["installation"],
+            &plugin["problem"]
+        ),
+        (
+            &serde_json::json!("com.example.script"),
+            &serde_json::json!("INSTALLATION_TYPE_INSTALLED"),
+            &serde_json::Value::Null
+        )
+    );
     assert!(socket.exists());
     let kill = Command::new("kill")
         .args(["-TERM", &daemon.id().to_string()])
@@ -288,4 +311,24 @@ fn serve_runs_until_sigterm_then_stops_its_plugins_and_exits_0() {
         &serde_json::json!({ "ok": true, "stopped": true })
     );
     assert!(!socket.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_command_asking_for_run_as_admin_runs_as_the_user_with_a_warning() {
+    let (host, _data, lines) = logging_host();
+    let commands = serde_json::json!({
+        "installationCommands": [{ "executable": "run.sh", "parameters": [], "runAsAdmin": true }]
+    });
+    let package = script_package_with("#!/bin/sh\nexit 0\n", commands);
+    smol::block_on(host.install(&package.to_zip().unwrap())).unwrap();
+    let lines = lines.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("[com.example.script] WARNING")
+                && line.contains("runAsAdmin")),
+        "{lines:?}"
+    );
+    smol::block_on(host.shutdown());
 }

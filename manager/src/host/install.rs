@@ -74,8 +74,13 @@ impl Host {
         remove_dir(&staging)?;
         package.extract(&staging)?;
         package.keep_signature(&staging)?;
-        if let Err(error) =
-            run_commands(&plugin_id, &manifest.installation_commands, &staging).await
+        if let Err(error) = run_commands(
+            &self.shared,
+            &plugin_id,
+            &manifest.installation_commands,
+            &staging,
+        )
+        .await
         {
             let _ = remove_dir(&staging);
             return Err(error);
@@ -125,7 +130,13 @@ impl Host {
             connection.close();
         }
         if let Some(dir) = &dir {
-            run_commands(plugin_id, &manifest.uninstallation_commands, dir).await?;
+            run_commands(
+                &self.shared,
+                plugin_id,
+                &manifest.uninstallation_commands,
+                dir,
+            )
+            .await?;
             remove_dir(dir)?;
         }
         self.shared.settings.remove_plugin(plugin_id)?;
@@ -283,7 +294,12 @@ fn current_platform() -> Option<OsPlatform> {
 
 /// Runs the commands meant for this platform, in order, in the plugin's folder; the first that
 /// fails stops the rest.
-async fn run_commands(plugin_id: &str, commands: &[Command], dir: &Path) -> Result<(), HostError> {
+async fn run_commands(
+    shared: &Shared,
+    plugin_id: &str,
+    commands: &[Command],
+    dir: &Path,
+) -> Result<(), HostError> {
     let here = match current_platform() {
         Some(OsPlatform::Mac) => Some(CommandPlatform::Mac),
         Some(OsPlatform::Windows) => Some(CommandPlatform::Win),
@@ -298,7 +314,15 @@ async fn run_commands(plugin_id: &str, commands: &[Command], dir: &Path) -> Resu
             executable: command.executable.clone(),
             outcome,
         };
-        // `runAsAdmin` would need the user's consent through the OS; the host runs as the user.
+        if command.run_as_admin {
+            // Elevation needs the user's consent through the OS, which a daemon cannot ask for.
+            let message = format!(
+                "command {:?} asks for runAsAdmin; it runs as the current user, elevation is \
+                 not supported",
+                command.executable
+            );
+            shared.log(plugin_id, LogLevel::Warning, message);
+        }
         let status = smol::process::Command::new(dir.join(&command.executable))
             .args(&command.parameters)
             .current_dir(dir)

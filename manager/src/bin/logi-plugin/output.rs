@@ -9,7 +9,7 @@ use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
-use logi_plugin_manager::HostEvent;
+use logi_plugin_manager::{HostEvent, PluginInfo};
 use serde_json::{Value, json};
 
 /// When to colour text.
@@ -96,6 +96,39 @@ impl Output {
             _ => Style::new(),
         };
         println!("{style}{event}{style:#}");
+    }
+
+    /// One plugin as the host knows it.
+    pub fn plugin(&self, info: &PluginInfo) {
+        let manifest = &info.manifest;
+        if self.json {
+            return println!(
+                "{}",
+                json!({
+                    "plugin_id": manifest.plugin_id, "version": manifest.version.to_string(),
+                    "installation": info.installation.as_str_name(),
+                    "state": info.state.as_str_name(), "connected": info.connected,
+                    "problem": info.problem,
+                })
+            );
+        }
+        let style = if info.problem.is_some() {
+            BAD
+        } else {
+            Style::new()
+        };
+        let problem = info
+            .problem
+            .as_ref()
+            .map(|problem| format!(": {problem}"))
+            .unwrap_or_default();
+        println!(
+            "{style}{} {} ({}) {}{problem}{style:#}",
+            manifest.plugin_id,
+            manifest.version,
+            info.installation.as_str_name(),
+            info.state.as_str_name()
+        );
     }
 
     /// A progress bar over `total` bytes, labelled `what`.

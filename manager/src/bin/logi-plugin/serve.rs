@@ -82,6 +82,9 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         ),
     );
     let events = host.subscribe();
+    for info in host.plugins() {
+        out.plugin(&info);
+    }
     smol::block_on(async {
         let printing = async {
             while let Ok(event) = events.recv().await {
