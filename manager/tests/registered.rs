@@ -161,3 +161,17 @@ fn uninstall_all_removes_every_plugin_but_the_core_ones_and_says_so() {
     assert_eq!(left, ["com.example.core"]);
     smol::block_on(host.shutdown());
 }
+
+#[test]
+fn watch_gives_the_plugins_as_they_are_then_what_happens_to_them() {
+    let (host, _data) = host_with(|_| {});
+    host.add_external(media_manifest(), "code").unwrap();
+    let (plugins, events) = host.watch();
+    let states: Vec<_> = plugins.iter().map(|p| (p.state, p.connected)).collect();
+    assert_eq!(states, [(ContainerState::NotApplicable, false)]);
+    smol::block_on(host.uninstall(PLUGIN_ID)).unwrap();
+    let event = until(&events, |event| matches!(event, HostEvent::Installation(_)));
+    assert!(
+        matches!(event, HostEvent::Installation(notice) if notice.event() == PluginInstallationEvent::UninstallationCompleted)
+    );
+}

@@ -308,9 +308,19 @@ impl Host {
 
     /// Events from now on.
     pub fn subscribe(&self) -> async_channel::Receiver<HostEvent> {
+        self.watch().1
+    }
+
+    /// Every plugin as it is now, and every event after that: nothing falls between the two
+    /// (an event may repeat what the snapshot already shows).
+    pub fn watch(&self) -> (Vec<PluginInfo>, async_channel::Receiver<HostEvent>) {
         let (tx, rx) = async_channel::unbounded();
+        // Changes are made under the plugins lock and emitted after it: holding it while
+        // subscribing puts each change either in the snapshot or in the channel.
+        let plugins = lock(&self.shared.plugins);
         lock(&self.shared.subscribers).push(tx);
-        rx
+        let snapshot = plugins.values().map(|plugin| plugin.info.clone()).collect();
+        (snapshot, rx)
     }
 
     /// Every plugin, by id.

@@ -68,22 +68,22 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
     // Listen for the stop signals first, so that one arriving during the start is not missed.
     let mut signals = stop_signals()?;
     let host = Host::start(config)?;
+    let (plugins, events) = host.watch();
     out.report(
         json!({ "ok": true, "serving": host.endpoint(), "websocket": host.websocket_addr(),
-                "data_dir": data_dir, "plugins": host.plugins().len() }),
+                "data_dir": data_dir, "plugins": plugins.len() }),
         &format!(
             "serving on {}{} with {} plugins from {}",
             host.endpoint().display(),
             host.websocket_addr()
                 .map(|addr| format!(" and ws://{addr}"))
                 .unwrap_or_default(),
-            host.plugins().len(),
+            plugins.len(),
             data_dir.display()
         ),
     );
-    let events = host.subscribe();
-    for info in host.plugins() {
-        out.plugin(&info);
+    for info in &plugins {
+        out.plugin(info);
     }
     smol::block_on(async {
         let printing = async {
