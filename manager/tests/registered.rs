@@ -71,17 +71,20 @@ fn a_core_plugin_that_panics_is_restarted() {
     let events = host.subscribe();
     let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     host.add_core(media_manifest(), move |client| {
-        let first = runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        let run = runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // The first run panics making its future, the second running it.
+        assert!(run != 0, "the first run fails at once");
         async move {
-            if first {
-                panic!("the first run fails");
-            }
+            assert!(run != 1, "the second run fails on its way");
             logi_example_media::run(client).await;
         }
     })
     .unwrap();
     use ContainerState::{Crashed, Launching, Running};
-    assert_eq!(states(&events, 4), [Launching, Crashed, Launching, Running]);
+    assert_eq!(
+        states(&events, 6),
+        [Launching, Crashed, Launching, Crashed, Launching, Running]
+    );
     let answer = smol::block_on(host.trigger(PLUGIN_ID, TOGGLE_MUTE, "key-1")).unwrap();
     assert_eq!(cell_text(answer), "Muted");
     smol::block_on(host.shutdown());

@@ -113,21 +113,16 @@ impl Container for Core {
         let mut config = ClientConfig::new(&self.plugin_id, &self.version, token);
         config.connector = Some(shared.memory.clone().into());
         let (client, runner) = PluginClient::new(config);
-        let body = (self.run)(client.clone());
+        // The plugin's code may panic making its future as well as running it.
+        let body = std::panic::catch_unwind(AssertUnwindSafe(|| (self.run)(client.clone())))
+            .map_err(panicked)?;
         let stopper = client.clone();
         let task = smol::spawn(async move {
             let runner = smol::spawn(runner);
             let ended = AssertUnwindSafe(body).catch_unwind().await;
             stopper.disconnect();
             runner.await;
-            ended.map_err(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|text| text.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".into());
-                format!("panicked: {what}")
-            })
+            ended.map_err(panicked)
         });
         Ok(CoreRun { client, task })
     }
@@ -143,4 +138,14 @@ impl Container for Core {
     async fn kill(running: CoreRun) {
         running.task.cancel().await;
     }
+}
+
+/// How a panic is reported: with its message, when it has one.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    format!("panicked: {what}")
 }
