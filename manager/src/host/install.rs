@@ -13,7 +13,7 @@ use logi_plugin_core::proto::manager::{
 };
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 
-use super::process::{self, Process};
+use super::process::Process;
 use super::{Host, HostError, HostEvent, Plugin, Shared, lock};
 use crate::package::Package;
 use crate::package::signature::Trust;
@@ -125,10 +125,7 @@ impl Host {
         };
         self.stop(plugin_id).await;
         // An EXTERNAL plugin has no folder; its code goes, and its session with it.
-        self.shared.codes.set(plugin_id, None);
-        if let Ok(connection) = self.shared.connection(plugin_id) {
-            connection.close();
-        }
+        self.shared.withdraw(plugin_id);
         if let Some(dir) = &dir {
             run_commands(
                 &self.shared,
@@ -239,10 +236,7 @@ impl Shared {
         match program {
             Some(program) => {
                 // A launched plugin's states come from its supervisor, `LAUNCHING` first.
-                let supervisor = process::supervise(self, &plugin_id, Process { program, dir });
-                if let Some(plugin) = lock(&self.plugins).get_mut(&plugin_id) {
-                    plugin.supervisor = Some(supervisor);
-                }
+                self.supervise(&plugin_id, Process { program, dir });
             }
             None => self.emit(HostEvent::State { plugin_id, state }),
         }

@@ -442,6 +442,22 @@ impl Shared {
         });
     }
 
+    /// Withdraws a plugin's code, so that it cannot connect again, and closes its session.
+    fn withdraw(&self, plugin_id: &str) {
+        self.codes.set(plugin_id, None);
+        if let Ok(connection) = self.connection(plugin_id) {
+            connection.close();
+        }
+    }
+
+    /// Supervises what runs `plugin_id`, keeping the supervisor with the plugin.
+    fn supervise(self: &Arc<Shared>, plugin_id: &str, container: impl process::Container) {
+        let supervisor = process::supervise(self, plugin_id, container);
+        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
+            plugin.supervisor = Some(supervisor);
+        }
+    }
+
     fn connection(&self, plugin_id: &str) -> Result<ManagerConnection, HostError> {
         let plugins = lock(&self.plugins);
         let plugin = plugins

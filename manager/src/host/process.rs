@@ -188,10 +188,7 @@ impl<C: Container> Watch<C> {
     /// the grace period to end before killing it.
     async fn shut_down(&self, mut running: C::Running) {
         self.state(ContainerState::ShuttingDown);
-        self.shared.codes.set(&self.plugin_id, None);
-        if let Ok(connection) = self.shared.connection(&self.plugin_id) {
-            connection.close();
-        }
+        self.shared.withdraw(&self.plugin_id);
         C::ask_to_stop(&running);
         let grace = self.shared.config.stop_grace;
         let ended = future::or(

@@ -21,7 +21,7 @@ use logi_plugin_core::manifest::Manifest;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
 use logi_plugin_transports::{ClientConfig, PluginClient};
 
-use super::process::{self, Container};
+use super::process::Container;
 use super::{Host, HostError, HostEvent, Plugin, Shared, lock};
 
 /// A CORE plugin's body: given a connected-to-be client, runs the plugin until it returns.
@@ -47,10 +47,7 @@ impl Host {
             version,
             run,
         };
-        let supervisor = process::supervise(&self.shared, &plugin_id, core);
-        if let Some(plugin) = lock(&self.shared.plugins).get_mut(&plugin_id) {
-            plugin.supervisor = Some(supervisor);
-        }
+        self.shared.supervise(&plugin_id, core);
         Ok(())
     }
 

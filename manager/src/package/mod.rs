@@ -263,15 +263,21 @@ impl Package {
         std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
         for (path, file) in &self.files {
             // Safe to join: every path was checked to stay inside the package when read.
-            let target = dir.join(path);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
-            }
-            std::fs::write(&target, &file.bytes).map_err(|source| io_error(&target, source))?;
+            let target = write_file(dir, path, &file.bytes)?;
             set_executable(&target, file.executable)?;
         }
         Ok(())
     }
+}
+
+/// Writes `bytes` at `path` under `dir`, making the folders on the way; returns where.
+fn write_file(dir: &Path, path: &str, bytes: &[u8]) -> Result<PathBuf, PackageError> {
+    let target = dir.join(path);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
+    }
+    std::fs::write(&target, bytes).map_err(|source| io_error(&target, source))?;
+    Ok(target)
 }
 
 /// Reads `localization/<locale>.yaml`, reporting every file that cannot be read.

@@ -24,7 +24,7 @@ use std::str::FromStr;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use super::{Package, PackageError, PackageFile, io_error};
+use super::{Package, PackageError, PackageFile, write_file};
 
 /// Where the signature is kept in an archive. It is not one of the package's files.
 pub const SIGNATURE_PATH: &str = "META-INF/signature.json";
@@ -232,10 +232,14 @@ pub enum Trust {
 pub fn listing(files: &BTreeMap<String, PackageFile>) -> String {
     let mut text = format!("{LISTING_HEADER}\n");
     for (path, file) in files {
-        let digest = Sha256::digest(&file.bytes);
-        text.push_str(&format!("{}  {path}\n", hex::encode(digest)));
+        text.push_str(&format!("{}  {path}\n", digest(&file.bytes)));
     }
     text
+}
+
+/// A file's digest as a listing writes it: SHA-256, in hex.
+fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 impl Package {
@@ -266,16 +270,8 @@ impl Package {
         let Some(signature) = &self.signature else {
             return Ok(());
         };
-        for (path, bytes) in [
-            (SIGNATURE_PATH, signature.as_slice()),
-            (LISTING_PATH, listing(&self.files).as_bytes()),
-        ] {
-            let target = dir.join(path);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
-            }
-            std::fs::write(&target, bytes).map_err(|source| io_error(&target, source))?;
-        }
+        write_file(dir, SIGNATURE_PATH, signature)?;
+        write_file(dir, LISTING_PATH, listing(&self.files).as_bytes())?;
         Ok(())
     }
 
@@ -307,11 +303,11 @@ impl Package {
             return Err(malformed(format!("does not start with {LISTING_HEADER:?}")));
         }
         for line in lines {
-            let (digest, path) = line
+            let (listed, path) = line
                 .split_once("  ")
                 .ok_or_else(|| malformed(format!("line {line:?} is not `<sha256>  <path>`")))?;
-            let now = self.files.get(path).map(|file| Sha256::digest(&file.bytes));
-            if now.is_none_or(|now| hex::encode(now) != digest) {
+            let now = self.files.get(path).map(|file| digest(&file.bytes));
+            if now.as_deref() != Some(listed) {
                 return Err(SignatureError::Changed { path: path.into() });
             }
         }

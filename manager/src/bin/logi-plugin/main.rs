@@ -149,7 +149,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
             let output = output.clone().unwrap_or_else(|| {
                 PathBuf::from(format!("{}-{}.zip", manifest.plugin_id, manifest.version))
             });
-            let progress = out.progress("packing", 0);
+            let progress = out.progress("packing");
             let archive = package.to_zip_with_progress(|done, total| {
                 progress.set_length(total);
                 progress.set_position(done);
@@ -199,10 +199,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
             package: path,
             trust,
         } => {
-            let text = std::fs::read_to_string(trust)
-                .map_err(|error| format!("{}: {error}", trust.display()))?;
-            let trust = TrustStore::parse(&text)
-                .map_err(|error| format!("{}: {error}", trust.display()))?;
+            let trust = read_trust(trust)?;
             match read(path)?.verify(&trust, false)? {
                 Trust::Publisher { name, key } => {
                     out.report(
@@ -225,6 +222,13 @@ fn read(path: &Path) -> Result<Package> {
         Package::from_zip_file(path, Limits::default())
     };
     Ok(package.map_err(|error| format!("{}: {error}", path.display()))?)
+}
+
+/// A trust store file; its errors name the file, not the package checked against it.
+fn read_trust(path: &Path) -> Result<TrustStore> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(TrustStore::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?)
 }
 
 fn read_key(path: &Path) -> Result<SecretKey> {

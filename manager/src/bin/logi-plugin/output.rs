@@ -131,8 +131,8 @@ impl Output {
         );
     }
 
-    /// A progress bar over `total` bytes, labelled `what`.
-    pub fn progress(&self, what: &str, total: u64) -> ProgressBar {
+    /// A progress bar over bytes, labelled `what`; its length is set as the work learns it.
+    pub fn progress(&self, what: &str) -> ProgressBar {
         if self.json {
             return ProgressBar::hidden();
         }
@@ -143,7 +143,7 @@ impl Output {
         let style = ProgressStyle::with_template(template)
             .expect("the template is valid")
             .progress_chars("=> ");
-        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
             .with_style(style)
             .with_message(what.to_string())
     }

@@ -10,8 +10,8 @@ use logi_plugin_manager::package::signature::TrustStore;
 use logi_plugin_manager::{Host, HostConfig, LogSink};
 use serde_json::json;
 
-use crate::Result;
 use crate::output::Output;
+use crate::{Result, read_trust};
 
 /// How `serve` was asked to run.
 #[derive(clap::Args)]
@@ -56,7 +56,7 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         .websocket_options
         .allowed_origins
         .clone_from(&args.allow_origins);
-    config.trust = read_trust(args.trust.as_deref(), &data_dir)?;
+    config.trust = trust_store(args.trust.as_deref(), &data_dir)?;
     config.development = args.development;
     config.language.clone_from(&args.language);
     // Plugin logs reach the output as events; the sink keeps the host's own messages.
@@ -123,16 +123,13 @@ fn stop_signals() -> Result<async_signal::Signals> {
 }
 
 /// The trust store file given, or `<data_dir>/trust.txt` if there is one, or an empty store.
-fn read_trust(path: Option<&Path>, data_dir: &Path) -> Result<TrustStore> {
+fn trust_store(path: Option<&Path>, data_dir: &Path) -> Result<TrustStore> {
     let default = data_dir.join("trust.txt");
-    let path = match path {
-        Some(path) => path,
-        None if default.exists() => &default,
-        None => return Ok(TrustStore::default()),
-    };
-    let text =
-        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
-    Ok(TrustStore::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?)
+    match path {
+        Some(path) => read_trust(path),
+        None if default.exists() => read_trust(&default),
+        None => Ok(TrustStore::default()),
+    }
 }
 
 /// The user's data folder for the manager: `$XDG_DATA_HOME/logi-plugin` (or
