@@ -12,8 +12,8 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, LogEvent, ManagerHello, PluginHello, Settings, TriggerAction,
 };
 use logi_plugin_core::session::{
-    CloseReason, Event, Format, Frame, ManagerConfig, ManagerSession, PluginConfig, PluginSession,
-    Reply, SendError, Wire,
+    CloseReason, Event, Format, Frame, ManagerConfig, ManagerSession, Peer, PluginConfig,
+    PluginSession, Reply, SendError, Wire,
 };
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
@@ -37,7 +37,7 @@ struct Pair {
     now: Instant,
     manager: ManagerSession,
     plugin: PluginSession,
-    manager_events: Vec<Event<PluginHello>>,
+    manager_events: Vec<Event<Peer>>,
     plugin_events: Vec<Event<ManagerHello>>,
     /// Deliver plugin -> manager frames (false: the plugin's output is lost).
     plugin_to_manager: bool,
@@ -205,7 +205,7 @@ fn trigger() -> TriggerAction {
 fn the_handshake_connects_both_sides_with_each_others_hello() {
     let pair = Pair::connected();
     match &pair.manager_events[..] {
-        [Event::Connected(hello)] => {
+        [Event::Connected(Peer::Plugin(hello))] => {
             assert_eq!(
                 (
                     hello.plugin_id.as_str(),

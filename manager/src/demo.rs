@@ -29,12 +29,7 @@ pub fn run(plugin_exe: &Path) -> Result<(), Box<dyn Error>> {
     println!("data directory: {}", data.path().display());
 
     let staging = tempfile::tempdir()?;
-    copy_dir(&logi_example_media::package_dir(), staging.path())?;
-    only_this_platform(&staging.path().join("manifest.json"))?;
-    let program = staging.path().join(PROGRAM_PATH);
-    std::fs::create_dir_all(program.parent().expect("the program is in bin/"))?;
-    std::fs::copy(plugin_exe, &program)?;
-    let mut package = Package::from_dir(staging.path(), Limits::default())?;
+    let mut package = media_package(plugin_exe, staging.path())?;
     let key = SecretKey::generate()?;
     package.sign("Logi plugin engine examples", &key);
     let archive = package.to_zip()?;
@@ -67,6 +62,17 @@ pub fn run(plugin_exe: &Path) -> Result<(), Box<dyn Error>> {
     result?;
     println!("done");
     Ok(())
+}
+
+/// The example media plugin packed for this platform, with `plugin_exe` as its program; the
+/// package's files are staged in the folder `staging`.
+pub fn media_package(plugin_exe: &Path, staging: &Path) -> Result<Package, Box<dyn Error>> {
+    copy_dir(&logi_example_media::package_dir(), staging)?;
+    only_this_platform(&staging.join("manifest.json"))?;
+    let program = staging.join(PROGRAM_PATH);
+    std::fs::create_dir_all(program.parent().expect("the program is in bin/"))?;
+    std::fs::copy(plugin_exe, &program)?;
+    Ok(Package::from_dir(staging, Limits::default())?)
 }
 
 async fn drive(

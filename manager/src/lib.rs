@@ -4,12 +4,15 @@
 //! - [`package`]: plugin packages, read and checked, and their signatures;
 //! - [`host`]: the host itself, which installs packages, launches and supervises plugins,
 //!   serves their sessions and keeps their [`settings`];
+//! - [`library`]: the client library (seed chapter 9) the configuration software uses to drive
+//!   a running manager;
 //! - [`demo`]: the project's demo, a host running the example plugin;
 //! - the `logi-plugin` command-line tool (`src/bin/logi-plugin/`).
 #![forbid(unsafe_code)]
 
 pub mod demo;
 pub mod host;
+pub mod library;
 pub mod package;
 pub mod settings;
 

@@ -1,16 +1,21 @@
-//! Which side of the protocol may send which message (seed chapter 5; the table in
+//! Which side of the protocol may send which message (seed chapter 5 between a plugin and the
+//! manager, chapter 9 between the client library and the manager; the tables in
 //! `docs/protocol.md`). Used both ways: a peer message its side may not send is answered
 //! `INVALID_VERB`, and an owner sending a message its own side may not send gets a `SendError`.
 
 use crate::{Message, MessageType};
 
-/// One side of a plugin <-> manager connection.
+/// One side of a connection to the manager.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Side {
     /// The plugin process.
     Plugin,
-    /// The plugin manager.
+    /// The plugin manager, facing a plugin.
     Manager,
+    /// The client library inside the configuration software (seed chapter 9).
+    Client,
+    /// The plugin manager, facing the client library: the seed's "Plugin Manager agent".
+    Agent,
 }
 
 impl Side {
@@ -19,6 +24,8 @@ impl Side {
         match self {
             Side::Plugin => Side::Manager,
             Side::Manager => Side::Plugin,
+            Side::Client => Side::Agent,
+            Side::Agent => Side::Client,
         }
     }
 
@@ -26,7 +33,8 @@ impl Side {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Side::Plugin => "the plugin",
-            Side::Manager => "the manager",
+            Side::Manager | Side::Agent => "the manager",
+            Side::Client => "the client library",
         }
     }
 
@@ -67,6 +75,37 @@ impl Side {
                     | T::Logout
                     | T::GetUserInfoList
             ),
+            Side::Client => matches!(
+                message_type,
+                T::ClientHello
+                    | T::Pong
+                    | T::GetPluginList
+                    | T::InstallPlugin
+                    | T::RemovePlugin
+                    | T::Invoke
+                    | T::AnalogControlId
+                    | T::ActionConfigurationRequest
+                    | T::SetActionConfiguration
+                    | T::InvokeLogin
+                    | T::InvokeLogout
+                    | T::GetDevelopmentMode
+                    | T::DevelopmentMode
+                    | T::LanguageChanged
+                    | T::VisibilityUpdate
+            ),
+            Side::Agent => matches!(
+                message_type,
+                T::ManagerHello
+                    | T::Ping
+                    | T::PluginList
+                    | T::PluginDetails
+                    | T::PluginRemoved
+                    | T::PluginUpdateResult
+                    | T::PluginUpdateResultList
+                    | T::InstallationEventNotice
+                    | T::ActionConfiguration
+                    | T::DevelopmentMode
+            ),
         }
     }
 }
@@ -101,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn client_library_and_marketplace_messages_travel_neither_way() {
+    fn client_library_and_marketplace_messages_never_travel_between_plugin_and_manager() {
         for &t in MessageType::ALL {
             if !t.full_name().starts_with("logi.plugin.protocol.") {
                 assert!(
@@ -111,5 +150,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn plugin_messages_never_travel_between_client_and_agent_but_hellos_and_heartbeats() {
+        for &t in MessageType::ALL {
+            let shared = matches!(
+                t,
+                MessageType::ManagerHello | MessageType::Ping | MessageType::Pong
+            );
+            if t.full_name().starts_with("logi.plugin.protocol.") && !shared {
+                assert!(
+                    !Side::Client.may_send(t) && !Side::Agent.may_send(t),
+                    "{}",
+                    t.full_name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_development_mode_travels_both_ways_between_client_and_agent() {
+        let both: Vec<MessageType> = MessageType::ALL
+            .iter()
+            .copied()
+            .filter(|&t| Side::Client.may_send(t) && Side::Agent.may_send(t))
+            .collect();
+        assert_eq!(both, [MessageType::DevelopmentMode]);
     }
 }

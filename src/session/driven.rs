@@ -5,15 +5,16 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    CloseReason, Event, Frame, InputError, ManagerSession, PluginSession, Reply, SendError, Stats,
+    CloseReason, Event, Frame, InputError, LibrarySession, ManagerSession, Peer, PluginSession,
+    Reply, SendError, Stats,
 };
 use crate::Message;
-use crate::proto::plugin::{ManagerHello, PluginHello};
+use crate::proto::plugin::ManagerHello;
 
 /// A session as its driver sees it: inputs, commands and outputs, time always an argument.
 ///
 /// Each method means exactly what the inherent method of the same name on [`PluginSession`]
-/// and [`ManagerSession`] means.
+/// and [`ManagerSession`] means ([`LibrarySession`] is a [`PluginSession`] inside).
 pub trait Session {
     /// The peer's hello, carried by [`Event::Connected`].
     type PeerHello;
@@ -56,24 +57,39 @@ pub trait Session {
 }
 
 macro_rules! delegate {
-    ($session:ty, $hello:ty) => {
+    ($session:ty, $hello:ty, |$this:ident| $inner:expr) => {
         impl Session for $session {
             type PeerHello = $hello;
 
             fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
-                <$session>::handle_bytes(self, now, bytes)
+                {
+                    let $this = self;
+                    $inner.handle_bytes(now, bytes)
+                }
             }
             fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
-                <$session>::handle_frame(self, now, frame)
+                {
+                    let $this = self;
+                    $inner.handle_frame(now, frame)
+                }
             }
             fn handle_eof(&mut self, now: Instant) {
-                <$session>::handle_eof(self, now)
+                {
+                    let $this = self;
+                    $inner.handle_eof(now)
+                }
             }
             fn handle_transport_error(&mut self, now: Instant, what: String) {
-                <$session>::handle_transport_error(self, now, what)
+                {
+                    let $this = self;
+                    $inner.handle_transport_error(now, what)
+                }
             }
             fn handle_timeout(&mut self, now: Instant) {
-                <$session>::handle_timeout(self, now)
+                {
+                    let $this = self;
+                    $inner.handle_timeout(now)
+                }
             }
             fn send_request(
                 &mut self,
@@ -81,42 +97,73 @@ macro_rules! delegate {
                 message: Message,
                 timeout: Duration,
             ) -> Result<u32, SendError> {
-                <$session>::send_request(self, now, message, timeout)
+                {
+                    let $this = self;
+                    $inner.send_request(now, message, timeout)
+                }
             }
             fn send_notification(
                 &mut self,
                 now: Instant,
                 message: Message,
             ) -> Result<(), SendError> {
-                <$session>::send_notification(self, now, message)
+                {
+                    let $this = self;
+                    $inner.send_notification(now, message)
+                }
             }
             fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
-                <$session>::respond(self, now, id, reply)
+                {
+                    let $this = self;
+                    $inner.respond(now, id, reply)
+                }
             }
             fn close(&mut self, now: Instant) {
-                <$session>::close(self, now)
+                {
+                    let $this = self;
+                    $inner.close(now)
+                }
             }
             fn poll_transmit(&mut self) -> Option<Frame> {
-                <$session>::poll_transmit(self)
+                {
+                    let $this = self;
+                    $inner.poll_transmit()
+                }
             }
             fn poll_event(&mut self) -> Option<Event<$hello>> {
-                <$session>::poll_event(self)
+                {
+                    let $this = self;
+                    $inner.poll_event()
+                }
             }
             fn poll_timeout(&self) -> Option<Instant> {
-                <$session>::poll_timeout(self)
+                {
+                    let $this = self;
+                    $inner.poll_timeout()
+                }
             }
             fn is_connected(&self) -> bool {
-                <$session>::is_connected(self)
+                {
+                    let $this = self;
+                    $inner.is_connected()
+                }
             }
             fn close_reason(&self) -> Option<&CloseReason> {
-                <$session>::close_reason(self)
+                {
+                    let $this = self;
+                    $inner.close_reason()
+                }
             }
             fn stats(&self) -> &Stats {
-                <$session>::stats(self)
+                {
+                    let $this = self;
+                    $inner.stats()
+                }
             }
         }
     };
 }
 
-delegate!(PluginSession, ManagerHello);
-delegate!(ManagerSession, PluginHello);
+delegate!(PluginSession, ManagerHello, |this| this);
+delegate!(ManagerSession, Peer, |this| this);
+delegate!(LibrarySession, ManagerHello, |this| this.0);

@@ -118,6 +118,11 @@ impl<H> Link<H> {
         &self.stats
     }
 
+    /// The manager's side once the peer's hello said who it is (a plugin or the client library).
+    pub(crate) fn set_side(&mut self, side: Side) {
+        self.side = side;
+    }
+
     pub(crate) fn stats_mut(&mut self) -> &mut Stats {
         &mut self.stats
     }

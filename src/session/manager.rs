@@ -1,5 +1,6 @@
-//! The manager side of a connection (seed chapter 5): checks the plugin's hello, answers it with
-//! `ManagerHello`, and sends `Ping` on an interval, closing when a `Pong` is late.
+//! The manager side of a connection: checks the peer's hello (a plugin's, seed chapter 5, or the
+//! client library's, chapter 9), answers it with `ManagerHello`, and sends `Ping` on an interval,
+//! closing when a `Pong` is late.
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::RangeInclusive;
@@ -11,6 +12,7 @@ use super::direction::{Side, status_of};
 use super::link::{Incoming, Limits, Link};
 use super::rate::{RateLimit, TokenBucket};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
+use crate::proto::manager::ClientHello;
 use crate::proto::plugin::{ManagerHello, Ping, PluginHello, RetryAfter};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
@@ -24,6 +26,15 @@ impl PluginRegistry for HashMap<String, String> {
     fn plugin_code(&self, plugin_id: &str) -> Option<String> {
         self.get(plugin_id).cloned()
     }
+}
+
+/// Who said hello on a manager session.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Peer {
+    /// A plugin (seed chapter 5).
+    Plugin(PluginHello),
+    /// The client library of the configuration software (seed chapter 9).
+    Client(ClientHello),
 }
 
 /// How a manager session behaves.
@@ -59,6 +70,9 @@ pub struct ManagerConfig {
     /// The requests the owner answers; the session answers any other `NOT_IMPLEMENTED`. `None`:
     /// the owner answers every request.
     pub handles: Option<Vec<MessageType>>,
+    /// Whether the client library may say hello. It carries no secret, so admit it only where
+    /// the transport itself tells who connects (a local socket only its owner can open).
+    pub accept_clients: bool,
 }
 
 impl std::fmt::Debug for ManagerConfig {
@@ -93,6 +107,7 @@ impl ManagerConfig {
             rate_limit: RateLimit::new(100, 200).ok(),
             max_rate_violations: 100,
             handles: None,
+            accept_clients: false,
         }
     }
 }
@@ -105,7 +120,7 @@ impl ManagerConfig {
 /// [`poll_timeout`](Self::poll_timeout).
 #[derive(Debug)]
 pub struct ManagerSession {
-    link: Link<PluginHello>,
+    link: Link<Peer>,
     config: ManagerConfig,
     state: State,
     /// The rate limit, from the handshake on.
@@ -138,7 +153,8 @@ enum State {
         deadline: Option<Instant>,
     },
     Connected {
-        plugin_id: String,
+        /// The plugin id; `None` for the client library.
+        plugin_id: Option<String>,
         /// `None`: too far to represent, so never.
         next_ping: Option<Instant>,
     },
@@ -165,7 +181,7 @@ impl ManagerSession {
     /// The plugin id that said hello, once it has.
     pub fn plugin_id(&self) -> Option<&str> {
         match &self.state {
-            State::Connected { plugin_id, .. } => Some(plugin_id),
+            State::Connected { plugin_id, .. } => plugin_id.as_deref(),
             State::AwaitingHello { .. } => None,
         }
     }
@@ -293,7 +309,7 @@ impl ManagerSession {
     /// The next event for the owner.
     #[must_use]
     #[inline]
-    pub fn poll_event(&mut self) -> Option<Event<PluginHello>> {
+    pub fn poll_event(&mut self) -> Option<Event<Peer>> {
         self.link.poll_event()
     }
 
@@ -344,26 +360,40 @@ impl ManagerSession {
     }
 
     fn hello(&mut self, now: Instant, id: u32, message: Message) {
-        let Message::PluginHello(hello) = message else {
-            let first = message.full_name().to_string();
-            self.link.answer_unsolicited(
-                id,
-                ResponseCode::Unauthorized,
-                "the first message must be the plugin's hello".into(),
-            );
-            self.link.close(CloseReason::MessageBeforeHello(first));
-            return;
+        let checked = match message {
+            Message::PluginHello(hello) => self.check_hello(&hello).map(|()| Peer::Plugin(hello)),
+            Message::ClientHello(hello) => self.check_client(&hello).map(|()| Peer::Client(hello)),
+            message => {
+                let first = message.full_name().to_string();
+                self.link.answer_unsolicited(
+                    id,
+                    ResponseCode::Unauthorized,
+                    "the first message must be the plugin's or the client library's hello".into(),
+                );
+                self.link.close(CloseReason::MessageBeforeHello(first));
+                return;
+            }
         };
-        if let Err((code, what)) = self.check_hello(&hello) {
-            self.link.answer_unsolicited(id, code, what.clone());
-            self.link.close(CloseReason::HelloRefused { code, what });
-            return;
-        }
+        let peer = match checked {
+            Ok(peer) => peer,
+            Err((code, what)) => {
+                self.link.answer_unsolicited(id, code, what.clone());
+                self.link.close(CloseReason::HelloRefused { code, what });
+                return;
+            }
+        };
+        let (protocol_version, plugin_id) = match &peer {
+            Peer::Plugin(hello) => (hello.protocol_version, Some(hello.plugin_id.clone())),
+            Peer::Client(hello) => {
+                self.link.set_side(Side::Agent);
+                (hello.protocol_version, None)
+            }
+        };
         let answer = ManagerHello {
             manager_version: self.config.manager_version.clone(),
             options_version: self.config.options_version.clone(),
             ghub_version: self.config.ghub_version.clone(),
-            protocol_version: hello.protocol_version,
+            protocol_version,
             language_code: self.config.language_code.clone(),
         };
         self.link.send(&Envelope::response(
@@ -372,15 +402,18 @@ impl ManagerSession {
             Some(answer.into()),
         ));
         let next_ping = now.checked_add(self.config.heartbeat_interval);
+        // The configuration software is the user's own: it is not rate limited.
+        if plugin_id.is_some() {
+            self.bucket = self
+                .config
+                .rate_limit
+                .map(|limit| TokenBucket::new(now, limit));
+        }
         self.state = State::Connected {
-            plugin_id: hello.plugin_id.clone(),
+            plugin_id,
             next_ping,
         };
-        self.bucket = self
-            .config
-            .rate_limit
-            .map(|limit| TokenBucket::new(now, limit));
-        self.link.emit(Event::Connected(hello));
+        self.link.emit(Event::Connected(peer));
     }
 
     /// The hello's plugin id is registered, its code is that plugin's, its version is spoken.
@@ -397,21 +430,29 @@ impl ManagerSession {
                 format!("wrong plugin code for plugin {:?}", hello.plugin_id),
             ));
         }
-        if !self
-            .config
-            .protocol_versions
-            .contains(&hello.protocol_version)
-        {
-            let versions = &self.config.protocol_versions;
-            let what = format!(
-                "protocol version {} is not supported (supported: {} to {})",
-                hello.protocol_version,
-                versions.start(),
-                versions.end()
-            );
-            return Err((ResponseCode::InvalidArg, what));
+        self.check_version(hello.protocol_version)
+    }
+
+    /// The transport admits the client library, and its version is spoken.
+    fn check_client(&self, hello: &ClientHello) -> Result<(), (ResponseCode, String)> {
+        if !self.config.accept_clients {
+            let what = "the client library may not connect over this transport".to_string();
+            return Err((ResponseCode::Unauthorized, what));
         }
-        Ok(())
+        self.check_version(hello.protocol_version)
+    }
+
+    fn check_version(&self, version: i32) -> Result<(), (ResponseCode, String)> {
+        let versions = &self.config.protocol_versions;
+        if versions.contains(&version) {
+            return Ok(());
+        }
+        let what = format!(
+            "protocol version {version} is not supported (supported: {} to {})",
+            versions.start(),
+            versions.end()
+        );
+        Err((ResponseCode::InvalidArg, what))
     }
 
     /// Applies the rate limit to a peer message (not an answer): `true` if it was refused, which
@@ -522,7 +563,10 @@ impl ManagerSession {
 
     fn peer_message(&mut self, id: u32, message: Message) {
         let message_type = message.message_type();
-        if message_type == MessageType::PluginHello {
+        if matches!(
+            message_type,
+            MessageType::PluginHello | MessageType::ClientHello
+        ) {
             self.link.answer_unsolicited(
                 id,
                 ResponseCode::Conflict,

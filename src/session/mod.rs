@@ -1,20 +1,24 @@
-//! The two sessions of a plugin <-> manager connection (seed chapter 5) as pure state machines,
-//! and the mechanisms they share.
+//! The sessions of a connection to the manager as pure state machines: a plugin's (seed
+//! chapter 5) or the client library's (chapter 9) on one side, the manager's on the other; and
+//! the mechanisms they share.
 //!
 //! - [`PluginSession`]: says hello first, answers `Ping` by itself, reports the manager gone
 //!   after too long a silence, honours `RetryAfter` (holding back what it starts, status updates
 //!   per instance coalescing), and routes `UpdateAnalogControl` floods through analog buffers.
-//! - [`ManagerSession`]: checks the hello against the owner's [`PluginRegistry`] (the code in
-//!   constant time), answers `ManagerHello`, sends `Ping` on an interval, and rate-limits the
-//!   plugin with a token bucket (`RetryAfter`, `NOT_READY`; status updates it refuses are kept,
+//! - [`LibrarySession`]: the client library's side (seed chapter 9): the plugin side's
+//!   behaviour with `ClientHello` and the client library's own messages.
+//! - [`ManagerSession`]: checks a plugin's hello against the owner's [`PluginRegistry`] (the
+//!   code in constant time) or admits the client library where the transport allows it,
+//!   answers `ManagerHello`, sends `Ping` on an interval, and rate-limits a plugin with a token
+//!   bucket (`RetryAfter`, `NOT_READY`; status updates it refuses are kept,
 //!   the latest per instance, and delivered when the bucket allows).
-//! - Both: number their own requests and end each exactly once ([`Event::Response`] or
+//! - All: number their own requests and end each exactly once ([`Event::Response`] or
 //!   [`Event::Timeout`]), hand the peer's requests to the owner ([`Event::Request`], answered
 //!   with `respond`), answer themselves what cannot be served (unknown type URL:
 //!   `NOT_IMPLEMENTED`; unreadable body: `INVALID_ARG`; a message the peer's side may not send:
 //!   `INVALID_VERB`; a request type the owner does not handle: `NOT_IMPLEMENTED`), count
 //!   everything ([`Stats`]) and close once, with a [`CloseReason`].
-//! - [`Session`]: the interface both offer a driver, so one driving loop serves either side.
+//! - [`Session`]: the interface all offer a driver, so one driving loop serves every side.
 //! - [`RequestTracker`] and [`TokenBucket`]: request correlation and the rate limit.
 //!
 //! No IO, no clock reads, no threads: time comes in as an argument, bytes in through `handle_*`
@@ -47,6 +51,7 @@
 mod correlation;
 mod direction;
 mod driven;
+mod library;
 mod link;
 mod manager;
 mod plugin;
@@ -55,8 +60,9 @@ mod types;
 
 pub use correlation::{MAX_IN_FLIGHT_LIMIT, RequestTracker, TrackError};
 pub use driven::Session;
+pub use library::{LibraryConfig, LibrarySession};
 pub use link::Limits;
-pub use manager::{MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, PluginRegistry};
+pub use manager::{MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, Peer, PluginRegistry};
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};
 pub use types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};

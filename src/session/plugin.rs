@@ -96,15 +96,26 @@ struct Held {
 impl PluginSession {
     /// A session that starts by sending the plugin's hello.
     pub fn new(now: Instant, config: PluginConfig) -> PluginSession {
-        let mut link = Link::new(Side::Plugin, config.wire, config.limits);
         let hello = PluginHello {
             plugin_id: config.plugin_id.clone(),
             plugin_code: config.plugin_code.clone(),
             plugin_version: config.plugin_version.clone(),
             protocol_version: config.protocol_version,
         };
+        PluginSession::open(now, Side::Plugin, hello.into(), config)
+    }
+
+    /// A session of `side` that starts by sending `hello`. The client library's session is this
+    /// one with its own hello: the manager never sends it what only plugins handle.
+    pub(crate) fn open(
+        now: Instant,
+        side: Side,
+        hello: Message,
+        config: PluginConfig,
+    ) -> PluginSession {
+        let mut link = Link::new(side, config.wire, config.limits);
         let now = link.clock(now);
-        if let Err(error) = link.request(now, hello.into(), config.hello_timeout, true) {
+        if let Err(error) = link.request(now, hello, config.hello_timeout, true) {
             // Only an unsendable hello (a frame limit smaller than the hello) gets here.
             link.close(CloseReason::HelloRefused {
                 code: ResponseCode::InvalidArg,

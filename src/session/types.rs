@@ -63,8 +63,9 @@ pub enum Format {
     FollowPeer,
 }
 
-/// What a session tells its owner. `H` is what the handshake delivered: the plugin's hello on
-/// the manager side, the `ManagerHello` on the plugin side.
+/// What a session tells its owner. `H` is what the handshake delivered: the peer's hello
+/// ([`Peer`](super::Peer)) on the manager side, the `ManagerHello` on the plugin and client
+/// library sides.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event<H> {
     /// The handshake succeeded; requests can flow.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
-use logi_plugin_core::session::{Event, ManagerConfig, PluginConfig, PluginSession, Reply};
+use logi_plugin_core::session::{Event, ManagerConfig, Peer, PluginConfig, PluginSession, Reply};
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::{ManagerListener, StreamTransport, Transport, connect};
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The manager: the same listener and driver it uses under smol.
     let (manager, driver) = listener.accept().await?;
     let manager_driver = tokio::spawn(driver);
-    if let Some(Event::Connected(hello)) = manager.next_event().await {
+    if let Some(Event::Connected(Peer::Plugin(hello))) = manager.next_event().await {
         println!("manager: {} said hello", hello.plugin_id);
     }
     let answer = manager

@@ -2,10 +2,9 @@
 //!
 //! [`PluginClient::new`] gives the client handle and its [`ClientRunner`], a future to spawn on
 //! any executor. The runner connects (a local socket by default, or WebSocket), says hello with
-//! the plugin's id, version and secret, and keeps the connection up: when it drops (the manager
-//! restarted, the machine slept, the manager went silent) it reconnects with capped exponential
-//! backoff and a new hello. Only a refused hello (a wrong secret, an unknown plugin) or
-//! [`PluginClient::disconnect`] stop it.
+//! the plugin's id, version and secret, and keeps the connection up ([`crate::reconnect`]): when
+//! it drops it reconnects with capped exponential backoff and a new hello. Only a refused hello
+//! (a wrong secret, an unknown plugin) or [`PluginClient::disconnect`] stop it.
 //!
 //! Everything the manager sends arrives as a [`ClientEvent`] from
 //! [`next_event`](PluginClient::next_event); requests are answered with
@@ -13,21 +12,21 @@
 //! [`send_error_response`](PluginClient::send_error_response) or
 //! [`send_response`](PluginClient::send_response).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_io::Timer;
-use futures_lite::future;
 use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::{
-    CloseReason, Event, Format, PluginConfig, PluginSession, Reply, SendError,
+    CloseReason, Format, PluginConfig, PluginSession, Reply, SendError, Wire,
 };
 use logi_plugin_core::{Message, ResponseCode};
 
-use crate::driver::{Answer, CommandError, Connection, RequestError, connect};
+use crate::driver::{Answer, CommandError, RequestError};
 use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
-use crate::transport::{BoxTransport, Transport as _};
+use crate::reconnect::{Dialer, Reconnecting, Target};
+use crate::transport::BoxTransport;
+
+pub use crate::reconnect::ClientRunner;
 
 /// How a [`PluginClient`] connects.
 #[derive(Clone, Debug)]
@@ -90,7 +89,7 @@ impl ClientConfig {
         Ok(ClientConfig::new(plugin_id, plugin_version, secret))
     }
 
-    fn session_config(&self, wire: logi_plugin_core::session::Wire) -> PluginConfig {
+    fn session_config(&self, wire: Wire) -> PluginConfig {
         let mut config = self.session.clone();
         config.plugin_id.clone_from(&self.plugin_id);
         config.plugin_code.clone_from(&self.secret);
@@ -118,7 +117,7 @@ impl Connector {
         Connector(Arc::new(move || Box::pin(connect())))
     }
 
-    async fn connect(&self) -> Result<BoxTransport, ConnectError> {
+    pub(crate) async fn connect(&self) -> Result<BoxTransport, ConnectError> {
         (self.0)().await
     }
 }
@@ -211,21 +210,38 @@ pub enum ClientEvent {
     Stopped(CloseReason),
 }
 
-struct Shared {
-    current: Mutex<Option<Connection<PluginSession>>>,
-    stop: AtomicBool,
-    language: Mutex<Option<String>>,
-    config: Mutex<ClientConfig>,
+/// The plugin's [`Dialer`]: its configuration, kept across reconnects.
+struct PluginDialer(ClientConfig);
+
+impl Dialer for PluginDialer {
+    type Session = PluginSession;
+
+    fn target(&self) -> Target {
+        Target {
+            endpoint: self.0.endpoint.clone(),
+            connector: self.0.connector.clone(),
+            format: if self.0.use_text_format {
+                Format::Json
+            } else {
+                Format::Binary
+            },
+            backoff: self.0.reconnect,
+        }
+    }
+
+    fn open(&self, now: Instant, wire: Wire) -> Result<PluginSession, String> {
+        let mut session = PluginSession::new(now, self.0.session_config(wire));
+        session
+            .enable_control_buffering(self.0.control_buffering.clone())
+            .map_err(|error| error.to_string())?;
+        Ok(session)
+    }
 }
 
 /// The plugin's handle to the manager. Clones share one connection.
 #[derive(Clone)]
 pub struct PluginClient {
-    shared: Arc<Shared>,
-    events: async_channel::Receiver<ClientEvent>,
-    stop_tx: async_channel::Sender<()>,
-    /// Closed when the runner ends.
-    stopped: async_channel::Receiver<()>,
+    inner: Reconnecting<PluginDialer>,
 }
 
 impl std::fmt::Debug for PluginClient {
@@ -236,53 +252,32 @@ impl std::fmt::Debug for PluginClient {
     }
 }
 
-/// Runs a [`PluginClient`]'s connection, reconnecting as needed; spawn it.
-pub type ClientRunner = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
 impl PluginClient {
     /// A client and the runner that keeps it connected.
     pub fn new(config: ClientConfig) -> (PluginClient, ClientRunner) {
-        let (event_tx, events) = async_channel::unbounded();
-        let (stop_tx, stop_rx) = async_channel::bounded(1);
-        let (stopped_tx, stopped) = async_channel::bounded::<()>(1);
-        let shared = Arc::new(Shared {
-            current: Mutex::new(None),
-            stop: AtomicBool::new(false),
-            language: Mutex::new(None),
-            config: Mutex::new(config),
-        });
-        let client = PluginClient {
-            shared: shared.clone(),
-            events,
-            stop_tx,
-            stopped,
-        };
-        let runner = Box::pin(async move {
-            run(shared, event_tx, stop_rx).await;
-            drop(stopped_tx);
-        });
-        (client, runner)
+        let (inner, runner) = Reconnecting::new(PluginDialer(config));
+        (PluginClient { inner }, runner)
     }
 
     /// The next event; `None` after [`ClientEvent::Stopped`].
     pub async fn next_event(&self) -> Option<ClientEvent> {
-        self.events.recv().await.ok()
+        self.inner.next_event().await
     }
 
     /// Whether the client is connected and past the handshake (seed 7.1.5).
     pub fn is_connected(&self) -> bool {
-        self.connection().is_some_and(|c| c.is_connected())
+        self.inner.is_connected()
     }
 
     /// The language the manager last said it uses.
     pub fn language(&self) -> Option<String> {
-        lock(&self.shared.language).clone()
+        self.inner.language()
     }
 
     /// Sends a message that expects no answer, such as a status update or a log event (seed
     /// 7.1.8; it goes as a notification, id 0).
     pub async fn send_message(&self, message: impl Into<Message>) -> Result<(), ClientError> {
-        Ok(self.connected()?.notify(message).await?)
+        Ok(self.inner.connected()?.notify(message).await?)
     }
 
     /// Sends a request and waits for its answer, at most `timeout` (seed 7.1.9).
@@ -291,7 +286,7 @@ impl PluginClient {
         message: impl Into<Message>,
         timeout: Duration,
     ) -> Result<Answer, RequestError> {
-        let connection = self.connected().map_err(|_| RequestError::Gone)?;
+        let connection = self.inner.connected().map_err(|_| RequestError::Gone)?;
         connection.request(message, timeout).await
     }
 
@@ -303,7 +298,7 @@ impl PluginClient {
         timeout: Duration,
         on_response: impl FnOnce(Result<Answer, RequestError>) + Send + 'static,
     ) -> Result<u32, RequestError> {
-        let connection = self.connected().map_err(|_| RequestError::Gone)?;
+        let connection = self.inner.connected().map_err(|_| RequestError::Gone)?;
         connection
             .request_with_callback(message, timeout, on_response)
             .await
@@ -327,7 +322,7 @@ impl PluginClient {
 
     /// Answers request `id`.
     pub async fn send_response(&self, id: u32, reply: Reply) -> Result<(), ClientError> {
-        Ok(self.connected()?.respond(id, reply).await?)
+        Ok(self.inner.connected()?.respond(id, reply).await?)
     }
 
     /// Buffers these controls' updates (seed 7.1.12): `(control_id, buffer_key)`, where the key
@@ -342,152 +337,24 @@ impl PluginClient {
             .into_iter()
             .map(|(c, k)| (c.into(), k.into()))
             .collect();
-        if let Some(connection) = self.connection() {
+        if let Some(connection) = self.inner.connection() {
             let apply = controls.clone();
             connection
                 .with(move |session, _| session.enable_control_buffering(apply))
                 .await?
                 .map_err(ClientError::Buffering)?;
         }
-        lock(&self.shared.config).control_buffering.extend(controls);
+        self.inner.dialer().0.control_buffering.extend(controls);
         Ok(())
     }
 
     /// Disconnects for good (seed 7.1.6): the session closes and the client does not reconnect.
     pub fn disconnect(&self) {
-        self.shared.stop.store(true, Ordering::Release);
-        let _ = self.stop_tx.try_send(());
-        if let Some(connection) = self.connection() {
-            connection.close();
-        }
+        self.inner.disconnect();
     }
 
     /// Waits until the client has stopped (seed 7.1.7).
     pub async fn wait_for_disconnect(&self) {
-        let _ = self.stopped.recv().await;
+        self.inner.wait_for_disconnect().await;
     }
-
-    fn connection(&self) -> Option<Connection<PluginSession>> {
-        lock(&self.shared.current).clone()
-    }
-
-    fn connected(&self) -> Result<Connection<PluginSession>, ClientError> {
-        self.connection()
-            .filter(|c| c.is_connected())
-            .ok_or(ClientError::NotConnected)
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Connects, runs, reconnects, until told to stop or refused.
-async fn run(
-    shared: Arc<Shared>,
-    events: async_channel::Sender<ClientEvent>,
-    stop: async_channel::Receiver<()>,
-) {
-    let mut failures = 0u32;
-    let mut last_reason = CloseReason::Local;
-    // Stop when told to, or when every handle is gone (nobody could use the connection).
-    let stopping = || shared.stop.load(Ordering::Acquire) || stop.is_closed();
-    while !stopping() {
-        let config = lock(&shared.config).clone();
-        let format = if config.use_text_format {
-            Format::Json
-        } else {
-            Format::Binary
-        };
-        let stopped = async {
-            let _ = stop.recv().await;
-            None
-        };
-        let connecting = async {
-            Some(match &config.connector {
-                Some(connector) => connector.connect().await,
-                None => config.endpoint.connect(format).await,
-            })
-        };
-        let transport = match future::or(connecting, stopped).await {
-            None => break,
-            Some(Ok(transport)) => transport,
-            Some(Err(error)) => {
-                last_reason = CloseReason::TransportFailed(error.to_string());
-                wait(&config.reconnect, &mut failures, &stop).await;
-                continue;
-            }
-        };
-        let mut session =
-            PluginSession::new(Instant::now(), config.session_config(transport.wire()));
-        if let Err(error) = session.enable_control_buffering(config.control_buffering.clone()) {
-            last_reason = CloseReason::TransportFailed(error.to_string());
-            break;
-        }
-        let (connection, driver) = connect(session, transport);
-        *lock(&shared.current) = Some(connection.clone());
-        let forward = async {
-            let mut connected = false;
-            while let Some(event) = connection.next_event().await {
-                if let Event::Connected(hello) = &event {
-                    connected = true;
-                    *lock(&shared.language) = Some(hello.language_code.clone());
-                }
-                if let Some(event) = client_event(event) {
-                    let _ = events.send(event).await;
-                }
-            }
-            connected
-        };
-        // `disconnect`, or the last handle dropped, closes the session; its events still flow
-        // until the driver ends.
-        let close_on_stop = async {
-            let _ = stop.recv().await;
-            connection.close();
-            future::pending::<bool>().await
-        };
-        let forward = future::or(forward, close_on_stop);
-        let (reason, connected) = future::zip(driver, forward).await;
-        *lock(&shared.current) = None;
-        let final_reason = matches!(reason, CloseReason::HelloRefused { .. });
-        last_reason = reason;
-        if final_reason || stopping() {
-            break;
-        }
-        if connected {
-            failures = 0;
-        }
-        wait(&config.reconnect, &mut failures, &stop).await;
-    }
-    let _ = events.send(ClientEvent::Stopped(last_reason)).await;
-}
-
-/// Sleeps before the next attempt (or until told to stop).
-async fn wait(backoff: &Backoff, failures: &mut u32, stop: &async_channel::Receiver<()>) {
-    let delay = backoff.delay(*failures);
-    *failures = failures.saturating_add(1);
-    future::or(
-        async {
-            Timer::after(delay).await;
-        },
-        async {
-            let _ = stop.recv().await;
-        },
-    )
-    .await;
-}
-
-/// What a session event means to the plugin.
-fn client_event(event: Event<ManagerHello>) -> Option<ClientEvent> {
-    Some(match event {
-        Event::Connected(hello) => ClientEvent::Connected(hello),
-        Event::Request { id, message } => ClientEvent::Request { id, message },
-        Event::Notification { message } => ClientEvent::Notification(message),
-        Event::Throttled { until } => ClientEvent::Throttled { until },
-        Event::Closed(reason) => ClientEvent::Disconnected(reason),
-        // Requests made through the client are answered to their caller; nothing else is left.
-        _ => return None,
-    })
 }

@@ -14,6 +14,8 @@
 //!   the code using it on one thread without a reactor poll per message.
 //! - [`client`]: the plugin SDK client (seed 7.1): connect, hello, events, answers, control
 //!   buffering, reconnect with capped exponential backoff.
+//! - [`reconnect`]: a connection that comes back by itself, for the plugin client and the
+//!   client library alike.
 //! - [`listener`]: the manager's listener, one session per plugin connection on every transport.
 //! - [`endpoint`]: where a launched plugin finds its manager (`token`, `LOGI_PLUGIN_ENDPOINT`).
 //! - [`utilities`]: the SDK's utilities (seed 7.2): `open_url` and the OS secret store.
@@ -28,6 +30,7 @@ pub mod endpoint;
 pub mod listener;
 pub mod local;
 pub mod memory;
+pub mod reconnect;
 pub mod run;
 mod stream;
 mod transport;

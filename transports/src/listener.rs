@@ -1,6 +1,8 @@
 //! The manager's listener: accepts plugin connections on every enabled transport (a local
 //! socket, a WebSocket port, in-process memory pipes), one [`ManagerSession`] each, and hands the
-//! owner each session's [`Connection`] with the [`Driver`] to spawn.
+//! owner each session's [`Connection`] with the [`Driver`] to spawn. With
+//! [`ManagerConfig::accept_clients`], the client library is admitted too, on the local socket and
+//! memory pipes only.
 //!
 //! WebSocket upgrades run inside [`ManagerListener::accept`] side by side, so a slow or hostile
 //! client holds up nobody; an upgrade refused (a browser origin, a bad request) is counted in
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::Stream as _;
-use logi_plugin_core::session::{ManagerConfig, ManagerSession};
+use logi_plugin_core::session::{ManagerConfig, ManagerSession, Wire};
 
 use crate::driver::{Connection, Driver, connect};
 use crate::endpoint::ConnectError;
@@ -175,6 +177,9 @@ impl ManagerListener {
         self.stats.accepted += 1;
         let mut config = self.config.clone();
         config.wire = transport.wire();
+        // The client library proves nothing in its hello: only the owner-only local socket and
+        // in-process pipes (byte streams) may admit it, never a WebSocket a browser can reach.
+        config.accept_clients &= matches!(config.wire, Wire::Stream { .. });
         Ok(connect(
             ManagerSession::new(Instant::now(), config),
             transport,

@@ -11,7 +11,7 @@ use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, ReleaseAction, Settings, SettingsRequest, TriggerAction, UpdateAnalogControl,
 };
-use logi_plugin_core::session::{CloseReason, Event, Reply};
+use logi_plugin_core::session::{CloseReason, Event, Peer, Reply};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::ClientEvent;
 use support::{Harness, Kind, next_client_event, within};
@@ -52,7 +52,7 @@ async fn the_handshake_connects_both_sides(kind: Kind) {
     let client = harness.client("code", |_| {});
     let manager = harness.next_connection().await;
     let hello = match within(manager.next_event()).await {
-        Some(Event::Connected(hello)) => hello,
+        Some(Event::Connected(Peer::Plugin(hello))) => hello,
         other => panic!("{other:?}"),
     };
     assert_eq!(hello.plugin_id, support::PLUGIN);

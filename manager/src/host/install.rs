@@ -46,7 +46,7 @@ impl Host {
         let config = &self.shared.config;
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
-        match package.verify(&config.trust, config.development)? {
+        match package.verify(&config.trust, self.development_mode())? {
             Trust::Publisher { name, .. } => {
                 let message = format!("signed by {name}");
                 self.shared.log(&plugin_id, LogLevel::Info, message);
@@ -201,7 +201,7 @@ impl Host {
                 }
             };
             let manifest = package.manifest().clone();
-            match package.verify_installed(&config.trust, config.development) {
+            match package.verify_installed(&config.trust, self.development_mode()) {
                 Ok(Trust::Development(why)) => {
                     let message = format!("launched in development mode: {why}");
                     self.shared

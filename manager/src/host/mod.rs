@@ -10,6 +10,7 @@
 
 mod config;
 mod install;
+mod library;
 mod process;
 mod registered;
 mod serve;
@@ -17,12 +18,15 @@ mod serve;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use logi_plugin_core::Message;
 use logi_plugin_core::manifest::Manifest;
-use logi_plugin_core::proto::manager::{ContainerState, InstallationEventNotice, InstallationType};
+use logi_plugin_core::proto::manager::{
+    ContainerState, InstallationEventNotice, InstallationType, PluginDetails,
+};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{TriggerAction, UpdateAnalogControl};
@@ -158,6 +162,9 @@ pub enum HostError {
     /// Some plugins could not be uninstalled by [`Host::uninstall_all`]; the others were.
     #[error("uninstalling every plugin failed for some: {0}")]
     UninstallAll(String),
+    /// A language code that is empty or has characters no language tag has.
+    #[error("{0:?} is not a language code (e.g. \"de-DE\")")]
+    Language(String),
     /// The plugin is installed but not connected.
     #[error("plugin {0:?} is not connected")]
     NotConnected(String),
@@ -187,6 +194,25 @@ pub struct PluginInfo {
     pub problem: Option<String>,
 }
 
+impl PluginInfo {
+    /// The plugin as the client library describes it (seed 9.3.3).
+    pub fn details(&self) -> PluginDetails {
+        let manifest = &self.manifest;
+        PluginDetails {
+            plugin_id: manifest.plugin_id.clone(),
+            name: manifest.name.clone(),
+            version: manifest.version.to_string(),
+            author: manifest.author.clone(),
+            description: manifest.description.clone(),
+            installation_type: self.installation.into(),
+            container_state: self.state.into(),
+            connected: self.connected,
+            manifest_json: None,
+            problem: self.problem.clone(),
+        }
+    }
+}
+
 /// A plugin manager host. Clones share one host.
 #[derive(Clone)]
 pub struct Host {
@@ -206,6 +232,17 @@ struct Shared {
     websocket: Option<SocketAddr>,
     /// The task accepting connections; cancelled (closing the listeners) at shutdown.
     accepting: Mutex<Option<smol::Task<()>>>,
+    /// Development mode, which the client library can turn on and off (seed 9.5.7).
+    development: AtomicBool,
+    /// The language plugins are told in their hello (seed 9.5.8 changes it).
+    language: Mutex<String>,
+    /// Tells the accepting task the language new sessions announce.
+    language_tx: async_channel::Sender<String>,
+    /// The latest status each action or control instance reported, by plugin and instance
+    /// (seed 9.5.3 `action_status`).
+    statuses: Mutex<HashMap<(String, String), Message>>,
+    /// The client library sessions, closed at shutdown.
+    clients: Mutex<Vec<ManagerConnection>>,
 }
 
 struct Plugin {
@@ -278,6 +315,7 @@ impl Host {
         let codes = Arc::<Codes>::default();
         let mut session = ManagerConfig::new(codes.clone(), env!("CARGO_PKG_VERSION"));
         session.language_code.clone_from(&config.language);
+        session.accept_clients = true;
         let mut listener =
             ManagerListener::new(session).with_local(LocalListener::bind(&config.endpoint)?);
         let mut websocket = None;
@@ -289,7 +327,13 @@ impl Host {
             })?);
             listener = listener.with_ws(ws);
         }
+        let (language_tx, language_rx) = async_channel::unbounded();
         let shared = Arc::new(Shared {
+            development: AtomicBool::new(config.development),
+            language: Mutex::new(config.language.clone()),
+            language_tx,
+            statuses: Mutex::new(HashMap::new()),
+            clients: Mutex::new(Vec::new()),
             config,
             codes,
             settings,
@@ -299,7 +343,7 @@ impl Host {
             websocket,
             accepting: Mutex::new(None),
         });
-        let accepting = smol::spawn(serve::accept(shared.clone(), listener));
+        let accepting = smol::spawn(serve::accept(shared.clone(), listener, language_rx));
         *lock(&shared.accepting) = Some(accepting);
         let host = Host { shared };
         host.load_installed()?;
@@ -344,6 +388,44 @@ impl Host {
         &self.shared.settings
     }
 
+    /// Whether development mode is on: unsigned packages are accepted with a warning.
+    pub fn development_mode(&self) -> bool {
+        self.shared.development.load(Ordering::Acquire)
+    }
+
+    /// Turns development mode on or off, for the packages installed or checked from now on.
+    pub fn set_development_mode(&self, enabled: bool) {
+        self.shared.development.store(enabled, Ordering::Release);
+        let what = if enabled { "on" } else { "off" };
+        let message = format!("development mode is {what}");
+        self.shared.config.log.write(None, LogLevel::Info, &message);
+    }
+
+    /// The language plugins are told in their hello.
+    pub fn language(&self) -> String {
+        lock(&self.shared.language).clone()
+    }
+
+    /// Changes the language (seed 3.2, 9.5.8): every plugin session is closed, and each plugin
+    /// reconnects and is told the new language in its hello.
+    pub fn set_language(&self, language_code: &str) -> Result<(), HostError> {
+        let tag = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if language_code.is_empty() || !language_code.chars().all(tag) {
+            return Err(HostError::Language(language_code.into()));
+        }
+        *lock(&self.shared.language) = language_code.to_string();
+        // Sessions accepted from now on announce it; the accepting task applies it first.
+        let _ = self.shared.language_tx.try_send(language_code.to_string());
+        let plugins = lock(&self.shared.plugins);
+        for connection in plugins
+            .values()
+            .filter_map(|plugin| plugin.connection.as_ref())
+        {
+            connection.close();
+        }
+        Ok(())
+    }
+
     /// Presses a plugin's action: `TriggerAction`, answered with the cell's status.
     pub async fn trigger(
         &self,
@@ -377,6 +459,13 @@ impl Host {
         self.request(plugin_id, update).await
     }
 
+    /// The latest status a plugin reported for an action or control instance, on its own or
+    /// answering a request.
+    pub fn status(&self, plugin_id: &str, instance_id: &str) -> Option<Message> {
+        let key = (plugin_id.to_string(), instance_id.to_string());
+        lock(&self.shared.statuses).get(&key).cloned()
+    }
+
     /// Sends a plugin a request and waits for its answer (at most 10 s).
     pub async fn request(
         &self,
@@ -384,18 +473,22 @@ impl Host {
         message: impl Into<Message>,
     ) -> Result<Answer, HostError> {
         let connection = self.shared.connection(plugin_id)?;
-        connection
+        let answer = connection
             .request(message, Duration::from_secs(10))
             .await
             .map_err(|error| HostError::Request {
                 plugin_id: plugin_id.into(),
                 error,
-            })
+            })?;
+        if let Some(message) = &answer.message {
+            self.shared.remember_status(plugin_id, message);
+        }
+        Ok(answer)
     }
 
     /// Stops accepting plugins (closing the listeners), stops every plugin, waiting for each
     /// to end (or be killed after the grace period), and closes the sessions left (EXTERNAL
-    /// plugins').
+    /// plugins', the client library's).
     pub async fn shutdown(&self) {
         let accepting = lock(&self.shared.accepting).take();
         if let Some(accepting) = accepting {
@@ -412,6 +505,7 @@ impl Host {
         for connection in plugins
             .values()
             .filter_map(|plugin| plugin.connection.as_ref())
+            .chain(lock(&self.shared.clients).iter())
         {
             connection.close();
         }
@@ -430,6 +524,17 @@ impl Shared {
             level,
             message,
         });
+    }
+
+    /// Keeps a status as the latest of its instance.
+    fn remember_status(&self, plugin_id: &str, message: &Message) {
+        let instance = match message {
+            Message::ActionCellStatus(status) => &status.action_instance_id,
+            Message::AnalogControlStatus(status) => &status.analog_control_instance_id,
+            _ => return,
+        };
+        let key = (plugin_id.to_string(), instance.clone());
+        lock(&self.statuses).insert(key, message.clone());
     }
 
     fn set_state(&self, plugin_id: &str, state: ContainerState) {

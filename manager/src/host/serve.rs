@@ -1,21 +1,41 @@
 //! The host's side of each plugin session: settings (seed 5.2-5.3), logs (5.4) and the statuses
-//! a plugin sends on its own. The session itself (hello, heartbeat, limits) is the core's.
+//! a plugin sends on its own. The session itself (hello, heartbeat, limits) is the core's; a
+//! session whose peer turns out to be the client library is served by [`super::library`].
 
 use std::sync::Arc;
 
+use futures_lite::future;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
+use logi_plugin_core::proto::plugin::PluginHello;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::{SavedData, Settings};
-use logi_plugin_core::session::{Event, Reply};
+use logi_plugin_core::session::{Event, Peer, Reply};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::{ManagerConnection, ManagerListener};
 
 use super::{HostEvent, Shared, lock};
 
-/// Accepts plugin connections until the listener fails.
-pub(super) async fn accept(shared: Arc<Shared>, mut listener: ManagerListener) {
+/// Accepts connections until the listener fails; sessions accepted after a language change
+/// announce the new language.
+pub(super) async fn accept(
+    shared: Arc<Shared>,
+    mut listener: ManagerListener,
+    languages: async_channel::Receiver<String>,
+) {
     loop {
-        match listener.accept().await {
+        // `accept` keeps its progress in the listener, so losing the race to a language change
+        // loses no connection.
+        let language = async { Err(languages.recv().await) };
+        let accepted = match future::or(async { Ok(listener.accept().await) }, language).await {
+            Ok(accepted) => accepted,
+            Err(Ok(language)) => {
+                listener.config_mut().language_code = language;
+                continue;
+            }
+            // The host is gone; its shutdown cancels this task.
+            Err(Err(_)) => listener.accept().await,
+        };
+        match accepted {
             Ok((connection, driver)) => {
                 smol::spawn(driver).detach();
                 smol::spawn(serve(shared.clone(), connection)).detach();
@@ -29,11 +49,21 @@ pub(super) async fn accept(shared: Arc<Shared>, mut listener: ManagerListener) {
     }
 }
 
-/// Serves one plugin's session until it closes.
+/// Serves one session, a plugin's or the client library's, until it closes.
 async fn serve(shared: Arc<Shared>, connection: ManagerConnection) {
-    let Some(Event::Connected(hello)) = connection.next_event().await else {
-        return;
-    };
+    match connection.next_event().await {
+        Some(Event::Connected(Peer::Plugin(hello))) => {
+            serve_plugin(shared, connection, hello).await
+        }
+        Some(Event::Connected(Peer::Client(hello))) => {
+            super::library::serve(shared, connection, hello).await;
+        }
+        _ => {}
+    }
+}
+
+/// Serves one plugin's session until it closes.
+async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello: PluginHello) {
     let plugin_id = hello.plugin_id;
     let installation = match lock(&shared.plugins).get_mut(&plugin_id) {
         Some(plugin) => {
@@ -132,6 +162,7 @@ fn notice(shared: &Shared, plugin_id: &str, message: Message) {
             shared.log(plugin_id, level, log.message);
         }
         message @ (Message::ActionCellStatus(_) | Message::AnalogControlStatus(_)) => {
+            shared.remember_status(plugin_id, &message);
             shared.emit(HostEvent::Status {
                 plugin_id: plugin_id.into(),
                 message,

@@ -4,6 +4,7 @@
 //! plugin: one binary carries the demo and the plugin it hosts, so `cargo run` builds both.
 
 mod output;
+mod remote;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -82,6 +83,32 @@ enum Command {
         /// The trust store: one `<hex key> <publisher>` per line.
         #[arg(long)]
         trust: PathBuf,
+    },
+    /// Install a .zip package into the running manager (`serve`).
+    Install {
+        /// The package.
+        package: PathBuf,
+        #[command(flatten)]
+        manager: remote::ManagerArgs,
+    },
+    /// Uninstall a plugin from the running manager.
+    Remove {
+        /// The plugin.
+        plugin_id: String,
+        #[command(flatten)]
+        manager: remote::ManagerArgs,
+    },
+    /// List the running manager's plugins: installation type, state, and why one is not run.
+    List {
+        #[command(flatten)]
+        manager: remote::ManagerArgs,
+    },
+    /// Press (or release) a plugin's action, or turn its analog control, in the running manager.
+    Invoke {
+        #[command(flatten)]
+        what: remote::InvokeArgs,
+        #[command(flatten)]
+        manager: remote::ManagerArgs,
     },
 }
 
@@ -211,6 +238,10 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
                 Trust::Development(_) => unreachable!("verified outside development mode"),
             }
         }
+        Command::Install { package, manager } => remote::install(package, manager, out),
+        Command::Remove { plugin_id, manager } => remote::remove(plugin_id, manager, out),
+        Command::List { manager } => remote::list(manager, out),
+        Command::Invoke { what, manager } => remote::invoke(what, manager, out),
     }
 }
 

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anstream::{eprintln, println};
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_core::proto::manager::{ContainerState, PluginDetails};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
-use logi_plugin_manager::{HostEvent, PluginInfo};
+use logi_plugin_manager::HostEvent;
 use serde_json::{Value, json};
 
 /// When to colour text.
@@ -98,17 +98,17 @@ impl Output {
         println!("{style}{event}{style:#}");
     }
 
-    /// One plugin as the host knows it.
-    pub fn plugin(&self, info: &PluginInfo) {
-        let manifest = &info.manifest;
+    /// One plugin as the manager describes it.
+    pub fn plugin(&self, info: &PluginDetails) {
+        let installation = info.installation_type().as_str_name();
+        let state = info.container_state().as_str_name();
         if self.json {
             return println!(
                 "{}",
                 json!({
-                    "plugin_id": manifest.plugin_id, "version": manifest.version.to_string(),
-                    "installation": info.installation.as_str_name(),
-                    "state": info.state.as_str_name(), "connected": info.connected,
-                    "problem": info.problem,
+                    "plugin_id": info.plugin_id, "version": info.version,
+                    "installation": installation, "state": state,
+                    "connected": info.connected, "problem": info.problem,
                 })
             );
         }
@@ -123,12 +123,20 @@ impl Output {
             .map(|problem| format!(": {problem}"))
             .unwrap_or_default();
         println!(
-            "{style}{} {} ({}) {}{problem}{style:#}",
-            manifest.plugin_id,
-            manifest.version,
-            info.installation.as_str_name(),
-            info.state.as_str_name()
+            "{style}{} {} ({installation}) {state}{problem}{style:#}",
+            info.plugin_id, info.version,
         );
+    }
+
+    /// A spinner on stderr while waiting for work whose length is not known, labelled `what`.
+    pub fn spinner(&self, what: &str) -> ProgressBar {
+        if self.json {
+            return ProgressBar::hidden();
+        }
+        let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+            .with_message(what.to_string());
+        spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+        spinner
     }
 
     /// A progress bar over bytes, labelled `what`; its length is set as the work learns it.

@@ -83,7 +83,7 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         ),
     );
     for info in &plugins {
-        out.plugin(info);
+        out.plugin(&info.details());
     }
     smol::block_on(async {
         let printing = async {

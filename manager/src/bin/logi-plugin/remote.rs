@@ -1,0 +1,183 @@
+//! `install`, `remove`, `list`, `invoke`: the running manager (`logi-plugin serve`) driven
+//! through the client library (seed chapter 9) over its local socket, as the configuration
+//! software drives it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_lite::future;
+use logi_plugin_core::proto::manager::{Invoke, PluginUpdateResult, invoke, plugin_update_result};
+use logi_plugin_manager::library::{Call, CallError, LibraryOptions, PluginManagerClient};
+use logi_plugin_transports::Endpoint;
+use serde_json::json;
+
+use crate::output::Output;
+use crate::{Result, read};
+
+/// How long to look for the manager before saying it is not there.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the running manager is.
+#[derive(clap::Args)]
+pub struct ManagerArgs {
+    /// The manager's local socket [default: `LOGI_PLUGIN_ENDPOINT`, or the seed's per-user
+    /// endpoint, where `serve` listens by default].
+    #[arg(long)]
+    endpoint: Option<PathBuf>,
+}
+
+/// What to press or turn.
+#[derive(clap::Args)]
+pub struct InvokeArgs {
+    /// The plugin.
+    plugin_id: String,
+    /// The action or analog control, as in the manifest.
+    control_id: String,
+    /// The instance of the action or control.
+    #[arg(long, default_value = "cli")]
+    instance: String,
+    /// Release the action instead of pressing it.
+    #[arg(long, conflicts_with_all = ["delta", "value"])]
+    release: bool,
+    /// Turn the control by this much.
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "value")]
+    delta: Option<f32>,
+    /// Set the control to this value.
+    #[arg(long, allow_hyphen_values = true)]
+    value: Option<f32>,
+}
+
+/// Installs a package; the plugin id is read from it first, so a broken package fails here.
+pub fn install(package: &PathBuf, manager: &ManagerArgs, out: Output) -> Result<()> {
+    let manifest = read(package)?.manifest().clone();
+    // The manager runs elsewhere: it needs the path from the root.
+    let path = std::path::absolute(package)?;
+    let spinner = out.spinner(&format!("installing {}", manifest.plugin_id));
+    let installed = with_manager(manager, |client| {
+        answer(client.install_plugin(&manifest.plugin_id, &path))
+    });
+    spinner.finish_and_clear();
+    installed?;
+    out.report(
+        json!({ "ok": true, "plugin_id": manifest.plugin_id,
+                "version": manifest.version.to_string() }),
+        &format!("installed {} {}", manifest.plugin_id, manifest.version),
+    );
+    Ok(())
+}
+
+/// Uninstalls a plugin.
+pub fn remove(plugin_id: &str, manager: &ManagerArgs, out: Output) -> Result<()> {
+    with_manager(manager, |client| answer(client.remove_plugin(plugin_id)))?;
+    out.report(
+        json!({ "ok": true, "removed": plugin_id }),
+        &format!("removed {plugin_id}"),
+    );
+    Ok(())
+}
+
+/// Lists the plugins, one per line.
+pub fn list(manager: &ManagerArgs, out: Output) -> Result<()> {
+    let plugins = with_manager(manager, |client| answer(client.plugin_list()))?;
+    if plugins.is_empty() {
+        out.note("no plugins");
+    }
+    for plugin in &plugins {
+        out.plugin(plugin);
+    }
+    Ok(())
+}
+
+/// Presses, releases or turns, and prints the state the plugin reports.
+pub fn invoke(args: &InvokeArgs, manager: &ManagerArgs, out: Output) -> Result<()> {
+    let (button, rotation) = match (args.release, args.delta, args.value) {
+        (true, _, _) => (invoke::ButtonState::Up, None),
+        (false, Some(delta), _) => (
+            invoke::ButtonState::None,
+            Some(invoke::Rotation::Delta(delta)),
+        ),
+        (false, None, Some(value)) => (
+            invoke::ButtonState::None,
+            Some(invoke::Rotation::Absolute(value)),
+        ),
+        (false, None, None) => (invoke::ButtonState::Down, None),
+    };
+    let request = Invoke {
+        plugin_id: args.plugin_id.clone(),
+        action_id: args.control_id.clone(),
+        instance_id: args.instance.clone(),
+        button_state: button.into(),
+        rotation,
+        configuration: None,
+    };
+    let result = with_manager(manager, |client| answer(client.invoke(request)))?;
+    report_update(&result, out)
+}
+
+fn report_update(result: &PluginUpdateResult, out: Output) -> Result<()> {
+    if let Some(outcome) = result.result.as_ref().filter(|outcome| !outcome.is_ok()) {
+        let code = outcome.result().as_str_name();
+        return Err(format!("{} answered {code}: {}", result.plugin_id, outcome.what).into());
+    }
+    let (text, value) = match &result.status {
+        Some(plugin_update_result::Status::ActionStatus(status)) => (status.text.clone(), None),
+        Some(plugin_update_result::Status::AnalogControlStatus(status)) => {
+            (status.text.clone(), status.current_value)
+        }
+        None => (None, None),
+    };
+    let shown = match (&text, value) {
+        (Some(text), _) => text.clone(),
+        (None, Some(value)) => value.to_string(),
+        (None, None) => "done".to_string(),
+    };
+    out.report(
+        json!({ "ok": true, "plugin_id": result.plugin_id, "text": text, "value": value }),
+        &format!("{}: {shown}", result.plugin_id),
+    );
+    Ok(())
+}
+
+/// Runs `call` with a client library connected to the manager, then disconnects cleanly.
+fn with_manager<T>(
+    manager: &ManagerArgs,
+    call: impl FnOnce(&PluginManagerClient) -> Result<T>,
+) -> Result<T> {
+    let client = connect(manager)?;
+    let result = call(&client);
+    client.disconnect();
+    smol::block_on(future::or(client.wait_for_disconnect(), async {
+        async_io::Timer::after(Duration::from_secs(1)).await;
+    }));
+    result
+}
+
+/// A client library connected to the manager, or why there is none.
+fn connect(manager: &ManagerArgs) -> Result<PluginManagerClient> {
+    let mut options = LibraryOptions::new("logi-plugin", env!("CARGO_PKG_VERSION"));
+    if let Some(endpoint) = &manager.endpoint {
+        options.endpoint = Endpoint::Local(endpoint.clone());
+    }
+    let endpoint = match &options.endpoint {
+        Endpoint::Local(path) => path.display().to_string(),
+        Endpoint::WebSocket(url) => url.clone(),
+    };
+    let (client, runner) = PluginManagerClient::connect(options);
+    smol::spawn(runner).detach();
+    let connected = smol::block_on(future::or(client.wait_connected(), async {
+        async_io::Timer::after(CONNECT_TIMEOUT).await;
+        false
+    }));
+    if !connected {
+        client.disconnect();
+        let why =
+            format!("no plugin manager answers on {endpoint}: is `logi-plugin serve` running?");
+        return Err(why.into());
+    }
+    Ok(client)
+}
+
+/// Sends a call and waits for its result.
+fn answer<T>(call: impl Future<Output = std::result::Result<Call<T>, CallError>>) -> Result<T> {
+    Ok(smol::block_on(async { call.await?.result().await })?)
+}

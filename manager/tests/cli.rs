@@ -1,0 +1,140 @@
+//! `logi-plugin install`, `list`, `invoke` and `remove` against a running `logi-plugin serve`,
+//! as real processes: the tool drives the daemon through the client library.
+
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VOLUME};
+use serde_json::{Value, json};
+
+const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
+
+/// A daemon in development mode (the test package is unsigned), stopped when dropped.
+struct Daemon(Child);
+
+impl Daemon {
+    fn start(data: &Path, socket: &Path) -> Daemon {
+        let mut child = Command::new(LOGI_PLUGIN)
+            .args(["--json", "serve", "--development", "--data-dir"])
+            .arg(data)
+            .arg("--endpoint")
+            .arg(socket)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Its first line says it is serving.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(first["serving"], socket.to_str().unwrap());
+        std::thread::spawn(move || lines.for_each(drop));
+        Daemon(child)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `logi-plugin --json <args> --endpoint <socket>`.
+fn tool(socket: &Path, args: &[&str]) -> Output {
+    Command::new(LOGI_PLUGIN)
+        .arg("--json")
+        .args(args)
+        .arg("--endpoint")
+        .arg(socket)
+        .output()
+        .unwrap()
+}
+
+/// The JSON lines a successful run printed.
+fn lines(output: &Output) -> Vec<Value> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn install_list_invoke_and_remove_drive_the_running_manager() {
+    let data = tempfile::tempdir().unwrap();
+    let socket = data.path().join("manager.sock");
+    let staging = tempfile::tempdir().unwrap();
+    let package =
+        logi_plugin_manager::demo::media_package(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
+    let archive = data.path().join("media.zip");
+    std::fs::write(&archive, package.to_zip().unwrap()).unwrap();
+    let _daemon = Daemon::start(&data.path().join("data"), &socket);
+
+    let installed = lines(&tool(&socket, &["install", archive.to_str().unwrap()]));
+    assert_eq!(installed[0]["plugin_id"], PLUGIN_ID);
+
+    // The plugin is a child process of the daemon: wait until it has said hello.
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = lines(&tool(&socket, &["list"]));
+        if listed.iter().any(|p| p["connected"] == json!(true)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["plugin_id"], PLUGIN_ID);
+    assert_eq!(listed[0]["installation"], "INSTALLATION_TYPE_INSTALLED");
+    assert_eq!(listed[0]["state"], "CONTAINER_STATE_RUNNING");
+
+    let pressed = lines(&tool(&socket, &["invoke", PLUGIN_ID, TOGGLE_MUTE]));
+    assert_eq!(pressed[0]["text"], "Muted");
+    let turned = lines(&tool(
+        &socket,
+        &["invoke", PLUGIN_ID, VOLUME, "--value", "30"],
+    ));
+    assert_eq!(turned[0]["value"], 30.0);
+
+    let removed = lines(&tool(&socket, &["remove", PLUGIN_ID]));
+    assert_eq!(removed[0]["removed"], PLUGIN_ID);
+    assert_eq!(lines(&tool(&socket, &["list"])), Vec::<Value>::new());
+}
+
+#[test]
+fn a_command_with_no_manager_running_says_so_and_fails() {
+    let data = tempfile::tempdir().unwrap();
+    let socket = data.path().join("nobody.sock");
+    let output = Command::new(LOGI_PLUGIN)
+        .args(["list", "--endpoint"])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no plugin manager answers") && stderr.contains("nobody.sock"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invoking_a_plugin_that_is_not_there_fails_with_the_code_and_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let socket = data.path().join("manager.sock");
+    let _daemon = Daemon::start(&data.path().join("data"), &socket);
+    let output = tool(&socket, &["invoke", "com.example.nobody", "press"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("NOT_FOUND") && stderr.contains("com.example.nobody"),
+        "{stderr}"
+    );
+}

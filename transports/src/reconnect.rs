@@ -1,0 +1,261 @@
+//! Keeping a connection to the manager up, for whoever says hello first: connect, run a
+//! session, and when it drops (the manager restarted, the machine slept, the manager went
+//! silent) reconnect with capped exponential backoff and a new hello. Only a refused hello or
+//! [`Reconnecting::disconnect`] stop it.
+//!
+//! What is said on each connection is its session's business, given by a [`Dialer`]: the plugin
+//! SDK client ([`PluginClient`](crate::PluginClient)) runs a `PluginSession`, the client library
+//! a `LibrarySession`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use async_io::Timer;
+use futures_lite::future;
+use logi_plugin_core::proto::plugin::ManagerHello;
+use logi_plugin_core::session::{CloseReason, Event, Format, Session, Wire};
+
+use crate::client::{Backoff, ClientError, ClientEvent, Connector};
+use crate::driver::{Connection, connect};
+use crate::endpoint::Endpoint;
+use crate::transport::Transport as _;
+
+/// Where and how to reach the manager, read again before each attempt.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Where the manager listens.
+    pub endpoint: Endpoint,
+    /// Opens connections instead of `endpoint` when set.
+    pub connector: Option<Connector>,
+    /// The message format over WebSocket; local sockets always carry binary.
+    pub format: Format,
+    /// How long to wait before reconnecting.
+    pub backoff: Backoff,
+}
+
+/// One side's way of talking to the manager: where to connect, and the session to run on each
+/// new connection.
+pub trait Dialer: Send + 'static {
+    /// The session run on each connection.
+    type Session: Session<PeerHello = ManagerHello> + Send + Unpin + 'static;
+
+    /// Where to connect next.
+    fn target(&self) -> Target;
+
+    /// A fresh session, saying hello, for a connection over `wire`; an error stops the client.
+    fn open(&self, now: Instant, wire: Wire) -> Result<Self::Session, String>;
+}
+
+struct Shared<D: Dialer> {
+    current: Mutex<Option<Connection<D::Session>>>,
+    stop: AtomicBool,
+    language: Mutex<Option<String>>,
+    dialer: Mutex<D>,
+}
+
+/// A connection to the manager that comes back by itself. Clones share one connection.
+pub struct Reconnecting<D: Dialer> {
+    shared: Arc<Shared<D>>,
+    events: async_channel::Receiver<ClientEvent>,
+    stop_tx: async_channel::Sender<()>,
+    /// Closed when the runner ends.
+    stopped: async_channel::Receiver<()>,
+}
+
+impl<D: Dialer> Clone for Reconnecting<D> {
+    fn clone(&self) -> Self {
+        Reconnecting {
+            shared: self.shared.clone(),
+            events: self.events.clone(),
+            stop_tx: self.stop_tx.clone(),
+            stopped: self.stopped.clone(),
+        }
+    }
+}
+
+/// Runs a client's connection, reconnecting as needed; spawn it.
+pub type ClientRunner = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+impl<D: Dialer> Reconnecting<D> {
+    /// A client and the runner that keeps it connected.
+    pub fn new(dialer: D) -> (Reconnecting<D>, ClientRunner) {
+        let (event_tx, events) = async_channel::unbounded();
+        let (stop_tx, stop_rx) = async_channel::bounded(1);
+        let (stopped_tx, stopped) = async_channel::bounded::<()>(1);
+        let shared = Arc::new(Shared {
+            current: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            language: Mutex::new(None),
+            dialer: Mutex::new(dialer),
+        });
+        let client = Reconnecting {
+            shared: shared.clone(),
+            events,
+            stop_tx,
+            stopped,
+        };
+        let runner = Box::pin(async move {
+            run(shared, event_tx, stop_rx).await;
+            drop(stopped_tx);
+        });
+        (client, runner)
+    }
+
+    /// The next event; `None` after [`ClientEvent::Stopped`].
+    pub async fn next_event(&self) -> Option<ClientEvent> {
+        self.events.recv().await.ok()
+    }
+
+    /// Whether the client is connected and past the handshake.
+    pub fn is_connected(&self) -> bool {
+        self.connection().is_some_and(|c| c.is_connected())
+    }
+
+    /// The language the manager last said it uses.
+    pub fn language(&self) -> Option<String> {
+        lock(&self.shared.language).clone()
+    }
+
+    /// The dialer, to change what the next connections do.
+    pub fn dialer(&self) -> MutexGuard<'_, D> {
+        lock(&self.shared.dialer)
+    }
+
+    /// The current connection, handshaken or not.
+    pub fn connection(&self) -> Option<Connection<D::Session>> {
+        lock(&self.shared.current).clone()
+    }
+
+    /// The current connection if it is past the handshake.
+    pub fn connected(&self) -> Result<Connection<D::Session>, ClientError> {
+        self.connection()
+            .filter(|c| c.is_connected())
+            .ok_or(ClientError::NotConnected)
+    }
+
+    /// Disconnects for good: the session closes and the client does not reconnect.
+    pub fn disconnect(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        let _ = self.stop_tx.try_send(());
+        if let Some(connection) = self.connection() {
+            connection.close();
+        }
+    }
+
+    /// Waits until the client has stopped.
+    pub async fn wait_for_disconnect(&self) {
+        let _ = self.stopped.recv().await;
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Connects, runs, reconnects, until told to stop or refused.
+async fn run<D: Dialer>(
+    shared: Arc<Shared<D>>,
+    events: async_channel::Sender<ClientEvent>,
+    stop: async_channel::Receiver<()>,
+) {
+    let mut failures = 0u32;
+    let mut last_reason = CloseReason::Local;
+    // Stop when told to, or when every handle is gone (nobody could use the connection).
+    let stopping = || shared.stop.load(Ordering::Acquire) || stop.is_closed();
+    while !stopping() {
+        let target = lock(&shared.dialer).target();
+        let stopped = async {
+            let _ = stop.recv().await;
+            None
+        };
+        let connecting = async {
+            Some(match &target.connector {
+                Some(connector) => connector.connect().await,
+                None => target.endpoint.connect(target.format).await,
+            })
+        };
+        let transport = match future::or(connecting, stopped).await {
+            None => break,
+            Some(Ok(transport)) => transport,
+            Some(Err(error)) => {
+                last_reason = CloseReason::TransportFailed(error.to_string());
+                wait(&target.backoff, &mut failures, &stop).await;
+                continue;
+            }
+        };
+        let opened = lock(&shared.dialer).open(Instant::now(), transport.wire());
+        let session = match opened {
+            Ok(session) => session,
+            Err(error) => {
+                last_reason = CloseReason::TransportFailed(error);
+                break;
+            }
+        };
+        let (connection, driver) = connect(session, transport);
+        *lock(&shared.current) = Some(connection.clone());
+        let forward = async {
+            let mut connected = false;
+            while let Some(event) = connection.next_event().await {
+                if let Event::Connected(hello) = &event {
+                    connected = true;
+                    *lock(&shared.language) = Some(hello.language_code.clone());
+                }
+                if let Some(event) = client_event(event) {
+                    let _ = events.send(event).await;
+                }
+            }
+            connected
+        };
+        // `disconnect`, or the last handle dropped, closes the session; its events still flow
+        // until the driver ends.
+        let close_on_stop = async {
+            let _ = stop.recv().await;
+            connection.close();
+            future::pending::<bool>().await
+        };
+        let forward = future::or(forward, close_on_stop);
+        let (reason, connected) = future::zip(driver, forward).await;
+        *lock(&shared.current) = None;
+        let final_reason = matches!(reason, CloseReason::HelloRefused { .. });
+        last_reason = reason;
+        if final_reason || stopping() {
+            break;
+        }
+        if connected {
+            failures = 0;
+        }
+        wait(&target.backoff, &mut failures, &stop).await;
+    }
+    let _ = events.send(ClientEvent::Stopped(last_reason)).await;
+}
+
+/// Sleeps before the next attempt (or until told to stop).
+async fn wait(backoff: &Backoff, failures: &mut u32, stop: &async_channel::Receiver<()>) {
+    let delay = backoff.delay(*failures);
+    *failures = failures.saturating_add(1);
+    future::or(
+        async {
+            Timer::after(delay).await;
+        },
+        async {
+            let _ = stop.recv().await;
+        },
+    )
+    .await;
+}
+
+/// What a session event means to the client's owner.
+fn client_event(event: Event<ManagerHello>) -> Option<ClientEvent> {
+    Some(match event {
+        Event::Connected(hello) => ClientEvent::Connected(hello),
+        Event::Request { id, message } => ClientEvent::Request { id, message },
+        Event::Notification { message } => ClientEvent::Notification(message),
+        Event::Throttled { until } => ClientEvent::Throttled { until },
+        Event::Closed(reason) => ClientEvent::Disconnected(reason),
+        // Requests made through the client are answered to their caller; nothing else is left.
+        _ => return None,
+    })
+}
