@@ -23,10 +23,11 @@ pub(super) async fn accept(
     languages: async_channel::Receiver<String>,
 ) {
     loop {
-        // `accept` keeps its progress in the listener, so losing the race to a language change
+        // A language change is taken first, so that no session accepted after it announces the
+        // old language; `accept` keeps its progress in the listener, so losing the race to it
         // loses no connection.
         let language = async { Err(languages.recv().await) };
-        let accepted = match future::or(async { Ok(listener.accept().await) }, language).await {
+        let accepted = match future::or(language, async { Ok(listener.accept().await) }).await {
             Ok(accepted) => accepted,
             Err(Ok(language)) => {
                 listener.config_mut().language_code = language;
