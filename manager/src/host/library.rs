@@ -90,7 +90,7 @@ fn notices(host: &Host, event: HostEvent) -> Vec<Message> {
         // A plugin that said hello has started: it is available.
         HostEvent::Connected { plugin_id, .. } => available(host, &plugin_id).into_iter().collect(),
         HostEvent::Status { plugin_id, message } => {
-            vec![update_result(plugin_id, Ok(message)).into()]
+            vec![update_result(plugin_id, Some(message)).into()]
         }
         _ => Vec::new(),
     }
@@ -254,7 +254,7 @@ async fn invoke_plugin(host: &Host, invoke: Invoke) -> Result<PluginUpdateResult
 /// the plugin is asked.
 async fn action_status(host: &Host, id: AnalogControlId) -> Result<PluginUpdateResult, Refusal> {
     if let Some(status) = host.status(&id.plugin_id, &id.instance_id) {
-        return Ok(update_result(id.plugin_id, Ok(status)));
+        return Ok(update_result(id.plugin_id, Some(status)));
     }
     let request = GetAnalogControlValue {
         analog_control_id: id.control_id,
@@ -338,7 +338,7 @@ fn plugin_result(
         let code = answer.response.result();
         return Ok(failed(plugin_id, code, answer.response.what));
     }
-    Ok(update_result(plugin_id, answer.message.ok_or(())))
+    Ok(update_result(plugin_id, answer.message))
 }
 
 /// A plugin's answer that must be a success.
@@ -352,12 +352,12 @@ fn plugin_ok(answer: Result<Answer, HostError>) -> Result<Answer, Refusal> {
 }
 
 /// A successful result, with the status if the answer carried one.
-fn update_result(plugin_id: String, status: Result<Message, ()>) -> PluginUpdateResult {
+fn update_result(plugin_id: String, status: Option<Message>) -> PluginUpdateResult {
     let status = match status {
-        Ok(Message::ActionCellStatus(status)) => {
+        Some(Message::ActionCellStatus(status)) => {
             Some(plugin_update_result::Status::ActionStatus(status))
         }
-        Ok(Message::AnalogControlStatus(status)) => {
+        Some(Message::AnalogControlStatus(status)) => {
             Some(plugin_update_result::Status::AnalogControlStatus(status))
         }
         _ => None,
