@@ -286,6 +286,8 @@ fn uds_round_trip(c: &mut Criterion) -> [Round; 3] {
     let mut raw = RawPeer::new(Role::EchoUds);
     let mut reply = vec![0; answer.len()];
     let mut raw_round_trips = move |n: u64| {
+        // The whole peer, not only its socket: dropping the rest would end the child.
+        let raw = &mut raw;
         for _ in 0..n {
             raw.socket.write_all(&request).unwrap();
             raw.socket.read_exact(&mut reply).unwrap();

@@ -1,7 +1,8 @@
 //! The plugin SDK client (seed 7.1): what a plugin author uses to talk to the manager.
 //!
 //! [`PluginClient::new`] gives the client handle and its [`ClientRunner`], a future to spawn on
-//! any executor. The runner connects (a local socket by default, or WebSocket), says hello with
+//! any executor, or to run beside the plugin's own loop on one thread with
+//! [`block_on`](crate::block_on) (the lowest latency: see [`crate::run`]). The runner connects (a local socket by default, or WebSocket), says hello with
 //! the plugin's id, version and secret, and keeps the connection up ([`crate::reconnect`]): when
 //! it drops it reconnects with capped exponential backoff and a new hello. Only a refused hello
 //! (a wrong secret, an unknown plugin) or [`PluginClient::disconnect`] stop it.

@@ -477,7 +477,7 @@ where
             return Step::Skipped;
         }
         self.input.waker.register(cx.waker());
-        if !self.input.ready.swap(false, Ordering::AcqRel) {
+        if !self.input.ready.swap(false, Ordering::AcqRel) && !crate::run::spinning() {
             return Step::Waiting;
         }
         let waker = Waker::from(self.input.clone());

@@ -256,10 +256,8 @@ pub async fn run(client: PluginClient) {
 pub fn main_from_env() -> Result<(), ClientError> {
     let config = ClientConfig::from_env(PLUGIN_ID, VERSION)?;
     let (client, runner) = PluginClient::new(config);
-    smol::block_on(async {
-        let runner = smol::spawn(runner);
-        run(client).await;
-        runner.await;
-    });
+    // The runner and the plugin's own loop on this one thread: an event reaches `run` without
+    // crossing threads, and `block_on` takes a quick answer without parking.
+    logi_plugin_transports::block_on(smol::future::zip(runner, run(client)));
     Ok(())
 }
