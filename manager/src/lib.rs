@@ -13,6 +13,7 @@
 pub mod demo;
 pub mod host;
 pub mod library;
+pub mod marketplace;
 pub mod package;
 pub mod settings;
 

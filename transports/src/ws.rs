@@ -128,9 +128,21 @@ pub struct WsIncoming {
 impl WsIncoming {
     /// Completes the upgrade, checking the `Origin`: a transport whose session follows the
     /// plugin's first frame (binary or text).
+    pub async fn upgrade(self) -> Result<WsTransport<Async<TcpStream>>, WsListenError> {
+        let ws = self.upgrade_stream().await?;
+        Ok(WsTransport::new(
+            ws,
+            Wire::Messages {
+                format: Format::FollowPeer,
+            },
+        ))
+    }
+
+    /// Completes the upgrade with the same `Origin` check and size limit, for a protocol that
+    /// is not the Envelope one (the marketplace's text lines): the WebSocket itself.
     // The refusal's type is tungstenite's callback contract.
     #[allow(clippy::result_large_err)]
-    pub async fn upgrade(self) -> Result<WsTransport<Async<TcpStream>>, WsListenError> {
+    pub async fn upgrade_stream(self) -> Result<WebSocketStream<Async<TcpStream>>, WsListenError> {
         let refused = Arc::new(Mutex::new(None));
         let check = {
             let refused = refused.clone();
@@ -143,9 +155,8 @@ impl WsIncoming {
                 if allowed.allowed_origins.contains(&origin) {
                     return Ok(response);
                 }
-                let mut error = ErrorResponse::new(Some(format!(
-                    "origin {origin} may not open plugin sessions"
-                )));
+                let mut error =
+                    ErrorResponse::new(Some(format!("origin {origin} may not connect here")));
                 *error.status_mut() = tungstenite::http::StatusCode::FORBIDDEN;
                 *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(origin);
                 Err(error)
@@ -155,12 +166,7 @@ impl WsIncoming {
         match async_tungstenite::accept_hdr_async_with_config(self.stream, check, Some(config))
             .await
         {
-            Ok(ws) => Ok(WsTransport::new(
-                ws,
-                Wire::Messages {
-                    format: Format::FollowPeer,
-                },
-            )),
+            Ok(ws) => Ok(ws),
             Err(error) => {
                 let origin = refused.lock().unwrap_or_else(|p| p.into_inner()).take();
                 Err(origin.map_or(

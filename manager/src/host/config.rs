@@ -27,6 +27,17 @@ pub struct HostConfig {
     pub websocket: Option<SocketAddr>,
     /// Which browser origins may open that WebSocket, and its message size limit.
     pub websocket_options: WsOptions,
+    /// A loopback address for the marketplace web view's text protocol (seed ch. 10-11); port 0
+    /// picks a free port ([`crate::Host::marketplace_addr`]).
+    pub marketplace: Option<SocketAddr>,
+    /// Which browser origins may open the marketplace WebSocket (the marketplace page's own),
+    /// and its message size limit. Programs that send no `Origin` are let in.
+    pub marketplace_options: WsOptions,
+    /// A folder of packages named `<plugin id>-<version>.zip` (as `logi-plugin pack` names
+    /// them), where installs that name a plugin but no file find it: the marketplace's
+    /// `MPInstallPlugin` and `MPUpdatePlugin`, the client library's `install_plugin` without a
+    /// path.
+    pub package_source: Option<PathBuf>,
     /// The publisher keys packages must be signed with.
     pub trust: TrustStore,
     /// Accept unsigned and untrusted packages (with a warning in the log).
@@ -51,6 +62,9 @@ impl HostConfig {
             endpoint: default_endpoint(),
             websocket: None,
             websocket_options: WsOptions::default(),
+            marketplace: None,
+            marketplace_options: WsOptions::default(),
+            package_source: None,
             trust: TrustStore::default(),
             development: false,
             language: "en-US".into(),

@@ -18,7 +18,7 @@ use logi_plugin_core::proto::manager::{
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
-    GetAnalogControlValue, InitLogin, Logout, PluginActionConfigurationResponse,
+    GetAnalogControlValue, Logout, PluginActionConfigurationResponse,
     PluginActionConfigurationSchemeRequest, ReleaseAction, TriggerAction, UpdateAnalogControl,
     VisibilityChanged,
 };
@@ -137,11 +137,7 @@ async fn call(host: &Host, message: Message) -> Result<Option<Message>, Refusal>
                 .map(|c| c.map(Message::from));
         }
         Message::InvokeLogin(login) => {
-            // The host has no OAuth redirect endpoint of its own: the plugin picks its own.
-            let init = InitLogin {
-                redirect_url: String::new(),
-            };
-            plugin_ok(host.request(&login.plugin_id, init).await)?;
+            plugin_ok(host.login(&login.plugin_id).await)?;
             return Ok(None);
         }
         Message::InvokeLogout(logout) => {
@@ -176,11 +172,10 @@ async fn call(host: &Host, message: Message) -> Result<Option<Message>, Refusal>
 /// 9.3.1: installs the package at `package_path`, which must hold `plugin_id`.
 async fn install_plugin(host: &Host, install: InstallPlugin) -> Result<(), Refusal> {
     let Some(path) = install.package_path.map(PathBuf::from) else {
-        let what = format!(
-            "package_path is required to install {:?}: this manager has no package source",
-            install.plugin_id
-        );
-        return Err((ResponseCode::InvalidArg, what));
+        host.install_from_source(&install.plugin_id, None)
+            .await
+            .map_err(refusal)?;
+        return Ok(());
     };
     let read = path.clone();
     let archive = smol::unblock(move || std::fs::read(read))
@@ -388,7 +383,8 @@ fn unexpected(plugin_id: &str, message: Option<Message>) -> Refusal {
 /// The seed's error code for a host error, with its message.
 fn refusal(error: HostError) -> Refusal {
     let code = match &error {
-        HostError::UnknownPlugin(_) => ResponseCode::NotFound,
+        HostError::UnknownPlugin(_) | HostError::NotInSource { .. } => ResponseCode::NotFound,
+        HostError::NoPackageSource(_) => ResponseCode::InvalidArg,
         HostError::NotConnected(_) => ResponseCode::NotReady,
         HostError::CorePlugin(_) => ResponseCode::Unauthorized,
         HostError::Taken { .. } => ResponseCode::DuplicateName,

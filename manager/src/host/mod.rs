@@ -14,6 +14,7 @@ mod library;
 mod process;
 mod registered;
 mod serve;
+mod source;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -29,7 +30,7 @@ use logi_plugin_core::proto::manager::{
 };
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
-use logi_plugin_core::proto::plugin::{TriggerAction, UpdateAnalogControl};
+use logi_plugin_core::proto::plugin::{InitLogin, TriggerAction, UpdateAnalogControl};
 use logi_plugin_core::session::{ManagerConfig, PluginRegistry};
 use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::local::{LocalError, LocalListener};
@@ -71,6 +72,12 @@ pub enum HostEvent {
         /// What it said.
         message: String,
     },
+    /// A plugin's configuration scheme said the user must log in (seed 11.1: the marketplace
+    /// is told).
+    LoginRequired {
+        /// The plugin.
+        plugin_id: String,
+    },
     /// A plugin sent a status on its own (`ActionCellStatus`, `AnalogControlStatus`).
     Status {
         /// The plugin.
@@ -101,6 +108,9 @@ impl std::fmt::Display for HostEvent {
                 level,
                 message,
             } => write!(f, "{plugin_id} logged {}: {message:?}", level.as_str_name()),
+            HostEvent::LoginRequired { plugin_id } => {
+                write!(f, "{plugin_id} asks the user to log in")
+            }
             HostEvent::Status { plugin_id, message } => {
                 write!(f, "{plugin_id} sent {}", message.message_type().full_name())
             }
@@ -148,6 +158,19 @@ pub enum HostError {
     /// No plugin has this id.
     #[error("no plugin {0:?} is installed")]
     UnknownPlugin(String),
+    /// An install names a plugin but no package, and the host has no package source.
+    #[error("cannot install {0:?} by its id: this manager has no package source")]
+    NoPackageSource(String),
+    /// The package source has no package of the plugin (at that version).
+    #[error("{} has no package {plugin_id}-{}.zip", dir.display(), version.as_deref().unwrap_or("<version>"))]
+    NotInSource {
+        /// The plugin.
+        plugin_id: String,
+        /// The version asked, if one was.
+        version: Option<String>,
+        /// The package source.
+        dir: PathBuf,
+    },
     /// The plugin is built into the host.
     #[error("{0:?} is a CORE plugin, built into the host: it cannot be uninstalled")]
     CorePlugin(String),
@@ -192,6 +215,8 @@ pub struct PluginInfo {
     /// Why the host does not run it, when it does not (its files no longer match their
     /// signature, say).
     pub problem: Option<String>,
+    /// Whether its latest configuration scheme said the user must log in.
+    pub login_required: bool,
 }
 
 impl PluginInfo {
@@ -230,8 +255,11 @@ struct Shared {
     memory: MemoryConnector,
     /// Where the WebSocket listener is, if there is one.
     websocket: Option<SocketAddr>,
-    /// The task accepting connections; cancelled (closing the listeners) at shutdown.
-    accepting: Mutex<Option<smol::Task<()>>>,
+    /// The tasks accepting connections (plugins and the client library; the marketplace);
+    /// cancelled (closing the listeners) at shutdown.
+    accepting: Mutex<Vec<smol::Task<()>>>,
+    /// Where the marketplace listener is, if there is one.
+    marketplace: Option<SocketAddr>,
     /// Development mode, which the client library can turn on and off (seed 9.5.7).
     development: AtomicBool,
     /// The language plugins are told in their hello (seed 9.5.8 changes it).
@@ -268,6 +296,7 @@ impl Plugin {
                 state,
                 connected: false,
                 problem: None,
+                login_required: false,
             },
             dir,
             connection: None,
@@ -327,6 +356,17 @@ impl Host {
             })?);
             listener = listener.with_ws(ws);
         }
+        let marketplace = match config.marketplace {
+            Some(addr) => Some(WsListener::bind(addr, config.marketplace_options.clone())?),
+            None => None,
+        };
+        let marketplace_addr = match &marketplace {
+            Some(listener) => Some(listener.local_addr().map_err(|source| HostError::Io {
+                what: "reading the address of the marketplace listener".into(),
+                source,
+            })?),
+            None => None,
+        };
         let (language_tx, language_rx) = async_channel::unbounded();
         let shared = Arc::new(Shared {
             development: AtomicBool::new(config.development),
@@ -341,11 +381,16 @@ impl Host {
             subscribers: Mutex::new(Vec::new()),
             memory: listener.memory_connector(),
             websocket,
-            accepting: Mutex::new(None),
+            accepting: Mutex::new(Vec::new()),
+            marketplace: marketplace_addr,
         });
         let accepting = smol::spawn(serve::accept(shared.clone(), listener, language_rx));
-        *lock(&shared.accepting) = Some(accepting);
+        lock(&shared.accepting).push(accepting);
         let host = Host { shared };
+        if let Some(listener) = marketplace {
+            let task = smol::spawn(crate::marketplace::accept(host.clone(), listener));
+            lock(&host.shared.accepting).push(task);
+        }
         host.load_installed()?;
         Ok(host)
     }
@@ -381,6 +426,16 @@ impl Host {
     /// The WebSocket listener's address, if [`HostConfig::websocket`] asked for one.
     pub fn websocket_addr(&self) -> Option<SocketAddr> {
         self.shared.websocket
+    }
+
+    /// Writes a line of the host's own to its log.
+    pub(crate) fn log_host(&self, level: LogLevel, message: &str) {
+        self.shared.config.log.write(None, level, message);
+    }
+
+    /// Where the marketplace listener is, when [`HostConfig::marketplace`] asked for one.
+    pub fn marketplace_addr(&self) -> Option<SocketAddr> {
+        self.shared.marketplace
     }
 
     /// The settings database.
@@ -466,6 +521,15 @@ impl Host {
         lock(&self.shared.statuses).get(&key).cloned()
     }
 
+    /// Starts a plugin's login (`InitLogin`, seed 5.16). The host has no OAuth redirect endpoint
+    /// of its own, so the URL is empty and the plugin uses its own.
+    pub async fn login(&self, plugin_id: &str) -> Result<Answer, HostError> {
+        let init = InitLogin {
+            redirect_url: String::new(),
+        };
+        self.request(plugin_id, init).await
+    }
+
     /// Sends a plugin a request and waits for its answer (at most 10 s).
     pub async fn request(
         &self,
@@ -482,6 +546,7 @@ impl Host {
             })?;
         if let Some(message) = &answer.message {
             self.shared.remember_status(plugin_id, message);
+            self.shared.remember_login(plugin_id, message);
         }
         Ok(answer)
     }
@@ -490,9 +555,9 @@ impl Host {
     /// to end (or be killed after the grace period), and closes the sessions left (EXTERNAL
     /// plugins', the client library's).
     pub async fn shutdown(&self) {
-        let accepting = lock(&self.shared.accepting).take();
-        if let Some(accepting) = accepting {
-            accepting.cancel().await;
+        let accepting = std::mem::take(&mut *lock(&self.shared.accepting));
+        for task in accepting {
+            task.cancel().await;
         }
         let supervisors: Vec<_> = lock(&self.shared.plugins)
             .values_mut()
@@ -535,6 +600,27 @@ impl Shared {
         };
         let key = (plugin_id.to_string(), instance.clone());
         lock(&self.statuses).insert(key, message.clone());
+    }
+
+    /// Notes whether a plugin's configuration scheme asks for a login; a plugin that starts
+    /// asking is announced ([`HostEvent::LoginRequired`]).
+    fn remember_login(&self, plugin_id: &str, message: &Message) {
+        let Message::PluginActionConfigurationSchemeResponse(scheme) = message else {
+            return;
+        };
+        // The seed keeps a misspelt twin of the field "for compatibility": either counts.
+        let Some(required) = scheme.login_required.or(scheme.loging_required) else {
+            return;
+        };
+        let newly = match lock(&self.plugins).get_mut(plugin_id) {
+            Some(plugin) => !std::mem::replace(&mut plugin.info.login_required, required),
+            None => false,
+        };
+        if required && newly {
+            self.emit(HostEvent::LoginRequired {
+                plugin_id: plugin_id.into(),
+            });
+        }
     }
 
     fn set_state(&self, plugin_id: &str, state: ContainerState) {

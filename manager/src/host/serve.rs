@@ -169,6 +169,6 @@ fn notice(shared: &Shared, plugin_id: &str, message: Message) {
                 message,
             });
         }
-        _ => {}
+        message => shared.remember_login(plugin_id, &message),
     }
 }

@@ -182,6 +182,9 @@ fn event_json(event: &HostEvent) -> Value {
             "event": "status", "plugin_id": plugin_id,
             "message_type": message.message_type().full_name(),
         }),
+        HostEvent::LoginRequired { plugin_id } => json!({
+            "event": "login_required", "plugin_id": plugin_id,
+        }),
         other => json!({ "event": "other", "text": other.to_string() }),
     }
 }

@@ -29,6 +29,16 @@ pub struct ServeArgs {
     /// A browser origin allowed to open the WebSocket, e.g. http://localhost:3000 (repeatable).
     #[arg(long = "allow-origin")]
     allow_origins: Vec<String>,
+    /// Open the marketplace bridge (seed ch. 10-11) on this loopback address (port 0: any free
+    /// port).
+    #[arg(long)]
+    marketplace: Option<SocketAddr>,
+    /// A browser origin allowed to open the marketplace WebSocket (repeatable).
+    #[arg(long = "marketplace-origin")]
+    marketplace_origins: Vec<String>,
+    /// A folder of `<plugin id>-<version>.zip` packages that installs by plugin id take from.
+    #[arg(long)]
+    package_source: Option<PathBuf>,
     /// The trust store: one `<hex key> <publisher>` per line [default: <data-dir>/trust.txt
     /// when it exists].
     #[arg(long)]
@@ -56,6 +66,12 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         .websocket_options
         .allowed_origins
         .clone_from(&args.allow_origins);
+    config.marketplace = args.marketplace;
+    config
+        .marketplace_options
+        .allowed_origins
+        .clone_from(&args.marketplace_origins);
+    config.package_source.clone_from(&args.package_source);
     config.trust = trust_store(args.trust.as_deref(), &data_dir)?;
     config.development = args.development;
     config.language.clone_from(&args.language);
@@ -71,12 +87,16 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
     let (plugins, events) = host.watch();
     out.report(
         json!({ "ok": true, "serving": host.endpoint(), "websocket": host.websocket_addr(),
+                "marketplace": host.marketplace_addr(),
                 "data_dir": data_dir, "plugins": plugins.len() }),
         &format!(
-            "serving on {}{} with {} plugins from {}",
+            "serving on {}{}{} with {} plugins from {}",
             host.endpoint().display(),
             host.websocket_addr()
                 .map(|addr| format!(" and ws://{addr}"))
+                .unwrap_or_default(),
+            host.marketplace_addr()
+                .map(|addr| format!(", marketplace on ws://{addr}"))
                 .unwrap_or_default(),
             plugins.len(),
             data_dir.display()

@@ -1,0 +1,105 @@
+//! The package source: a folder of packages named `<plugin id>-<version>.zip`, where installs
+//! that name a plugin but no file find it (the marketplace, the client library).
+
+use std::path::{Path, PathBuf};
+
+use logi_plugin_core::manifest::{Manifest, Version};
+
+use super::{Host, HostError};
+
+impl Host {
+    /// Installs `plugin_id` from the package source: the package of `version`, or the newest
+    /// there when `version` is `None`.
+    pub async fn install_from_source(
+        &self,
+        plugin_id: &str,
+        version: Option<&str>,
+    ) -> Result<Manifest, HostError> {
+        let Some(dir) = self.shared.config.package_source.clone() else {
+            return Err(HostError::NoPackageSource(plugin_id.into()));
+        };
+        let path = find(&dir, plugin_id, version)?;
+        let read = path.clone();
+        let archive = smol::unblock(move || std::fs::read(read))
+            .await
+            .map_err(|source| HostError::Io {
+                what: format!("reading {}", path.display()),
+                source,
+            })?;
+        self.install(&archive).await
+    }
+}
+
+/// The package of `plugin_id` in `dir`: at `version`, or the newest.
+fn find(dir: &Path, plugin_id: &str, version: Option<&str>) -> Result<PathBuf, HostError> {
+    let not_found = || HostError::NotInSource {
+        plugin_id: plugin_id.into(),
+        version: version.map(Into::into),
+        dir: dir.to_path_buf(),
+    };
+    let wanted = match version {
+        Some(version) => Some(version.parse::<Version>().map_err(|_| not_found())?),
+        None => None,
+    };
+    let entries = std::fs::read_dir(dir).map_err(|source| HostError::Io {
+        what: format!("listing the package source {}", dir.display()),
+        source,
+    })?;
+    let prefix = format!("{plugin_id}-");
+    entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            let version = name.strip_prefix(&prefix)?.strip_suffix(".zip")?;
+            Some((version.parse::<Version>().ok()?, dir.join(&name)))
+        })
+        .filter(|(found, _)| wanted.is_none_or(|wanted| *found == wanted))
+        .max_by_key(|(found, _)| *found)
+        .map(|(_, path)| path)
+        .ok_or_else(not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(names: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn the_newest_version_is_taken_when_none_is_named() {
+        let dir = source(&[
+            "a.b-1.2.0.zip",
+            "a.b-1.10.0.zip",
+            "a.b-1.9.3.zip",
+            "a.bc-9.0.0.zip",
+        ]);
+        let found = find(dir.path(), "a.b", None).unwrap();
+        assert_eq!(found, dir.path().join("a.b-1.10.0.zip"));
+    }
+
+    #[test]
+    fn a_named_version_is_taken_exactly() {
+        let dir = source(&["a.b-1.2.0.zip", "a.b-1.10.0.zip"]);
+        let found = find(dir.path(), "a.b", Some("1.2.0")).unwrap();
+        assert_eq!(found, dir.path().join("a.b-1.2.0.zip"));
+    }
+
+    #[test]
+    fn a_missing_plugin_or_version_names_the_folder() {
+        let dir = source(&["a.b-1.2.0.zip", "notes.txt"]);
+        for (plugin, version) in [("c.d", None), ("a.b", Some("2.0.0")), ("a.b", Some("x"))] {
+            let error = find(dir.path(), plugin, version).unwrap_err();
+            assert!(matches!(error, HostError::NotInSource { .. }), "{error}");
+            assert!(
+                error
+                    .to_string()
+                    .contains(&dir.path().display().to_string())
+            );
+        }
+    }
+}

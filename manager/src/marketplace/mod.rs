@@ -1,0 +1,183 @@
+//! The marketplace bridge (seed chapters 10-11): a loopback WebSocket that the marketplace web
+//! view opens, speaking the `"MessageName <json>"` lines of [`line`].
+//!
+//! Each open view gets `MPInstalledPlugins` whenever the plugin list changes or a plugin asks
+//! for a login (seed 11.1), answers to its `MPGetInstalledPlugins`, and an `MPError` line for a
+//! request that cannot be read or carried out; the connection stays open. The listener admits
+//! browser pages only from the origins in [`HostConfig::marketplace_options`](crate::host::HostConfig),
+//! as the plugin WebSocket does.
+
+pub mod line;
+
+use std::net::TcpStream;
+
+use async_io::Async;
+use futures_lite::{StreamExt, future};
+use logi_plugin_core::proto::manager::PluginInstallationEvent;
+use logi_plugin_core::proto::marketplace::{PluginInfo, PluginInstallation};
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_transports::ws::WsListener;
+use tungstenite::Message as WsMessage;
+
+use crate::host::{Host, HostError, HostEvent};
+use line::MarketRequest;
+
+type View = async_tungstenite::WebSocketStream<Async<TcpStream>>;
+
+/// Accepts marketplace views until cancelled, each served in its own task.
+pub(crate) async fn accept(host: Host, listener: WsListener) {
+    loop {
+        let incoming = match listener.accept().await {
+            Ok(incoming) => incoming,
+            Err(error) => {
+                host.log_host(LogLevel::Warning, &format!("marketplace accept: {error}"));
+                // A failing accept (out of descriptors) fails again at once: breathe first.
+                async_io::Timer::after(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let host = host.clone();
+        smol::spawn(async move {
+            match incoming.upgrade_stream().await {
+                Ok(view) => serve_view(&host, view).await,
+                Err(error) => host.log_host(
+                    LogLevel::Warning,
+                    &format!("marketplace view refused: {error}"),
+                ),
+            }
+        })
+        .detach();
+    }
+}
+
+/// What woke a view's loop.
+enum Next {
+    Line(Option<Result<WsMessage, tungstenite::Error>>),
+    Host(Option<HostEvent>),
+    Reply(String),
+}
+
+/// Serves one view until it closes.
+async fn serve_view(host: &Host, mut view: View) {
+    let (_, events) = host.watch();
+    // Requests that take time (installs) run on their own and send their error line here.
+    let (reply_tx, replies) = async_channel::unbounded::<String>();
+    loop {
+        let next = future::or(
+            async { Next::Line(view.next().await) },
+            future::or(async { Next::Host(events.recv().await.ok()) }, async {
+                Next::Reply(replies.recv().await.expect("we hold a sender"))
+            }),
+        )
+        .await;
+        let out = match next {
+            Next::Line(None | Some(Err(_)) | Some(Ok(WsMessage::Close(_)))) => return,
+            Next::Line(Some(Ok(WsMessage::Text(text)))) => {
+                match line::parse_request(text.as_str()) {
+                    Ok(MarketRequest::GetInstalledPlugins) => Some(installed(host)),
+                    Ok(request) => {
+                        let (host, reply) = (host.clone(), reply_tx.clone());
+                        smol::spawn(async move {
+                            if let Some(error) = carry_out(&host, request).await {
+                                let _ = reply.send(error).await;
+                            }
+                        })
+                        .detach();
+                        None
+                    }
+                    Err(error) => Some(line::line_error(&error)),
+                }
+            }
+            Next::Line(Some(Ok(WsMessage::Binary(_)))) => Some(line::error(
+                "",
+                "binary messages carry nothing here: send \"MessageName <json>\" as text",
+            )),
+            Next::Line(Some(Ok(_))) => None,
+            // The host is shutting down.
+            Next::Host(None) => return,
+            Next::Host(Some(event)) => changes_list(&event).then(|| installed(host)),
+            Next::Reply(line) => Some(line),
+        };
+        if let Some(out) = out
+            && view.send(WsMessage::text(out)).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Whether an event changes what `MPInstalledPlugins` says.
+fn changes_list(event: &HostEvent) -> bool {
+    match event {
+        HostEvent::Installation(notice) => matches!(
+            notice.event(),
+            PluginInstallationEvent::InstallationCompleted
+                | PluginInstallationEvent::UninstallationCompleted
+                | PluginInstallationEvent::UninstallAllCompleted
+        ),
+        HostEvent::LoginRequired { .. } => true,
+        _ => false,
+    }
+}
+
+/// Installs, updates or logs in; the error line if it failed.
+async fn carry_out(host: &Host, request: MarketRequest) -> Option<String> {
+    let (name, result) = match request {
+        MarketRequest::GetInstalledPlugins => return Some(installed(host)),
+        MarketRequest::InstallPlugin(info) => (
+            "MPInstallPlugin",
+            host.install_from_source(&info.plugin_id, info.version.as_deref())
+                .await
+                .map(drop)
+                .map_err(|error| error.to_string()),
+        ),
+        MarketRequest::UpdatePlugin(info) => (
+            "MPUpdatePlugin",
+            update(host, &info).await.map_err(|error| error.to_string()),
+        ),
+        MarketRequest::Login(info) => ("MPLogin", login(host, &info.plugin_id).await),
+    };
+    result.err().map(|error| line::error(name, &error))
+}
+
+/// Starts a plugin's login; a refusal by the plugin is an error too.
+async fn login(host: &Host, plugin_id: &str) -> Result<(), String> {
+    let answer = host.login(plugin_id).await.map_err(|e| e.to_string())?;
+    if answer.response.is_ok() {
+        return Ok(());
+    }
+    let code = answer.response.result().as_str_name();
+    Err(format!(
+        "plugin {plugin_id:?} refused the login: {code} {}",
+        answer.response.what
+    ))
+}
+
+/// Replaces an installed plugin from the package source.
+async fn update(host: &Host, info: &PluginInfo) -> Result<(), HostError> {
+    if !host
+        .plugins()
+        .iter()
+        .any(|p| p.manifest.plugin_id == info.plugin_id)
+    {
+        return Err(HostError::UnknownPlugin(info.plugin_id.clone()));
+    }
+    host.install_from_source(&info.plugin_id, info.version.as_deref())
+        .await
+        .map(drop)
+}
+
+/// `MPInstalledPlugins` with every plugin the host knows.
+fn installed(host: &Host) -> String {
+    let installed_plugins = host
+        .plugins()
+        .into_iter()
+        .map(|plugin| PluginInfo {
+            plugin_id: plugin.manifest.plugin_id,
+            version: Some(plugin.manifest.version.to_string()),
+            login_required: Some(plugin.login_required),
+            description: Some(plugin.manifest.description),
+        })
+        .collect();
+    line::installed_plugins(&PluginInstallation { installed_plugins })
+}

@@ -1,0 +1,213 @@
+//! The marketplace bridge (seed chapters 10-11) over its loopback WebSocket: the text protocol,
+//! the broadcast after an install, error lines, and the `Origin` rule.
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{host_with, media_manifest, until_state};
+use logi_example_media::PLUGIN_ID;
+use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_manager::Host;
+use serde_json::Value;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::{Message, WebSocket};
+
+type View = WebSocket<TcpStream>;
+
+const PAGE: &str = "https://marketplace.example";
+
+/// A host with the media plugin (CORE), a marketplace listener admitting `PAGE`, and a package
+/// source in its data directory.
+fn host() -> (Host, tempfile::TempDir) {
+    let (host, data) = host_with(|config| {
+        config.marketplace = Some("127.0.0.1:0".parse().unwrap());
+        config.marketplace_options.allowed_origins = vec![PAGE.into()];
+        config.package_source = Some(config.data_dir.join("source"));
+        config.development = true;
+    });
+    std::fs::create_dir_all(data.path().join("source")).unwrap();
+    let events = host.subscribe();
+    host.add_core(media_manifest(), logi_example_media::run)
+        .unwrap();
+    until_state(&events, PLUGIN_ID, ContainerState::Running);
+    (host, data)
+}
+
+/// Opens a view, as a web page from `origin` would (or a program, with `None`).
+fn open(host: &Host, origin: Option<&str>) -> Result<View, tungstenite::Error> {
+    let addr = host.marketplace_addr().unwrap();
+    let mut request = format!("ws://{addr}/").into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    tungstenite::client(request, stream)
+        .map(|(view, _)| view)
+        .map_err(|error| match error {
+            tungstenite::HandshakeError::Failure(error) => error,
+            tungstenite::HandshakeError::Interrupted(_) => panic!("blocking handshake interrupted"),
+        })
+}
+
+fn view(host: &Host) -> View {
+    open(host, Some(PAGE)).unwrap()
+}
+
+fn send(view: &mut View, line: &str) {
+    view.send(Message::text(line)).unwrap();
+}
+
+/// The next line: its name and its JSON body.
+fn receive(view: &mut View) -> (String, Value) {
+    loop {
+        if let Message::Text(text) = view.read().unwrap() {
+            let (name, body) = text.as_str().split_once(' ').unwrap();
+            return (name.to_string(), serde_json::from_str(body).unwrap());
+        }
+    }
+}
+
+/// The next line named `name`, passing over others.
+fn receive_named(view: &mut View, name: &str) -> Value {
+    loop {
+        let (found, body) = receive(view);
+        if found == name {
+            return body;
+        }
+    }
+}
+
+fn plugin_ids(installation: &Value) -> Vec<&str> {
+    installation["installedPlugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|plugin| plugin["pluginId"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn get_installed_plugins_answers_with_every_plugin_and_its_version() {
+    let (host, _data) = host();
+    let mut view = view(&host);
+    send(&mut view, "MPGetInstalledPlugins {}");
+    let (name, body) = receive(&mut view);
+    assert_eq!(name, "MPInstalledPlugins");
+    let media = &body["installedPlugins"][0];
+    assert_eq!(media["pluginId"], PLUGIN_ID);
+    assert_eq!(media["version"], logi_example_media::VERSION);
+    assert_eq!(media["loginRequired"], false);
+    assert_eq!(media["description"], media_manifest().description);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_install_from_the_package_source_is_broadcast_to_every_open_view() {
+    let (host, data) = host();
+    let package = common::script_package("#!/bin/sh\nexec sleep 30\n");
+    let archive = data.path().join("source/com.example.script-1.0.0.zip");
+    std::fs::write(archive, package.to_zip().unwrap()).unwrap();
+    let mut asking = view(&host);
+    let mut watching = view(&host);
+    // Both views are served before the install starts.
+    for view in [&mut asking, &mut watching] {
+        send(view, "MPGetInstalledPlugins");
+        receive_named(view, "MPInstalledPlugins");
+    }
+    send(
+        &mut asking,
+        r#"MPInstallPlugin {"pluginId": "com.example.script"}"#,
+    );
+    for view in [&mut asking, &mut watching] {
+        let installation = receive_named(view, "MPInstalledPlugins");
+        // In the order of their ids.
+        assert_eq!(plugin_ids(&installation), ["com.example.script", PLUGIN_ID]);
+    }
+    let script = host
+        .plugins()
+        .into_iter()
+        .find(|plugin| plugin.manifest.plugin_id == "com.example.script")
+        .unwrap();
+    assert_eq!(script.manifest.version.to_string(), "1.0.0");
+}
+
+#[test]
+fn a_malformed_line_gets_an_error_line_and_the_view_stays_open() {
+    let (host, _data) = host();
+    let mut view = view(&host);
+    for (line, request) in [
+        ("hello there", "hello"),
+        ("MPInstallPlugin {not json", "MPInstallPlugin"),
+        ("MPLogin {}", "MPLogin"),
+    ] {
+        send(&mut view, line);
+        let (name, body) = receive(&mut view);
+        assert_eq!(name, "MPError", "{line}");
+        assert_eq!(body["request"], request, "{line}");
+        assert!(!body["error"].as_str().unwrap().is_empty());
+    }
+    view.send(Message::binary(vec![1, 2, 3])).unwrap();
+    assert_eq!(receive(&mut view).0, "MPError");
+    send(&mut view, "MPGetInstalledPlugins {}");
+    assert_eq!(receive(&mut view).0, "MPInstalledPlugins");
+}
+
+#[test]
+fn a_plugin_missing_from_the_package_source_gets_an_error_line_naming_it() {
+    let (host, _data) = host();
+    let mut view = view(&host);
+    send(
+        &mut view,
+        r#"MPInstallPlugin {"pluginId": "com.example.none", "version": "2.0.0"}"#,
+    );
+    let body = receive_named(&mut view, "MPError");
+    assert_eq!(body["request"], "MPInstallPlugin");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("com.example.none-2.0.0.zip"), "{error}");
+}
+
+#[test]
+fn updating_a_plugin_that_is_not_installed_gets_an_error_line() {
+    let (host, _data) = host();
+    let mut view = view(&host);
+    send(
+        &mut view,
+        r#"MPUpdatePlugin {"pluginId": "com.example.none"}"#,
+    );
+    let body = receive_named(&mut view, "MPError");
+    assert_eq!(body["request"], "MPUpdatePlugin");
+    assert!(body["error"].as_str().unwrap().contains("com.example.none"));
+}
+
+#[test]
+fn login_reaches_the_plugin_and_its_refusal_comes_back_as_an_error_line() {
+    let (host, _data) = host();
+    let mut view = view(&host);
+    // The media plugin has no account to log in to: it answers NOT_IMPLEMENTED.
+    send(
+        &mut view,
+        &format!(r#"MPLogin {{"pluginId": "{PLUGIN_ID}"}}"#),
+    );
+    let body = receive_named(&mut view, "MPError");
+    assert_eq!(body["request"], "MPLogin");
+    assert!(body["error"].as_str().unwrap().contains("NOT_IMPLEMENTED"));
+}
+
+#[test]
+fn a_page_from_another_origin_is_refused_and_programs_are_let_in() {
+    let (host, _data) = host();
+    match open(&host, Some("https://evil.example")) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected a 403 refusal, got {other:?}"),
+    }
+    let mut program = open(&host, None).unwrap();
+    send(&mut program, "MPGetInstalledPlugins {}");
+    assert_eq!(receive(&mut program).0, "MPInstalledPlugins");
+}
