@@ -2,10 +2,11 @@
 //!
 //! [`PluginClient::new`] gives the client handle and its [`ClientRunner`], a future to spawn on
 //! any executor, or to run beside the plugin's own loop on one thread with
-//! [`block_on`](crate::block_on) (the lowest latency: see [`crate::run`]). The runner connects (a local socket by default, or WebSocket), says hello with
-//! the plugin's id, version and secret, and keeps the connection up ([`crate::reconnect`]): when
-//! it drops it reconnects with capped exponential backoff and a new hello. Only a refused hello
-//! (a wrong secret, an unknown plugin) or [`PluginClient::disconnect`] stop it.
+//! [`block_on`](crate::block_on) (the lowest latency: see [`crate::run`]). The runner connects
+//! (a local socket by default, or WebSocket), says hello with the plugin's id, version and
+//! secret, and keeps the connection up ([`crate::reconnect`]): when it drops it reconnects with
+//! capped exponential backoff and a new hello. Only a refused hello (a wrong secret, an unknown
+//! plugin) or [`PluginClient::disconnect`] stop it.
 //!
 //! Everything the manager sends arrives as a [`ClientEvent`] from
 //! [`next_event`](PluginClient::next_event); requests are answered with

@@ -34,7 +34,7 @@ use logi_plugin_core::proto::plugin::{InitLogin, TriggerAction, UpdateAnalogCont
 use logi_plugin_core::session::{ManagerConfig, PluginRegistry};
 use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::local::{LocalError, LocalListener};
-use logi_plugin_transports::ws::{WsListenError, WsListener};
+use logi_plugin_transports::ws::{WsListenError, WsListener, WsOptions};
 use logi_plugin_transports::{Answer, ManagerConnection, ManagerListener, RequestError};
 
 pub use config::{HostConfig, LogRecord, LogSink};
@@ -326,6 +326,20 @@ impl PluginRegistry for Codes {
     }
 }
 
+/// A loopback WebSocket listener on `addr`, and the address it got (port 0 picks one).
+fn bind_ws(
+    addr: SocketAddr,
+    options: &WsOptions,
+    what: &str,
+) -> Result<(WsListener, SocketAddr), HostError> {
+    let listener = WsListener::bind(addr, options.clone())?;
+    let bound = listener.local_addr().map_err(|source| HostError::Io {
+        what: format!("reading the address of the {what} listener on {addr}"),
+        source,
+    })?;
+    Ok((listener, bound))
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -349,23 +363,16 @@ impl Host {
             ManagerListener::new(session).with_local(LocalListener::bind(&config.endpoint)?);
         let mut websocket = None;
         if let Some(addr) = config.websocket {
-            let ws = WsListener::bind(addr, config.websocket_options.clone())?;
-            websocket = Some(ws.local_addr().map_err(|source| HostError::Io {
-                what: format!("reading the address of the WebSocket listener on {addr}"),
-                source,
-            })?);
+            let (ws, bound) = bind_ws(addr, &config.websocket_options, "WebSocket")?;
+            websocket = Some(bound);
             listener = listener.with_ws(ws);
         }
-        let marketplace = match config.marketplace {
-            Some(addr) => Some(WsListener::bind(addr, config.marketplace_options.clone())?),
-            None => None,
-        };
-        let marketplace_addr = match &marketplace {
-            Some(listener) => Some(listener.local_addr().map_err(|source| HostError::Io {
-                what: "reading the address of the marketplace listener".into(),
-                source,
-            })?),
-            None => None,
+        let (marketplace, marketplace_addr) = match config.marketplace {
+            Some(addr) => {
+                let (ws, bound) = bind_ws(addr, &config.marketplace_options, "marketplace")?;
+                (Some(ws), Some(bound))
+            }
+            None => (None, None),
         };
         let (language_tx, language_rx) = async_channel::unbounded();
         let shared = Arc::new(Shared {
