@@ -6,10 +6,13 @@
 //!   serves their sessions and keeps their [`settings`];
 //! - [`library`]: the client library (seed chapter 9) the configuration software uses to drive
 //!   a running manager;
+//! - the admin HTTP port (`docs/admin.md`): provd's plugin-manager API and the developer
+//!   console, opened with [`HostConfig::admin`];
 //! - [`demo`]: the project's demo, a host running the example plugin;
 //! - the `logi-plugin` command-line tool (`src/bin/logi-plugin/`).
 #![forbid(unsafe_code)]
 
+mod admin;
 pub mod demo;
 pub mod host;
 pub mod library;

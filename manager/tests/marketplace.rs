@@ -6,9 +6,8 @@ mod common;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{host_with, media_manifest, until_state};
+use common::{media_host, media_manifest};
 use logi_example_media::PLUGIN_ID;
-use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_manager::Host;
 use serde_json::Value;
 use tungstenite::client::IntoClientRequest;
@@ -21,17 +20,13 @@ const PAGE: &str = "https://marketplace.example";
 /// A host with the media plugin (CORE), a marketplace listener admitting `PAGE`, and a package
 /// source in its data directory.
 fn host() -> (Host, tempfile::TempDir) {
-    let (host, data) = host_with(|config| {
+    let (host, data) = media_host(|config| {
         config.marketplace = Some("127.0.0.1:0".parse().unwrap());
         config.marketplace_options.allowed_origins = vec![PAGE.into()];
         config.package_source = Some(config.data_dir.join("source"));
         config.development = true;
     });
     std::fs::create_dir_all(data.path().join("source")).unwrap();
-    let events = host.subscribe();
-    host.add_core(media_manifest(), logi_example_media::run)
-        .unwrap();
-    until_state(&events, PLUGIN_ID, ContainerState::Running);
     (host, data)
 }
 
@@ -210,4 +205,29 @@ fn a_page_from_another_origin_is_refused_and_programs_are_let_in() {
     let mut program = open(&host, None).unwrap();
     send(&mut program, "MPGetInstalledPlugins {}");
     assert_eq!(receive(&mut program).0, "MPInstalledPlugins");
+}
+
+#[test]
+fn shutdown_closes_every_open_view() {
+    let (host, _data) = host();
+    let mut view = view(&host);
+    send(&mut view, "MPGetInstalledPlugins");
+    receive_named(&mut view, "MPInstalledPlugins");
+    smol::block_on(host.shutdown());
+    loop {
+        match view.read() {
+            Ok(Message::Close(_)) | Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(tungstenite::Error::Io(error))
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("the view is still open 10 s after the shutdown")
+            }
+            Err(tungstenite::Error::Io(_)) => break,
+            Ok(_) => {}
+            Err(error) => panic!("{error}"),
+        }
+    }
 }

@@ -33,6 +33,12 @@ pub struct HostConfig {
     /// Which browser origins may open the marketplace WebSocket (the marketplace page's own),
     /// and its message size limit. Programs that send no `Origin` are let in.
     pub marketplace_options: WsOptions,
+    /// A loopback address for the admin HTTP port: provd's plugin-manager API and the developer
+    /// console page (`docs/admin.md`); port 0 picks a free port ([`crate::Host::admin_addr`]).
+    pub admin: Option<SocketAddr>,
+    /// Browser origins allowed to call the admin port besides its own pages' (which are also
+    /// let into the marketplace WebSocket). Programs that send no `Origin` are let in.
+    pub admin_origins: Vec<String>,
     /// A folder of packages named `<plugin id>-<version>.zip` (as `logi-plugin pack` names
     /// them), where installs that name a plugin but no file find it: the marketplace's
     /// `MPInstallPlugin` and `MPUpdatePlugin`, the client library's `install_plugin` without a
@@ -65,6 +71,8 @@ impl HostConfig {
             marketplace: None,
             marketplace_options: WsOptions::default(),
             package_source: None,
+            admin: None,
+            admin_origins: Vec::new(),
             trust: TrustStore::default(),
             development: false,
             language: "en-US".into(),

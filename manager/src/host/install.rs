@@ -200,19 +200,69 @@ impl Host {
                     continue;
                 }
             };
-            let manifest = package.manifest().clone();
-            match package.verify_installed(&config.trust, self.development_mode()) {
-                Ok(Trust::Development(why)) => {
-                    let message = format!("launched in development mode: {why}");
-                    self.shared
-                        .log(&manifest.plugin_id, LogLevel::Warning, message);
-                    self.shared.add(manifest, dir);
-                }
-                Ok(Trust::Publisher { .. }) => self.shared.add(manifest, dir),
-                Err(error) => self.shared.refuse(manifest, dir, error.to_string()),
+            // A plugin refused is listed with the reason; the others still start.
+            let _ = self.launch_installed(&package, dir);
+        }
+        Ok(())
+    }
+
+    /// Launches an installed plugin read back from its folder if its kept signature still
+    /// holds (or in development mode); else lists it, not launched, with the reason.
+    fn launch_installed(&self, package: &Package, dir: PathBuf) -> Result<(), HostError> {
+        let manifest = package.manifest().clone();
+        let trust = &self.shared.config.trust;
+        match package.verify_installed(trust, self.development_mode()) {
+            Ok(Trust::Development(why)) => {
+                let message = format!("launched in development mode: {why}");
+                self.shared
+                    .log(&manifest.plugin_id, LogLevel::Warning, message);
+                self.shared.add(manifest, dir);
+            }
+            Ok(Trust::Publisher { .. }) => self.shared.add(manifest, dir),
+            Err(error) => {
+                self.shared.refuse(manifest, dir, error.to_string());
+                return Err(error.into());
             }
         }
         Ok(())
+    }
+
+    /// Reloads a plugin, the development workflow (provd's reload): an INSTALLED plugin's
+    /// folder is read and checked again, as at start, and its program restarted with the
+    /// manifest found there; an EXTERNAL plugin's session is closed, so that it reconnects.
+    /// A CORE plugin is built into the host and cannot be reloaded. A folder that no longer
+    /// reads is refused with its problems, and the plugin left running as it was.
+    pub async fn reload(&self, plugin_id: &str) -> Result<(), HostError> {
+        let (installation, dir) = {
+            let plugins = lock(&self.shared.plugins);
+            let plugin = plugins
+                .get(plugin_id)
+                .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
+            (plugin.info.installation, plugin.dir.clone())
+        };
+        let dir = match (installation, dir) {
+            (InstallationType::Core, _) => return Err(HostError::CorePlugin(plugin_id.into())),
+            (InstallationType::Installed, Some(dir)) => dir,
+            _ => {
+                if let Ok(connection) = self.shared.connection(plugin_id) {
+                    connection.close();
+                }
+                return Ok(());
+            }
+        };
+        let (read, limits) = (dir.clone(), self.shared.config.limits);
+        let package = smol::unblock(move || Package::from_dir(&read, limits)).await?;
+        let found = &package.manifest().plugin_id;
+        if found != plugin_id {
+            return Err(HostError::IdChanged {
+                plugin_id: plugin_id.into(),
+                found: found.clone(),
+            });
+        }
+        self.stop(plugin_id).await;
+        let message = format!("reloading from {}", dir.display());
+        self.shared.log(plugin_id, LogLevel::Info, message);
+        self.launch_installed(&package, dir)
     }
 }
 

@@ -55,7 +55,7 @@ pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, he
                 Event::Request { id, message } => {
                     let (host, connection) = (host.clone(), connection.clone());
                     smol::spawn(async move {
-                        let reply = answer(&host, message).await;
+                        let reply = host.call(message).await;
                         let _ = connection.respond(id, reply).await;
                     })
                     .detach();
@@ -103,12 +103,36 @@ fn available(host: &Host, plugin_id: &str) -> Option<Message> {
     Some(plugin.details().into())
 }
 
-/// The host's answer to one call.
-async fn answer(host: &Host, message: Message) -> Reply {
-    match call(host, message).await {
-        Ok(Some(message)) => Reply::Message(message),
-        Ok(None) => Reply::Ok,
-        Err((code, what)) => Reply::Error(code, what),
+impl Host {
+    /// Carries out one call of the client library (seed chapter 9), as the manager answers it
+    /// over the local socket: its answer, or the seed's error code and why. The admin port's
+    /// `/logi/call` carries the same calls as JSON.
+    pub async fn call(&self, message: Message) -> Reply {
+        match call(self, message).await {
+            Ok(Some(message)) => Reply::Message(message),
+            Ok(None) => Reply::Ok,
+            Err((code, what)) => Reply::Error(code, what),
+        }
+    }
+}
+
+impl HostError {
+    /// The seed's result code (chapter 6) for this failure.
+    pub fn code(&self) -> ResponseCode {
+        match self {
+            HostError::UnknownPlugin(_) | HostError::NotInSource { .. } => ResponseCode::NotFound,
+            HostError::NoPackageSource(_) => ResponseCode::InvalidArg,
+            HostError::NotConnected(_) => ResponseCode::NotReady,
+            HostError::CorePlugin(_) => ResponseCode::Unauthorized,
+            HostError::Taken { .. } => ResponseCode::DuplicateName,
+            HostError::Signature(_) => ResponseCode::Unauthorized,
+            HostError::Package(PackageError::Io { .. }) => ResponseCode::NoSuchPath,
+            HostError::Package(_) | HostError::Language(_) | HostError::IdChanged { .. } => {
+                ResponseCode::InvalidArg
+            }
+            HostError::Request { .. } => ResponseCode::Unreachable,
+            _ => ResponseCode::Faulted,
+        }
     }
 }
 
@@ -382,17 +406,5 @@ fn unexpected(plugin_id: &str, message: Option<Message>) -> Refusal {
 
 /// The seed's error code for a host error, with its message.
 fn refusal(error: HostError) -> Refusal {
-    let code = match &error {
-        HostError::UnknownPlugin(_) | HostError::NotInSource { .. } => ResponseCode::NotFound,
-        HostError::NoPackageSource(_) => ResponseCode::InvalidArg,
-        HostError::NotConnected(_) => ResponseCode::NotReady,
-        HostError::CorePlugin(_) => ResponseCode::Unauthorized,
-        HostError::Taken { .. } => ResponseCode::DuplicateName,
-        HostError::Signature(_) => ResponseCode::Unauthorized,
-        HostError::Package(PackageError::Io { .. }) => ResponseCode::NoSuchPath,
-        HostError::Package(_) | HostError::Language(_) => ResponseCode::InvalidArg,
-        HostError::Request { .. } => ResponseCode::Unreachable,
-        _ => ResponseCode::Faulted,
-    };
-    (code, error.to_string())
+    (error.code(), error.to_string())
 }

@@ -38,6 +38,7 @@ use logi_plugin_transports::ws::{WsListenError, WsListener, WsOptions};
 use logi_plugin_transports::{Answer, ManagerConnection, ManagerListener, RequestError};
 
 pub use config::{HostConfig, LogRecord, LogSink};
+pub use source::SourcePackage;
 
 use crate::package::PackageError;
 use crate::package::signature::SignatureError;
@@ -137,6 +138,9 @@ pub enum HostError {
     /// The WebSocket port cannot be opened.
     #[error(transparent)]
     ListenWs(#[from] WsListenError),
+    /// The admin port was asked for on an address that is not loopback.
+    #[error("refusing to open the admin port on {0}: it binds loopback addresses only")]
+    NotLoopback(SocketAddr),
     /// A file operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -172,8 +176,19 @@ pub enum HostError {
         dir: PathBuf,
     },
     /// The plugin is built into the host.
-    #[error("{0:?} is a CORE plugin, built into the host: it cannot be uninstalled")]
+    #[error(
+        "{0:?} is a CORE plugin, built into the host: it cannot be uninstalled, replaced or \
+         reloaded"
+    )]
     CorePlugin(String),
+    /// A reloaded plugin's folder now holds another plugin.
+    #[error("the folder of {plugin_id:?} now holds {found:?}: install that as a plugin of its own")]
+    IdChanged {
+        /// The plugin reloaded.
+        plugin_id: String,
+        /// The id its manifest now has.
+        found: String,
+    },
     /// Another plugin has the id.
     #[error("{plugin_id:?} is already taken by a plugin of installation type {}", .installation.as_str_name())]
     Taken {
@@ -260,6 +275,12 @@ struct Shared {
     accepting: Mutex<Vec<smol::Task<()>>>,
     /// Where the marketplace listener is, if there is one.
     marketplace: Option<SocketAddr>,
+    /// Where the admin port is, if there is one.
+    admin: Option<SocketAddr>,
+    /// Closed at shutdown: what serves pages and views (marketplace, admin event streams)
+    /// waits on it to end.
+    closing: async_channel::Sender<()>,
+    closed: async_channel::Receiver<()>,
     /// Development mode, which the client library can turn on and off (seed 9.5.7).
     development: AtomicBool,
     /// The language plugins are told in their hello (seed 9.5.8 changes it).
@@ -340,7 +361,7 @@ fn bind_ws(
     Ok((listener, bound))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -367,13 +388,26 @@ impl Host {
             websocket = Some(bound);
             listener = listener.with_ws(ws);
         }
+        let admin = config.admin.map(crate::admin::bind).transpose()?;
         let (marketplace, marketplace_addr) = match config.marketplace {
             Some(addr) => {
-                let (ws, bound) = bind_ws(addr, &config.marketplace_options, "marketplace")?;
+                // The console page on the admin port opens the marketplace bridge.
+                let mut options = config.marketplace_options.clone();
+                if let Some((_, port)) = &admin {
+                    options
+                        .allowed_origins
+                        .extend(crate::admin::own_origins(*port));
+                }
+                let (ws, bound) = bind_ws(addr, &options, "marketplace")?;
                 (Some(ws), Some(bound))
             }
             None => (None, None),
         };
+        let admin_addr = match (&admin, config.admin) {
+            (Some((_, port)), Some(addr)) => Some(SocketAddr::new(addr.ip(), *port)),
+            _ => None,
+        };
+        let (closing, closed) = async_channel::bounded(1);
         let (language_tx, language_rx) = async_channel::unbounded();
         let shared = Arc::new(Shared {
             development: AtomicBool::new(config.development),
@@ -390,12 +424,20 @@ impl Host {
             websocket,
             accepting: Mutex::new(Vec::new()),
             marketplace: marketplace_addr,
+            admin: admin_addr,
+            closing,
+            closed,
         });
         let accepting = smol::spawn(serve::accept(shared.clone(), listener, language_rx));
         lock(&shared.accepting).push(accepting);
         let host = Host { shared };
         if let Some(listener) = marketplace {
             let task = smol::spawn(crate::marketplace::accept(host.clone(), listener));
+            lock(&host.shared.accepting).push(task);
+        }
+        if let Some((listener, port)) = admin {
+            let origins = host.shared.config.admin_origins.clone();
+            let task = smol::spawn(crate::admin::accept(host.clone(), listener, port, origins));
             lock(&host.shared.accepting).push(task);
         }
         host.load_installed()?;
@@ -435,6 +477,11 @@ impl Host {
         self.shared.websocket
     }
 
+    /// How the host was set up.
+    pub(crate) fn config(&self) -> &HostConfig {
+        &self.shared.config
+    }
+
     /// Writes a line of the host's own to its log.
     pub(crate) fn log_host(&self, level: LogLevel, message: &str) {
         self.shared.config.log.write(None, level, message);
@@ -443,6 +490,16 @@ impl Host {
     /// Where the marketplace listener is, when [`HostConfig::marketplace`] asked for one.
     pub fn marketplace_addr(&self) -> Option<SocketAddr> {
         self.shared.marketplace
+    }
+
+    /// Where the admin HTTP port is, when [`HostConfig::admin`] asked for one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.shared.admin
+    }
+
+    /// Resolves once the host has begun to shut down.
+    pub(crate) async fn closed(&self) {
+        let _ = self.shared.closed.recv().await;
     }
 
     /// The settings database.
@@ -562,6 +619,7 @@ impl Host {
     /// to end (or be killed after the grace period), and closes the sessions left (EXTERNAL
     /// plugins', the client library's).
     pub async fn shutdown(&self) {
+        self.shared.closing.close();
         let accepting = std::mem::take(&mut *lock(&self.shared.accepting));
         for task in accepting {
             task.cancel().await;

@@ -15,18 +15,27 @@ impl Host {
         plugin_id: &str,
         version: Option<&str>,
     ) -> Result<Manifest, HostError> {
+        let archive = self.fetch_from_source(plugin_id, version).await?;
+        self.install(&archive).await
+    }
+
+    /// The package archive of `plugin_id` in the package source: of `version`, or the newest.
+    pub async fn fetch_from_source(
+        &self,
+        plugin_id: &str,
+        version: Option<&str>,
+    ) -> Result<Vec<u8>, HostError> {
         let Some(dir) = self.shared.config.package_source.clone() else {
             return Err(HostError::NoPackageSource(plugin_id.into()));
         };
         let path = find(&dir, plugin_id, version)?;
         let read = path.clone();
-        let archive = smol::unblock(move || std::fs::read(read))
+        smol::unblock(move || std::fs::read(read))
             .await
             .map_err(|source| HostError::Io {
                 what: format!("reading {}", path.display()),
                 source,
-            })?;
-        self.install(&archive).await
+            })
     }
 }
 
@@ -41,21 +50,54 @@ fn find(dir: &Path, plugin_id: &str, version: Option<&str>) -> Result<PathBuf, H
         Some(version) => Some(version.parse::<Version>().map_err(|_| not_found())?),
         None => None,
     };
+    packages(dir)?
+        .into_iter()
+        .filter(|package| package.plugin_id == plugin_id)
+        .filter(|package| wanted.is_none_or(|wanted| package.version == wanted))
+        .max_by_key(|package| package.version)
+        .map(|package| package.path)
+        .ok_or_else(not_found)
+}
+
+/// A package in the package source, as its file name gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourcePackage {
+    /// The plugin it holds.
+    pub plugin_id: String,
+    /// Its version.
+    pub version: Version,
+    /// The file.
+    pub path: PathBuf,
+}
+
+impl Host {
+    /// Every package in the package source (none when there is no source), by file name:
+    /// `<plugin id>-<version>.zip`; other files are passed over.
+    pub fn source_packages(&self) -> Result<Vec<SourcePackage>, HostError> {
+        match &self.shared.config.package_source {
+            Some(dir) => packages(dir),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+fn packages(dir: &Path) -> Result<Vec<SourcePackage>, HostError> {
     let entries = std::fs::read_dir(dir).map_err(|source| HostError::Io {
         what: format!("listing the package source {}", dir.display()),
         source,
     })?;
-    let prefix = format!("{plugin_id}-");
-    entries
+    // Versions hold no '-', so the last one ends the plugin id.
+    Ok(entries
         .filter_map(|entry| {
             let name = entry.ok()?.file_name().into_string().ok()?;
-            let version = name.strip_prefix(&prefix)?.strip_suffix(".zip")?;
-            Some((version.parse::<Version>().ok()?, dir.join(&name)))
+            let (plugin_id, version) = name.strip_suffix(".zip")?.rsplit_once('-')?;
+            Some(SourcePackage {
+                plugin_id: plugin_id.into(),
+                version: version.parse().ok()?,
+                path: dir.join(&name),
+            })
         })
-        .filter(|(found, _)| wanted.is_none_or(|wanted| *found == wanted))
-        .max_by_key(|(found, _)| *found)
-        .map(|(_, path)| path)
-        .ok_or_else(not_found)
+        .collect())
 }
 
 #[cfg(test)]

@@ -65,9 +65,16 @@ async fn serve_view(host: &Host, mut view: View) {
     loop {
         let next = future::or(
             async { Next::Line(view.next().await) },
-            future::or(async { Next::Host(events.recv().await.ok()) }, async {
-                Next::Reply(replies.recv().await.expect("we hold a sender"))
-            }),
+            future::or(
+                async {
+                    let event = future::or(async { events.recv().await.ok() }, async {
+                        host.closed().await;
+                        None
+                    });
+                    Next::Host(event.await)
+                },
+                async { Next::Reply(replies.recv().await.expect("we hold a sender")) },
+            ),
         )
         .await;
         let out = match next {
@@ -93,8 +100,11 @@ async fn serve_view(host: &Host, mut view: View) {
                 "binary messages carry nothing here: send \"MessageName <json>\" as text",
             )),
             Next::Line(Some(Ok(_))) => None,
-            // The host is shutting down.
-            Next::Host(None) => return,
+            // The host is shutting down: the view is closed.
+            Next::Host(None) => {
+                let _ = view.close(None).await;
+                return;
+            }
             Next::Host(Some(event)) => changes_list(&event).then(|| installed(host)),
             Next::Reply(line) => Some(line),
         };

@@ -20,6 +20,20 @@ pub fn host_with(configure: impl FnOnce(&mut HostConfig)) -> (Host, tempfile::Te
     (Host::start(config).unwrap(), data)
 }
 
+/// [`host_with`], with the example media plugin running in it as a CORE plugin.
+pub fn media_host(configure: impl FnOnce(&mut HostConfig)) -> (Host, tempfile::TempDir) {
+    let (host, data) = host_with(configure);
+    let events = host.subscribe();
+    host.add_core(media_manifest(), logi_example_media::run)
+        .unwrap();
+    until_state(
+        &events,
+        logi_example_media::PLUGIN_ID,
+        ContainerState::Running,
+    );
+    (host, data)
+}
+
 /// The first event `wanted` accepts (at most 10 s).
 pub fn until(
     events: &async_channel::Receiver<HostEvent>,

@@ -36,6 +36,13 @@ pub struct ServeArgs {
     /// A browser origin allowed to open the marketplace WebSocket (repeatable).
     #[arg(long = "marketplace-origin")]
     marketplace_origins: Vec<String>,
+    /// Open the admin HTTP port (provd's plugin-manager API and the developer console at /) on
+    /// this loopback address (port 0: any free port).
+    #[arg(long)]
+    admin: Option<SocketAddr>,
+    /// A browser origin allowed to call the admin port besides its own pages (repeatable).
+    #[arg(long = "admin-origin")]
+    admin_origins: Vec<String>,
     /// A folder of `<plugin id>-<version>.zip` packages that installs by plugin id take from.
     #[arg(long)]
     package_source: Option<PathBuf>,
@@ -72,6 +79,8 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         .allowed_origins
         .clone_from(&args.marketplace_origins);
     config.package_source.clone_from(&args.package_source);
+    config.admin = args.admin;
+    config.admin_origins.clone_from(&args.admin_origins);
     config.trust = trust_store(args.trust.as_deref(), &data_dir)?;
     config.development = args.development;
     config.language.clone_from(&args.language);
@@ -87,16 +96,19 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
     let (plugins, events) = host.watch();
     out.report(
         json!({ "ok": true, "serving": host.endpoint(), "websocket": host.websocket_addr(),
-                "marketplace": host.marketplace_addr(),
+                "marketplace": host.marketplace_addr(), "admin": host.admin_addr(),
                 "data_dir": data_dir, "plugins": plugins.len() }),
         &format!(
-            "serving on {}{}{} with {} plugins from {}",
+            "serving on {}{}{}{} with {} plugins from {}",
             host.endpoint().display(),
             host.websocket_addr()
                 .map(|addr| format!(" and ws://{addr}"))
                 .unwrap_or_default(),
             host.marketplace_addr()
                 .map(|addr| format!(", marketplace on ws://{addr}"))
+                .unwrap_or_default(),
+            host.admin_addr()
+                .map(|addr| format!(", developer console on http://{addr}/"))
                 .unwrap_or_default(),
             plugins.len(),
             data_dir.display()

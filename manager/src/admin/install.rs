@@ -1,0 +1,308 @@
+//! provd's installation service, for the manager (`/provd/pg_mgr/install`) and for one plugin
+//! (`/provd/pg_mgr/plugins/<id>/install`, the same service limited to that plugin's package).
+//!
+//! Packages come from the host's package source. `install` and `upgrade` answer `201 Created`
+//! with the `Location` of an operation in progress whose steps are `fetch` (the package read
+//! from the source), `install` (checked, unpacked, its commands run) and `start` (its program
+//! launched until it says hello). `uninstall` is done when it answers `204`. `installed` lists
+//! the plugins installed from packages, `installable` the newest package of each plugin in the
+//! source. provd's optional `update` is left out: the source is a folder, read afresh each time.
+
+use std::time::Duration;
+
+use futures_lite::future;
+use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::http::{Request, Response};
+use super::operation::{self, Operation};
+use super::provd::{info, is_package, links};
+use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
+use crate::host::lock;
+use crate::{Host, HostEvent, Package, PluginInfo};
+
+/// How long a freshly installed plugin may take to say hello.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Answers `<service>/<rest>`, for the manager (`plugin` is `None`) or one plugin.
+pub(super) async fn answer(
+    admin: &Admin,
+    request: &Request,
+    plugin: Option<&PluginInfo>,
+    rest: &[&str],
+) -> Response {
+    let base = match plugin {
+        Some(plugin) => format!(
+            "/provd/pg_mgr/plugins/{}/install",
+            plugin.manifest.plugin_id
+        ),
+        None => "/provd/pg_mgr/install".to_string(),
+    };
+    match rest {
+        [] => only(request, "GET", || service(&base)),
+        ["installed"] => only(request, "GET", || installed(admin, plugin)),
+        ["installable"] => {
+            if request.method != "GET" {
+                return method_not_allowed("GET");
+            }
+            installable(admin, plugin).await
+        }
+        [verb @ ("install" | "upgrade" | "uninstall")] => {
+            if request.method != "POST" {
+                return method_not_allowed("POST");
+            }
+            let target = match target(request, plugin) {
+                Ok(target) => target,
+                Err(refusal) => return refusal,
+            };
+            match *verb {
+                "uninstall" => match admin.host.uninstall(&target.0).await {
+                    Ok(()) => Response::no_content(),
+                    Err(error) => host_error(&error),
+                },
+                "upgrade"
+                    if !admin
+                        .host
+                        .plugins()
+                        .iter()
+                        .any(|p| p.manifest.plugin_id == target.0 && is_package(p)) =>
+                {
+                    let what = format!("no package {:?} is installed to upgrade", target.0);
+                    Response::error(404, "NOT_FOUND", &what)
+                }
+                verb => start(admin, &base, verb, target),
+            }
+        }
+        ["install" | "upgrade", _] => {
+            let path = request.path.trim_end_matches('/');
+            match request.method.as_str() {
+                "GET" => match admin.operations.get(path) {
+                    Some(status) => Response::json(200, &status),
+                    None => not_found(path),
+                },
+                "DELETE" if admin.operations.delete(path) => Response::no_content(),
+                "DELETE" => not_found(path),
+                _ => method_not_allowed("GET, DELETE"),
+            }
+        }
+        _ => not_found(&request.path),
+    }
+}
+
+fn service(base: &str) -> Response {
+    let verbs = [
+        "install",
+        "uninstall",
+        "installed",
+        "installable",
+        "upgrade",
+    ];
+    let hrefs: Vec<(String, String)> = verbs
+        .iter()
+        .map(|verb| (format!("{base}/{verb}"), format!("srv.install.{verb}")))
+        .collect();
+    let pairs: Vec<(&str, &str)> = hrefs
+        .iter()
+        .map(|(h, r)| (h.as_str(), r.as_str()))
+        .collect();
+    Response::json(200, &json!({ "links": links(&pairs) }))
+}
+
+/// The plugin id (and version, if one is asked) a request names: `{"id": ...}`; for one
+/// plugin's service the id may be left out, and must be that plugin's if given.
+fn target(
+    request: &Request,
+    plugin: Option<&PluginInfo>,
+) -> Result<(String, Option<String>), Response> {
+    let body = body(request)?;
+    let version = match body.get("version") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(version)) => Some(version.clone()),
+        Some(other) => {
+            let what = format!("\"version\" must be a string such as \"1.2.0\", not {other}");
+            return Err(Response::error(400, "INVALID_ARG", &what));
+        }
+    };
+    let id = match (plugin, body.get("id")) {
+        (Some(plugin), None) => plugin.manifest.plugin_id.clone(),
+        (Some(plugin), Some(_)) => {
+            let id = member(&body, "id")?;
+            if id != plugin.manifest.plugin_id {
+                let what = format!(
+                    "this service installs {:?} only, not {id:?}",
+                    plugin.manifest.plugin_id
+                );
+                return Err(Response::error(400, "INVALID_ARG", &what));
+            }
+            id.to_string()
+        }
+        (None, _) => member(&body, "id")?.to_string(),
+    };
+    Ok((id, version))
+}
+
+/// Starts an install or upgrade; its operation in progress is at the answer's `Location`.
+fn start(
+    admin: &Admin,
+    base: &str,
+    verb: &str,
+    (plugin_id, version): (String, Option<String>),
+) -> Response {
+    let label = if verb == "upgrade" {
+        "upgrade"
+    } else {
+        "install"
+    };
+    let steps = Operation::new(label, &["fetch", "install", "start"]);
+    let (location, op) = admin.operations.create(&format!("{base}/{label}"), steps);
+    let host = admin.host.clone();
+    smol::spawn(async move {
+        if let Err(error) = run(&host, &op, &plugin_id, version.as_deref()).await {
+            lock(&op).fail(error);
+        }
+    })
+    .detach();
+    let mut created = Response::no_content().with_header("Location", location);
+    created.status = 201;
+    created.with_header("Content-Type", super::http::PROVD_JSON)
+}
+
+async fn run(
+    host: &Host,
+    op: &operation::Shared,
+    plugin_id: &str,
+    version: Option<&str>,
+) -> Result<(), String> {
+    lock(op).begin("fetch");
+    let archive = host
+        .fetch_from_source(plugin_id, version)
+        .await
+        .map_err(|error| error.to_string())?;
+    lock(op).finish("fetch");
+    lock(op).begin("install");
+    let manifest = host
+        .install(&archive)
+        .await
+        .map_err(|error| error.to_string())?;
+    lock(op).finish("install");
+    lock(op).begin("start");
+    let timeout = async {
+        async_io::Timer::after(START_TIMEOUT).await;
+        Err(format!(
+            "{} did not say hello within {START_TIMEOUT:?}",
+            manifest.plugin_id
+        ))
+    };
+    future::or(started(host, &manifest.plugin_id), timeout).await?;
+    lock(op).finish("start");
+    Ok(())
+}
+
+/// Waits until a plugin just installed runs (or has nothing to run); why not, if it does not.
+async fn started(host: &Host, plugin_id: &str) -> Result<(), String> {
+    // The snapshot holds the plugin as installed: only its own launch follows.
+    let (plugins, events) = host.watch();
+    let up = |state| {
+        matches!(
+            state,
+            ContainerState::Running | ContainerState::NotApplicable
+        )
+    };
+    if plugins
+        .iter()
+        .any(|p| p.manifest.plugin_id == plugin_id && up(p.state))
+    {
+        return Ok(());
+    }
+    let mut crashed = false;
+    while let Ok(event) = events.recv().await {
+        match event {
+            HostEvent::State {
+                plugin_id: id,
+                state,
+            } if id == plugin_id => match state {
+                state if up(state) => return Ok(()),
+                ContainerState::Crashed => crashed = true,
+                ContainerState::Stopped => {
+                    return Err(format!("{plugin_id} ended before saying hello"));
+                }
+                _ => {}
+            },
+            // The supervisor says why right after the crash.
+            HostEvent::Log {
+                plugin_id: id,
+                level: LogLevel::Error,
+                message,
+            } if crashed && id == plugin_id => {
+                return Err(format!("{plugin_id} crashed while starting: {message}"));
+            }
+            _ => {}
+        }
+    }
+    Err("the host shut down".into())
+}
+
+fn installed(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {
+    let pkgs: Map<String, Value> = admin
+        .host
+        .plugins()
+        .into_iter()
+        .filter(|p| is_package(p) && in_scope(plugin, &p.manifest.plugin_id))
+        .map(|p| (p.manifest.plugin_id.clone(), info(&p.manifest)))
+        .collect();
+    Response::json(200, &json!({ "pkgs": pkgs }))
+}
+
+async fn installable(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {
+    let packages = match admin.host.source_packages() {
+        Ok(packages) => packages,
+        Err(error) => return host_error(&error),
+    };
+    let mut newest: Vec<crate::host::SourcePackage> = Vec::new();
+    for package in packages
+        .into_iter()
+        .filter(|p| in_scope(plugin, &p.plugin_id))
+    {
+        match newest.iter_mut().find(|n| n.plugin_id == package.plugin_id) {
+            Some(kept) if kept.version < package.version => *kept = package,
+            Some(_) => {}
+            None => newest.push(package),
+        }
+    }
+    let limits = admin.host.config().limits;
+    let pkgs = smol::unblock(move || {
+        newest
+            .into_iter()
+            .map(|package| (package.plugin_id.clone(), describe(&package, limits)))
+            .collect::<Map<String, Value>>()
+    })
+    .await;
+    Response::json(200, &json!({ "pkgs": pkgs }))
+}
+
+/// An installable package's entry: as `plugin_info` says it, with its size and digest (SHA-256:
+/// provd's `sha1sum` names a digest this host does not compute), or why it cannot be read.
+fn describe(package: &crate::host::SourcePackage, limits: crate::Limits) -> Value {
+    let bytes = match std::fs::read(&package.path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let problem = format!("reading {}: {error}", package.path.display());
+            return json!({ "version": package.version.to_string(), "problem": problem });
+        }
+    };
+    let mut entry = match Package::from_zip(&bytes, limits) {
+        Ok(read) => info(read.manifest()),
+        Err(error) => {
+            json!({ "version": package.version.to_string(), "problem": error.to_string() })
+        }
+    };
+    entry["dsize"] = json!(bytes.len());
+    entry["sha256sum"] = json!(hex::encode(Sha256::digest(&bytes)));
+    entry
+}
+
+fn in_scope(plugin: Option<&PluginInfo>, plugin_id: &str) -> bool {
+    plugin.is_none_or(|plugin| plugin.manifest.plugin_id == plugin_id)
+}

@@ -1,0 +1,169 @@
+//! The admin port's own resources, for what provd has no word for:
+//!
+//! - `GET /logi`: links to the others, and to the marketplace bridge when it is open;
+//! - `POST /logi/call`: one client-library call (seed chapter 9) as a canonical JSON envelope,
+//!   carried out by [`Host::call`] exactly as over the local socket; the answer is the
+//!   response envelope, or the seed's error code in a JSON error with the matching status;
+//! - `GET /logi/events`: the host's events as server-sent events: first `plugins` (every
+//!   plugin, as the client library's `PluginDetails`), then one `host` event per
+//!   [`HostEvent`], with a comment every 15 s so that a closed page is noticed.
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use async_io::Async;
+use futures_lite::future;
+use futures_lite::io::AsyncWriteExt as _;
+use logi_plugin_core::codec::json;
+use logi_plugin_core::session::Reply;
+use logi_plugin_core::{Envelope, Message, ResponseInfo};
+use serde_json::{Value, json};
+
+use super::http::{self, Request, Response};
+use super::provd::links;
+use super::{Admin, sent_as_json, status_of};
+use crate::{Host, HostEvent};
+
+/// The event stream's path.
+pub(super) const EVENTS: &str = "/logi/events";
+
+/// How often an idle event stream says something, to find out whether the page is still there.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub(super) fn root(admin: &Admin) -> Response {
+    let marketplace = admin
+        .host
+        .marketplace_addr()
+        .map(|addr| format!("ws://{addr}/"));
+    let mut pairs = vec![
+        ("/logi/call", "logi.call"),
+        (EVENTS, "logi.events"),
+        ("/provd/pg_mgr", "pg.mgr"),
+        ("/provd/configure", "srv.configure"),
+    ];
+    if let Some(href) = &marketplace {
+        pairs.push((href, "logi.marketplace"));
+    }
+    Response::json(200, &json!({ "links": links(&pairs) }))
+}
+
+pub(super) async fn call(host: &Host, request: &Request) -> Response {
+    if let Err(refusal) = sent_as_json(request) {
+        return refusal;
+    }
+    let envelope = match std::str::from_utf8(&request.body)
+        .map_err(|error| error.to_string())
+        .and_then(|text| json::decode(text).map_err(|error| error.to_string()))
+    {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            let what = format!("the body is not a JSON envelope: {error}");
+            return Response::error(400, "INVALID_ARG", &what);
+        }
+    };
+    let Some(message) = envelope.message else {
+        let what = "the envelope carries no message: put the call in \"message\"";
+        return Response::error(400, "INVALID_ARG", what);
+    };
+    let (info, answer) = match host.call(message).await {
+        Reply::Ok => (ResponseInfo::ok(), None),
+        Reply::Message(answer) => (ResponseInfo::ok(), Some(answer)),
+        Reply::Error(code, what) => {
+            return Response::error(status_of(code), code.as_str_name(), &what);
+        }
+    };
+    let text = json::encode(&Envelope::response(envelope.id, info, answer));
+    Response::bytes(200, "application/json", text.into_bytes())
+}
+
+/// Streams the host's events to one page until it goes away or the host shuts down.
+pub(super) async fn events(host: &Host, mut stream: Async<TcpStream>) {
+    let (plugins, events) = host.watch();
+    let details: Vec<Value> = plugins
+        .iter()
+        .map(|plugin| message_json(plugin.details().into()))
+        .collect();
+    let mut out = http::head(200, &[("Content-Type", "text/event-stream".into())]);
+    out.push_str("\r\n");
+    out.push_str(&sse("plugins", &Value::Array(details)));
+    if stream.write_all(out.as_bytes()).await.is_err() {
+        return;
+    }
+    loop {
+        let next = future::or(
+            async { Some(events.recv().await.ok()) },
+            future::or(
+                async {
+                    async_io::Timer::after(KEEP_ALIVE).await;
+                    None
+                },
+                async {
+                    host.closed().await;
+                    Some(None)
+                },
+            ),
+        )
+        .await;
+        let text = match next {
+            Some(Some(event)) => sse("host", &event_json(&event)),
+            Some(None) => return,
+            None => ": still here\n\n".into(),
+        };
+        if stream.write_all(text.as_bytes()).await.is_err() || stream.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One server-sent event.
+fn sse(name: &str, data: &Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+/// A host event as the stream carries it.
+fn event_json(event: &HostEvent) -> Value {
+    match event {
+        HostEvent::Installation(notice) => json!({
+            "kind": "installation",
+            "plugin_id": notice.plugin_id,
+            "event": notice.event().as_str_name(),
+            "description": notice.description,
+        }),
+        HostEvent::State { plugin_id, state } => json!({
+            "kind": "state",
+            "plugin_id": plugin_id,
+            "state": state.as_str_name(),
+        }),
+        HostEvent::Connected { plugin_id, version } => json!({
+            "kind": "connected",
+            "plugin_id": plugin_id,
+            "version": version,
+        }),
+        HostEvent::Log {
+            plugin_id,
+            level,
+            message,
+        } => json!({
+            "kind": "log",
+            "plugin_id": plugin_id,
+            "level": level.as_str_name(),
+            "message": message,
+        }),
+        HostEvent::LoginRequired { plugin_id } => json!({
+            "kind": "login_required",
+            "plugin_id": plugin_id,
+        }),
+        HostEvent::Status { plugin_id, message } => json!({
+            "kind": "status",
+            "plugin_id": plugin_id,
+            "message": message_json(message.clone()),
+        }),
+    }
+}
+
+/// A message as canonical JSON, with its `@type`.
+fn message_json(message: Message) -> Value {
+    let text = json::encode(&Envelope::request(0, message));
+    let mut envelope: Value = serde_json::from_str(&text).expect("the codec writes JSON");
+    envelope["message"].take()
+}
