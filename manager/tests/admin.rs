@@ -610,7 +610,7 @@ fn the_event_stream_starts_with_every_plugin_then_follows_the_host() {
     loop {
         let (name, event) = next_event(&mut events).unwrap();
         assert_eq!(name, "host");
-        if event["kind"] == "connected" {
+        if event["event"] == "connected" {
             assert_eq!(event["plugin_id"], PLUGIN_ID);
             break;
         }

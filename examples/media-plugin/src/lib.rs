@@ -123,6 +123,8 @@ impl MediaPlugin {
                     ..ActionCellStatus::default()
                 }))
             }
+            // The toggle happens on the press; letting go of the key changes nothing.
+            Message::ReleaseAction(release) if release.action_id == TOGGLE_MUTE => Reply::Ok,
             Message::UpdateAnalogControl(update) if update.analog_control_id == VOLUME => {
                 self.volume = match update.update_type {
                     Some(UpdateType::Delta(notches)) => self.volume + notches * self.step,
@@ -260,4 +262,37 @@ pub fn main_from_env() -> Result<(), ClientError> {
     // crossing threads, and `block_on` takes a quick answer without parking.
     logi_plugin_transports::block_on(smol::future::zip(runner, run(client)));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logi_plugin_core::proto::plugin::{ReleaseAction, TriggerAction};
+
+    fn key(action_id: &str) -> (TriggerAction, ReleaseAction) {
+        let instance = "cell".to_string();
+        let trigger = TriggerAction {
+            action_instance_id: instance.clone(),
+            action_id: action_id.into(),
+            configuration: None,
+        };
+        let release = ReleaseAction {
+            action_instance_id: instance,
+            action_id: action_id.into(),
+            configuration: None,
+        };
+        (trigger, release)
+    }
+
+    #[test]
+    fn a_press_toggles_mute_and_letting_go_changes_nothing() {
+        let mut plugin = MediaPlugin::default();
+        let mut store = Vec::new();
+        let (press, release) = key(TOGGLE_MUTE);
+        plugin.answer(&press.into(), &mut store);
+        assert!(plugin.muted());
+        assert_eq!(plugin.answer(&release.into(), &mut store), Reply::Ok);
+        assert!(plugin.muted());
+        assert_eq!(store.len(), 1);
+    }
 }

@@ -6,7 +6,8 @@
 //!   response envelope, or the seed's error code in a JSON error with the matching status;
 //! - `GET /logi/events`: the host's events as server-sent events: first `plugins` (every
 //!   plugin, as the client library's `PluginDetails`), then one `host` event per
-//!   [`HostEvent`], with a comment every 15 s so that a closed page is noticed.
+//!   [`HostEvent`](crate::HostEvent) ([`to_json`](crate::HostEvent::to_json)), with a comment
+//!   every 15 s so that a closed page is noticed.
 
 use std::net::TcpStream;
 use std::time::Duration;
@@ -16,13 +17,14 @@ use futures_lite::future;
 use futures_lite::io::AsyncWriteExt as _;
 use logi_plugin_core::codec::json;
 use logi_plugin_core::session::Reply;
-use logi_plugin_core::{Envelope, Message, ResponseInfo};
+use logi_plugin_core::{Envelope, ResponseInfo};
 use serde_json::{Value, json};
 
 use super::http::{self, Request, Response};
 use super::provd::links;
 use super::{Admin, sent_as_json, status_of};
-use crate::{Host, HostEvent};
+use crate::Host;
+use crate::host::message_json;
 
 /// The event stream's path.
 pub(super) const EVENTS: &str = "/logi/events";
@@ -105,7 +107,7 @@ pub(super) async fn events(host: &Host, mut stream: Async<TcpStream>) {
         )
         .await;
         let text = match next {
-            Some(Some(event)) => sse("host", &event_json(&event)),
+            Some(Some(event)) => sse("host", &event.to_json()),
             Some(None) => return,
             None => ": still here\n\n".into(),
         };
@@ -118,52 +120,4 @@ pub(super) async fn events(host: &Host, mut stream: Async<TcpStream>) {
 /// One server-sent event.
 fn sse(name: &str, data: &Value) -> String {
     format!("event: {name}\ndata: {data}\n\n")
-}
-
-/// A host event as the stream carries it.
-fn event_json(event: &HostEvent) -> Value {
-    match event {
-        HostEvent::Installation(notice) => json!({
-            "kind": "installation",
-            "plugin_id": notice.plugin_id,
-            "event": notice.event().as_str_name(),
-            "description": notice.description,
-        }),
-        HostEvent::State { plugin_id, state } => json!({
-            "kind": "state",
-            "plugin_id": plugin_id,
-            "state": state.as_str_name(),
-        }),
-        HostEvent::Connected { plugin_id, version } => json!({
-            "kind": "connected",
-            "plugin_id": plugin_id,
-            "version": version,
-        }),
-        HostEvent::Log {
-            plugin_id,
-            level,
-            message,
-        } => json!({
-            "kind": "log",
-            "plugin_id": plugin_id,
-            "level": level.as_str_name(),
-            "message": message,
-        }),
-        HostEvent::LoginRequired { plugin_id } => json!({
-            "kind": "login_required",
-            "plugin_id": plugin_id,
-        }),
-        HostEvent::Status { plugin_id, message } => json!({
-            "kind": "status",
-            "plugin_id": plugin_id,
-            "message": message_json(message.clone()),
-        }),
-    }
-}
-
-/// A message as canonical JSON, with its `@type`.
-fn message_json(message: Message) -> Value {
-    let text = json::encode(&Envelope::request(0, message));
-    let mut envelope: Value = serde_json::from_str(&text).expect("the codec writes JSON");
-    envelope["message"].take()
 }

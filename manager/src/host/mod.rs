@@ -9,6 +9,7 @@
 //! Tasks run on smol's global executor; every method can be called from any thread.
 
 mod config;
+mod event;
 mod install;
 mod library;
 mod process;
@@ -25,9 +26,7 @@ use std::time::Duration;
 
 use logi_plugin_core::Message;
 use logi_plugin_core::manifest::Manifest;
-use logi_plugin_core::proto::manager::{
-    ContainerState, InstallationEventNotice, InstallationType, PluginDetails,
-};
+use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginDetails};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{InitLogin, TriggerAction, UpdateAnalogControl};
@@ -38,86 +37,13 @@ use logi_plugin_transports::ws::{WsListenError, WsListener, WsOptions};
 use logi_plugin_transports::{Answer, ManagerConnection, ManagerListener, RequestError};
 
 pub use config::{HostConfig, LogRecord, LogSink};
+pub use event::HostEvent;
+pub(crate) use event::message_json;
 pub use source::SourcePackage;
 
 use crate::package::PackageError;
 use crate::package::signature::SignatureError;
 use crate::settings::{SettingsError, SettingsStore};
-
-/// What a host reports to its subscribers.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum HostEvent {
-    /// An installation event of the Kortex seed.
-    Installation(InstallationEventNotice),
-    /// A plugin's container state changed.
-    State {
-        /// The plugin.
-        plugin_id: String,
-        /// Its new state.
-        state: ContainerState,
-    },
-    /// A plugin connected and said hello.
-    Connected {
-        /// The plugin.
-        plugin_id: String,
-        /// The version it announced.
-        version: String,
-    },
-    /// A plugin logged something (seed 5.4).
-    Log {
-        /// The plugin.
-        plugin_id: String,
-        /// How serious.
-        level: LogLevel,
-        /// What it said.
-        message: String,
-    },
-    /// A plugin's configuration scheme said the user must log in (seed 11.1: the marketplace
-    /// is told).
-    LoginRequired {
-        /// The plugin.
-        plugin_id: String,
-    },
-    /// A plugin sent a status on its own (`ActionCellStatus`, `AnalogControlStatus`).
-    Status {
-        /// The plugin.
-        plugin_id: String,
-        /// The status.
-        message: Message,
-    },
-}
-
-impl std::fmt::Display for HostEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HostEvent::Installation(notice) => {
-                write!(f, "{} {}", notice.event().as_str_name(), notice.plugin_id)?;
-                match &notice.description {
-                    Some(description) => write!(f, ": {description}"),
-                    None => Ok(()),
-                }
-            }
-            HostEvent::State { plugin_id, state } => {
-                write!(f, "{plugin_id} is {}", state.as_str_name())
-            }
-            HostEvent::Connected { plugin_id, version } => {
-                write!(f, "{plugin_id} {version} connected")
-            }
-            HostEvent::Log {
-                plugin_id,
-                level,
-                message,
-            } => write!(f, "{plugin_id} logged {}: {message:?}", level.as_str_name()),
-            HostEvent::LoginRequired { plugin_id } => {
-                write!(f, "{plugin_id} asks the user to log in")
-            }
-            HostEvent::Status { plugin_id, message } => {
-                write!(f, "{plugin_id} sent {}", message.message_type().full_name())
-            }
-        }
-    }
-}
 
 /// Why a host operation failed.
 #[derive(Debug, thiserror::Error)]

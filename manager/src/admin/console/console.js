@@ -261,7 +261,7 @@ async function refreshPlugins() {
 
 function onHostEvent(event) {
   const who = event.plugin_id || "host";
-  switch (event.kind) {
+  switch (event.event) {
     case "state": {
       const details = plugins.get(event.plugin_id);
       if (!details) return refreshPlugins();
@@ -270,10 +270,11 @@ function onHostEvent(event) {
       updateState(details);
       break;
     }
-    case "connected": {
+    case "connected":
+    case "disconnected": {
       const details = plugins.get(event.plugin_id);
       if (details) {
-        details.connected = true;
+        details.connected = event.event === "connected";
         updateState(details);
       }
       break;
@@ -282,7 +283,7 @@ function onHostEvent(event) {
       refreshPlugins();
       break;
   }
-  const { kind, plugin_id: _, ...rest } = event;
+  const { event: kind, plugin_id: _, ...rest } = event;
   log(`event ${kind}`, `${who} ${JSON.stringify(rest)}`);
 }
 

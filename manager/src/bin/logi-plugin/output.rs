@@ -77,7 +77,7 @@ impl Output {
     /// Something the host reported.
     pub fn event(&self, event: &HostEvent) {
         if self.json {
-            return println!("{}", event_json(event));
+            return println!("{}", event.to_json());
         }
         let style = match event {
             HostEvent::State {
@@ -154,37 +154,5 @@ impl Output {
         ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
             .with_style(style)
             .with_message(what.to_string())
-    }
-}
-
-/// A host event as one JSON object.
-fn event_json(event: &HostEvent) -> Value {
-    match event {
-        HostEvent::Installation(notice) => json!({
-            "event": "installation", "kind": notice.event().as_str_name(),
-            "plugin_id": notice.plugin_id, "description": notice.description,
-        }),
-        HostEvent::State { plugin_id, state } => json!({
-            "event": "state", "plugin_id": plugin_id, "state": state.as_str_name(),
-        }),
-        HostEvent::Connected { plugin_id, version } => json!({
-            "event": "connected", "plugin_id": plugin_id, "version": version,
-        }),
-        HostEvent::Log {
-            plugin_id,
-            level,
-            message,
-        } => json!({
-            "event": "log", "plugin_id": plugin_id, "level": level.as_str_name(),
-            "message": message,
-        }),
-        HostEvent::Status { plugin_id, message } => json!({
-            "event": "status", "plugin_id": plugin_id,
-            "message_type": message.message_type().full_name(),
-        }),
-        HostEvent::LoginRequired { plugin_id } => json!({
-            "event": "login_required", "plugin_id": plugin_id,
-        }),
-        other => json!({ "event": "other", "text": other.to_string() }),
     }
 }

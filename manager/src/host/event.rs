@@ -1,0 +1,139 @@
+//! What a host reports to its subscribers, and how it is written as JSON (the tool's `--json`
+//! output and the admin port's event stream).
+
+use logi_plugin_core::Envelope;
+use logi_plugin_core::Message;
+use logi_plugin_core::codec::json;
+use logi_plugin_core::proto::manager::{ContainerState, InstallationEventNotice};
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use serde_json::{Value, json};
+
+/// What a host reports to its subscribers.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum HostEvent {
+    /// An installation event of the Kortex seed.
+    Installation(InstallationEventNotice),
+    /// A plugin's container state changed.
+    State {
+        /// The plugin.
+        plugin_id: String,
+        /// Its new state.
+        state: ContainerState,
+    },
+    /// A plugin connected and said hello.
+    Connected {
+        /// The plugin.
+        plugin_id: String,
+        /// The version it announced.
+        version: String,
+    },
+    /// A plugin's session closed (it may connect again).
+    Disconnected {
+        /// The plugin.
+        plugin_id: String,
+        /// Why the session closed.
+        reason: String,
+    },
+    /// A plugin logged something (seed 5.4).
+    Log {
+        /// The plugin.
+        plugin_id: String,
+        /// How serious.
+        level: LogLevel,
+        /// What it said.
+        message: String,
+    },
+    /// A plugin's configuration scheme said the user must log in (seed 11.1: the marketplace
+    /// is told).
+    LoginRequired {
+        /// The plugin.
+        plugin_id: String,
+    },
+    /// A plugin sent a status on its own (`ActionCellStatus`, `AnalogControlStatus`).
+    Status {
+        /// The plugin.
+        plugin_id: String,
+        /// The status.
+        message: Message,
+    },
+}
+
+impl std::fmt::Display for HostEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostEvent::Installation(notice) => {
+                write!(f, "{} {}", notice.event().as_str_name(), notice.plugin_id)?;
+                match &notice.description {
+                    Some(description) => write!(f, ": {description}"),
+                    None => Ok(()),
+                }
+            }
+            HostEvent::State { plugin_id, state } => {
+                write!(f, "{plugin_id} is {}", state.as_str_name())
+            }
+            HostEvent::Connected { plugin_id, version } => {
+                write!(f, "{plugin_id} {version} connected")
+            }
+            HostEvent::Disconnected { plugin_id, reason } => {
+                write!(f, "{plugin_id} disconnected: {reason}")
+            }
+            HostEvent::Log {
+                plugin_id,
+                level,
+                message,
+            } => write!(f, "{plugin_id} logged {}: {message:?}", level.as_str_name()),
+            HostEvent::LoginRequired { plugin_id } => {
+                write!(f, "{plugin_id} asks the user to log in")
+            }
+            HostEvent::Status { plugin_id, message } => {
+                write!(f, "{plugin_id} sent {}", message.message_type().full_name())
+            }
+        }
+    }
+}
+
+impl HostEvent {
+    /// The event as one JSON object: `"event"` names its kind (`installation`, `state`,
+    /// `connected`, `disconnected`, `log`, `login_required`, `status`), with its fields beside.
+    pub fn to_json(&self) -> Value {
+        match self {
+            HostEvent::Installation(notice) => json!({
+                "event": "installation", "kind": notice.event().as_str_name(),
+                "plugin_id": notice.plugin_id, "description": notice.description,
+            }),
+            HostEvent::State { plugin_id, state } => json!({
+                "event": "state", "plugin_id": plugin_id, "state": state.as_str_name(),
+            }),
+            HostEvent::Connected { plugin_id, version } => json!({
+                "event": "connected", "plugin_id": plugin_id, "version": version,
+            }),
+            HostEvent::Disconnected { plugin_id, reason } => json!({
+                "event": "disconnected", "plugin_id": plugin_id, "reason": reason,
+            }),
+            HostEvent::Log {
+                plugin_id,
+                level,
+                message,
+            } => json!({
+                "event": "log", "plugin_id": plugin_id, "level": level.as_str_name(),
+                "message": message,
+            }),
+            HostEvent::LoginRequired { plugin_id } => json!({
+                "event": "login_required", "plugin_id": plugin_id,
+            }),
+            HostEvent::Status { plugin_id, message } => json!({
+                "event": "status", "plugin_id": plugin_id,
+                "message_type": message.message_type().full_name(),
+                "message": message_json(message.clone()),
+            }),
+        }
+    }
+}
+
+/// A message as its canonical JSON, with its `@type`.
+pub(crate) fn message_json(message: Message) -> Value {
+    let text = json::encode(&Envelope::request(0, message));
+    let mut envelope: Value = serde_json::from_str(&text).expect("the codec writes JSON");
+    envelope["message"].take()
+}
