@@ -327,6 +327,21 @@ fn the_locale_file_is_used_for_its_locale() {
 }
 
 #[test]
+fn the_manifest_file_is_localized_as_the_manifest_is() {
+    let manifest = parse(&complete()).unwrap();
+    for locale in ["de-AT", "de-CH", "fr-FR"] {
+        let mut json = complete();
+        localizations().localize_json(&mut json, locale);
+        let from_json = parse(&json).unwrap();
+        assert_eq!(
+            from_json,
+            localizations().localize(&manifest, locale),
+            "{locale}"
+        );
+    }
+}
+
+#[test]
 fn a_locale_without_its_file_uses_its_language() {
     let manifest = parse(&complete()).unwrap();
     let localized = localizations().localize(&manifest, "de-CH");

@@ -321,6 +321,35 @@ fn install_and_remove_through_the_client_library_with_their_events() {
 }
 
 #[test]
+fn the_plugin_list_is_localized_with_the_manifest_file() {
+    let (host, _data, client) = host_and_client();
+    let german = "Script: Skript\nA script: Ein Skript\n";
+    let package = common::script_package_files(
+        "#!/bin/sh\nexec sleep 30\n",
+        serde_json::json!({ "futureField": 1 }),
+        &[("localization/de-DE.yaml", german)],
+    );
+    host.set_development_mode(true);
+    smol::block_on(host.install(&package.to_zip().unwrap())).unwrap();
+    host.set_language("de-DE").unwrap();
+    let plugins = result(client.plugin_list()).unwrap();
+    let script = plugins
+        .iter()
+        .find(|plugin| plugin.plugin_id == "com.example.script")
+        .unwrap();
+    assert_eq!(script.name, "Skript");
+    assert_eq!(script.description, "Ein Skript");
+    let manifest: serde_json::Value =
+        serde_json::from_str(script.manifest_json.as_deref().unwrap()).unwrap();
+    assert_eq!(manifest["name"], "Skript");
+    // The file as the package holds it: a field this manager does not know is kept.
+    assert_eq!(manifest["futureField"], 1);
+    // A CORE plugin has no manifest file.
+    let media = plugins.iter().find(|p| p.plugin_id == PLUGIN_ID).unwrap();
+    assert_eq!(media.manifest_json, None);
+}
+
+#[test]
 fn a_package_holding_another_plugin_than_named_is_refused_invalid_arg() {
     let (_host, data, client) = host_and_client();
     let archive = data.path().join("script.zip");

@@ -231,3 +231,57 @@ fn shutdown_closes_every_open_view() {
         }
     }
 }
+
+/// A CORE plugin whose configuration scheme says the user must log in.
+async fn account_plugin(client: logi_plugin_transports::PluginClient) {
+    use logi_plugin_core::Message;
+    use logi_plugin_core::proto::plugin::PluginActionConfigurationSchemeResponse;
+    use logi_plugin_core::session::Reply;
+    use logi_plugin_transports::ClientEvent;
+    while let Some(event) = client.next_event().await {
+        match event {
+            ClientEvent::Request {
+                id,
+                message: Message::PluginActionConfigurationSchemeRequest(request),
+            } => {
+                let scheme = PluginActionConfigurationSchemeResponse {
+                    action_id: request.action_id,
+                    login_required: Some(true),
+                    ..Default::default()
+                };
+                let reply = Reply::Message(scheme.into());
+                let _ = client.send_response(id, reply).await;
+            }
+            ClientEvent::Stopped(_) => break,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_plugin_asking_for_a_login_is_broadcast_to_every_open_view() {
+    let (host, _data) = host();
+    let events = host.subscribe();
+    let mut manifest = media_manifest();
+    manifest.plugin_id = "com.example.account".into();
+    host.add_core(manifest, account_plugin).unwrap();
+    common::until_state(
+        &events,
+        "com.example.account",
+        logi_plugin_core::proto::manager::ContainerState::Running,
+    );
+    let mut view = view(&host);
+    send(&mut view, "MPGetInstalledPlugins");
+    let before = receive_named(&mut view, "MPInstalledPlugins");
+    assert_eq!(before["installedPlugins"][0]["loginRequired"], false);
+    // The configuration software opens the plugin's configuration: its scheme asks for a login.
+    let ask = logi_plugin_core::proto::plugin::PluginActionConfigurationSchemeRequest {
+        action_id: "toggle_mute".into(),
+        ..Default::default()
+    };
+    smol::block_on(host.request("com.example.account", ask)).unwrap();
+    let after = receive_named(&mut view, "MPInstalledPlugins");
+    let account = &after["installedPlugins"][0];
+    assert_eq!(account["pluginId"], "com.example.account");
+    assert_eq!(account["loginRequired"], true);
+}

@@ -60,7 +60,7 @@ impl Translations {
 }
 
 /// Every locale a package has.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Localizations {
     by_locale: HashMap<String, Translations>,
 }
@@ -133,5 +133,36 @@ impl Localizations {
             }
         }
         localized
+    }
+
+    /// The manifest as its file holds it (JSON), with the strings [`localize`](Self::localize)
+    /// translates translated for `locale`; the rest, unknown fields included, as written.
+    pub fn localize_json(&self, manifest: &mut serde_json::Value, locale: &str) {
+        let Some(t) = self.for_locale(locale) else {
+            return;
+        };
+        // The same fields as `localize`, by their names in the file.
+        translate_fields(t, manifest, &["name", "description"]);
+        let lists: [(&str, &[&str]); 3] = [
+            ("groups", &["name"]),
+            ("actions", &["name", "tooltip"]),
+            ("controls", &["name", "tooltip", "unitOfMeasurement"]),
+        ];
+        for (list, fields) in lists {
+            if let Some(serde_json::Value::Array(items)) = manifest.get_mut(list) {
+                for item in items {
+                    translate_fields(t, item, fields);
+                }
+            }
+        }
+    }
+}
+
+/// Translates the string members `fields` of a JSON object.
+fn translate_fields(t: &Translations, object: &mut serde_json::Value, fields: &[&str]) {
+    for field in fields {
+        if let Some(serde_json::Value::String(text)) = object.get_mut(*field) {
+            *text = t.translate(text).to_string();
+        }
     }
 }

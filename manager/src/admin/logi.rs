@@ -81,9 +81,10 @@ pub(super) async fn call(host: &Host, request: &Request) -> Response {
 /// Streams the host's events to one page until it goes away or the host shuts down.
 pub(super) async fn events(host: &Host, mut stream: Async<TcpStream>) {
     let (plugins, events) = host.watch();
+    let language = host.language();
     let details: Vec<Value> = plugins
         .iter()
-        .map(|plugin| message_json(plugin.details().into()))
+        .map(|plugin| message_json(plugin.details(&language).into()))
         .collect();
     let mut out = http::head(200, &[("Content-Type", "text/event-stream".into())]);
     out.push_str("\r\n");

@@ -92,7 +92,7 @@ impl Host {
             what: format!("moving {} into place", staging.display()),
             source,
         })?;
-        self.shared.add(manifest.clone(), target);
+        self.shared.add(&package, target);
         Ok(manifest)
     }
 
@@ -209,18 +209,17 @@ impl Host {
     /// Launches an installed plugin read back from its folder if its kept signature still
     /// holds (or in development mode); else lists it, not launched, with the reason.
     fn launch_installed(&self, package: &Package, dir: PathBuf) -> Result<(), HostError> {
-        let manifest = package.manifest().clone();
         let trust = &self.shared.config.trust;
         match package.verify_installed(trust, self.development_mode()) {
             Ok(Trust::Development(why)) => {
                 let message = format!("launched in development mode: {why}");
-                self.shared
-                    .log(&manifest.plugin_id, LogLevel::Warning, message);
-                self.shared.add(manifest, dir);
+                let plugin_id = &package.manifest().plugin_id;
+                self.shared.log(plugin_id, LogLevel::Warning, message);
+                self.shared.add(package, dir);
             }
-            Ok(Trust::Publisher { .. }) => self.shared.add(manifest, dir),
+            Ok(Trust::Publisher { .. }) => self.shared.add(package, dir),
             Err(error) => {
-                self.shared.refuse(manifest, dir, error.to_string());
+                self.shared.refuse(package, dir, error.to_string());
                 return Err(error.into());
             }
         }
@@ -268,7 +267,8 @@ impl Host {
 
 impl Shared {
     /// Registers an installed plugin and launches its program, if it has one.
-    fn add(self: &Arc<Shared>, manifest: Manifest, dir: PathBuf) {
+    fn add(self: &Arc<Shared>, package: &Package, dir: PathBuf) {
+        let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
         let program = program(&manifest).map(|program| dir.join(program));
         let state = if program.is_some() {
@@ -276,12 +276,7 @@ impl Shared {
         } else {
             ContainerState::NotApplicable
         };
-        let plugin = Plugin::new(
-            manifest,
-            InstallationType::Installed,
-            state,
-            Some(dir.clone()),
-        );
+        let plugin = Plugin::installed(package, state, dir.clone());
         lock(&self.plugins).insert(plugin_id.clone(), plugin);
         match program {
             Some(program) => {
@@ -294,15 +289,15 @@ impl Shared {
 
     /// Lists an installed plugin that must not run, saying why; uninstalling or installing it
     /// again are the ways out.
-    fn refuse(&self, manifest: Manifest, dir: PathBuf, problem: String) {
-        let plugin_id = manifest.plugin_id.clone();
+    fn refuse(&self, package: &Package, dir: PathBuf, problem: String) {
+        let plugin_id = package.manifest().plugin_id.clone();
         self.log(
             &plugin_id,
             LogLevel::Error,
             format!("not launched: {problem}"),
         );
         let state = ContainerState::Stopped;
-        let mut plugin = Plugin::new(manifest, InstallationType::Installed, state, Some(dir));
+        let mut plugin = Plugin::installed(package, state, dir);
         plugin.info.problem = Some(problem);
         lock(&self.plugins).insert(plugin_id.clone(), plugin);
         self.emit(HostEvent::State { plugin_id, state });

@@ -26,7 +26,7 @@ use logi_plugin_core::session::{Event, Reply};
 use logi_plugin_core::{Message, ResponseCode, ResponseInfo};
 use logi_plugin_transports::{Answer, ManagerConnection};
 
-use super::{Host, HostError, HostEvent, PluginInfo, Shared, lock};
+use super::{Host, HostError, HostEvent, Shared, lock};
 use crate::package::{Package, PackageError};
 
 /// Serves one client library session until it closes.
@@ -100,7 +100,7 @@ fn notices(host: &Host, event: HostEvent) -> Vec<Message> {
 fn available(host: &Host, plugin_id: &str) -> Option<Message> {
     let plugins = host.plugins();
     let plugin = plugins.iter().find(|p| p.manifest.plugin_id == plugin_id)?;
-    Some(plugin.details().into())
+    Some(plugin.details(&host.language()).into())
 }
 
 impl Host {
@@ -141,7 +141,12 @@ type Refusal = (ResponseCode, String);
 async fn call(host: &Host, message: Message) -> Result<Option<Message>, Refusal> {
     let answer = match message {
         Message::GetPluginList(_) => {
-            let plugins = host.plugins().iter().map(PluginInfo::details).collect();
+            let language = host.language();
+            let plugins = host
+                .plugins()
+                .iter()
+                .map(|plugin| plugin.details(&language))
+                .collect();
             PluginList { plugins }.into()
         }
         Message::InstallPlugin(install) => {

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use logi_plugin_core::Message;
 use logi_plugin_core::manifest::Manifest;
+use logi_plugin_core::manifest::localization::Localizations;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginDetails};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
@@ -41,8 +42,8 @@ pub use event::HostEvent;
 pub(crate) use event::message_json;
 pub use source::SourcePackage;
 
-use crate::package::PackageError;
 use crate::package::signature::SignatureError;
+use crate::package::{MANIFEST_PATH, Package, PackageError};
 use crate::settings::{SettingsError, SettingsStore};
 
 /// Why a host operation failed.
@@ -158,22 +159,32 @@ pub struct PluginInfo {
     pub problem: Option<String>,
     /// Whether its latest configuration scheme said the user must log in.
     pub login_required: bool,
+    /// Its `manifest.json` as its package holds it; `None` for CORE and EXTERNAL plugins, which
+    /// are registered with a manifest already read.
+    pub manifest_file: Option<String>,
+    /// Its package's translations (none for CORE and EXTERNAL plugins).
+    pub localizations: Localizations,
 }
 
 impl PluginInfo {
-    /// The plugin as the client library describes it (seed 9.3.3).
-    pub fn details(&self) -> PluginDetails {
-        let manifest = &self.manifest;
+    /// The plugin as the client library describes it (seed 9.3.3), localized for `language`.
+    pub fn details(&self, language: &str) -> PluginDetails {
+        let manifest = self.localizations.localize(&self.manifest, language);
+        let manifest_json = self.manifest_file.as_deref().and_then(|text| {
+            let mut json: serde_json::Value = serde_json::from_str(text).ok()?;
+            self.localizations.localize_json(&mut json, language);
+            Some(json.to_string())
+        });
         PluginDetails {
-            plugin_id: manifest.plugin_id.clone(),
-            name: manifest.name.clone(),
+            plugin_id: manifest.plugin_id,
+            name: manifest.name,
             version: manifest.version.to_string(),
-            author: manifest.author.clone(),
-            description: manifest.description.clone(),
+            author: manifest.author,
+            description: manifest.description,
             installation_type: self.installation.into(),
             container_state: self.state.into(),
             connected: self.connected,
-            manifest_json: None,
+            manifest_json,
             problem: self.problem.clone(),
         }
     }
@@ -244,11 +255,25 @@ impl Plugin {
                 connected: false,
                 problem: None,
                 login_required: false,
+                manifest_file: None,
+                localizations: Localizations::default(),
             },
             dir,
             connection: None,
             supervisor: None,
         }
+    }
+
+    /// A plugin installed from `package` into `dir`.
+    fn installed(package: &Package, state: ContainerState, dir: PathBuf) -> Plugin {
+        let manifest = package.manifest().clone();
+        let mut plugin = Plugin::new(manifest, InstallationType::Installed, state, Some(dir));
+        plugin.info.manifest_file = package
+            .files()
+            .get(MANIFEST_PATH)
+            .map(|file| String::from_utf8_lossy(&file.bytes).into_owned());
+        plugin.info.localizations = package.localizations().clone();
+        plugin
     }
 }
 

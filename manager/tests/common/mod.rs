@@ -94,8 +94,23 @@ pub fn script_package(script: &str) -> Package {
 /// [`script_package`] with more manifest fields.
 #[cfg(unix)]
 pub fn script_package_with(script: &str, fields: serde_json::Value) -> Package {
+    script_package_files(script, fields, &[])
+}
+
+/// [`script_package_with`] with more files, `(path, text)`.
+#[cfg(unix)]
+pub fn script_package_files(
+    script: &str,
+    fields: serde_json::Value,
+    files: &[(&str, &str)],
+) -> Package {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
     let mut manifest = serde_json::json!({
         "plugin_id": "com.example.script", "name": "Script", "author": "Tests",
         "description": "A script", "icon": "icon.png", "version": "1.0.0",

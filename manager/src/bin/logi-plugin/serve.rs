@@ -115,7 +115,7 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         ),
     );
     for info in &plugins {
-        out.plugin(&info.details());
+        out.plugin(&info.details(&host.language()));
     }
     smol::block_on(async {
         let printing = async {
