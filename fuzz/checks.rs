@@ -230,6 +230,7 @@ pub fn plugin_session(data: &[u8]) {
                     let setting = Settings {
                         setting_name: "k".into(),
                         setting_value: c.to_string(),
+                        ..Settings::default()
                     };
                     if let Ok(id) = session.send_request(
                         driver.now,

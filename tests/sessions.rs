@@ -607,6 +607,7 @@ fn notifications_reach_the_other_application_without_an_answer() {
     let setting = Settings {
         setting_name: "theme".into(),
         setting_value: "dark".into(),
+        ..Settings::default()
     };
     pair.plugin
         .send_notification(pair.now, setting.clone())
@@ -727,6 +728,7 @@ fn setting(value: &str) -> Settings {
     Settings {
         setting_name: "theme".into(),
         setting_value: value.into(),
+        ..Settings::default()
     }
 }
 

@@ -140,8 +140,11 @@ async fn drive(
 
     // The plugin stores each setting after answering; give the last one a moment to land.
     async_io::Timer::after(Duration::from_millis(200)).await;
-    for (name, value) in host.settings().all(PLUGIN_ID)? {
-        println!("stored setting {name} = {value}");
+    for (name, stored) in host.settings().all(PLUGIN_ID)? {
+        println!(
+            "stored setting {name} = {} (version {})",
+            stored.value, stored.version
+        );
     }
 
     host.uninstall(PLUGIN_ID).await?;

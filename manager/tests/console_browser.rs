@@ -259,7 +259,13 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     page.click("#config-submit");
     page.until("!document.querySelector('#configure').open");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while host.settings().get(PLUGIN_ID, "step").unwrap().as_deref() != Some("5") {
+    while host
+        .settings()
+        .get(PLUGIN_ID, "step")
+        .unwrap()
+        .map(|s| s.value)
+        != Some("5".into())
+    {
         assert!(Instant::now() < deadline, "the plugin never stored step 5");
         std::thread::sleep(Duration::from_millis(50));
     }

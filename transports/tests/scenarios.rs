@@ -193,6 +193,7 @@ async fn settings_make_the_round_trip(kind: Kind) {
     let settings = Settings {
         setting_name: "theme".into(),
         setting_value: "dark ünïcode ✓".into(),
+        ..Settings::default()
     };
     let saved = within(client.send_message_with_callback(settings.clone(), Duration::from_secs(5)))
         .await

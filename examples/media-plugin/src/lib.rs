@@ -191,6 +191,7 @@ fn setting(name: &str, value: impl ToString) -> Settings {
     Settings {
         setting_name: name.into(),
         setting_value: value.to_string(),
+        ..Settings::default()
     }
 }
 

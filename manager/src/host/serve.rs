@@ -14,6 +14,7 @@ use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::{ManagerConnection, ManagerListener};
 
 use super::{HostEvent, Shared, lock};
+use crate::settings::{Conflict, Stored};
 
 /// Accepts connections until the listener fails; sessions accepted after a language change
 /// announce the new language.
@@ -86,10 +87,7 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
         Ok(settings) => {
             let settings = settings
                 .into_iter()
-                .map(|(setting_name, setting_value)| Settings {
-                    setting_name,
-                    setting_value,
-                })
+                .map(|(name, stored)| stored_setting(name, stored))
                 .collect();
             let _ = connection.notify(SavedData { settings }).await;
         }
@@ -134,22 +132,12 @@ fn forget(shared: &Shared, plugin_id: &str) {
 /// The host's answer to a plugin's request.
 fn answer(shared: &Shared, plugin_id: &str, message: Message) -> Reply {
     match message {
-        Message::Settings(setting) => {
-            let stored =
-                shared
-                    .settings
-                    .set(plugin_id, &setting.setting_name, &setting.setting_value);
-            match stored {
-                Ok(()) => Reply::Ok,
-                Err(error) => Reply::Error(ResponseCode::Faulted, error.to_string()),
-            }
-        }
+        Message::Settings(setting) => write_setting(shared, plugin_id, setting),
         Message::SettingsRequest(request) => {
             match shared.settings.get(plugin_id, &request.setting_name) {
-                Ok(Some(setting_value)) => Reply::Message(Message::from(Settings {
-                    setting_name: request.setting_name,
-                    setting_value,
-                })),
+                Ok(Some(stored)) => {
+                    Reply::Message(stored_setting(request.setting_name, stored).into())
+                }
                 Ok(None) => Reply::Error(
                     ResponseCode::NotFound,
                     format!("no setting {:?} was ever stored", request.setting_name),
@@ -168,6 +156,47 @@ fn answer(shared: &Shared, plugin_id: &str, message: Message) -> Reply {
                 other.message_type().full_name()
             ),
         ),
+    }
+}
+
+/// Stores a plugin's setting: whatever its version (a plugin written for the seed), or only if
+/// it is still at the version the plugin names (`CONFLICT` otherwise). The answer carries the
+/// new version.
+fn write_setting(shared: &Shared, plugin_id: &str, setting: Settings) -> Reply {
+    let Settings {
+        setting_name: name,
+        setting_value: value,
+        if_version,
+        ..
+    } = setting;
+    let written = match if_version {
+        None => shared.settings.set(plugin_id, &name, &value).map(Ok),
+        Some(expected) => shared.settings.set_if(plugin_id, &name, &value, expected),
+    };
+    match written {
+        Ok(Ok(version)) => {
+            let stored = Stored { value, version };
+            Reply::Message(stored_setting(name, stored).into())
+        }
+        Ok(Err(Conflict { current })) => {
+            let found = current.map_or(0, |stored| stored.version);
+            let what = format!(
+                "setting {name:?} is at version {found}, not {}: read it again before writing",
+                if_version.unwrap_or_default()
+            );
+            Reply::Error(ResponseCode::Conflict, what)
+        }
+        Err(error) => Reply::Error(ResponseCode::Faulted, error.to_string()),
+    }
+}
+
+/// A stored setting as the manager sends it, with its version.
+fn stored_setting(setting_name: String, stored: Stored) -> Settings {
+    Settings {
+        setting_name,
+        setting_value: stored.value,
+        version: Some(stored.version),
+        if_version: None,
     }
 }
 
