@@ -447,26 +447,54 @@ fn an_upgrade_of_a_plugin_not_installed_is_404() {
     assert_eq!(answer.error_code(), "NOT_FOUND");
 }
 
-#[test]
-fn reload_reads_an_installed_plugins_manifest_again() {
-    let (host, data) = host();
-    let events = host.subscribe();
-    smol::block_on(host.install(&plain_package("com.example.plain", "1.0.0", "Before"))).unwrap();
-    let manifest_path = data.path().join("plugins/com.example.plain/manifest.json");
+/// Changes an installed plugin's description from "Before" to "After" in its folder, as a
+/// plugin author does, and asks for a reload.
+fn edit_and_reload(host: &Host, data: &tempfile::TempDir, plugin_id: &str) -> Answer {
+    let manifest_path = data
+        .path()
+        .join(format!("plugins/{plugin_id}/manifest.json"));
     let edited = std::fs::read_to_string(&manifest_path)
         .unwrap()
         .replace("Before", "After");
     std::fs::write(&manifest_path, edited).unwrap();
-    let answer = post(
-        &host,
-        "/provd/pg_mgr/reload",
-        json!({ "id": "com.example.plain" }),
+    post(host, "/provd/pg_mgr/reload", json!({ "id": plugin_id }))
+}
+
+#[cfg(unix)]
+#[test]
+fn reload_reads_an_installed_plugins_manifest_again_and_restarts_its_program() {
+    let (host, data) = host();
+    let package = common::script_package_with(
+        "#!/bin/sh\nexec sleep 30\n",
+        json!({ "description": "Before" }),
     );
+    smol::block_on(host.install(&package.to_zip().unwrap())).unwrap();
+    let events = host.subscribe();
+    let answer = edit_and_reload(&host, &data, "com.example.script");
     assert_eq!(answer.status, 204, "{}", answer.body);
     assert!(answer.body.is_empty());
-    let info = get(&host, "/provd/pg_mgr/plugins/com.example.plain/info").json();
+    // The program was stopped, then launched again.
+    until_state(&events, "com.example.script", ContainerState::Stopped);
+    until_state(&events, "com.example.script", ContainerState::Launching);
+    let info = get(&host, "/provd/pg_mgr/plugins/com.example.script/info").json();
     assert_eq!(info["plugin_info"]["description"], "After");
-    until_state(&events, "com.example.plain", ContainerState::NotApplicable);
+}
+
+#[test]
+fn reload_of_an_edited_plugin_outside_development_mode_lists_it_with_the_reason() {
+    let (host, data) = host();
+    smol::block_on(host.install(&plain_package("com.example.plain", "1.0.0", "Before"))).unwrap();
+    host.set_development_mode(false);
+    let answer = edit_and_reload(&host, &data, "com.example.plain");
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert_eq!(answer.error_code(), "UNAUTHORIZED");
+    let plugin = host
+        .plugins()
+        .into_iter()
+        .find(|plugin| plugin.manifest.plugin_id == "com.example.plain")
+        .unwrap();
+    assert_eq!(plugin.state, ContainerState::Stopped);
+    assert!(plugin.problem.is_some());
 }
 
 #[test]
@@ -657,6 +685,71 @@ fn a_request_naming_another_host_or_from_another_origin_is_refused() {
 }
 
 #[test]
+fn a_page_of_another_site_cannot_read_the_event_stream_or_post_without_json() {
+    let (host, _data) = host();
+    let stream = request(
+        &host,
+        "GET",
+        "/logi/events",
+        None,
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(stream.status, 403);
+    // A plain GET a page sends without an Origin still says where it comes from.
+    let image = request(
+        &host,
+        "GET",
+        "/provd/pg_mgr/install/installable",
+        None,
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(image.status, 403);
+    assert_eq!(image.error_code(), "FORBIDDEN_SITE");
+    // A POST with no body still has to say it is JSON.
+    let bare = request(&host, "POST", "/provd/pg_mgr/install/uninstall", None, &[]);
+    assert_eq!(bare.status, 415);
+    assert_eq!(
+        get(&host, &format!("/provd/pg_mgr/plugins/{PLUGIN_ID}")).status,
+        200
+    );
+}
+
+#[test]
+fn a_page_of_an_allowed_origin_gets_its_cors_answers() {
+    let (host, _data) = media_host(|config| {
+        config.admin = Some("127.0.0.1:0".parse().unwrap());
+        config.admin_origins = vec!["http://localhost:5173".into()];
+    });
+    let origin = [("Origin", "http://localhost:5173")];
+    let preflight = request(&host, "OPTIONS", "/provd/pg_mgr/reload", None, &origin);
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("Content-Type")
+    );
+    let answer = request(&host, "GET", "/provd/pg_mgr", None, &origin);
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
+    let stranger = request(
+        &host,
+        "OPTIONS",
+        "/provd/pg_mgr/reload",
+        None,
+        &[("Origin", "http://localhost:9999")],
+    );
+    assert_eq!(stranger.status, 403);
+}
+
+#[test]
 fn the_console_page_and_its_script_are_served_with_a_strict_policy() {
     let (host, _data) = host();
     let page = get(&host, "/");
@@ -666,11 +759,15 @@ fn the_console_page_and_its_script_are_served_with_a_strict_policy() {
         Some("text/html; charset=utf-8")
     );
     assert!(page.body.contains("Developer console"));
-    assert!(
-        page.header("content-security-policy")
-            .unwrap()
-            .contains("default-src 'self'")
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some(
+            "default-src 'self'; connect-src 'self' ws://127.0.0.1:* ws://localhost:* \
+             ws://[::1]:*; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        )
     );
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     let script = get(&host, "/console/console.js");
     assert_eq!(
         script.header("content-type"),

@@ -273,9 +273,13 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     // Log in goes through the marketplace bridge; the media plugin has no account, and its
     // refusal comes back as an error line. Log out is a client-library call.
     page.click(&media("[data-login]"));
-    page.until("document.querySelector('#log').innerText.includes('MPError')");
+    page.until(
+        "document.querySelector('#log').innerText.includes('does not handle logi.plugin.protocol.InitLogin')",
+    );
     page.click(&media("[data-logout]"));
-    page.until("document.querySelector('#log').innerText.includes('InvokeLogout')");
+    page.until(
+        "document.querySelector('#log').innerText.includes('error InvokeLogout: NOT_IMPLEMENTED')",
+    );
 
     // Development mode and the language, through provd's configuration service.
     let development = host.development_mode();

@@ -9,6 +9,12 @@ const INDEX: &str = include_str!("console/index.html");
 const SCRIPT: &str = include_str!("console/console.js");
 const STYLE: &str = include_str!("console/console.css");
 
+/// What the page may do: run its own script and style, talk to this port and to WebSockets on
+/// loopback (the marketplace bridge), and nothing else; no page may frame it.
+pub(super) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+    connect-src 'self' ws://127.0.0.1:* ws://localhost:* ws://[::1]:*; img-src 'self' data:; \
+    object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /// Answers `/` and `/console/...`.
 pub(super) fn answer(request: &Request) -> Response {
     if request.method != "GET" {
@@ -23,12 +29,5 @@ pub(super) fn answer(request: &Request) -> Response {
         _ => return not_found(&request.path),
     };
     Response::bytes(200, content_type, text.as_bytes().to_vec())
-        // The page runs only its own script and talks only to this port and the marketplace
-        // bridge on loopback.
-        .with_header(
-            "Content-Security-Policy",
-            "default-src 'self'; connect-src 'self' ws://127.0.0.1:* ws://localhost:* \
-             ws://[::1]:*; img-src 'self' data:; frame-ancestors 'none'",
-        )
-        .with_header("X-Content-Type-Options", "nosniff")
+        .with_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
 }

@@ -1,14 +1,19 @@
 //! The little HTTP/1.1 the admin port speaks: one request per connection (every answer says
 //! `Connection: close`), heads parsed by `httparse`, bodies framed by `Content-Length` only,
-//! with a bound on each. A browser and `curl` need nothing more, and there is no keep-alive
-//! state to get wrong.
+//! with a bound on each and on the time they take. A browser and `curl` need nothing more, and
+//! there is no keep-alive state to get wrong.
 
+use std::time::Duration;
+
+use futures_lite::future;
 use futures_lite::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 /// The largest request head (request line and headers) read.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// The largest request body read: a configuration form, a JSON call.
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
+/// How long a client may take to send its whole request.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request as read off the connection.
 #[derive(Debug)]
@@ -39,10 +44,18 @@ pub(crate) enum ReadError {
     Refused(Response),
 }
 
-/// Reads one request.
+/// Reads one request, within [`READ_TIMEOUT`].
 pub(crate) async fn read_request(
-    stream: &mut (impl AsyncRead + Unpin),
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
 ) -> Result<Request, ReadError> {
+    future::or(read(stream), async {
+        async_io::Timer::after(READ_TIMEOUT).await;
+        Err(ReadError::Gone)
+    })
+    .await
+}
+
+async fn read(stream: &mut (impl AsyncRead + AsyncWrite + Unpin)) -> Result<Request, ReadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let (head_len, mut request) = loop {
@@ -76,6 +89,14 @@ pub(crate) async fn read_request(
     }
     let mut body = buf.split_off(head_len);
     body.truncate(length);
+    // curl asks before sending a body; it would wait a second, then send it anyway.
+    let expects = request
+        .header("expect")
+        .is_some_and(|expect| expect.eq_ignore_ascii_case("100-continue"));
+    if expects && body.len() < length {
+        let go_on = b"HTTP/1.1 100 Continue\r\n\r\n";
+        stream.write_all(go_on).await.map_err(|_| ReadError::Gone)?;
+    }
     let start = body.len();
     body.resize(length, 0);
     stream
@@ -124,7 +145,8 @@ fn refused(status: u16, code: &str, what: String) -> ReadError {
     ReadError::Refused(Response::error(status, code, &what))
 }
 
-/// provd's media type, which every JSON answer carries.
+/// provd's media type, which the provd resources' answers carry (`/logi/call` answers an
+/// envelope, as `application/json`).
 pub(crate) const PROVD_JSON: &str = "application/vnd.proformatique.provd+json";
 
 /// An answer.
@@ -172,10 +194,23 @@ impl Response {
         self
     }
 
+    /// `201 Created`, the new resource at `location`.
+    pub fn created(location: String) -> Response {
+        Response {
+            status: 201,
+            headers: vec![("Location", location)],
+            body: Vec::new(),
+        }
+    }
+
     /// The head and body as sent.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = head(self.status, &self.headers);
-        out.push_str(&format!("Content-Length: {}\r\n\r\n", self.body.len()));
+        // A 204 has no body, and says nothing of its length.
+        if self.status != 204 {
+            out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        out.push_str("\r\n");
         let mut out = out.into_bytes();
         out.extend_from_slice(&self.body);
         out
@@ -189,8 +224,9 @@ pub(crate) fn head(status: u16, headers: &[(&'static str, String)]) -> String {
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
-    // The page's answers are live state: never cached.
-    out.push_str("Cache-Control: no-store\r\nConnection: close\r\n");
+    // Live state, never cached; and never read as anything but what it says it is.
+    out.push_str("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+    out.push_str("Connection: close\r\n");
     out
 }
 
@@ -255,6 +291,58 @@ mod tests {
     }
 
     #[test]
+    fn a_body_arriving_after_the_head_is_read_to_its_length() {
+        let mut stream = Trickle(vec![
+            b"POST /x HTTP/1.1\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\nab".to_vec(),
+            b"cdef".to_vec(),
+        ]);
+        let request = futures_lite::future::block_on(read_request(&mut stream)).unwrap();
+        assert_eq!(request.body, b"abcdef");
+    }
+
+    /// A stream that hands out its chunks one read at a time, and swallows what is written.
+    struct Trickle(Vec<Vec<u8>>);
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            if self.0.is_empty() {
+                return std::task::Poll::Ready(Ok(0));
+            }
+            let chunk = self.0.remove(0);
+            buf[..chunk.len()].copy_from_slice(&chunk);
+            std::task::Poll::Ready(Ok(chunk.len()))
+        }
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
     fn a_body_shorter_than_its_length_is_a_peer_gone() {
         let result = read(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
         assert!(matches!(result, Err(ReadError::Gone)));
@@ -289,12 +377,14 @@ mod tests {
 
     #[test]
     fn an_answer_has_its_length_and_closes_the_connection() {
-        let response = Response::no_content().with_header("Location", "/x");
+        let response = Response::created("/x".into());
         let text = String::from_utf8(response.to_bytes()).unwrap();
         assert_eq!(
             text,
-            "HTTP/1.1 204 No Content\r\nLocation: /x\r\nCache-Control: no-store\r\n\
-             Connection: close\r\nContent-Length: 0\r\n\r\n"
+            "HTTP/1.1 201 Created\r\nLocation: /x\r\nCache-Control: no-store\r\n\
+             X-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
         );
+        let empty = String::from_utf8(Response::no_content().to_bytes()).unwrap();
+        assert!(!empty.contains("Content-Length"), "{empty}");
     }
 }

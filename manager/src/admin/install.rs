@@ -8,6 +8,7 @@
 //! the plugins installed from packages, `installable` the newest package of each plugin in the
 //! source. provd's optional `update` is left out: the source is a folder, read afresh each time.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_lite::future;
@@ -18,10 +19,10 @@ use sha2::{Digest as _, Sha256};
 
 use super::http::{Request, Response};
 use super::operation::{self, Operation};
-use super::provd::{info, is_package, links};
+use super::provd::{find, info, is_package, links};
 use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
-use crate::host::lock;
-use crate::{Host, HostEvent, Package, PluginInfo};
+use crate::host::{SourcePackage, lock};
+use crate::{Host, HostError, HostEvent, Package, PluginInfo};
 
 /// How long a freshly installed plugin may take to say hello.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,13 +63,7 @@ pub(super) async fn answer(
                     Ok(()) => Response::no_content(),
                     Err(error) => host_error(&error),
                 },
-                "upgrade"
-                    if !admin
-                        .host
-                        .plugins()
-                        .iter()
-                        .any(|p| p.manifest.plugin_id == target.0 && is_package(p)) =>
-                {
+                "upgrade" if !find(admin, &target.0).is_some_and(|p| is_package(&p)) => {
                     let what = format!("no package {:?} is installed to upgrade", target.0);
                     Response::error(404, "NOT_FOUND", &what)
                 }
@@ -164,9 +159,7 @@ fn start(
         }
     })
     .detach();
-    let mut created = Response::no_content().with_header("Location", location);
-    created.status = 201;
-    created.with_header("Content-Type", super::http::PROVD_JSON)
+    Response::created(location)
 }
 
 async fn run(
@@ -210,13 +203,17 @@ async fn started(host: &Host, plugin_id: &str) -> Result<(), String> {
             ContainerState::Running | ContainerState::NotApplicable
         )
     };
-    if plugins
-        .iter()
-        .any(|p| p.manifest.plugin_id == plugin_id && up(p.state))
-    {
-        return Ok(());
-    }
-    let mut crashed = false;
+    let now = plugins.iter().find(|p| p.manifest.plugin_id == plugin_id);
+    let crashed_now = match now.map(|plugin| (plugin.state, &plugin.problem)) {
+        None => return Err(format!("{plugin_id} is no longer installed")),
+        Some((state, _)) if up(state) => return Ok(()),
+        Some((ContainerState::Stopped, problem)) => {
+            let why = problem.as_deref().unwrap_or("it ended on its own");
+            return Err(format!("{plugin_id} is not running: {why}"));
+        }
+        Some((state, _)) => state == ContainerState::Crashed,
+    };
+    let mut crashed = crashed_now;
     while let Ok(event) = events.recv().await {
         match event {
             HostEvent::State {
@@ -256,35 +253,41 @@ fn installed(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {
 }
 
 async fn installable(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {
-    let packages = match admin.host.source_packages() {
-        Ok(packages) => packages,
-        Err(error) => return host_error(&error),
-    };
-    let mut newest: Vec<crate::host::SourcePackage> = Vec::new();
-    for package in packages
-        .into_iter()
-        .filter(|p| in_scope(plugin, &p.plugin_id))
-    {
-        match newest.iter_mut().find(|n| n.plugin_id == package.plugin_id) {
-            Some(kept) if kept.version < package.version => *kept = package,
-            Some(_) => {}
-            None => newest.push(package),
+    let (host, only) = (
+        admin.host.clone(),
+        plugin.map(|p| p.manifest.plugin_id.clone()),
+    );
+    // Reading and hashing every package is file work: off the executor.
+    let listed = smol::unblock(move || {
+        let mut newest = BTreeMap::<String, SourcePackage>::new();
+        for package in host.source_packages()? {
+            if only.as_ref().is_some_and(|only| *only != package.plugin_id) {
+                continue;
+            }
+            match newest.get(&package.plugin_id) {
+                Some(kept) if kept.version >= package.version => {}
+                _ => {
+                    newest.insert(package.plugin_id.clone(), package);
+                }
+            }
         }
-    }
-    let limits = admin.host.config().limits;
-    let pkgs = smol::unblock(move || {
-        newest
+        let limits = host.config().limits;
+        let pkgs: Map<String, Value> = newest
             .into_iter()
-            .map(|package| (package.plugin_id.clone(), describe(&package, limits)))
-            .collect::<Map<String, Value>>()
+            .map(|(plugin_id, package)| (plugin_id, describe(&package, limits)))
+            .collect();
+        Ok::<_, HostError>(pkgs)
     })
     .await;
-    Response::json(200, &json!({ "pkgs": pkgs }))
+    match listed {
+        Ok(pkgs) => Response::json(200, &json!({ "pkgs": pkgs })),
+        Err(error) => host_error(&error),
+    }
 }
 
 /// An installable package's entry: as `plugin_info` says it, with its size and digest (SHA-256:
 /// provd's `sha1sum` names a digest this host does not compute), or why it cannot be read.
-fn describe(package: &crate::host::SourcePackage, limits: crate::Limits) -> Value {
+fn describe(package: &SourcePackage, limits: crate::Limits) -> Value {
     let bytes = match std::fs::read(&package.path) {
         Ok(bytes) => bytes,
         Err(error) => {

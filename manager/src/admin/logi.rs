@@ -22,14 +22,15 @@ use serde_json::{Value, json};
 
 use super::http::{self, Request, Response};
 use super::provd::links;
-use super::{Admin, sent_as_json, status_of};
+use super::{Admin, status_of};
 use crate::Host;
 use crate::host::message_json;
 
 /// The event stream's path.
 pub(super) const EVENTS: &str = "/logi/events";
 
-/// How often an idle event stream says something, to find out whether the page is still there.
+/// How often an idle event stream says something, to find out whether the page is still there;
+/// also how long a write may wait for a page that stopped reading before the stream ends.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub(super) fn root(admin: &Admin) -> Response {
@@ -50,9 +51,6 @@ pub(super) fn root(admin: &Admin) -> Response {
 }
 
 pub(super) async fn call(host: &Host, request: &Request) -> Response {
-    if let Err(refusal) = sent_as_json(request) {
-        return refusal;
-    }
     let envelope = match std::str::from_utf8(&request.body)
         .map_err(|error| error.to_string())
         .and_then(|text| json::decode(text).map_err(|error| error.to_string()))
@@ -89,7 +87,7 @@ pub(super) async fn events(host: &Host, mut stream: Async<TcpStream>) {
     let mut out = http::head(200, &[("Content-Type", "text/event-stream".into())]);
     out.push_str("\r\n");
     out.push_str(&sse("plugins", &Value::Array(details)));
-    if stream.write_all(out.as_bytes()).await.is_err() {
+    if !send(&mut stream, &out).await {
         return;
     }
     loop {
@@ -112,10 +110,24 @@ pub(super) async fn events(host: &Host, mut stream: Async<TcpStream>) {
             Some(None) => return,
             None => ": still here\n\n".into(),
         };
-        if stream.write_all(text.as_bytes()).await.is_err() || stream.flush().await.is_err() {
+        if !send(&mut stream, &text).await {
             return;
         }
     }
+}
+
+/// Writes to a page's stream; false if the page is gone or stopped reading (so that its
+/// events stop piling up).
+async fn send(stream: &mut Async<TcpStream>, text: &str) -> bool {
+    let write = async {
+        stream.write_all(text.as_bytes()).await?;
+        stream.flush().await
+    };
+    let stuck = async {
+        async_io::Timer::after(KEEP_ALIVE).await;
+        Err(std::io::ErrorKind::TimedOut.into())
+    };
+    future::or(write, stuck).await.is_ok()
 }
 
 /// One server-sent event.

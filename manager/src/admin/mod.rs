@@ -11,8 +11,11 @@
 //! - `/` and `/console/...`: the developer console ([`console`]).
 //!
 //! A web page on another site must not be able to drive the manager, so a request is refused
-//! unless its `Host` names this loopback port (no DNS rebinding) and its `Origin`, if it has
-//! one, is this port's own or one of [`HostConfig::admin_origins`](crate::HostConfig).
+//! unless its `Host` names this loopback port (no DNS rebinding), its `Origin` (or, for a
+//! request a browser sends without one, its `Sec-Fetch-Site`) is this port's own or one of
+//! [`HostConfig::admin_origins`](crate::HostConfig), and a `POST` or `PUT` says its body is
+//! JSON, which no HTML form can send. Pages of the allowed origins get the CORS answers they
+//! need.
 
 mod console;
 pub(crate) mod http;
@@ -39,9 +42,12 @@ pub(crate) struct Admin {
     origins: Vec<String>,
 }
 
+/// The names a loopback port is reached by.
+const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+
 /// The browser origins of a page served by the loopback port `port`.
 pub(crate) fn own_origins(port: u16) -> Vec<String> {
-    ["127.0.0.1", "localhost", "[::1]"]
+    LOOPBACK_NAMES
         .iter()
         .map(|name| format!("http://{name}:{port}"))
         .collect()
@@ -89,11 +95,18 @@ async fn serve(admin: std::sync::Arc<Admin>, mut stream: Async<TcpStream>) {
         let _ = http::write_response(&mut stream, &refusal).await;
         return;
     }
-    if request.path == logi::EVENTS && request.method == "GET" {
+    if request.path.trim_end_matches('/') == logi::EVENTS && request.method == "GET" {
         logi::events(&admin.host, stream).await;
         return;
     }
-    let response = admin.answer(&request).await;
+    let mut response = admin.answer(&request).await;
+    // A page of another allowed origin reads the answer only if it is told it may.
+    let allowed = |origin: &&str| admin.origins.iter().any(|allowed| allowed == origin);
+    if let Some(origin) = request.header("origin").filter(allowed) {
+        response = response
+            .with_header("Access-Control-Allow-Origin", origin)
+            .with_header("Vary", "Origin");
+    }
     let _ = http::write_response(&mut stream, &response).await;
 }
 
@@ -102,31 +115,64 @@ impl Admin {
     fn admit(&self, request: &Request) -> Result<(), Response> {
         let port = self.port;
         let host = request.header("host").unwrap_or("");
-        let loopback = ["127.0.0.1", "localhost", "[::1]"]
+        let loopback = LOOPBACK_NAMES
             .iter()
             .any(|name| host.eq_ignore_ascii_case(&format!("{name}:{port}")));
         if !loopback {
             let what = format!(
-                "Host {host:?} is not this loopback port (127.0.0.1:{port} or localhost:{port}): \
-                 refused, so that no other site can reach the manager through its own name"
+                "Host {host:?} is not this loopback port (127.0.0.1:{port}, localhost:{port} or \
+                 [::1]:{port}): refused, so that no other site can reach the manager through \
+                 its own name"
             );
             return Err(Response::error(403, "FORBIDDEN_HOST", &what));
         }
-        if let Some(origin) = request.header("origin") {
-            let own = own_origins(port);
-            if !own
-                .iter()
-                .chain(&self.origins)
-                .any(|allowed| allowed == origin)
-            {
-                let what = format!("origin {origin} may not drive the manager");
-                return Err(Response::error(403, "FORBIDDEN_ORIGIN", &what));
+        match request.header("origin") {
+            Some(origin) => {
+                let own = own_origins(port);
+                if !own
+                    .iter()
+                    .chain(&self.origins)
+                    .any(|allowed| allowed == origin)
+                {
+                    let what = format!("origin {origin} may not drive the manager");
+                    return Err(Response::error(403, "FORBIDDEN_ORIGIN", &what));
+                }
             }
+            // A browser sends no Origin with a plain GET (an <img>, a <script>), but it says
+            // where the request comes from.
+            None => {
+                let site = request.header("sec-fetch-site").unwrap_or("none");
+                if site != "same-origin" && site != "none" {
+                    let what = format!("a request from a {site} page may not reach the manager");
+                    return Err(Response::error(403, "FORBIDDEN_SITE", &what));
+                }
+            }
+        }
+        if matches!(request.method.as_str(), "POST" | "PUT") {
+            sent_as_json(request)?;
         }
         Ok(())
     }
 
+    /// The CORS preflight of a page of an allowed origin.
+    fn preflight(&self, request: &Request) -> Response {
+        match request.header("origin") {
+            Some(origin) if self.origins.iter().any(|allowed| allowed == origin) => {
+                Response::no_content()
+                    .with_header("Access-Control-Allow-Origin", origin)
+                    .with_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+                    .with_header("Access-Control-Allow-Headers", "Content-Type, Accept")
+                    .with_header("Access-Control-Max-Age", "600")
+                    .with_header("Vary", "Origin")
+            }
+            _ => method_not_allowed("GET, POST, PUT, DELETE"),
+        }
+    }
+
     async fn answer(&self, request: &Request) -> Response {
+        if request.method == "OPTIONS" {
+            return self.preflight(request);
+        }
         let path = request.path.trim_end_matches('/');
         let segments: Vec<&str> = path.split('/').skip(1).collect();
         match segments.as_slice() {
@@ -138,6 +184,8 @@ impl Admin {
                 "POST" => logi::call(&self.host, request).await,
                 _ => method_not_allowed("POST"),
             },
+            // Its GET is streamed before this.
+            ["logi", "events"] => method_not_allowed("GET"),
             _ => not_found(&request.path),
         }
     }
@@ -161,12 +209,11 @@ fn not_found(path: &str) -> Response {
     Response::error(404, "NOT_FOUND", &format!("no resource at {path}"))
 }
 
-/// The JSON body of a request (an empty body is `{}`).
+/// The JSON body of a request (an empty body is `{}`); [`Admin::admit`] checked its media type.
 fn body(request: &Request) -> Result<serde_json::Value, Response> {
     if request.body.is_empty() {
         return Ok(serde_json::json!({}));
     }
-    sent_as_json(request)?;
     serde_json::from_slice(&request.body).map_err(|error| {
         Response::error(
             400,

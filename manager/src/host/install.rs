@@ -1,8 +1,10 @@
 //! Installing and uninstalling packages (Kortex seed): checked, signature verified, unpacked
 //! beside the installed plugins and moved into place only once the installation commands have
 //! succeeded, so a failed install leaves the previous state; each outcome is an installation
-//! event for the subscribers. At each start the installed plugins are read back and their kept
-//! signatures checked again; one that fails is listed with the reason and not launched.
+//! event for the subscribers. Installs, uninstalls and reloads run one at a time, so that two
+//! never stop, unpack or launch the same plugin at once. At each start the installed plugins are
+//! read back and their kept signatures checked again; one that fails is listed with the reason
+//! and not launched.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +45,7 @@ impl Host {
     }
 
     async fn install_package(&self, package: Package) -> Result<Manifest, HostError> {
+        let _one_at_a_time = self.shared.lifecycle.lock().await;
         let config = &self.shared.config;
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
@@ -113,6 +116,7 @@ impl Host {
     }
 
     async fn uninstall_plugin(&self, plugin_id: &str) -> Result<(), HostError> {
+        let _one_at_a_time = self.shared.lifecycle.lock().await;
         let (manifest, dir) = {
             let plugins = lock(&self.shared.plugins);
             let plugin = plugins
@@ -232,6 +236,7 @@ impl Host {
     /// A CORE plugin is built into the host and cannot be reloaded. A folder that no longer
     /// reads is refused with its problems, and the plugin left running as it was.
     pub async fn reload(&self, plugin_id: &str) -> Result<(), HostError> {
+        let _one_at_a_time = self.shared.lifecycle.lock().await;
         let (installation, dir) = {
             let plugins = lock(&self.shared.plugins);
             let plugin = plugins

@@ -229,6 +229,8 @@ struct Shared {
     statuses: Mutex<HashMap<(String, String), Message>>,
     /// The client library sessions, closed at shutdown.
     clients: Mutex<Vec<ManagerConnection>>,
+    /// Held by each install, uninstall and reload for its whole length.
+    lifecycle: smol::lock::Mutex<()>,
 }
 
 struct Plugin {
@@ -366,6 +368,7 @@ impl Host {
             language_tx,
             statuses: Mutex::new(HashMap::new()),
             clients: Mutex::new(Vec::new()),
+            lifecycle: smol::lock::Mutex::new(()),
             config,
             codes,
             settings,

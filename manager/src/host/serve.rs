@@ -103,30 +103,38 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
             Event::Closed(reason) => {
                 let level = LogLevel::Info;
                 shared.log(&plugin_id, level, format!("session closed: {reason}"));
-                // Marked before it is told, so that a subscriber asking finds it gone.
-                forget(&shared, &plugin_id);
-                shared.emit(HostEvent::Disconnected {
-                    plugin_id: plugin_id.clone(),
-                    reason: reason.to_string(),
-                });
+                // Marked before it is told, so that a subscriber asking finds it gone; not told
+                // at all when a newer session has already taken this one's place.
+                if forget(&shared, &plugin_id) {
+                    shared.emit(HostEvent::Disconnected {
+                        plugin_id: plugin_id.clone(),
+                        reason: reason.to_string(),
+                    });
+                }
             }
             _ => {}
         }
     }
+    // The session may end without a `Closed` (its driver gone).
     forget(&shared, &plugin_id);
 }
 
-/// Forgets a plugin's closed session; a newer one that already took its place stays.
-fn forget(shared: &Shared, plugin_id: &str) {
-    if let Some(plugin) = lock(&shared.plugins).get_mut(plugin_id)
-        && plugin
-            .connection
-            .as_ref()
-            .is_some_and(|connection| connection.close_reason().is_some())
-    {
+/// Forgets a plugin's closed session; a newer one that already took its place stays. Whether
+/// it forgot one.
+fn forget(shared: &Shared, plugin_id: &str) -> bool {
+    let mut plugins = lock(&shared.plugins);
+    let Some(plugin) = plugins.get_mut(plugin_id) else {
+        return false;
+    };
+    let closed = plugin
+        .connection
+        .as_ref()
+        .is_some_and(|connection| connection.close_reason().is_some());
+    if closed {
         plugin.info.connected = false;
         plugin.connection = None;
     }
+    closed
 }
 
 /// The host's answer to a plugin's request.

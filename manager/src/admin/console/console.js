@@ -199,15 +199,20 @@ async function openForm(pluginId, id, kind, instanceId) {
   $("#config-title").textContent = schema.title || `Configure ${id}`;
   const properties = Object.entries(schema.properties || {});
   if (properties.length === 0) fields.append(element("p", { text: "Nothing to configure." }));
+  const inputs = new Map(); // property name -> its input, whatever characters the name has
   for (const [name, property] of properties) {
-    fields.append(field(name, property, (schema.required || []).includes(name)));
+    const input = field(property, (schema.required || []).includes(name));
+    input.name = name;
+    inputs.set(name, input);
+    fields.append(element("label", {}, `${property.title || name} `, input));
   }
   $("#config-form").onsubmit = async (event) => {
     event.preventDefault();
     const form = {};
     for (const [name, property] of properties) {
-      const input = fields.querySelector(`[name="${name}"]`);
-      if (property.type === "boolean") form[name] = input.checked;
+      const input = inputs.get(name);
+      if (Array.isArray(property.enum)) form[name] = property.enum[input.selectedIndex];
+      else if (property.type === "boolean") form[name] = input.checked;
       else if (property.type === "integer" || property.type === "number") {
         if (input.value !== "") form[name] = Number(input.value);
       } else if (input.value !== "") form[name] = input.value;
@@ -225,18 +230,22 @@ async function openForm(pluginId, id, kind, instanceId) {
   dialog.showModal();
 }
 
-// One form field for a JSON schema property.
-function field(name, property, required) {
+// The input for a JSON schema property; enum values keep their JSON types.
+function field(property, required) {
   let input;
   if (Array.isArray(property.enum)) {
-    input = element("select", { name });
+    input = element("select");
     for (const option of property.enum) input.append(element("option", { text: String(option) }));
+    const chosen = property.enum.indexOf(property.default);
+    if (chosen >= 0) input.selectedIndex = chosen;
+    if (required) input.required = true;
+    return input;
   } else if (property.type === "boolean") {
-    input = element("input", { name, type: "checkbox" });
+    input = element("input", { type: "checkbox" });
     input.checked = Boolean(property.default);
   } else {
     const number = property.type === "integer" || property.type === "number";
-    input = element("input", { name, type: number ? "number" : "text" });
+    input = element("input", { type: number ? "number" : "text" });
     if (number) {
       if (property.minimum !== undefined) input.min = property.minimum;
       if (property.maximum !== undefined) input.max = property.maximum;
@@ -245,7 +254,7 @@ function field(name, property, required) {
   }
   if (property.default !== undefined && property.type !== "boolean") input.value = property.default;
   if (required) input.required = true;
-  return element("label", {}, `${property.title || name} `, input);
+  return input;
 }
 
 async function refreshPlugins() {
