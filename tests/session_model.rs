@@ -7,6 +7,9 @@
 //! - the manager closes for heartbeat exactly when a `Ping`'s deadline passes without its `Pong`
 //!   having arrived: never before, and at the first timeout handled at or after it.
 //!
+//! Time steps stay under the heartbeat interval: a jump past a deadline by a whole interval is a
+//! machine waking from sleep, which re-probes instead of closing (`tests/sessions.rs`).
+//!
 //! The model follows the pings by reading the frames on the wire itself, with the codec.
 
 use std::collections::{HashMap, HashSet};

@@ -482,6 +482,68 @@ fn the_heartbeat_closes_exactly_at_the_pong_deadline() {
 }
 
 #[test]
+fn a_time_jump_past_the_pong_deadline_pings_again_instead_of_closing() {
+    let start = Instant::now();
+    let mut manager = connected_manager(start);
+    manager.handle_timeout(start + 10 * SECOND);
+    let _ = std::iter::from_fn(|| manager.poll_transmit()).count();
+    // The machine sleeps for an hour with the Pong outstanding.
+    let woke = start + 3600 * SECOND;
+    manager.handle_timeout(woke);
+    assert!(manager.is_connected());
+    assert_eq!(manager.stats().reprobes, 1);
+    let pings = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    assert_eq!(
+        pings
+            .iter()
+            .map(|e| e.message.as_ref().map(Message::message_type))
+            .collect::<Vec<_>>(),
+        [Some(MessageType::Ping)]
+    );
+    // The fresh ping's deadline passing on time is a dead plugin.
+    manager.handle_timeout(woke + 5 * SECOND);
+    assert_eq!(
+        manager.close_reason(),
+        Some(&CloseReason::HeartbeatTimeout(5 * SECOND))
+    );
+}
+
+#[test]
+fn after_a_suspend_like_jump_both_sides_stay_connected_when_the_peer_answers() {
+    let mut pair = Pair::connected();
+    // A ping goes out, and is lost as the machine goes to sleep for an hour.
+    pair.manager_to_plugin = false;
+    pair.advance(10 * SECOND);
+    pair.manager_to_plugin = true;
+    pair.now += 3600 * SECOND;
+    pair.manager.handle_timeout(pair.now);
+    pair.plugin.handle_timeout(pair.now);
+    pair.drive();
+    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert_eq!(pair.manager.stats().reprobes, 1);
+    assert_eq!(pair.plugin.stats().reprobes, 1);
+    pair.advance(60 * SECOND);
+    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+}
+
+#[test]
+fn a_plugin_woken_from_sleep_gives_the_manager_one_more_interval_to_be_heard() {
+    let mut pair = Pair::connected();
+    pair.manager_to_plugin = false;
+    pair.now += 3600 * SECOND;
+    pair.plugin.handle_timeout(pair.now);
+    assert!(pair.plugin.is_connected());
+    let woke = pair.now;
+    // Still nothing from the manager: gone one interval after waking.
+    pair.advance(11 * SECOND);
+    assert_eq!(
+        pair.plugin.close_reason(),
+        Some(&CloseReason::ManagerSilent(30 * SECOND))
+    );
+    assert!(pair.now >= woke + 10 * SECOND);
+}
+
+#[test]
 fn a_plugin_that_hears_nothing_for_three_intervals_reports_the_manager_gone() {
     let mut pair = Pair::connected();
     let last_heard = pair.now;

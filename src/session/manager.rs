@@ -233,8 +233,29 @@ impl ManagerSession {
     /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.link.clock(now);
-        while let Some((id, sent)) = self.link.expire(now) {
+        let mut reprobed = false;
+        while let Some(deadline) = self.link.next_deadline().filter(|due| *due <= now) {
+            let Some((id, sent)) = self.link.expire(now) else {
+                break;
+            };
             if sent.internal {
+                // Time jumped far past the Pong's deadline: the machine slept (or this process
+                // stalled), and the plugin never had its chance to answer. Ask again, with a
+                // fresh deadline, rather than call it dead.
+                let slept =
+                    now.saturating_duration_since(deadline) >= self.config.heartbeat_interval;
+                if slept {
+                    let timeout = self.config.heartbeat_timeout;
+                    if self
+                        .link
+                        .request(now, Ping {}.into(), timeout, true)
+                        .is_ok()
+                    {
+                        self.link.stats_mut().reprobes += 1;
+                        reprobed = true;
+                        continue;
+                    }
+                }
                 self.link
                     .close(CloseReason::HeartbeatTimeout(self.config.heartbeat_timeout));
             } else {
@@ -256,9 +277,11 @@ impl ManagerSession {
             }
             State::Connected { next_ping, .. } if next_ping.is_some_and(|next| now >= next) => {
                 *next_ping = now.checked_add(self.config.heartbeat_interval);
-                let _ = self
-                    .link
-                    .request(now, Ping {}.into(), self.config.heartbeat_timeout, true);
+                // The fresh ping just sent is this interval's.
+                if !reprobed {
+                    let timeout = self.config.heartbeat_timeout;
+                    let _ = self.link.request(now, Ping {}.into(), timeout, true);
+                }
             }
             _ => {}
         }

@@ -226,9 +226,20 @@ impl PluginSession {
         if let Some(deadline) = self.silence_deadline()
             && now >= deadline
         {
-            self.link.close(CloseReason::ManagerSilent(
-                now.duration_since(self.last_heard),
-            ));
+            let interval = self.config.heartbeat_interval;
+            if now.saturating_duration_since(deadline) >= interval {
+                // Time jumped far past the deadline: this machine slept, and the manager had
+                // no chance to be heard. It gets one more heartbeat interval from now.
+                let limit = deadline.saturating_duration_since(self.last_heard);
+                self.last_heard = now
+                    .checked_sub(limit.saturating_sub(interval))
+                    .unwrap_or(now);
+                self.link.stats_mut().reprobes += 1;
+            } else {
+                self.link.close(CloseReason::ManagerSilent(
+                    now.duration_since(self.last_heard),
+                ));
+            }
         }
         if self.hold_until.is_some_and(|until| now >= until) {
             self.hold_until = None;

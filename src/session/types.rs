@@ -197,6 +197,10 @@ pub struct Stats {
     pub bytes_out: u64,
     /// Requests of this side that timed out.
     pub timeouts: u64,
+    /// Times the session found time had jumped far past a heartbeat deadline (the machine
+    /// slept) and gave the peer a fresh chance instead of closing: the manager pings again, the
+    /// plugin waits one more interval to hear from the manager.
+    pub reprobes: u64,
     /// Responses matching no request in flight (late, repeated or never asked): dropped.
     pub unmatched_responses: u64,
     /// Envelopes or bodies that could not be decoded.
