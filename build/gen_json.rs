@@ -197,7 +197,8 @@ fn read_value(schema: &Schema, f: &FieldDef) -> String {
             let _ = schema.enum_def(name);
             format!("r.enum_value({name:?}, value_{})", enum_fn(name))
         }
-        Kind::Message { rust_path, .. } => format!("r.message::<{rust_path}>()"),
+        // `.map(Into::into)`: a field prost keeps boxed takes the message as a `Box`.
+        Kind::Message { rust_path, .. } => format!("r.message::<{rust_path}>().map(Into::into)"),
         Kind::Any => unreachable!("Any fields are read by hand"),
     }
 }

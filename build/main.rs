@@ -53,6 +53,8 @@ fn main() {
     );
 
     prost_build::Config::new()
+        // Kept out of line: it would make `PluginDetails`, and so every `Message`, larger.
+        .boxed(".logi.protocol.plugin_manager.PluginDetails.last_stop")
         .enable_type_names()
         .type_name_domain(["."], "type.googleapis.com")
         .include_file("protos.rs")

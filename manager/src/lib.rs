@@ -20,5 +20,8 @@ pub mod marketplace;
 pub mod package;
 pub mod settings;
 
-pub use host::{Host, HostConfig, HostError, HostEvent, LogRecord, LogSink, PluginInfo};
+pub use host::{
+    Ending, Host, HostConfig, HostError, HostEvent, LogRecord, LogSink, PluginInfo, Stage,
+    StopReport,
+};
 pub use package::{Limits, Package, PackageError, PackageFile};

@@ -339,7 +339,10 @@ fn a_plugin_that_crashes_at_launch_fails_the_start_step_with_the_reason() {
         "install|fail;2/3(fetch|success)(install|success)(start|fail)"
     );
     let error = resource["error"].as_str().unwrap();
-    assert!(error.contains("crashed while starting"), "{error}");
+    assert!(
+        error.contains("did not start: crashed (exit status: 3)"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use futures_lite::future;
 use logi_plugin_core::proto::manager::ContainerState;
-use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -197,48 +196,37 @@ async fn run(
 async fn started(host: &Host, plugin_id: &str) -> Result<(), String> {
     // The snapshot holds the plugin as installed: only its own launch follows.
     let (plugins, events) = host.watch();
-    let up = |state| {
-        matches!(
-            state,
-            ContainerState::Running | ContainerState::NotApplicable
-        )
-    };
-    let now = plugins.iter().find(|p| p.manifest.plugin_id == plugin_id);
-    let crashed_now = match now.map(|plugin| (plugin.state, &plugin.problem)) {
-        None => return Err(format!("{plugin_id} is no longer installed")),
-        Some((state, _)) if up(state) => return Ok(()),
-        Some((ContainerState::Stopped, problem)) => {
-            let why = problem.as_deref().unwrap_or("it ended on its own");
-            return Err(format!("{plugin_id} is not running: {why}"));
-        }
-        Some((state, _)) => state == ContainerState::Crashed,
-    };
-    let mut crashed = crashed_now;
-    while let Ok(event) = events.recv().await {
-        match event {
-            HostEvent::State {
-                plugin_id: id,
-                state,
-            } if id == plugin_id => match state {
-                state if up(state) => return Ok(()),
-                ContainerState::Crashed => crashed = true,
-                ContainerState::Stopped => {
-                    return Err(format!("{plugin_id} ended before saying hello"));
-                }
-                _ => {}
-            },
-            // The supervisor says why right after the crash.
-            HostEvent::Log {
-                plugin_id: id,
-                level: LogLevel::Error,
-                message,
-            } if crashed && id == plugin_id => {
-                return Err(format!("{plugin_id} crashed while starting: {message}"));
+    let mut state = plugins
+        .iter()
+        .find(|p| p.manifest.plugin_id == plugin_id)
+        .map(|plugin| plugin.state);
+    loop {
+        match state {
+            None => return Err(format!("{plugin_id} is no longer installed")),
+            Some(ContainerState::Running | ContainerState::NotApplicable) => return Ok(()),
+            Some(ContainerState::Crashed | ContainerState::Stopped) => {
+                // Its stop report, kept before the state was told, says why.
+                let why = host
+                    .plugins()
+                    .into_iter()
+                    .find(|p| p.manifest.plugin_id == plugin_id)
+                    .and_then(|p| p.problem.or(p.last_stop.map(|stop| stop.to_string())))
+                    .unwrap_or_else(|| "it ended on its own".into());
+                return Err(format!("{plugin_id} did not start: {why}"));
             }
-            _ => {}
+            Some(_) => {}
         }
+        state = loop {
+            match events.recv().await {
+                Ok(HostEvent::State {
+                    plugin_id: id,
+                    state,
+                }) if id == plugin_id => break Some(state),
+                Ok(_) => {}
+                Err(_) => return Err("the host shut down".into()),
+            }
+        };
     }
-    Err("the host shut down".into())
 }
 
 fn installed(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {

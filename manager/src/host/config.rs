@@ -52,6 +52,10 @@ pub struct HostConfig {
     pub language: String,
     /// How long to wait before restarting a crashed plugin.
     pub restart: Backoff,
+    /// How many crashes in a row (each within 30 s of its start) put a plugin in quarantine:
+    /// listed as stopped with the reason, and not restarted until it is reloaded or installed
+    /// again.
+    pub crash_loop_limit: u32,
     /// Bounds on what a package may unpack to.
     pub limits: Limits,
     /// How long a stopping plugin gets to exit before it is killed.
@@ -80,6 +84,7 @@ impl HostConfig {
                 initial: Duration::from_millis(250),
                 max: Duration::from_secs(30),
             },
+            crash_loop_limit: 5,
             limits: Limits::default(),
             stop_grace: Duration::from_secs(2),
             log: LogSink::stderr(),

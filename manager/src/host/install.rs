@@ -286,7 +286,12 @@ impl Shared {
         match program {
             Some(program) => {
                 // A launched plugin's states come from its supervisor, `LAUNCHING` first.
-                self.supervise(&plugin_id, Process { program, dir });
+                let process = Process {
+                    plugin_id: plugin_id.clone(),
+                    program,
+                    dir,
+                };
+                self.supervise(&plugin_id, process);
             }
             None => self.emit(HostEvent::State { plugin_id, state }),
         }

@@ -9,6 +9,7 @@
 //! Tasks run on smol's global executor; every method can be called from any thread.
 
 mod config;
+mod diagnostics;
 mod event;
 mod install;
 mod library;
@@ -38,6 +39,7 @@ use logi_plugin_transports::ws::{WsListenError, WsListener, WsOptions};
 use logi_plugin_transports::{Answer, ManagerConnection, ManagerListener, RequestError};
 
 pub use config::{HostConfig, LogRecord, LogSink};
+pub use diagnostics::{Ending, Stage, StopReport};
 pub use event::HostEvent;
 pub(crate) use event::message_json;
 pub use source::SourcePackage;
@@ -164,6 +166,8 @@ pub struct PluginInfo {
     pub manifest_file: Option<String>,
     /// Its package's translations (none for CORE and EXTERNAL plugins).
     pub localizations: Localizations,
+    /// Why its last run ended, once one has.
+    pub last_stop: Option<StopReport>,
 }
 
 impl PluginInfo {
@@ -186,6 +190,7 @@ impl PluginInfo {
             connected: self.connected,
             manifest_json,
             problem: self.problem.clone(),
+            last_stop: self.last_stop.as_ref().map(|stop| Box::new(stop.to_proto())),
         }
     }
 }
@@ -240,6 +245,8 @@ struct Plugin {
     connection: Option<ManagerConnection>,
     /// Stops the supervisor of what runs it; closed when the supervisor ends.
     supervisor: Option<process::Supervisor>,
+    /// What is noted of its current run, for its next stop report.
+    diagnostics: diagnostics::Diagnostics,
 }
 
 impl Plugin {
@@ -259,10 +266,12 @@ impl Plugin {
                 login_required: false,
                 manifest_file: None,
                 localizations: Localizations::default(),
+                last_stop: None,
             },
             dir,
             connection: None,
             supervisor: None,
+            diagnostics: diagnostics::Diagnostics::default(),
         }
     }
 
@@ -603,6 +612,10 @@ impl Shared {
 
     fn log(&self, plugin_id: &str, level: LogLevel, message: String) {
         self.config.log.write(Some(plugin_id), level, &message);
+        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
+            let line = format!("{}: {message}", level.as_str_name());
+            plugin.diagnostics.logged(&line);
+        }
         self.emit(HostEvent::Log {
             plugin_id: plugin_id.into(),
             level,

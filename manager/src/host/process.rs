@@ -17,7 +17,8 @@ use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 
-use super::Shared;
+use super::diagnostics::Ending;
+use super::{Shared, lock};
 
 /// A plugin that stayed up this long is healthy again: its next crash restarts it at once.
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
@@ -31,7 +32,7 @@ pub(super) trait Container: Send + Sync + 'static {
     fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<Self::Running, String>;
 
     /// Waits for the run to end: `Ok` when it ended as it meant to, else how it failed.
-    fn wait(running: &mut Self::Running) -> impl Future<Output = Result<(), String>> + Send;
+    fn wait(running: &mut Self::Running) -> impl Future<Output = Result<(), Ending>> + Send;
 
     /// Asks the run to end; its session is closed besides.
     fn ask_to_stop(running: &Self::Running);
@@ -78,6 +79,8 @@ pub(super) fn supervise(
 
 /// An installed plugin's program, run as a child process in its folder.
 pub(super) struct Process {
+    /// The plugin, whose log gets what the program writes to stderr.
+    pub(super) plugin_id: String,
     /// The executable.
     pub(super) program: PathBuf,
     /// The plugin's folder, its working directory.
@@ -88,21 +91,39 @@ impl Container for Process {
     type Running = smol::process::Child;
 
     fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<Self::Running, String> {
-        smol::process::Command::new(&self.program)
+        let mut child = smol::process::Command::new(&self.program)
             .current_dir(&self.dir)
             .env(TOKEN_ENV, token)
             .env(ENDPOINT_ENV, &shared.config.endpoint)
             .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|error| format!("could not be started: {error}"))
+            .map_err(|error| format!("could not be started: {error}"))?;
+        // What it writes to stderr goes to the log, and so into its stop report.
+        if let Some(stderr) = child.stderr.take() {
+            let (shared, plugin_id) = (shared.clone(), self.plugin_id.clone());
+            smol::spawn(async move {
+                use futures_lite::{AsyncBufReadExt as _, StreamExt as _};
+                let mut lines = futures_lite::io::BufReader::new(stderr).lines();
+                while let Some(Ok(line)) = lines.next().await {
+                    shared.log(&plugin_id, LogLevel::Info, format!("stderr: {line}"));
+                }
+            })
+            .detach();
+        }
+        Ok(child)
     }
 
-    async fn wait(child: &mut Self::Running) -> Result<(), String> {
+    async fn wait(child: &mut Self::Running) -> Result<(), Ending> {
         match child.status().await {
             Ok(status) if status.success() => Ok(()),
-            Ok(status) => Err(format!("crashed ({status})")),
-            Err(error) => Err(format!("could not be watched: {error}")),
+            Ok(status) => Err(Ending {
+                how: format!("crashed ({status})"),
+                exit_code: status.code(),
+                signal: signal(&status),
+            }),
+            Err(error) => Err(format!("could not be watched: {error}").into()),
         }
     }
 
@@ -130,6 +151,7 @@ impl<C: Container> Watch<C> {
             let started = Instant::now();
             let token = new_token();
             self.shared.codes.set(&self.plugin_id, Some(token.clone()));
+            self.note(|diagnostics| diagnostics.launched());
             self.state(ContainerState::Launching);
             let ended = match self.container.start(&self.shared, &token) {
                 Ok(mut running) => {
@@ -143,22 +165,41 @@ impl<C: Container> Watch<C> {
                         None => return self.shut_down(running).await,
                     }
                 }
-                Err(error) => Err(error),
+                Err(error) => {
+                    self.note(|diagnostics| diagnostics.not_started());
+                    Err(Ending::from(error))
+                }
             };
             self.shared.codes.set(&self.plugin_id, None);
-            let how = match ended {
+            let ending = match ended {
                 Ok(()) => {
                     self.log(LogLevel::Info, "ended on its own; not restarted".into());
+                    self.stopped("ended on its own".to_string().into(), false);
                     return self.state(ContainerState::Stopped);
                 }
-                Err(how) => how,
+                Err(ending) => ending,
             };
-            self.state(ContainerState::Crashed);
             failures = if started.elapsed() > HEALTHY_AFTER {
                 0
             } else {
                 failures + 1
             };
+            let quarantined = failures >= self.shared.config.crash_loop_limit;
+            let how = ending.how.clone();
+            // Kept before the crash is told, so that whoever hears of it can read why.
+            self.stopped(ending, quarantined);
+            self.state(ContainerState::Crashed);
+            if quarantined {
+                let why = format!(
+                    "quarantined after {failures} crashes in a row, the last: {how}; reload or \
+                     reinstall it to run it again"
+                );
+                self.log(LogLevel::Error, why.clone());
+                if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
+                    plugin.info.problem = Some(why);
+                }
+                return self.state(ContainerState::Stopped);
+            }
             let delay = self.shared.config.restart.delay(failures.saturating_sub(1));
             self.log(LogLevel::Error, format!("{how}; restarting in {delay:?}"));
             let stopped = future::or(
@@ -210,7 +251,22 @@ impl<C: Container> Watch<C> {
             );
             C::kill(running).await;
         }
+        self.stopped("stopped by the host".to_string().into(), false);
         self.state(ContainerState::Stopped);
+    }
+
+    /// Keeps the report of the run that just ended as the plugin's last stop.
+    fn stopped(&self, ending: Ending, quarantined: bool) {
+        if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
+            let report = plugin.diagnostics.report(ending, quarantined);
+            plugin.info.last_stop = Some(report);
+        }
+    }
+
+    fn note(&self, change: impl FnOnce(&mut super::diagnostics::Diagnostics)) {
+        if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
+            change(&mut plugin.diagnostics);
+        }
     }
 
     fn state(&self, state: ContainerState) {
@@ -227,4 +283,14 @@ pub(super) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source works");
     hex::encode(bytes)
+}
+
+#[cfg(unix)]
+fn signal(status: &std::process::ExitStatus) -> Option<i32> {
+    std::os::unix::process::ExitStatusExt::signal(status)
+}
+
+#[cfg(not(unix))]
+fn signal(_: &std::process::ExitStatus) -> Option<i32> {
+    None
 }

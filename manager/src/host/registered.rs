@@ -21,6 +21,7 @@ use logi_plugin_core::manifest::Manifest;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
 use logi_plugin_transports::{ClientConfig, PluginClient};
 
+use super::diagnostics::Ending;
 use super::process::Container;
 use super::{Host, HostError, HostEvent, Plugin, Shared, lock};
 
@@ -124,8 +125,8 @@ impl Container for Core {
         Ok(CoreRun { client, task })
     }
 
-    async fn wait(running: &mut CoreRun) -> Result<(), String> {
-        (&mut running.task).await
+    async fn wait(running: &mut CoreRun) -> Result<(), Ending> {
+        (&mut running.task).await.map_err(Ending::from)
     }
 
     fn ask_to_stop(running: &CoreRun) {

@@ -71,6 +71,7 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
         Some(plugin) => {
             plugin.connection = Some(connection.clone());
             plugin.info.connected = true;
+            plugin.diagnostics.connected();
             plugin.info.installation
         }
         None => return,
@@ -94,6 +95,11 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
         Err(error) => shared.log(&plugin_id, LogLevel::Error, error.to_string()),
     }
     while let Some(event) = connection.next_event().await {
+        if let Event::Request { message, .. } | Event::Notification { message } = &event
+            && let Some(plugin) = lock(&shared.plugins).get_mut(&plugin_id)
+        {
+            plugin.diagnostics.heard(message.full_name());
+        }
         match event {
             Event::Request { id, message } => {
                 let reply = answer(&shared, &plugin_id, message);

@@ -26,6 +26,9 @@ use super::DecodeError;
 use crate::{Envelope, EnvelopeRef};
 
 /// The generated [`JsonMessage`] implementations and enum name tables.
+// Every message field is read through `Into`, so that the few prost keeps boxed need no list
+// of their own here; for the others the conversion is the identity.
+#[allow(clippy::useless_conversion)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/json_impls.rs"));
 }
@@ -46,6 +49,24 @@ pub trait JsonMessage: Default {
         r: &mut JsonReader<'_>,
         seen: &mut FieldSet,
     ) -> Result<bool, JsonError>;
+}
+
+/// A message field prost keeps boxed (to keep its parent small) reads and writes as the message.
+impl<M: JsonMessage> JsonMessage for Box<M> {
+    const FULL_NAME: &'static str = M::FULL_NAME;
+
+    fn write_json_fields(&self, w: &mut JsonWriter<'_>) {
+        (**self).write_json_fields(w);
+    }
+
+    fn read_json_field(
+        &mut self,
+        key: &str,
+        r: &mut JsonReader<'_>,
+        seen: &mut FieldSet,
+    ) -> Result<bool, JsonError> {
+        (**self).read_json_field(key, r, seen)
+    }
 }
 
 /// How JSON input is read.

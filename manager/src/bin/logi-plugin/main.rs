@@ -103,6 +103,14 @@ enum Command {
         #[command(flatten)]
         manager: remote::ManagerArgs,
     },
+    /// One plugin of the running manager: its state, and why its last run ended (exit code or
+    /// signal, how far its handshake got, the last message it sent, its last log lines).
+    Status {
+        /// The plugin.
+        plugin_id: String,
+        #[command(flatten)]
+        manager: remote::ManagerArgs,
+    },
     /// Press (or release) a plugin's action, or turn its analog control, in the running manager.
     Invoke {
         #[command(flatten)]
@@ -241,6 +249,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
         Command::Install { package, manager } => remote::install(package, manager, out),
         Command::Remove { plugin_id, manager } => remote::remove(plugin_id, manager, out),
         Command::List { manager } => remote::list(manager, out),
+        Command::Status { plugin_id, manager } => remote::status(plugin_id, manager, out),
         Command::Invoke { what, manager } => remote::invoke(what, manager, out),
     }
 }

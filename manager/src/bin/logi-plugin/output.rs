@@ -128,6 +128,53 @@ impl Output {
         );
     }
 
+    /// A plugin and why its last run ended.
+    pub fn status(&self, info: &PluginDetails) {
+        let stop = info.last_stop.as_ref();
+        if self.json {
+            let last_stop = stop.map(|stop| {
+                json!({
+                    "how": stop.how, "exit_code": stop.exit_code, "signal": stop.signal,
+                    "stage": stop.stage, "last_message": stop.last_message,
+                    "last_log": stop.last_log, "quarantined": stop.quarantined,
+                })
+            });
+            return println!(
+                "{}",
+                json!({
+                    "plugin_id": info.plugin_id, "version": info.version,
+                    "state": info.container_state().as_str_name(),
+                    "connected": info.connected, "problem": info.problem,
+                    "last_stop": last_stop,
+                })
+            );
+        }
+        self.plugin(info);
+        let Some(stop) = stop else {
+            return println!("  has not stopped since the manager started");
+        };
+        println!("  last stop: {}", stop.how);
+        if let Some(code) = stop.exit_code {
+            println!("  exit code: {code}");
+        }
+        if let Some(signal) = stop.signal {
+            println!("  signal: {signal}");
+        }
+        println!("  got as far as: {}", stop.stage);
+        if let Some(message) = &stop.last_message {
+            println!("  last message from it: {message}");
+        }
+        if stop.quarantined {
+            println!("  {BAD}quarantined: not restarted until reloaded or reinstalled{BAD:#}");
+        }
+        if !stop.last_log.is_empty() {
+            println!("  last log lines:");
+            for line in &stop.last_log {
+                println!("    {line}");
+            }
+        }
+    }
+
     /// A spinner on stderr while waiting for work whose length is not known, labelled `what`.
     pub fn spinner(&self, what: &str) -> ProgressBar {
         if self.json {

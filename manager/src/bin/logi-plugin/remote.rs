@@ -88,6 +88,17 @@ pub fn list(manager: &ManagerArgs, out: Output) -> Result<()> {
     Ok(())
 }
 
+/// One plugin, with why its last run ended.
+pub fn status(plugin_id: &str, manager: &ManagerArgs, out: Output) -> Result<()> {
+    let plugins = with_manager(manager, |client| answer(client.plugin_list()))?;
+    let plugin = plugins
+        .iter()
+        .find(|plugin| plugin.plugin_id == plugin_id)
+        .ok_or_else(|| format!("NOT_FOUND: the manager has no plugin {plugin_id:?}"))?;
+    out.status(plugin);
+    Ok(())
+}
+
 /// Presses, releases or turns, and prints the state the plugin reports.
 pub fn invoke(args: &InvokeArgs, manager: &ManagerArgs, out: Output) -> Result<()> {
     let (button, rotation) = match (args.release, args.delta, args.value) {
