@@ -75,6 +75,7 @@ impl Dialer for LibraryOptions {
             // The client library speaks only over the local socket, which carries binary.
             format: Format::Binary,
             backoff: self.reconnect,
+            record: None,
         }
     }
 

@@ -4,12 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use super::record::{Recorder, Step};
 use super::{
     CloseReason, Event, Frame, InputError, LibrarySession, ManagerSession, Peer, PluginSession,
     Reply, SendError, Stats,
 };
 use crate::Message;
 use crate::proto::plugin::ManagerHello;
+use bytes::Bytes;
 
 /// A session as its driver sees it: inputs, commands and outputs, time always an argument.
 ///
@@ -54,6 +56,10 @@ pub trait Session {
     fn close_reason(&self) -> Option<&CloseReason>;
     /// The session's counters.
     fn stats(&self) -> &Stats;
+    /// Records from `now` on every call and every frame written ([`super::record`]).
+    fn start_recording(&mut self, now: Instant);
+    /// The recording's bytes since the last call (none when not recording).
+    fn take_recording(&mut self) -> Vec<u8>;
 }
 
 macro_rules! delegate {
@@ -64,30 +70,41 @@ macro_rules! delegate {
             fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
                 {
                     let $this = self;
+                    $inner
+                        .link_mut()
+                        .record(Some(now), || Step::Bytes(Bytes::copy_from_slice(bytes)));
                     $inner.handle_bytes(now, bytes)
                 }
             }
             fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
                 {
                     let $this = self;
+                    $inner
+                        .link_mut()
+                        .record(Some(now), || Step::Frame(frame.clone()));
                     $inner.handle_frame(now, frame)
                 }
             }
             fn handle_eof(&mut self, now: Instant) {
                 {
                     let $this = self;
+                    $inner.link_mut().record(Some(now), || Step::End);
                     $inner.handle_eof(now)
                 }
             }
             fn handle_transport_error(&mut self, now: Instant, what: String) {
                 {
                     let $this = self;
+                    $inner
+                        .link_mut()
+                        .record(Some(now), || Step::Failed(what.clone()));
                     $inner.handle_transport_error(now, what)
                 }
             }
             fn handle_timeout(&mut self, now: Instant) {
                 {
                     let $this = self;
+                    $inner.link_mut().record(Some(now), || Step::Timeout);
                     $inner.handle_timeout(now)
                 }
             }
@@ -99,6 +116,9 @@ macro_rules! delegate {
             ) -> Result<u32, SendError> {
                 {
                     let $this = self;
+                    $inner
+                        .link_mut()
+                        .record(Some(now), || Step::Request(message.clone(), timeout));
                     $inner.send_request(now, message, timeout)
                 }
             }
@@ -109,25 +129,36 @@ macro_rules! delegate {
             ) -> Result<(), SendError> {
                 {
                     let $this = self;
+                    $inner
+                        .link_mut()
+                        .record(Some(now), || Step::Notify(message.clone()));
                     $inner.send_notification(now, message)
                 }
             }
             fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
                 {
                     let $this = self;
+                    $inner
+                        .link_mut()
+                        .record(Some(now), || Step::Respond(id, reply.clone()));
                     $inner.respond(now, id, reply)
                 }
             }
             fn close(&mut self, now: Instant) {
                 {
                     let $this = self;
+                    $inner.link_mut().record(Some(now), || Step::Close);
                     $inner.close(now)
                 }
             }
             fn poll_transmit(&mut self) -> Option<Frame> {
                 {
                     let $this = self;
-                    $inner.poll_transmit()
+                    let frame = $inner.poll_transmit();
+                    if let Some(frame) = &frame {
+                        $inner.link_mut().record(None, || Step::Sent(frame.clone()));
+                    }
+                    frame
                 }
             }
             fn poll_event(&mut self) -> Option<Event<$hello>> {
@@ -158,6 +189,20 @@ macro_rules! delegate {
                 {
                     let $this = self;
                     $inner.stats()
+                }
+            }
+            fn start_recording(&mut self, now: Instant) {
+                {
+                    let $this = self;
+                    let header = $inner.recording_header();
+                    $inner.link_mut().recorder = Some(Recorder::new(now, &header));
+                }
+            }
+            fn take_recording(&mut self) -> Vec<u8> {
+                {
+                    let $this = self;
+                    let recorder = $inner.link_mut().recorder.as_mut();
+                    recorder.map(Recorder::take).unwrap_or_default()
                 }
             }
         }

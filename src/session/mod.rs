@@ -56,6 +56,7 @@ mod link;
 mod manager;
 mod plugin;
 mod rate;
+pub mod record;
 mod types;
 
 pub use correlation::{MAX_IN_FLIGHT_LIMIT, RequestTracker, TrackError};

@@ -51,6 +51,9 @@ pub struct ClientConfig {
     pub control_buffering: Vec<(String, String)>,
     /// How long to wait before reconnecting.
     pub reconnect: Backoff,
+    /// Record each connection's session into `<record>-<n>.logirec`, for `logi-plugin replay`
+    /// (e.g. `/tmp/my-plugin` gives `/tmp/my-plugin-1.logirec`, then `-2` after a reconnect).
+    pub record: Option<std::path::PathBuf>,
     /// Fine tuning of the session (timeouts, limits); its id, code and version are replaced by
     /// the fields above.
     pub session: PluginConfig,
@@ -75,6 +78,7 @@ impl ClientConfig {
             use_text_format: false,
             control_buffering: Vec::new(),
             reconnect: Backoff::default(),
+            record: None,
         }
     }
 
@@ -228,6 +232,7 @@ impl Dialer for PluginDialer {
                 Format::Binary
             },
             backoff: self.0.reconnect,
+            record: self.0.record.clone(),
         }
     }
 

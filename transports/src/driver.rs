@@ -208,6 +208,7 @@ where
         handles_gone: false,
         closing_since: None,
         finished: None,
+        recording: None,
         _done: done_tx,
     };
     (connection, driver)
@@ -365,6 +366,8 @@ pub struct Driver<S: Session, T> {
     /// When the session closed: its last frames have until `CLOSE_LINGER` after to leave.
     closing_since: Option<Instant>,
     finished: Option<CloseReason>,
+    /// Where the session's recording goes, when [`Driver::record`] asked for one.
+    recording: Option<Box<dyn std::io::Write + Send>>,
     /// Dropped with the driver, which tells `Connection::closed` it has ended.
     _done: Sender<()>,
 }
@@ -420,9 +423,14 @@ where
                 this.take_output();
                 progressed = true;
             }
+            this.save_recording();
             if let Some(reason) = this.session.close_reason().cloned()
                 && this.finish_closing(cx, now)
             {
+                this.save_recording();
+                if let Some(sink) = &mut this.recording {
+                    let _ = sink.flush();
+                }
                 this.finished = Some(reason.clone());
                 return Poll::Ready(reason);
             }
@@ -444,6 +452,27 @@ where
     S: Session + Unpin,
     T: Transport,
 {
+    /// Records the session into `sink` from now on: every call it gets and every frame it writes
+    /// (`logi_plugin_core::session::record`), for `logi-plugin replay`. The sink is written as
+    /// the driver runs, so make it buffered (a `BufWriter` around a file): a recording is a
+    /// debugging aid, not worth a thread of its own.
+    pub fn record(mut self, sink: impl std::io::Write + Send + 'static) -> Self {
+        self.session.start_recording(Instant::now());
+        self.recording = Some(Box::new(sink));
+        self
+    }
+
+    /// Hands what the session recorded to the sink; a sink that fails is dropped, not retried.
+    fn save_recording(&mut self) {
+        let Some(sink) = &mut self.recording else {
+            return;
+        };
+        let bytes = self.session.take_recording();
+        if !bytes.is_empty() && sink.write_all(&bytes).is_err() {
+            self.recording = None;
+        }
+    }
+
     /// Runs the owner's commands that are waiting; when every handle is gone, closes.
     fn take_commands(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let mut progressed = false;

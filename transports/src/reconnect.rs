@@ -32,6 +32,9 @@ pub struct Target {
     pub format: Format,
     /// How long to wait before reconnecting.
     pub backoff: Backoff,
+    /// Record each connection's session into `<this>-<n>.logirec` (`n` counting connections
+    /// from 1), for `logi-plugin replay`.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// One side's way of talking to the manager: where to connect, and the session to run on each
@@ -162,6 +165,7 @@ async fn run<D: Dialer>(
     stop: async_channel::Receiver<()>,
 ) {
     let mut failures = 0u32;
+    let mut connections = 0u32;
     let mut last_reason = CloseReason::Local;
     // Stop when told to, or when every handle is gone (nobody could use the connection).
     let stopping = || shared.stop.load(Ordering::Acquire) || stop.is_closed();
@@ -195,6 +199,11 @@ async fn run<D: Dialer>(
             }
         };
         let (connection, driver) = connect(session, transport);
+        connections += 1;
+        let driver = match recording(&target, connections) {
+            Some(sink) => driver.record(sink),
+            None => driver,
+        };
         *lock(&shared.current) = Some(connection.clone());
         let forward = async {
             let mut connected = false;
@@ -258,4 +267,15 @@ fn client_event(event: Event<ManagerHello>) -> Option<ClientEvent> {
         // Requests made through the client are answered to their caller; nothing else is left.
         _ => return None,
     })
+}
+
+/// The file the `n`th connection is recorded in, if the target asks for recordings and it can
+/// be created (a recording is a debugging aid: the connection goes on without it otherwise).
+fn recording(target: &Target, n: u32) -> Option<std::io::BufWriter<std::fs::File>> {
+    let prefix = target.record.as_ref()?;
+    let mut name = prefix.clone().into_os_string();
+    name.push(format!("-{n}.logirec"));
+    std::fs::File::create(name)
+        .ok()
+        .map(std::io::BufWriter::new)
 }

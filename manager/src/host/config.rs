@@ -44,6 +44,10 @@ pub struct HostConfig {
     /// `MPInstallPlugin` and `MPUpdatePlugin`, the client library's `install_plugin` without a
     /// path.
     pub package_source: Option<PathBuf>,
+    /// A folder to record every session in (plugins' and the client library's), one
+    /// `session-<n>.logirec` each, for `logi-plugin replay`. Recordings hold what the wire held,
+    /// the plugins' per-launch secrets included.
+    pub record_dir: Option<PathBuf>,
     /// The publisher keys packages must be signed with.
     pub trust: TrustStore,
     /// Accept unsigned and untrusted packages (with a warning in the log).
@@ -75,6 +79,7 @@ impl HostConfig {
             marketplace: None,
             marketplace_options: WsOptions::default(),
             package_source: None,
+            record_dir: None,
             admin: None,
             admin_origins: Vec::new(),
             trust: TrustStore::default(),

@@ -190,7 +190,10 @@ impl PluginInfo {
             connected: self.connected,
             manifest_json,
             problem: self.problem.clone(),
-            last_stop: self.last_stop.as_ref().map(|stop| Box::new(stop.to_proto())),
+            last_stop: self
+                .last_stop
+                .as_ref()
+                .map(|stop| Box::new(stop.to_proto())),
         }
     }
 }

@@ -23,6 +23,7 @@ pub(super) async fn accept(
     mut listener: ManagerListener,
     languages: async_channel::Receiver<String>,
 ) {
+    let mut recorded: u64 = 0;
     loop {
         // A language change is taken first, so that no session accepted after it announces the
         // old language; `accept` keeps its progress in the listener, so losing the race to it
@@ -39,7 +40,11 @@ pub(super) async fn accept(
         };
         match accepted {
             Ok((connection, driver)) => {
-                smol::spawn(driver).detach();
+                recorded += 1;
+                match record_to(&shared, recorded) {
+                    Some(sink) => smol::spawn(driver.record(sink)).detach(),
+                    None => smol::spawn(driver).detach(),
+                }
                 smol::spawn(serve(shared.clone(), connection)).detach();
             }
             Err(error) => {
@@ -47,6 +52,22 @@ pub(super) async fn accept(
                 shared.config.log.write(None, LogLevel::Error, &message);
                 return;
             }
+        }
+    }
+}
+
+/// The file the `n`th session is recorded in, when the host records sessions; a folder that
+/// cannot be written is reported and the session runs unrecorded.
+fn record_to(shared: &Shared, n: u64) -> Option<std::io::BufWriter<std::fs::File>> {
+    let dir = shared.config.record_dir.as_ref()?;
+    let path = dir.join(format!("session-{n}.logirec"));
+    let opened = std::fs::create_dir_all(dir).and_then(|()| std::fs::File::create(&path));
+    match opened {
+        Ok(file) => Some(std::io::BufWriter::new(file)),
+        Err(error) => {
+            let message = format!("cannot record into {}: {error}", path.display());
+            shared.config.log.write(None, LogLevel::Warning, &message);
+            None
         }
     }
 }

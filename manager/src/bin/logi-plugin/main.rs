@@ -5,6 +5,7 @@
 
 mod output;
 mod remote;
+mod replay;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -110,6 +111,12 @@ enum Command {
         plugin_id: String,
         #[command(flatten)]
         manager: remote::ManagerArgs,
+    },
+    /// Replay a session recording (`serve --record DIR`) into a fresh session with no sockets,
+    /// printing each step and event, and check it writes what the recorded session wrote.
+    Replay {
+        /// The recording (`.logirec`).
+        recording: PathBuf,
     },
     /// Press (or release) a plugin's action, or turn its analog control, in the running manager.
     Invoke {
@@ -250,6 +257,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
         Command::Remove { plugin_id, manager } => remote::remove(plugin_id, manager, out),
         Command::List { manager } => remote::list(manager, out),
         Command::Status { plugin_id, manager } => remote::status(plugin_id, manager, out),
+        Command::Replay { recording } => replay::run(recording, out),
         Command::Invoke { what, manager } => remote::invoke(what, manager, out),
     }
 }

@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// A browser origin allowed to call the admin port besides its own pages (repeatable).
     #[arg(long = "admin-origin")]
     admin_origins: Vec<String>,
+    /// Record every session into this folder (`session-<n>.logirec`), for `logi-plugin replay`.
+    #[arg(long)]
+    record: Option<PathBuf>,
     /// A folder of `<plugin id>-<version>.zip` packages that installs by plugin id take from.
     #[arg(long)]
     package_source: Option<PathBuf>,
@@ -80,6 +83,7 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         .clone_from(&args.marketplace_origins);
     config.package_source.clone_from(&args.package_source);
     config.admin = args.admin;
+    config.record_dir.clone_from(&args.record);
     config.admin_origins.clone_from(&args.admin_origins);
     config.trust = trust_store(args.trust.as_deref(), &data_dir)?;
     config.development = args.development;

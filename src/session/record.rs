@@ -1,0 +1,627 @@
+//! Recordings of a session, and their replay into a fresh one: every input a session was given
+//! (bytes or frames from the transport, its end or failure, the time reaching a deadline, the
+//! owner's requests, notifications, answers and close) and every frame it wrote, each with the
+//! time since the session began. Replaying feeds the same inputs at the same times into a new
+//! session of the same configuration, on this sans-IO core with no sockets, and checks that it
+//! writes the same frames: a bug seen once is reproduced as often as needed.
+//!
+//! The format (`.logirec`): the magic `LOGIREC1`, a `u32` little-endian length and the header
+//! as JSON (which side, and the configuration the session had), then records, each a tag byte,
+//! the time in nanoseconds (`u64` LE), a payload length (`u32` LE) and the payload. Messages
+//! are carried as binary envelopes. A recording holds whatever the wire held, the plugin's
+//! per-launch secret in its hello included: keep it as private as the session was.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{
+    Event, Format, Frame, ManagerConfig, PluginConfig, PluginRegistry, RateLimit, Reply, Session,
+    Wire,
+};
+use crate::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
+use crate::codec::{binary, json};
+use crate::{Envelope, Message, ResponseCode};
+
+const MAGIC: &[u8; 8] = b"LOGIREC1";
+
+/// How much later than a recorded deadline replay accepts the session's own deadline: the gap
+/// between a session's creation and the start of its recording.
+const BIRTH_SLACK: Duration = Duration::from_millis(5);
+
+/// One thing that happened to a session.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Bytes read from a byte stream.
+    Bytes(Bytes),
+    /// A frame read from a message transport.
+    Frame(Frame),
+    /// The transport ended.
+    End,
+    /// The transport failed, saying this.
+    Failed(String),
+    /// Time reached the session's deadline.
+    Timeout,
+    /// The owner sent a request, with this timeout.
+    Request(Message, Duration),
+    /// The owner sent a notification.
+    Notify(Message),
+    /// The owner answered the peer's request `id`.
+    Respond(u32, Reply),
+    /// The owner closed the session.
+    Close,
+    /// The session wrote this frame.
+    Sent(Frame),
+}
+
+/// A step and when it happened, since the session began.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// Time since the session began.
+    pub at: Duration,
+    /// What happened.
+    pub step: Step,
+}
+
+/// Why a recording cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// Not a recording.
+    #[error("not a session recording (no LOGIREC1 at the start)")]
+    NotARecording,
+    /// It ends in the middle of something.
+    #[error("the recording is cut short at byte {0}")]
+    Truncated(usize),
+    /// The header is not what a recording's header is.
+    #[error("the recording's header: {0}")]
+    Header(String),
+    /// A record cannot be read.
+    #[error("record {index} (at byte {offset}): {what}")]
+    Record {
+        /// Its place among the records.
+        index: usize,
+        /// Where it starts.
+        offset: usize,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// Which side recorded, with its configuration: enough to build the same session again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    /// `"manager"` or `"plugin"` (the client library records as a plugin-side session).
+    pub side: String,
+    /// The session's configuration, as [`Header::manager`] or [`Header::plugin`] wrote it.
+    pub config: Value,
+}
+
+impl Header {
+    /// The header of a manager session with `config`.
+    pub fn manager(config: &ManagerConfig) -> Header {
+        let rate_limit = config
+            .rate_limit
+            .map(|limit| json!({ "per_second": limit.per_second(), "burst": limit.burst() }));
+        Header {
+            side: "manager".into(),
+            config: json!({
+                "manager_version": config.manager_version,
+                "options_version": config.options_version,
+                "ghub_version": config.ghub_version,
+                "language_code": config.language_code,
+                "protocol_versions": [config.protocol_versions.start(), config.protocol_versions.end()],
+                "wire": wire_json(&config.wire),
+                "hello_timeout_ms": millis(config.hello_timeout),
+                "heartbeat_interval_ms": millis(config.heartbeat_interval),
+                "heartbeat_timeout_ms": millis(config.heartbeat_timeout),
+                "rate_limit": rate_limit,
+                "max_rate_violations": config.max_rate_violations,
+                "accept_clients": config.accept_clients,
+            }),
+        }
+    }
+
+    /// The header of a plugin session with `config` (its secret is not kept: the hello on the
+    /// wire has it).
+    pub fn plugin(config: &PluginConfig) -> Header {
+        Header {
+            side: "plugin".into(),
+            config: json!({
+                "plugin_id": config.plugin_id,
+                "plugin_version": config.plugin_version,
+                "protocol_version": config.protocol_version,
+                "wire": wire_json(&config.wire),
+                "hello_timeout_ms": millis(config.hello_timeout),
+                "heartbeat_interval_ms": millis(config.heartbeat_interval),
+                "missed_heartbeats": config.missed_heartbeats,
+            }),
+        }
+    }
+
+    /// The manager configuration recorded, admitting the plugins `registry` knows.
+    pub fn manager_config(
+        &self,
+        registry: Arc<dyn PluginRegistry>,
+    ) -> Result<ManagerConfig, RecordError> {
+        let c = &self.config;
+        let mut config = ManagerConfig::new(registry, text(c, "manager_version")?);
+        config.options_version = c["options_version"].as_str().map(Into::into);
+        config.ghub_version = c["ghub_version"].as_str().map(Into::into);
+        config.language_code = text(c, "language_code")?;
+        let versions = |i: usize| c["protocol_versions"][i].as_i64().map(|v| v as i32);
+        if let (Some(low), Some(high)) = (versions(0), versions(1)) {
+            config.protocol_versions = low..=high;
+        }
+        config.wire = wire_from(&c["wire"])?;
+        config.hello_timeout = duration(c, "hello_timeout_ms")?;
+        config.heartbeat_interval = duration(c, "heartbeat_interval_ms")?;
+        config.heartbeat_timeout = duration(c, "heartbeat_timeout_ms")?;
+        config.rate_limit = match &c["rate_limit"] {
+            Value::Null => None,
+            limit => {
+                let number = |name: &str| limit[name].as_u64().unwrap_or(0) as u32;
+                let limit = RateLimit::new(number("per_second"), number("burst"))
+                    .map_err(|error| RecordError::Header(error.to_string()))?;
+                Some(limit)
+            }
+        };
+        config.max_rate_violations = c["max_rate_violations"].as_u64().unwrap_or(0) as u32;
+        config.accept_clients = c["accept_clients"].as_bool().unwrap_or(false);
+        Ok(config)
+    }
+
+    /// The plugin configuration recorded, presenting `code` in its hello.
+    pub fn plugin_config(&self, code: &str) -> Result<PluginConfig, RecordError> {
+        let c = &self.config;
+        let mut config = PluginConfig::new(text(c, "plugin_id")?, code, text(c, "plugin_version")?);
+        config.protocol_version = c["protocol_version"].as_i64().unwrap_or(1) as i32;
+        config.wire = wire_from(&c["wire"])?;
+        config.hello_timeout = duration(c, "hello_timeout_ms")?;
+        config.heartbeat_interval = duration(c, "heartbeat_interval_ms")?;
+        config.missed_heartbeats = c["missed_heartbeats"].as_u64().unwrap_or(3) as u32;
+        Ok(config)
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+fn text(config: &Value, name: &str) -> Result<String, RecordError> {
+    config[name]
+        .as_str()
+        .map(Into::into)
+        .ok_or_else(|| RecordError::Header(format!("no {name}")))
+}
+
+fn duration(config: &Value, name: &str) -> Result<Duration, RecordError> {
+    config[name]
+        .as_u64()
+        .map(Duration::from_millis)
+        .ok_or_else(|| RecordError::Header(format!("no {name}")))
+}
+
+fn wire_json(wire: &Wire) -> Value {
+    match wire {
+        Wire::Stream { max_frame_len } => json!({ "stream": max_frame_len }),
+        Wire::Messages { format } => json!({ "messages": format!("{format:?}") }),
+    }
+}
+
+fn wire_from(value: &Value) -> Result<Wire, RecordError> {
+    if let Some(max_frame_len) = value["stream"].as_u64() {
+        return Ok(Wire::Stream {
+            max_frame_len: max_frame_len as usize,
+        });
+    }
+    let format = match value["messages"].as_str() {
+        Some("Binary") => Format::Binary,
+        Some("Json") => Format::Json,
+        Some("FollowPeer") => Format::FollowPeer,
+        _ => return Err(RecordError::Header(format!("wire {value} is not known"))),
+    };
+    Ok(Wire::Messages { format })
+}
+
+/// Writes a recording: the header first, then records as they happen. Pure: the owner takes
+/// the bytes ([`take`](Self::take)) and stores them.
+#[derive(Debug)]
+pub struct Recorder {
+    start: Instant,
+    out: Vec<u8>,
+}
+
+impl Recorder {
+    /// A recording of a session that began at `start`.
+    pub fn new(start: Instant, header: &Header) -> Recorder {
+        let mut out = MAGIC.to_vec();
+        let text = json!({ "side": header.side, "config": header.config }).to_string();
+        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        out.extend_from_slice(text.as_bytes());
+        Recorder { start, out }
+    }
+
+    /// When the recorded session began.
+    pub fn started(&self) -> Instant {
+        self.start
+    }
+
+    /// Notes `step`, happening at `now`.
+    pub fn record(&mut self, now: Instant, step: &Step) {
+        let at = now.saturating_duration_since(self.start);
+        let (tag, payload): (u8, Bytes) = match step {
+            Step::Bytes(bytes) => (1, bytes.clone()),
+            Step::Frame(Frame::Binary(bytes)) => (2, bytes.clone()),
+            Step::Frame(Frame::Text(text)) => (3, Bytes::copy_from_slice(text.as_bytes())),
+            Step::End => (4, Bytes::new()),
+            Step::Failed(what) => (5, Bytes::copy_from_slice(what.as_bytes())),
+            Step::Timeout => (6, Bytes::new()),
+            Step::Request(message, timeout) => {
+                let mut payload = millis(*timeout).to_le_bytes().to_vec();
+                payload.extend_from_slice(&binary::encode_to_bytes(&Envelope::request(
+                    0,
+                    message.clone(),
+                )));
+                (7, payload.into())
+            }
+            Step::Notify(message) => (
+                8,
+                binary::encode_to_bytes(&Envelope::request(0, message.clone())),
+            ),
+            Step::Respond(id, reply) => {
+                let (info, message) = reply.parts();
+                let envelope = Envelope::response(*id, info, message.cloned());
+                (9, binary::encode_to_bytes(&envelope))
+            }
+            Step::Close => (10, Bytes::new()),
+            Step::Sent(Frame::Binary(bytes)) => (11, bytes.clone()),
+            Step::Sent(Frame::Text(text)) => (12, Bytes::copy_from_slice(text.as_bytes())),
+        };
+        self.out.push(tag);
+        let nanos: u64 = at.as_nanos().try_into().unwrap_or(u64::MAX);
+        self.out.extend_from_slice(&nanos.to_le_bytes());
+        self.out
+            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        self.out.extend_from_slice(&payload);
+    }
+
+    /// The bytes written since the last call.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+}
+
+/// Reads a whole recording.
+pub fn read(bytes: &[u8]) -> Result<(Header, Vec<Record>), RecordError> {
+    if !bytes.starts_with(MAGIC) {
+        return Err(RecordError::NotARecording);
+    }
+    let mut at = MAGIC.len();
+    let header_len = u32_at(bytes, at)? as usize;
+    at += 4;
+    let text = bytes
+        .get(at..at + header_len)
+        .ok_or(RecordError::Truncated(at))?;
+    at += header_len;
+    let value: Value =
+        serde_json::from_slice(text).map_err(|error| RecordError::Header(error.to_string()))?;
+    let header = Header {
+        side: value["side"]
+            .as_str()
+            .ok_or_else(|| RecordError::Header("no side".into()))?
+            .into(),
+        config: value["config"].clone(),
+    };
+    let mut records = Vec::new();
+    while at < bytes.len() {
+        let offset = at;
+        let tag = bytes[at];
+        let nanos = u64::from_le_bytes(
+            bytes
+                .get(at + 1..at + 9)
+                .ok_or(RecordError::Truncated(at))?
+                .try_into()
+                .expect("eight bytes"),
+        );
+        let len = u32_at(bytes, at + 9)? as usize;
+        let payload = bytes
+            .get(at + 13..at + 13 + len)
+            .ok_or(RecordError::Truncated(at))?;
+        at += 13 + len;
+        let failed = |what: String| RecordError::Record {
+            index: records.len(),
+            offset,
+            what,
+        };
+        let step = step(tag, payload).map_err(failed)?;
+        records.push(Record {
+            at: Duration::from_nanos(nanos),
+            step,
+        });
+    }
+    Ok((header, records))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Result<u32, RecordError> {
+    let four = bytes.get(at..at + 4).ok_or(RecordError::Truncated(at))?;
+    Ok(u32::from_le_bytes(four.try_into().expect("four bytes")))
+}
+
+fn step(tag: u8, payload: &[u8]) -> Result<Step, String> {
+    let text = || String::from_utf8(payload.to_vec()).map_err(|error| error.to_string());
+    let envelope = |bytes: &[u8]| {
+        binary::decode(Bytes::copy_from_slice(bytes)).map_err(|error| error.to_string())
+    };
+    let message = |bytes: &[u8]| {
+        envelope(bytes)?
+            .message
+            .ok_or_else(|| "an owner message record carries no message".to_string())
+    };
+    Ok(match tag {
+        1 => Step::Bytes(Bytes::copy_from_slice(payload)),
+        2 => Step::Frame(Frame::Binary(Bytes::copy_from_slice(payload))),
+        3 => Step::Frame(Frame::Text(text()?)),
+        4 => Step::End,
+        5 => Step::Failed(text()?),
+        6 => Step::Timeout,
+        7 => {
+            let millis = payload
+                .get(..8)
+                .ok_or("a request record is too short")?
+                .try_into()
+                .map(u64::from_le_bytes)
+                .expect("eight bytes");
+            Step::Request(message(&payload[8..])?, Duration::from_millis(millis))
+        }
+        8 => Step::Notify(message(payload)?),
+        9 => {
+            let envelope = envelope(payload)?;
+            let info = envelope.response.unwrap_or_default();
+            let reply = match info.result() {
+                ResponseCode::Success => envelope.message.map_or(Reply::Ok, Reply::Message),
+                code => Reply::Error(code, info.what),
+            };
+            Step::Respond(envelope.id, reply)
+        }
+        10 => Step::Close,
+        11 => Step::Sent(Frame::Binary(Bytes::copy_from_slice(payload))),
+        12 => Step::Sent(Frame::Text(text()?)),
+        other => return Err(format!("tag {other} names no step")),
+    })
+}
+
+/// The plugin hellos a recording holds, read from the frames on either side: what a replay
+/// needs to admit (manager side) or say again (plugin side) the same plugin.
+pub fn hellos(header: &Header, records: &[Record]) -> Vec<crate::proto::plugin::PluginHello> {
+    let stream = header.config["wire"].get("stream").is_some();
+    let mut decoders = [
+        FrameDecoder::new(DEFAULT_MAX_FRAME_LEN),
+        FrameDecoder::new(DEFAULT_MAX_FRAME_LEN),
+    ];
+    let mut envelopes = Vec::new();
+    for record in records {
+        let (side, frame) = match &record.step {
+            Step::Bytes(bytes) => (0, Frame::Binary(bytes.clone())),
+            Step::Frame(frame) => (0, frame.clone()),
+            Step::Sent(frame) => (1, frame.clone()),
+            _ => continue,
+        };
+        match frame {
+            Frame::Text(text) => envelopes.extend(json::decode(&text).ok()),
+            // A message transport's binary frame is one envelope; a byte stream's bytes are
+            // length-prefixed frames, split anywhere.
+            Frame::Binary(bytes) if !stream => envelopes.extend(binary::decode(bytes).ok()),
+            Frame::Binary(bytes) => {
+                let decoder = &mut decoders[side];
+                decoder.push(&bytes);
+                while let Ok(Some(frame)) = decoder.next_frame() {
+                    envelopes.extend(binary::decode(frame).ok());
+                }
+            }
+        }
+    }
+    envelopes
+        .into_iter()
+        .filter_map(|envelope| match envelope.message {
+            Some(Message::PluginHello(hello)) => Some(hello),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a replay saw.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// Every step fed and every event the session gave, in order, as text.
+    pub lines: Vec<String>,
+    /// How many written frames were compared with the recording.
+    pub compared: usize,
+    /// The first frame the fresh session wrote differently from the recording: its place among
+    /// the written frames, what was recorded, and what was written (`None`: nothing).
+    pub divergence: Option<(usize, Frame, Option<Frame>)>,
+}
+
+/// Feeds the recorded inputs into `session` (begun at `start`, built from the recording's
+/// header) at their recorded times, and compares what it writes with what was recorded.
+pub fn replay<S: Session>(mut session: S, start: Instant, records: &[Record]) -> Replay
+where
+    S::PeerHello: std::fmt::Debug,
+{
+    let mut replay = Replay::default();
+    for record in records {
+        let now = start + record.at;
+        let fed = match &record.step {
+            Step::Bytes(bytes) => session.handle_bytes(now, bytes).map_err(|e| e.to_string()),
+            Step::Frame(frame) => session
+                .handle_frame(now, frame.clone())
+                .map_err(|e| e.to_string()),
+            Step::End => {
+                session.handle_eof(now);
+                Ok(())
+            }
+            Step::Failed(what) => {
+                session.handle_transport_error(now, what.clone());
+                Ok(())
+            }
+            Step::Timeout => {
+                // A driver handles a deadline once it is due, but its recording may have begun
+                // a moment after the session it records: a deadline set at the session's birth
+                // is then due a hair after the recorded time.
+                let due = session
+                    .poll_timeout()
+                    .filter(|due| *due <= now + BIRTH_SLACK);
+                session.handle_timeout(due.map_or(now, |due| due.max(now)));
+                Ok(())
+            }
+            Step::Request(message, timeout) => session
+                .send_request(now, message.clone(), *timeout)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Step::Notify(message) => session
+                .send_notification(now, message.clone())
+                .map_err(|e| e.to_string()),
+            Step::Respond(id, reply) => session
+                .respond(now, *id, reply.clone())
+                .map_err(|e| e.to_string()),
+            Step::Close => {
+                session.close(now);
+                Ok(())
+            }
+            // The recorded session was asked for its output exactly here: a byte stream hands
+            // over everything queued since in one piece, so asking at the same points gives the
+            // same pieces.
+            Step::Sent(expected) => {
+                let got = session.poll_transmit();
+                if replay.divergence.is_none() && got.as_ref() != Some(expected) {
+                    replay.divergence = Some((replay.compared, expected.clone(), got));
+                }
+                replay.compared += 1;
+                continue;
+            }
+        };
+        let mut line = format!(
+            "{:>10.3} ms  {}",
+            record.at.as_secs_f64() * 1000.0,
+            describe(&record.step)
+        );
+        if let Err(error) = fed {
+            line.push_str(&format!(" -> refused: {error}"));
+        }
+        replay.lines.push(line);
+        while let Some(event) = session.poll_event() {
+            replay
+                .lines
+                .push(format!("              event {}", event_text(&event)));
+        }
+    }
+    replay
+}
+
+fn describe(step: &Step) -> String {
+    match step {
+        Step::Bytes(bytes) => format!("read {} bytes", bytes.len()),
+        Step::Frame(frame) => format!("read a frame of {} bytes", frame.as_bytes().len()),
+        Step::End => "the transport ended".into(),
+        Step::Failed(what) => format!("the transport failed: {what}"),
+        Step::Timeout => "deadline".into(),
+        Step::Request(message, timeout) => {
+            format!(
+                "owner requests {} (timeout {timeout:?})",
+                message.full_name()
+            )
+        }
+        Step::Notify(message) => format!("owner notifies {}", message.full_name()),
+        Step::Respond(id, reply) => format!("owner answers {id}: {}", reply_text(reply)),
+        Step::Close => "owner closes".into(),
+        Step::Sent(frame) => format!("wrote a frame of {} bytes", frame.as_bytes().len()),
+    }
+}
+
+fn reply_text(reply: &Reply) -> String {
+    match reply {
+        Reply::Ok => "SUCCESS".into(),
+        Reply::Message(message) => format!("SUCCESS with {}", message.full_name()),
+        Reply::Error(code, what) => format!("{} {what}", code.as_str_name()),
+    }
+}
+
+fn event_text<H: std::fmt::Debug>(event: &Event<H>) -> String {
+    match event {
+        Event::Request { id, message } => format!("request {id}: {}", message.full_name()),
+        Event::Notification { message } => format!("notification: {}", message.full_name()),
+        Event::Response {
+            id,
+            response,
+            message,
+        } => format!(
+            "response {id}: {}{}",
+            response.result().as_str_name(),
+            message
+                .as_ref()
+                .map(|m| format!(" with {}", m.full_name()))
+                .unwrap_or_default()
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::plugin::TriggerAction;
+
+    #[test]
+    fn every_step_reads_back_as_written() {
+        let start = Instant::now();
+        let header = Header {
+            side: "manager".into(),
+            config: json!({ "x": 1 }),
+        };
+        let trigger = Message::from(TriggerAction::default());
+        let steps = [
+            Step::Bytes(Bytes::from_static(b"\x02ab")),
+            Step::Frame(Frame::Text("{}".into())),
+            Step::End,
+            Step::Failed("reset".into()),
+            Step::Timeout,
+            Step::Request(trigger.clone(), Duration::from_millis(1500)),
+            Step::Notify(trigger.clone()),
+            Step::Respond(7, Reply::Message(trigger)),
+            Step::Respond(8, Reply::Error(ResponseCode::NotFound, "gone".into())),
+            Step::Respond(9, Reply::Ok),
+            Step::Close,
+            Step::Sent(Frame::Binary(Bytes::from_static(b"out"))),
+        ];
+        let mut recorder = Recorder::new(start, &header);
+        for (i, step) in steps.iter().enumerate() {
+            recorder.record(start + Duration::from_millis(i as u64), step);
+        }
+        let (read_header, records) = read(&recorder.take()).unwrap();
+        assert_eq!(read_header, header);
+        let read_steps: Vec<Step> = records.iter().map(|r| r.step.clone()).collect();
+        assert_eq!(read_steps, steps);
+        assert_eq!(records[3].at, Duration::from_millis(3));
+    }
+
+    #[test]
+    fn a_cut_recording_says_where() {
+        let mut recorder = Recorder::new(
+            Instant::now(),
+            &Header {
+                side: "plugin".into(),
+                config: json!({}),
+            },
+        );
+        recorder.record(
+            Instant::now(),
+            &Step::Sent(Frame::Binary(Bytes::from_static(b"abc"))),
+        );
+        let bytes = recorder.take();
+        let error = read(&bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(matches!(error, RecordError::Truncated(_)), "{error}");
+        assert!(matches!(read(b"nothing"), Err(RecordError::NotARecording)));
+    }
+}
