@@ -491,11 +491,7 @@ fn reload_of_an_edited_plugin_outside_development_mode_lists_it_with_the_reason(
     let answer = edit_and_reload(&host, &data, "com.example.plain");
     assert_eq!(answer.status, 403, "{}", answer.body);
     assert_eq!(answer.error_code(), "UNAUTHORIZED");
-    let plugin = host
-        .plugins()
-        .into_iter()
-        .find(|plugin| plugin.manifest.plugin_id == "com.example.plain")
-        .unwrap();
+    let plugin = host.plugin("com.example.plain").unwrap();
     assert_eq!(plugin.state, ContainerState::Stopped);
     assert!(plugin.problem.is_some());
 }

@@ -125,11 +125,7 @@ fn an_install_from_the_package_source_is_broadcast_to_every_open_view() {
         // In the order of their ids.
         assert_eq!(plugin_ids(&installation), ["com.example.script", PLUGIN_ID]);
     }
-    let script = host
-        .plugins()
-        .into_iter()
-        .find(|plugin| plugin.manifest.plugin_id == "com.example.script")
-        .unwrap();
+    let script = host.plugin("com.example.script").unwrap();
     assert_eq!(script.manifest.version.to_string(), "1.0.0");
 }
 

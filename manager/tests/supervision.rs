@@ -12,16 +12,9 @@ use std::time::Duration;
 use common::{host_with, media_host, script_package, until, until_state};
 use logi_example_media::PLUGIN_ID;
 use logi_plugin_core::proto::manager::ContainerState;
-use logi_plugin_manager::{Host, HostEvent, PluginInfo, Stage};
+use logi_plugin_manager::{Host, HostEvent, Stage};
 
 const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
-
-fn plugin(host: &Host, plugin_id: &str) -> PluginInfo {
-    host.plugins()
-        .into_iter()
-        .find(|plugin| plugin.manifest.plugin_id == plugin_id)
-        .unwrap()
-}
 
 /// Installs a script plugin on a host that quarantines after 3 crashes in a row; the host's
 /// events from before the install.
@@ -44,7 +37,7 @@ fn a_plugin_crashing_in_a_loop_is_quarantined_with_its_exit_code_and_stderr() {
         |event| matches!(event, HostEvent::Log { message, .. } if message.starts_with("quarantined")),
     );
     until_state(&events, "com.example.script", ContainerState::Stopped);
-    let script = plugin(&host, "com.example.script");
+    let script = host.plugin("com.example.script").unwrap();
     assert_eq!(script.state, ContainerState::Stopped);
     let problem = script.problem.unwrap();
     assert!(problem.contains("quarantined after 3 crashes"), "{problem}");
@@ -82,7 +75,11 @@ fn a_plugin_crashing_in_a_loop_is_quarantined_with_its_exit_code_and_stderr() {
 fn a_plugin_killed_by_a_signal_reports_the_signal() {
     let (host, _data, events) = crashing("#!/bin/sh\nkill -9 $$\n");
     until_state(&events, "com.example.script", ContainerState::Crashed);
-    let stop = plugin(&host, "com.example.script").last_stop.unwrap();
+    let stop = host
+        .plugin("com.example.script")
+        .unwrap()
+        .last_stop
+        .unwrap();
     assert_eq!(stop.ending.signal, Some(9));
     assert_eq!(stop.ending.exit_code, None);
     assert!(!stop.quarantined);
@@ -102,7 +99,7 @@ fn a_stop_by_the_host_keeps_the_last_message_and_the_stage_reached() {
         std::thread::sleep(Duration::from_millis(10));
     }
     smol::block_on(host.shutdown());
-    let stop = plugin(&host, PLUGIN_ID).last_stop.unwrap();
+    let stop = host.plugin(PLUGIN_ID).unwrap().last_stop.unwrap();
     assert_eq!(stop.ending.how, "stopped by the host");
     assert_eq!(stop.stage, Stage::Connected);
     assert_eq!(

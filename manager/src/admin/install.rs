@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::http::{Request, Response};
 use super::operation::{self, Operation};
-use super::provd::{find, info, is_package, links};
+use super::provd::{info, is_package, links};
 use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
 use crate::host::{SourcePackage, lock};
 use crate::{Host, HostError, HostEvent, Package, PluginInfo};
@@ -62,7 +62,7 @@ pub(super) async fn answer(
                     Ok(()) => Response::no_content(),
                     Err(error) => host_error(&error),
                 },
-                "upgrade" if !find(admin, &target.0).is_some_and(|p| is_package(&p)) => {
+                "upgrade" if !admin.host.plugin(&target.0).is_some_and(|p| is_package(&p)) => {
                     let what = format!("no package {:?} is installed to upgrade", target.0);
                     Response::error(404, "NOT_FOUND", &what)
                 }
@@ -207,9 +207,7 @@ async fn started(host: &Host, plugin_id: &str) -> Result<(), String> {
             Some(ContainerState::Crashed | ContainerState::Stopped) => {
                 // Its stop report, kept before the state was told, says why.
                 let why = host
-                    .plugins()
-                    .into_iter()
-                    .find(|p| p.manifest.plugin_id == plugin_id)
+                    .plugin(plugin_id)
                     .and_then(|p| p.problem.or(p.last_stop.map(|stop| stop.to_string())))
                     .unwrap_or_else(|| "it ended on its own".into());
                 return Err(format!("{plugin_id} did not start: {why}"));

@@ -25,7 +25,7 @@ pub(super) async fn answer(admin: &Admin, request: &Request, rest: &[&str]) -> R
         },
         ["install", rest @ ..] => super::install::answer(admin, request, None, rest).await,
         ["plugins", plugin_id, rest @ ..] => {
-            let Some(plugin) = find(admin, plugin_id) else {
+            let Some(plugin) = admin.host.plugin(plugin_id) else {
                 let what = format!("no plugin {plugin_id:?} is installed");
                 return Response::error(404, "NOT_FOUND", &what);
             };
@@ -42,15 +42,6 @@ pub(super) async fn answer(admin: &Admin, request: &Request, rest: &[&str]) -> R
         }
         _ => not_found(&request.path),
     }
-}
-
-/// The plugin `plugin_id`, if the host has it.
-pub(super) fn find(admin: &Admin, plugin_id: &str) -> Option<PluginInfo> {
-    admin
-        .host
-        .plugins()
-        .into_iter()
-        .find(|plugin| plugin.manifest.plugin_id == plugin_id)
 }
 
 /// A `links` list of `(href, rel)`.

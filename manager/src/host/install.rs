@@ -248,9 +248,7 @@ impl Host {
             (InstallationType::Core, _) => return Err(HostError::CorePlugin(plugin_id.into())),
             (InstallationType::Installed, Some(dir)) => dir,
             _ => {
-                if let Ok(connection) = self.shared.connection(plugin_id) {
-                    connection.close();
-                }
+                self.shared.close_session(plugin_id);
                 return Ok(());
             }
         };

@@ -98,8 +98,7 @@ fn notices(host: &Host, event: HostEvent) -> Vec<Message> {
 
 /// `on_plugin_available`: the plugin's details, if the host still has it.
 fn available(host: &Host, plugin_id: &str) -> Option<Message> {
-    let plugins = host.plugins();
-    let plugin = plugins.iter().find(|p| p.manifest.plugin_id == plugin_id)?;
+    let plugin = host.plugin(plugin_id)?;
     Some(plugin.details(&host.language()).into())
 }
 

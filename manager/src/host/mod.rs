@@ -433,6 +433,12 @@ impl Host {
         plugins.values().map(|plugin| plugin.info.clone()).collect()
     }
 
+    /// The plugin `plugin_id`, as the host knows it now.
+    pub fn plugin(&self, plugin_id: &str) -> Option<PluginInfo> {
+        let plugins = lock(&self.shared.plugins);
+        plugins.get(plugin_id).map(|plugin| plugin.info.clone())
+    }
+
     /// The local socket plugins connect to.
     pub fn endpoint(&self) -> &Path {
         &self.shared.config.endpoint
@@ -671,6 +677,11 @@ impl Shared {
     /// Withdraws a plugin's code, so that it cannot connect again, and closes its session.
     fn withdraw(&self, plugin_id: &str) {
         self.codes.set(plugin_id, None);
+        self.close_session(plugin_id);
+    }
+
+    /// Closes a plugin's session, if it has one; it may connect again.
+    fn close_session(&self, plugin_id: &str) {
         if let Ok(connection) = self.connection(plugin_id) {
             connection.close();
         }

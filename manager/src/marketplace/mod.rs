@@ -165,11 +165,7 @@ async fn login(host: &Host, plugin_id: &str) -> Result<(), String> {
 
 /// Replaces an installed plugin from the package source.
 async fn update(host: &Host, info: &PluginInfo) -> Result<(), HostError> {
-    if !host
-        .plugins()
-        .iter()
-        .any(|p| p.manifest.plugin_id == info.plugin_id)
-    {
+    if host.plugin(&info.plugin_id).is_none() {
         return Err(HostError::UnknownPlugin(info.plugin_id.clone()));
     }
     host.install_from_source(&info.plugin_id, info.version.as_deref())
