@@ -76,16 +76,7 @@ impl Pair {
     /// Moves frames both ways until neither side has anything to send, collecting events.
     fn drive(&mut self) {
         loop {
-            let mut moved = false;
-            while let Some(frame) = self.plugin.poll_transmit() {
-                moved = true;
-                if self.plugin_to_manager {
-                    deliver(frame, self.byte_at_a_time, |f| match f {
-                        Frame::Binary(b) => self.manager.handle_bytes(self.now, &b).unwrap(),
-                        Frame::Text(_) => self.manager.handle_frame(self.now, f).unwrap(),
-                    });
-                }
-            }
+            let mut moved = self.deliver_plugin_output();
             while let Some(frame) = self.manager.poll_transmit() {
                 moved = true;
                 if self.manager_to_plugin {
@@ -103,6 +94,23 @@ impl Pair {
                 return;
             }
         }
+    }
+
+    /// Hands the manager what the plugin has written, and nothing back; `true` if anything was
+    /// written. Sent after each update, updates leave before a newer one can replace them in
+    /// the plugin's bulk lane.
+    fn deliver_plugin_output(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(frame) = self.plugin.poll_transmit() {
+            moved = true;
+            if self.plugin_to_manager {
+                deliver(frame, self.byte_at_a_time, |f| match f {
+                    Frame::Binary(b) => self.manager.handle_bytes(self.now, &b).unwrap(),
+                    Frame::Text(_) => self.manager.handle_frame(self.now, f).unwrap(),
+                });
+            }
+        }
+        moved
     }
 
     /// Jumps to the earliest deadline of either side, handles it, and drives. `false` when
@@ -926,6 +934,7 @@ fn status_updates_over_the_limit_reach_the_manager_when_the_bucket_allows_the_la
         pair.plugin
             .send_notification(pair.now, status(instance, text))
             .unwrap();
+        pair.deliver_plugin_output();
     }
     pair.drive();
     let before = pair.manager_events.len();
@@ -950,6 +959,7 @@ fn a_status_admitted_after_the_window_replaces_the_one_kept_back() {
     pair.plugin
         .send_notification(pair.now, status("dial-1", "old"))
         .unwrap();
+    pair.deliver_plugin_output();
     pair.plugin
         .send_notification(pair.now, status("dial-1", "kept"))
         .unwrap();

@@ -44,8 +44,12 @@ pub trait Session {
     fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError>;
     /// Closes the session.
     fn close(&mut self, now: Instant);
-    /// The next frame to write.
+    /// The next frame to write: every other frame before status and image updates (the bulk
+    /// lane), a bulk frame at a time.
     fn poll_transmit(&mut self) -> Option<Frame>;
+    /// The next frame to write that is not bulk: for a driver whose transport is still busy, so
+    /// that bulk waits in the session, behind which nothing urgent ever queues.
+    fn poll_transmit_prompt(&mut self) -> Option<Frame>;
     /// The next event for the owner.
     fn poll_event(&mut self) -> Option<Event<Self::PeerHello>>;
     /// When `handle_timeout` next has work.
@@ -155,6 +159,16 @@ macro_rules! delegate {
                 {
                     let $this = self;
                     let frame = $inner.poll_transmit();
+                    if let Some(frame) = &frame {
+                        $inner.link_mut().record(None, || Step::Sent(frame.clone()));
+                    }
+                    frame
+                }
+            }
+            fn poll_transmit_prompt(&mut self) -> Option<Frame> {
+                {
+                    let $this = self;
+                    let frame = $inner.poll_transmit_prompt();
                     if let Some(frame) = &frame {
                         $inner.link_mut().record(None, || Step::Sent(frame.clone()));
                     }

@@ -10,6 +10,7 @@ use bytes::BytesMut;
 
 use super::correlation::{RequestTracker, TrackError};
 use super::direction::Side;
+use super::lanes::{Lane, LatestQueue, Queued, lane_of};
 use super::types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::codec::frame::{EncodeError, FrameDecoder, encode_frame};
 use crate::codec::{DecodeError, binary, json};
@@ -70,8 +71,10 @@ pub(crate) struct Link<H> {
     inbox: VecDeque<Result<Envelope, DecodeError>>,
     /// Frames for a message transport.
     transmit: VecDeque<Frame>,
-    /// Bytes for a byte stream: every queued frame, handed over in one piece.
+    /// Bytes for a byte stream: every queued prompt frame, handed over in one piece.
     out: BytesMut,
+    /// Status and image updates, which leave after every prompt frame ([`super::lanes`]).
+    bulk: LatestQueue,
     /// Where frames encoded ahead of sending (held back) are made, to reuse its allocation.
     scratch: BytesMut,
     events: VecDeque<Event<H>>,
@@ -102,6 +105,7 @@ impl<H> Link<H> {
             inbox: VecDeque::new(),
             transmit: VecDeque::new(),
             out: BytesMut::with_capacity(OUT_CAPACITY),
+            bulk: LatestQueue::default(),
             scratch: BytesMut::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -429,15 +433,23 @@ impl<H> Link<H> {
             })
     }
 
-    /// Sends a notification (id 0).
+    /// Sends a notification (id 0), in its lane.
     pub(crate) fn notify(&mut self, message: Message) -> Result<(), SendError> {
         self.check_open()?;
         self.check_direction(&message)?;
-        self.try_send(EnvelopeRef {
+        let envelope = EnvelopeRef {
             id: 0,
             message: Some(&message),
             response: None,
-        })
+        };
+        match lane_of(&message) {
+            Lane::Prompt => self.try_send(envelope),
+            lane => {
+                let frame = self.encode(envelope)?;
+                self.queue_in(lane, frame);
+                Ok(())
+            }
+        }
     }
 
     /// Encodes a notification without sending it.
@@ -513,7 +525,23 @@ impl<H> Link<H> {
         })
     }
 
-    /// Queues a frame made by [`encode`](Self::encode) (nothing once the session is closed).
+    /// Queues a frame made by [`encode`](Self::encode) in `lane` (nothing once the session is
+    /// closed). A bulk frame is counted as sent when it leaves, since a newer one may replace it.
+    pub(crate) fn queue_in(&mut self, lane: Lane, frame: Frame) {
+        if self.closed.is_some() {
+            return;
+        }
+        if lane == Lane::Prompt {
+            return self.queue(frame);
+        }
+        match self.bulk.replace(&lane, frame) {
+            Ok(()) => self.stats.superseded += 1,
+            Err(frame) => self.bulk.push_back(Queued { lane, frame }),
+        }
+    }
+
+    /// Queues a prompt frame made by [`encode`](Self::encode) (nothing once the session is
+    /// closed).
     pub(crate) fn queue(&mut self, frame: Frame) {
         if self.closed.is_some() {
             return;
@@ -638,7 +666,18 @@ impl<H> Link<H> {
         self.events.push_back(Event::Closed(reason));
     }
 
+    /// The next frame to write: prompt frames first, then the bulk lane, a frame at a time.
     pub(crate) fn poll_transmit(&mut self) -> Option<Frame> {
+        if let Some(frame) = self.poll_transmit_prompt() {
+            return Some(frame);
+        }
+        let frame = self.bulk.pop_front()?.frame;
+        self.count_out(frame.as_bytes().len());
+        Some(frame)
+    }
+
+    /// The next prompt frame to write; bulk frames stay queued.
+    pub(crate) fn poll_transmit_prompt(&mut self) -> Option<Frame> {
         if matches!(self.wire, Wire::Stream { .. }) {
             return (!self.out.is_empty()).then(|| Frame::Binary(self.out.split().freeze()));
         }

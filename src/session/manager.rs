@@ -333,10 +333,19 @@ impl ManagerSession {
         self.link.close(CloseReason::Local);
     }
 
-    /// The next frame to write to the transport.
+    /// The next frame to write to the transport: every other frame before status and image
+    /// updates, which wait in a bulk lane, the newest per instance.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Frame> {
         self.link.poll_transmit()
+    }
+
+    /// The next frame to write that is not a status or image update. A driver whose transport
+    /// is still busy takes only these, so that bulk waits here, where a press's answer can
+    /// pass it, instead of in the transport's queue.
+    #[must_use]
+    pub fn poll_transmit_prompt(&mut self) -> Option<Frame> {
+        self.link.poll_transmit_prompt()
     }
 
     /// The next event for the owner.

@@ -51,6 +51,7 @@
 mod correlation;
 mod direction;
 mod driven;
+mod lanes;
 mod library;
 mod link;
 mod manager;

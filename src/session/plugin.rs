@@ -1,11 +1,11 @@
 //! The plugin side of a connection (seed chapter 5, C++ SDK 7.1): says hello first, answers
 //! `Ping` by itself, and reports the manager gone when it hears nothing for too long.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::PROTOCOL_VERSION;
-use super::direction::{Side, status_of};
+use super::direction::Side;
+use super::lanes::{Lane, LatestQueue, Queued, lane_of};
 use super::link::{Incoming, Limits, Link};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::buffer::{Admission, AnalogBuffer, BufferError, BufferManager, BufferStats};
@@ -80,17 +80,9 @@ pub struct PluginSession {
     /// Until when the manager asked to hold back (`RetryAfter`).
     hold_until: Option<Instant>,
     /// What the plugin started while held back, in order.
-    held: VecDeque<Held>,
+    held: LatestQueue,
     /// Analog buffering between the manager's updates and the application (seed 7.3).
     buffers: BufferManager,
-}
-
-/// A frame held back by `RetryAfter`.
-#[derive(Debug)]
-struct Held {
-    /// For a status update: its type and instance, so that a newer one replaces it.
-    status_of: Option<(MessageType, String)>,
-    frame: Frame,
 }
 
 impl PluginSession {
@@ -140,7 +132,7 @@ impl PluginSession {
             connected: false,
             last_heard: now,
             hold_until: None,
-            held: VecDeque::new(),
+            held: LatestQueue::default(),
             buffers: BufferManager::new(),
         }
     }
@@ -255,8 +247,8 @@ impl PluginSession {
         }
         if self.hold_until.is_some_and(|until| now >= until) {
             self.hold_until = None;
-            for held in std::mem::take(&mut self.held) {
-                self.link.queue(held.frame);
+            while let Some(held) = self.held.pop_front() {
+                self.link.queue_in(held.lane, held.frame);
             }
         }
         if self.link.closed().is_none() {
@@ -286,8 +278,8 @@ impl PluginSession {
             .link
             .prepare_request(now, message.into(), timeout, false)?;
         self.link.stats_mut().held += 1;
-        self.held.push_back(Held {
-            status_of: None,
+        self.held.push_back(Queued {
+            lane: Lane::Prompt,
             frame,
         });
         Ok(id)
@@ -305,22 +297,16 @@ impl PluginSession {
         let Some(until) = self.hold_until else {
             return self.link.notify(message);
         };
-        let status_of = status_of(&message).map(|(kind, instance)| (kind, instance.to_owned()));
+        let lane = lane_of(&message);
         let frame = self.link.prepare_notification(message)?;
-        if let Some(key) = &status_of
-            && let Some(older) = self
-                .held
-                .iter_mut()
-                .find(|h| h.status_of.as_ref() == Some(key))
-        {
-            // Last wins: only the newest status of an instance is worth sending.
-            older.frame = frame;
-        } else if self.held.len() >= self.config.max_held {
-            return Err(SendError::Throttled {
-                retry_in: until.duration_since(now),
-            });
-        } else {
-            self.held.push_back(Held { status_of, frame });
+        // Last wins: only the newest status of an instance is worth sending.
+        if let Err(frame) = self.held.replace(&lane, frame) {
+            if self.held.len() >= self.config.max_held {
+                return Err(SendError::Throttled {
+                    retry_in: until.duration_since(now),
+                });
+            }
+            self.held.push_back(Queued { lane, frame });
         }
         self.link.stats_mut().held += 1;
         Ok(())
@@ -342,10 +328,19 @@ impl PluginSession {
         self.link.close(CloseReason::Local);
     }
 
-    /// The next frame to write to the transport.
+    /// The next frame to write to the transport: every other frame before status and image
+    /// updates, which wait in a bulk lane, the newest per instance.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Frame> {
         self.link.poll_transmit()
+    }
+
+    /// The next frame to write that is not a status or image update. A driver whose transport
+    /// is still busy takes only these, so that bulk waits here, where a press's answer can
+    /// pass it, instead of in the transport's queue.
+    #[must_use]
+    pub fn poll_transmit_prompt(&mut self) -> Option<Frame> {
+        self.link.poll_transmit_prompt()
     }
 
     /// The next event for the application.

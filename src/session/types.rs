@@ -216,6 +216,9 @@ pub struct Stats {
     /// Messages held back by `RetryAfter` (plugin side), status updates replaced by newer ones
     /// included.
     pub held: u64,
+    /// Status updates replaced, while they waited in the bulk lane, by a newer one for the same
+    /// instance: never sent, since only an instance's latest state is worth drawing.
+    pub superseded: u64,
     /// Status updates refused by the rate limit and kept to be delivered when the bucket allows
     /// (manager side), newer ones for the same instance replacing them included.
     pub deferred: u64,

@@ -11,6 +11,9 @@
 //!   Target: at least 60% of raw throughput.
 //! - `ws_round_trip`: the round trip over WebSocket (binary); beside raw tungstenite echoing
 //!   the same bytes, blocking. Target: at most 1.3x.
+//! - `lanes`: the UDS round trip (press to answer) while the plugin streams 64 KiB image updates
+//!   for 8 action instances at full speed and the manager takes every one; beside the same round
+//!   trip on an idle connection. Target (issue 7, priority lanes): at most 2x.
 //!
 //! The manager side runs on the main thread; the far side (the plugin, or the raw peer) runs in
 //! a child process, this binary started again (see `peer`), as a plugin runs beside its manager.
@@ -37,6 +40,8 @@ use bytes::{Bytes, BytesMut};
 use criterion::Criterion;
 use futures_lite::future;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
+use logi_plugin_core::proto::plugin::ActionCellStatus;
+use logi_plugin_core::proto::plugin::action_cell_status::ImageType;
 use logi_plugin_core::session::{
     Event, ManagerConfig, ManagerSession, PluginConfig, Session, Wire,
 };
@@ -47,6 +52,8 @@ use peer::Role;
 use support::{Ratio, dial, elapsed, status, trigger};
 
 const STREAMED: usize = 100_000;
+/// The action instances whose images the flooding plugin keeps updating.
+const FLOOD_INSTANCES: usize = 8;
 
 /// One round of a workload, for the interleaved comparison.
 type Round = Box<dyn FnMut()>;
@@ -68,6 +75,17 @@ fn round_trip_frames() -> (Bytes, Bytes) {
         Some(Message::from(status())),
     ));
     (request, answer)
+}
+
+/// A 64 KiB image update (base64) for one of the flooded action instances.
+fn image(instance: usize) -> ActionCellStatus {
+    ActionCellStatus {
+        action_instance_id: format!("cover-{instance}"),
+        action_id: "com.example.media.cover".into(),
+        image: Some("QUJD".repeat(16 * 1024)),
+        image_type: Some(ImageType::Base64.into()),
+        ..ActionCellStatus::default()
+    }
 }
 
 /// A Unix socket connected to a child process playing `role`, and the child.
@@ -157,6 +175,26 @@ impl Pair {
                 assert!(answer.message.is_some());
             }
         });
+    }
+
+    /// `n` round trips while every event the plugin sends (its image flood) is taken and
+    /// dropped, as a host hands images on to a device.
+    fn round_trips_taking_events(&mut self, n: u64) {
+        let manager = self.manager.clone();
+        let events = self.manager.events();
+        let taking = async move {
+            while events.recv().await.is_ok() {}
+            future::pending::<()>().await
+        };
+        self.run(future::or(
+            async move {
+                for _ in 0..n {
+                    let answer = manager.request(trigger(), Duration::from_secs(5)).await;
+                    assert!(answer.unwrap().message.is_some());
+                }
+            },
+            taking,
+        ));
     }
 
     /// `STREAMED` dial updates to the plugin, a batch per command; the plugin counts them as
@@ -384,6 +422,23 @@ fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
     )
 }
 
+fn lanes(c: &mut Criterion) -> (Round, Round) {
+    let mut group = c.benchmark_group("lanes");
+    let mut idle = Pair::uds(Role::AnswerUds);
+    let mut flood = Pair::uds(Role::FloodUds);
+    group.bench_function("press_idle", |bench| {
+        bench.iter_custom(|iters| elapsed(|| idle.round_trips_taking_events(iters)))
+    });
+    group.bench_function("press_flood", |bench| {
+        bench.iter_custom(|iters| elapsed(|| flood.round_trips_taking_events(iters)))
+    });
+    group.finish();
+    (
+        Box::new(move || flood.round_trips_taking_events(2_000)),
+        Box::new(move || idle.round_trips_taking_events(2_000)),
+    )
+}
+
 fn main() {
     if peer::run_if_child() {
         return;
@@ -392,6 +447,7 @@ fn main() {
     let [mut uds_sessions, mut uds_core, mut uds_raw] = uds_round_trip(&mut c);
     let [mut stream_sessions, mut stream_raw, mut stream_decoded] = uds_stream(&mut c);
     let (mut ws_sessions, mut ws_raw) = ws_round_trip(&mut c);
+    let (mut press_flood, mut press_idle) = lanes(&mut c);
     c.final_summary();
     support::report(&[
         Ratio {
@@ -424,10 +480,25 @@ fn main() {
             denominator: "ws_round_trip/raw_tungstenite".into(),
             target: 1.3,
         },
+        Ratio {
+            what: "Press round trip: under an image flood / idle".into(),
+            numerator: "lanes/press_flood".into(),
+            denominator: "lanes/press_idle".into(),
+            target: 2.0,
+        },
     ]);
     if std::env::args().any(|arg| arg == "--list" || arg == "--test") {
         return;
     }
+    // First, and then the flooding child is gone: it would take CPU from the other comparisons.
+    support::interleaved(
+        "Press round trip (2,000 a round): image flood / idle",
+        2.0,
+        11,
+        &mut press_flood,
+        &mut press_idle,
+    );
+    drop((press_flood, press_idle));
     support::interleaved(
         "UDS round trip (2,000 a round): sessions / raw",
         1.5,

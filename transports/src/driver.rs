@@ -30,6 +30,12 @@ use crate::transport::{Received, Transport};
 /// peer that does not read cannot make us buffer without bound.
 pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
 
+/// Bulk frames (status and image updates) are taken from the session only while fewer bytes than
+/// this wait in the transport: the rest wait in the session's bulk lane, which a press's answer
+/// passes, and where a newer image replaces a stale one. Enough for small updates to leave in
+/// batches; little enough that an answer queued behind it leaves within microseconds.
+pub const BULK_ROOM: usize = 16 * 1024;
+
 /// How long a closed session's last frames may take to leave before the transport is dropped.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
@@ -208,6 +214,7 @@ where
         handles_gone: false,
         closing_since: None,
         finished: None,
+        delivered: false,
         recording: None,
         _done: done_tx,
     };
@@ -366,6 +373,8 @@ pub struct Driver<S: Session, T> {
     /// When the session closed: its last frames have until `CLOSE_LINGER` after to leave.
     closing_since: Option<Instant>,
     finished: Option<CloseReason>,
+    /// Whether this round handed the owner an event or an answer.
+    delivered: bool,
     /// Where the session's recording goes, when [`Driver::record`] asked for one.
     recording: Option<Box<dyn std::io::Write + Send>>,
     /// Dropped with the driver, which tells `Connection::closed` it has ended.
@@ -416,7 +425,8 @@ where
                 this.session.handle_timeout(now);
                 progressed = true;
             }
-            this.take_output();
+            // Frames taken now are written just below; a bulk frame taken may leave room for more.
+            progressed |= this.take_output();
             if let Poll::Ready(Err(error)) = this.transport.poll_flush(cx) {
                 this.session
                     .handle_transport_error(now, format!("write failed: {error}"));
@@ -438,6 +448,13 @@ where
                 progressed = true;
             }
             if !progressed {
+                return Poll::Pending;
+            }
+            if std::mem::take(&mut this.delivered) {
+                // The owner has something to react to (an answer, a press) and may share this
+                // thread: it gets its turn before more input is read, or a flood in the input
+                // would hold a press's answer back for a whole budget of reads.
+                cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
         }
@@ -543,21 +560,39 @@ where
         }
     }
 
-    /// Delivers the session's events and queues its frames.
-    fn take_output(&mut self) {
+    /// Delivers the session's events and queues its frames: every prompt frame, and bulk ones
+    /// while the transport has room (all of them once the session has closed); `true` if any
+    /// bulk frame was queued.
+    fn take_output(&mut self) -> bool {
         while let Some(event) = self.session.poll_event() {
             self.dispatch(event);
         }
-        while let Some(frame) = self.session.poll_transmit() {
+        let mut took_bulk = false;
+        let closed = self.session.close_reason().is_some();
+        loop {
+            let frame = if closed || self.transport.queued_bytes() < BULK_ROOM {
+                // The prompt ones come first: a frame taken here after them is bulk.
+                let frame = self.session.poll_transmit_prompt();
+                frame.or_else(|| {
+                    let bulk = self.session.poll_transmit();
+                    took_bulk |= bulk.is_some();
+                    bulk
+                })
+            } else {
+                self.session.poll_transmit_prompt()
+            };
+            let Some(frame) = frame else { break };
             self.transport.queue(frame);
         }
         self.shared
             .connected
             .store(self.session.is_connected(), Ordering::Release);
+        took_bulk
     }
 
     /// Sends an event to the request waiting for it, or else to the event stream.
     fn dispatch(&mut self, event: Event<S::PeerHello>) {
+        self.delivered = true;
         let outcome = match event {
             Event::Response {
                 id,

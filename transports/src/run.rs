@@ -100,9 +100,13 @@ impl<F: Future> Future for Coalesced<F> {
         let mut inner = Context::from_waker(&this.waker);
         let mut woken = 0;
         let mut spin_until: Option<Instant> = None;
+        // Every poll but the first of this call comes without a reactor turn before it: the
+        // reactor cannot have told a driver of new input, so drivers look for themselves.
+        let mut repoll = false;
         loop {
             this.state.bits.store(POLLING, Ordering::Release);
-            SPINNING.set(spin_until.is_some());
+            SPINNING.set(repoll);
+            repoll = true;
             let polled = this.future.as_mut().poll(&mut inner);
             SPINNING.set(false);
             if let Poll::Ready(output) = polled {
@@ -129,12 +133,13 @@ impl<F: Future> Future for Coalesced<F> {
 }
 
 thread_local! {
-    /// Set while [`block_on`] polls again before parking: drivers then read their transport
-    /// without waiting for the reactor to say it has input.
+    /// Set while [`block_on`] polls again without a reactor turn (the future woke itself, or
+    /// the spin before parking): drivers then read their transport without waiting for the
+    /// reactor to say it has input, which it cannot say until the thread gets back to it.
     static SPINNING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether this poll is one of [`block_on`]'s polls before parking.
+/// Whether this poll is one of [`block_on`]'s polls again without a reactor turn.
 pub(crate) fn spinning() -> bool {
     SPINNING.get()
 }
@@ -164,6 +169,33 @@ mod tests {
     #[test]
     fn a_future_ready_again_within_the_spin_is_finished_without_a_wake() {
         let polls = block_on(ReadyOnSecondPoll { polls: Vec::new() });
+        assert_eq!(polls, [false, true]);
+    }
+
+    /// Wakes itself on its first poll; ready on the second. Records whether each poll was one
+    /// without a reactor turn.
+    struct WakesItselfOnce {
+        polls: Vec<bool>,
+    }
+
+    impl Future for WakesItselfOnce {
+        type Output = Vec<bool>;
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<bool>> {
+            self.polls.push(spinning());
+            if self.polls.len() < 2 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(std::mem::take(&mut self.polls))
+        }
+    }
+
+    /// A future kept busy (a flood of commands) never gives the reactor a turn within a call, so
+    /// its drivers must look for input themselves: a press would otherwise wait a whole budget.
+    #[test]
+    fn a_future_that_woke_itself_is_polled_again_with_drivers_reading_directly() {
+        let polls = block_on(WakesItselfOnce { polls: Vec::new() });
         assert_eq!(polls, [false, true]);
     }
 

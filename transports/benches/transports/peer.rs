@@ -9,12 +9,12 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_lite::future;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
-use logi_plugin_core::session::{Event, Format, PluginSession, Reply, Wire};
+use logi_plugin_core::session::{Event, Format, PluginSession, Reply, SendError, Wire};
 use logi_plugin_transports::ws::connect_ws;
 use logi_plugin_transports::{StreamTransport, Transport, connect};
 
@@ -45,9 +45,12 @@ pub enum Role {
     EchoWs,
     /// A plugin session pumped by hand over a blocking Unix socket, answering every request.
     CoreUds,
+    /// `AnswerUds` while streaming 64 KiB image updates for `FLOOD_INSTANCES` action instances
+    /// as fast as its session takes them.
+    FloodUds,
 }
 
-const ROLES: [(Role, &str); 8] = [
+const ROLES: [(Role, &str); 9] = [
     (Role::AnswerUds, "answer-uds"),
     (Role::AnswerWs, "answer-ws"),
     (Role::CountUds, "count-uds"),
@@ -56,6 +59,7 @@ const ROLES: [(Role, &str); 8] = [
     (Role::StreamUdsDecoded, "stream-uds-decoded"),
     (Role::EchoWs, "echo-ws"),
     (Role::CoreUds, "core-uds"),
+    (Role::FloodUds, "flood-uds"),
 ];
 
 /// A child process playing a role; killed and reaped when dropped.
@@ -99,6 +103,7 @@ pub fn run_if_child() -> bool {
         Role::StreamUdsDecoded => raw_stream(UnixStream::connect(&arg).unwrap(), true),
         Role::EchoWs => raw_ws_echo(&arg),
         Role::CoreUds => core_plugin(UnixStream::connect(&arg).unwrap()),
+        Role::FloodUds => flooding_plugin(uds_transport(&arg)),
     }
     true
 }
@@ -119,6 +124,53 @@ fn answering_plugin(transport: Box<dyn Transport>) {
         }
     };
     logi_plugin_transports::block_on(future::zip(driver, app));
+}
+
+/// Answers every request, and streams image updates at full speed: each instance's next image
+/// as soon as the last has left the session. Once every instance has one waiting (its manager
+/// reads slower than this draws, or not at all), it draws the next only after one has left,
+/// checking every 100 µs, so that a manager busy with another benchmark does not have this
+/// child drawing images beside it.
+fn flooding_plugin(transport: Box<dyn Transport>) {
+    let config = plugin_config(transport.wire());
+    let (plugin, driver) = connect(PluginSession::new(Instant::now(), config), transport);
+    let app = async {
+        while let Some(event) = plugin.next_event().await {
+            if let Event::Request { id, .. } = event {
+                let _ = plugin.respond(id, Reply::Message(status().into())).await;
+            }
+        }
+    };
+    let flood = async {
+        while !plugin.is_connected() {
+            async_io::Timer::after(Duration::from_millis(1)).await;
+        }
+        let mut superseded = 0;
+        for n in 0usize.. {
+            let update = crate::image(n % crate::FLOOD_INSTANCES);
+            let sent = plugin.with(move |session, now| {
+                session.send_notification(now, update)?;
+                let stats = session.stats();
+                Ok::<_, SendError>((stats.superseded, stats.frames_out))
+            });
+            let Ok(Ok((now_superseded, frames_out))) = sent.await else {
+                return;
+            };
+            if now_superseded == superseded {
+                continue;
+            }
+            superseded = now_superseded;
+            loop {
+                async_io::Timer::after(Duration::from_micros(100)).await;
+                match plugin.with(|session, _| session.stats().frames_out).await {
+                    Ok(now_out) if now_out > frames_out => break,
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        }
+    };
+    logi_plugin_transports::block_on(future::zip(driver, future::zip(app, flood)));
 }
 
 fn counting_plugin(transport: Box<dyn Transport>) {

@@ -1,0 +1,141 @@
+//! Priority lanes through the driver (issue 7 item 3): while its transport is busy, the driver
+//! leaves image updates waiting in the session, so that a press's answer queued after them
+//! passes them. A manager and a plugin over the in-memory pipe, on one thread.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_lite::future;
+use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
+use logi_plugin_core::session::{
+    Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
+};
+use logi_plugin_transports::driver::BULK_ROOM;
+use logi_plugin_transports::memory::PIPE_CAPACITY;
+use logi_plugin_transports::{StreamTransport, block_on, connect, memory};
+
+const PLUGIN: &str = "com.example.lanes";
+const IMAGE: usize = 64 * 1024;
+const IMAGES: usize = 40;
+
+fn image(instance: usize) -> ActionCellStatus {
+    ActionCellStatus {
+        action_instance_id: format!("cover-{instance}"),
+        action_id: "com.example.lanes.cover".into(),
+        image: Some("A".repeat(IMAGE)),
+        ..ActionCellStatus::default()
+    }
+}
+
+/// Waits for `work` while `beside` runs, failing the test after 10 seconds.
+fn run<T>(work: impl Future<Output = T>, beside: impl Future<Output = ()>) -> T {
+    block_on(future::or(
+        future::or(work, async {
+            beside.await;
+            panic!("a driver ended");
+        }),
+        async {
+            async_io::Timer::after(Duration::from_secs(10)).await;
+            panic!("timed out");
+        },
+    ))
+}
+
+#[test]
+fn a_press_answer_passes_an_image_flood_the_manager_has_not_read_yet() {
+    let (manager_end, plugin_end) = memory::pair();
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), "code".to_string())].into();
+    let mut manager_config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    manager_config.rate_limit = None;
+    let (manager, mut manager_driver) = connect(
+        ManagerSession::new(Instant::now(), manager_config),
+        StreamTransport::new(manager_end),
+    );
+    let (plugin, mut plugin_driver) = connect(
+        PluginSession::new(Instant::now(), PluginConfig::new(PLUGIN, "code", "1.0.0")),
+        StreamTransport::new(plugin_end),
+    );
+    let connected = async {
+        while !matches!(plugin.next_event().await, Some(Event::Connected(_))) {}
+        while !matches!(manager.next_event().await, Some(Event::Connected(_))) {}
+    };
+    run(connected, async {
+        future::zip(&mut manager_driver, &mut plugin_driver).await;
+    });
+
+    // The plugin floods while its manager reads nothing: the pipe fills, and the rest waits.
+    let frames_before = run(
+        plugin.with(|session, _| session.stats().frames_out),
+        async {
+            (&mut plugin_driver).await;
+        },
+    )
+    .unwrap();
+    let flood = plugin.with(|session, now| {
+        for instance in 0..IMAGES {
+            session.send_notification(now, image(instance)).unwrap();
+        }
+    });
+    let settle = async {
+        flood.await.unwrap();
+        async_io::Timer::after(Duration::from_millis(100)).await;
+    };
+    run(settle, async {
+        (&mut plugin_driver).await;
+    });
+    let left = run(
+        plugin.with(|session, _| session.stats().frames_out),
+        async {
+            (&mut plugin_driver).await;
+        },
+    )
+    .unwrap()
+        - frames_before;
+    let room = (PIPE_CAPACITY + BULK_ROOM) / IMAGE + 2;
+    assert!(
+        (left as usize) <= room,
+        "{left} images left the session with no room for them (at most {room} fit)"
+    );
+
+    // Now a press: the plugin answers it, and the answer passes the images still waiting.
+    let images_seen = Arc::new(AtomicUsize::new(0));
+    let seen_at_answer = Arc::new(AtomicUsize::new(usize::MAX));
+    let plugin_app = async {
+        while let Some(event) = plugin.next_event().await {
+            if let Event::Request { id, .. } = event {
+                plugin.respond(id, Reply::Ok).await.unwrap();
+            }
+        }
+    };
+    let manager_app = async {
+        let (seen, at_answer) = (images_seen.clone(), seen_at_answer.clone());
+        let waiting = manager.events();
+        // Run by the driver as the answer arrives: images taken, and images delivered before it
+        // and not yet taken.
+        let on_answer = move |answer: Result<_, _>| {
+            assert!(answer.is_ok(), "the press was not answered: {answer:?}");
+            let ahead = seen.load(Ordering::SeqCst) + waiting.len();
+            at_answer.store(ahead, Ordering::SeqCst);
+        };
+        manager
+            .request_with_callback(TriggerAction::default(), Duration::from_secs(5), on_answer)
+            .await
+            .unwrap();
+        while images_seen.load(Ordering::SeqCst) < IMAGES {
+            if let Some(Event::Notification { .. }) = manager.next_event().await {
+                images_seen.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    };
+    let drivers = future::zip(&mut manager_driver, &mut plugin_driver);
+    run(manager_app, async {
+        future::zip(drivers, plugin_app).await;
+    });
+    let ahead = seen_at_answer.load(Ordering::SeqCst);
+    assert!(
+        ahead < IMAGES / 2,
+        "the answer came after {ahead} of {IMAGES} images"
+    );
+}
