@@ -49,6 +49,8 @@ pub struct ListenerStats {
     pub accepted: u64,
     /// WebSocket upgrades refused for their `Origin`.
     pub refused_origins: u64,
+    /// WebSocket upgrades refused for their `Host` (not a loopback name with this port).
+    pub refused_hosts: u64,
     /// WebSocket upgrades that failed otherwise (not a WebSocket request, too slow, ...).
     pub failed_upgrades: u64,
 }
@@ -233,6 +235,7 @@ impl ManagerListener {
                     match result {
                         Ok(transport) => return Poll::Ready(Ok(transport)),
                         Err(WsListenError::OriginRefused(_)) => self.stats.refused_origins += 1,
+                        Err(WsListenError::HostRefused(_)) => self.stats.refused_hosts += 1,
                         Err(_) => self.stats.failed_upgrades += 1,
                     }
                 }

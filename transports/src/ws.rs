@@ -4,7 +4,10 @@
 //!
 //! The listener binds loopback addresses only, refuses upgrade requests whose `Origin` is not on
 //! its allow-list (so a web page in a browser cannot drive a plugin session on localhost; tools
-//! that send no `Origin` are let in), and enforces a maximum message size.
+//! that send no `Origin` are let in), refuses `Origin: null` always (it is what a sandboxed
+//! frame, a `file://` page or a `data:` URL sends: allowing it would allow every one of them),
+//! refuses a `Host` that is not a loopback name with this port (a DNS-rebinding page reaches
+//! 127.0.0.1 under its own name), and enforces a maximum message size.
 
 use std::collections::VecDeque;
 use std::io;
@@ -34,7 +37,8 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = DEFAULT_MAX_FRAME_LEN;
 #[derive(Clone, Debug)]
 pub struct WsOptions {
     /// `Origin` values allowed to connect (exact match, e.g. `http://localhost:3000`). A request
-    /// with no `Origin` comes from a program, not a browser page, and is always let in.
+    /// with no `Origin` comes from a program, not a browser page, and is always let in; one with
+    /// `Origin: null` never is, even if listed.
     pub allowed_origins: Vec<String>,
     /// The largest message accepted; a peer sending more is disconnected.
     pub max_message_size: usize,
@@ -67,6 +71,9 @@ pub enum WsListenError {
     /// The upgrade came from a browser page whose origin is not allowed.
     #[error("refused a WebSocket upgrade from origin {0:?}: not on the allow-list")]
     OriginRefused(String),
+    /// The upgrade named a `Host` that is not a loopback name with the listener's port.
+    #[error("refused a WebSocket upgrade for Host {0:?}: not a loopback name with this port")]
+    HostRefused(String),
     /// The upgrade failed.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(#[from] WsError),
@@ -78,6 +85,18 @@ pub enum WsListenError {
         /// The OS error.
         source: io::Error,
     },
+}
+
+/// The names a loopback listener answers to in a `Host` header.
+pub const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+
+/// Whether `host` (a `Host` header) is a loopback name with `port`; the port may be left out
+/// only for port 80, as HTTP clients do.
+pub fn is_loopback_host(host: &str, port: u16) -> bool {
+    LOOPBACK_NAMES.iter().any(|name| {
+        host.eq_ignore_ascii_case(&format!("{name}:{port}"))
+            || (port == 80 && host.eq_ignore_ascii_case(name))
+    })
 }
 
 /// A WebSocket listener on a loopback address.
@@ -111,8 +130,10 @@ impl WsListener {
     pub async fn accept(&self) -> io::Result<WsIncoming> {
         let (stream, _) = self.listener.accept().await?;
         stream.get_ref().set_nodelay(true)?;
+        let port = stream.get_ref().local_addr()?.port();
         Ok(WsIncoming {
             stream,
+            port,
             options: self.options.clone(),
         })
     }
@@ -122,6 +143,8 @@ impl WsListener {
 #[derive(Debug)]
 pub struct WsIncoming {
     stream: Async<TcpStream>,
+    /// The listener's port, which the `Host` header must name.
+    port: u16,
     options: Arc<WsOptions>,
 }
 
@@ -147,18 +170,33 @@ impl WsIncoming {
         let check = {
             let refused = refused.clone();
             let allowed = self.options.clone();
+            let port = self.port;
             move |request: &tungstenite::handshake::server::Request, response: Response| {
-                let Some(origin) = request.headers().get("origin") else {
-                    return Ok(response);
+                let header = |name| {
+                    let value = request.headers().get(name)?;
+                    Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
                 };
-                let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
-                if allowed.allowed_origins.contains(&origin) {
-                    return Ok(response);
-                }
-                let mut error =
-                    ErrorResponse::new(Some(format!("origin {origin} may not connect here")));
+                let host = header("host").unwrap_or_default();
+                let refusal = if !is_loopback_host(&host, port) {
+                    let what = format!("Host {host:?} is not a loopback name with port {port}");
+                    (what, WsListenError::HostRefused(host))
+                } else {
+                    match header("origin") {
+                        None => return Ok(response),
+                        Some(origin)
+                            if origin != "null" && allowed.allowed_origins.contains(&origin) =>
+                        {
+                            return Ok(response);
+                        }
+                        Some(origin) => {
+                            let what = format!("origin {origin} may not connect here");
+                            (what, WsListenError::OriginRefused(origin))
+                        }
+                    }
+                };
+                let mut error = ErrorResponse::new(Some(refusal.0));
                 *error.status_mut() = tungstenite::http::StatusCode::FORBIDDEN;
-                *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(origin);
+                *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal.1);
                 Err(error)
             }
         };
@@ -168,11 +206,8 @@ impl WsIncoming {
         {
             Ok(ws) => Ok(ws),
             Err(error) => {
-                let origin = refused.lock().unwrap_or_else(|p| p.into_inner()).take();
-                Err(origin.map_or(
-                    WsListenError::Handshake(error),
-                    WsListenError::OriginRefused,
-                ))
+                let refusal = refused.lock().unwrap_or_else(|p| p.into_inner()).take();
+                Err(refusal.unwrap_or(WsListenError::Handshake(error)))
             }
         }
     }

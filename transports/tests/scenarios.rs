@@ -14,6 +14,7 @@ use logi_plugin_core::proto::plugin::{
 use logi_plugin_core::session::{CloseReason, Event, Peer, Reply};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::ClientEvent;
+use logi_plugin_transports::ws::WsListenError;
 use support::{Harness, Kind, next_client_event, within};
 
 /// Defines one test per transport for a scenario `async fn(Kind)`.
@@ -362,5 +363,54 @@ fn a_browser_origin_is_refused_on_websocket() {
         // Once the allowed upgrade is handed over, the listener has counted the refused one.
         harness.next_connection().await;
         assert_eq!(harness.refused_origins(), 1);
+    })
+}
+
+/// What a refused upgrade looks like to the client: HTTP 403.
+fn assert_forbidden(refused: Result<logi_plugin_transports::BoxTransport, WsListenError>) {
+    match refused {
+        Err(WsListenError::Handshake(tungstenite::Error::Http(response))) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `Origin: null` is what a sandboxed frame, a `file://` page or a `data:` URL sends: it is
+/// refused even when someone put it on the allow-list.
+#[test]
+fn origin_null_is_refused_on_websocket_even_when_listed() {
+    smol::block_on(async {
+        let harness = Harness::start_with_origins(Kind::WsBinary, &["null"]).await;
+        assert_forbidden(harness.connect_ws_with_origin("null").await);
+        let allowed = harness
+            .connect_ws_with_origin(support::ALLOWED_ORIGIN)
+            .await;
+        assert!(allowed.is_ok());
+        harness.next_connection().await;
+        assert_eq!(harness.refused_origins(), 1);
+    })
+}
+
+/// A page whose own name resolves to 127.0.0.1 (DNS rebinding) reaches the listener with its
+/// name in `Host`: refused, whatever the `Origin`.
+#[test]
+fn a_host_that_is_not_a_loopback_name_is_refused_on_websocket() {
+    smol::block_on(async {
+        let harness = Harness::start(Kind::WsBinary, |_| {}).await;
+        let port = harness.ws_port();
+        let rebound = format!("rebind.example:{port}");
+        assert_forbidden(harness.connect_ws_with(&[("host", &rebound)]).await);
+        let other_port = format!("localhost:{}", port.wrapping_add(1));
+        assert_forbidden(harness.connect_ws_with(&[("host", &other_port)]).await);
+        let loopback = format!("localhost:{port}");
+        assert!(
+            harness
+                .connect_ws_with(&[("host", &loopback)])
+                .await
+                .is_ok()
+        );
+        harness.next_connection().await;
+        assert_eq!(harness.refused_hosts(), 2);
     })
 }

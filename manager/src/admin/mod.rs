@@ -28,6 +28,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use async_io::Async;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_transports::ws::{LOOPBACK_NAMES, is_loopback_host};
 
 use crate::host::Host;
 use http::{ReadError, Request, Response};
@@ -43,7 +44,6 @@ pub(crate) struct Admin {
 }
 
 /// The names a loopback port is reached by.
-const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
 
 /// The browser origins of a page served by the loopback port `port`.
 pub(crate) fn own_origins(port: u16) -> Vec<String> {
@@ -115,10 +115,7 @@ impl Admin {
     fn admit(&self, request: &Request) -> Result<(), Response> {
         let port = self.port;
         let host = request.header("host").unwrap_or("");
-        let loopback = LOOPBACK_NAMES
-            .iter()
-            .any(|name| host.eq_ignore_ascii_case(&format!("{name}:{port}")));
-        if !loopback {
+        if !is_loopback_host(host, port) {
             let what = format!(
                 "Host {host:?} is not this loopback port (127.0.0.1:{port}, localhost:{port} or \
                  [::1]:{port}): refused, so that no other site can reach the manager through \

@@ -70,6 +70,8 @@ pub struct Harness {
     stats: Arc<Mutex<ListenerStats>>,
     /// Kept open for the length of the scenario.
     held: Vec<BoxTransport>,
+    /// The WebSocket listener's allow-list.
+    origins: Vec<String>,
 }
 
 impl Harness {
@@ -88,8 +90,19 @@ impl Harness {
             accepting: None,
             stats: Arc::new(Mutex::new(ListenerStats::default())),
             held: Vec::new(),
+            origins: vec![ALLOWED_ORIGIN.into()],
         };
         harness.listen();
+        harness
+    }
+
+    /// A harness whose WebSocket listener also allows `origins`.
+    pub async fn start_with_origins(kind: Kind, origins: &[&str]) -> Harness {
+        let mut harness = Harness::start(kind, |_| {}).await;
+        harness
+            .origins
+            .extend(origins.iter().map(|o| o.to_string()));
+        harness.restart().await;
         harness
     }
 
@@ -106,7 +119,7 @@ impl Harness {
                     .ws_addr
                     .unwrap_or_else(|| "127.0.0.1:0".parse().unwrap());
                 let options = WsOptions {
-                    allowed_origins: vec![ALLOWED_ORIGIN.into()],
+                    allowed_origins: self.origins.clone(),
                     max_message_size: WS_MAX_MESSAGE,
                 };
                 let ws = WsListener::bind(addr, options).unwrap();
@@ -157,6 +170,15 @@ impl Harness {
 
     pub fn refused_origins(&self) -> u64 {
         self.stats.lock().unwrap().refused_origins
+    }
+
+    pub fn refused_hosts(&self) -> u64 {
+        self.stats.lock().unwrap().refused_hosts
+    }
+
+    /// The WebSocket listener's port.
+    pub fn ws_port(&self) -> u16 {
+        self.ws_addr.unwrap().port()
     }
 
     fn endpoint(&self) -> Endpoint {
@@ -263,12 +285,20 @@ impl Harness {
         &self,
         origin: &str,
     ) -> Result<BoxTransport, WsListenError> {
+        self.connect_ws_with(&[("origin", origin)]).await
+    }
+
+    /// An upgrade request with these headers set (replacing the client's own).
+    pub async fn connect_ws_with(
+        &self,
+        headers: &[(&'static str, &str)],
+    ) -> Result<BoxTransport, WsListenError> {
         let mut request = format!("ws://{}", self.ws_addr.unwrap())
             .into_client_request()
             .unwrap();
-        request
-            .headers_mut()
-            .insert("origin", origin.parse().unwrap());
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().unwrap());
+        }
         connect_ws_request(request, Format::Binary, WS_MAX_MESSAGE)
             .await
             .map(|t| Box::new(t) as BoxTransport)
