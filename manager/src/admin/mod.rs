@@ -43,8 +43,6 @@ pub(crate) struct Admin {
     origins: Vec<String>,
 }
 
-/// The names a loopback port is reached by.
-
 /// The browser origins of a page served by the loopback port `port`.
 pub(crate) fn own_origins(port: u16) -> Vec<String> {
     LOOPBACK_NAMES
