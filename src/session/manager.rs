@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::PROTOCOL_VERSION;
 use super::direction::{Side, status_of};
 use super::link::{Incoming, Limits, Link};
+use super::live::{Claim, LiveSessions};
 use super::rate::{RateLimit, TokenBucket};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::proto::manager::ClientHello;
@@ -73,6 +74,9 @@ pub struct ManagerConfig {
     /// Whether the client library may say hello. It carries no secret, so admit it only where
     /// the transport itself tells who connects (a local socket only its owner can open).
     pub accept_clients: bool,
+    /// The plugin ids with a live session: every session made from clones of this config
+    /// shares it, and refuses a second hello for a live id (`DUPLICATE_NAME`).
+    pub live: LiveSessions,
 }
 
 impl std::fmt::Debug for ManagerConfig {
@@ -108,6 +112,7 @@ impl ManagerConfig {
             max_rate_violations: 100,
             handles: None,
             accept_clients: false,
+            live: LiveSessions::default(),
         }
     }
 }
@@ -132,6 +137,8 @@ pub struct ManagerSession {
     /// Status updates the rate limit refused, the latest per instance, oldest first: delivered
     /// when the window is over and the bucket allows, so a display never stays stale.
     deferred: VecDeque<Deferred>,
+    /// The plugin id this session holds while it is live ([`super::live`]).
+    claim: Option<Claim>,
 }
 
 /// A status update kept back by the rate limit.
@@ -185,6 +192,7 @@ impl ManagerSession {
             retry_until: None,
             violations: 0,
             deferred: VecDeque::new(),
+            claim: None,
         }
     }
 
@@ -216,6 +224,7 @@ impl ManagerSession {
         let now = self.link.clock(now);
         self.link.take_bytes(bytes)?;
         self.process(now);
+        self.release_if_closed();
         Ok(())
     }
 
@@ -224,6 +233,7 @@ impl ManagerSession {
         let now = self.link.clock(now);
         self.link.take_frame(frame)?;
         self.process(now);
+        self.release_if_closed();
         Ok(())
     }
 
@@ -231,6 +241,7 @@ impl ManagerSession {
     pub fn handle_eof(&mut self, now: Instant) {
         self.link.clock(now);
         self.link.take_eof();
+        self.release_if_closed();
     }
 
     /// The transport failed; `what` says how. The session closes with
@@ -238,6 +249,7 @@ impl ManagerSession {
     pub fn handle_transport_error(&mut self, now: Instant, what: impl Into<String>) {
         self.link.clock(now);
         self.link.close(CloseReason::TransportFailed(what.into()));
+        self.release_if_closed();
     }
 
     /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
@@ -276,6 +288,7 @@ impl ManagerSession {
             }
         }
         if self.link.closed().is_some() {
+            self.release_if_closed();
             return;
         }
         match &mut self.state {
@@ -331,6 +344,7 @@ impl ManagerSession {
     pub fn close(&mut self, now: Instant) {
         self.link.clock(now);
         self.link.close(CloseReason::Local);
+        self.release_if_closed();
     }
 
     /// The next frame to write to the transport: every other frame before status and image
@@ -371,6 +385,13 @@ impl ManagerSession {
             .min()
     }
 
+    /// Gives the plugin id back once the session has closed, in the call that closed it.
+    fn release_if_closed(&mut self) {
+        if self.link.closed().is_some() {
+            self.claim = None;
+        }
+    }
+
     fn check_connected(&self) -> Result<(), SendError> {
         if let Some(reason) = self.link.closed() {
             return Err(SendError::Closed(reason.clone()));
@@ -403,7 +424,10 @@ impl ManagerSession {
 
     fn hello(&mut self, now: Instant, id: u32, message: Message) {
         let checked = match message {
-            Message::PluginHello(hello) => self.check_hello(&hello).map(|()| Peer::Plugin(hello)),
+            Message::PluginHello(hello) => self
+                .check_hello(&hello)
+                .and_then(|()| self.claim_id(&hello.plugin_id))
+                .map(|()| Peer::Plugin(hello)),
             Message::ClientHello(hello) => self.check_client(&hello).map(|()| Peer::Client(hello)),
             message => {
                 let first = message.full_name().to_string();
@@ -473,6 +497,19 @@ impl ManagerSession {
             ));
         }
         self.check_version(hello.protocol_version)
+    }
+
+    /// Claims the plugin id for this session: a second live session for it is refused.
+    fn claim_id(&mut self, plugin_id: &str) -> Result<(), (ResponseCode, String)> {
+        let claim = self.config.live.claim(plugin_id).ok_or_else(|| {
+            let what = format!(
+                "plugin {plugin_id:?} already has a live session: a second one is refused, not \
+                 put in its place (try again once that one has closed)"
+            );
+            (ResponseCode::DuplicateName, what)
+        })?;
+        self.claim = Some(claim);
+        Ok(())
     }
 
     /// The transport admits the client library, and its version is spoken.

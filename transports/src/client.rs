@@ -212,7 +212,9 @@ pub enum ClientEvent {
         /// When sending resumes.
         until: Instant,
     },
-    /// The client stopped for good: `disconnect` was called, or the manager refused the hello.
+    /// The client stopped for good: `disconnect` was called, or the manager refused the hello
+    /// (a refusal with `DUPLICATE_NAME`, a session still live for this plugin id, is tried
+    /// again after the backoff instead).
     Stopped(CloseReason),
 }
 

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use async_io::Timer;
 use futures_lite::future;
+use logi_plugin_core::ResponseCode;
 use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::{CloseReason, Event, Format, Session, Wire};
 
@@ -228,7 +229,13 @@ async fn run<D: Dialer>(
         let forward = future::or(forward, close_on_stop);
         let (reason, connected) = future::zip(driver, forward).await;
         *lock(&shared.current) = None;
-        let final_reason = matches!(reason, CloseReason::HelloRefused { .. });
+        // A refused hello is final, except for a plugin id that still has a live session:
+        // that one is closing (the manager restarted this plugin, and has not yet seen the
+        // old process go), or is another copy of this plugin; either way, try again later.
+        let final_reason = matches!(
+            &reason,
+            CloseReason::HelloRefused { code, .. } if *code != ResponseCode::DuplicateName
+        );
         last_reason = reason;
         if final_reason || stopping() {
             break;

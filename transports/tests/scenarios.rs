@@ -46,6 +46,7 @@ over_every_transport!(
     a_bad_secret_is_refused_and_the_client_stops,
     an_oversized_frame_closes_that_connection_and_the_manager_serves_others,
     dropping_the_last_client_handle_closes_the_connection,
+    a_second_plugin_with_a_live_id_is_refused_and_takes_over_once_the_first_is_gone,
 );
 
 async fn the_handshake_connects_both_sides(kind: Kind) {
@@ -300,6 +301,35 @@ async fn the_plugin_reconnects_after_the_manager_restarts(kind: Kind) {
         ClientEvent::Connected(_)
     ));
     assert!(client.is_connected());
+}
+
+async fn a_second_plugin_with_a_live_id_is_refused_and_takes_over_once_the_first_is_gone(
+    kind: Kind,
+) {
+    let harness = Harness::start(kind, |_| {}).await;
+    let first = harness.client("code", |_| {});
+    let _first_session = harness.connected_manager(&first).await;
+    let second = harness.client("code", |_| {});
+    match next_client_event(&second).await {
+        ClientEvent::Disconnected(CloseReason::HelloRefused { code, .. }) => {
+            assert_eq!(code, ResponseCode::DuplicateName)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(first.is_connected(), "the live session was replaced");
+    // The refusal is not final: once the first plugin has gone, the second gets in.
+    first.disconnect();
+    within(first.wait_for_disconnect()).await;
+    loop {
+        match next_client_event(&second).await {
+            ClientEvent::Connected(_) => break,
+            ClientEvent::Disconnected(CloseReason::HelloRefused { code, .. }) => {
+                assert_eq!(code, ResponseCode::DuplicateName)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(second.is_connected());
 }
 
 async fn a_bad_secret_is_refused_and_the_client_stops(kind: Kind) {
