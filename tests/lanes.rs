@@ -136,18 +136,18 @@ fn press_behind_a_flood(wire: Wire) -> Vec<String> {
         .collect()
 }
 
+/// What `press_behind_a_flood` writes: the log line and the answer, then the images in order.
+const PROMPT_THEN_BULK: [&str; 5] = [
+    "LogEvent",
+    "answer 9",
+    "status cover-1",
+    "status cover-2",
+    "status cover-3",
+];
+
 #[test]
 fn a_press_answer_leaves_before_image_updates_queued_ahead_of_it() {
-    assert_eq!(
-        press_behind_a_flood(stream()),
-        [
-            "LogEvent",
-            "answer 9",
-            "status cover-1",
-            "status cover-2",
-            "status cover-3"
-        ]
-    );
+    assert_eq!(press_behind_a_flood(stream()), PROMPT_THEN_BULK);
 }
 
 #[test]
@@ -155,16 +155,7 @@ fn lanes_order_a_message_wire_the_same_way() {
     let wire = Wire::Messages {
         format: Format::Json,
     };
-    assert_eq!(
-        press_behind_a_flood(wire),
-        [
-            "LogEvent",
-            "answer 9",
-            "status cover-1",
-            "status cover-2",
-            "status cover-3"
-        ]
-    );
+    assert_eq!(press_behind_a_flood(wire), PROMPT_THEN_BULK);
 }
 
 #[test]

@@ -148,18 +148,31 @@ pub(crate) fn spinning() -> bool {
 mod tests {
     use super::*;
 
-    /// Pending at first without arranging any wake; ready on a later poll. Records whether each
-    /// poll was a spinning one.
+    /// Pending at first, waking itself then only if `wakes_itself`; ready on a later poll.
+    /// Records whether each poll was one without a reactor turn.
     struct ReadyOnSecondPoll {
+        wakes_itself: bool,
         polls: Vec<bool>,
+    }
+
+    impl ReadyOnSecondPoll {
+        fn new(wakes_itself: bool) -> Self {
+            ReadyOnSecondPoll {
+                wakes_itself,
+                polls: Vec::new(),
+            }
+        }
     }
 
     impl Future for ReadyOnSecondPoll {
         type Output = Vec<bool>;
 
-        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Vec<bool>> {
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<bool>> {
             self.polls.push(spinning());
             if self.polls.len() < 2 {
+                if self.wakes_itself {
+                    cx.waker().wake_by_ref();
+                }
                 return Poll::Pending;
             }
             Poll::Ready(std::mem::take(&mut self.polls))
@@ -168,34 +181,15 @@ mod tests {
 
     #[test]
     fn a_future_ready_again_within_the_spin_is_finished_without_a_wake() {
-        let polls = block_on(ReadyOnSecondPoll { polls: Vec::new() });
+        let polls = block_on(ReadyOnSecondPoll::new(false));
         assert_eq!(polls, [false, true]);
-    }
-
-    /// Wakes itself on its first poll; ready on the second. Records whether each poll was one
-    /// without a reactor turn.
-    struct WakesItselfOnce {
-        polls: Vec<bool>,
-    }
-
-    impl Future for WakesItselfOnce {
-        type Output = Vec<bool>;
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<bool>> {
-            self.polls.push(spinning());
-            if self.polls.len() < 2 {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Poll::Ready(std::mem::take(&mut self.polls))
-        }
     }
 
     /// A future kept busy (a flood of commands) never gives the reactor a turn within a call, so
     /// its drivers must look for input themselves: a press would otherwise wait a whole budget.
     #[test]
     fn a_future_that_woke_itself_is_polled_again_with_drivers_reading_directly() {
-        let polls = block_on(WakesItselfOnce { polls: Vec::new() });
+        let polls = block_on(ReadyOnSecondPoll::new(true));
         assert_eq!(polls, [false, true]);
     }
 

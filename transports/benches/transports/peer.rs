@@ -16,7 +16,7 @@ use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use logi_plugin_core::session::{Event, Format, PluginSession, Reply, SendError, Wire};
 use logi_plugin_transports::ws::connect_ws;
-use logi_plugin_transports::{StreamTransport, Transport, connect};
+use logi_plugin_transports::{Connection, StreamTransport, Transport, connect};
 
 use crate::support::status;
 use crate::{STREAMED, plugin_config};
@@ -116,14 +116,16 @@ fn uds_transport(path: &str) -> Box<dyn Transport> {
 fn answering_plugin(transport: Box<dyn Transport>) {
     let config = plugin_config(transport.wire());
     let (plugin, driver) = connect(PluginSession::new(Instant::now(), config), transport);
-    let app = async {
-        while let Some(event) = plugin.next_event().await {
-            if let Event::Request { id, .. } = event {
-                let _ = plugin.respond(id, Reply::Message(status().into())).await;
-            }
+    logi_plugin_transports::block_on(future::zip(driver, answer_every_request(&plugin)));
+}
+
+/// Answers every request with the status, until the session ends.
+async fn answer_every_request(plugin: &Connection<PluginSession>) {
+    while let Some(event) = plugin.next_event().await {
+        if let Event::Request { id, .. } = event {
+            let _ = plugin.respond(id, Reply::Message(status().into())).await;
         }
-    };
-    logi_plugin_transports::block_on(future::zip(driver, app));
+    }
 }
 
 /// Answers every request, and streams image updates at full speed: each instance's next image
@@ -134,13 +136,7 @@ fn answering_plugin(transport: Box<dyn Transport>) {
 fn flooding_plugin(transport: Box<dyn Transport>) {
     let config = plugin_config(transport.wire());
     let (plugin, driver) = connect(PluginSession::new(Instant::now(), config), transport);
-    let app = async {
-        while let Some(event) = plugin.next_event().await {
-            if let Event::Request { id, .. } = event {
-                let _ = plugin.respond(id, Reply::Message(status().into())).await;
-            }
-        }
-    };
+    let app = answer_every_request(&plugin);
     let flood = async {
         while !plugin.is_connected() {
             async_io::Timer::after(Duration::from_millis(1)).await;

@@ -76,6 +76,17 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(kind: Kind, tweak: impl FnOnce(&mut ManagerConfig)) -> Harness {
+        Harness::listening(kind, tweak, &[])
+    }
+
+    /// A harness whose WebSocket listener also allows `origins`.
+    pub async fn start_with_origins(kind: Kind, origins: &[&str]) -> Harness {
+        Harness::listening(kind, |_| {}, origins)
+    }
+
+    /// A harness listening with `tweak`ed settings, its WebSocket listener allowing
+    /// `ALLOWED_ORIGIN` and `origins`.
+    fn listening(kind: Kind, tweak: impl FnOnce(&mut ManagerConfig), origins: &[&str]) -> Harness {
         let registry: HashMap<String, String> = [(PLUGIN.to_string(), "code".to_string())].into();
         let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
         tweak(&mut config);
@@ -90,19 +101,12 @@ impl Harness {
             accepting: None,
             stats: Arc::new(Mutex::new(ListenerStats::default())),
             held: Vec::new(),
-            origins: vec![ALLOWED_ORIGIN.into()],
+            origins: std::iter::once(ALLOWED_ORIGIN)
+                .chain(origins.iter().copied())
+                .map(String::from)
+                .collect(),
         };
         harness.listen();
-        harness
-    }
-
-    /// A harness whose WebSocket listener also allows `origins`.
-    pub async fn start_with_origins(kind: Kind, origins: &[&str]) -> Harness {
-        let mut harness = Harness::start(kind, |_| {}).await;
-        harness
-            .origins
-            .extend(origins.iter().map(|o| o.to_string()));
-        harness.restart().await;
         harness
     }
 
