@@ -15,6 +15,8 @@
 //!   framing.
 //! - [`session`]: what the two sessions share: request correlation and the rate limit.
 //! - [`buffer`]: analog-control buffering (seed 7.3-7.6): dial floods merged, no movement lost.
+//! - [`view`]: what a plugin is shown (visible instances and their configuration), and the
+//!   resync that restores it after a reconnect.
 //! - [`manifest`]: `manifest.json` read with every problem reported at once, and its localization.
 //!
 //! ```
@@ -48,6 +50,7 @@ pub mod manifest;
 mod message;
 pub mod proto;
 pub mod session;
+pub mod view;
 
 pub use envelope::{Envelope, EnvelopeRef};
 pub use message::{Message, MessageError, MessageType};

@@ -10,11 +10,13 @@ use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::codec::{binary, frame::FrameDecoder};
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, LogEvent, ManagerHello, PluginHello, Settings, TriggerAction,
+    VisibilityChanged,
 };
 use logi_plugin_core::session::{
     CloseReason, Event, Format, Frame, ManagerConfig, ManagerSession, Peer, PluginConfig,
     PluginSession, Reply, SendError, Wire,
 };
+use logi_plugin_core::view::View;
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
 const PLUGIN: &str = "com.example.media";
@@ -532,6 +534,98 @@ fn after_a_suspend_like_jump_both_sides_stay_connected_when_the_peer_answers() {
     assert_eq!(pair.plugin.stats().reprobes, 1);
     pair.advance(60 * SECOND);
     assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+}
+
+fn shown(instance: &str, visible: bool) -> VisibilityChanged {
+    VisibilityChanged {
+        control_id: "toggle_mute".into(),
+        action_instance_id: instance.into(),
+        visible,
+        configuration: visible.then(|| format!("{{\"cell\":\"{instance}\"}}")),
+    }
+}
+
+impl Pair {
+    /// The manager shows or hides what `changes` say, each as its own request; the plugin
+    /// applies every visibility change it receives to `view` and answers it.
+    fn change_visibility(&mut self, changes: Vec<Message>, view: &mut View) {
+        for change in changes {
+            self.manager
+                .send_request(self.now, change, 5 * SECOND)
+                .unwrap();
+        }
+        self.drive();
+        for event in std::mem::take(&mut self.plugin_events) {
+            if let Event::Request { id, message } = event {
+                view.apply_message(&message);
+                self.plugin.respond(self.now, id, Reply::Ok).unwrap();
+            }
+        }
+        self.drive();
+    }
+}
+
+#[test]
+fn a_visibility_change_sent_as_the_machine_sleeps_lands_once_it_wakes() {
+    let mut pair = Pair::connected();
+    let (mut manager_view, mut plugin_view) = (View::new(), View::new());
+    // A ping is lost, a change is queued, and the machine sleeps for an hour before either is
+    // answered.
+    pair.manager_to_plugin = false;
+    pair.advance(10 * SECOND);
+    pair.manager_to_plugin = true;
+    manager_view.apply(&shown("cell-1", true));
+    let id = pair
+        .manager
+        .send_request(pair.now, shown("cell-1", true), 5 * SECOND)
+        .unwrap();
+    pair.now += 3600 * SECOND;
+    pair.manager.handle_timeout(pair.now);
+    pair.plugin.handle_timeout(pair.now);
+    pair.change_visibility(Vec::new(), &mut plugin_view);
+    // Both sides stay: the manager probes again instead of calling the plugin dead. The change's
+    // own deadline passed in the sleep, so its owner is told it timed out; the plugin still gets
+    // it, and the two views agree.
+    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert_eq!(pair.manager.stats().reprobes, 1);
+    assert!(pair.manager_events.iter().any(|event| matches!(
+        event,
+        Event::Timeout { id: timed_out, .. } if *timed_out == id
+    )));
+    assert_eq!(plugin_view, manager_view);
+    assert!(plugin_view.is_visible("toggle_mute", "cell-1"));
+}
+
+#[test]
+fn a_plugin_lost_across_a_sleep_is_resynced_to_the_managers_view_by_its_next_session() {
+    let mut pair = Pair::connected();
+    let (mut manager_view, mut plugin_view) = (View::new(), View::new());
+    let first = vec![shown("cell-1", true).into(), shown("cell-2", true).into()];
+    for change in &first {
+        manager_view.apply_message(change);
+    }
+    pair.change_visibility(first, &mut plugin_view);
+    let told = manager_view.clone();
+    // The machine sleeps; once it wakes the plugin is never heard again, and meanwhile the
+    // manager's client hides one cell and shows another.
+    pair.plugin_to_manager = false;
+    pair.now += 3600 * SECOND;
+    pair.manager.handle_timeout(pair.now);
+    pair.advance(10 * SECOND);
+    assert!(matches!(
+        pair.manager.close_reason(),
+        Some(CloseReason::HeartbeatTimeout(_))
+    ));
+    manager_view.apply(&shown("cell-2", false));
+    manager_view.apply(&shown("cell-3", true));
+    assert_ne!(plugin_view, manager_view);
+
+    // The plugin connects again, keeping its state: one resync brings it to the manager's view.
+    let mut pair = Pair::connected();
+    let resync = manager_view.resync(&told);
+    pair.change_visibility(vec![resync.into()], &mut plugin_view);
+    assert_eq!(plugin_view, manager_view);
+    assert!(!plugin_view.is_visible("toggle_mute", "cell-2"));
 }
 
 #[test]

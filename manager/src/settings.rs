@@ -8,11 +8,20 @@
 //! Each setting carries a version, 1 when first stored and one more at every write, so that a
 //! write can be made conditional ([`SettingsStore::set_if`]): "only if the setting is still at
 //! version n", and a plugin's stale cache can never overwrite a newer value.
+//!
+//! The same database keeps what each plugin is shown ([`SettingsStore::save_views`]), so that
+//! a restarted host can bring a plugin back to it.
 
 use std::path::Path;
 use std::sync::Mutex;
 
+use logi_plugin_core::proto::plugin::VisibilityChanged;
+use logi_plugin_core::view::View;
 use rusqlite::{Connection, OptionalExtension, params};
+
+/// The `side` of a `views` row: what the client asked to be visible, and what the plugin may hold.
+const SHOWN: &str = "shown";
+const TOLD: &str = "told";
 
 /// Why the settings database failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +72,14 @@ impl SettingsStore {
                 value TEXT NOT NULL,
                 version INTEGER NOT NULL DEFAULT 1,
                 PRIMARY KEY (plugin_id, name)
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS views (
+                plugin_id TEXT NOT NULL,
+                side TEXT NOT NULL,
+                control_id TEXT NOT NULL,
+                instance_id TEXT NOT NULL,
+                configuration TEXT,
+                PRIMARY KEY (plugin_id, side, control_id, instance_id)
             ) WITHOUT ROWID;",
         )?;
         // Databases written before settings had versions: every setting starts at 1.
@@ -148,13 +165,69 @@ impl SettingsStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Forgets every setting of `plugin_id` (on uninstall).
+    /// Forgets every setting of `plugin_id`, and what it is shown (on uninstall).
     pub fn remove_plugin(&self, plugin_id: &str) -> Result<(), SettingsError> {
-        self.db().execute(
+        let mut db = self.db();
+        let transaction = db.transaction()?;
+        transaction.execute(
             "DELETE FROM settings WHERE plugin_id = ?1",
             params![plugin_id],
         )?;
+        transaction.execute("DELETE FROM views WHERE plugin_id = ?1", params![plugin_id])?;
+        transaction.commit()?;
         Ok(())
+    }
+
+    /// Replaces what `plugin_id` is shown: `shown`, the instances its client asked to be
+    /// visible, and `told`, those the plugin may hold as visible; durable when this returns.
+    pub fn save_views(
+        &self,
+        plugin_id: &str,
+        shown: &View,
+        told: &View,
+    ) -> Result<(), SettingsError> {
+        let mut db = self.db();
+        let transaction = db.transaction()?;
+        transaction.execute("DELETE FROM views WHERE plugin_id = ?1", params![plugin_id])?;
+        let mut insert = transaction.prepare(
+            "INSERT INTO views (plugin_id, side, control_id, instance_id, configuration)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (side, view) in [(SHOWN, shown), (TOLD, told)] {
+            for change in view.shown() {
+                insert.execute(params![
+                    plugin_id,
+                    side,
+                    change.control_id,
+                    change.action_instance_id,
+                    change.configuration
+                ])?;
+            }
+        }
+        drop(insert);
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// What `plugin_id` is shown and was told, as last saved (both empty if never).
+    pub fn views(&self, plugin_id: &str) -> Result<(View, View), SettingsError> {
+        let db = self.db();
+        let mut query = db.prepare(
+            "SELECT side, control_id, instance_id, configuration FROM views WHERE plugin_id = ?1",
+        )?;
+        let mut rows = query.query(params![plugin_id])?;
+        let (mut shown, mut told) = (View::new(), View::new());
+        while let Some(row) = rows.next()? {
+            let side: String = row.get(0)?;
+            let view = if side == SHOWN { &mut shown } else { &mut told };
+            view.apply(&VisibilityChanged {
+                control_id: row.get(1)?,
+                action_instance_id: row.get(2)?,
+                visible: true,
+                configuration: row.get(3)?,
+            });
+        }
+        Ok((shown, told))
     }
 }
 

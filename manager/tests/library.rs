@@ -230,7 +230,7 @@ fn login_and_logout_reach_the_plugin_and_bring_back_its_answer() {
 
 #[test]
 fn set_visibility_gives_one_result_per_change_in_order() {
-    let (_host, _data, client) = host_and_client();
+    let (host, _data, client) = host_and_client();
     let item = |plugin_id: &str| ControlVisibility {
         plugin_id: plugin_id.into(),
         control_id: TOGGLE_MUTE.into(),
@@ -246,11 +246,10 @@ fn set_visibility_gives_one_result_per_change_in_order() {
         .iter()
         .map(|r| r.result.as_ref().unwrap().result())
         .collect();
-    // The media plugin does not handle visibility; the other plugin does not exist.
-    assert_eq!(
-        codes,
-        [ResponseCode::NotImplemented, ResponseCode::NotFound]
-    );
+    // The media plugin shows the instance; the other plugin does not exist.
+    assert_eq!(codes, [ResponseCode::Success, ResponseCode::NotFound]);
+    let view = host.view(PLUGIN_ID).unwrap();
+    assert!(view.is_visible(TOGGLE_MUTE, "key-1"));
 }
 
 #[test]

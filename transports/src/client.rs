@@ -21,11 +21,12 @@ use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::{
     CloseReason, Format, PluginConfig, PluginSession, Reply, SendError, Wire,
 };
+use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
 
 use crate::driver::{Answer, CommandError, RequestError};
 use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
-use crate::reconnect::{Dialer, Reconnecting, Target};
+use crate::reconnect::{Dialer, Reconnecting, Target, lock};
 use crate::transport::BoxTransport;
 
 pub use crate::reconnect::ClientRunner;
@@ -251,6 +252,8 @@ impl Dialer for PluginDialer {
 #[derive(Clone)]
 pub struct PluginClient {
     inner: Reconnecting<PluginDialer>,
+    /// What the manager shows the plugin, across reconnects.
+    view: Arc<std::sync::Mutex<View>>,
 }
 
 impl std::fmt::Debug for PluginClient {
@@ -265,12 +268,25 @@ impl PluginClient {
     /// A client and the runner that keeps it connected.
     pub fn new(config: ClientConfig) -> (PluginClient, ClientRunner) {
         let (inner, runner) = Reconnecting::new(PluginDialer(config));
-        (PluginClient { inner }, runner)
+        let view = Arc::default();
+        (PluginClient { inner, view }, runner)
     }
 
     /// The next event; `None` after [`ClientEvent::Stopped`].
     pub async fn next_event(&self) -> Option<ClientEvent> {
-        self.inner.next_event().await
+        let event = self.inner.next_event().await;
+        if let Some(ClientEvent::Request { message, .. }) = &event {
+            lock(&self.view).apply_message(message);
+        }
+        event
+    }
+
+    /// The action and control instances the manager shows the plugin now, with their
+    /// configuration: every visibility change taken from [`next_event`](Self::next_event), in
+    /// order. It is kept across reconnects; after one, the manager's resync brings it to what
+    /// the manager shows.
+    pub fn view(&self) -> View {
+        lock(&self.view).clone()
     }
 
     /// Whether the client is connected and past the handshake (seed 7.1.5).

@@ -5,6 +5,9 @@
 //!   value;
 //! - settings: `muted`, `volume` and `step` are stored with the manager, and restored from the
 //!   `SavedData` it sends after each hello;
+//! - what it is shown (seed 5.13): it keeps the visible instances in a [`View`] and answers a
+//!   `VisibilityChanged` (or a list of them, as the manager sends after a reconnect) with the
+//!   status of each instance that became visible;
 //! - a configuration schema for the dial (`package/schema/volume.json`): the form's `step` is
 //!   how many percent one notch turns;
 //! - two localizations (`package/localization/`), used for the manifest by the host and for the
@@ -20,10 +23,12 @@ use std::time::Duration;
 use logi_plugin_core::manifest::localization::Localizations;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
-    ActionCellStatus, AnalogControlStatus, LogEvent, ManagerHello,
-    PluginActionConfigurationSchemeResponse, SavedData, Settings, log_event::LogLevel,
+    ActionCellStatus, AnalogControlStatus, AnalogControlStatusList, LogEvent, ManagerHello,
+    PluginActionConfigurationSchemeResponse, SavedData, Settings, VisibilityChanged,
+    log_event::LogLevel,
 };
 use logi_plugin_core::session::Reply;
+use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::{ClientConfig, ClientError, ClientEvent, PluginClient};
 
@@ -55,6 +60,12 @@ pub fn package_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("package")
 }
 
+/// The status of an instance just shown: a cell's or a dial's.
+enum ShownStatus {
+    Action(ActionCellStatus),
+    Control(AnalogControlStatus),
+}
+
 /// The plugin's state.
 #[derive(Debug)]
 pub struct MediaPlugin {
@@ -63,6 +74,7 @@ pub struct MediaPlugin {
     step: f32,
     language: String,
     localizations: Localizations,
+    view: View,
 }
 
 impl Default for MediaPlugin {
@@ -74,6 +86,7 @@ impl Default for MediaPlugin {
             step: 1.0,
             language: "en-US".into(),
             localizations: Localizations::parse(files).expect("the bundled YAML is valid"),
+            view: View::new(),
         }
     }
 }
@@ -109,19 +122,18 @@ impl MediaPlugin {
         self.volume
     }
 
+    /// The instances the manager shows, with their configuration.
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
     /// Answers a request of the manager; the settings that changed go to `store`.
     pub fn answer(&mut self, message: &Message, store: &mut Vec<Settings>) -> Reply {
         match message {
             Message::TriggerAction(trigger) if trigger.action_id == TOGGLE_MUTE => {
                 self.muted = !self.muted;
                 store.push(setting("muted", self.muted));
-                let text = self.translate(if self.muted { "Muted" } else { "Sound on" });
-                Reply::Message(Message::from(ActionCellStatus {
-                    action_instance_id: trigger.action_instance_id.clone(),
-                    action_id: trigger.action_id.clone(),
-                    text: Some(text),
-                    ..ActionCellStatus::default()
-                }))
+                Reply::Message(self.mute_status(&trigger.action_instance_id).into())
             }
             // The toggle happens on the press; letting go of the key changes nothing.
             Message::ReleaseAction(release) if release.action_id == TOGGLE_MUTE => Reply::Ok,
@@ -133,10 +145,30 @@ impl MediaPlugin {
                 }
                 .clamp(0.0, 100.0);
                 store.push(setting("volume", self.volume));
-                self.volume_status(&update.instance_id)
+                Reply::Message(self.volume_status(&update.instance_id).into())
             }
             Message::GetAnalogControlValue(get) if get.analog_control_id == VOLUME => {
-                self.volume_status(&get.instance_id)
+                Reply::Message(self.volume_status(&get.instance_id).into())
+            }
+            Message::VisibilityChanged(change) => {
+                self.view.apply(change);
+                match self.shown_status(change) {
+                    Some(ShownStatus::Action(status)) => Reply::Message(status.into()),
+                    Some(ShownStatus::Control(status)) => Reply::Message(status.into()),
+                    None => Reply::Ok,
+                }
+            }
+            Message::VisibilityChangedList(list) => {
+                let mut answer = AnalogControlStatusList::default();
+                for change in &list.visibility {
+                    self.view.apply(change);
+                    match self.shown_status(change) {
+                        Some(ShownStatus::Action(status)) => answer.action_statuses.push(status),
+                        Some(ShownStatus::Control(status)) => answer.statuses.push(status),
+                        None => {}
+                    }
+                }
+                Reply::Message(answer.into())
             }
             Message::PluginActionConfigurationSchemeRequest(request) => {
                 Reply::Message(Message::from(PluginActionConfigurationSchemeResponse {
@@ -167,8 +199,29 @@ impl MediaPlugin {
         }
     }
 
-    fn volume_status(&self, instance_id: &str) -> Reply {
-        Reply::Message(Message::from(AnalogControlStatus {
+    /// The status of an instance that `change` made visible.
+    fn shown_status(&self, change: &VisibilityChanged) -> Option<ShownStatus> {
+        let instance_id = &change.action_instance_id;
+        match change.control_id.as_str() {
+            _ if !change.visible => None,
+            TOGGLE_MUTE => Some(ShownStatus::Action(self.mute_status(instance_id))),
+            VOLUME => Some(ShownStatus::Control(self.volume_status(instance_id))),
+            _ => None,
+        }
+    }
+
+    fn mute_status(&self, instance_id: &str) -> ActionCellStatus {
+        let text = self.translate(if self.muted { "Muted" } else { "Sound on" });
+        ActionCellStatus {
+            action_instance_id: instance_id.into(),
+            action_id: TOGGLE_MUTE.into(),
+            text: Some(text),
+            ..ActionCellStatus::default()
+        }
+    }
+
+    fn volume_status(&self, instance_id: &str) -> AnalogControlStatus {
+        AnalogControlStatus {
             analog_control_id: VOLUME.into(),
             analog_control_instance_id: instance_id.into(),
             min_value: Some(0.0),
@@ -176,7 +229,7 @@ impl MediaPlugin {
             current_value: Some(self.volume),
             text: Some(format!("{} {:.0}%", self.translate("Volume"), self.volume)),
             ..AnalogControlStatus::default()
-        }))
+        }
     }
 
     fn translate(&self, text: &str) -> String {
@@ -283,6 +336,49 @@ mod tests {
             configuration: None,
         };
         (trigger, release)
+    }
+
+    fn show(control_id: &str, instance_id: &str, visible: bool) -> VisibilityChanged {
+        VisibilityChanged {
+            control_id: control_id.into(),
+            action_instance_id: instance_id.into(),
+            visible,
+            configuration: None,
+        }
+    }
+
+    #[test]
+    fn an_instance_shown_is_answered_with_its_status_and_kept_in_the_view() {
+        let mut plugin = MediaPlugin::default();
+        let reply = plugin.answer(&show(VOLUME, "dial", true).into(), &mut Vec::new());
+        let Reply::Message(Message::AnalogControlStatus(status)) = reply else {
+            panic!("expected the dial's status, got {reply:?}");
+        };
+        assert_eq!(status.current_value, Some(50.0));
+        assert!(plugin.view().is_visible(VOLUME, "dial"));
+        let hide = plugin.answer(&show(VOLUME, "dial", false).into(), &mut Vec::new());
+        assert_eq!(hide, Reply::Ok);
+        assert!(plugin.view().is_empty());
+    }
+
+    #[test]
+    fn a_list_is_answered_with_the_status_of_each_instance_shown() {
+        let mut plugin = MediaPlugin::default();
+        let list = logi_plugin_core::proto::plugin::VisibilityChangedList {
+            visibility: vec![
+                show(TOGGLE_MUTE, "gone", false),
+                show(TOGGLE_MUTE, "cell", true),
+                show(VOLUME, "dial", true),
+            ],
+        };
+        let reply = plugin.answer(&list.into(), &mut Vec::new());
+        let Reply::Message(Message::AnalogControlStatusList(answer)) = reply else {
+            panic!("expected a status list, got {reply:?}");
+        };
+        assert_eq!(answer.statuses.len(), 1);
+        assert_eq!(answer.action_statuses.len(), 1);
+        assert_eq!(answer.action_statuses[0].text.as_deref(), Some("Sound on"));
+        assert_eq!(plugin.view().len(), 2);
     }
 
     #[test]

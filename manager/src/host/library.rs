@@ -332,7 +332,7 @@ async fn set_configuration(
     }
 }
 
-/// 9.5.9: each visibility change sent to its plugin, each answered in order.
+/// 9.5.9: each visibility change kept and sent to its plugin, each answered in order.
 async fn set_visibility(host: &Host, update: VisibilityUpdate) -> PluginUpdateResultList {
     let mut results = Vec::with_capacity(update.items.len());
     for item in update.items {
@@ -342,7 +342,7 @@ async fn set_visibility(host: &Host, update: VisibilityUpdate) -> PluginUpdateRe
             visible: item.visible,
             configuration: item.configuration,
         };
-        let answer = host.request(&item.plugin_id, change).await;
+        let answer = host.set_visibility(&item.plugin_id, change).await;
         let result = plugin_result(item.plugin_id.clone(), answer)
             .unwrap_or_else(|(code, what)| failed(item.plugin_id, code, what));
         results.push(result);

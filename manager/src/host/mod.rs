@@ -17,6 +17,7 @@ mod process;
 mod registered;
 mod serve;
 mod source;
+mod views;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -31,8 +32,11 @@ use logi_plugin_core::manifest::localization::Localizations;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginDetails};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
-use logi_plugin_core::proto::plugin::{InitLogin, TriggerAction, UpdateAnalogControl};
+use logi_plugin_core::proto::plugin::{
+    InitLogin, TriggerAction, UpdateAnalogControl, VisibilityChanged,
+};
 use logi_plugin_core::session::{ManagerConfig, PluginRegistry};
+use logi_plugin_core::view::View;
 use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::local::{LocalError, LocalListener};
 use logi_plugin_transports::ws::{WsListenError, WsListener, WsOptions};
@@ -250,6 +254,8 @@ struct Plugin {
     supervisor: Option<process::Supervisor>,
     /// What is noted of its current run, for its next stop report.
     diagnostics: diagnostics::Diagnostics,
+    /// What it is shown, across its sessions.
+    views: views::Views,
 }
 
 impl Plugin {
@@ -275,6 +281,7 @@ impl Plugin {
             connection: None,
             supervisor: None,
             diagnostics: diagnostics::Diagnostics::default(),
+            views: views::Views::default(),
         }
     }
 
@@ -573,18 +580,25 @@ impl Host {
         message: impl Into<Message>,
     ) -> Result<Answer, HostError> {
         let connection = self.shared.connection(plugin_id)?;
-        let answer = connection
-            .request(message, Duration::from_secs(10))
-            .await
-            .map_err(|error| HostError::Request {
-                plugin_id: plugin_id.into(),
-                error,
-            })?;
-        if let Some(message) = &answer.message {
-            self.shared.remember_status(plugin_id, message);
-            self.shared.remember_login(plugin_id, message);
-        }
-        Ok(answer)
+        self.shared.ask(plugin_id, &connection, message).await
+    }
+
+    /// Shows or hides one of a plugin's action or control instances (seed 5.13), with the
+    /// plugin's answer. The host keeps what each plugin is shown, across its sessions and its
+    /// own restarts: a plugin that is not connected now gets the change when it connects (the
+    /// call is then [`HostError::NotConnected`]), and a plugin that connects again is brought
+    /// back to what it is shown.
+    pub async fn set_visibility(
+        &self,
+        plugin_id: &str,
+        change: VisibilityChanged,
+    ) -> Result<Answer, HostError> {
+        views::change(&self.shared, plugin_id, change).await
+    }
+
+    /// The action and control instances the host shows `plugin_id`, with their configuration.
+    pub fn view(&self, plugin_id: &str) -> Result<View, HostError> {
+        views::shown(&self.shared, plugin_id)
     }
 
     /// Stops accepting plugins (closing the listeners), stops every plugin, waiting for each
@@ -632,11 +646,19 @@ impl Shared {
         });
     }
 
-    /// Keeps a status as the latest of its instance.
+    /// Keeps a status as the latest of its instance (each status of a list).
     fn remember_status(&self, plugin_id: &str, message: &Message) {
         let instance = match message {
             Message::ActionCellStatus(status) => &status.action_instance_id,
             Message::AnalogControlStatus(status) => &status.analog_control_instance_id,
+            Message::AnalogControlStatusList(list) => {
+                let statuses = list.statuses.iter().cloned().map(Message::from);
+                let actions = list.action_statuses.iter().cloned().map(Message::from);
+                for status in statuses.chain(actions) {
+                    self.remember_status(plugin_id, &status);
+                }
+                return;
+            }
             _ => return,
         };
         let key = (plugin_id.to_string(), instance.clone());
@@ -696,13 +718,42 @@ impl Shared {
     }
 
     fn connection(&self, plugin_id: &str) -> Result<ManagerConnection, HostError> {
-        let plugins = lock(&self.plugins);
-        let plugin = plugins
-            .get(plugin_id)
-            .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
-        plugin
-            .connection
-            .clone()
+        self.with_plugin(plugin_id, |plugin| plugin.connection.clone())?
             .ok_or_else(|| HostError::NotConnected(plugin_id.into()))
+    }
+
+    /// What `edit` makes of the plugin `plugin_id`, under the plugins lock.
+    fn with_plugin<R>(
+        &self,
+        plugin_id: &str,
+        edit: impl FnOnce(&mut Plugin) -> R,
+    ) -> Result<R, HostError> {
+        let mut plugins = lock(&self.plugins);
+        let plugin = plugins
+            .get_mut(plugin_id)
+            .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
+        Ok(edit(plugin))
+    }
+
+    /// Sends a plugin a request on `connection` and waits for its answer (at most 10 s),
+    /// keeping the statuses it carries.
+    async fn ask(
+        &self,
+        plugin_id: &str,
+        connection: &ManagerConnection,
+        message: impl Into<Message>,
+    ) -> Result<Answer, HostError> {
+        let answer = connection
+            .request(message, Duration::from_secs(10))
+            .await
+            .map_err(|error| HostError::Request {
+                plugin_id: plugin_id.into(),
+                error,
+            })?;
+        if let Some(message) = &answer.message {
+            self.remember_status(plugin_id, message);
+            self.remember_login(plugin_id, message);
+        }
+        Ok(answer)
     }
 }

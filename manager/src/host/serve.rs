@@ -115,6 +115,9 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
         }
         Err(error) => shared.log(&plugin_id, LogLevel::Error, error.to_string()),
     }
+    // Its own task: the plugin may send requests of its own before it answers.
+    let resync = super::views::resync(shared.clone(), plugin_id.clone(), connection.clone());
+    smol::spawn(resync).detach();
     while let Some(event) = connection.next_event().await {
         if let Event::Request { message, .. } | Event::Notification { message } = &event
             && let Some(plugin) = lock(&shared.plugins).get_mut(&plugin_id)

@@ -13,11 +13,19 @@ use logi_plugin_manager::{Host, HostConfig, HostEvent, Limits, Package};
 /// `configure` adjusts the rest.
 pub fn host_with(configure: impl FnOnce(&mut HostConfig)) -> (Host, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
-    let mut config = HostConfig::new(data.path());
-    config.endpoint = data.path().join("manager.sock");
-    config.restart.initial = Duration::from_millis(20);
+    let mut config = host_config(data.path());
     configure(&mut config);
     (Host::start(config).unwrap(), data)
+}
+
+/// The configuration [`host_with`] starts from: a host on `data`, with its socket there,
+/// restarting crashed plugins quickly. Two hosts started one after the other from it share
+/// their data, as one host restarted does.
+pub fn host_config(data: &std::path::Path) -> HostConfig {
+    let mut config = HostConfig::new(data);
+    config.endpoint = data.join("manager.sock");
+    config.restart.initial = Duration::from_millis(20);
+    config
 }
 
 /// [`host_with`], with the example media plugin running in it as a CORE plugin.
