@@ -8,11 +8,14 @@
 //!   a running manager;
 //! - the admin HTTP port (`docs/admin.md`): provd's plugin-manager API and the developer
 //!   console, opened with [`HostConfig::admin`];
+//! - [`conformance`]: the conformance kit, judging a plugin or a manager of any language on
+//!   the wire;
 //! - [`demo`]: the project's demo, a host running the example plugin;
 //! - the `logi-plugin` command-line tool (`src/bin/logi-plugin/`).
 #![forbid(unsafe_code)]
 
 mod admin;
+pub mod conformance;
 pub mod demo;
 pub mod host;
 pub mod library;

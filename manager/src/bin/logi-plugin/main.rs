@@ -3,6 +3,7 @@
 //! Run under the name `media-plugin` (as the demo packs it), the same executable is the example
 //! plugin: one binary carries the demo and the plugin it hosts, so `cargo run` builds both.
 
+mod conformance;
 mod output;
 mod remote;
 mod replay;
@@ -118,6 +119,9 @@ enum Command {
         /// The recording (`.logirec`).
         recording: PathBuf,
     },
+    /// Check a plugin program (launched here) or a running manager against the protocol, on
+    /// the wire: prints a pass/fail table and fails when any check fails.
+    Conformance(conformance::ConformanceArgs),
     /// Press (or release) a plugin's action, or turn its analog control, in the running manager.
     Invoke {
         #[command(flatten)]
@@ -259,6 +263,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
         Command::Status { plugin_id, manager } => remote::status(plugin_id, manager, out),
         Command::Replay { recording } => replay::run(recording, out),
         Command::Invoke { what, manager } => remote::invoke(what, manager, out),
+        Command::Conformance(args) => conformance::run(args, out),
     }
 }
 

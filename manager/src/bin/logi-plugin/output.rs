@@ -64,6 +64,25 @@ impl Output {
         }
     }
 
+    /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the check's `name`, `what`
+    /// it asks, and its `detail` (for a failure, what was expected and what was seen).
+    pub fn check(&self, label: &str, name: &str, what: &str, detail: &str) {
+        if self.json {
+            let outcome = label.to_ascii_lowercase();
+            return println!(
+                "{}",
+                json!({ "check": name, "outcome": outcome, "what": what, "detail": detail })
+            );
+        }
+        let style = match label {
+            "PASS" => GOOD,
+            "FAIL" => BAD,
+            _ => WARN,
+        };
+        println!("{style}{label}{style:#}  {name:<20} {what}");
+        println!("{DIM}      {:<20} {detail}{DIM:#}", "");
+    }
+
     /// A command's failure.
     pub fn fail(&self, error: &str) -> ExitCode {
         if self.json {

@@ -1,0 +1,132 @@
+//! The probes both sides of the kit send alike: requests no implementation can serve (an
+//! unknown type URL, a body that does not decode) and a response to a request never made,
+//! each judged by the answer it gets; and the closing checks every run ends with.
+
+use std::time::{Duration, Instant};
+
+use logi_plugin_core::proto::plugin as wire;
+use logi_plugin_core::{Envelope, MessageType, ResponseCode, ResponseInfo};
+
+use super::exchange::Exchange;
+use super::wire::{code_name, describe};
+use super::{Finding, Found, fail};
+
+/// The URL of a message no implementation knows.
+pub(super) const UNKNOWN_URL: &str = "type.googleapis.com/logi.plugin.protocol.ConformanceKitProbe";
+
+/// A check's name and what it asks, in one line.
+pub(super) type Spec = (&'static str, &'static str);
+
+/// Unknown type URL.
+pub(super) const UNKNOWN_TYPE: Spec = (
+    "unknown-type",
+    "a request of an unknown type URL is answered NOT_IMPLEMENTED with its id",
+);
+/// Unreadable body.
+pub(super) const MALFORMED_BODY: Spec = (
+    "malformed-body",
+    "a request whose body does not decode is answered INVALID_ARG with its id",
+);
+/// A response to nothing.
+pub(super) const UNKNOWN_RESPONSE: Spec = (
+    "unknown-response",
+    "a response to an id never used is ignored: not answered, not closed",
+);
+/// Readable frames.
+pub(super) const FRAMES: Spec = ("frames", "every frame the peer sent is a readable envelope");
+
+/// An id the kit never uses for a request of its own.
+const STRAY_ID: u32 = 0x7fff_0001;
+
+/// A request of a type no implementation knows, to be answered `NOT_IMPLEMENTED`.
+pub(super) async fn unknown_type(ex: &mut Exchange) -> Found {
+    error_code(ex, UNKNOWN_URL, &[], ResponseCode::NotImplemented).await
+}
+
+/// A request of a known type whose body does not decode, to be answered `INVALID_ARG`.
+pub(super) async fn malformed_body(ex: &mut Exchange, message_type: MessageType) -> Found {
+    // Field 1 announces 5 bytes and 1 follows.
+    let body = [0x0a, 0x05, b'a'];
+    error_code(ex, message_type.type_url(), &body, ResponseCode::InvalidArg).await
+}
+
+/// A request of `type_url` with `body`, to be answered with `expected`.
+async fn error_code(
+    ex: &mut Exchange,
+    type_url: &str,
+    body: &[u8],
+    expected: ResponseCode,
+) -> Found {
+    closed_before(ex)?;
+    let id = ex.id();
+    let envelope = wire::Envelope {
+        id,
+        message: Some(prost_types::Any {
+            type_url: type_url.into(),
+            value: body.to_vec(),
+        }),
+        response: None,
+    };
+    let deadline = ex.reply_deadline();
+    let sent = ex.conn().send_raw(&envelope, deadline).await;
+    ex.note_send(sent).or_else(fail)?;
+    let (_, answer) = ex.response(id, deadline).await.or_else(|seen| {
+        fail(format!(
+            "expected a {} response to request {id}; {seen}",
+            expected.as_str_name()
+        ))
+    })?;
+    let response = answer.response.as_ref().expect("a response");
+    if response.result != expected as i32 {
+        return fail(format!(
+            "expected {} for request {id}; got {} ({:?})",
+            expected.as_str_name(),
+            code_name(response),
+            response.what
+        ));
+    }
+    Ok(format!("{}: {:?}", expected.as_str_name(), response.what))
+}
+
+/// A response to an id the kit never used: nothing may answer it, and the connection stays.
+pub(super) async fn stray_response(ex: &mut Exchange) -> Found {
+    closed_before(ex)?;
+    ex.send(&Envelope::response(STRAY_ID, ResponseInfo::ok(), None))
+        .await
+        .or_else(fail)?;
+    let watch = Instant::now() + Duration::from_millis(500);
+    while let Some((_, envelope)) = ex.next(watch).await {
+        if envelope.id == STRAY_ID && envelope.response.is_some() {
+            return fail(format!(
+                "expected no answer to a response; got {}",
+                describe(&envelope)
+            ));
+        }
+    }
+    closed_before(ex)?;
+    Ok("no answer, connection kept".into())
+}
+
+/// Fails when the connection has already closed.
+pub(super) fn closed_before(ex: &Exchange) -> Result<(), Finding> {
+    match &ex.closed {
+        Some(how) => fail(format!(
+            "the connection had closed before this check: {how}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Every frame the peer sent was readable.
+pub(super) fn frames(ex: &Exchange) -> Found {
+    match ex.unreadable.first() {
+        None => Ok(format!(
+            "{} requests of the peer answered by the kit",
+            ex.answered
+        )),
+        Some(first) => fail(format!(
+            "{} frames could not be read, the first: {first}",
+            ex.unreadable.len()
+        )),
+    }
+}
