@@ -1,6 +1,8 @@
 //! Identity bound to the connection (issue 7 item 4), the session part: a plugin id has at most
 //! one live manager session; a second hello for it is refused `DUPLICATE_NAME`, and the id is
-//! free again in the very call that closes the first session.
+//! free again in the very call that closes the first session; and the process a local socket
+//! reports is handed to the registry, which may refuse it `UNAUTHORIZED` though the code is
+//! right.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use bytes::BytesMut;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, encode_frame};
 use logi_plugin_core::proto::plugin::PluginHello;
-use logi_plugin_core::session::{CloseReason, Frame, ManagerConfig, ManagerSession};
+use logi_plugin_core::session::{
+    CloseReason, Frame, ManagerConfig, ManagerSession, PeerProcess, PluginRegistry,
+};
 use logi_plugin_core::{Envelope, ResponseCode};
 
 const PLUGIN: &str = "com.example.media";
@@ -95,4 +99,53 @@ fn sessions_from_separate_configs_do_not_share_live_ids() {
     let (_first, _) = hello(&config(), now);
     let (_, answer) = hello(&config(), now);
     assert_eq!(code(&answer), ResponseCode::Success);
+}
+
+/// The plugin, admitted only from the process 4242 or its descendants.
+struct LaunchedAs(u32);
+
+impl PluginRegistry for LaunchedAs {
+    fn plugin_code(&self, plugin_id: &str) -> Option<String> {
+        (plugin_id == PLUGIN).then(|| CODE.to_string())
+    }
+
+    fn admits_process(&self, _: &str, peer: Option<&PeerProcess>) -> Result<(), String> {
+        match peer {
+            Some(peer) if !peer.is_or_descends_from(self.0) => {
+                Err(format!("{peer} is not the plugin's process {}", self.0))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn launched_as(pid: u32, peer: PeerProcess) -> ManagerConfig {
+    let mut config = ManagerConfig::new(Arc::new(LaunchedAs(pid)), "1.0.0");
+    config.peer_process = Some(peer);
+    config
+}
+
+#[test]
+fn a_right_code_from_another_process_is_refused_unauthorized_naming_it() {
+    let config = launched_as(4242, PeerProcess::new(777, 1000));
+    let (session, answer) = hello(&config, Instant::now());
+    assert_eq!(code(&answer), ResponseCode::Unauthorized);
+    let what = &answer.response.as_ref().unwrap().what;
+    assert!(what.contains("process 777"), "{what}");
+    assert!(!session.is_connected());
+    assert!(
+        !config.live.is_live(PLUGIN),
+        "a refused hello claims nothing"
+    );
+}
+
+#[test]
+fn a_child_of_the_launched_process_is_admitted() {
+    let peer = PeerProcess {
+        ancestors: vec![4242, 1],
+        ..PeerProcess::new(4300, 1000)
+    };
+    let (session, answer) = hello(&launched_as(4242, peer), Instant::now());
+    assert_eq!(code(&answer), ResponseCode::Success);
+    assert!(session.is_connected());
 }

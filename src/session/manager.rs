@@ -11,6 +11,7 @@ use super::PROTOCOL_VERSION;
 use super::direction::{Side, status_of};
 use super::link::{Incoming, Limits, Link};
 use super::live::{Claim, LiveSessions};
+use super::peer::PeerProcess;
 use super::rate::{RateLimit, TokenBucket};
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::proto::manager::ClientHello;
@@ -21,6 +22,14 @@ use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 pub trait PluginRegistry: Send + Sync {
     /// The code a plugin with this id must present, or `None` if no such plugin may connect.
     fn plugin_code(&self, plugin_id: &str) -> Option<String>;
+
+    /// Whether the process at the other end (`None` where the transport cannot tell, as on a
+    /// WebSocket or in memory) may be the plugin `plugin_id`, asked once its code is right; an
+    /// error says why not. Admits any by default.
+    fn admits_process(&self, plugin_id: &str, peer: Option<&PeerProcess>) -> Result<(), String> {
+        let _ = (plugin_id, peer);
+        Ok(())
+    }
 }
 
 impl PluginRegistry for HashMap<String, String> {
@@ -55,6 +64,9 @@ pub struct ManagerConfig {
     pub protocol_versions: RangeInclusive<i32>,
     /// How envelopes travel.
     pub wire: Wire,
+    /// The process at the other end, where the transport can tell (a local socket on Linux);
+    /// set per connection, like `wire`.
+    pub peer_process: Option<PeerProcess>,
     /// Request and queue limits.
     pub limits: Limits,
     /// How long a plugin has to say hello after connecting.
@@ -86,6 +98,7 @@ impl std::fmt::Debug for ManagerConfig {
             .field("language_code", &self.language_code)
             .field("protocol_versions", &self.protocol_versions)
             .field("wire", &self.wire)
+            .field("peer_process", &self.peer_process)
             .field("hello_timeout", &self.hello_timeout)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("heartbeat_timeout", &self.heartbeat_timeout)
@@ -104,6 +117,7 @@ impl ManagerConfig {
             language_code: "en-US".into(),
             protocol_versions: PROTOCOL_VERSION..=PROTOCOL_VERSION,
             wire: Wire::default(),
+            peer_process: None,
             limits: Limits::default(),
             hello_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(10),
@@ -496,6 +510,11 @@ impl ManagerSession {
                 format!("wrong plugin code for plugin {:?}", hello.plugin_id),
             ));
         }
+        let peer = self.config.peer_process.as_ref();
+        self.config
+            .registry
+            .admits_process(&hello.plugin_id, peer)
+            .map_err(|why| (ResponseCode::Unauthorized, why))?;
         self.check_version(hello.protocol_version)
     }
 

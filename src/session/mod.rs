@@ -8,7 +8,7 @@
 //! - [`LibrarySession`]: the client library's side (seed chapter 9): the plugin side's
 //!   behaviour with `ClientHello` and the client library's own messages.
 //! - [`ManagerSession`]: checks a plugin's hello against the owner's [`PluginRegistry`] (the
-//!   code in constant time) or admits the client library where the transport allows it,
+//!   code in constant time, then the [`PeerProcess`] a local socket reports) or admits the client library where the transport allows it,
 //!   answers `ManagerHello`, sends `Ping` on an interval, and rate-limits a plugin with a token
 //!   bucket (`RetryAfter`, `NOT_READY`; status updates it refuses are kept,
 //!   the latest per instance, and delivered when the bucket allows).
@@ -56,6 +56,7 @@ mod library;
 mod link;
 mod live;
 mod manager;
+mod peer;
 mod plugin;
 mod rate;
 pub mod record;
@@ -67,6 +68,7 @@ pub use library::{LibraryConfig, LibrarySession};
 pub use link::Limits;
 pub use live::LiveSessions;
 pub use manager::{MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, Peer, PluginRegistry};
+pub use peer::PeerProcess;
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};
 pub use types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};

@@ -2,7 +2,9 @@
 //! socket, a WebSocket port, in-process memory pipes), one [`ManagerSession`] each, and hands the
 //! owner each session's [`Connection`] with the [`Driver`] to spawn. With
 //! [`ManagerConfig::accept_clients`], the client library is admitted too, on the local socket and
-//! memory pipes only.
+//! memory pipes only. A local-socket session knows the process that connected
+//! ([`ManagerConfig::peer_process`], from [`crate::local::peer_process`]) and hands it to the
+//! registry with the hello.
 //!
 //! WebSocket upgrades run inside [`ManagerListener::accept`] side by side, so a slow or hostile
 //! client holds up nobody; an upgrade refused (a browser origin, a bad request) is counted in
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::Stream as _;
-use logi_plugin_core::session::{ManagerConfig, ManagerSession, Wire};
+use logi_plugin_core::session::{ManagerConfig, ManagerSession, PeerProcess, Wire};
 
 use crate::driver::{Connection, Driver, connect};
 use crate::endpoint::ConnectError;
@@ -57,6 +59,9 @@ pub struct ListenerStats {
 
 type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// An accepted connection, with the process at its other end where the transport tells it.
+type Accepted = (BoxTransport, Option<PeerProcess>);
+
 /// Opens in-memory connections to a [`ManagerListener`] in the same process.
 #[derive(Clone, Debug)]
 pub struct MemoryConnector {
@@ -90,7 +95,7 @@ impl From<MemoryConnector> for crate::client::Connector {
 pub struct ManagerListener {
     config: ManagerConfig,
     local: Option<Arc<LocalListener>>,
-    local_accept: Option<Pending<io::Result<BoxTransport>>>,
+    local_accept: Option<Pending<io::Result<Accepted>>>,
     ws: Option<Arc<WsListener>>,
     ws_accept: Option<Pending<io::Result<crate::ws::WsIncoming>>>,
     upgrading: Vec<Pending<Result<BoxTransport, WsListenError>>>,
@@ -175,10 +180,11 @@ impl ManagerListener {
     /// The next plugin connection: its handle, and the driver to spawn. Errors are those of the
     /// listening sockets themselves (not of one client's failed upgrade).
     pub async fn accept(&mut self) -> io::Result<(ManagerConnection, ManagerDriver)> {
-        let transport = std::future::poll_fn(|cx| self.poll_transport(cx)).await?;
+        let (transport, peer_process) = std::future::poll_fn(|cx| self.poll_transport(cx)).await?;
         self.stats.accepted += 1;
         let mut config = self.config.clone();
         config.wire = transport.wire();
+        config.peer_process = peer_process;
         // The client library proves nothing in its hello: only the owner-only local socket and
         // in-process pipes (byte streams) may admit it, never a WebSocket a browser can reach.
         config.accept_clients &= matches!(config.wire, Wire::Stream { .. });
@@ -188,14 +194,18 @@ impl ManagerListener {
         ))
     }
 
-    fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BoxTransport>> {
+    fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>> {
         if let Poll::Ready(Some(stream)) = self.memory_rx.as_mut().poll_next(cx) {
-            return Poll::Ready(Ok(Box::new(StreamTransport::new(stream))));
+            return Poll::Ready(Ok((Box::new(StreamTransport::new(stream)), None)));
         }
         if let Some(local) = &self.local {
             let accept = self.local_accept.get_or_insert_with(|| {
                 let local = local.clone();
-                Box::pin(async move { Ok(Box::new(local.accept().await?) as BoxTransport) })
+                Box::pin(async move {
+                    let transport = local.accept().await?;
+                    let peer = crate::local::peer_process(transport.get_ref());
+                    Ok((Box::new(transport) as BoxTransport, peer))
+                })
             });
             if let Poll::Ready(result) = accept.as_mut().poll(cx) {
                 self.local_accept = None;
@@ -233,7 +243,8 @@ impl ManagerListener {
                 Poll::Ready(result) => {
                     drop(self.upgrading.swap_remove(index));
                     match result {
-                        Ok(transport) => return Poll::Ready(Ok(transport)),
+                        // A WebSocket peer's process is not known: loopback TCP does not say.
+                        Ok(transport) => return Poll::Ready(Ok((transport, None))),
                         Err(WsListenError::OriginRefused(_)) => self.stats.refused_origins += 1,
                         Err(WsListenError::HostRefused(_)) => self.stats.refused_hosts += 1,
                         Err(_) => self.stats.failed_upgrades += 1,

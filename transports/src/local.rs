@@ -7,6 +7,11 @@
 //! reachable by its owner only. A socket file left behind by a manager that died is replaced; a
 //! live manager on the endpoint is never displaced: binding fails with
 //! [`LocalError::EndpointInUse`].
+//!
+//! [`peer_process`] tells who connected: on Linux the peer's pid and uid (`SO_PEERCRED`) and
+//! its ancestors (from `/proc`), which the host matches against the process it launched. Other
+//! platforms report nothing yet (the peer pid of macOS and `GetNamedPipeClientProcessId` of
+//! Windows are not wired), and there a plugin is admitted by its code alone.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -79,6 +84,50 @@ pub fn default_endpoint() -> PathBuf {
 pub use unix::{LocalListener, LocalStream, connect_local};
 #[cfg(windows)]
 pub use windows::{LocalListener, LocalStream, connect_local};
+
+/// How many ancestors of a peer are read: far more than any launcher chain, and a bound on the
+/// walk should `/proc` be odd.
+const MAX_ANCESTORS: usize = 64;
+
+/// The process at the other end of an accepted local socket, where the platform tells it (Linux
+/// only for now); `None` elsewhere or if it cannot be read.
+pub fn peer_process(stream: &LocalStream) -> Option<logi_plugin_core::session::PeerProcess> {
+    #[cfg(target_os = "linux")]
+    {
+        use logi_plugin_core::session::PeerProcess;
+        let credentials = rustix::net::sockopt::socket_peercred(stream.get_ref()).ok()?;
+        let pid = u32::try_from(credentials.pid.as_raw_pid()).ok()?;
+        let mut peer = PeerProcess::new(pid, credentials.uid.as_raw());
+        let mut next = parent_pid(pid);
+        while let Some(parent) = next.filter(|_| peer.ancestors.len() < MAX_ANCESTORS) {
+            peer.ancestors.push(parent);
+            next = parent_pid(parent);
+        }
+        Some(peer)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stream;
+        None
+    }
+}
+
+/// The parent of process `pid`, read from `/proc/<pid>/stat`; `None` at the root (pid 0) or if
+/// it cannot be read.
+#[cfg(target_os = "linux")]
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_parent_pid(&stat)
+}
+
+/// The ppid field of a `/proc/<pid>/stat` line: the second after the command name, which is in
+/// parentheses and may itself hold spaces and parentheses, so the line is read from the last `)`.
+#[cfg(any(target_os = "linux", test))]
+fn parse_parent_pid(stat: &str) -> Option<u32> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    let ppid: u32 = after_name.split_whitespace().nth(1)?.parse().ok()?;
+    (ppid != 0).then_some(ppid)
+}
 
 #[cfg(unix)]
 mod unix {
@@ -299,5 +348,31 @@ mod windows {
         .await
         .map_err(|source| LocalError::Connect { endpoint, source })?;
         Ok(StreamTransport::new(duplex(stream)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parent_pid_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        let stat = "4300 (my (odd) plugin) S 4242 4300 4242 0 -1 4194560 120 0";
+        assert_eq!(parse_parent_pid(stat), Some(4242));
+        assert_eq!(parse_parent_pid("1 (init) S 0 1 1 0"), None);
+        assert_eq!(parse_parent_pid("garbage"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_peer_of_a_local_socket_is_this_process_with_its_parent_among_its_ancestors() {
+        let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let peer = peer_process(&async_io::Async::new(ours).unwrap()).unwrap();
+        assert_eq!(peer.pid, std::process::id());
+        assert_eq!(
+            peer.ancestors.first(),
+            Some(&std::os::unix::process::parent_id())
+        );
+        assert!(peer.is_or_descends_from(std::os::unix::process::parent_id()));
     }
 }

@@ -8,6 +8,7 @@
 //! [`Host::turn`], [`Host::plugins`], [`Host::subscribe`], [`Host::shutdown`].
 //! Tasks run on smol's global executor; every method can be called from any thread.
 
+mod codes;
 mod config;
 mod diagnostics;
 mod event;
@@ -18,6 +19,8 @@ mod registered;
 mod serve;
 mod source;
 mod views;
+
+use codes::Codes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -35,7 +38,7 @@ use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     InitLogin, TriggerAction, UpdateAnalogControl, VisibilityChanged,
 };
-use logi_plugin_core::session::{ManagerConfig, PluginRegistry};
+use logi_plugin_core::session::ManagerConfig;
 use logi_plugin_core::view::View;
 use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::local::{LocalError, LocalListener};
@@ -295,27 +298,6 @@ impl Plugin {
             .map(|file| String::from_utf8_lossy(&file.bytes).into_owned());
         plugin.info.localizations = package.localizations().clone();
         plugin
-    }
-}
-
-/// The per-launch codes of the plugins allowed to connect now.
-#[derive(Default)]
-struct Codes(Mutex<HashMap<String, String>>);
-
-impl Codes {
-    /// Admits `plugin_id` with `code`, or (with `None`) no longer.
-    fn set(&self, plugin_id: &str, code: Option<String>) {
-        let mut codes = lock(&self.0);
-        match code {
-            Some(code) => codes.insert(plugin_id.to_string(), code),
-            None => codes.remove(plugin_id),
-        };
-    }
-}
-
-impl PluginRegistry for Codes {
-    fn plugin_code(&self, plugin_id: &str) -> Option<String> {
-        lock(&self.0).get(plugin_id).cloned()
     }
 }
 

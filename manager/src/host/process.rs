@@ -28,7 +28,8 @@ pub(super) trait Container: Send + Sync + 'static {
     /// One run of it.
     type Running: Send;
 
-    /// Starts a run that will present `token` in its hello; an error says why it cannot start.
+    /// Starts a run that will present `token` in its hello, admitting it with that code (in
+    /// [`Shared::codes`]); an error says why it cannot start.
     fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<Self::Running, String>;
 
     /// Waits for the run to end: `Ok` when it ended as it meant to, else how it failed.
@@ -91,15 +92,26 @@ impl Container for Process {
     type Running = smol::process::Child;
 
     fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<Self::Running, String> {
-        let mut child = smol::process::Command::new(&self.program)
+        let mut command = std::process::Command::new(&self.program);
+        // Its own process group: what it starts (a launcher's interpreter) ends with it.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut command = smol::process::Command::from(command);
+        command
             .current_dir(&self.dir)
             .env(TOKEN_ENV, token)
             .env(ENDPOINT_ENV, &shared.config.endpoint)
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|error| format!("could not be started: {error}"))?;
+            .kill_on_drop(true);
+        // Its code is good from its process (and the ones it starts) only.
+        let mut child = shared.codes.launch(&self.plugin_id, token, || {
+            let child = command
+                .spawn()
+                .map_err(|error| format!("could not be started: {error}"))?;
+            let pid = child.id();
+            Ok((child, pid))
+        })?;
         // What it writes to stderr goes to the log, and so into its stop report.
         if let Some(stderr) = child.stderr.take() {
             let (shared, plugin_id) = (shared.clone(), self.plugin_id.clone());
@@ -116,7 +128,10 @@ impl Container for Process {
     }
 
     async fn wait(child: &mut Self::Running) -> Result<(), Ending> {
-        match child.status().await {
+        let status = child.status().await;
+        // Whatever it started and left behind goes with it.
+        end_group(child);
+        match status {
             Ok(status) if status.success() => Ok(()),
             Ok(status) => Err(Ending {
                 how: format!("crashed ({status})"),
@@ -132,6 +147,7 @@ impl Container for Process {
     }
 
     async fn kill(mut child: Self::Running) {
+        end_group(&child);
         let _ = child.kill();
         let _ = child.status().await;
     }
@@ -150,7 +166,6 @@ impl<C: Container> Watch<C> {
         loop {
             let started = Instant::now();
             let token = new_token();
-            self.shared.codes.set(&self.plugin_id, Some(token.clone()));
             self.note(|diagnostics| diagnostics.launched());
             self.state(ContainerState::Launching);
             let ended = match self.container.start(&self.shared, &token) {
@@ -294,3 +309,17 @@ fn signal(status: &std::process::ExitStatus) -> Option<i32> {
 fn signal(_: &std::process::ExitStatus) -> Option<i32> {
     None
 }
+
+/// Kills every process left in the group of `child` (the plugin's program leads it). Nothing is
+/// there to kill once the whole group has ended, and that is fine.
+#[cfg(unix)]
+fn end_group(child: &smol::process::Child) {
+    use rustix::process::{Pid, Signal, kill_process_group};
+    if let Some(group) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+        let _ = kill_process_group(group, Signal::KILL);
+    }
+}
+
+/// Windows has no process groups to end; a job object would be its counterpart (not done).
+#[cfg(not(unix))]
+fn end_group(_: &smol::process::Child) {}

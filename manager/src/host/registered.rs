@@ -108,6 +108,7 @@ impl Container for Core {
     type Running = CoreRun;
 
     fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<CoreRun, String> {
+        shared.codes.set(&self.plugin_id, Some(token.into()));
         let mut config = ClientConfig::new(&self.plugin_id, &self.version, token);
         config.connector = Some(shared.memory.clone().into());
         let (client, runner) = PluginClient::new(config);
