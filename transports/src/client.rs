@@ -24,9 +24,10 @@ use logi_plugin_core::session::{
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
 
+use crate::driver::lock;
 use crate::driver::{Answer, CommandError, RequestError};
 use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
-use crate::reconnect::{Dialer, Reconnecting, Target, lock};
+use crate::reconnect::{Dialer, Reconnecting, Target};
 use crate::transport::BoxTransport;
 
 pub use crate::reconnect::ClientRunner;

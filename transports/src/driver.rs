@@ -347,7 +347,7 @@ where
 }
 
 /// Locks `mutex`, taking the value even if a panicking thread poisoned it: it is plain data.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

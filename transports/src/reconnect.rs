@@ -18,7 +18,7 @@ use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::{CloseReason, Event, Format, Session, Wire};
 
 use crate::client::{Backoff, ClientError, ClientEvent, Connector};
-use crate::driver::{Connection, connect};
+use crate::driver::{Connection, connect, lock};
 use crate::endpoint::Endpoint;
 use crate::transport::Transport as _;
 
@@ -151,12 +151,6 @@ impl<D: Dialer> Reconnecting<D> {
     pub async fn wait_for_disconnect(&self) {
         let _ = self.stopped.recv().await;
     }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Connects, runs, reconnects, until told to stop or refused.
