@@ -90,7 +90,10 @@ async fn serve(
     while let Some(event) = client.next_event().await {
         match event {
             ClientEvent::Request { id, message } => {
-                if View::new().apply_message(&message) {
+                if matches!(
+                    message,
+                    Message::VisibilityChanged(_) | Message::VisibilityChangedList(_)
+                ) {
                     heard.lock().unwrap().push(message.clone());
                 }
                 if let Message::VisibilityChanged(change) = &message

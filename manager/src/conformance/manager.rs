@@ -131,13 +131,7 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
         }
     };
     report.push(HEARTBEAT, heartbeat(&mut ex).await);
-    report.push(probes::UNKNOWN_TYPE, probes::unknown_type(&mut ex).await);
-    let malformed = probes::malformed_body(&mut ex, MessageType::SettingsRequest).await;
-    report.push(probes::MALFORMED_BODY, malformed);
-    report.push(
-        probes::UNKNOWN_RESPONSE,
-        probes::stray_response(&mut ex).await,
-    );
+    probes::error_answers(&mut report, &mut ex, MessageType::SettingsRequest).await;
     report.push(SETTINGS, settings(&mut ex).await);
     report.push(RATE_LIMIT, rate_limit(&mut ex, options).await);
     report.push(probes::FRAMES, probes::frames(&ex));

@@ -183,13 +183,7 @@ async fn run(
     ex.settle(Duration::from_millis(300), Duration::from_secs(2))
         .await;
     report.push(HEARTBEAT, heartbeat(&mut ex).await);
-    report.push(probes::UNKNOWN_TYPE, probes::unknown_type(&mut ex).await);
-    let malformed = probes::malformed_body(&mut ex, MessageType::TriggerAction).await;
-    report.push(probes::MALFORMED_BODY, malformed);
-    report.push(
-        probes::UNKNOWN_RESPONSE,
-        probes::stray_response(&mut ex).await,
-    );
+    probes::error_answers(&mut report, &mut ex, MessageType::TriggerAction).await;
     let (holds, answers) = retry_after(&mut ex, options).await;
     report.push(RETRY_AFTER_HOLDS, holds);
     report.push(RETRY_AFTER_ANSWERS, answers);

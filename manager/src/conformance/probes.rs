@@ -9,7 +9,7 @@ use logi_plugin_core::{Envelope, MessageType, ResponseCode, ResponseInfo};
 
 use super::exchange::Exchange;
 use super::wire::{code_name, describe};
-use super::{Finding, Found, fail};
+use super::{Finding, Found, Report, fail};
 
 /// The URL of a message no implementation knows.
 pub(super) const UNKNOWN_URL: &str = "type.googleapis.com/logi.plugin.protocol.ConformanceKitProbe";
@@ -38,13 +38,21 @@ pub(super) const FRAMES: Spec = ("frames", "every frame the peer sent is a reada
 /// An id the kit never uses for a request of its own.
 const STRAY_ID: u32 = 0x7fff_0001;
 
+/// The probes both sides run, in order: [`UNKNOWN_TYPE`], [`MALFORMED_BODY`] (a request of
+/// `malformed` whose body does not decode) and [`UNKNOWN_RESPONSE`].
+pub(super) async fn error_answers(report: &mut Report, ex: &mut Exchange, malformed: MessageType) {
+    report.push(UNKNOWN_TYPE, unknown_type(ex).await);
+    report.push(MALFORMED_BODY, malformed_body(ex, malformed).await);
+    report.push(UNKNOWN_RESPONSE, stray_response(ex).await);
+}
+
 /// A request of a type no implementation knows, to be answered `NOT_IMPLEMENTED`.
-pub(super) async fn unknown_type(ex: &mut Exchange) -> Found {
+async fn unknown_type(ex: &mut Exchange) -> Found {
     error_code(ex, UNKNOWN_URL, &[], ResponseCode::NotImplemented).await
 }
 
 /// A request of a known type whose body does not decode, to be answered `INVALID_ARG`.
-pub(super) async fn malformed_body(ex: &mut Exchange, message_type: MessageType) -> Found {
+async fn malformed_body(ex: &mut Exchange, message_type: MessageType) -> Found {
     // Field 1 announces 5 bytes and 1 follows.
     let body = [0x0a, 0x05, b'a'];
     error_code(ex, message_type.type_url(), &body, ResponseCode::InvalidArg).await
@@ -89,7 +97,7 @@ async fn error_code(
 }
 
 /// A response to an id the kit never used: nothing may answer it, and the connection stays.
-pub(super) async fn stray_response(ex: &mut Exchange) -> Found {
+async fn stray_response(ex: &mut Exchange) -> Found {
     closed_before(ex)?;
     ex.send(&Envelope::response(STRAY_ID, ResponseInfo::ok(), None))
         .await
