@@ -9,7 +9,9 @@ use logi_plugin_core::codec::{binary, json};
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, LogEvent, ManagerHello, TriggerAction, action_cell_status::ImageType,
 };
-use logi_plugin_core::session::{Event, Format, Frame, PluginConfig, PluginSession, Reply, Wire};
+use logi_plugin_core::session::{
+    Event, Format, Frame, PluginConfig, PluginSession, Reply, SendError, Wire,
+};
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
 
 /// A plugin session whose hello the manager has answered, on `wire`.
@@ -206,4 +208,21 @@ fn image_updates_queued_before_a_close_can_still_be_written() {
     plugin.close(now);
     let sent = written(&mut plugin, PluginSession::poll_transmit);
     assert_eq!(sent.iter().map(what).collect::<Vec<_>>(), ["status last"]);
+}
+
+#[test]
+fn an_image_update_too_large_for_a_frame_is_refused_when_sent_not_as_it_leaves() {
+    let now = Instant::now();
+    let wire = Wire::Stream {
+        max_frame_len: 32 * 1024,
+    };
+    let mut plugin = connected_plugin(now, wire);
+    let error = plugin
+        .send_notification(now, image("cover-1", "too large"))
+        .unwrap_err();
+    assert!(
+        matches!(error, SendError::Oversized { len, limit: 32768 } if len > 64 * 1024),
+        "{error:?}"
+    );
+    assert!(written(&mut plugin, PluginSession::poll_transmit).is_empty());
 }

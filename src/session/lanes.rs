@@ -4,14 +4,16 @@
 //! bulk lane a newer update for an instance replaces the one still waiting, because only an
 //! instance's latest state is worth drawing.
 //!
+//! A bulk message waits unencoded and is encoded only as it leaves: one replaced while waiting
+//! costs nothing, and the frame is still in the cache when the transport copies it out.
+//!
 //! The session only orders; when to take bulk frames is the driver's call, made from how busy
 //! its transport is (`Session::poll_transmit_prompt`).
 
 use std::collections::VecDeque;
 
 use super::direction::status_of;
-use super::types::Frame;
-use crate::{Message, MessageType};
+use crate::{Envelope, Message, MessageType};
 
 /// A status update's type and the action or control instance it is for.
 pub(crate) type StatusKey = (MessageType, String);
@@ -38,33 +40,28 @@ pub(crate) fn lane_of(message: &Message) -> Lane {
     }
 }
 
-/// A frame waiting, with the lane it goes out in.
+/// An envelope waiting, checked to fit a frame but not yet encoded, with the lane it goes out in.
 #[derive(Debug)]
 pub(crate) struct Queued {
     pub(crate) lane: Lane,
-    pub(crate) frame: Frame,
+    pub(crate) envelope: Envelope,
 }
 
-/// Frames in order, where a status update replaces the waiting one for the same instance.
+/// Envelopes in order, where a status update replaces the waiting one for the same instance.
 #[derive(Debug, Default)]
 pub(crate) struct LatestQueue {
     items: VecDeque<Queued>,
 }
 
 impl LatestQueue {
-    /// Replaces the waiting frame of `lane`'s instance with `frame`, keeping its place; `frame`
-    /// back if none waits (or the lane has no instance).
-    pub(crate) fn replace(&mut self, lane: &Lane, frame: Frame) -> Result<(), Frame> {
+    /// The envelope waiting for `lane`'s instance, for a newer one to replace in its place;
+    /// `None` if none waits (or the lane has no instance).
+    pub(crate) fn waiting_for(&mut self, lane: &Lane) -> Option<&mut Envelope> {
         let Lane::Bulk(Some(_)) = lane else {
-            return Err(frame);
+            return None;
         };
-        match self.items.iter_mut().find(|item| item.lane == *lane) {
-            Some(older) => {
-                older.frame = frame;
-                Ok(())
-            }
-            None => Err(frame),
-        }
+        let older = self.items.iter_mut().find(|item| item.lane == *lane)?;
+        Some(&mut older.envelope)
     }
 
     pub(crate) fn push_back(&mut self, item: Queued) {
@@ -84,7 +81,6 @@ impl LatestQueue {
 mod tests {
     use super::*;
     use crate::proto::plugin::{ActionCellStatus, AnalogControlStatusList, TriggerAction};
-    use bytes::Bytes;
 
     fn status(instance: &str) -> Message {
         ActionCellStatus {
@@ -94,8 +90,14 @@ mod tests {
         .into()
     }
 
-    fn frame(text: &'static str) -> Frame {
-        Frame::Binary(Bytes::from_static(text.as_bytes()))
+    /// A status update for `instance`, told apart from others by its text.
+    fn update(instance: &str, text: &str) -> Envelope {
+        let message = ActionCellStatus {
+            action_instance_id: instance.into(),
+            text: Some(text.into()),
+            ..ActionCellStatus::default()
+        };
+        Envelope::request(0, message)
     }
 
     #[test]
@@ -118,13 +120,18 @@ mod tests {
             let lane = lane_of(&status(instance));
             queue.push_back(Queued {
                 lane,
-                frame: frame(text),
+                envelope: update(instance, text),
             });
         }
-        assert!(queue.replace(&lane_of(&status("a")), frame("a2")).is_ok());
-        assert!(queue.replace(&lane_of(&status("c")), frame("c1")).is_err());
-        assert!(queue.replace(&Lane::Bulk(None), frame("list")).is_err());
-        let order: Vec<Frame> = std::iter::from_fn(|| queue.pop_front().map(|q| q.frame)).collect();
-        assert_eq!(order, [frame("a2"), frame("b1")]);
+        let replaced = |queue: &mut LatestQueue, lane: &Lane, instance, text| {
+            let older = queue.waiting_for(lane);
+            older.map(|older| *older = update(instance, text)).is_some()
+        };
+        assert!(replaced(&mut queue, &lane_of(&status("a")), "a", "a2"));
+        assert!(!replaced(&mut queue, &lane_of(&status("c")), "c", "c1"));
+        assert!(!replaced(&mut queue, &Lane::Bulk(None), "l", "list"));
+        let order: Vec<Envelope> =
+            std::iter::from_fn(|| queue.pop_front().map(|q| q.envelope)).collect();
+        assert_eq!(order, [update("a", "a2"), update("b", "b1")]);
     }
 }

@@ -388,23 +388,19 @@ impl<H> Link<H> {
         Ok(id)
     }
 
-    /// Numbers and encodes a request without sending it: the caller queues the frame later
-    /// (held back by `RetryAfter`). Its deadline runs from `now` all the same.
+    /// Numbers a request and checks it fits a frame, without sending it: the caller queues it
+    /// later (held back by `RetryAfter`). Its deadline runs from `now` all the same.
     pub(crate) fn prepare_request(
         &mut self,
         now: Instant,
         message: Message,
         timeout: Duration,
         internal: bool,
-    ) -> Result<(u32, Frame), SendError> {
+    ) -> Result<Envelope, SendError> {
         let id = self.register(now, &message, timeout, internal)?;
-        let envelope = EnvelopeRef {
-            id,
-            message: Some(&message),
-            response: None,
-        };
-        match self.encode(envelope) {
-            Ok(frame) => Ok((id, frame)),
+        let envelope = Envelope::request(id, message);
+        match self.check_fits(EnvelopeRef::from(&envelope)) {
+            Ok(()) => Ok(envelope),
             Err(error) => {
                 self.requests.complete(id);
                 Err(error)
@@ -445,22 +441,20 @@ impl<H> Link<H> {
         match lane_of(&message) {
             Lane::Prompt => self.try_send(envelope),
             lane => {
-                let frame = self.encode(envelope)?;
-                self.queue_in(lane, frame);
+                self.check_fits(envelope)?;
+                self.queue_in(lane, Envelope::request(0, message));
                 Ok(())
             }
         }
     }
 
-    /// Encodes a notification without sending it.
-    pub(crate) fn prepare_notification(&mut self, message: Message) -> Result<Frame, SendError> {
+    /// Checks that a notification may be sent and fits a frame, without sending it.
+    pub(crate) fn prepare_notification(&mut self, message: Message) -> Result<Envelope, SendError> {
         self.check_open()?;
         self.check_direction(&message)?;
-        self.encode(EnvelopeRef {
-            id: 0,
-            message: Some(&message),
-            response: None,
-        })
+        let envelope = Envelope::request(0, message);
+        self.check_fits(EnvelopeRef::from(&envelope))?;
+        Ok(envelope)
     }
 
     /// Answers the peer's request `id`.
@@ -511,6 +505,22 @@ impl<H> Link<H> {
         Ok(())
     }
 
+    /// Fails as encoding would, without encoding: for an envelope that waits to be encoded as it
+    /// leaves. Only a byte stream has a frame limit.
+    fn check_fits(&self, envelope: EnvelopeRef<'_>) -> Result<(), SendError> {
+        let Wire::Stream { max_frame_len } = self.wire else {
+            return Ok(());
+        };
+        let len = binary::encoded_len(envelope);
+        if len > max_frame_len {
+            return Err(SendError::Oversized {
+                len,
+                limit: max_frame_len,
+            });
+        }
+        Ok(())
+    }
+
     /// The envelope as a frame of its own, for this connection's wire.
     fn encode(&mut self, envelope: EnvelopeRef<'_>) -> Result<Frame, SendError> {
         Ok(match (self.wire, self.format) {
@@ -525,18 +535,22 @@ impl<H> Link<H> {
         })
     }
 
-    /// Queues a frame made by [`encode`](Self::encode) in `lane` (nothing once the session is
-    /// closed). A bulk frame is counted as sent when it leaves, since a newer one may replace it.
-    pub(crate) fn queue_in(&mut self, lane: Lane, frame: Frame) {
+    /// Queues an envelope checked by [`check_fits`](Self::check_fits) in `lane` (nothing once
+    /// the session is closed): a prompt one is encoded now, a bulk one as it leaves. A bulk frame
+    /// is counted as sent when it leaves, since a newer one may replace it.
+    pub(crate) fn queue_in(&mut self, lane: Lane, envelope: Envelope) {
         if self.closed.is_some() {
             return;
         }
         if lane == Lane::Prompt {
-            return self.queue(frame);
+            return self.send(&envelope);
         }
-        match self.bulk.replace(&lane, frame) {
-            Ok(()) => self.stats.superseded += 1,
-            Err(frame) => self.bulk.push_back(Queued { lane, frame }),
+        match self.bulk.waiting_for(&lane) {
+            Some(older) => {
+                *older = envelope;
+                self.stats.superseded += 1;
+            }
+            None => self.bulk.push_back(Queued { lane, envelope }),
         }
     }
 
@@ -671,9 +685,14 @@ impl<H> Link<H> {
         if let Some(frame) = self.poll_transmit_prompt() {
             return Some(frame);
         }
-        let frame = self.bulk.pop_front()?.frame;
-        self.count_out(frame.as_bytes().len());
-        Some(frame)
+        // Checked to fit as it was queued, so encoding cannot fail; skipped all the same if it did.
+        while let Some(queued) = self.bulk.pop_front() {
+            if let Ok(frame) = self.encode(EnvelopeRef::from(&queued.envelope)) {
+                self.count_out(frame.as_bytes().len());
+                return Some(frame);
+            }
+        }
+        None
     }
 
     /// The next prompt frame to write; bulk frames stay queued.

@@ -248,7 +248,7 @@ impl PluginSession {
         if self.hold_until.is_some_and(|until| now >= until) {
             self.hold_until = None;
             while let Some(held) = self.held.pop_front() {
-                self.link.queue_in(held.lane, held.frame);
+                self.link.queue_in(held.lane, held.envelope);
             }
         }
         if self.link.closed().is_none() {
@@ -274,13 +274,14 @@ impl PluginSession {
                 retry_in: until.duration_since(now),
             });
         }
-        let (id, frame) = self
+        let envelope = self
             .link
             .prepare_request(now, message.into(), timeout, false)?;
+        let id = envelope.id;
         self.link.stats_mut().held += 1;
         self.held.push_back(Queued {
             lane: Lane::Prompt,
-            frame,
+            envelope,
         });
         Ok(id)
     }
@@ -298,15 +299,17 @@ impl PluginSession {
             return self.link.notify(message);
         };
         let lane = lane_of(&message);
-        let frame = self.link.prepare_notification(message)?;
+        let envelope = self.link.prepare_notification(message)?;
         // Last wins: only the newest status of an instance is worth sending.
-        if let Err(frame) = self.held.replace(&lane, frame) {
+        if let Some(older) = self.held.waiting_for(&lane) {
+            *older = envelope;
+        } else {
             if self.held.len() >= self.config.max_held {
                 return Err(SendError::Throttled {
                     retry_in: until.duration_since(now),
                 });
             }
-            self.held.push_back(Queued { lane, frame });
+            self.held.push_back(Queued { lane, envelope });
         }
         self.link.stats_mut().held += 1;
         Ok(())

@@ -30,10 +30,11 @@ use crate::transport::{Received, Transport};
 /// peer that does not read cannot make us buffer without bound.
 pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
 
-/// Bulk frames (status and image updates) are taken from the session only while fewer bytes than
-/// this wait in the transport: the rest wait in the session's bulk lane, which a press's answer
-/// passes, and where a newer image replaces a stale one. Enough for small updates to leave in
-/// batches; little enough that an answer queued behind it leaves within microseconds.
+/// Bulk frames (status and image updates) are taken from the session only when the transport has
+/// written everything before them, in a batch of up to this many bytes (a larger frame goes
+/// alone): the rest wait in the session's bulk lane, which a press's answer passes, and where a
+/// newer image replaces a stale one. Enough for small updates to leave in batches; little
+/// enough that an answer queued behind a batch leaves within microseconds.
 pub const BULK_ROOM: usize = 16 * 1024;
 
 /// How long a closed session's last frames may take to leave before the transport is dropped.
@@ -426,7 +427,12 @@ where
                 progressed = true;
             }
             // Frames taken now are written just below; a bulk frame taken may leave room for more.
-            progressed |= this.take_output();
+            if this.take_output() {
+                progressed = true;
+                // Writing a bulk frame takes long enough for input to arrive (a press behind a
+                // flood of images): look again before the next, rather than at the next poll.
+                input_waiting = false;
+            }
             if let Poll::Ready(Err(error)) = this.transport.poll_flush(cx) {
                 this.session
                     .handle_transport_error(now, format!("write failed: {error}"));
@@ -560,30 +566,34 @@ where
         }
     }
 
-    /// Delivers the session's events and queues its frames: every prompt frame, and bulk ones
-    /// while the transport has room (all of them once the session has closed); `true` if any
-    /// bulk frame was queued.
+    /// Delivers the session's events and queues its frames: every prompt frame, and a batch of
+    /// bulk ones ([`BULK_ROOM`]) if the transport has written all it had and no event was just
+    /// delivered (every bulk frame once the session has closed); `true` if any bulk frame was
+    /// queued.
     fn take_output(&mut self) -> bool {
         while let Some(event) = self.session.poll_event() {
             self.dispatch(event);
         }
-        let mut took_bulk = false;
         let closed = self.session.close_reason().is_some();
+        // An owner just handed something (a press) answers it sooner if no bulk frame is being
+        // written first: bulk waits for the next turn. A frame queued behind an unfinished one
+        // would hold an answer back for both.
+        let bulk_allowed = closed || (!self.delivered && self.transport.queued_bytes() == 0);
+        let mut batch = 0;
         loop {
-            let frame = if closed || self.transport.queued_bytes() < BULK_ROOM {
-                // The prompt ones come first: a frame taken here after them is bulk.
-                let frame = self.session.poll_transmit_prompt();
-                frame.or_else(|| {
-                    let bulk = self.session.poll_transmit();
-                    took_bulk |= bulk.is_some();
-                    bulk
-                })
-            } else {
-                self.session.poll_transmit_prompt()
-            };
+            // The prompt ones come first: a frame taken here after them is bulk.
+            let frame = self.session.poll_transmit_prompt().or_else(|| {
+                if !bulk_allowed || (!closed && batch >= BULK_ROOM) {
+                    return None;
+                }
+                let bulk = self.session.poll_transmit()?;
+                batch += bulk.as_bytes().len();
+                Some(bulk)
+            });
             let Some(frame) = frame else { break };
             self.transport.queue(frame);
         }
+        let took_bulk = batch > 0;
         self.shared
             .connected
             .store(self.session.is_connected(), Ordering::Release);

@@ -8,6 +8,9 @@
 //! live manager on the endpoint is never displaced: binding fails with
 //! [`LocalError::EndpointInUse`].
 //!
+//! A plugin's end keeps a small kernel send buffer ([`PLUGIN_SEND_BUFFER`], on Linux): what the
+//! kernel holds has left the session's lanes, and a press's answer would wait behind all of it.
+//!
 //! [`peer_process`] tells who connected: on Linux the peer's pid and uid (`SO_PEERCRED`) and
 //! its ancestors (from `/proc`), which the host matches against the process it launched. Other
 //! platforms report nothing yet (the peer pid of macOS and `GetNamedPipeClientProcessId` of
@@ -45,6 +48,12 @@ pub enum LocalError {
         source: io::Error,
     },
 }
+
+/// The kernel send buffer asked for on a plugin's end of a local socket (Linux doubles it for its
+/// own bookkeeping). Linux's default (about 208 KiB) holds three 64 KiB images ahead of a
+/// press's answer; this holds at most half of one, and the rest waits in the session, where the
+/// answer passes it and a newer image replaces a stale one.
+pub const PLUGIN_SEND_BUFFER: usize = 16 * 1024;
 
 /// A stable digest of the user name: 64-bit FNV-1a, as 16 lowercase hex digits. The same user
 /// gets the same endpoint from every program and every version.
@@ -225,6 +234,10 @@ mod unix {
         let stream = interprocess::local_socket::Stream::connect(name).map_err(connect_error)?;
         let interprocess::local_socket::Stream::UdSocket(stream) = stream;
         let stream = UnixStream::from(std::os::fd::OwnedFd::from(stream));
+        // Only a smaller queue for bulk frames to wait in; a socket that refuses keeps its own.
+        #[cfg(target_os = "linux")]
+        let _ =
+            rustix::net::sockopt::set_socket_send_buffer_size(&stream, super::PLUGIN_SEND_BUFFER);
         Ok(StreamTransport::new(
             Async::new(stream).map_err(connect_error)?,
         ))
@@ -374,5 +387,24 @@ mod tests {
             Some(&std::os::unix::process::parent_id())
         );
         assert!(peer.is_or_descends_from(std::os::unix::process::parent_id()));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_plugin_end_keeps_a_small_send_buffer_so_bulk_waits_in_the_session() {
+        let dir = std::env::temp_dir().join(format!("logi-sndbuf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("agent");
+        let listener = LocalListener::bind(&path).unwrap();
+        let plugin_end = async_io::block_on(connect_local(&path)).unwrap();
+        let manager_end = async_io::block_on(listener.accept()).unwrap();
+        let size = |stream: &LocalStream| {
+            rustix::net::sockopt::socket_send_buffer_size(stream.get_ref()).unwrap()
+        };
+        // Linux reports twice what was asked for.
+        assert_eq!(size(plugin_end.get_ref()), 2 * PLUGIN_SEND_BUFFER);
+        assert!(size(manager_end.get_ref()) > 2 * PLUGIN_SEND_BUFFER);
+        drop(listener);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

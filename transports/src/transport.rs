@@ -35,7 +35,8 @@ pub trait Transport: Unpin + Send + std::fmt::Debug {
     fn queue(&mut self, frame: Frame);
 
     /// Bytes queued and not yet written: the driver stops reading while this is large, so a
-    /// peer that does not read cannot make us buffer without bound.
+    /// peer that does not read cannot make us buffer without bound, and takes status and image
+    /// updates only when it is zero, so they never queue here ahead of an answer.
     fn queued_bytes(&self) -> usize;
 
     /// Writes queued frames out; ready once all are written and flushed.

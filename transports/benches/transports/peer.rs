@@ -15,8 +15,9 @@ use futures_lite::future;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use logi_plugin_core::session::{Event, Format, PluginSession, Reply, SendError, Wire};
+use logi_plugin_transports::local::connect_local;
 use logi_plugin_transports::ws::connect_ws;
-use logi_plugin_transports::{Connection, StreamTransport, Transport, connect};
+use logi_plugin_transports::{Connection, Transport, connect};
 
 use crate::support::status;
 use crate::{STREAMED, plugin_config};
@@ -108,9 +109,9 @@ pub fn run_if_child() -> bool {
     true
 }
 
+/// The plugin's end of a local socket, connected as the SDK connects it.
 fn uds_transport(path: &str) -> Box<dyn Transport> {
-    let socket = async_io::block_on(async_io::Async::<UnixStream>::connect(path)).unwrap();
-    Box::new(StreamTransport::new(socket))
+    Box::new(async_io::block_on(connect_local(path)).unwrap())
 }
 
 fn answering_plugin(transport: Box<dyn Transport>) {
