@@ -216,6 +216,7 @@ where
         closing_since: None,
         finished: None,
         delivered: false,
+        bulk_deferred: false,
         recording: None,
         _done: done_tx,
     };
@@ -376,6 +377,9 @@ pub struct Driver<S: Session, T> {
     finished: Option<CloseReason>,
     /// Whether this round handed the owner an event or an answer.
     delivered: bool,
+    /// Whether the last round took no bulk frame because it handed the owner something: the
+    /// next round takes them anyway, so that input arriving without a pause cannot starve them.
+    bulk_deferred: bool,
     /// Where the session's recording goes, when [`Driver::record`] asked for one.
     recording: Option<Box<dyn std::io::Write + Send>>,
     /// Dropped with the driver, which tells `Connection::closed` it has ended.
@@ -576,9 +580,11 @@ where
         }
         let closed = self.session.close_reason().is_some();
         // An owner just handed something (a press) answers it sooner if no bulk frame is being
-        // written first: bulk waits for the next turn. A frame queued behind an unfinished one
-        // would hold an answer back for both.
-        let bulk_allowed = closed || (!self.delivered && self.transport.queued_bytes() == 0);
+        // written first: bulk waits for the next turn, though never two in a row. A frame queued
+        // behind an unfinished one would hold an answer back for both.
+        let defer = self.delivered && !self.bulk_deferred;
+        self.bulk_deferred = defer;
+        let bulk_allowed = closed || (!defer && self.transport.queued_bytes() == 0);
         let mut batch = 0;
         loop {
             // The prompt ones come first: a frame taken here after them is bulk.

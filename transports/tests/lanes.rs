@@ -1,6 +1,7 @@
 //! Priority lanes through the driver (issue 7 item 3): while its transport is busy, the driver
 //! leaves image updates waiting in the session, so that a press's answer queued after them
-//! passes them. A manager and a plugin over the in-memory pipe, on one thread.
+//! passes them; and input that never pauses does not starve them. A manager and a plugin over
+//! the in-memory pipe, on one thread.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,12 +11,13 @@ use std::time::{Duration, Instant};
 use futures_lite::future;
 use logi_plugin_core::Envelope;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
-use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
+use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
+use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction, UpdateAnalogControl};
 use logi_plugin_core::session::{
     Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
 };
-use logi_plugin_transports::memory::PIPE_CAPACITY;
-use logi_plugin_transports::{StreamTransport, block_on, connect, memory};
+use logi_plugin_transports::memory::{MemoryStream, PIPE_CAPACITY};
+use logi_plugin_transports::{Connection, Driver, StreamTransport, block_on, connect, memory};
 
 const PLUGIN: &str = "com.example.lanes";
 const IMAGE: usize = 64 * 1024;
@@ -52,8 +54,10 @@ fn run<T>(work: impl Future<Output = T>, beside: impl Future<Output = ()>) -> T 
     ))
 }
 
-#[test]
-fn a_press_answer_passes_an_image_flood_the_manager_has_not_read_yet() {
+type Side<S> = (Connection<S>, Driver<S, StreamTransport<MemoryStream>>);
+
+/// A manager (with no rate limit) and a plugin over the in-memory pipe, handshaken.
+fn connected_pair() -> (Side<ManagerSession>, Side<PluginSession>) {
     let (manager_end, plugin_end) = memory::pair();
     let registry: HashMap<String, String> = [(PLUGIN.to_string(), "code".to_string())].into();
     let mut manager_config = ManagerConfig::new(Arc::new(registry), "1.0.0");
@@ -73,6 +77,12 @@ fn a_press_answer_passes_an_image_flood_the_manager_has_not_read_yet() {
     run(connected, async {
         future::zip(&mut manager_driver, &mut plugin_driver).await;
     });
+    ((manager, manager_driver), (plugin, plugin_driver))
+}
+
+#[test]
+fn a_press_answer_passes_an_image_flood_the_manager_has_not_read_yet() {
+    let ((manager, mut manager_driver), (plugin, mut plugin_driver)) = connected_pair();
 
     // The plugin floods while its manager reads nothing: the pipe fills, and the rest waits.
     let frames_before = run(
@@ -148,5 +158,51 @@ fn a_press_answer_passes_an_image_flood_the_manager_has_not_read_yet() {
     assert!(
         ahead < IMAGES / 2,
         "the answer came after {ahead} of {IMAGES} images"
+    );
+}
+
+#[test]
+fn a_status_update_still_leaves_while_the_manager_streams_input_without_a_pause() {
+    // About 700 KiB of dial updates, queued at once: the plugin finds input on every read.
+    const DIALS: usize = 8_000;
+    let ((manager, mut manager_driver), (plugin, mut plugin_driver)) = connected_pair();
+    let dials_seen = AtomicUsize::new(0);
+    let seen_at_status = AtomicUsize::new(usize::MAX);
+    let dial = || UpdateAnalogControl {
+        analog_control_id: "volume".into(),
+        instance_id: "dial-1".into(),
+        configuration: None,
+        update_type: Some(UpdateType::Delta(1.0)),
+    };
+    let plugin_app = async {
+        while let Some(event) = plugin.next_event().await {
+            if let Event::Notification { .. } = event
+                && dials_seen.fetch_add(1, Ordering::SeqCst) == 0
+            {
+                // The plugin draws the new volume after the first step, as the stream goes on.
+                plugin.notify(image(0)).await.unwrap();
+            }
+        }
+    };
+    let manager_app = async {
+        manager
+            .with(move |session, now| {
+                for _ in 0..DIALS {
+                    session.send_notification(now, dial()).unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        while !matches!(manager.next_event().await, Some(Event::Notification { .. })) {}
+        seen_at_status.store(dials_seen.load(Ordering::SeqCst), Ordering::SeqCst);
+    };
+    let drivers = future::zip(&mut manager_driver, &mut plugin_driver);
+    run(manager_app, async {
+        future::zip(drivers, plugin_app).await;
+    });
+    let seen = seen_at_status.load(Ordering::SeqCst);
+    assert!(
+        seen < DIALS / 2,
+        "the status update waited until {seen} of {DIALS} dial updates were taken"
     );
 }
