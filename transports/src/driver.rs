@@ -437,11 +437,19 @@ where
                 // flood of images): look again before the next, rather than at the next poll.
                 input_waiting = false;
             }
-            if let Poll::Ready(Err(error)) = this.transport.poll_flush(cx) {
-                this.session
-                    .handle_transport_error(now, format!("write failed: {error}"));
-                this.take_output();
-                progressed = true;
+            let unwritten = this.transport.queued_bytes();
+            match this.transport.poll_flush(cx) {
+                Poll::Ready(Err(error)) => {
+                    this.session
+                        .handle_transport_error(now, format!("write failed: {error}"));
+                    this.take_output();
+                    progressed = true;
+                }
+                // Bulk frames are taken only from an empty transport: one just emptied is a
+                // round's work, or they would wait for the next input, which may be a heartbeat
+                // away.
+                Poll::Ready(Ok(())) if unwritten > 0 => progressed = true,
+                _ => {}
             }
             this.save_recording();
             if let Some(reason) = this.session.close_reason().cloned()

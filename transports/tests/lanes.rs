@@ -206,3 +206,40 @@ fn a_status_update_still_leaves_while_the_manager_streams_input_without_a_pause(
         "the status update waited until {seen} of {DIALS} dial updates were taken"
     );
 }
+
+#[test]
+fn image_updates_keep_leaving_when_the_driver_runs_on_an_executor_that_does_not_spin() {
+    // The plugin's driver alone on a thread of `async_io::block_on`, as under `smol::spawn` or
+    // tokio: no spin polls it again, so only its own wakes move the images on.
+    const UPDATES: usize = 20;
+    let ((manager, mut manager_driver), (plugin, plugin_driver)) = connected_pair();
+    let plugin_thread = std::thread::spawn(move || async_io::block_on(plugin_driver));
+    let received = async {
+        plugin
+            .with(|session, now| {
+                for instance in 0..UPDATES {
+                    session.send_notification(now, image(instance)).unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        let mut received = 0;
+        while received < UPDATES {
+            if let Some(Event::Notification { .. }) = manager.next_event().await {
+                received += 1;
+            }
+        }
+    };
+    // Well inside the plugin's first heartbeat, the next thing that would have woken it.
+    let started = Instant::now();
+    run(received, async {
+        (&mut manager_driver).await;
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the images took {:?}",
+        started.elapsed()
+    );
+    drop((plugin, manager, manager_driver));
+    plugin_thread.join().unwrap();
+}
