@@ -19,7 +19,8 @@
 //! a child process, this binary started again (see `peer`), as a plugin runs beside its manager.
 //! Threads are not pinned: both sides of every comparison run where the scheduler puts them,
 //! which moves latencies by tens of percent from run to run. For the cost of the work alone, run
-//! the binary under `taskset -c 0` (children inherit it): every process on one vCPU.
+//! the binary under `taskset -c 0` (children inherit it): every process on one vCPU, where our
+//! `block_on` does not spin and the raw pairs pay no cross-CPU wake-up.
 //! After criterion's report, each pair is timed again in alternating rounds and the median
 //! ratio printed, the figure that holds still on a shared machine.
 

@@ -38,6 +38,7 @@ macro_rules! over_every_transport {
 over_every_transport!(
     the_handshake_connects_both_sides,
     a_trigger_and_release_are_answered_with_status,
+    an_answer_many_reads_long_arrives_whole,
     an_analog_flood_arrives_merged_through_a_throughput_buffer,
     settings_make_the_round_trip,
     a_frozen_plugin_is_closed_when_its_pong_is_late,
@@ -105,6 +106,45 @@ async fn a_trigger_and_release_are_answered_with_status(kind: Kind) {
             }
             other => panic!("{other:?}"),
         }
+    }
+    client.disconnect();
+    drop(app);
+}
+
+/// An image just under the harness's WebSocket limit takes several of every transport's reads
+/// (a WebSocket reads 16 KiB at a time; a local socket starts at 4 KiB).
+async fn an_answer_many_reads_long_arrives_whole(kind: Kind) {
+    let image: String = (0..support::WS_MAX_MESSAGE - 1024)
+        .map(|i| char::from(b'A' + (i % 26) as u8))
+        .collect();
+    let harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.connected_manager(&client).await;
+    let plugin = client.clone();
+    let sent = image.clone();
+    let app = smol::spawn(async move {
+        while let Some(event) = plugin.next_event().await {
+            if let ClientEvent::Request { id, .. } = event {
+                let status = ActionCellStatus {
+                    action_instance_id: "cell-1".into(),
+                    image: Some(sent.clone()),
+                    ..Default::default()
+                };
+                let _ = plugin
+                    .send_response(id, Reply::Message(status.into()))
+                    .await;
+            }
+        }
+    });
+    let answer = within(manager.request(
+        Message::from(TriggerAction::default()),
+        Duration::from_secs(5),
+    ))
+    .await
+    .unwrap();
+    match answer.message {
+        Some(Message::ActionCellStatus(status)) => assert!(status.image == Some(image)),
+        other => panic!("{other:?}"),
     }
     client.disconnect();
     drop(app);
