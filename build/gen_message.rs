@@ -11,6 +11,55 @@ const FRAMING: &[&str] = &[
     "logi.plugin.protocol.ResponseInfo",
 ];
 
+/// The largest message (in bytes, as a Rust value) that a `Message` variant holds inline. A
+/// `Message` is moved a dozen times between the bytes it came in and the code that takes it
+/// (decoded, queued as an event, sent through a channel, matched): every byte of the largest
+/// variant is copied each time, for every message. The larger ones are boxed, so that the hot
+/// small ones (`UpdateAnalogControl`, `TriggerAction`) stay cheap to move and to allocate.
+const INLINE_MAX: usize = 80;
+
+/// The messages larger than [`INLINE_MAX`] on a 64-bit target, which their variants box. The
+/// generated code checks this list at compile time both ways: a message grown past the limit
+/// fails the build, naming this list, and so does one shrunk under it (on 64-bit targets, where
+/// the sizes were measured; a 32-bit target's messages are smaller).
+const BOXED: &[&str] = &[
+    "logi.plugin.protocol.ManagerHello",
+    "logi.plugin.protocol.AnalogControlStatus",
+    "logi.plugin.protocol.ActionCellStatus",
+    "logi.plugin.protocol.PluginActionConfigurationSchemeRequest",
+    "logi.plugin.protocol.PluginActionConfigurationSchemeResponse",
+    "logi.protocol.plugin_manager.Invoke",
+    "logi.protocol.plugin_manager.PluginUpdateResult",
+    "logi.protocol.plugin_manager.PluginDetails",
+    "logi.protocol.plugin_manager.StopReport",
+    "logi.protocol.plugin_manager.ActionConfigurationRequest",
+    "logi.protocol.plugin_manager.ActionConfiguration",
+    "logi.protocol.plugin_manager.SetActionConfiguration",
+    "logi.protocol.plugin_manager.ControlVisibility",
+];
+
+fn boxed(m: &MessageDef) -> bool {
+    BOXED.contains(&m.full_name.as_str())
+}
+
+/// What a variant holds: the message, or a box of it.
+fn held(m: &MessageDef) -> String {
+    if boxed(m) {
+        format!("Box<{}>", m.rust_path)
+    } else {
+        m.rust_path.clone()
+    }
+}
+
+/// `value` as a variant holds it.
+fn hold(m: &MessageDef, value: &str) -> String {
+    if boxed(m) {
+        format!("Box::new({value})")
+    } else {
+        value.to_owned()
+    }
+}
+
 /// The messages the `Message` enum covers.
 pub fn payload_messages(schema: &Schema) -> Vec<&MessageDef> {
     schema
@@ -37,12 +86,23 @@ pub fn generate(schema: &Schema) -> String {
         w,
         "/// one variant per protobuf message (the framing types `Envelope` and `ResponseInfo` excepted).",
     );
+    wl(w, "///");
+    wl(
+        w,
+        &format!(
+            "/// A message larger than {INLINE_MAX} bytes is boxed, so that every `Message` moves cheaply:"
+        ),
+    );
+    wl(
+        w,
+        "/// build one with `.into()`, and match as usual (a `Box` derefs to the message it holds).",
+    );
     wl(w, "#[derive(Clone, Debug, PartialEq)]");
     wl(w, "#[non_exhaustive]");
     wl(w, "pub enum Message {");
     for m in &msgs {
         wl(w, &format!("    /// `{}`", m.full_name));
-        wl(w, &format!("    {}({}),", m.rust_name, m.rust_path));
+        wl(w, &format!("    {}({}),", m.rust_name, held(m)));
     }
     wl(w, "}");
     wl(w, "");
@@ -137,8 +197,10 @@ pub fn generate(schema: &Schema) -> String {
         wl(
             w,
             &format!(
-                "            MessageType::{0} => Message::{0}({1}::decode(body)?),",
-                m.rust_name, m.rust_path
+                "            MessageType::{} => Message::{}({}),",
+                m.rust_name,
+                m.rust_name,
+                hold(m, &format!("{}::decode(body)?", m.rust_path))
             ),
         );
     }
@@ -159,8 +221,10 @@ pub fn generate(schema: &Schema) -> String {
         wl(
             w,
             &format!(
-                "            MessageType::{0} => Message::{0}(r.any_fields(after_type)?),",
-                m.rust_name
+                "            MessageType::{} => Message::{}({}),",
+                m.rust_name,
+                m.rust_name,
+                hold(m, "r.any_fields(after_type)?")
             ),
         );
     }
@@ -252,7 +316,7 @@ pub fn generate(schema: &Schema) -> String {
             "
 impl From<{path}> for Message {{
     fn from(message: {path}) -> Message {{
-        Message::{name}(message)
+        Message::{name}({held})
     }}
 }}
 
@@ -262,14 +326,32 @@ impl TryFrom<Message> for {path} {{
     /// The inner message, or the message itself when it is of another type.
     fn try_from(message: Message) -> Result<Self, Message> {{
         match message {{
-            Message::{name}(m) => Ok(m),
+            Message::{name}(m) => Ok({taken}),
             other => Err(other),
         }}
     }}
 }}
 ",
             path = m.rust_path,
-            name = m.rust_name
+            name = m.rust_name,
+            held = hold(m, "message"),
+            taken = if boxed(m) { "*m" } else { "m" },
+        );
+        // The size check that keeps `BOXED` true.
+        let (cfg, test, wrong) = if boxed(m) {
+            (
+                "#[cfg(target_pointer_width = \"64\")]\n",
+                ">",
+                "is no longer larger than",
+            )
+        } else {
+            ("", "<=", "is larger than")
+        };
+        let _ = writeln!(
+            w,
+            "{cfg}const _: () = assert!(std::mem::size_of::<{path}>() {test} {INLINE_MAX}, \"{name} {wrong} {INLINE_MAX} bytes: update BOXED in build/gen_message.rs\");",
+            path = m.rust_path,
+            name = m.full_name,
         );
     }
     s

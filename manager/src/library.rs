@@ -226,8 +226,10 @@ impl PluginManagerClient {
                 ClientEvent::Disconnected(reason) => LibraryEvent::Disconnected(reason),
                 ClientEvent::Stopped(reason) => LibraryEvent::Stopped(reason),
                 ClientEvent::Notification(message) => match message {
-                    Message::PluginUpdateResult(result) => LibraryEvent::ActionStateChanged(result),
-                    Message::PluginDetails(details) => LibraryEvent::PluginAvailable(details),
+                    Message::PluginUpdateResult(result) => {
+                        LibraryEvent::ActionStateChanged(*result)
+                    }
+                    Message::PluginDetails(details) => LibraryEvent::PluginAvailable(*details),
                     Message::PluginRemoved(PluginRemoved { plugin_id }) => {
                         LibraryEvent::PluginRemoved(plugin_id)
                     }
@@ -409,14 +411,14 @@ fn nothing(message: Option<Message>) -> Option<()> {
 
 fn update_result(message: Option<Message>) -> Option<PluginUpdateResult> {
     match message {
-        Some(Message::PluginUpdateResult(result)) => Some(result),
+        Some(Message::PluginUpdateResult(result)) => Some(*result),
         _ => None,
     }
 }
 
 fn configuration(message: Option<Message>) -> Option<ActionConfiguration> {
     match message {
-        Some(Message::ActionConfiguration(configuration)) => Some(configuration),
+        Some(Message::ActionConfiguration(configuration)) => Some(*configuration),
         _ => None,
     }
 }

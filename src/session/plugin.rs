@@ -407,7 +407,7 @@ impl PluginSession {
         match message {
             Some(Message::ManagerHello(hello)) if response.is_ok() => {
                 self.connected = true;
-                self.link.emit(Event::Connected(hello));
+                self.link.emit(Event::Connected(*hello));
             }
             _ if !response.is_ok() => {
                 let code = response.result();

@@ -184,7 +184,7 @@ impl Pair {
         let manager = self.manager.clone();
         let events = self.manager.events();
         let taking = async move {
-            while events.recv().await.is_ok() {}
+            while events.recv().await.is_some() {}
             future::pending::<()>().await
         };
         self.run(future::or(

@@ -24,6 +24,7 @@ use futures_util::task::AtomicWaker;
 use logi_plugin_core::session::{CloseReason, Event, Session};
 use logi_plugin_core::{Message, ResponseInfo};
 
+use crate::events::{Events, Outbox, outbox};
 use crate::transport::{Received, Transport};
 
 /// Past this many bytes waiting to be written, the driver stops reading until they drain: a
@@ -158,7 +159,7 @@ struct Shared {
 /// closes and the driver ends.
 pub struct Connection<S: Session> {
     commands: Sender<Command<S>>,
-    events: Receiver<Event<S::PeerHello>>,
+    events: Events<Event<S::PeerHello>>,
     shared: Arc<Shared>,
     /// Closed by the driver when it ends.
     done: Receiver<()>,
@@ -192,7 +193,7 @@ where
     T: Transport,
 {
     let (commands, command_rx) = async_channel::unbounded();
-    let (event_tx, events) = async_channel::unbounded();
+    let (outbox, events) = outbox();
     let (done_tx, done) = async_channel::bounded(1);
     let shared = Arc::new(Shared::default());
     let connection = Connection {
@@ -205,7 +206,7 @@ where
         session,
         transport,
         commands: Box::pin(command_rx),
-        events: event_tx,
+        events: outbox,
         waiters: HashMap::new(),
         shared,
         timer: Timer::never(),
@@ -323,11 +324,11 @@ where
 
     /// The next event; `None` once the session has closed and every event was taken.
     pub async fn next_event(&self) -> Option<Event<S::PeerHello>> {
-        self.events.recv().await.ok()
+        self.events.recv().await
     }
 
-    /// The events as a stream (shared by every clone of this handle).
-    pub fn events(&self) -> Receiver<Event<S::PeerHello>> {
+    /// The events, also as a stream (shared by every clone of this handle).
+    pub fn events(&self) -> Events<Event<S::PeerHello>> {
         self.events.clone()
     }
 
@@ -362,7 +363,7 @@ pub struct Driver<S: Session, T> {
     transport: T,
     /// Boxed: a receiver cannot move once polled, and the driver must stay movable.
     commands: Pin<Box<Receiver<Command<S>>>>,
-    events: Sender<Event<S::PeerHello>>,
+    events: Outbox<Event<S::PeerHello>>,
     waiters: HashMap<u32, Waiter>,
     shared: Arc<Shared>,
     timer: Timer,
@@ -586,6 +587,7 @@ where
         while let Some(event) = self.session.poll_event() {
             self.dispatch(event);
         }
+        self.events.flush();
         let closed = self.session.close_reason().is_some();
         // An owner just handed something (a press) answers it sooner if no bulk frame is being
         // written first: bulk waits for the next turn, though never two in a row. A frame queued
@@ -614,7 +616,8 @@ where
         took_bulk
     }
 
-    /// Sends an event to the request waiting for it, or else to the event stream.
+    /// Sends an event to the request waiting for it, or else to the events. The events gathered
+    /// before an answer are handed over before it, so whoever the answer wakes finds them.
     fn dispatch(&mut self, event: Event<S::PeerHello>) {
         self.delivered = true;
         let outcome = match event {
@@ -625,7 +628,7 @@ where
             } => match self.waiters.remove(&id) {
                 Some(waiter) => Some((waiter, Ok(Answer { response, message }))),
                 None => {
-                    let _ = self.events.try_send(Event::Response {
+                    self.events.push(Event::Response {
                         id,
                         response,
                         message,
@@ -636,24 +639,26 @@ where
             Event::Timeout { id, message_type } => match self.waiters.remove(&id) {
                 Some(waiter) => Some((waiter, Err(RequestError::TimedOut))),
                 None => {
-                    let _ = self.events.try_send(Event::Timeout { id, message_type });
+                    self.events.push(Event::Timeout { id, message_type });
                     None
                 }
             },
             Event::Closed(reason) => {
                 *lock(&self.shared.close_reason) = Some(reason.clone());
+                self.events.flush();
                 for (_, waiter) in self.waiters.drain() {
                     waiter.finish(Err(RequestError::Closed(reason.clone())));
                 }
-                let _ = self.events.try_send(Event::Closed(reason));
+                self.events.push(Event::Closed(reason));
                 None
             }
             other => {
-                let _ = self.events.try_send(other);
+                self.events.push(other);
                 None
             }
         };
         if let Some((waiter, outcome)) = outcome {
+            self.events.flush();
             waiter.finish(outcome);
         }
     }

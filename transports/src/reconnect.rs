@@ -20,6 +20,7 @@ use logi_plugin_core::session::{CloseReason, Event, Format, Session, Wire};
 use crate::client::{Backoff, ClientError, ClientEvent, Connector};
 use crate::driver::{Connection, connect, lock};
 use crate::endpoint::Endpoint;
+use crate::events::{Events, Outbox, outbox};
 use crate::transport::Transport as _;
 
 /// Where and how to reach the manager, read again before each attempt.
@@ -61,7 +62,7 @@ struct Shared<D: Dialer> {
 /// A connection to the manager that comes back by itself. Clones share one connection.
 pub struct Reconnecting<D: Dialer> {
     shared: Arc<Shared<D>>,
-    events: async_channel::Receiver<ClientEvent>,
+    events: Events<ClientEvent>,
     stop_tx: async_channel::Sender<()>,
     /// Closed when the runner ends.
     stopped: async_channel::Receiver<()>,
@@ -84,7 +85,7 @@ pub type ClientRunner = std::pin::Pin<Box<dyn std::future::Future<Output = ()> +
 impl<D: Dialer> Reconnecting<D> {
     /// A client and the runner that keeps it connected.
     pub fn new(dialer: D) -> (Reconnecting<D>, ClientRunner) {
-        let (event_tx, events) = async_channel::unbounded();
+        let (event_tx, events) = outbox();
         let (stop_tx, stop_rx) = async_channel::bounded(1);
         let (stopped_tx, stopped) = async_channel::bounded::<()>(1);
         let shared = Arc::new(Shared {
@@ -108,7 +109,7 @@ impl<D: Dialer> Reconnecting<D> {
 
     /// The next event; `None` after [`ClientEvent::Stopped`].
     pub async fn next_event(&self) -> Option<ClientEvent> {
-        self.events.recv().await.ok()
+        self.events.recv().await
     }
 
     /// Whether the client is connected and past the handshake.
@@ -156,7 +157,7 @@ impl<D: Dialer> Reconnecting<D> {
 /// Connects, runs, reconnects, until told to stop or refused.
 async fn run<D: Dialer>(
     shared: Arc<Shared<D>>,
-    events: async_channel::Sender<ClientEvent>,
+    mut events: Outbox<ClientEvent>,
     stop: async_channel::Receiver<()>,
 ) {
     let mut failures = 0u32;
@@ -208,7 +209,8 @@ async fn run<D: Dialer>(
                     *lock(&shared.language) = Some(hello.language_code.clone());
                 }
                 if let Some(event) = client_event(event) {
-                    let _ = events.send(event).await;
+                    events.push(event);
+                    events.flush();
                 }
             }
             connected
@@ -239,7 +241,8 @@ async fn run<D: Dialer>(
         }
         wait(&target.backoff, &mut failures, &stop).await;
     }
-    let _ = events.send(ClientEvent::Stopped(last_reason)).await;
+    events.push(ClientEvent::Stopped(last_reason));
+    events.flush();
 }
 
 /// Sleeps before the next attempt (or until told to stop).

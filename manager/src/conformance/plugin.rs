@@ -524,7 +524,7 @@ async fn read_value(ex: &mut Exchange, control: &str) -> Result<AnalogControlSta
     let answer = ex.call(get).await?;
     match (answer.message, answer.response) {
         (Some(Message::AnalogControlStatus(status)), Some(response)) if response.is_ok() => {
-            Ok(status)
+            Ok(*status)
         }
         (message, response) => Err(format!(
             "expected GetAnalogControlValue answered SUCCESS with AnalogControlStatus; got {}",

@@ -156,11 +156,11 @@ async fn call(host: &Host, message: Message) -> Result<Option<Message>, Refusal>
             host.uninstall(&remove.plugin_id).await.map_err(refusal)?;
             return Ok(None);
         }
-        Message::Invoke(invoke) => invoke_plugin(host, invoke).await?.into(),
+        Message::Invoke(invoke) => invoke_plugin(host, *invoke).await?.into(),
         Message::AnalogControlId(id) => action_status(host, id).await?.into(),
-        Message::ActionConfigurationRequest(request) => configuration(host, request).await?.into(),
+        Message::ActionConfigurationRequest(request) => configuration(host, *request).await?.into(),
         Message::SetActionConfiguration(form) => {
-            return set_configuration(host, form)
+            return set_configuration(host, *form)
                 .await
                 .map(|c| c.map(Message::from));
         }
@@ -303,7 +303,7 @@ async fn configuration(
     match answer.message {
         Some(Message::PluginActionConfigurationSchemeResponse(scheme)) => Ok(ActionConfiguration {
             plugin_id: request.plugin_id,
-            scheme: Some(scheme),
+            scheme: Some(*scheme),
         }),
         other => Err(unexpected(&request.plugin_id, other)),
     }
@@ -325,7 +325,7 @@ async fn set_configuration(
         Some(Message::PluginActionConfigurationSchemeResponse(scheme)) => {
             Ok(Some(ActionConfiguration {
                 plugin_id: form.plugin_id,
-                scheme: Some(scheme),
+                scheme: Some(*scheme),
             }))
         }
         other => Err(unexpected(&form.plugin_id, other)),
@@ -378,10 +378,10 @@ fn plugin_ok(answer: Result<Answer, HostError>) -> Result<Answer, Refusal> {
 fn update_result(plugin_id: String, status: Option<Message>) -> PluginUpdateResult {
     let status = match status {
         Some(Message::ActionCellStatus(status)) => {
-            Some(plugin_update_result::Status::ActionStatus(status))
+            Some(plugin_update_result::Status::ActionStatus(*status))
         }
         Some(Message::AnalogControlStatus(status)) => {
-            Some(plugin_update_result::Status::AnalogControlStatus(status))
+            Some(plugin_update_result::Status::AnalogControlStatus(*status))
         }
         _ => None,
     };
