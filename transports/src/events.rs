@@ -143,15 +143,18 @@ impl<T> Outbox<T> {
             self.gathered.clear();
             return;
         }
+        self.hand_over(false);
+    }
+
+    /// Moves the gathered events into the queue (marking it ended if `end`), then wakes the
+    /// takers that waited, outside the lock.
+    fn hand_over(&mut self, end: bool) {
         {
             let mut queue = lock(&self.queue);
             queue.events.extend(self.gathered.drain(..));
+            queue.ended |= end;
             std::mem::swap(&mut queue.waiting, &mut self.waking);
         }
-        self.wake();
-    }
-
-    fn wake(&mut self) {
         for waker in self.waking.drain(..) {
             waker.wake();
         }
@@ -160,13 +163,7 @@ impl<T> Outbox<T> {
 
 impl<T> Drop for Outbox<T> {
     fn drop(&mut self) {
-        {
-            let mut queue = lock(&self.queue);
-            queue.events.extend(self.gathered.drain(..));
-            queue.ended = true;
-            std::mem::swap(&mut queue.waiting, &mut self.waking);
-        }
-        self.wake();
+        self.hand_over(true);
     }
 }
 
