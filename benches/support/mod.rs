@@ -64,8 +64,18 @@ fn median_ns(id: &str) -> Option<f64> {
     json["median"]["point_estimate"].as_f64()
 }
 
-/// Prints each ratio measured in this run, and whether it meets its target.
+/// Whether this run measures: `--list` and `--test` (as `cargo test --benches` runs a bench)
+/// only name or try each benchmark once, and save no medians.
+pub fn measuring() -> bool {
+    !std::env::args().any(|arg| arg == "--list" || arg == "--test")
+}
+
+/// Prints each ratio measured in this run, and whether it meets its target; nothing when the run
+/// does not measure, as criterion's files would then hold an earlier run's medians.
 pub fn report(ratios: &[Ratio]) {
+    if !measuring() {
+        return;
+    }
     println!("\nratios (medians of this run):");
     for r in ratios {
         match (median_ns(&r.numerator), median_ns(&r.denominator)) {

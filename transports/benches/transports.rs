@@ -4,13 +4,18 @@
 //!   sessions over a Unix domain socket; beside the same two frames ping-ponged over a raw Unix
 //!   socket with the same length prefix (blocking reads and writes). Target: at most 1.5x.
 //!   Beside them, `core_blocking`: the same sessions pumped by hand over blocking sockets, with
-//!   no driver, the floor that any driver's cost adds to.
+//!   no driver, the floor that any driver's cost adds to; and `raw_async_io`: the raw
+//!   ping-pong with each side waiting in `async-io`'s reactor instead of a blocking read, the
+//!   floor of any driver built on `async-io`.
 //! - `uds_stream`: 100,000 `UpdateAnalogControl` notifications one way, sent in batches and
 //!   taken as events by the plugin; beside the same frames streamed over a raw socket, read
-//!   and split at their length prefixes (bytes only), and read, split and decoded with the codec.
-//!   Target: at least 60% of raw throughput.
+//!   and split at their length prefixes (bytes only), and read, split and decoded with the codec;
+//!   and `raw_encoded_decoded`, the same with the sender encoding each frame as it goes, as any
+//!   sender must (the others write frames encoded in advance). Target: at least 60% of raw
+//!   throughput.
 //! - `ws_round_trip`: the round trip over WebSocket (binary); beside raw tungstenite echoing
-//!   the same bytes, blocking. Target: at most 1.3x.
+//!   the same bytes, blocking, and `raw_async_tungstenite`, the same through `async-tungstenite`
+//!   on `async-io`, the floor of a WebSocket driver there. Target: at most 1.3x.
 //! - `lanes`: the UDS round trip (press to answer) while the plugin streams 64 KiB image updates
 //!   for 8 action instances at full speed and the manager takes every one; beside the same round
 //!   trip on an idle connection. Target (issue 7, priority lanes): at most 2x.
@@ -31,7 +36,7 @@ mod support;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use criterion::Criterion;
-use futures_lite::future;
+use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, StreamExt as _, future};
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::proto::plugin::ActionCellStatus;
 use logi_plugin_core::proto::plugin::action_cell_status::ImageType;
@@ -99,6 +104,15 @@ fn uds_peer(role: Role) -> (UnixStream, peer::Peer) {
     let (socket, _) = listener.accept().unwrap();
     let _ = std::fs::remove_file(&path);
     (socket, child)
+}
+
+/// A loopback TCP connection (no Nagle delay) to a child playing `role`, which connects to it.
+fn tcp_peer(role: Role) -> (TcpStream, peer::Peer) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let child = peer::spawn(role, &listener.local_addr().unwrap().to_string());
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_nodelay(true).unwrap();
+    (stream, child)
 }
 
 /// A manager without a rate limit whose heartbeat never fires during a run: a pair sits idle,
@@ -311,7 +325,7 @@ impl RawPeer {
     }
 }
 
-fn uds_round_trip(c: &mut Criterion) -> [Round; 3] {
+fn uds_round_trip(c: &mut Criterion) -> [Round; 4] {
     let mut group = c.benchmark_group("uds_round_trip");
     let mut pair = Pair::uds(Role::AnswerUds);
     group.bench_function("sessions", |bench| {
@@ -324,22 +338,41 @@ fn uds_round_trip(c: &mut Criterion) -> [Round; 3] {
     let (request, answer) = round_trip_frames();
     let mut raw = RawPeer::new(Role::EchoUds);
     let mut reply = vec![0; answer.len()];
-    let mut raw_round_trips = move |n: u64| {
-        // The whole peer, not only its socket: dropping the rest would end the child.
-        let raw = &mut raw;
-        for _ in 0..n {
-            raw.socket.write_all(&request).unwrap();
-            raw.socket.read_exact(&mut reply).unwrap();
+    let mut raw_round_trips = {
+        let request = request.clone();
+        let mut reply = reply.clone();
+        move |n: u64| {
+            // The whole peer, not only its socket: dropping the rest would end the child.
+            let raw = &mut raw;
+            for _ in 0..n {
+                raw.socket.write_all(&request).unwrap();
+                raw.socket.read_exact(&mut reply).unwrap();
+            }
         }
     };
     group.bench_function("raw", |bench| {
         bench.iter_custom(|iters| elapsed(|| raw_round_trips(iters)))
+    });
+    let (socket, async_io_peer) = uds_peer(Role::EchoUdsAsyncIo);
+    let mut floor = (async_io::Async::new(socket).unwrap(), async_io_peer);
+    let mut async_io_round_trips = move |n: u64| {
+        let (socket, _peer) = &mut floor;
+        async_io::block_on(async {
+            for _ in 0..n {
+                socket.write_all(&request).await.unwrap();
+                socket.read_exact(&mut reply).await.unwrap();
+            }
+        })
+    };
+    group.bench_function("raw_async_io", |bench| {
+        bench.iter_custom(|iters| elapsed(|| async_io_round_trips(iters)))
     });
     group.finish();
     [
         Box::new(move || pair.round_trips(2_000)),
         Box::new(move || core.round_trips(2_000)),
         Box::new(move || raw_round_trips(2_000)),
+        Box::new(move || async_io_round_trips(2_000)),
     ]
 }
 
@@ -350,7 +383,28 @@ fn raw_stream(frames: &Bytes, peer: &mut RawPeer) {
     peer.socket.read_exact(&mut [0]).unwrap();
 }
 
-fn uds_stream(c: &mut Criterion) -> [Round; 3] {
+/// `STREAMED` dial updates encoded as they are sent, `BATCH` frames to a write, to a raw peer
+/// that decodes them: what a sender written by hand pays, with no session and no driver. The
+/// other raw baselines write frames encoded in advance, so that on one CPU they leave out the
+/// encoding that any sender does.
+fn raw_encoded_stream(peer: &mut RawPeer) {
+    let mut batch = BytesMut::new();
+    for n in 0..STREAMED {
+        let envelope = Envelope {
+            id: n as u32,
+            message: Some(dial().into()),
+            response: None,
+        };
+        encode_frame(&envelope, DEFAULT_MAX_FRAME_LEN, &mut batch).unwrap();
+        if (n + 1) % BATCH == 0 {
+            peer.socket.write_all(&batch).unwrap();
+            batch.clear();
+        }
+    }
+    peer.socket.read_exact(&mut [0]).unwrap();
+}
+
+fn uds_stream(c: &mut Criterion) -> [Round; 4] {
     let mut group = c.benchmark_group("uds_stream");
     group.sample_size(10);
     let mut pair = Pair::uds(Role::CountUds);
@@ -374,16 +428,21 @@ fn uds_stream(c: &mut Criterion) -> [Round; 3] {
     group.bench_function("raw_decoded", |bench| {
         bench.iter(|| raw_stream(&frames, &mut decoding_peer))
     });
+    let mut encoding_peer = RawPeer::new(Role::StreamUdsDecoded);
+    group.bench_function("raw_encoded_decoded", |bench| {
+        bench.iter(|| raw_encoded_stream(&mut encoding_peer))
+    });
     group.finish();
     let frames2 = frames.clone();
     [
         Box::new(move || pair.stream()),
         Box::new(move || raw_stream(&frames, &mut bytes_peer)),
         Box::new(move || raw_stream(&frames2, &mut decoding_peer)),
+        Box::new(move || raw_encoded_stream(&mut encoding_peer)),
     ]
 }
 
-fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
+fn ws_round_trip(c: &mut Criterion) -> [Round; 3] {
     let mut group = c.benchmark_group("ws_round_trip");
     let listener = WsListener::bind("127.0.0.1:0".parse().unwrap(), WsOptions::default()).unwrap();
     let url = format!("ws://{}", listener.local_addr().unwrap());
@@ -395,32 +454,47 @@ fn ws_round_trip(c: &mut Criterion) -> (Round, Round) {
         bench.iter_custom(|iters| elapsed(|| pair.round_trips(iters)))
     });
     // Raw tungstenite: this end serves, as the manager does; the child echoes as a client.
-    let raw_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let echo = peer::spawn(
-        Role::EchoWs,
-        &raw_listener.local_addr().unwrap().to_string(),
-    );
-    let (stream, _) = raw_listener.accept().unwrap();
-    stream.set_nodelay(true).unwrap();
+    let (stream, echo) = tcp_peer(Role::EchoWs);
     let mut server = tungstenite::accept(stream).unwrap();
     let (request, _) = round_trip_frames();
-    let mut raw_round_trips = move |n: u64| {
-        let _ = &echo;
-        for _ in 0..n {
-            server
-                .send(tungstenite::Message::Binary(request.clone()))
-                .unwrap();
-            std::hint::black_box(server.read().unwrap());
+    let mut raw_round_trips = {
+        let request = request.clone();
+        move |n: u64| {
+            let _ = &echo;
+            for _ in 0..n {
+                server
+                    .send(tungstenite::Message::Binary(request.clone()))
+                    .unwrap();
+                std::hint::black_box(server.read().unwrap());
+            }
         }
     };
     group.bench_function("raw_tungstenite", |bench| {
         bench.iter_custom(|iters| elapsed(|| raw_round_trips(iters)))
     });
+    // The same over `async-tungstenite` on `async-io`, both ends.
+    let (stream, echo) = tcp_peer(Role::EchoWsAsyncIo);
+    let stream = async_io::Async::new(stream).unwrap();
+    let mut server = async_io::block_on(async_tungstenite::accept_async(stream)).unwrap();
+    let mut async_io_round_trips = move |n: u64| {
+        let _ = &echo;
+        async_io::block_on(async {
+            for _ in 0..n {
+                let message = tungstenite::Message::Binary(request.clone());
+                server.send(message).await.unwrap();
+                std::hint::black_box(server.next().await.unwrap().unwrap());
+            }
+        })
+    };
+    group.bench_function("raw_async_tungstenite", |bench| {
+        bench.iter_custom(|iters| elapsed(|| async_io_round_trips(iters)))
+    });
     group.finish();
-    (
+    [
         Box::new(move || pair.round_trips(2_000)),
         Box::new(move || raw_round_trips(2_000)),
-    )
+        Box::new(move || async_io_round_trips(2_000)),
+    ]
 }
 
 fn lanes(c: &mut Criterion) -> (Round, Round) {
@@ -445,9 +519,19 @@ fn main() {
         return;
     }
     let mut c = Criterion::default().configure_from_args();
-    let [mut uds_sessions, mut uds_core, mut uds_raw] = uds_round_trip(&mut c);
-    let [mut stream_sessions, mut stream_raw, mut stream_decoded] = uds_stream(&mut c);
-    let (mut ws_sessions, mut ws_raw) = ws_round_trip(&mut c);
+    let [
+        mut uds_sessions,
+        mut uds_core,
+        mut uds_raw,
+        mut uds_async_io,
+    ] = uds_round_trip(&mut c);
+    let [
+        mut stream_sessions,
+        mut stream_raw,
+        mut stream_decoded,
+        mut stream_encoded,
+    ] = uds_stream(&mut c);
+    let [mut ws_sessions, mut ws_raw, mut ws_async_io] = ws_round_trip(&mut c);
     let (mut press_flood, mut press_idle) = lanes(&mut c);
     c.final_summary();
     support::report(&[
@@ -464,6 +548,18 @@ fn main() {
             target: 1.5,
         },
         Ratio {
+            what: "UDS round trip: raw over async-io / raw socket pair".into(),
+            numerator: "uds_round_trip/raw_async_io".into(),
+            denominator: "uds_round_trip/raw".into(),
+            target: 1.5,
+        },
+        Ratio {
+            what: "UDS round trip: sessions / raw over async-io".into(),
+            numerator: "uds_round_trip/sessions".into(),
+            denominator: "uds_round_trip/raw_async_io".into(),
+            target: 1.5,
+        },
+        Ratio {
             what: "UDS stream time: sessions / raw bytes (target <= 1/0.6)".into(),
             numerator: "uds_stream/sessions".into(),
             denominator: "uds_stream/raw_bytes".into(),
@@ -476,9 +572,27 @@ fn main() {
             target: 1.0 / 0.6,
         },
         Ratio {
+            what: "UDS stream time: sessions / raw encode+read+decode".into(),
+            numerator: "uds_stream/sessions".into(),
+            denominator: "uds_stream/raw_encoded_decoded".into(),
+            target: 1.0 / 0.6,
+        },
+        Ratio {
             what: "WebSocket round trip: sessions / raw tungstenite".into(),
             numerator: "ws_round_trip/sessions".into(),
             denominator: "ws_round_trip/raw_tungstenite".into(),
+            target: 1.3,
+        },
+        Ratio {
+            what: "WebSocket round trip: raw async-tungstenite / raw tungstenite".into(),
+            numerator: "ws_round_trip/raw_async_tungstenite".into(),
+            denominator: "ws_round_trip/raw_tungstenite".into(),
+            target: 1.3,
+        },
+        Ratio {
+            what: "WebSocket round trip: sessions / raw async-tungstenite".into(),
+            numerator: "ws_round_trip/sessions".into(),
+            denominator: "ws_round_trip/raw_async_tungstenite".into(),
             target: 1.3,
         },
         Ratio {
@@ -488,7 +602,7 @@ fn main() {
             target: 2.0,
         },
     ]);
-    if std::env::args().any(|arg| arg == "--list" || arg == "--test") {
+    if !support::measuring() {
         return;
     }
     // First, and then the flooding child is gone: it would take CPU from the other comparisons.
@@ -515,6 +629,20 @@ fn main() {
         &mut uds_raw,
     );
     support::interleaved(
+        "UDS round trip (2,000 a round): raw over async-io / raw",
+        1.5,
+        11,
+        &mut uds_async_io,
+        &mut uds_raw,
+    );
+    support::interleaved(
+        "UDS round trip (2,000 a round): sessions / raw over async-io",
+        1.5,
+        11,
+        &mut uds_sessions,
+        &mut uds_async_io,
+    );
+    support::interleaved(
         "UDS stream of 100,000: sessions / raw bytes",
         1.0 / 0.6,
         7,
@@ -529,10 +657,31 @@ fn main() {
         &mut stream_decoded,
     );
     support::interleaved(
+        "UDS stream of 100,000: sessions / raw encode+read+decode",
+        1.0 / 0.6,
+        7,
+        &mut stream_sessions,
+        &mut stream_encoded,
+    );
+    support::interleaved(
         "WebSocket round trip (2,000 a round): sessions / raw",
         1.3,
         11,
         &mut ws_sessions,
         &mut ws_raw,
+    );
+    support::interleaved(
+        "WebSocket round trip (2,000 a round): raw async-io / raw",
+        1.3,
+        11,
+        &mut ws_async_io,
+        &mut ws_raw,
+    );
+    support::interleaved(
+        "WebSocket round trip (2,000 a round): sessions / raw async-io",
+        1.3,
+        11,
+        &mut ws_sessions,
+        &mut ws_async_io,
     );
 }

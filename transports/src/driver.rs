@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use async_io::Timer;
+use futures_channel::{mpsc, oneshot};
 use futures_lite::Stream;
 use futures_util::task::AtomicWaker;
 use logi_plugin_core::session::{CloseReason, Event, Session};
@@ -122,7 +123,7 @@ pub enum CommandError {
 
 /// Where an answer goes.
 enum Waiter {
-    Channel(Sender<Result<Answer, RequestError>>),
+    Channel(oneshot::Sender<Result<Answer, RequestError>>),
     Callback(Box<dyn FnOnce(Result<Answer, RequestError>) + Send>),
 }
 
@@ -130,7 +131,7 @@ impl Waiter {
     fn finish(self, outcome: Result<Answer, RequestError>) {
         match self {
             Waiter::Channel(sender) => {
-                let _ = sender.try_send(outcome);
+                let _ = sender.send(outcome);
             }
             Waiter::Callback(callback) => callback(outcome),
         }
@@ -158,7 +159,7 @@ struct Shared {
 /// Cloning gives another handle to the same session. When every handle is dropped the session
 /// closes and the driver ends.
 pub struct Connection<S: Session> {
-    commands: Sender<Command<S>>,
+    commands: mpsc::UnboundedSender<Command<S>>,
     events: Events<Event<S::PeerHello>>,
     shared: Arc<Shared>,
     /// Closed by the driver when it ends.
@@ -192,7 +193,7 @@ where
     S::PeerHello: Send + 'static,
     T: Transport,
 {
-    let (commands, command_rx) = async_channel::unbounded();
+    let (commands, command_rx) = mpsc::unbounded();
     let (outbox, events) = outbox();
     let (done_tx, done) = async_channel::bounded(1);
     let shared = Arc::new(Shared::default());
@@ -205,12 +206,13 @@ where
     let driver = Driver {
         session,
         transport,
-        commands: Box::pin(command_rx),
+        commands: command_rx,
         events: outbox,
         waiters: HashMap::new(),
         shared,
         timer: Timer::never(),
         armed_at: None,
+        timer_waker: None,
         input_ended: false,
         input: Arc::new(Readiness::default()),
         handles_gone: false,
@@ -245,11 +247,11 @@ where
         &self,
         f: impl FnOnce(&mut S, Instant) -> R + Send + 'static,
     ) -> Result<R, CommandError> {
-        let (reply, answer) = async_channel::bounded(1);
+        let (reply, answer) = oneshot::channel();
         self.command(move |control| {
-            let _ = reply.try_send(f(control.session, control.now));
+            let _ = reply.send(f(control.session, control.now));
         })?;
-        answer.recv().await.map_err(|_| CommandError::Gone)
+        answer.await.map_err(|_| CommandError::Gone)
     }
 
     /// Sends a request and waits for its answer (or its timeout, or the session's end).
@@ -258,10 +260,21 @@ where
         message: impl Into<Message>,
         timeout: Duration,
     ) -> Result<Answer, RequestError> {
-        let (sender, outcome) = async_channel::bounded(1);
-        self.send_request(message.into(), timeout, Waiter::Channel(sender))
-            .await?;
-        outcome.recv().await.unwrap_or(Err(RequestError::Gone))
+        let message = message.into();
+        let (sender, outcome) = oneshot::channel();
+        // One command and one wait: a refusal comes back through the same channel as the answer.
+        self.command(move |control| {
+            match control.session.send_request(control.now, message, timeout) {
+                Ok(id) => {
+                    control.waiters.insert(id, Waiter::Channel(sender));
+                }
+                Err(refused) => {
+                    let _ = sender.send(Err(refused.into()));
+                }
+            }
+        })
+        .map_err(|_| RequestError::Gone)?;
+        outcome.await.unwrap_or(Err(RequestError::Gone))
     }
 
     /// Sends a request; `on_answer` runs inside the driver when it ends (answered, timed out, or
@@ -286,16 +299,16 @@ where
         timeout: Duration,
         waiter: Waiter,
     ) -> Result<u32, RequestError> {
-        let (reply, id) = async_channel::bounded(1);
+        let (reply, id) = oneshot::channel();
         self.command(move |control| {
             let sent = control.session.send_request(control.now, message, timeout);
             if let Ok(id) = sent {
                 control.waiters.insert(id, waiter);
             }
-            let _ = reply.try_send(sent);
+            let _ = reply.send(sent);
         })
         .map_err(|_| RequestError::Gone)?;
-        Ok(id.recv().await.map_err(|_| RequestError::Gone)??)
+        Ok(id.await.map_err(|_| RequestError::Gone)??)
     }
 
     /// Sends a message that gets no answer.
@@ -344,7 +357,7 @@ where
         command: impl FnOnce(&mut Control<'_, S>) + Send + 'static,
     ) -> Result<(), CommandError> {
         self.commands
-            .try_send(Box::new(command))
+            .unbounded_send(Box::new(command))
             .map_err(|_| CommandError::Gone)
     }
 }
@@ -361,14 +374,16 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Driver<S: Session, T> {
     session: S,
     transport: T,
-    /// Boxed: a receiver cannot move once polled, and the driver must stay movable.
-    commands: Pin<Box<Receiver<Command<S>>>>,
+    commands: mpsc::UnboundedReceiver<Command<S>>,
     events: Outbox<Event<S::PeerHello>>,
     waiters: HashMap<u32, Waiter>,
     shared: Arc<Shared>,
     timer: Timer,
     /// When `timer` fires: never later than the session's next deadline, possibly earlier.
     armed_at: Option<Instant>,
+    /// The waker `timer` last took: it is polled again only for another one, or once armed
+    /// anew. Polling a timer reads the clock, and the driver knows the time already.
+    timer_waker: Option<Waker>,
     input_ended: bool,
     /// Whether the transport may have input: it is asked again only once it has woken us.
     input: Arc<Readiness>,
@@ -513,7 +528,7 @@ where
     fn take_commands(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let mut progressed = false;
         while !self.handles_gone {
-            match self.commands.as_mut().poll_next(cx) {
+            match Pin::new(&mut self.commands).poll_next(cx) {
                 Poll::Ready(Some(command)) => {
                     command(&mut Control {
                         session: &mut self.session,
@@ -690,14 +705,24 @@ where
         if at <= now {
             return true;
         }
-        if self.armed_at.is_none_or(|armed| at < armed) {
+        // A timer that went off early (the deadline moved later) is armed again.
+        if self.armed_at.is_none_or(|armed| at < armed || armed <= now) {
             self.timer.set_at(at);
             self.armed_at = Some(at);
+            self.timer_waker = None;
+        }
+        if self
+            .timer_waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return false;
         }
         if Pin::new(&mut self.timer).poll(cx).is_ready() {
             self.armed_at = None;
             return true;
         }
+        self.timer_waker = Some(cx.waker().clone());
         false
     }
 }

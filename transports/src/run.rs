@@ -126,6 +126,9 @@ impl<F: Future> Future for Coalesced<F> {
                 spin_until = None;
                 continue;
             }
+            if this.spin.is_zero() {
+                return Poll::Pending;
+            }
             let now = Instant::now();
             if now >= *spin_until.get_or_insert(now + this.spin) {
                 return Poll::Pending;

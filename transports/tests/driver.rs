@@ -1,7 +1,10 @@
 //! The driver and `block_on`, beneath the scenarios: wakes, timers and deadlines.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
@@ -97,4 +100,33 @@ fn a_later_deadline_fires_after_an_earlier_one_is_cleared() {
         waited < Duration::from_secs(5),
         "timed out late: {waited:?}"
     );
+}
+
+/// The driver polls its timer only for a new waker: one polled first in one task and then run
+/// in another must still be woken by its deadline in the second.
+#[test]
+fn a_driver_moved_to_another_task_still_wakes_at_its_deadline() {
+    let (manager_end, _silent_plugin) = memory::pair();
+    let registry: HashMap<String, String> = HashMap::new();
+    let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    config.hello_timeout = Duration::from_millis(100);
+    let start = Instant::now();
+    let (_manager, mut driver) = connect(
+        ManagerSession::new(start, config),
+        StreamTransport::new(manager_end),
+    );
+    // The first task polls it once, arming the timer with a waker nothing will answer, and ends.
+    let mut first_task = Context::from_waker(Waker::noop());
+    assert!(Pin::new(&mut driver).poll(&mut first_task).is_pending());
+    // Asked first: a driver woken only by this timer would finish in the same poll.
+    let give_up = async {
+        async_io::Timer::after(Duration::from_secs(5)).await;
+        panic!("the hello deadline never woke the driver");
+    };
+    let reason = async_io::block_on(future::or(give_up, driver));
+    assert!(
+        reason.to_string().contains("hello"),
+        "closed for another reason: {reason}"
+    );
+    assert!(start.elapsed() >= Duration::from_millis(100));
 }

@@ -6,12 +6,13 @@
 //! both sides of every comparison are placed alike.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_lite::future;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use futures_util::StreamExt;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use logi_plugin_core::session::{Event, Format, PluginSession, Reply, SendError, Wire};
@@ -38,12 +39,17 @@ pub enum Role {
     CountUds,
     /// Raw: reads each request frame and writes the status frame back.
     EchoUds,
+    /// The same through `async-io` (nonblocking, waiting in its reactor), the floor that any
+    /// driver on `async-io` adds to.
+    EchoUdsAsyncIo,
     /// Raw: reads `STREAMED` frames at their length prefixes, then writes one byte back.
     StreamUds,
     /// The same, decoding each frame with the codec.
     StreamUdsDecoded,
     /// Raw tungstenite client at the argument's address, echoing every binary message.
     EchoWs,
+    /// The same through `async-tungstenite` on `async-io`, the floor of a WebSocket driver there.
+    EchoWsAsyncIo,
     /// A plugin session pumped by hand over a blocking Unix socket, answering every request.
     CoreUds,
     /// `AnswerUds` while streaming 64 KiB image updates for `FLOOD_INSTANCES` action instances
@@ -51,14 +57,16 @@ pub enum Role {
     FloodUds,
 }
 
-const ROLES: [(Role, &str); 9] = [
+const ROLES: [(Role, &str); 11] = [
     (Role::AnswerUds, "answer-uds"),
     (Role::AnswerWs, "answer-ws"),
     (Role::CountUds, "count-uds"),
     (Role::EchoUds, "echo-uds"),
+    (Role::EchoUdsAsyncIo, "echo-uds-async-io"),
     (Role::StreamUds, "stream-uds"),
     (Role::StreamUdsDecoded, "stream-uds-decoded"),
     (Role::EchoWs, "echo-ws"),
+    (Role::EchoWsAsyncIo, "echo-ws-async-io"),
     (Role::CoreUds, "core-uds"),
     (Role::FloodUds, "flood-uds"),
 ];
@@ -100,9 +108,11 @@ pub fn run_if_child() -> bool {
         }
         Role::CountUds => counting_plugin(uds_transport(&arg)),
         Role::EchoUds => raw_echo(UnixStream::connect(&arg).unwrap()),
+        Role::EchoUdsAsyncIo => raw_async_io_echo(UnixStream::connect(&arg).unwrap()),
         Role::StreamUds => raw_stream(UnixStream::connect(&arg).unwrap(), false),
         Role::StreamUdsDecoded => raw_stream(UnixStream::connect(&arg).unwrap(), true),
         Role::EchoWs => raw_ws_echo(&arg),
+        Role::EchoWsAsyncIo => raw_async_io_ws_echo(&arg),
         Role::CoreUds => core_plugin(UnixStream::connect(&arg).unwrap()),
         Role::FloodUds => flooding_plugin(uds_transport(&arg)),
     }
@@ -199,6 +209,20 @@ fn raw_echo(mut socket: UnixStream) {
     }
 }
 
+/// `raw_echo` through `async-io`: each side waits in the reactor, as a driver does.
+fn raw_async_io_echo(socket: UnixStream) {
+    let (request, answer) = crate::round_trip_frames();
+    let mut socket = async_io::Async::new(socket).unwrap();
+    let mut buf = vec![0; request.len()];
+    async_io::block_on(async {
+        while socket.read_exact(&mut buf).await.is_ok() {
+            if socket.write_all(&answer).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
 /// Reads `STREAMED` frames at their length prefixes, then says so with one byte; again until
 /// the parent hangs up.
 fn raw_stream(mut socket: UnixStream, decode: bool) {
@@ -235,6 +259,23 @@ fn raw_ws_echo(addr: &str) {
             return;
         }
     }
+}
+
+/// `raw_ws_echo` through `async-tungstenite`, each side waiting in `async-io`'s reactor.
+fn raw_async_io_ws_echo(addr: &str) {
+    async_io::block_on(async {
+        let stream = async_io::Async::<TcpStream>::connect(addr.parse::<SocketAddr>().unwrap())
+            .await
+            .unwrap();
+        stream.get_ref().set_nodelay(true).unwrap();
+        let url = format!("ws://{addr}/");
+        let (mut ws, _) = async_tungstenite::client_async(url, stream).await.unwrap();
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_binary() && ws.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 fn core_plugin(mut socket: UnixStream) {
