@@ -52,10 +52,11 @@ use logi_plugin_core::session::{
     Event, ManagerConfig, ManagerSession, PluginConfig, Session, Wire,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
-use logi_plugin_transports::ws::{WsListener, WsOptions};
+use logi_plugin_transports::ws::{self, WsListener, WsOptions};
 use logi_plugin_transports::{Connection, Driver, StreamTransport, Transport, connect};
 use peer::Role;
 use support::{Ratio, dial, elapsed, status, trigger};
+use tungstenite::protocol::WebSocketConfig;
 
 const STREAMED: usize = 100_000;
 /// The action instances whose images the flooding plugin keeps updating.
@@ -472,10 +473,12 @@ fn ws_round_trip(c: &mut Criterion) -> [Round; 3] {
     group.bench_function("raw_tungstenite", |bench| {
         bench.iter_custom(|iters| elapsed(|| raw_round_trips(iters)))
     });
-    // The same over `async-tungstenite` on `async-io`, both ends.
+    // The same over `async-tungstenite` on `async-io`, both ends, reading as our transport reads.
     let (stream, echo) = tcp_peer(Role::EchoWsAsyncIo);
     let stream = async_io::Async::new(stream).unwrap();
-    let mut server = async_io::block_on(async_tungstenite::accept_async(stream)).unwrap();
+    let config = WebSocketConfig::default().read_buffer_size(ws::READ_BUFFER_SIZE);
+    let accepting = async_tungstenite::accept_async_with_config(stream, Some(config));
+    let mut server = async_io::block_on(accepting).unwrap();
     let mut async_io_round_trips = move |n: u64| {
         let _ = &echo;
         async_io::block_on(async {

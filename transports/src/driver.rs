@@ -22,7 +22,7 @@ use async_io::Timer;
 use futures_channel::{mpsc, oneshot};
 use futures_lite::Stream;
 use futures_util::task::AtomicWaker;
-use logi_plugin_core::session::{CloseReason, Event, Session};
+use logi_plugin_core::session::{CloseReason, Event, SendError, Session};
 use logi_plugin_core::{Message, ResponseInfo};
 
 use crate::events::{Events, Outbox, outbox};
@@ -97,7 +97,7 @@ pub struct Answer {
 pub enum RequestError {
     /// The session refused to send it.
     #[error("not sent: {0}")]
-    Send(#[from] logi_plugin_core::session::SendError),
+    Send(#[from] SendError),
     /// No answer came within the timeout.
     #[error("no answer within the timeout")]
     TimedOut,
@@ -115,7 +115,7 @@ pub enum RequestError {
 pub enum CommandError {
     /// The session refused it.
     #[error(transparent)]
-    Send(#[from] logi_plugin_core::session::SendError),
+    Send(#[from] SendError),
     /// The driver is no longer running.
     #[error("the connection's driver has stopped")]
     Gone,
@@ -143,6 +143,24 @@ pub(crate) struct Control<'a, S> {
     pub(crate) session: &'a mut S,
     pub(crate) now: Instant,
     waiters: &'a mut HashMap<u32, Waiter>,
+}
+
+impl<S: Session> Control<'_, S> {
+    /// Sends a request whose outcome goes to `waiter`; a refused one hands the waiter back.
+    fn submit(
+        &mut self,
+        message: Message,
+        timeout: Duration,
+        waiter: Waiter,
+    ) -> Result<u32, (SendError, Waiter)> {
+        match self.session.send_request(self.now, message, timeout) {
+            Ok(id) => {
+                self.waiters.insert(id, waiter);
+                Ok(id)
+            }
+            Err(refused) => Err((refused, waiter)),
+        }
+    }
 }
 
 type Command<S> = Box<dyn FnOnce(&mut Control<'_, S>) + Send>;
@@ -264,13 +282,10 @@ where
         let (sender, outcome) = oneshot::channel();
         // One command and one wait: a refusal comes back through the same channel as the answer.
         self.command(move |control| {
-            match control.session.send_request(control.now, message, timeout) {
-                Ok(id) => {
-                    control.waiters.insert(id, Waiter::Channel(sender));
-                }
-                Err(refused) => {
-                    let _ = sender.send(Err(refused.into()));
-                }
+            if let Err((refused, waiter)) =
+                control.submit(message, timeout, Waiter::Channel(sender))
+            {
+                waiter.finish(Err(refused.into()));
             }
         })
         .map_err(|_| RequestError::Gone)?;
@@ -285,27 +300,13 @@ where
         timeout: Duration,
         on_answer: impl FnOnce(Result<Answer, RequestError>) + Send + 'static,
     ) -> Result<u32, RequestError> {
-        self.send_request(
-            message.into(),
-            timeout,
-            Waiter::Callback(Box::new(on_answer)),
-        )
-        .await
-    }
-
-    async fn send_request(
-        &self,
-        message: Message,
-        timeout: Duration,
-        waiter: Waiter,
-    ) -> Result<u32, RequestError> {
+        let message = message.into();
+        let waiter = Waiter::Callback(Box::new(on_answer));
         let (reply, id) = oneshot::channel();
         self.command(move |control| {
-            let sent = control.session.send_request(control.now, message, timeout);
-            if let Ok(id) = sent {
-                control.waiters.insert(id, waiter);
-            }
-            let _ = reply.send(sent);
+            let sent = control.submit(message, timeout, waiter);
+            // A refused request's callback is dropped unrun: the refusal is returned instead.
+            let _ = reply.send(sent.map_err(|(refused, _)| refused));
         })
         .map_err(|_| RequestError::Gone)?;
         Ok(id.await.map_err(|_| RequestError::Gone)??)

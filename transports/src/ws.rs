@@ -217,7 +217,7 @@ impl WsIncoming {
 /// every read, including the reads that find nothing (a driver looks for input several times a
 /// message): its default of 128 KiB made that zeroing 9% of a round trip's CPU. A larger
 /// message takes a few reads.
-const READ_BUFFER_SIZE: usize = 16 * 1024;
+pub const READ_BUFFER_SIZE: usize = 16 * 1024;
 
 fn config(max_message_size: usize) -> WebSocketConfig {
     WebSocketConfig::default()

@@ -118,7 +118,7 @@ fn a_driver_moved_to_another_task_still_wakes_at_its_deadline() {
     // The first task polls it once, arming the timer with a waker nothing will answer, and ends.
     let mut first_task = Context::from_waker(Waker::noop());
     assert!(Pin::new(&mut driver).poll(&mut first_task).is_pending());
-    // Asked first: a driver woken only by this timer would finish in the same poll.
+    // Polled first, so the driver must finish before this fires, not in the wake-up it causes.
     let give_up = async {
         async_io::Timer::after(Duration::from_secs(5)).await;
         panic!("the hello deadline never woke the driver");

@@ -17,8 +17,9 @@ use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use logi_plugin_core::session::{Event, Format, PluginSession, Reply, SendError, Wire};
 use logi_plugin_transports::local::connect_local;
-use logi_plugin_transports::ws::connect_ws;
+use logi_plugin_transports::ws::{READ_BUFFER_SIZE, connect_ws};
 use logi_plugin_transports::{Connection, Transport, connect};
+use tungstenite::protocol::WebSocketConfig;
 
 use crate::support::status;
 use crate::{STREAMED, plugin_config};
@@ -261,7 +262,9 @@ fn raw_ws_echo(addr: &str) {
     }
 }
 
-/// `raw_ws_echo` through `async-tungstenite`, each side waiting in `async-io`'s reactor.
+/// `raw_ws_echo` through `async-tungstenite`, each side waiting in `async-io`'s reactor, reading
+/// as much at a time as our WebSocket transport does (tungstenite zeroes its whole read size
+/// before each read, and a nonblocking reader makes reads that find nothing).
 fn raw_async_io_ws_echo(addr: &str) {
     async_io::block_on(async {
         let stream = async_io::Async::<TcpStream>::connect(addr.parse::<SocketAddr>().unwrap())
@@ -269,7 +272,10 @@ fn raw_async_io_ws_echo(addr: &str) {
             .unwrap();
         stream.get_ref().set_nodelay(true).unwrap();
         let url = format!("ws://{addr}/");
-        let (mut ws, _) = async_tungstenite::client_async(url, stream).await.unwrap();
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_SIZE);
+        let (mut ws, _) = async_tungstenite::client_async_with_config(url, stream, Some(config))
+            .await
+            .unwrap();
         while let Some(Ok(message)) = ws.next().await {
             if message.is_binary() && ws.send(message).await.is_err() {
                 return;
