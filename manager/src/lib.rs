@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod bounds;
 pub mod conformance;
 pub mod demo;
 pub mod host;

@@ -37,9 +37,17 @@ struct Answer {
 }
 
 impl Answer {
+    /// The header `name`, which the answer must carry at most once (a browser refuses an
+    /// answer with its CORS headers twice).
     fn header(&self, name: &str) -> Option<&str> {
-        let found = self.headers.iter().find(|(key, _)| key == name);
-        found.map(|(_, value)| value.as_str())
+        let mut found = self.headers.iter().filter(|(key, _)| key == name);
+        let first = found.next().map(|(_, value)| value.as_str());
+        assert!(
+            found.next().is_none(),
+            "{name} is sent twice: {:?}",
+            self.headers
+        );
+        first
     }
 
     fn json(&self) -> Value {
@@ -54,7 +62,9 @@ impl Answer {
     }
 }
 
-/// Sends one request with `extra` headers (a `Host` of the admin port unless `extra` has one).
+/// Sends one request as the owner (the port's credential as a bearer token, unless `extra`
+/// has an `Authorization` or a `Cookie`) with `extra` headers (a `Host` of the admin port unless
+/// `extra` has one).
 fn request(
     host: &Host,
     method: &str,
@@ -62,17 +72,39 @@ fn request(
     body: Option<&str>,
     extra: &[(&str, &str)],
 ) -> Answer {
+    exchange(host, method, path, body, extra, true)
+}
+
+/// [`request`] with no credential, as another local user or a page could send it.
+fn anonymous(host: &Host, method: &str, path: &str, body: Option<&str>) -> Answer {
+    exchange(host, method, path, body, &[], false)
+}
+
+fn exchange(
+    host: &Host,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    extra: &[(&str, &str)],
+    as_owner: bool,
+) -> Answer {
     let addr = host.admin_addr().unwrap();
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\n");
-    if !extra
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
-    {
+    let has = |header: &str| {
+        extra
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(header))
+    };
+    if !has("host") {
         head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    if as_owner && !has("authorization") && !has("cookie") {
+        let token = host.admin_token().unwrap();
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
     for (name, value) in extra {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -85,6 +117,11 @@ fn request(
     stream.write_all(head.as_bytes()).unwrap();
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();
+    parse_answer(&text)
+}
+
+/// An answer as read whole off the connection.
+fn parse_answer(text: &str) -> Answer {
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let mut lines = head.lines();
     let status = lines
@@ -607,7 +644,12 @@ fn open_events(host: &Host) -> BufReader<TcpStream> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(stream, "GET /logi/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let token = host.admin_token().unwrap();
+    write!(
+        stream,
+        "GET /logi/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
@@ -775,4 +817,219 @@ fn the_console_page_and_its_script_are_served_with_a_strict_policy() {
     assert!(script.body.contains("/logi/call"));
     assert_eq!(get(&host, "/console/nothing.js").status, 404);
     assert_eq!(get(&host, "/nowhere").status, 404);
+}
+
+#[test]
+fn a_request_without_the_owners_credential_is_refused_401() {
+    let (host, _data) = host();
+    for path in ["/", "/provd/pg_mgr", "/logi/events"] {
+        let refused = anonymous(&host, "GET", path, None);
+        assert_eq!(refused.status, 401, "{path}");
+        assert_eq!(refused.error_code(), "UNAUTHORIZED");
+        assert!(refused.body.contains("admin.token"), "{}", refused.body);
+        assert!(refused.header("www-authenticate").is_some());
+    }
+    let development = host.development_mode();
+    let body = r#"{"param": {"value": false}}"#;
+    let refused = anonymous(
+        &host,
+        "PUT",
+        "/provd/configure/development_mode",
+        Some(body),
+    );
+    assert_eq!(refused.status, 401);
+    assert_eq!(host.development_mode(), development);
+    let wrong = request(
+        &host,
+        "GET",
+        "/provd/pg_mgr",
+        None,
+        &[("Authorization", "Bearer 0000")],
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("not this manager's"), "{}", wrong.body);
+}
+
+#[test]
+fn the_credential_is_kept_owner_only_in_the_data_directory() {
+    let (host, data) = host();
+    let kept = std::fs::read_to_string(data.path().join("admin.token")).unwrap();
+    assert_eq!(kept.trim(), host.admin_token().unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(data.path().join("admin.token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// What `script` prints, run by bash as the user `nobody` (uid 65534); `None` (with the reason
+/// printed) when this test does not run as root and cannot become another user.
+#[cfg(unix)]
+fn as_another_user(script: &str) -> Option<String> {
+    use std::os::unix::process::CommandExt as _;
+    if rustix::process::geteuid().as_raw() != 0 {
+        eprintln!("skipped: only root can run the probe as another user (uid 65534)");
+        return None;
+    }
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .uid(65534)
+        .gid(65534)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn another_local_user_can_neither_read_the_credential_nor_install_or_switch_modes() {
+    let (host, data) = media_host(|config| {
+        config.admin = Some("127.0.0.1:0".parse().unwrap());
+    });
+    let addr = host.admin_addr().unwrap();
+    let token_file = data.path().join("admin.token");
+    // The probe of the issue, as user nobody: switch development mode on, then install a
+    // package of its own by path; and read the owner's secret.
+    let probe = format!(
+        r#"
+        send() {{
+            exec 3<>/dev/tcp/127.0.0.1/{port}
+            printf '%s %s HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' "$1" "$2" "${{#3}}" "$3" >&3
+            head -n 1 <&3
+            exec 3<&-
+        }}
+        send PUT /provd/configure/development_mode '{{"param":{{"value":true}}}}'
+        send POST /logi/call '{{"id":1,"message":{{"@type":"type.googleapis.com/logi.protocol.plugin_manager.InstallPlugin","pluginId":"x","packagePath":"/tmp/theirs.zip"}}}}'
+        cat {token} >/dev/null 2>&1 && echo READ_THE_SECRET || echo cannot read the secret
+        "#,
+        port = addr.port(),
+        token = token_file.display(),
+    );
+    let Some(seen) = as_another_user(&probe) else {
+        return;
+    };
+    let lines: Vec<&str> = seen.lines().map(str::trim_end).collect();
+    assert_eq!(
+        lines,
+        [
+            "HTTP/1.1 401 Unauthorized",
+            "HTTP/1.1 401 Unauthorized",
+            "cannot read the secret"
+        ],
+        "{seen}"
+    );
+    assert!(!host.development_mode());
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        // The data directory keeps everyone else out besides.
+        let mode = std::fs::metadata(data.path()).unwrap().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}
+
+#[test]
+fn installing_by_a_file_path_is_refused_on_the_admin_port() {
+    let (host, data) = host();
+    let archive = plain_package("com.example.bypath", "1.0.0", "by path");
+    let path = data.path().join("bypath.zip");
+    std::fs::write(&path, archive).unwrap();
+    let envelope = json!({
+        "id": 7,
+        "message": {
+            "@type": "type.googleapis.com/logi.protocol.plugin_manager.InstallPlugin",
+            "pluginId": "com.example.bypath",
+            "packagePath": path,
+        }
+    });
+    let refused = post(&host, "/logi/call", envelope);
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.error_code(), "UNAUTHORIZED");
+    assert!(refused.body.contains("local socket"), "{}", refused.body);
+    assert!(host.plugin("com.example.bypath").is_none());
+}
+
+#[test]
+fn the_consoles_address_trades_its_token_for_a_strict_http_only_cookie() {
+    let (host, _data) = host();
+    let token = host.admin_token().unwrap().to_string();
+    let opened = anonymous(&host, "GET", &format!("/?token={token}"), None);
+    assert_eq!(opened.status, 303);
+    // The secret leaves the address bar (and the history).
+    assert_eq!(opened.header("location"), Some("/"));
+    assert_eq!(
+        opened.header("set-cookie"),
+        Some(format!("logi_admin={token}; Path=/; HttpOnly; SameSite=Strict").as_str())
+    );
+    let cookie = format!("logi_admin={token}");
+    let page = request(&host, "GET", "/", None, &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Developer console"));
+    let guessed = anonymous(&host, "GET", "/?token=0123", None);
+    assert_eq!(guessed.status, 401);
+    assert!(guessed.header("set-cookie").is_none());
+}
+
+#[test]
+fn a_request_repeating_its_host_or_origin_is_refused() {
+    let (host, _data) = host();
+    let addr = host.admin_addr().unwrap().to_string();
+    let own = format!("http://{addr}");
+    for (name, value) in [("Host", addr.as_str()), ("Origin", own.as_str())] {
+        let twice = request(
+            &host,
+            "GET",
+            "/provd/pg_mgr",
+            None,
+            &[("Host", &addr), (name, value), (name, value)],
+        );
+        assert_eq!(twice.status, 400, "{name}");
+        assert_eq!(twice.error_code(), "DUPLICATE_HEADER");
+        assert!(
+            twice.body.contains(&name.to_ascii_lowercase()),
+            "{}",
+            twice.body
+        );
+    }
+}
+
+#[test]
+fn a_head_over_the_limit_is_answered_431_every_time() {
+    let (host, _data) = host();
+    let addr = host.admin_addr().unwrap();
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut head = format!("GET /provd/pg_mgr HTTP/1.1\r\nHost: {addr}\r\nX-Padding: ");
+        head.push_str(&"a".repeat(64 * 1024));
+        head.push_str("\r\n\r\n");
+        // The client sends all of it before reading, as most do.
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut text = Vec::new();
+        let read = stream.read_to_end(&mut text);
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            read.is_ok() && text.starts_with("HTTP/1.1 431 "),
+            "{read:?}: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn event_streams_are_bounded_and_the_next_one_is_refused_503() {
+    let (host, _data) = host();
+    let open: Vec<_> = (0..16).map(|_| open_events(&host)).collect();
+    let refused = get(&host, "/logi/events");
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.error_code(), "TOO_MANY_STREAMS");
+    assert_eq!(refused.header("retry-after"), Some("15"));
+    drop(open);
 }

@@ -202,14 +202,23 @@ fn text_of(selector: &str) -> String {
     format!("(document.querySelector({selector:?}) || {{}}).textContent")
 }
 
-#[test]
-fn the_console_drives_the_example_plugin_in_a_real_browser() {
-    let Some(executable) = chromium() else {
+/// The browser to test in, or `None` (the test passes, saying so) where there is none and
+/// none is required.
+fn browser_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
         assert!(
             std::env::var_os("LOGI_REQUIRE_BROWSER").is_none(),
             "LOGI_REQUIRE_BROWSER is set but no Chromium was found (install Debian's chromium)"
         );
         eprintln!("skipped: no Chromium at /usr/bin/chromium (or $CHROMIUM)");
+    }
+    found
+}
+
+#[test]
+fn the_console_drives_the_example_plugin_in_a_real_browser() {
+    let Some(executable) = browser_or_skip() else {
         return;
     };
     let (host, _data) = media_host(|config| {
@@ -218,8 +227,16 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     });
     let (_browser, devtools) = launch(&executable);
     let mut page = Page::open(&devtools);
-    let console = format!("http://{}/", host.admin_addr().unwrap());
-    page.send("Page.navigate", json!({ "url": console }));
+    // The address `logi-plugin serve` prints, with the owner's secret, which the port swaps
+    // for a cookie.
+    page.send(
+        "Page.navigate",
+        json!({ "url": host.console_url().unwrap() }),
+    );
+    page.until(&format!(
+        "location.href === 'http://{}/' && document.readyState === 'complete'",
+        host.admin_addr().unwrap()
+    ));
 
     // The plugin is listed, running, with its action and dial.
     page.until(&format!(
@@ -320,4 +337,60 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     let shot = page.screenshot("console");
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
     eprintln!("screenshot: {}", shot.display());
+}
+
+/// Serves `page` as HTML to every connection on a loopback port of its own, on a thread; the
+/// page's origin.
+fn serve_page(page: &'static str) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    format!("http://localhost:{port}")
+}
+
+#[test]
+fn a_page_of_an_allowed_origin_calls_the_admin_port_through_cors_in_a_real_browser() {
+    let Some(executable) = browser_or_skip() else {
+        return;
+    };
+    // A tool of the user's own, on another origin, given the port's secret.
+    let origin = serve_page("<!doctype html><title>tool</title><p>tool</p>");
+    let (host, _data) = media_host(|config| {
+        config.admin = Some("127.0.0.1:0".parse().unwrap());
+        config.admin_origins = vec![origin.clone()];
+    });
+    let (_browser, devtools) = launch(&executable);
+    let mut page = Page::open(&devtools);
+    page.send("Page.navigate", json!({ "url": format!("{origin}/") }));
+    page.until("document.readyState === 'complete' && document.title === 'tool'");
+    // A JSON body and a bearer token: the browser asks first (a preflight), then sends.
+    let call = format!(
+        "fetch('http://{}/provd/configure/locale', {{ method: 'PUT', \
+           headers: {{ 'Content-Type': 'application/json', 'Authorization': 'Bearer {}' }}, \
+           body: JSON.stringify({{ param: {{ value: 'fr-FR' }} }}) }}) \
+         .then((answer) => answer.status, (error) => String(error))",
+        host.admin_addr().unwrap(),
+        host.admin_token().unwrap()
+    );
+    assert_eq!(page.eval(&call), json!(204));
+    assert_eq!(host.language(), "fr-FR");
+    let read = format!(
+        "fetch('http://{}/provd/pg_mgr/plugins', {{ headers: {{ 'Authorization': 'Bearer {}' }} }}) \
+         .then((answer) => answer.json()).then((body) => Object.keys(body.plugins), String)",
+        host.admin_addr().unwrap(),
+        host.admin_token().unwrap()
+    );
+    assert_eq!(page.eval(&read), json!([PLUGIN_ID]));
 }

@@ -30,10 +30,17 @@ fn host() -> (Host, tempfile::TempDir) {
     (host, data)
 }
 
-/// Opens a view, as a web page from `origin` would (or a program, with `None`).
+/// Opens a view, as a web page from `origin` would (or a program, with `None`), given its
+/// address with the owner's credential.
 fn open(host: &Host, origin: Option<&str>) -> Result<View, tungstenite::Error> {
+    let token = host.admin_token().unwrap();
+    open_at(host, &format!("/?token={token}"), origin)
+}
+
+/// Opens a view at `path` (which may carry a `?token=`).
+fn open_at(host: &Host, path: &str, origin: Option<&str>) -> Result<View, tungstenite::Error> {
     let addr = host.marketplace_addr().unwrap();
-    let mut request = format!("ws://{addr}/").into_client_request().unwrap();
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
     if let Some(origin) = origin {
         request
             .headers_mut()
@@ -280,4 +287,106 @@ fn a_plugin_asking_for_a_login_is_broadcast_to_every_open_view() {
     let account = &after["installedPlugins"][0];
     assert_eq!(account["pluginId"], "com.example.account");
     assert_eq!(account["loginRequired"], true);
+}
+
+/// The HTTP status an upgrade was refused with.
+fn refused_status(result: Result<View, tungstenite::Error>) -> u16 {
+    match result {
+        Err(tungstenite::Error::Http(answer)) => answer.status().as_u16(),
+        Err(other) => panic!("refused otherwise: {other}"),
+        Ok(_) => panic!("admitted"),
+    }
+}
+
+#[test]
+fn a_view_must_present_the_owners_credential() {
+    let (host, _data) = host();
+    assert_eq!(refused_status(open_at(&host, "/", Some(PAGE))), 401);
+    assert_eq!(refused_status(open_at(&host, "/?token=0123", None)), 401);
+    // The console's cookie, and a program's bearer token, are let in too.
+    let addr = host.marketplace_addr().unwrap();
+    let token = host.admin_token().unwrap();
+    for (name, value) in [
+        ("cookie", format!("logi_admin={token}")),
+        ("authorization", format!("Bearer {token}")),
+    ] {
+        let mut request = format!("ws://{addr}/").into_client_request().unwrap();
+        request.headers_mut().insert(name, value.parse().unwrap());
+        let stream = TcpStream::connect(addr).unwrap();
+        assert!(tungstenite::client(request, stream).is_ok(), "{name}");
+    }
+    let mut view = view(&host);
+    send(&mut view, "MPGetInstalledPlugins {}");
+    assert_eq!(receive(&mut view).0, "MPInstalledPlugins");
+}
+
+#[test]
+fn views_past_the_limit_are_closed_saying_why() {
+    let (host, _data) = host();
+    let mut open: Vec<View> = (0..logi_plugin_manager::marketplace::MAX_VIEWS)
+        .map(|_| view(&host))
+        .collect();
+    let mut one_too_many = view(&host);
+    let (name, body) = receive(&mut one_too_many);
+    assert_eq!(name, "MPError");
+    assert!(
+        body["error"].as_str().unwrap().contains("open already"),
+        "{body}"
+    );
+    // Those open are served as before.
+    send(&mut open[0], "MPGetInstalledPlugins {}");
+    assert_eq!(receive(&mut open[0]).0, "MPInstalledPlugins");
+}
+
+#[test]
+fn idle_connections_cannot_hold_a_view_out() {
+    let (host, _data) = host();
+    let addr = host.marketplace_addr().unwrap();
+    // More idle connections than upgrades may wait at once, none of them saying anything.
+    let idle: Vec<TcpStream> = (0..2 * logi_plugin_transports::listener::MAX_UPGRADING)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    let started = std::time::Instant::now();
+    let mut view = view(&host);
+    send(&mut view, "MPGetInstalledPlugins {}");
+    assert_eq!(receive(&mut view).0, "MPInstalledPlugins");
+    // Well before the first idle one's upgrade time is up.
+    assert!(
+        started.elapsed() < logi_plugin_transports::listener::UPGRADE_TIMEOUT / 2,
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
+
+#[test]
+fn an_upgrade_sent_a_byte_at_a_time_is_dropped_at_the_time_limit() {
+    use std::io::{Read as _, Write as _};
+    let (host, _data) = host();
+    let addr = host.marketplace_addr().unwrap();
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(1000)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let limit = logi_plugin_transports::listener::UPGRADE_TIMEOUT;
+    let head = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
+    let mut bytes = head.bytes().chain(std::iter::repeat(b'a'));
+    loop {
+        assert!(
+            started.elapsed() < limit * 2,
+            "still held after {:?}",
+            started.elapsed()
+        );
+        if slow.write_all(&[bytes.next().unwrap()]).is_err() {
+            break;
+        }
+        let mut buf = [0u8; 64];
+        match slow.read(&mut buf) {
+            Ok(0) => break,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {}
+            _ => break,
+        }
+    }
+    assert!(started.elapsed() >= limit / 2, "{:?}", started.elapsed());
 }

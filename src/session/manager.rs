@@ -685,8 +685,9 @@ fn millis_up(wait: Duration) -> u32 {
         .max(1)
 }
 
-/// Compares two secrets in time that depends only on their lengths, never on where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares two secrets in time that depends only on their lengths, never on where they differ
+/// (plugin codes here; the host's own credentials too).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut difference = u8::from(a.len() != b.len());
     for i in 0..a.len().max(b.len()) {
         difference |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);

@@ -67,7 +67,9 @@ pub use driven::Session;
 pub use library::{LibraryConfig, LibrarySession};
 pub use link::Limits;
 pub use live::LiveSessions;
-pub use manager::{MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, Peer, PluginRegistry};
+pub use manager::{
+    MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, Peer, PluginRegistry, constant_time_eq,
+};
 pub use peer::PeerProcess;
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};

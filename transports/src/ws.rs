@@ -42,6 +42,9 @@ pub struct WsOptions {
     pub allowed_origins: Vec<String>,
     /// The largest message accepted; a peer sending more is disconnected.
     pub max_message_size: usize,
+    /// The owner's own check of an upgrade request that passed the `Host` and `Origin` checks
+    /// (a credential, say); `None` admits every one.
+    pub admit: Option<Admission>,
 }
 
 impl Default for WsOptions {
@@ -49,7 +52,43 @@ impl Default for WsOptions {
         WsOptions {
             allowed_origins: Vec::new(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            admit: None,
         }
+    }
+}
+
+/// An upgrade request as [`Admission`] sees it.
+pub type UpgradeRequest = tungstenite::handshake::server::Request;
+
+/// Why [`Admission`] refused an upgrade: the HTTP status it is answered with, and the reason,
+/// sent as the answer's body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The status, e.g. 401.
+    pub status: u16,
+    /// What was wrong, for the peer.
+    pub reason: String,
+}
+
+/// The function an [`Admission`] asks.
+type Check = dyn Fn(&UpgradeRequest) -> Result<(), Refusal> + Send + Sync;
+
+/// A check the listener's owner makes of each upgrade request, after the listener's own.
+#[derive(Clone)]
+pub struct Admission(Arc<Check>);
+
+impl Admission {
+    /// An admission that asks `check`.
+    pub fn new(
+        check: impl Fn(&UpgradeRequest) -> Result<(), Refusal> + Send + Sync + 'static,
+    ) -> Admission {
+        Admission(Arc::new(check))
+    }
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Admission")
     }
 }
 
@@ -74,6 +113,9 @@ pub enum WsListenError {
     /// The upgrade named a `Host` that is not a loopback name with the listener's port.
     #[error("refused a WebSocket upgrade for Host {0:?}: not a loopback name with this port")]
     HostRefused(String),
+    /// The owner's [`Admission`] refused the upgrade.
+    #[error("refused a WebSocket upgrade ({}): {}", .0.status, .0.reason)]
+    NotAdmitted(Refusal),
     /// The upgrade failed.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(#[from] WsError),
@@ -177,27 +219,35 @@ impl WsIncoming {
                     Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
                 };
                 let host = header("host").unwrap_or_default();
+                let forbidden = |what| (tungstenite::http::StatusCode::FORBIDDEN, what);
                 let refusal = if !is_loopback_host(&host, port) {
                     let what = format!("Host {host:?} is not a loopback name with port {port}");
-                    (what, WsListenError::HostRefused(host))
+                    (forbidden(what), WsListenError::HostRefused(host))
                 } else {
                     match header("origin") {
-                        None => return Ok(response),
                         Some(origin)
-                            if origin != "null" && allowed.allowed_origins.contains(&origin) =>
+                            if origin == "null" || !allowed.allowed_origins.contains(&origin) =>
                         {
-                            return Ok(response);
-                        }
-                        Some(origin) => {
                             let what = format!("origin {origin} may not connect here");
-                            (what, WsListenError::OriginRefused(origin))
+                            (forbidden(what), WsListenError::OriginRefused(origin))
                         }
+                        _ => match allowed.admit.as_ref().map(|admit| (admit.0)(request)) {
+                            None | Some(Ok(())) => return Ok(response),
+                            Some(Err(refusal)) => {
+                                let status =
+                                    tungstenite::http::StatusCode::from_u16(refusal.status)
+                                        .unwrap_or(tungstenite::http::StatusCode::FORBIDDEN);
+                                let what = (status, refusal.reason.clone());
+                                (what, WsListenError::NotAdmitted(refusal))
+                            }
+                        },
                     }
                 };
-                let mut error = ErrorResponse::new(Some(refusal.0));
-                *error.status_mut() = tungstenite::http::StatusCode::FORBIDDEN;
-                *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal.1);
-                Err(error)
+                let ((status, what), error) = refusal;
+                let mut answer = ErrorResponse::new(Some(what));
+                *answer.status_mut() = status;
+                *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                Err(answer)
             }
         };
         let config = config(self.options.max_message_size);

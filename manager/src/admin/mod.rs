@@ -10,12 +10,23 @@
 //!   (`/logi/events`) ([`logi`]);
 //! - `/` and `/console/...`: the developer console ([`console`]).
 //!
-//! A web page on another site must not be able to drive the manager, so a request is refused
-//! unless its `Host` names this loopback port (no DNS rebinding), its `Origin` (or, for a
-//! request a browser sends without one, its `Sec-Fetch-Site`) is this port's own or one of
-//! [`HostConfig::admin_origins`](crate::HostConfig), and a `POST` or `PUT` says its body is
-//! JSON, which no HTML form can send. Pages of the allowed origins get the CORS answers they
-//! need.
+//! Loopback is reachable by every user of the machine and by every web page the user opens, so
+//! a request is refused unless:
+//! - it repeats none of the headers the port decides on (`Host`, `Origin`, ...): a request that
+//!   says two things is not guessed at;
+//! - its `Host` names this loopback port (no DNS rebinding), and its `Origin` (or, for a request
+//!   a browser sends without one, its `Sec-Fetch-Site`) is this port's own or one of
+//!   [`HostConfig::admin_origins`](crate::HostConfig);
+//! - it presents the owner's credential (the host's `credential` module: a bearer token, the
+//!   console's cookie, or `?token=`), so that another local user cannot drive the manager;
+//!   a browser's CORS preflight, which never carries credentials, is the one exception;
+//! - a `POST` or `PUT` says its body is JSON, which no HTML form can send.
+//!
+//! Pages of the allowed origins get the CORS answers they need. A `GET` that presents the
+//! credential as `?token=` (the console's address as `logi-plugin serve` prints it) is answered
+//! with the credential as an `HttpOnly`, `SameSite=Strict` cookie and a redirect to the same
+//! page without it. Installing a package by its file path is refused here: only the owner-only
+//! local socket may name a path.
 
 mod console;
 pub(crate) mod http;
@@ -24,23 +35,42 @@ mod logi;
 mod operation;
 mod provd;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use async_io::Async;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::ws::{LOOPBACK_NAMES, is_loopback_host};
 
+use crate::bounds::Slots;
 use crate::host::Host;
-use http::{ReadError, Request, Response};
+use crate::host::credential::{COOKIE, Credential};
+use http::{Request, Response};
 use operation::Operations;
+
+/// How many event streams (`/logi/events`) may be open at once; past that one is refused 503.
+pub(crate) const MAX_EVENT_STREAMS: usize = 16;
+
+/// The headers a request may send only once.
+const SINGLE_HEADERS: [&str; 6] = [
+    "host",
+    "origin",
+    "sec-fetch-site",
+    "content-type",
+    "authorization",
+    "cookie",
+];
 
 /// What the admin port's connections share.
 pub(crate) struct Admin {
     host: Host,
+    credential: Credential,
     operations: Operations,
     port: u16,
     /// Origins allowed besides this port's own.
     origins: Vec<String>,
+    /// The open event streams.
+    streams: Slots,
 }
 
 /// The browser origins of a page served by the loopback port `port`.
@@ -54,20 +84,28 @@ pub(crate) fn own_origins(port: u16) -> Vec<String> {
 /// Accepts admin connections until cancelled, each served in its own task.
 pub(crate) async fn accept(
     host: Host,
+    credential: Credential,
     listener: Async<TcpListener>,
     port: u16,
     origins: Vec<String>,
 ) {
-    let admin = std::sync::Arc::new(Admin {
+    let admin = Arc::new(Admin {
         host,
+        credential,
         operations: Operations::default(),
         port,
         origins,
+        streams: Slots::new(MAX_EVENT_STREAMS),
     });
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                smol::spawn(serve(admin.clone(), stream)).detach();
+                let admin = admin.clone();
+                let serve = http::serve(stream, move |request| {
+                    let admin = admin.clone();
+                    async move { admin.serve(request).await }
+                });
+                smol::spawn(serve).detach();
             }
             Err(error) => {
                 let message = format!("admin accept: {error}");
@@ -79,38 +117,40 @@ pub(crate) async fn accept(
     }
 }
 
-/// Answers the one request of a connection.
-async fn serve(admin: std::sync::Arc<Admin>, mut stream: Async<TcpStream>) {
-    let request = match http::read_request(&mut stream).await {
-        Ok(request) => request,
-        Err(ReadError::Gone) => return,
-        Err(ReadError::Refused(response)) => {
-            let _ = http::write_response(&mut stream, &response).await;
-            return;
-        }
-    };
-    if let Err(refusal) = admin.admit(&request) {
-        let _ = http::write_response(&mut stream, &refusal).await;
-        return;
-    }
-    if request.path.trim_end_matches('/') == logi::EVENTS && request.method == "GET" {
-        logi::events(&admin.host, stream).await;
-        return;
-    }
-    let mut response = admin.answer(&request).await;
-    // A page of another allowed origin reads the answer only if it is told it may.
-    let allowed = |origin: &&str| admin.origins.iter().any(|allowed| allowed == origin);
-    if let Some(origin) = request.header("origin").filter(allowed) {
-        response = response
-            .with_header("Access-Control-Allow-Origin", origin)
-            .with_header("Vary", "Origin");
-    }
-    let _ = http::write_response(&mut stream, &response).await;
-}
-
 impl Admin {
-    /// Refuses a request that a page of another site could have sent.
+    /// Answers one request.
+    async fn serve(&self, request: Request) -> Response {
+        let response = match self.admit(&request) {
+            Err(refusal) => refusal,
+            Ok(()) if request.method == "GET" && has_token_query(&request) => {
+                // The console's address as printed: the secret moves into a cookie, out of the
+                // address bar and the history.
+                let cookie = format!(
+                    "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+                    self.credential.secret()
+                );
+                Response::see_other(request.path.clone()).with_header("Set-Cookie", cookie)
+            }
+            Ok(()) => self.answer(&request).await,
+        };
+        // A page of another allowed origin reads the answer only if it is told it may.
+        match request
+            .header("origin")
+            .filter(|origin| self.origins.iter().any(|o| o == origin))
+        {
+            Some(origin) => response
+                .with_header("Access-Control-Allow-Origin", origin)
+                .with_header("Vary", "Origin"),
+            None => response,
+        }
+    }
+
+    /// Refuses a request that a page of another site, or another user, could have sent.
     fn admit(&self, request: &Request) -> Result<(), Response> {
+        if let Some(name) = request.repeated(&SINGLE_HEADERS) {
+            let what = format!("the request sends {name} more than once: refused, not guessed at");
+            return Err(Response::error(400, "DUPLICATE_HEADER", &what));
+        }
         let port = self.port;
         let host = request.header("host").unwrap_or("");
         if !is_loopback_host(host, port) {
@@ -143,22 +183,35 @@ impl Admin {
                 }
             }
         }
+        // A browser's preflight carries no credential; it is answered with what the page may
+        // send, and the request itself must then present one.
+        if request.method == "OPTIONS" {
+            return Ok(());
+        }
+        if let Err(what) = self
+            .credential
+            .check(&request.headers, request.query.as_deref())
+        {
+            return Err(Response::error(401, "UNAUTHORIZED", &what)
+                .with_header("WWW-Authenticate", "Bearer realm=\"logi-plugin\""));
+        }
         if matches!(request.method.as_str(), "POST" | "PUT") {
             sent_as_json(request)?;
         }
         Ok(())
     }
 
-    /// The CORS preflight of a page of an allowed origin.
+    /// The CORS preflight of a page of an allowed origin ([`Admin::serve`] adds the origin).
     fn preflight(&self, request: &Request) -> Response {
         match request.header("origin") {
             Some(origin) if self.origins.iter().any(|allowed| allowed == origin) => {
                 Response::no_content()
-                    .with_header("Access-Control-Allow-Origin", origin)
                     .with_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
-                    .with_header("Access-Control-Allow-Headers", "Content-Type, Accept")
+                    .with_header(
+                        "Access-Control-Allow-Headers",
+                        "Content-Type, Accept, Authorization",
+                    )
                     .with_header("Access-Control-Max-Age", "600")
-                    .with_header("Vary", "Origin")
             }
             _ => method_not_allowed("GET, POST, PUT, DELETE"),
         }
@@ -179,11 +232,16 @@ impl Admin {
                 "POST" => logi::call(&self.host, request).await,
                 _ => method_not_allowed("POST"),
             },
-            // Its GET is streamed before this.
-            ["logi", "events"] => method_not_allowed("GET"),
+            ["logi", "events"] => only(request, "GET", || logi::events(self)),
             _ => not_found(&request.path),
         }
     }
+}
+
+/// Whether the request's query names a `token` (the console's address as printed).
+fn has_token_query(request: &Request) -> bool {
+    let query = request.query.as_deref().unwrap_or("");
+    query.split('&').any(|pair| pair.starts_with("token="))
 }
 
 /// `answer` for a resource read with GET only.

@@ -10,6 +10,8 @@
 
 mod codes;
 mod config;
+pub(crate) mod credential;
+mod data;
 mod diagnostics;
 mod event;
 mod install;
@@ -74,6 +76,17 @@ pub enum HostError {
     /// The WebSocket port cannot be opened.
     #[error(transparent)]
     ListenWs(#[from] WsListenError),
+    /// Another host holds the data directory.
+    #[error(
+        "the data directory {} is in use by another manager{}: stop it, or give this one \
+         another --data-dir", dir.display(), holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    DataDirInUse {
+        /// The data directory.
+        dir: PathBuf,
+        /// The holder's process id, as it wrote it in the lock file.
+        holder: Option<u32>,
+    },
     /// The admin port was asked for on an address that is not loopback.
     #[error("refusing to open the admin port on {0}: it binds loopback addresses only")]
     NotLoopback(SocketAddr),
@@ -246,6 +259,10 @@ struct Shared {
     clients: Mutex<Vec<ManagerConnection>>,
     /// Held by each install, uninstall and reload for its whole length.
     lifecycle: smol::lock::Mutex<()>,
+    /// The data directory's lock, given up at shutdown.
+    data_dir: Mutex<data::DataDir>,
+    /// What the admin port and the marketplace bridge admit their owner by, when either is open.
+    credential: Option<credential::Credential>,
 }
 
 struct Plugin {
@@ -324,12 +341,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Host {
     /// Opens the data directory and the listeners, and launches the installed plugins.
     pub fn start(config: HostConfig) -> Result<Host, HostError> {
-        let plugins_dir = config.data_dir.join("plugins");
-        std::fs::create_dir_all(&plugins_dir).map_err(|source| HostError::Io {
-            what: format!("creating {}", plugins_dir.display()),
-            source,
-        })?;
-        let settings = SettingsStore::open(&config.data_dir.join("settings.sqlite3"))?;
+        let data_dir = data::DataDir::open(&config.data_dir)?;
+        let database = config.data_dir.join("settings.sqlite3");
+        data::owner_only_database(&database)?;
+        let settings = SettingsStore::open(&database)?;
+        let credential = (config.admin.is_some() || config.marketplace.is_some())
+            .then(|| credential::Credential::load_or_create(&config.data_dir))
+            .transpose()?;
         let codes = Arc::<Codes>::default();
         let mut session = ManagerConfig::new(codes.clone(), env!("CARGO_PKG_VERSION"));
         session.language_code.clone_from(&config.language);
@@ -343,8 +361,8 @@ impl Host {
             listener = listener.with_ws(ws);
         }
         let admin = config.admin.map(crate::admin::bind).transpose()?;
-        let (marketplace, marketplace_addr) = match config.marketplace {
-            Some(addr) => {
+        let (marketplace, marketplace_addr) = match (config.marketplace, &credential) {
+            (Some(addr), Some(credential)) => {
                 // The console page on the admin port opens the marketplace bridge.
                 let mut options = config.marketplace_options.clone();
                 if let Some((_, port)) = &admin {
@@ -352,10 +370,11 @@ impl Host {
                         .allowed_origins
                         .extend(crate::admin::own_origins(*port));
                 }
+                options.admit = Some(crate::marketplace::admission(credential.clone()));
                 let (ws, bound) = bind_ws(addr, &options, "marketplace")?;
                 (Some(ws), Some(bound))
             }
-            None => (None, None),
+            _ => (None, None),
         };
         let admin_addr = match (&admin, config.admin) {
             (Some((_, port)), Some(addr)) => Some(SocketAddr::new(addr.ip(), *port)),
@@ -370,6 +389,8 @@ impl Host {
             statuses: Mutex::new(HashMap::new()),
             clients: Mutex::new(Vec::new()),
             lifecycle: smol::lock::Mutex::new(()),
+            data_dir: Mutex::new(data_dir),
+            credential,
             config,
             codes,
             settings,
@@ -390,10 +411,10 @@ impl Host {
             let task = smol::spawn(crate::marketplace::accept(host.clone(), listener));
             lock(&host.shared.accepting).push(task);
         }
-        if let Some((listener, port)) = admin {
+        if let (Some((listener, port)), Some(credential)) = (admin, host.credential().cloned()) {
             let origins = host.shared.config.admin_origins.clone();
-            let task = smol::spawn(crate::admin::accept(host.clone(), listener, port, origins));
-            lock(&host.shared.accepting).push(task);
+            let accept = crate::admin::accept(host.clone(), credential, listener, port, origins);
+            lock(&host.shared.accepting).push(smol::spawn(accept));
         }
         host.load_installed()?;
         Ok(host)
@@ -456,6 +477,26 @@ impl Host {
     /// Where the admin HTTP port is, when [`HostConfig::admin`] asked for one.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.shared.admin
+    }
+
+    /// The owner's secret that the admin port and the marketplace bridge ask for (kept in the
+    /// data directory's `admin.token`), when either is open: send it as
+    /// `Authorization: Bearer <secret>`, or open the console at
+    /// [`console_url`](Self::console_url).
+    pub fn admin_token(&self) -> Option<&str> {
+        self.shared.credential.as_ref().map(|c| c.secret())
+    }
+
+    /// The developer console's address with the owner's secret, which the port exchanges for a
+    /// cookie: what `logi-plugin serve` prints for its user to open.
+    pub fn console_url(&self) -> Option<String> {
+        let addr = self.admin_addr()?;
+        Some(format!("http://{addr}/?token={}", self.admin_token()?))
+    }
+
+    /// What the admin port and the marketplace bridge admit their owner by.
+    pub(crate) fn credential(&self) -> Option<&credential::Credential> {
+        self.shared.credential.as_ref()
     }
 
     /// Resolves once the host has begun to shut down.
@@ -607,6 +648,8 @@ impl Host {
         {
             connection.close();
         }
+        // Every plugin is gone: another host may have the folder.
+        lock(&self.shared.data_dir).release();
     }
 }
 

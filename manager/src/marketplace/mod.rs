@@ -4,8 +4,13 @@
 //! Each open view gets `MPInstalledPlugins` whenever the plugin list changes or a plugin asks
 //! for a login (seed 11.1), answers to its `MPGetInstalledPlugins`, and an `MPError` line for a
 //! request that cannot be read or carried out; the connection stays open. The listener admits
-//! browser pages only from the origins in [`HostConfig::marketplace_options`](crate::host::HostConfig),
-//! as the plugin WebSocket does.
+//! browser pages only from the origins in
+//! [`HostConfig::marketplace_options`](crate::host::HostConfig), as the plugin WebSocket does,
+//! and only a client presenting the owner's credential (as the admin port asks it; a web view,
+//! whose WebSocket cannot send a header, gets `?token=` in its address, and the console sends
+//! its cookie). What a client can hold is bounded: [`MAX_VIEWS`] open views, [`MAX_UPGRADING`]
+//! upgrades in progress (a newcomer drops the one waiting longest), each within
+//! [`UPGRADE_TIMEOUT`].
 
 pub mod line;
 
@@ -16,16 +21,37 @@ use futures_lite::{StreamExt, future};
 use logi_plugin_core::proto::manager::PluginInstallationEvent;
 use logi_plugin_core::proto::marketplace::{PluginInfo, PluginInstallation};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
-use logi_plugin_transports::ws::WsListener;
+use logi_plugin_transports::listener::{MAX_UPGRADING, UPGRADE_TIMEOUT};
+use logi_plugin_transports::ws::{Admission, Refusal, WsIncoming, WsListener};
 use tungstenite::Message as WsMessage;
 
+use crate::bounds::{Crowd, Slot, Slots};
+use crate::host::credential::Credential;
 use crate::host::{Host, HostError, HostEvent};
 use line::MarketRequest;
 
 type View = async_tungstenite::WebSocketStream<Async<TcpStream>>;
 
+/// How many marketplace views may be open at once; past that a new one is closed with an
+/// `MPError` line saying why.
+pub const MAX_VIEWS: usize = 16;
+
+/// The marketplace listener's check of each upgrade: the owner's credential.
+pub(crate) fn admission(credential: Credential) -> Admission {
+    Admission::new(move |request| {
+        credential
+            .check(request.headers(), request.uri().query())
+            .map_err(|reason| Refusal {
+                status: 401,
+                reason,
+            })
+    })
+}
+
 /// Accepts marketplace views until cancelled, each served in its own task.
 pub(crate) async fn accept(host: Host, listener: WsListener) {
+    let views = Slots::new(MAX_VIEWS);
+    let mut upgrading = Crowd::new(MAX_UPGRADING);
     loop {
         let incoming = match listener.accept().await {
             Ok(incoming) => incoming,
@@ -36,17 +62,42 @@ pub(crate) async fn accept(host: Host, listener: WsListener) {
                 continue;
             }
         };
-        let host = host.clone();
-        smol::spawn(async move {
-            match incoming.upgrade_stream().await {
-                Ok(view) => serve_view(&host, view).await,
-                Err(error) => host.log_host(
-                    LogLevel::Warning,
-                    &format!("marketplace view refused: {error}"),
-                ),
+        let upgrade = smol::spawn(upgrade(host.clone(), incoming, views.clone()));
+        if upgrading.join(upgrade) {
+            let what = format!(
+                "{MAX_UPGRADING} marketplace connections were waiting for their upgrade: the \
+                 oldest was dropped"
+            );
+            host.log_host(LogLevel::Warning, &what);
+        }
+    }
+}
+
+/// Completes one view's upgrade within [`UPGRADE_TIMEOUT`], then serves it in a task of its own
+/// (so that it no longer counts as waiting).
+async fn upgrade(host: Host, incoming: WsIncoming, views: Slots) {
+    let upgraded = future::or(async { Some(incoming.upgrade_stream().await) }, async {
+        async_io::Timer::after(UPGRADE_TIMEOUT).await;
+        None
+    })
+    .await;
+    match upgraded {
+        Some(Ok(mut view)) => match views.take() {
+            Some(slot) => smol::spawn(async move { serve_view(&host, view, slot).await }).detach(),
+            None => {
+                let what = format!("{MAX_VIEWS} marketplace views are open already: close one");
+                let _ = view.send(WsMessage::text(line::error("", &what))).await;
+                let _ = view.close(None).await;
             }
-        })
-        .detach();
+        },
+        Some(Err(error)) => host.log_host(
+            LogLevel::Warning,
+            &format!("marketplace view refused: {error}"),
+        ),
+        None => host.log_host(
+            LogLevel::Warning,
+            &format!("a marketplace view did not finish its upgrade within {UPGRADE_TIMEOUT:?}"),
+        ),
     }
 }
 
@@ -57,8 +108,8 @@ enum Next {
     Reply(String),
 }
 
-/// Serves one view until it closes.
-async fn serve_view(host: &Host, mut view: View) {
+/// Serves one view until it closes; its slot is free again then.
+async fn serve_view(host: &Host, mut view: View, _slot: Slot) {
     let (_, events) = host.watch();
     // Requests that take time (installs) run on their own and send their error line here.
     let (reply_tx, replies) = async_channel::unbounded::<String>();

@@ -125,6 +125,7 @@ impl Harness {
                 let options = WsOptions {
                     allowed_origins: self.origins.clone(),
                     max_message_size: WS_MAX_MESSAGE,
+                    ..WsOptions::default()
                 };
                 let ws = WsListener::bind(addr, options).unwrap();
                 self.ws_addr = Some(ws.local_addr().unwrap());

@@ -324,7 +324,11 @@ async function openMarketplace() {
   const { links } = await api("GET", "/logi");
   const link = links.find((candidate) => candidate.rel === "logi.marketplace");
   if (!link) return;
-  const socket = new WebSocket(link.href);
+  // The bridge is on this page's host, under the name the page was opened by, so that the
+  // browser sends it the console's cookie (cookies are per host name, not per port).
+  const url = new URL(link.href);
+  url.hostname = location.hostname;
+  const socket = new WebSocket(url);
   socket.addEventListener("open", () => {
     marketplace = socket;
     setBadge("#marketplace", "marketplace: open", true);

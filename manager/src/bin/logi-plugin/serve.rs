@@ -98,10 +98,12 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
     let mut signals = stop_signals()?;
     let host = Host::start(config)?;
     let (plugins, events) = host.watch();
+    // The console's address carries the owner's secret, as notebook servers print theirs: the
+    // one who started the daemon opens it; the port swaps it for a cookie.
     out.report(
         json!({ "ok": true, "serving": host.endpoint(), "websocket": host.websocket_addr(),
                 "marketplace": host.marketplace_addr(), "admin": host.admin_addr(),
-                "data_dir": data_dir, "plugins": plugins.len() }),
+                "console": host.console_url(), "data_dir": data_dir, "plugins": plugins.len() }),
         &format!(
             "serving on {}{}{}{} with {} plugins from {}",
             host.endpoint().display(),
@@ -111,8 +113,8 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
             host.marketplace_addr()
                 .map(|addr| format!(", marketplace on ws://{addr}"))
                 .unwrap_or_default(),
-            host.admin_addr()
-                .map(|addr| format!(", developer console on http://{addr}/"))
+            host.console_url()
+                .map(|url| format!(", developer console on {url}"))
                 .unwrap_or_default(),
             plugins.len(),
             data_dir.display()
