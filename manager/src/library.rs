@@ -13,7 +13,7 @@
 //! # smol::block_on(async {
 //! let (client, runner) = PluginManagerClient::connect(LibraryOptions::new("Options+", "1.0"));
 //! smol::spawn(runner).detach();
-//! client.wait_connected().await;
+//! client.wait_connected().await.expect("connected");
 //! let plugins = client.plugin_list().await?.result().await?;
 //! # Ok::<(), logi_plugin_manager::library::CallError>(())
 //! # });
@@ -242,16 +242,20 @@ impl PluginManagerClient {
         }
     }
 
-    /// Waits until the client is connected, or has stopped.
-    pub async fn wait_connected(&self) -> bool {
+    /// Waits until the client is connected, or has stopped: then why (`disconnect` was called,
+    /// the manager refused the hello, or another user serves the endpoint, which is refused
+    /// before any hello is sent).
+    pub async fn wait_connected(&self) -> Result<(), CloseReason> {
         while !self.connected() {
             match self.next_event().await {
-                Some(LibraryEvent::CommunicationEstablished(_)) => return true,
-                Some(LibraryEvent::Stopped(_)) | None => return false,
+                Some(LibraryEvent::CommunicationEstablished(_)) => return Ok(()),
+                Some(LibraryEvent::Stopped(reason)) => return Err(reason),
+                // Stopped before, its reason taken by another caller.
+                None => return Err(CloseReason::Local),
                 Some(_) => {}
             }
         }
-        true
+        Ok(())
     }
 
     /// Installs the package at `package_path`, which must hold `plugin_id` (9.3.1); an empty

@@ -42,10 +42,7 @@ fn client_of(host: &Host) -> PluginManagerClient {
     };
     let (client, runner) = PluginManagerClient::connect(options);
     smol::spawn(runner).detach();
-    assert!(
-        within(client.wait_connected()),
-        "the client did not connect"
-    );
+    within(client.wait_connected()).expect("the client did not connect");
     client
 }
 

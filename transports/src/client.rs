@@ -6,7 +6,7 @@
 //! (a local socket by default, or WebSocket), says hello with the plugin's id, version and
 //! secret, and keeps the connection up ([`crate::reconnect`]): when it drops it reconnects with
 //! capped exponential backoff and a new hello. Only a refused hello (a wrong secret, an unknown
-//! plugin) or [`PluginClient::disconnect`] stop it.
+//! plugin), a local socket another user serves, or [`PluginClient::disconnect`] stop it.
 //!
 //! Everything the manager sends arrives as a [`ClientEvent`] from
 //! [`next_event`](PluginClient::next_event); requests are answered with
@@ -214,9 +214,10 @@ pub enum ClientEvent {
         /// When sending resumes.
         until: Instant,
     },
-    /// The client stopped for good: `disconnect` was called, or the manager refused the hello
+    /// The client stopped for good: `disconnect` was called, the manager refused the hello
     /// (a refusal with `DUPLICATE_NAME`, a session still live for this plugin id, is tried
-    /// again after the backoff instead).
+    /// again after the backoff instead), or the local socket is served by another user
+    /// (`TransportFailed`, naming the endpoint and the uid).
     Stopped(CloseReason),
 }
 

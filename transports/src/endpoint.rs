@@ -80,3 +80,12 @@ pub enum ConnectError {
     #[error(transparent)]
     WebSocket(#[from] WsListenError),
 }
+
+impl ConnectError {
+    /// Whether the client should stop rather than try again: the endpoint is served by another
+    /// user ([`LocalError::NotOwner`]), whom every new attempt would reach again, where a
+    /// manager not (yet) listening is worth waiting for.
+    pub fn is_final(&self) -> bool {
+        matches!(self, ConnectError::Local(LocalError::NotOwner { .. }))
+    }
+}

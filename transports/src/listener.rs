@@ -8,21 +8,27 @@
 //!
 //! WebSocket upgrades run inside [`ManagerListener::accept`] side by side, so a slow or hostile
 //! client holds up nobody; an upgrade refused (a browser origin, a bad request) is counted in
-//! [`ListenerStats`] and never reaches the owner.
+//! [`ListenerStats`] and never reaches the owner. At [`MAX_UPGRADING`] upgrades in progress, a
+//! new connection evicts the oldest, so that a crowd of idle connections cannot keep a real
+//! plugin waiting in the kernel's backlog.
+//!
+//! A listening socket whose accept fails (out of file descriptors, say) is reported to the
+//! owner and tried again after a pause doubling from [`ACCEPT_RETRY`] up to a second, while the
+//! other transports go on: the listener never gives up a socket.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
-
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::Stream as _;
 use logi_plugin_core::session::{ManagerConfig, ManagerSession, PeerProcess, Wire};
 
+use crate::client::Backoff;
 use crate::driver::{Connection, Driver, connect};
 use crate::endpoint::ConnectError;
 use crate::local::{LocalError, LocalListener};
@@ -31,8 +37,14 @@ use crate::stream::StreamTransport;
 use crate::transport::{BoxTransport, Transport};
 use crate::ws::{WsListenError, WsListener};
 
-/// The most WebSocket upgrades in progress at once; connections beyond wait in the backlog.
+/// The most WebSocket upgrades in progress at once; a connection beyond evicts the oldest.
 pub const MAX_UPGRADING: usize = 64;
+
+/// The pause before a failed accept is tried again; it doubles while accepts keep failing.
+pub const ACCEPT_RETRY: Backoff = Backoff {
+    initial: Duration::from_millis(10),
+    max: Duration::from_secs(1),
+};
 
 /// How long a client has to complete its WebSocket upgrade.
 pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,12 +67,61 @@ pub struct ListenerStats {
     pub refused_hosts: u64,
     /// WebSocket upgrades that failed otherwise (not a WebSocket request, too slow, ...).
     pub failed_upgrades: u64,
+    /// WebSocket upgrades dropped unfinished to make room for a newer connection.
+    pub evicted_upgrades: u64,
 }
 
 type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// An accepted connection, with the process at its other end where the transport tells it.
 type Accepted = (BoxTransport, Option<PeerProcess>);
+
+/// One listening socket's accept in progress, tried again after a pause when it fails.
+struct Accepting<T> {
+    pending: Option<Pending<io::Result<T>>>,
+    /// Accepts failed in a row.
+    failures: u32,
+}
+
+impl<T> Default for Accepting<T> {
+    fn default() -> Self {
+        Accepting {
+            pending: None,
+            failures: 0,
+        }
+    }
+}
+
+impl<T: 'static> Accepting<T> {
+    /// Polls the accept in progress, starting one with `start` if there is none (after the
+    /// pause [`ACCEPT_RETRY`] gives, if the last one failed).
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        start: impl FnOnce() -> Pending<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let failures = self.failures;
+        let pending = self.pending.get_or_insert_with(|| {
+            let accept = start();
+            if failures == 0 {
+                return accept;
+            }
+            // The same failure would come back at once (a descriptor is not freed by asking).
+            let pause = ACCEPT_RETRY.delay(failures - 1);
+            Box::pin(async move {
+                Timer::after(pause).await;
+                accept.await
+            })
+        });
+        let result = std::task::ready!(pending.as_mut().poll(cx));
+        self.pending = None;
+        self.failures = match result {
+            Ok(_) => 0,
+            Err(_) => self.failures.saturating_add(1),
+        };
+        Poll::Ready(result)
+    }
+}
 
 /// Opens in-memory connections to a [`ManagerListener`] in the same process.
 #[derive(Clone, Debug)]
@@ -95,10 +156,11 @@ impl From<MemoryConnector> for crate::client::Connector {
 pub struct ManagerListener {
     config: ManagerConfig,
     local: Option<Arc<LocalListener>>,
-    local_accept: Option<Pending<io::Result<Accepted>>>,
+    local_accept: Accepting<Accepted>,
     ws: Option<Arc<WsListener>>,
-    ws_accept: Option<Pending<io::Result<crate::ws::WsIncoming>>>,
-    upgrading: Vec<Pending<Result<BoxTransport, WsListenError>>>,
+    ws_accept: Accepting<crate::ws::WsIncoming>,
+    /// Oldest first.
+    upgrading: VecDeque<Pending<Result<BoxTransport, WsListenError>>>,
     memory_tx: async_channel::Sender<MemoryStream>,
     memory_rx: Pin<Box<async_channel::Receiver<MemoryStream>>>,
     stats: ListenerStats,
@@ -127,10 +189,10 @@ impl ManagerListener {
         ManagerListener {
             config,
             local: None,
-            local_accept: None,
+            local_accept: Accepting::default(),
             ws: None,
-            ws_accept: None,
-            upgrading: Vec::new(),
+            ws_accept: Accepting::default(),
+            upgrading: VecDeque::new(),
             memory_tx,
             memory_rx: Box::pin(memory_rx),
             stats: ListenerStats::default(),
@@ -178,7 +240,8 @@ impl ManagerListener {
     }
 
     /// The next plugin connection: its handle, and the driver to spawn. Errors are those of the
-    /// listening sockets themselves (not of one client's failed upgrade).
+    /// listening sockets themselves (not of one client's failed upgrade): call `accept` again,
+    /// the failing socket is retried after a pause ([`ACCEPT_RETRY`]) while the others go on.
     pub async fn accept(&mut self) -> io::Result<(ManagerConnection, ManagerDriver)> {
         let (transport, peer_process) = std::future::poll_fn(|cx| self.poll_transport(cx)).await?;
         self.stats.accepted += 1;
@@ -199,7 +262,7 @@ impl ManagerListener {
             return Poll::Ready(Ok((Box::new(StreamTransport::new(stream)), None)));
         }
         if let Some(local) = &self.local {
-            let accept = self.local_accept.get_or_insert_with(|| {
+            let accepted = self.local_accept.poll(cx, || {
                 let local = local.clone();
                 Box::pin(async move {
                     let transport = local.accept().await?;
@@ -207,21 +270,22 @@ impl ManagerListener {
                     Ok((Box::new(transport) as BoxTransport, peer))
                 })
             });
-            if let Poll::Ready(result) = accept.as_mut().poll(cx) {
-                self.local_accept = None;
+            if let Poll::Ready(result) = accepted {
                 return Poll::Ready(result);
             }
         }
-        if let Some(ws) = &self.ws
-            && self.upgrading.len() < MAX_UPGRADING
-        {
-            let accept = self.ws_accept.get_or_insert_with(|| {
+        if let Some(ws) = &self.ws {
+            let accepted = self.ws_accept.poll(cx, || {
                 let ws = ws.clone();
                 Box::pin(async move { ws.accept().await })
             });
-            if let Poll::Ready(incoming) = accept.as_mut().poll(cx) {
-                self.ws_accept = None;
+            if let Poll::Ready(incoming) = accepted {
                 let incoming = incoming?;
+                if self.upgrading.len() >= MAX_UPGRADING {
+                    // Idle connections must not keep a live one waiting behind them.
+                    drop(self.upgrading.pop_front());
+                    self.stats.evicted_upgrades += 1;
+                }
                 let upgrade =
                     async move { Ok(Box::new(incoming.upgrade().await?) as BoxTransport) };
                 let timeout = async {
@@ -231,7 +295,7 @@ impl ManagerListener {
                     )))
                 };
                 self.upgrading
-                    .push(Box::pin(futures_lite::future::or(upgrade, timeout)));
+                    .push_back(Box::pin(futures_lite::future::or(upgrade, timeout)));
                 // Poll the new upgrade (and accept the next connection) at once.
                 cx.waker().wake_by_ref();
             }
@@ -241,7 +305,7 @@ impl ManagerListener {
             match self.upgrading[index].as_mut().poll(cx) {
                 Poll::Pending => index += 1,
                 Poll::Ready(result) => {
-                    drop(self.upgrading.swap_remove(index));
+                    drop(self.upgrading.remove(index));
                     match result {
                         // A WebSocket peer's process is not known: loopback TCP does not say.
                         Ok(transport) => return Poll::Ready(Ok((transport, None))),

@@ -6,7 +6,12 @@
 //! file name under `$XDG_RUNTIME_DIR` (else `/tmp`) on Linux and other Unixes. The socket is
 //! reachable by its owner only. A socket file left behind by a manager that died is replaced; a
 //! live manager on the endpoint is never displaced: binding fails with
-//! [`LocalError::EndpointInUse`].
+//! [`LocalError::EndpointInUse`], naming who holds it. Only a socket is ever removed: anything
+//! else at the path is left alone ([`LocalError::NotASocket`]).
+//!
+//! In `/tmp` another user can listen on the endpoint first. [`connect_local`] therefore checks
+//! who serves the socket (the peer's uid from `SO_PEERCRED` on Linux, the socket file's owner on
+//! other Unixes) and refuses another user's ([`LocalError::NotOwner`]) before a byte is sent.
 //!
 //! A plugin's end keeps a small kernel send buffer ([`PLUGIN_SEND_BUFFER`], on Linux): what the
 //! kernel holds has left the session's lanes, and a press's answer would wait behind all of it.
@@ -24,13 +29,62 @@ use crate::StreamTransport;
 /// The file (or pipe) name of the default endpoint, before the user's hash.
 pub const ENDPOINT_PREFIX: &str = "logitech_plugin_framework_agent-";
 
+/// Who serves a local socket: the user, and the process where the platform tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EndpointOwner {
+    /// The user id.
+    pub uid: u32,
+    /// The process that listens (Linux's peer credentials); `None` when only the socket file's
+    /// owner is known.
+    pub pid: Option<u32>,
+}
+
+impl std::fmt::Display for EndpointOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.pid {
+            Some(pid) => write!(f, "process {pid} of uid {}", self.uid),
+            None => write!(f, "uid {} (the socket file's owner)", self.uid),
+        }
+    }
+}
+
 /// Why a local endpoint could not be bound or reached.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LocalError {
     /// A live listener (another manager) already serves this endpoint.
-    #[error("another manager is already listening on {0}")]
-    EndpointInUse(String),
+    #[error(
+        "another manager is already listening on {endpoint}{}",
+        held_by(holder)
+    )]
+    EndpointInUse {
+        /// The endpoint.
+        endpoint: String,
+        /// Who listens there, where it can be told.
+        holder: Option<EndpointOwner>,
+    },
+    /// Something other than a socket is at the endpoint's path: it is left alone.
+    #[error("cannot listen on {endpoint}: it is {kind}, not a socket, and is left alone")]
+    NotASocket {
+        /// The endpoint.
+        endpoint: String,
+        /// What is there instead ("a regular file", "a directory", ...).
+        kind: &'static str,
+    },
+    /// The socket is served by another user: not this user's manager (someone may be squatting
+    /// the endpoint). Nothing was sent to it.
+    #[error(
+        "refusing {endpoint}: it is served by {owner}, not by this user (uid {ours}); another \
+         user may be squatting the endpoint"
+    )]
+    NotOwner {
+        /// The endpoint.
+        endpoint: String,
+        /// Who serves it.
+        owner: EndpointOwner,
+        /// This process's effective user id.
+        ours: u32,
+    },
     /// Binding failed.
     #[error("cannot listen on {endpoint}: {source}")]
     Bind {
@@ -47,6 +101,11 @@ pub enum LocalError {
         /// The OS error.
         source: io::Error,
     },
+}
+
+/// `EndpointInUse`'s words for who holds the endpoint.
+fn held_by(holder: &Option<EndpointOwner>) -> String {
+    holder.map_or_else(String::new, |holder| format!(" (held by {holder})"))
 }
 
 /// The kernel send buffer asked for on a plugin's end of a local socket (Linux doubles it for its
@@ -104,9 +163,8 @@ pub fn peer_process(stream: &LocalStream) -> Option<logi_plugin_core::session::P
     #[cfg(target_os = "linux")]
     {
         use logi_plugin_core::session::PeerProcess;
-        let credentials = rustix::net::sockopt::socket_peercred(stream.get_ref()).ok()?;
-        let pid = u32::try_from(credentials.pid.as_raw_pid()).ok()?;
-        let mut peer = PeerProcess::new(pid, credentials.uid.as_raw());
+        let (pid, uid) = peer_credentials(stream.get_ref())?;
+        let mut peer = PeerProcess::new(pid, uid);
         let mut next = parent_pid(pid);
         while let Some(parent) = next.filter(|_| peer.ancestors.len() < MAX_ANCESTORS) {
             peer.ancestors.push(parent);
@@ -119,6 +177,15 @@ pub fn peer_process(stream: &LocalStream) -> Option<logi_plugin_core::session::P
         let _ = stream;
         None
     }
+}
+
+/// The pid and uid of the process at the other end of a Unix socket (`SO_PEERCRED`): for an
+/// accepted socket the one that connected, for a connected one the one that listens.
+#[cfg(target_os = "linux")]
+fn peer_credentials(socket: &std::os::unix::net::UnixStream) -> Option<(u32, u32)> {
+    let credentials = rustix::net::sockopt::socket_peercred(socket).ok()?;
+    let pid = u32::try_from(credentials.pid.as_raw_pid()).ok()?;
+    Some((pid, credentials.uid.as_raw()))
 }
 
 /// The parent of process `pid`, read from `/proc/<pid>/stat`; `None` at the root (pid 0) or if
@@ -140,7 +207,9 @@ fn parse_parent_pid(stat: &str) -> Option<u32> {
 
 #[cfg(unix)]
 mod unix {
+    use std::fs::FileType;
     use std::io;
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
     use std::os::unix::net::{UnixListener, UnixStream};
     use std::path::{Path, PathBuf};
 
@@ -149,21 +218,25 @@ mod unix {
     use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
     use interprocess::os::unix::local_socket::ListenerOptionsExt;
 
-    use super::{LocalError, StreamTransport};
+    use super::{EndpointOwner, LocalError, StreamTransport};
 
     /// A connected local socket.
     pub type LocalStream = Async<UnixStream>;
 
-    /// A listening local socket; its file is removed when it is dropped.
+    /// A listening local socket; its file is removed when it is dropped (if it is still the
+    /// socket this listener made).
     #[derive(Debug)]
     pub struct LocalListener {
         listener: Async<UnixListener>,
         path: PathBuf,
+        /// The socket file's device and inode, so that the drop removes nothing else.
+        file: (u64, u64),
     }
 
     impl LocalListener {
         /// Listens on `path`, reachable by this user only. A stale socket file (nothing
-        /// listening) is replaced; a live one is an error.
+        /// listening) is replaced; a live one, or anything that is not a socket, is an error and
+        /// is left alone.
         pub fn bind(path: impl AsRef<Path>) -> Result<LocalListener, LocalError> {
             let path = path.as_ref().to_path_buf();
             let endpoint = path.display().to_string();
@@ -173,19 +246,17 @@ mod unix {
             };
             let listener = match create(&path) {
                 Err(error) if error.kind() == io::ErrorKind::AddrInUse => {
-                    if UnixStream::connect(&path).is_ok() {
-                        return Err(LocalError::EndpointInUse(endpoint));
-                    }
-                    // Nobody answers: the file was left by a manager that died.
-                    std::fs::remove_file(&path).map_err(bind_error)?;
+                    clear_stale(&path, &endpoint)?;
                     create(&path)
                 }
                 other => other,
             }
             .map_err(bind_error)?;
+            let file = std::fs::symlink_metadata(&path).map_err(bind_error)?;
             Ok(LocalListener {
                 listener: Async::new(listener).map_err(bind_error)?,
                 path,
+                file: (file.dev(), file.ino()),
             })
         }
 
@@ -203,7 +274,12 @@ mod unix {
 
     impl Drop for LocalListener {
         fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.path);
+            // Whatever took the path's place since (a newer manager's socket, a file) stays.
+            let ours = std::fs::symlink_metadata(&self.path)
+                .is_ok_and(|file| (file.dev(), file.ino()) == self.file);
+            if ours {
+                let _ = std::fs::remove_file(&self.path);
+            }
         }
     }
 
@@ -218,7 +294,83 @@ mod unix {
         Ok(UnixListener::from(listener))
     }
 
-    /// Connects to the local socket at `path`.
+    /// Makes way for a listener at `path`, where something already is: a socket nobody answers
+    /// on (left by a manager that died) is removed; a live socket, another user's socket this
+    /// user may not reach, and anything that is not a socket stay, and are the error.
+    fn clear_stale(path: &Path, endpoint: &str) -> Result<(), LocalError> {
+        let bind_error = |source| LocalError::Bind {
+            endpoint: endpoint.into(),
+            source,
+        };
+        let file_type = match std::fs::symlink_metadata(path) {
+            Ok(file) => file.file_type(),
+            // Gone since binding failed: nothing to clear.
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(bind_error(error)),
+        };
+        if !file_type.is_socket() {
+            return Err(LocalError::NotASocket {
+                endpoint: endpoint.into(),
+                kind: kind_of(file_type),
+            });
+        }
+        let in_use = |holder| LocalError::EndpointInUse {
+            endpoint: endpoint.into(),
+            holder,
+        };
+        match UnixStream::connect(path) {
+            Ok(stream) => Err(in_use(owner(&stream, path).ok())),
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                Err(in_use(file_owner(path).ok()))
+            }
+            // Nobody answers: the file was left by a manager that died.
+            Err(_) => std::fs::remove_file(path).map_err(bind_error),
+        }
+    }
+
+    /// What a file that is not a socket is, in words.
+    fn kind_of(file_type: FileType) -> &'static str {
+        if file_type.is_file() {
+            "a regular file"
+        } else if file_type.is_dir() {
+            "a directory"
+        } else if file_type.is_symlink() {
+            "a symbolic link"
+        } else if file_type.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if file_type.is_char_device() {
+            "a character device"
+        } else if file_type.is_block_device() {
+            "a block device"
+        } else {
+            "an unknown kind of file"
+        }
+    }
+
+    /// Who serves the socket `stream` is connected to at `path`: the listening process's
+    /// credentials where the platform gives them (Linux), else the socket file's owner.
+    fn owner(stream: &UnixStream, path: &Path) -> io::Result<EndpointOwner> {
+        #[cfg(target_os = "linux")]
+        if let Some((pid, uid)) = super::peer_credentials(stream) {
+            return Ok(EndpointOwner {
+                uid,
+                pid: Some(pid),
+            });
+        }
+        let _ = stream;
+        file_owner(path)
+    }
+
+    /// The owner of the file at `path`.
+    fn file_owner(path: &Path) -> io::Result<EndpointOwner> {
+        Ok(EndpointOwner {
+            uid: std::fs::metadata(path)?.uid(),
+            pid: None,
+        })
+    }
+
+    /// Connects to the local socket at `path`, if this user serves it: a socket another user
+    /// serves is refused before anything is sent ([`LocalError::NotOwner`]).
     pub async fn connect_local(
         path: impl AsRef<Path>,
     ) -> Result<StreamTransport<LocalStream>, LocalError> {
@@ -234,6 +386,15 @@ mod unix {
         let stream = interprocess::local_socket::Stream::connect(name).map_err(connect_error)?;
         let interprocess::local_socket::Stream::UdSocket(stream) = stream;
         let stream = UnixStream::from(std::os::fd::OwnedFd::from(stream));
+        let owner = owner(&stream, path).map_err(connect_error)?;
+        let ours = rustix::process::geteuid().as_raw();
+        if owner.uid != ours {
+            return Err(LocalError::NotOwner {
+                endpoint: path.display().to_string(),
+                owner,
+                ours,
+            });
+        }
         // Only a smaller queue for bulk frames to wait in; a socket that refuses keeps its own.
         #[cfg(target_os = "linux")]
         let _ =
@@ -324,8 +485,12 @@ mod windows {
                 .security_descriptor(descriptor)
                 .create_sync()
                 .map_err(|error| match error.kind() {
+                    // Who holds a pipe is not read here yet (`GetNamedPipeServerProcessId`).
                     io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied => {
-                        LocalError::EndpointInUse(endpoint.clone())
+                        LocalError::EndpointInUse {
+                            endpoint: endpoint.clone(),
+                            holder: None,
+                        }
                     }
                     _ => bind_error(error),
                 })?;

@@ -1,6 +1,7 @@
 //! Keeping a connection to the manager up, for whoever says hello first: connect, run a
 //! session, and when it drops (the manager restarted, the machine slept, the manager went
-//! silent) reconnect with capped exponential backoff and a new hello. Only a refused hello or
+//! silent) reconnect with capped exponential backoff and a new hello. Only a refused hello, an
+//! endpoint another user serves ([`ConnectError::is_final`](crate::endpoint::ConnectError::is_final)) or
 //! [`Reconnecting::disconnect`] stop it.
 //!
 //! What is said on each connection is its session's business, given by a [`Dialer`]: the plugin
@@ -182,6 +183,10 @@ async fn run<D: Dialer>(
             Some(Ok(transport)) => transport,
             Some(Err(error)) => {
                 last_reason = CloseReason::TransportFailed(error.to_string());
+                // Another user serves the endpoint: stop and say so, rather than knock again.
+                if error.is_final() {
+                    break;
+                }
                 wait(&target.backoff, &mut failures, &stop).await;
                 continue;
             }

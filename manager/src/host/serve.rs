@@ -16,14 +16,18 @@ use logi_plugin_transports::{ManagerConnection, ManagerListener};
 use super::{HostEvent, Shared, lock};
 use crate::settings::{Conflict, Stored};
 
-/// Accepts connections until the listener fails; sessions accepted after a language change
-/// announce the new language.
+/// Accepts connections for as long as the host runs; sessions accepted after a language change
+/// announce the new language. A failing listening socket (out of descriptors, say) is retried
+/// by the listener after a growing pause; the log says so once when a run of failures starts
+/// and once when it ends.
 pub(super) async fn accept(
     shared: Arc<Shared>,
     mut listener: ManagerListener,
     languages: async_channel::Receiver<String>,
 ) {
     let mut recorded: u64 = 0;
+    // Accepts failed since the last one that succeeded.
+    let mut failed: u64 = 0;
     loop {
         // A language change is taken first, so that no session accepted after it announces the
         // old language; `accept` keeps its progress in the listener, so losing the race to it
@@ -40,6 +44,11 @@ pub(super) async fn accept(
         };
         match accepted {
             Ok((connection, driver)) => {
+                if failed > 0 {
+                    let message = format!("accepting plugins again after {failed} failed accepts");
+                    shared.config.log.write(None, LogLevel::Info, &message);
+                    failed = 0;
+                }
                 recorded += 1;
                 match record_to(&shared, recorded) {
                     Some(sink) => smol::spawn(driver.record(sink)).detach(),
@@ -48,9 +57,12 @@ pub(super) async fn accept(
                 smol::spawn(serve(shared.clone(), connection)).detach();
             }
             Err(error) => {
-                let message = format!("no longer accepting plugins: {error}");
-                shared.config.log.write(None, LogLevel::Error, &message);
-                return;
+                if failed == 0 {
+                    let message =
+                        format!("accepting plugins failed: {error}; retrying while it fails");
+                    shared.config.log.write(None, LogLevel::Error, &message);
+                }
+                failed += 1;
             }
         }
     }

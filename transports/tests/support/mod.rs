@@ -181,6 +181,10 @@ impl Harness {
         self.stats.lock().unwrap().refused_hosts
     }
 
+    pub fn evicted_upgrades(&self) -> u64 {
+        self.stats.lock().unwrap().evicted_upgrades
+    }
+
     /// The WebSocket listener's port.
     pub fn ws_port(&self) -> u16 {
         self.ws_addr.unwrap().port()

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_lite::future;
 use logi_plugin_core::proto::manager::{Invoke, PluginUpdateResult, invoke, plugin_update_result};
+use logi_plugin_core::session::CloseReason;
 use logi_plugin_manager::library::{Call, CallError, LibraryOptions, PluginManagerClient};
 use logi_plugin_transports::Endpoint;
 use serde_json::json;
@@ -175,17 +176,28 @@ fn connect(manager: &ManagerArgs) -> Result<PluginManagerClient> {
     };
     let (client, runner) = PluginManagerClient::connect(options);
     smol::spawn(runner).detach();
-    let connected = smol::block_on(future::or(client.wait_connected(), async {
-        async_io::Timer::after(CONNECT_TIMEOUT).await;
-        false
-    }));
-    if !connected {
-        client.disconnect();
-        let why =
-            format!("no plugin manager answers on {endpoint}: is `logi-plugin serve` running?");
-        return Err(why.into());
+    let connected = smol::block_on(future::or(
+        async { Some(client.wait_connected().await) },
+        async {
+            async_io::Timer::after(CONNECT_TIMEOUT).await;
+            None
+        },
+    ));
+    match connected {
+        Some(Ok(())) => Ok(client),
+        // Stopped for good: another user's socket (no hello was sent), or a refused hello.
+        Some(Err(reason)) => Err(match reason {
+            CloseReason::TransportFailed(what) => what,
+            reason => format!("the plugin manager on {endpoint} refused this tool: {reason}"),
+        }
+        .into()),
+        None => {
+            client.disconnect();
+            let why =
+                format!("no plugin manager answers on {endpoint}: is `logi-plugin serve` running?");
+            Err(why.into())
+        }
     }
-    Ok(client)
 }
 
 /// Sends a call and waits for its result.

@@ -1,0 +1,372 @@
+//! The host's local endpoint against another local user and against exhaustion, with real
+//! processes: a `logi-plugin serve` run as uid 65534 (nobody) squatting the socket path, a
+//! regular file at the path, and a daemon run out of file descriptors.
+//!
+//! The tests that start a process as another user need root; without it they say so and
+//! pass.
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use logi_plugin_transports::local::{LocalError, LocalListener, connect_local};
+use serde_json::Value;
+
+const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
+
+/// The other user: `nobody`.
+const NOBODY: u32 = 65534;
+
+/// Whether this process may start one as [`NOBODY`]; when it may not, says that `test` is
+/// skipped.
+fn may_run_as_nobody(test: &str) -> bool {
+    let root = rustix::process::geteuid().is_root();
+    if !root {
+        println!("skipping {test}: only root can start a process as uid {NOBODY}");
+    }
+    root
+}
+
+/// A [`Squatter`] for `test`, or `None` (said) when this process may not start one.
+fn squatter_for(test: &str) -> Option<Squatter> {
+    may_run_as_nobody(test).then(Squatter::start)
+}
+
+/// A `logi-plugin serve` running as [`NOBODY`] on a socket in a folder of its own, recording its
+/// sessions; stopped when dropped.
+struct Squatter {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Squatter {
+    fn start() -> Squatter {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+        let mut child = Command::new(LOGI_PLUGIN)
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .args(["--json", "serve", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--endpoint")
+            .arg(dir.path().join("agent.sock"))
+            .arg("--record")
+            .arg(dir.path().join("sessions"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let first = first_line(&mut child);
+        assert!(first["serving"].is_string(), "the squatter: {first}");
+        Squatter { child, dir }
+    }
+
+    fn endpoint(&self) -> PathBuf {
+        self.dir.path().join("agent.sock")
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The sessions it recorded, as bytes.
+    fn sessions(&self) -> Vec<Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("sessions")) else {
+            return Vec::new();
+        };
+        entries
+            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Squatter {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// Stops a daemon as its user would (SIGTERM) and reaps it.
+fn stop(child: &mut Child) {
+    let pid = rustix::process::Pid::from_child(child);
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    let _ = child.wait();
+}
+
+/// The first JSON line a daemon printed (it says where it serves); the rest is drained.
+fn first_line(child: &mut Child) -> Value {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("the daemon printed nothing").unwrap();
+    std::thread::spawn(move || lines.for_each(drop));
+    serde_json::from_str(&first).unwrap()
+}
+
+/// Runs `command` to its end, at most 20 s (a daemon that should have refused to start is
+/// killed, and the test fails).
+fn finished(command: &mut Command) -> Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = rustix::process::Pid::from_child(&child);
+    let (done, waited) = mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output().unwrap()));
+    waited
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            panic!("{command:?} was still running after 20 s");
+        })
+}
+
+/// What a run printed, both streams.
+fn printed(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+/// `logi-plugin list` against the manager on `endpoint`, run to its end.
+fn list(endpoint: &Path) -> Output {
+    finished(
+        Command::new(LOGI_PLUGIN)
+            .args(["list", "--endpoint"])
+            .arg(endpoint),
+    )
+}
+
+/// `logi-plugin serve` on `endpoint` with a fresh data directory in `dir`.
+fn serve(dir: &Path, endpoint: &Path) -> Command {
+    let mut command = Command::new(LOGI_PLUGIN);
+    command
+        .args(["serve", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg("--endpoint")
+        .arg(endpoint);
+    command
+}
+
+#[test]
+fn connecting_to_a_socket_another_user_serves_is_refused_naming_its_uid() {
+    let Some(squatter) =
+        squatter_for("connecting_to_a_socket_another_user_serves_is_refused_naming_its_uid")
+    else {
+        return;
+    };
+
+    let refused = smol::block_on(connect_local(squatter.endpoint()));
+
+    let error = refused.expect_err("connected to another user's socket");
+    let LocalError::NotOwner { owner, ours, .. } = &error else {
+        panic!("expected NotOwner, got {error:?}");
+    };
+    assert_eq!(owner.uid, NOBODY);
+    assert_eq!(owner.pid, Some(squatter.pid()));
+    assert_eq!(*ours, 0);
+    let message = error.to_string();
+    assert!(message.contains(&format!("uid {NOBODY}")), "{message}");
+    assert!(
+        message.contains(&format!("process {}", squatter.pid())),
+        "{message}"
+    );
+    assert!(
+        message.contains(&squatter.endpoint().display().to_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_cli_refuses_another_users_manager_and_sends_it_no_hello() {
+    let Some(squatter) =
+        squatter_for("the_cli_refuses_another_users_manager_and_sends_it_no_hello")
+    else {
+        return;
+    };
+
+    let output = list(&squatter.endpoint());
+
+    let printed = printed(&output);
+    assert!(!output.status.success(), "{printed}");
+    assert!(printed.contains(&format!("uid {NOBODY}")), "{printed}");
+    let sessions = squatter.sessions();
+    assert!(
+        sessions.len() <= 1,
+        "the tool connected {} times",
+        sessions.len()
+    );
+    let hello = b"ClientHello";
+    assert!(
+        !sessions
+            .iter()
+            .any(|session| session.windows(hello.len()).any(|w| w == hello)),
+        "the squatter received the tool's hello"
+    );
+}
+
+#[test]
+fn serving_on_an_endpoint_another_user_holds_fails_saying_who_holds_it() {
+    let Some(squatter) =
+        squatter_for("serving_on_an_endpoint_another_user_holds_fails_saying_who_holds_it")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = finished(&mut serve(dir.path(), &squatter.endpoint()));
+
+    let printed = printed(&output);
+    assert!(!output.status.success(), "{printed}");
+    assert!(printed.contains(&format!("uid {NOBODY}")), "{printed}");
+    assert!(
+        printed.contains(&format!("process {}", squatter.pid())),
+        "{printed}"
+    );
+}
+
+#[test]
+fn serving_as_another_user_on_a_socket_it_may_not_reach_names_the_files_owner() {
+    if !may_run_as_nobody(
+        "serving_as_another_user_on_a_socket_it_may_not_reach_names_the_files_owner",
+    ) {
+        return;
+    }
+    // A manager of root's on a socket nobody may connect to (mode 0600), in a folder nobody
+    // may look into but not write.
+    let root = tempfile::tempdir().unwrap();
+    let permissions = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(root.path(), permissions).unwrap();
+    let endpoint = root.path().join("agent.sock");
+    let _manager = LocalListener::bind(&endpoint).unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(theirs.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+
+    let output = finished(serve(theirs.path(), &endpoint).uid(NOBODY).gid(NOBODY));
+
+    let printed = printed(&output);
+    assert!(!output.status.success(), "{printed}");
+    assert!(
+        printed.contains("held by uid 0 (the socket file's owner)"),
+        "{printed}"
+    );
+    assert!(endpoint.exists());
+}
+
+#[test]
+fn serving_on_a_regular_file_fails_naming_it_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = dir.path().join("notes.txt");
+    std::fs::write(&endpoint, "someone's notes\n").unwrap();
+
+    let output = finished(&mut serve(dir.path(), &endpoint));
+
+    let printed = printed(&output);
+    assert!(!output.status.success(), "{printed}");
+    assert!(
+        printed.contains(&endpoint.display().to_string()) && printed.contains("a regular file"),
+        "{printed}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&endpoint).unwrap(),
+        "someone's notes\n"
+    );
+}
+
+/// The most idle connections thrown at the daemon: far past the descriptors it is left.
+const FLOOD: usize = 200;
+
+/// Descriptors the daemon may open beyond those it holds once serving.
+const SPARE_DESCRIPTORS: u64 = 8;
+
+#[test]
+fn the_plugin_listener_keeps_serving_after_running_out_of_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = dir.path().join("agent.sock");
+    let mut daemon = serve(dir.path(), &endpoint)
+        .args(["--json", "--websocket", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = log_lines(&mut daemon);
+    let first = first_line(&mut daemon);
+    let websocket: std::net::SocketAddr = first["websocket"].as_str().unwrap().parse().unwrap();
+    let pid = rustix::process::Pid::from_child(&daemon);
+    let open = std::fs::read_dir(format!("/proc/{}/fd", daemon.id()))
+        .unwrap()
+        .count() as u64;
+    let limit = open + SPARE_DESCRIPTORS;
+    let lowered = rustix::process::Rlimit {
+        current: Some(limit),
+        maximum: Some(limit),
+    };
+    rustix::process::prlimit(Some(pid), rustix::process::Resource::Nofile, lowered).unwrap();
+
+    // Idle connections to the plugin WebSocket until the daemon's accept fails.
+    let mut flood = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|line: &String| line.contains("os error 24"))
+    {
+        assert!(
+            Instant::now() < deadline && flood.len() < FLOOD,
+            "the daemon never ran out of descriptors: {seen:?}"
+        );
+        flood.push(TcpStream::connect(websocket).unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+        seen.extend(log.try_iter());
+    }
+    drop(flood);
+
+    // A client of the local socket is served again, and the WebSocket port still upgrades.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = list(&endpoint);
+        if listed.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the local socket is no longer served: {}\nthe daemon's log: {seen:?}",
+            printed(&listed)
+        );
+    }
+    assert!(endpoint.exists());
+    let url = format!("ws://{websocket}");
+    let format = logi_plugin_core::session::Format::Binary;
+    smol::block_on(logi_plugin_transports::ws::connect_ws(&url, format))
+        .expect("the WebSocket port no longer upgrades");
+    stop(&mut daemon);
+    seen.extend(log.iter());
+    // One line when a run of failures starts, one when it ends, naming how many it held.
+    let started = seen
+        .iter()
+        .filter(|line| line.contains("os error 24"))
+        .count();
+    let ended: Vec<u64> = seen
+        .iter()
+        .filter_map(|line| {
+            let (_, after) = line.split_once("accepting plugins again after ")?;
+            after.split_whitespace().next()?.parse().ok()
+        })
+        .collect();
+    assert_eq!(started, ended.len(), "{seen:?}");
+    assert!(ended.iter().any(|&failures| failures > 1), "{seen:?}");
+}
+
+/// The daemon's stderr, line by line, as it comes.
+fn log_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    lines
+}
