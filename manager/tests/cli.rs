@@ -138,3 +138,39 @@ fn invoking_a_plugin_that_is_not_there_fails_with_the_code_and_reason() {
         "{stderr}"
     );
 }
+
+#[test]
+fn installing_dev_zero_fails_with_the_reason_instead_of_reading_forever() {
+    let data = tempfile::tempdir().unwrap();
+    // No manager is needed: the tool reads the package before it connects. The address space
+    // is capped (2 GiB, where the shell can) so that a tool reading without a bound fails here
+    // rather than taking the machine's memory; the deadline catches one that spins.
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 2097152 2>/dev/null; exec \"$0\" \"$@\"",
+            LOGI_PLUGIN,
+        ])
+        .args(["install", "/dev/zero", "--endpoint"])
+        .arg(data.path().join("manager.sock"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("logi-plugin install /dev/zero still runs after 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("/dev/zero") && stderr.contains("is a character device"),
+        "{stderr}"
+    );
+}

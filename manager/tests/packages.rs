@@ -217,6 +217,25 @@ fn names_that_differ_only_in_case_are_refused() {
 }
 
 #[test]
+fn a_name_twice_in_the_archive_is_refused_naming_it() {
+    // zip's writer will not write a name twice: write a second name of the same length, then
+    // rename it in the archive's bytes (its local header and its central directory entry).
+    let mut packed = archive(&with_entry("icons/volume.pnX", b"the second copy"));
+    let (from, to) = (b"icons/volume.pnX", b"icons/volume.png");
+    let mut renamed = 0;
+    for at in 0..packed.len() - from.len() {
+        if packed[at..].starts_with(from) {
+            packed[at..at + to.len()].copy_from_slice(to);
+            renamed += 1;
+        }
+    }
+    assert_eq!(renamed, 2);
+    let (name, reason) = refused_entry(&packed);
+    assert_eq!(name, "icons/volume.png");
+    assert!(reason.contains("twice"), "{reason}");
+}
+
+#[test]
 fn a_file_where_a_folder_is_needed_is_refused() {
     let (name, _) = refused_entry(&archive(&with_entry("bin/volume/extra", b"x")));
     assert_eq!(name, "bin/volume/extra");

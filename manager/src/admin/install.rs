@@ -274,10 +274,10 @@ async fn installable(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {
 /// An installable package's entry: as `plugin_info` says it, with its size and digest (SHA-256:
 /// provd's `sha1sum` names a digest this host does not compute), or why it cannot be read.
 fn describe(package: &SourcePackage, limits: crate::Limits) -> Value {
-    let bytes = match std::fs::read(&package.path) {
+    let bytes = match crate::package::read_archive(&package.path, limits) {
         Ok(bytes) => bytes,
         Err(error) => {
-            let problem = format!("reading {}: {error}", package.path.display());
+            let problem = error.to_string();
             return json!({ "version": package.version.to_string(), "problem": problem });
         }
     };

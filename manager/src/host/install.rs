@@ -3,8 +3,9 @@
 //! succeeded, so a failed install leaves the previous state; each outcome is an installation
 //! event for the subscribers. Installs, uninstalls and reloads run one at a time, so that two
 //! never stop, unpack or launch the same plugin at once. At each start the installed plugins are
-//! read back and their kept signatures checked again; one that fails is listed with the reason
-//! and not launched.
+//! read back and their kept signatures checked again; one that fails, or whose folder no longer
+//! reads as a package, is listed with the reason and not launched. What an install interrupted
+//! by a crash left in its staging folder is removed then.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,8 +18,8 @@ use logi_plugin_core::proto::plugin::log_event::LogLevel;
 
 use super::process::Process;
 use super::{Host, HostError, HostEvent, Plugin, Shared, lock};
-use crate::package::Package;
 use crate::package::signature::Trust;
+use crate::package::{self, Package, PackageError};
 
 impl Host {
     /// Installs (or replaces) a plugin from a package archive and launches it. Emits
@@ -73,7 +74,7 @@ impl Host {
             _ => {}
         }
         let plugins_dir = config.data_dir.join("plugins");
-        let staging = plugins_dir.join(format!(".staging-{plugin_id}"));
+        let staging = plugins_dir.join(format!("{STAGING_PREFIX}{plugin_id}"));
         remove_dir(&staging)?;
         package.extract(&staging)?;
         package.keep_signature(&staging)?;
@@ -182,32 +183,73 @@ impl Host {
         }
     }
 
-    /// Registers and launches the plugins installed by earlier runs.
+    /// Registers and launches the plugins installed by earlier runs, and removes the staging
+    /// folders of installs that never finished.
     pub(super) fn load_installed(&self) -> Result<(), HostError> {
         let plugins_dir = self.shared.config.data_dir.join("plugins");
         let entries = std::fs::read_dir(&plugins_dir).map_err(|source| HostError::Io {
             what: format!("reading {}", plugins_dir.display()),
             source,
         })?;
+        // The listeners are already open: an install asked for meanwhile waits, so that its
+        // staging folder is not taken for a stale one.
+        let _one_at_a_time = self.shared.lifecycle.lock_blocking();
+        let log = |level, message: String| self.shared.config.log.write(None, level, &message);
         for entry in entries.flatten() {
             let dir = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') || !dir.is_dir() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !dir.is_dir() {
+                continue;
+            }
+            if name.starts_with(STAGING_PREFIX) {
+                // Installs run in this process only, and none has begun: this one was
+                // interrupted (a crash, `kill -9`) before its folder was moved into place.
+                match remove_dir(&dir) {
+                    Ok(()) => log(
+                        LogLevel::Warning,
+                        format!("removed {}, left by an unfinished install", dir.display()),
+                    ),
+                    Err(error) => log(LogLevel::Error, error.to_string()),
+                }
+                continue;
+            }
+            if name.starts_with('.') {
                 continue;
             }
             // Checked again, not trusted blindly: a folder edited since install is reported.
-            let config = &self.shared.config;
-            let package = match Package::from_dir(&dir, config.limits) {
-                Ok(package) => package,
-                Err(error) => {
-                    let message = format!("skipping {}: {error}", dir.display());
-                    config.log.write(None, LogLevel::Error, &message);
-                    continue;
+            match Package::from_dir(&dir, self.shared.config.limits) {
+                Ok(package) => {
+                    // A plugin refused is listed with the reason; the others still start.
+                    let _ = self.launch_installed(&package, dir);
                 }
-            };
-            // A plugin refused is listed with the reason; the others still start.
-            let _ = self.launch_installed(&package, dir);
+                Err(error) => self.list_unreadable(dir, error),
+            }
         }
         Ok(())
+    }
+
+    /// Lists an installed plugin whose folder no longer reads as a package (a file its
+    /// manifest names was removed, say), not launched, with the reason, so that it can be
+    /// seen and uninstalled. A folder whose manifest does not read either does not say which
+    /// plugin it holds: it is skipped, with a line in the log.
+    fn list_unreadable(&self, dir: PathBuf, error: PackageError) {
+        let problem = format!("{} no longer reads as a package: {error}", dir.display());
+        match package::read_manifest(&dir, self.shared.config.limits) {
+            Ok((manifest, text)) => {
+                let state = ContainerState::Stopped;
+                let mut plugin =
+                    Plugin::new(manifest, InstallationType::Installed, state, Some(dir));
+                plugin.info.manifest_file = Some(text);
+                self.shared.list_refused(plugin, problem);
+            }
+            Err(_) => {
+                let message = format!("skipping it: {problem}");
+                self.shared
+                    .config
+                    .log
+                    .write(None, LogLevel::Error, &message);
+            }
+        }
     }
 
     /// Launches an installed plugin read back from its folder if its kept signature still
@@ -298,14 +340,19 @@ impl Shared {
     /// Lists an installed plugin that must not run, saying why; uninstalling or installing it
     /// again are the ways out.
     fn refuse(&self, package: &Package, dir: PathBuf, problem: String) {
-        let plugin_id = package.manifest().plugin_id.clone();
+        let plugin = Plugin::installed(package, ContainerState::Stopped, dir);
+        self.list_refused(plugin, problem);
+    }
+
+    /// Lists `plugin`, stopped, with the reason it is not launched.
+    fn list_refused(&self, mut plugin: Plugin, problem: String) {
+        let plugin_id = plugin.info.manifest.plugin_id.clone();
         self.log(
             &plugin_id,
             LogLevel::Error,
             format!("not launched: {problem}"),
         );
-        let state = ContainerState::Stopped;
-        let mut plugin = Plugin::installed(package, state, dir);
+        let state = plugin.info.state;
         plugin.info.problem = Some(problem);
         lock(&self.plugins).insert(plugin_id.clone(), plugin);
         self.emit(HostEvent::State { plugin_id, state });
@@ -383,6 +430,10 @@ async fn run_commands(
     }
     Ok(())
 }
+
+/// What an install's staging folder is named, before the plugin id: a hidden folder beside
+/// the installed plugins, so that the move into place is a rename on one file system.
+const STAGING_PREFIX: &str = ".staging-";
 
 /// Removes a folder and everything in it; a folder that is not there is fine.
 fn remove_dir(dir: &Path) -> Result<(), HostError> {

@@ -27,7 +27,7 @@ use logi_plugin_core::{Message, ResponseCode, ResponseInfo};
 use logi_plugin_transports::{Answer, ManagerConnection};
 
 use super::{Host, HostError, HostEvent, Shared, lock};
-use crate::package::{Package, PackageError};
+use crate::package::{self, Package, PackageError};
 
 /// Serves one client library session until it closes.
 pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, hello: ClientHello) {
@@ -205,14 +205,10 @@ async fn install_plugin(host: &Host, install: InstallPlugin) -> Result<(), Refus
             .map_err(refusal)?;
         return Ok(());
     };
-    let read = path.clone();
-    let archive = smol::unblock(move || std::fs::read(read))
+    let (read, limits) = (path.clone(), host.shared.config.limits);
+    let archive = smol::unblock(move || package::read_archive(&read, limits))
         .await
-        .map_err(|error| {
-            let what = format!("reading {}: {error}", path.display());
-            (ResponseCode::NoSuchPath, what)
-        })?;
-    let limits = host.shared.config.limits;
+        .map_err(|error| refusal(error.into()))?;
     let package = Package::from_zip(&archive, limits).map_err(|error| refusal(error.into()))?;
     let found = &package.manifest().plugin_id;
     if !install.plugin_id.is_empty() && *found != install.plugin_id {

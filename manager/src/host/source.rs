@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use logi_plugin_core::manifest::{Manifest, Version};
 
 use super::{Host, HostError};
+use crate::package;
 
 impl Host {
     /// Installs `plugin_id` from the package source: the package of `version`, or the newest
@@ -29,13 +30,8 @@ impl Host {
             return Err(HostError::NoPackageSource(plugin_id.into()));
         };
         let path = find(&dir, plugin_id, version)?;
-        let read = path.clone();
-        smol::unblock(move || std::fs::read(read))
-            .await
-            .map_err(|source| HostError::Io {
-                what: format!("reading {}", path.display()),
-                source,
-            })
+        let limits = self.shared.config.limits;
+        Ok(smol::unblock(move || package::read_archive(&path, limits)).await?)
     }
 }
 

@@ -2,11 +2,13 @@
 //! `localization/` folder of YAML files, the executables and any other content.
 //!
 //! A [`Package`] is read whole into memory, from an archive or from a folder, under [`Limits`]
-//! that bound its file count and unpacked size. Every entry must be a plain file or folder whose
-//! path stays inside the package: no `..`, no absolute path, no link, no two names that differ
-//! only in case (they would collide on macOS and Windows). The manifest, its localizations and
-//! the files it names are checked before anything reaches the disk, and all problems are
-//! reported at once. [`signature`] says who published a package and that it is unchanged.
+//! that bound its archive's size, its file count and its unpacked size. An archive file is read
+//! only if it is a regular file ([`read_archive`]: never a device or a FIFO, never past the
+//! limit). Every entry must be a plain file or folder whose path stays inside the package: no
+//! `..`, no absolute path, no link, no name twice, no two names that differ only in case (they
+//! would collide on macOS and Windows). The manifest, its localizations and the files it names
+//! are checked before anything reaches the disk, and all problems are reported at once.
+//! [`signature`] says who published a package and that it is unchanged.
 
 mod read;
 pub mod signature;
@@ -35,14 +37,19 @@ pub struct Limits {
     pub max_files: usize,
     /// Bytes of all files together, once unpacked.
     pub max_total_bytes: u64,
+    /// Bytes of an archive file, read whole before it is unpacked ([`read_archive`]).
+    pub max_archive_bytes: u64,
 }
 
 impl Default for Limits {
-    /// 10,000 files and 256 MiB: far above any plugin seen, far below a disk.
+    /// 10,000 files and 256 MiB unpacked: far above any plugin seen, far below a disk. An
+    /// archive may be 272 MiB: what unpacks to 256 MiB, stored uncompressed, with room for the
+    /// headers of 10,000 entries.
     fn default() -> Self {
         Limits {
             max_files: 10_000,
             max_total_bytes: 256 * 1024 * 1024,
+            max_archive_bytes: 272 * 1024 * 1024,
         }
     }
 }
@@ -67,6 +74,26 @@ pub enum PackageError {
         path: PathBuf,
         /// What failed.
         source: io::Error,
+    },
+    /// A package file that is not a regular file: a folder, a FIFO, a device...
+    #[error("{}: is {kind}; a package archive must be a regular file", path.display())]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead, as "a FIFO".
+        kind: &'static str,
+    },
+    /// An archive file larger than [`Limits::max_archive_bytes`], refused before it is read
+    /// whole.
+    #[error("{}: {}", path.display(), ArchiveSize(*size, *limit))]
+    ArchiveTooLarge {
+        /// The archive file.
+        path: PathBuf,
+        /// Its size, as the file system told it; `None` when it held more than it said (it
+        /// grew while read, or is a file under `/proc`).
+        size: Option<u64>,
+        /// The limit.
+        limit: u64,
     },
     /// The bytes are not a zip archive this reader can open.
     #[error("not a readable zip archive: {0}")]
@@ -104,6 +131,35 @@ pub enum PackageError {
     },
 }
 
+impl PackageError {
+    /// The file the error names, when it names one: callers need not add it again.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            PackageError::Io { path, .. }
+            | PackageError::NotAFile { path, .. }
+            | PackageError::ArchiveTooLarge { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// Says how an archive file is over its size limit.
+struct ArchiveSize(Option<u64>, u64);
+
+impl fmt::Display for ArchiveSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ArchiveSize(size, limit) = self;
+        match size {
+            Some(size) => write!(
+                f,
+                "the archive is {size} bytes, over the limit of {limit} bytes"
+            ),
+            None => write!(f, "the archive holds more than the limit of {limit} bytes"),
+        }?;
+        f.write_str(" for a package archive (max_archive_bytes)")
+    }
+}
+
 /// Prints every problem of an invalid package, one per line.
 struct Problems<'a>(&'a [ManifestError], &'a [LocalizationError]);
 
@@ -137,10 +193,9 @@ impl Package {
         Package::new(files, signature)
     }
 
-    /// Reads a zip archive file.
+    /// Reads a zip archive file, as [`read_archive`] reads it.
     pub fn from_zip_file(path: &Path, limits: Limits) -> Result<Package, PackageError> {
-        let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
-        Package::from_zip(&bytes, limits)
+        Package::from_zip(&read_archive(path, limits)?, limits)
     }
 
     /// Reads a package folder, as a plugin author keeps it before packing.
@@ -155,18 +210,11 @@ impl Package {
         signature: Option<Vec<u8>>,
     ) -> Result<Package, PackageError> {
         let text = files.get(MANIFEST_PATH).ok_or(PackageError::NoManifest)?;
-        let parsed = std::str::from_utf8(&text.bytes)
-            .map_err(|error| {
-                ManifestErrors(vec![ManifestError {
-                    path: String::new(),
-                    problem: Problem::Syntax(format!("not UTF-8: {error}")),
-                }])
-            })
-            .and_then(Manifest::parse);
+        let parsed = parse_manifest(&text.bytes);
         let localization = read_localizations(&files);
         let (manifest, mut manifest_errors) = match parsed {
             Ok(manifest) => (Some(manifest), Vec::new()),
-            Err(ManifestErrors(errors)) => (None, errors),
+            Err(errors) => (None, errors),
         };
         if let Some(manifest) = &manifest {
             manifest_errors.extend(manifest.check_files(|path| files.contains_key(path)));
@@ -268,6 +316,36 @@ impl Package {
         }
         Ok(())
     }
+}
+
+/// Reads a package archive file whole, refusing what is not a regular file (a FIFO is opened
+/// without waiting for a writer, and its type checked on the opened file) and a file larger
+/// than [`Limits::max_archive_bytes`], before reading any of it; a file that grows while read is
+/// read no further than the limit. Every path that reads a package archive file reads it here.
+pub fn read_archive(path: &Path, limits: Limits) -> Result<Vec<u8>, PackageError> {
+    read::archive_file(path, limits)
+}
+
+/// The manifest of a package folder, and its text, read alone: what can still be told of an
+/// installed plugin whose folder no longer reads as a package.
+pub fn read_manifest(dir: &Path, limits: Limits) -> Result<(Manifest, String), PackageError> {
+    let bytes = read::dir_file(dir, MANIFEST_PATH, limits)?;
+    let manifest = parse_manifest(&bytes).map_err(|manifest| PackageError::Invalid {
+        manifest,
+        localization: Vec::new(),
+    })?;
+    Ok((manifest, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Parses `manifest.json`'s bytes, which must be UTF-8.
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest, Vec<ManifestError>> {
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        vec![ManifestError {
+            path: String::new(),
+            problem: Problem::Syntax(format!("not UTF-8: {error}")),
+        }]
+    })?;
+    Manifest::parse(text).map_err(|ManifestErrors(errors)| errors)
 }
 
 /// Writes `bytes` at `path` under `dir`, making the folders on the way; returns where.

@@ -1,10 +1,11 @@
 //! Gathering a package's files, from an archive or a folder, under the same rules: paths inside
-//! the package, plain files only, and the [`Limits`] counted on the bytes actually read (an
-//! archive's declared sizes can lie).
+//! the package, plain files only, each name once, and the [`Limits`] counted on the bytes
+//! actually read (an archive's declared sizes can lie, and a file can grow while it is read).
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
-use std::io::{Cursor, Read};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{File, FileType};
+use std::io::{self, Cursor, Read};
 use std::path::Path;
 
 use logi_plugin_core::manifest::is_package_path;
@@ -15,8 +16,18 @@ use super::{Limits, PackageError, PackageFile, SIGNATURE_PATH, io_error};
 type Gathered = (BTreeMap<String, PackageFile>, Option<Vec<u8>>);
 
 /// Reads every entry of a zip archive.
-pub(super) fn zip(archive: &[u8], limits: Limits) -> Result<Gathered, PackageError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(archive))?;
+pub(super) fn zip(bytes: &[u8], limits: Limits) -> Result<Gathered, PackageError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))?;
+    // The zip crate keys its index by name, so the first copy of a name is never shown to the
+    // loop below: which copy would be unpacked depends on the reader.
+    if archive.has_duplicate_names() {
+        return Err(
+            match name_listed_twice(bytes, archive.central_directory_start()) {
+                Some(name) => refused(name, "is in the archive twice"),
+                None => PackageError::Archive("an entry name is in the archive twice".into()),
+            },
+        );
+    }
     let mut files = Files::new(limits);
     for index in 0..archive.len() {
         let entry = archive.by_index(index)?;
@@ -39,6 +50,31 @@ pub(super) fn zip(archive: &[u8], limits: Limits) -> Result<Gathered, PackageErr
         files.add(name, entry, executable)?;
     }
     Ok(files.finish())
+}
+
+/// The first name the archive's central directory lists twice, read from the directory's own
+/// headers; `None` if they do not show one (a name the zip crate took from a Unicode path
+/// field instead).
+fn name_listed_twice(archive: &[u8], directory_start: u64) -> Option<String> {
+    /// A central directory header: its signature, then 42 bytes of fields, then the name.
+    const SIGNATURE: &[u8] = b"PK\x01\x02";
+    const FIXED: usize = 46;
+    let mut at = usize::try_from(directory_start).ok()?;
+    let mut seen = HashSet::new();
+    // Each header is at least 46 bytes long: the walk ends within the archive's length.
+    while archive.get(at..at + SIGNATURE.len())? == SIGNATURE {
+        let field = |offset: usize| {
+            let bytes = archive.get(at + offset..at + offset + 2)?;
+            Some(usize::from(u16::from_le_bytes([bytes[0], bytes[1]])))
+        };
+        let (name, extra, comment) = (field(28)?, field(30)?, field(32)?);
+        let raw = archive.get(at + FIXED..at + FIXED + name)?;
+        if !seen.insert(raw) {
+            return Some(String::from_utf8_lossy(raw).into_owned());
+        }
+        at += FIXED + name + extra + comment;
+    }
+    None
 }
 
 /// The file-type bits of a Unix mode, and their value for a plain file.
@@ -68,7 +104,7 @@ pub(super) fn dir(root: &Path, limits: Limits) -> Result<Gathered, PackageError>
                 files.check_path(&name, &name, true)?;
                 pending.push(path);
             } else if kind.is_file() {
-                let file = std::fs::File::open(&path).map_err(|source| io_error(&path, source))?;
+                let file = open_regular(&path)?;
                 let executable = is_executable(&file);
                 files.add(name, file, executable)?;
             } else {
@@ -89,6 +125,107 @@ fn is_executable(file: &std::fs::File) -> bool {
 #[cfg(not(unix))]
 fn is_executable(_file: &std::fs::File) -> bool {
     false
+}
+
+/// Reads one file of a package folder, as [`dir`] reads each.
+pub(super) fn dir_file(root: &Path, name: &str, limits: Limits) -> Result<Vec<u8>, PackageError> {
+    let path = root.join(name);
+    let kind = std::fs::symlink_metadata(&path).map_err(|source| io_error(&path, source))?;
+    if kind.is_symlink() {
+        return Err(refused(name.into(), "is a link"));
+    }
+    let file = open_regular(&path)?;
+    let limit = limits.max_total_bytes;
+    read_at_most(file, limit, 0)
+        .map_err(|source| io_error(&path, source))?
+        .ok_or(PackageError::TooLarge { limit })
+}
+
+/// Reads an archive file whole: see [`super::read_archive`].
+pub(super) fn archive_file(path: &Path, limits: Limits) -> Result<Vec<u8>, PackageError> {
+    let file = open_regular(path)?;
+    let size = file
+        .metadata()
+        .map_err(|source| io_error(path, source))?
+        .len();
+    let limit = limits.max_archive_bytes;
+    let too_large = |size| PackageError::ArchiveTooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit,
+    };
+    if size > limit {
+        return Err(too_large(Some(size)));
+    }
+    read_at_most(file, limit, size)
+        .map_err(|source| io_error(path, source))?
+        .ok_or_else(|| too_large(None))
+}
+
+/// Opens a file to read if it is a regular file (a link to one is followed). The type is
+/// checked by path first, so that no device is even opened, then on the opened file, so that
+/// what was checked is what is read; the open does not block, so a FIFO with no writer cannot
+/// hold it.
+fn open_regular(path: &Path) -> Result<File, PackageError> {
+    let not_a_file = |kind| PackageError::NotAFile {
+        path: path.to_path_buf(),
+        kind,
+    };
+    let before = std::fs::metadata(path).map_err(|source| io_error(path, source))?;
+    if let Some(kind) = not_regular(before.file_type()) {
+        return Err(not_a_file(kind));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        // Non-blocking changes nothing for a regular file's reads; no controlling terminal
+        // keeps a terminal swapped in from becoming the daemon's.
+        let flags = (OFlags::NONBLOCK | OFlags::NOCTTY).bits();
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, flags as i32);
+    }
+    let file = options
+        .open(path)
+        .map_err(|source| io_error(path, source))?;
+    let opened = file.metadata().map_err(|source| io_error(path, source))?;
+    match not_regular(opened.file_type()) {
+        Some(kind) => Err(not_a_file(kind)),
+        None => Ok(file),
+    }
+}
+
+/// What a file that is not a regular file is, as "a FIFO"; `None` for a regular file.
+fn not_regular(kind: FileType) -> Option<&'static str> {
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a folder");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a FIFO");
+        } else if kind.is_char_device() {
+            return Some("a character device");
+        } else if kind.is_block_device() {
+            return Some("a block device");
+        } else if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("a special file")
+}
+
+/// Reads `source` to its end if it holds at most `limit` bytes, reading one byte past the
+/// limit and no further; `None` if it holds more. `expected` sizes the buffer up front.
+fn read_at_most(source: impl Read, limit: u64, expected: u64) -> io::Result<Option<Vec<u8>>> {
+    let capacity = usize::try_from(expected.min(limit)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(capacity);
+    source.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 fn refused(name: String, reason: &'static str) -> PackageError {
@@ -160,16 +297,11 @@ impl Files {
             });
         }
         let budget = self.limits.max_total_bytes - self.total;
-        let mut bytes = Vec::new();
-        source
-            .take(budget + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|source| io_error(Path::new(&name), source))?;
-        if bytes.len() as u64 > budget {
-            return Err(PackageError::TooLarge {
+        let bytes = read_at_most(source, budget, 0)
+            .map_err(|source| io_error(Path::new(&name), source))?
+            .ok_or(PackageError::TooLarge {
                 limit: self.limits.max_total_bytes,
-            });
-        }
+            })?;
         self.total += bytes.len() as u64;
         if name == SIGNATURE_PATH {
             self.signature = Some(bytes);

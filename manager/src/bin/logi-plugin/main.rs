@@ -267,14 +267,17 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
     }
 }
 
-/// A package from a folder or an archive.
+/// A package from a folder or an archive; its errors name the package, or the file in it.
 fn read(path: &Path) -> Result<Package> {
     let package = if path.is_dir() {
         Package::from_dir(path, Limits::default())
     } else {
         Package::from_zip_file(path, Limits::default())
     };
-    Ok(package.map_err(|error| format!("{}: {error}", path.display()))?)
+    Ok(package.map_err(|error| match error.path() {
+        Some(_) => error.to_string(),
+        None => format!("{}: {error}", path.display()),
+    })?)
 }
 
 /// A trust store file; its errors name the file, not the package checked against it.
