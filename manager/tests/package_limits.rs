@@ -56,7 +56,10 @@ fn install_through_the_client_library(host: &Host, path: &Path) -> (ResponseCode
     smol::spawn(runner).detach();
     let answer = smol::block_on(future::or(
         async {
-            client.wait_connected().await;
+            client
+                .wait_connected()
+                .await
+                .expect("the manager admits the client library");
             client.install_plugin("", path).await?.result().await
         },
         async {

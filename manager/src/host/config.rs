@@ -56,14 +56,18 @@ pub struct HostConfig {
     pub language: String,
     /// How long to wait before restarting a crashed plugin.
     pub restart: Backoff,
-    /// How many crashes in a row (each within 30 s of its start) put a plugin in quarantine:
-    /// listed as stopped with the reason, and not restarted until it is reloaded or installed
-    /// again.
+    /// How many crashes in a row (each within 30 s of its start, or before its hello) put a
+    /// plugin in quarantine: listed as stopped with the reason, and not restarted until it is
+    /// reloaded or installed again.
     pub crash_loop_limit: u32,
     /// Bounds on what a package may unpack to.
     pub limits: Limits,
     /// How long a stopping plugin gets to exit before it is killed.
     pub stop_grace: Duration,
+    /// How long a launched plugin has to say an accepted hello (default 30 s): past it, it is
+    /// killed and counted as a failed start (a crash, for
+    /// [`crash_loop_limit`](Self::crash_loop_limit) and the restart backoff).
+    pub hello_timeout: Duration,
     /// Where the host's log goes: plugins' log events and the host's own messages.
     pub log: LogSink,
 }
@@ -92,6 +96,7 @@ impl HostConfig {
             crash_loop_limit: 5,
             limits: Limits::default(),
             stop_grace: Duration::from_secs(2),
+            hello_timeout: Duration::from_secs(30),
             log: LogSink::stderr(),
         }
     }

@@ -1,12 +1,14 @@
 //! What the host remembers of a plugin's current run, so that no stop goes unexplained: how far
 //! its handshake got, the last message it sent, its last log lines (its own `LogEvent`s, what it
-//! wrote to stderr, and what the host said about it). When the run ends, that becomes the
-//! plugin's [`StopReport`], with how it ended: its exit code or signal.
+//! wrote to stderr, logged or not, and what the host said about it). When the run ends, that
+//! becomes the plugin's [`StopReport`], with how it ended: its exit code or signal, or the
+//! hello it never said in time.
 
 use std::collections::VecDeque;
 use std::fmt;
 
 use logi_plugin_core::proto::manager::StopReport as StopReportProto;
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
 
 /// How many log lines a stop report keeps.
 pub const KEPT_LOG_LINES: usize = 20;
@@ -16,7 +18,8 @@ pub const KEPT_LOG_LINES: usize = 20;
 pub enum Stage {
     /// It could not be started at all.
     NotStarted,
-    /// It was started but never said an accepted hello.
+    /// It was started but never said an accepted hello (it may have been killed for not
+    /// saying it within [`HostConfig::hello_timeout`](super::HostConfig::hello_timeout)).
     Launched,
     /// It said hello and was admitted.
     Connected,
@@ -36,7 +39,8 @@ impl Stage {
 /// How a run ended, as its container saw it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ending {
-    /// In words: "crashed (exit status: 3)", "panicked: ...", "stopped by the host".
+    /// In words: "crashed (exit status: 3)", "panicked: ...", "stopped by the host", "said no
+    /// hello within 30s; killed".
     pub how: String,
     /// The process's exit code, when it exited.
     pub exit_code: Option<i32>,
@@ -108,6 +112,8 @@ pub(super) struct Diagnostics {
     stage: Stage,
     last_message: Option<&'static str>,
     log: VecDeque<String>,
+    /// Dropped when the current run says hello, which its supervisor waits for.
+    hello: Option<async_channel::Sender<()>>,
 }
 
 impl Default for Diagnostics {
@@ -116,16 +122,19 @@ impl Default for Diagnostics {
             stage: Stage::NotStarted,
             last_message: None,
             log: VecDeque::with_capacity(KEPT_LOG_LINES),
+            hello: None,
         }
     }
 }
 
 impl Diagnostics {
     /// A new run was started: its stage and last message start over; the log goes on, so that
-    /// what led to a restart stays in view.
-    pub(super) fn launched(&mut self) {
+    /// what led to a restart stays in view. `hello` is dropped (closing its channel) when the
+    /// run says hello.
+    pub(super) fn launched(&mut self, hello: async_channel::Sender<()>) {
         self.stage = Stage::Launched;
         self.last_message = None;
+        self.hello = Some(hello);
     }
 
     /// The run could not even be started.
@@ -135,17 +144,20 @@ impl Diagnostics {
 
     pub(super) fn connected(&mut self) {
         self.stage = Stage::Connected;
+        self.hello = None;
     }
 
     pub(super) fn heard(&mut self, message_type: &'static str) {
         self.last_message = Some(message_type);
     }
 
-    pub(super) fn logged(&mut self, line: &str) {
+    /// Keeps a log line about the plugin (logged or not) as the report shows it.
+    pub(super) fn logged(&mut self, level: LogLevel, message: &str) {
         if self.log.len() == KEPT_LOG_LINES {
             self.log.pop_front();
         }
-        self.log.push_back(line.to_string());
+        self.log
+            .push_back(format!("{}: {message}", level.as_str_name()));
     }
 
     /// The report of the run that just ended.
@@ -168,20 +180,30 @@ mod tests {
     fn the_log_keeps_the_last_lines_only() {
         let mut diagnostics = Diagnostics::default();
         for i in 0..KEPT_LOG_LINES + 5 {
-            diagnostics.logged(&format!("line {i}"));
+            diagnostics.logged(LogLevel::Info, &format!("line {i}"));
         }
         let report = diagnostics.report(Ending::default(), false);
         assert_eq!(report.last_log.len(), KEPT_LOG_LINES);
-        assert_eq!(report.last_log[0], "line 5");
+        assert_eq!(report.last_log[0], "INFO: line 5");
+    }
+
+    #[test]
+    fn the_hello_closes_the_channel_the_supervisor_waits_on() {
+        let mut diagnostics = Diagnostics::default();
+        let (hello, said) = async_channel::bounded(1);
+        diagnostics.launched(hello);
+        assert!(!said.is_closed());
+        diagnostics.connected();
+        assert!(said.is_closed());
     }
 
     #[test]
     fn a_new_run_starts_its_stage_and_last_message_over() {
         let mut diagnostics = Diagnostics::default();
-        diagnostics.launched();
+        diagnostics.launched(async_channel::bounded(1).0);
         diagnostics.connected();
         diagnostics.heard("logi.plugin.protocol.Settings");
-        diagnostics.launched();
+        diagnostics.launched(async_channel::bounded(1).0);
         let report = diagnostics.report("crashed".to_string().into(), false);
         assert_eq!(report.stage, Stage::Launched);
         assert_eq!(report.last_message, None);

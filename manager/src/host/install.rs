@@ -5,7 +5,9 @@
 //! never stop, unpack or launch the same plugin at once. At each start the installed plugins are
 //! read back and their kept signatures checked again; one that fails, or whose folder no longer
 //! reads as a package, is listed with the reason and not launched. What an install interrupted
-//! by a crash left in its staging folder is removed then.
+//! by a crash left in its staging folder is removed then. Before every launch of a program
+//! (after an install, at a start, after a crash, at a reload) its supervisor checks the folder
+//! again (`process.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -253,17 +255,13 @@ impl Host {
     }
 
     /// Launches an installed plugin read back from its folder if its kept signature still
-    /// holds (or in development mode); else lists it, not launched, with the reason.
+    /// holds (or in development mode); else lists it, not launched, with the reason. Its
+    /// supervisor checks the folder again before every launch, this first one included, and
+    /// logs the development mode's warning then.
     fn launch_installed(&self, package: &Package, dir: PathBuf) -> Result<(), HostError> {
         let trust = &self.shared.config.trust;
         match package.verify_installed(trust, self.development_mode()) {
-            Ok(Trust::Development(why)) => {
-                let message = format!("launched in development mode: {why}");
-                let plugin_id = &package.manifest().plugin_id;
-                self.shared.log(plugin_id, LogLevel::Warning, message);
-                self.shared.add(package, dir);
-            }
-            Ok(Trust::Publisher { .. }) => self.shared.add(package, dir),
+            Ok(_) => self.shared.add(package, dir),
             Err(error) => {
                 self.shared.refuse(package, dir, error.to_string());
                 return Err(error.into());

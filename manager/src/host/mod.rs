@@ -12,6 +12,8 @@ mod codes;
 mod config;
 pub(crate) mod credential;
 mod data;
+#[cfg(target_os = "linux")]
+mod descendants;
 mod diagnostics;
 mod event;
 mod install;
@@ -20,6 +22,7 @@ mod process;
 mod registered;
 mod serve;
 mod source;
+mod stderr;
 mod views;
 
 use codes::Codes;
@@ -332,6 +335,22 @@ fn bind_ws(
     Ok((listener, bound))
 }
 
+/// Makes the paths of `config` absolute, against the working directory.
+fn absolute_paths(config: &mut HostConfig) -> Result<(), HostError> {
+    let resolve = |path: &mut PathBuf| {
+        *path = std::path::absolute(&*path).map_err(|source| HostError::Io {
+            what: format!("resolving the path {}", path.display()),
+            source,
+        })?;
+        Ok::<_, HostError>(())
+    };
+    resolve(&mut config.data_dir)?;
+    resolve(&mut config.endpoint)?;
+    config.record_dir.as_mut().map(resolve).transpose()?;
+    config.package_source.as_mut().map(resolve).transpose()?;
+    Ok(())
+}
+
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -339,9 +358,21 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Host {
-    /// Opens the data directory and the listeners, and launches the installed plugins.
-    pub fn start(config: HostConfig) -> Result<Host, HostError> {
+    /// Opens the data directory and the listeners, and launches the installed plugins. Relative
+    /// paths in `config` are resolved against the working directory now, once: plugins run in
+    /// their own folders. On Linux the process becomes a child subreaper, so that what a
+    /// plugin's program starts and leaves behind comes back to the host to be ended with it.
+    pub fn start(mut config: HostConfig) -> Result<Host, HostError> {
+        absolute_paths(&mut config)?;
         let data_dir = data::DataDir::open(&config.data_dir)?;
+        #[cfg(target_os = "linux")]
+        if let Err(error) = descendants::become_subreaper() {
+            let message = format!(
+                "cannot become a child subreaper ({error}): what plugins start and leave behind \
+                 may outlive them"
+            );
+            config.log.write(None, LogLevel::Warning, &message);
+        }
         let database = config.data_dir.join("settings.sqlite3");
         data::owner_only_database(&database)?;
         let settings = SettingsStore::open(&database)?;
@@ -625,8 +656,8 @@ impl Host {
     }
 
     /// Stops accepting plugins (closing the listeners), stops every plugin, waiting for each
-    /// to end (or be killed after the grace period), and closes the sessions left (EXTERNAL
-    /// plugins', the client library's).
+    /// to end (or be killed after the grace period) with what it started, and closes the
+    /// sessions left (EXTERNAL plugins', the client library's).
     pub async fn shutdown(&self) {
         self.shared.closing.close();
         let accepting = std::mem::take(&mut *lock(&self.shared.accepting));
@@ -640,6 +671,9 @@ impl Host {
         for supervisor in supervisors {
             supervisor.stop().await;
         }
+        // Each plugin's end took its descendants; this takes any that raced it.
+        #[cfg(target_os = "linux")]
+        descendants::end_stragglers().await;
         let plugins = lock(&self.shared.plugins);
         for connection in plugins
             .values()
@@ -661,8 +695,7 @@ impl Shared {
     fn log(&self, plugin_id: &str, level: LogLevel, message: String) {
         self.config.log.write(Some(plugin_id), level, &message);
         if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
-            let line = format!("{}: {message}", level.as_str_name());
-            plugin.diagnostics.logged(&line);
+            plugin.diagnostics.logged(level, &message);
         }
         self.emit(HostEvent::Log {
             plugin_id: plugin_id.into(),

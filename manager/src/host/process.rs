@@ -1,15 +1,20 @@
-//! Supervision of what runs a plugin (a child process, or a CORE plugin's task): started with a
-//! fresh secret, watched, restarted after a crash with capped backoff, and stopped cleanly (its
-//! code withdrawn, its session closed, then a grace period before it is killed).
+//! Supervision of what runs a plugin (a child process, or a CORE plugin's task): checked before
+//! each start (an installed program against its signed listing), started with a fresh secret,
+//! watched, given [`HostConfig::hello_timeout`](super::HostConfig::hello_timeout) to say hello,
+//! restarted after a crash with capped backoff, and stopped cleanly (its code withdrawn, its
+//! session closed, then a grace period before it is killed, with whatever it started).
 //!
 //! States (Kortex `ContainerState`): `LAUNCHING` from the start until the plugin says hello,
-//! then `RUNNING`; `CRASHED` when it ends on its own with a failure (it is restarted); `STOPPED`
-//! when it ends on its own with success (it meant to: it is not restarted) or after a stop;
-//! `SHUTTING_DOWN` while a stop waits for it.
+//! then `RUNNING`; `CRASHED` when it ends on its own with a failure, or says no hello in time
+//! (it is restarted); `STOPPED` when it ends on its own with success (it meant to: it is not
+//! restarted), after a stop, or when its files no longer pass the check before a start (listed
+//! with the reason until it is reloaded or installed again); `SHUTTING_DOWN` while a stop waits
+//! for it.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
@@ -17,16 +22,31 @@ use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 
+#[cfg(target_os = "linux")]
+use super::descendants::Lineage;
 use super::diagnostics::Ending;
+use super::stderr::{Batch, CHUNK, StderrFilter};
 use super::{Shared, lock};
+use crate::package::Package;
+use crate::package::signature::Trust;
 
-/// A plugin that stayed up this long is healthy again: its next crash restarts it at once.
+/// A plugin that said hello and stayed up this long is healthy again: its next crash restarts
+/// it at once.
 const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+
+/// How long the report of a program that ended waits for the last of its stderr.
+const STDERR_DRAIN: Duration = Duration::from_millis(500);
 
 /// What a supervisor runs.
 pub(super) trait Container: Send + Sync + 'static {
     /// One run of it.
     type Running: Send;
+
+    /// Checks, before each start, that it may run; `Err` says why not, and it is then listed
+    /// `STOPPED` with the reason instead of started.
+    fn admit(&self, _shared: &Arc<Shared>) -> impl Future<Output = Result<(), String>> + Send {
+        async { Ok(()) }
+    }
 
     /// Starts a run that will present `token` in its hello, admitting it with that code (in
     /// [`Shared::codes`]); an error says why it cannot start.
@@ -88,8 +108,55 @@ pub(super) struct Process {
     pub(super) dir: PathBuf,
 }
 
+/// One run of an installed plugin's program.
+pub(super) struct Run {
+    child: smol::process::Child,
+    /// Closed once its stderr has been read to the end.
+    stderr_done: async_channel::Receiver<()>,
+    /// What it starts, killed with it.
+    #[cfg(target_os = "linux")]
+    lineage: Lineage,
+}
+
+impl Run {
+    /// Ends whatever the program left (its group and, on Linux, its other descendants) once
+    /// it has ended, and gives its stderr a moment to be read to the end, so that its report
+    /// has the last lines.
+    async fn ended(&self) {
+        end_group(&self.child);
+        #[cfg(target_os = "linux")]
+        self.lineage.end().await;
+        let drained = async {
+            let _ = self.stderr_done.recv().await;
+        };
+        let given_up = async {
+            async_io::Timer::after(STDERR_DRAIN).await;
+        };
+        future::or(drained, given_up).await;
+    }
+}
+
 impl Container for Process {
-    type Running = smol::process::Child;
+    type Running = Run;
+
+    async fn admit(&self, shared: &Arc<Shared>) -> Result<(), String> {
+        let (dir, limits) = (self.dir.clone(), shared.config.limits);
+        let trust = shared.config.trust.clone();
+        let development = shared.development.load(Ordering::Acquire);
+        // Read and hashed off the executor: a program may be tens of megabytes.
+        let checked = smol::unblock(move || {
+            let package = Package::from_dir(&dir, limits).map_err(|error| error.to_string())?;
+            package
+                .verify_installed(&trust, development)
+                .map_err(|error| error.to_string())
+        })
+        .await?;
+        if let Trust::Development(why) = checked {
+            let message = format!("launched in development mode: {why}");
+            shared.log(&self.plugin_id, LogLevel::Warning, message);
+        }
+        Ok(())
+    }
 
     fn start(&self, shared: &Arc<Shared>, token: &str) -> Result<Self::Running, String> {
         let mut command = std::process::Command::new(&self.program);
@@ -106,31 +173,33 @@ impl Container for Process {
             .kill_on_drop(true);
         // Its code is good from its process (and the ones it starts) only.
         let mut child = shared.codes.launch(&self.plugin_id, token, || {
-            let child = command
-                .spawn()
-                .map_err(|error| format!("could not be started: {error}"))?;
+            let child = command.spawn().map_err(|error| {
+                format!("{} could not be started: {error}", self.program.display())
+            })?;
             let pid = child.id();
             Ok((child, pid))
         })?;
-        // What it writes to stderr goes to the log, and so into its stop report.
+        let (done, stderr_done) = async_channel::bounded::<()>(1);
+        // What it writes to stderr goes to the log (within limits), and into its stop report.
         if let Some(stderr) = child.stderr.take() {
             let (shared, plugin_id) = (shared.clone(), self.plugin_id.clone());
             smol::spawn(async move {
-                use futures_lite::{AsyncBufReadExt as _, StreamExt as _};
-                let mut lines = futures_lite::io::BufReader::new(stderr).lines();
-                while let Some(Ok(line)) = lines.next().await {
-                    shared.log(&plugin_id, LogLevel::Info, format!("stderr: {line}"));
-                }
+                copy_stderr(&shared, &plugin_id, stderr).await;
+                drop(done);
             })
             .detach();
         }
-        Ok(child)
+        Ok(Run {
+            #[cfg(target_os = "linux")]
+            lineage: Lineage::new(child.id(), token),
+            child,
+            stderr_done,
+        })
     }
 
-    async fn wait(child: &mut Self::Running) -> Result<(), Ending> {
-        let status = child.status().await;
-        // Whatever it started and left behind goes with it.
-        end_group(child);
+    async fn wait(run: &mut Self::Running) -> Result<(), Ending> {
+        let status = run.child.status().await;
+        run.ended().await;
         match status {
             Ok(status) if status.success() => Ok(()),
             Ok(status) => Err(Ending {
@@ -146,10 +215,59 @@ impl Container for Process {
         // A process is asked by its session closing.
     }
 
-    async fn kill(mut child: Self::Running) {
-        end_group(&child);
-        let _ = child.kill();
-        let _ = child.status().await;
+    async fn kill(mut run: Self::Running) {
+        // Its descendants are found through it, so they go first.
+        #[cfg(target_os = "linux")]
+        run.lineage.kill_attached();
+        end_group(&run.child);
+        let _ = run.child.kill();
+        let _ = run.child.status().await;
+        run.ended().await;
+    }
+}
+
+/// Copies a program's stderr into its plugin's log, within the limits of [`StderrFilter`],
+/// reading [`CHUNK`] bytes at a time until it closes.
+async fn copy_stderr(shared: &Shared, plugin_id: &str, mut stderr: smol::process::ChildStderr) {
+    use futures_lite::AsyncReadExt as _;
+    let mut filter = StderrFilter::new(Instant::now());
+    let mut buffer = vec![0; CHUNK];
+    loop {
+        let read = async { Some(stderr.read(&mut buffer).await) };
+        let note = async {
+            match filter.note_due() {
+                Some(due) => async_io::Timer::at(due).await,
+                None => future::pending().await,
+            };
+            None
+        };
+        let outcome = future::or(read, note).await;
+        let batch = match outcome {
+            Some(Ok(0) | Err(_)) => break,
+            Some(Ok(read)) => filter.feed(Instant::now(), &buffer[..read]),
+            None => filter.poll(Instant::now()),
+        };
+        log_stderr(shared, plugin_id, batch);
+    }
+    log_stderr(shared, plugin_id, filter.finish(Instant::now()));
+}
+
+/// Logs what a [`StderrFilter`] let through; the lines it dropped only go to the plugin's
+/// report.
+fn log_stderr(shared: &Shared, plugin_id: &str, batch: Batch) {
+    for line in batch.logged {
+        shared.log(plugin_id, LogLevel::Info, format!("stderr: {line}"));
+    }
+    if !batch.dropped.is_empty()
+        && let Some(plugin) = lock(&shared.plugins).get_mut(plugin_id)
+    {
+        for line in &batch.dropped {
+            let line = format!("stderr: {line}");
+            plugin.diagnostics.logged(LogLevel::Info, &line);
+        }
+    }
+    if let Some(note) = batch.note {
+        shared.log(plugin_id, LogLevel::Warning, note);
     }
 }
 
@@ -160,26 +278,47 @@ struct Watch<C> {
     stop: async_channel::Receiver<()>,
 }
 
+/// How a run being watched came to an end.
+enum Outcome {
+    /// It ended: `Ok` as it meant to.
+    Ended(Result<(), Ending>),
+    /// A stop was asked for.
+    Stop,
+    /// It said no hello within the limit.
+    NoHello,
+}
+
 impl<C: Container> Watch<C> {
     async fn run(self) {
         let mut failures: u32 = 0;
         loop {
             let started = Instant::now();
             let token = new_token();
-            self.note(|diagnostics| diagnostics.launched());
+            // Closed when the run says hello.
+            let (said_hello, hello) = async_channel::bounded::<()>(1);
+            self.note(|diagnostics| diagnostics.launched(said_hello));
             self.state(ContainerState::Launching);
-            let ended = match self.container.start(&self.shared, &token) {
-                Ok(mut running) => {
-                    let ended = future::or(async { Some(C::wait(&mut running).await) }, async {
-                        self.stop_requested().await;
-                        None
-                    })
-                    .await;
-                    match ended {
-                        Some(ended) => ended,
-                        None => return self.shut_down(running).await,
-                    }
+            let admitted = future::or(
+                async { Some(self.container.admit(&self.shared).await) },
+                async {
+                    self.stop_requested().await;
+                    None
+                },
+            )
+            .await;
+            match admitted {
+                None => return self.state(ContainerState::Stopped),
+                Some(Err(problem)) => {
+                    self.log(LogLevel::Error, format!("not launched: {problem}"));
+                    return self.list_stopped(problem);
                 }
+                Some(Ok(())) => {}
+            }
+            let ended = match self.container.start(&self.shared, &token) {
+                Ok(running) => match self.watch(running, &hello).await {
+                    Some(ended) => ended,
+                    None => return,
+                },
                 Err(error) => {
                     self.note(|diagnostics| diagnostics.not_started());
                     Err(Ending::from(error))
@@ -194,7 +333,9 @@ impl<C: Container> Watch<C> {
                 }
                 Err(ending) => ending,
             };
-            failures = if started.elapsed() > HEALTHY_AFTER {
+            // A run that never said hello is a failed start, however long it took.
+            let said_hello = hello.is_closed();
+            failures = if said_hello && started.elapsed() > HEALTHY_AFTER {
                 0
             } else {
                 failures + 1
@@ -210,10 +351,7 @@ impl<C: Container> Watch<C> {
                      reinstall it to run it again"
                 );
                 self.log(LogLevel::Error, why.clone());
-                if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
-                    plugin.info.problem = Some(why);
-                }
-                return self.state(ContainerState::Stopped);
+                return self.list_stopped(why);
             }
             let delay = self.shared.config.restart.delay(failures.saturating_sub(1));
             self.log(LogLevel::Error, format!("{how}; restarting in {delay:?}"));
@@ -232,6 +370,59 @@ impl<C: Container> Watch<C> {
                 return self.state(ContainerState::Stopped);
             }
         }
+    }
+
+    /// Watches a run until it ends (`Some`: how), or until a stop is asked for (`None`: it has
+    /// been shut down). A run that says no hello (`hello` still open) within the limit is
+    /// killed, and ends as a crash.
+    async fn watch(
+        &self,
+        mut running: C::Running,
+        hello: &async_channel::Receiver<()>,
+    ) -> Option<Result<(), Ending>> {
+        let timeout = self.shared.config.hello_timeout;
+        let ended = async { Outcome::Ended(C::wait(&mut running).await) };
+        let stop = async {
+            self.stop_requested().await;
+            Outcome::Stop
+        };
+        let no_hello = async {
+            let said = async {
+                let _ = hello.recv().await;
+                true
+            };
+            let late = async {
+                async_io::Timer::after(timeout).await;
+                false
+            };
+            if future::or(said, late).await {
+                // Said in time: only its end or a stop count now.
+                future::pending::<()>().await;
+            }
+            Outcome::NoHello
+        };
+        let outcome = future::or(ended, future::or(stop, no_hello)).await;
+        match outcome {
+            Outcome::Ended(ended) => Some(ended),
+            Outcome::Stop => {
+                self.shut_down(running).await;
+                None
+            }
+            Outcome::NoHello => {
+                C::kill(running).await;
+                Some(Err(
+                    format!("said no hello within {timeout:?}; killed").into()
+                ))
+            }
+        }
+    }
+
+    /// Lists the plugin `STOPPED` with the `problem` that keeps it from running.
+    fn list_stopped(&self, problem: String) {
+        if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
+            plugin.info.problem = Some(problem);
+        }
+        self.state(ContainerState::Stopped);
     }
 
     /// Returns once a stop is asked for, or the [`Supervisor`] is dropped: either way, the
@@ -278,6 +469,8 @@ impl<C: Container> Watch<C> {
         }
     }
 
+    /// Changes the plugin's diagnostics; a plugin no longer listed has none, and the change is
+    /// dropped (with what it holds).
     fn note(&self, change: impl FnOnce(&mut super::diagnostics::Diagnostics)) {
         if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
             change(&mut plugin.diagnostics);

@@ -67,6 +67,10 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         Some(dir) => dir.clone(),
         None => default_data_dir()?,
     };
+    // Resolved once, here: plugins run in their own folders, and the host resolves the rest
+    // of its paths the same way.
+    let data_dir = std::path::absolute(&data_dir)
+        .map_err(|error| format!("--data-dir {}: {error}", data_dir.display()))?;
     let mut config = HostConfig::new(&data_dir);
     if let Some(endpoint) = &args.endpoint {
         config.endpoint.clone_from(endpoint);
