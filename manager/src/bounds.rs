@@ -7,10 +7,17 @@
 //! - [`Crowd`]: at most so many of a short-lived thing waiting at once (WebSocket upgrades in
 //!   progress); past that the one that has waited longest is dropped for the newcomer, so idle
 //!   connections cannot keep a real client out.
+//! - [`AcceptFailures`]: a listening socket that fails to accept (out of descriptors) is tried
+//!   again after a doubling pause, never given up, with one log line per run of failures.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_transports::listener::ACCEPT_RETRY;
+
+use crate::host::Host;
 
 /// A count of open things, bounded.
 #[derive(Clone, Debug)]
@@ -85,6 +92,47 @@ impl<T> Crowd<T> {
         }
         self.waiting.push_back(task);
         evicted
+    }
+}
+
+/// The failed accepts in a row of one listening socket.
+#[derive(Debug)]
+pub(crate) struct AcceptFailures {
+    /// What accepts, for the log ("admin", "marketplace").
+    what: &'static str,
+    count: u32,
+}
+
+impl AcceptFailures {
+    /// None yet, on the listener `what` is.
+    pub(crate) fn new(what: &'static str) -> AcceptFailures {
+        AcceptFailures { what, count: 0 }
+    }
+
+    /// Notes a failed accept (logged if it starts a run) and waits before the next: the same
+    /// failure would come back at once, as no descriptor is freed by asking.
+    pub(crate) async fn failed(&mut self, host: &Host, error: &std::io::Error) {
+        if self.count == 0 {
+            let what = format!(
+                "{} accept failed: {error}; retrying while it fails",
+                self.what
+            );
+            host.log_host(LogLevel::Warning, &what);
+        }
+        self.count = self.count.saturating_add(1);
+        async_io::Timer::after(ACCEPT_RETRY.delay(self.count - 1)).await;
+    }
+
+    /// Notes an accept that worked, ending a run of failures (logged).
+    pub(crate) fn succeeded(&mut self, host: &Host) {
+        if self.count > 0 {
+            let what = format!(
+                "{} accepting again after {} failed accepts",
+                self.what, self.count
+            );
+            host.log_host(LogLevel::Info, &what);
+            self.count = 0;
+        }
     }
 }
 

@@ -208,6 +208,42 @@ fn files_made_by_the_installation_commands_do_not_break_the_kept_signature() {
     smol::block_on(host.shutdown());
 }
 
+/// The script of a plugin whose program waits, and whose uninstallation command (the same
+/// script, told `uninstall`) writes `said` into the data directory's `uninstalled`.
+#[cfg(unix)]
+fn uninstalling_script(said: &str) -> String {
+    format!(
+        "#!/bin/sh\nif [ \"$1\" = uninstall ]; then echo {said} > ../../uninstalled; exit 0; fi\n\
+         exec sleep 30\n"
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn uninstallation_commands_run_only_as_they_were_signed() {
+    let commands = serde_json::json!({
+        "uninstallationCommands": [{ "executable": "run.sh", "parameters": ["uninstall"] }]
+    });
+    for tampered in [false, true] {
+        let data = tempfile::tempdir().unwrap();
+        let package = script_package_with(&uninstalling_script("signed"), commands.clone());
+        let key = install_signed(data.path(), package);
+        let host = trusting_host(data.path(), &key);
+        let folder = data.path().join("plugins/com.example.script");
+        if tampered {
+            std::fs::write(folder.join("run.sh"), uninstalling_script("tampered")).unwrap();
+        }
+        smol::block_on(host.uninstall("com.example.script")).unwrap();
+        let said = std::fs::read_to_string(data.path().join("uninstalled")).ok();
+        // A changed command is not the publisher's code: not run, and the plugin goes anyway.
+        let expected = (!tampered).then(|| "signed\n".to_string());
+        assert_eq!(said, expected, "tampered: {tampered}");
+        assert!(!folder.exists());
+        assert!(host.plugin("com.example.script").is_none());
+        smol::block_on(host.shutdown());
+    }
+}
+
 #[test]
 fn shutdown_closes_the_local_socket() {
     let (host, data) = host(false);

@@ -39,10 +39,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use async_io::Async;
-use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::ws::{LOOPBACK_NAMES, is_loopback_host};
 
-use crate::bounds::Slots;
+use crate::bounds::{AcceptFailures, Slots};
 use crate::host::Host;
 use crate::host::credential::{COOKIE, Credential};
 use http::{Request, Response};
@@ -97,9 +96,11 @@ pub(crate) async fn accept(
         origins,
         streams: Slots::new(MAX_EVENT_STREAMS),
     });
+    let mut failures = AcceptFailures::new("admin");
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                failures.succeeded(&admin.host);
                 let admin = admin.clone();
                 let serve = http::serve(stream, move |request| {
                     let admin = admin.clone();
@@ -107,12 +108,7 @@ pub(crate) async fn accept(
                 });
                 smol::spawn(serve).detach();
             }
-            Err(error) => {
-                let message = format!("admin accept: {error}");
-                admin.host.log_host(LogLevel::Warning, &message);
-                // A failing accept (out of descriptors) fails again at once: breathe first.
-                async_io::Timer::after(std::time::Duration::from_millis(100)).await;
-            }
+            Err(error) => failures.failed(&admin.host, &error).await,
         }
     }
 }

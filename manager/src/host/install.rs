@@ -134,13 +134,18 @@ impl Host {
         // An EXTERNAL plugin has no folder; its code goes, and its session with it.
         self.shared.withdraw(plugin_id);
         if let Some(dir) = &dir {
-            run_commands(
-                &self.shared,
-                plugin_id,
-                &manifest.uninstallation_commands,
-                dir,
-            )
-            .await?;
+            // Its commands are run only as they were signed: a changed one is not the
+            // publisher's code.
+            match self.shared.check_installed(dir).await {
+                Ok(_) => {
+                    let commands = &manifest.uninstallation_commands;
+                    run_commands(&self.shared, plugin_id, commands, dir).await?;
+                }
+                Err(problem) => {
+                    let message = format!("its uninstallation commands are not run: {problem}");
+                    self.shared.log(plugin_id, LogLevel::Warning, message);
+                }
+            }
             remove_dir(dir)?;
         }
         self.shared.settings.remove_plugin(plugin_id)?;
@@ -309,6 +314,22 @@ impl Host {
 }
 
 impl Shared {
+    /// An installed plugin's folder read again and checked against the signature kept at its
+    /// install (or let through in development mode, saying why): what runs from it must be what
+    /// was signed. Read and hashed off the executor, as a program may be tens of megabytes.
+    pub(super) async fn check_installed(&self, dir: &Path) -> Result<Trust, String> {
+        let (dir, limits) = (dir.to_path_buf(), self.config.limits);
+        let trust = self.config.trust.clone();
+        let development = self.development.load(std::sync::atomic::Ordering::Acquire);
+        smol::unblock(move || {
+            let package = Package::from_dir(&dir, limits).map_err(|error| error.to_string())?;
+            package
+                .verify_installed(&trust, development)
+                .map_err(|error| error.to_string())
+        })
+        .await
+    }
+
     /// Registers an installed plugin and launches its program, if it has one.
     fn add(self: &Arc<Shared>, package: &Package, dir: PathBuf) {
         let manifest = package.manifest().clone();

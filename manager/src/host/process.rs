@@ -14,7 +14,6 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
@@ -27,7 +26,6 @@ use super::descendants::Lineage;
 use super::diagnostics::Ending;
 use super::stderr::{Batch, CHUNK, StderrFilter};
 use super::{Shared, lock};
-use crate::package::Package;
 use crate::package::signature::Trust;
 
 /// A plugin that said hello and stayed up this long is healthy again: its next crash restarts
@@ -140,18 +138,7 @@ impl Container for Process {
     type Running = Run;
 
     async fn admit(&self, shared: &Arc<Shared>) -> Result<(), String> {
-        let (dir, limits) = (self.dir.clone(), shared.config.limits);
-        let trust = shared.config.trust.clone();
-        let development = shared.development.load(Ordering::Acquire);
-        // Read and hashed off the executor: a program may be tens of megabytes.
-        let checked = smol::unblock(move || {
-            let package = Package::from_dir(&dir, limits).map_err(|error| error.to_string())?;
-            package
-                .verify_installed(&trust, development)
-                .map_err(|error| error.to_string())
-        })
-        .await?;
-        if let Trust::Development(why) = checked {
+        if let Trust::Development(why) = shared.check_installed(&self.dir).await? {
             let message = format!("launched in development mode: {why}");
             shared.log(&self.plugin_id, LogLevel::Warning, message);
         }

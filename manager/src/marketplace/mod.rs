@@ -25,7 +25,7 @@ use logi_plugin_transports::listener::{MAX_UPGRADING, UPGRADE_TIMEOUT};
 use logi_plugin_transports::ws::{Admission, Refusal, WsIncoming, WsListener};
 use tungstenite::Message as WsMessage;
 
-use crate::bounds::{Crowd, Slot, Slots};
+use crate::bounds::{AcceptFailures, Crowd, Slot, Slots};
 use crate::host::credential::Credential;
 use crate::host::{Host, HostError, HostEvent};
 use line::MarketRequest;
@@ -52,16 +52,16 @@ pub(crate) fn admission(credential: Credential) -> Admission {
 pub(crate) async fn accept(host: Host, listener: WsListener) {
     let views = Slots::new(MAX_VIEWS);
     let mut upgrading = Crowd::new(MAX_UPGRADING);
+    let mut failures = AcceptFailures::new("marketplace");
     loop {
         let incoming = match listener.accept().await {
             Ok(incoming) => incoming,
             Err(error) => {
-                host.log_host(LogLevel::Warning, &format!("marketplace accept: {error}"));
-                // A failing accept (out of descriptors) fails again at once: breathe first.
-                async_io::Timer::after(std::time::Duration::from_millis(100)).await;
+                failures.failed(&host, &error).await;
                 continue;
             }
         };
+        failures.succeeded(&host);
         let upgrade = smol::spawn(upgrade(host.clone(), incoming, views.clone()));
         if upgrading.join(upgrade) {
             let what = format!(
