@@ -3,44 +3,27 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+use common::daemon::{Daemon, LOGI_PLUGIN};
 
 use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VOLUME};
 use serde_json::{Value, json};
 
-const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
-
-/// A daemon in development mode (the test package is unsigned), stopped when dropped.
-struct Daemon(Child);
-
-impl Daemon {
-    fn start(data: &Path, socket: &Path) -> Daemon {
-        let mut child = Command::new(LOGI_PLUGIN)
+/// A daemon in development mode (the test package is unsigned) on `data` and `socket`.
+fn daemon(data: &Path, socket: &Path) -> Daemon {
+    let (daemon, first) = Daemon::start(
+        Command::new(LOGI_PLUGIN)
             .args(["--json", "serve", "--development", "--data-dir"])
             .arg(data)
             .arg("--endpoint")
-            .arg(socket)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Its first line says it is serving.
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-        assert_eq!(first["serving"], socket.to_str().unwrap());
-        std::thread::spawn(move || lines.for_each(drop));
-        Daemon(child)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
+            .arg(socket),
+    );
+    assert_eq!(first["serving"], socket.to_str().unwrap());
+    daemon
 }
 
 /// Runs `logi-plugin --json <args> --endpoint <socket>`.
@@ -76,7 +59,7 @@ fn install_list_invoke_and_remove_drive_the_running_manager() {
         logi_plugin_manager::demo::media_package(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
     let archive = data.path().join("media.zip");
     std::fs::write(&archive, package.to_zip().unwrap()).unwrap();
-    let _daemon = Daemon::start(&data.path().join("data"), &socket);
+    let _daemon = daemon(&data.path().join("data"), &socket);
 
     let installed = lines(&tool(&socket, &["install", archive.to_str().unwrap()]));
     assert_eq!(installed[0]["plugin_id"], PLUGIN_ID);
@@ -129,7 +112,7 @@ fn a_command_with_no_manager_running_says_so_and_fails() {
 fn invoking_a_plugin_that_is_not_there_fails_with_the_code_and_reason() {
     let data = tempfile::tempdir().unwrap();
     let socket = data.path().join("manager.sock");
-    let _daemon = Daemon::start(&data.path().join("data"), &socket);
+    let _daemon = daemon(&data.path().join("data"), &socket);
     let output = tool(&socket, &["invoke", "com.example.nobody", "press"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);

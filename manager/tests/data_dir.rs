@@ -6,16 +6,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
+use common::daemon::{Daemon, LOGI_PLUGIN};
 use common::host_config;
 use logi_plugin_manager::{Host, HostError};
 use serde_json::Value;
-
-const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -25,45 +23,24 @@ fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
-/// `logi-plugin serve` on `data` with `extra` arguments, started by a shell with `umask 000`;
-/// stopped when dropped.
-struct Daemon(Child);
-
-impl Daemon {
-    /// The daemon, once it says it serves, and its first line.
-    fn start(data: &Path, extra: &str) -> (Daemon, Value) {
-        let command = format!(
-            "umask 000; exec '{LOGI_PLUGIN}' --json serve --data-dir '{}' --endpoint '{}' {extra}",
-            data.display(),
-            data.join("manager.sock").display()
-        );
-        let mut child = Command::new("sh")
-            .args(["-c", &command])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-        assert_eq!(first["ok"], true, "{first}");
-        std::thread::spawn(move || lines.for_each(drop));
-        (Daemon(child), first)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
+/// `logi-plugin serve` on `data` with `extra` arguments, started by a shell with `umask 000`,
+/// once it says it serves; and its first line.
+fn serve_under_umask_000(data: &Path, extra: &str) -> (Daemon, Value) {
+    let command = format!(
+        "umask 000; exec '{LOGI_PLUGIN}' --json serve --data-dir '{}' --endpoint '{}' {extra}",
+        data.display(),
+        data.join("manager.sock").display()
+    );
+    let (daemon, first) = Daemon::start(Command::new("sh").args(["-c", &command]));
+    assert_eq!(first["ok"], true, "{first}");
+    (daemon, first)
 }
 
 #[test]
 fn the_data_directory_and_what_it_holds_are_owner_only_even_under_umask_000() {
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
-    let (_daemon, first) = Daemon::start(&data, "--admin 127.0.0.1:0");
+    let (_daemon, first) = serve_under_umask_000(&data, "--admin 127.0.0.1:0");
     assert!(first["console"].as_str().unwrap().contains("?token="));
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("plugins")), 0o700);
@@ -114,7 +91,7 @@ fn a_second_manager_on_the_same_data_directory_is_refused_naming_the_first() {
 #[test]
 fn a_second_serve_on_the_same_data_directory_exits_naming_the_first() {
     let data = tempfile::tempdir().unwrap();
-    let (first, _) = Daemon::start(data.path(), "");
+    let (first, _) = serve_under_umask_000(data.path(), "");
     let output = Command::new(LOGI_PLUGIN)
         .args(["serve", "--data-dir"])
         .arg(data.path())
@@ -125,7 +102,7 @@ fn a_second_serve_on_the_same_data_directory_exits_naming_the_first() {
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(
-        said.contains(&format!("in use by another manager (pid {})", first.0.id())),
+        said.contains(&format!("in use by another manager (pid {})", first.id())),
         "{said}"
     );
     // The first one's plugins were not launched twice: nothing else runs on its socket.

@@ -6,6 +6,8 @@
 //! pass.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
@@ -14,10 +16,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::daemon::{Daemon, LOGI_PLUGIN};
 use logi_plugin_transports::local::{LocalError, LocalListener, connect_local};
-use serde_json::Value;
-
-const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
 
 /// The other user: `nobody`.
 const NOBODY: u32 = 65534;
@@ -40,7 +40,7 @@ fn squatter_for(test: &str) -> Option<Squatter> {
 /// A `logi-plugin serve` running as [`NOBODY`] on a socket in a folder of its own, recording its
 /// sessions; stopped when dropped.
 struct Squatter {
-    child: Child,
+    daemon: Daemon,
     dir: tempfile::TempDir,
 }
 
@@ -48,22 +48,20 @@ impl Squatter {
     fn start() -> Squatter {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
-        let mut child = Command::new(LOGI_PLUGIN)
-            .uid(NOBODY)
-            .gid(NOBODY)
-            .args(["--json", "serve", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .arg("--endpoint")
-            .arg(dir.path().join("agent.sock"))
-            .arg("--record")
-            .arg(dir.path().join("sessions"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let first = first_line(&mut child);
+        let (daemon, first) = Daemon::start(
+            Command::new(LOGI_PLUGIN)
+                .uid(NOBODY)
+                .gid(NOBODY)
+                .args(["--json", "serve", "--data-dir"])
+                .arg(dir.path().join("data"))
+                .arg("--endpoint")
+                .arg(dir.path().join("agent.sock"))
+                .arg("--record")
+                .arg(dir.path().join("sessions"))
+                .stderr(Stdio::null()),
+        );
         assert!(first["serving"].is_string(), "the squatter: {first}");
-        Squatter { child, dir }
+        Squatter { daemon, dir }
     }
 
     fn endpoint(&self) -> PathBuf {
@@ -71,7 +69,7 @@ impl Squatter {
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.daemon.id()
     }
 
     /// The sessions it recorded, as bytes.
@@ -83,27 +81,6 @@ impl Squatter {
             .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
             .collect()
     }
-}
-
-impl Drop for Squatter {
-    fn drop(&mut self) {
-        stop(&mut self.child);
-    }
-}
-
-/// Stops a daemon as its user would (SIGTERM) and reaps it.
-fn stop(child: &mut Child) {
-    let pid = rustix::process::Pid::from_child(child);
-    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    let _ = child.wait();
-}
-
-/// The first JSON line a daemon printed (it says where it serves); the rest is drained.
-fn first_line(child: &mut Child) -> Value {
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().expect("the daemon printed nothing").unwrap();
-    std::thread::spawn(move || lines.for_each(drop));
-    serde_json::from_str(&first).unwrap()
 }
 
 /// Runs `command` to its end, at most 20 s (a daemon that should have refused to start is
@@ -285,16 +262,15 @@ const SPARE_DESCRIPTORS: u64 = 8;
 fn the_plugin_listener_keeps_serving_after_running_out_of_descriptors() {
     let dir = tempfile::tempdir().unwrap();
     let endpoint = dir.path().join("agent.sock");
-    let mut daemon = serve(dir.path(), &endpoint)
-        .args(["--json", "--websocket", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = log_lines(&mut daemon);
-    let first = first_line(&mut daemon);
+    let (mut daemon, lines) = Daemon::spawn(
+        serve(dir.path(), &endpoint)
+            .args(["--json", "--websocket", "127.0.0.1:0"])
+            .stderr(Stdio::piped()),
+    );
+    let log = log_lines(&mut daemon.child);
+    let first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
     let websocket: std::net::SocketAddr = first["websocket"].as_str().unwrap().parse().unwrap();
-    let pid = rustix::process::Pid::from_child(&daemon);
+    let pid = rustix::process::Pid::from_child(&daemon.child);
     let open = std::fs::read_dir(format!("/proc/{}/fd", daemon.id()))
         .unwrap()
         .count() as u64;
@@ -341,7 +317,7 @@ fn the_plugin_listener_keeps_serving_after_running_out_of_descriptors() {
     let format = logi_plugin_core::session::Format::Binary;
     smol::block_on(logi_plugin_transports::ws::connect_ws(&url, format))
         .expect("the WebSocket port no longer upgrades");
-    stop(&mut daemon);
+    drop(daemon);
     seen.extend(log.iter());
     // One line when a run of failures starts, one when it ends, naming how many it held.
     let started = seen

@@ -3,32 +3,17 @@
 //! socket all the same.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
+
+use common::daemon::{Daemon, LOGI_PLUGIN};
 
 use logi_example_media::PLUGIN_ID;
 use logi_plugin_manager::{Host, HostConfig};
-use serde_json::{Value, json};
-
-const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
-
-/// The daemon, asked to stop (SIGTERM: it stops its plugins) when dropped, even by a failing
-/// test.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let pid = i32::try_from(self.0.id())
-            .ok()
-            .and_then(rustix::process::Pid::from_raw);
-        if let Some(pid) = pid {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        }
-        let _ = self.0.wait();
-    }
-}
+use serde_json::json;
 
 /// Installs the example media plugin (unsigned) into `data` with a host that then stops.
 fn install_media(data: &Path) {
@@ -47,22 +32,12 @@ fn install_media(data: &Path) {
 fn serve_with_a_relative_data_dir_and_endpoint_runs_its_plugins() {
     let work = tempfile::tempdir().unwrap();
     install_media(&work.path().join("data"));
-    let mut daemon = Daemon(
+    let (_daemon, lines) = Daemon::spawn(
         Command::new(LOGI_PLUGIN)
             .args(["--json", "serve", "--development", "--data-dir", "data"])
             .args(["--endpoint", "manager.sock"])
-            .current_dir(work.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .current_dir(work.path()),
     );
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    let stdout = BufReader::new(daemon.0.stdout.take().unwrap());
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = lines_tx.send(serde_json::from_str::<Value>(&line).unwrap_or_default());
-        }
-    });
     let first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
     let running = json!({ "event": "state", "plugin_id": PLUGIN_ID,
                           "state": "CONTAINER_STATE_RUNNING" });

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)] // Each test file uses its own part.
 
+#[cfg(unix)]
+pub mod daemon;
+
 use std::time::Duration;
 
 use futures_lite::future;

@@ -1,0 +1,58 @@
+//! `logi-plugin serve` (or anything that prints JSON lines, as `serve --json` does) as a real
+//! process, for the tests that need one.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The `logi-plugin` executable this package builds.
+pub const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
+
+/// A daemon, asked to stop (SIGTERM: it stops its plugins) and reaped when dropped, even by a
+/// failing test.
+pub struct Daemon {
+    pub child: Child,
+}
+
+impl Daemon {
+    /// Spawns `command` with its stdout piped; every JSON line it prints arrives on the
+    /// receiver as it is printed (a line that is not JSON as `null`).
+    pub fn spawn(command: &mut Command) -> (Daemon, mpsc::Receiver<Value>) {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = sender.send(serde_json::from_str(&line).unwrap_or_default());
+            }
+        });
+        (Daemon { child }, lines)
+    }
+
+    /// [`spawn`](Self::spawn), once it has printed its first line (at most 10 s): that line
+    /// says where it serves. What it prints after is dropped.
+    pub fn start(command: &mut Command) -> (Daemon, Value) {
+        let (daemon, lines) = Daemon::spawn(command);
+        let first = lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the daemon printed nothing within 10 s");
+        std::thread::spawn(move || lines.into_iter().for_each(drop));
+        (daemon, first)
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let _ = self.child.wait();
+    }
+}
