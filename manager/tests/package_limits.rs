@@ -88,16 +88,16 @@ fn a_fifo_is_refused_without_waiting_for_a_writer() {
     let path = fifo(dir.path());
     let error = package_refusal(&path);
     assert!(
-        error.contains(&path.display().to_string()) && error.contains("is a FIFO"),
+        error.contains(&path.display().to_string()) && error.contains("is a named pipe (FIFO)"),
         "{error}"
     );
 }
 
 #[test]
-fn a_folder_named_as_an_archive_is_refused_as_a_folder() {
+fn a_directory_named_as_an_archive_is_refused_as_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let error = package_refusal(dir.path());
-    assert!(error.contains("is a folder"), "{error}");
+    assert!(error.contains("is a directory"), "{error}");
 }
 
 #[test]
@@ -147,5 +147,5 @@ fn installing_a_fifo_through_the_client_library_is_refused_invalid_arg_with_the_
     let path = fifo(data.path());
     let (code, what) = install_through_the_client_library(&host, &path);
     assert_eq!(code, ResponseCode::InvalidArg, "{what}");
-    assert!(what.contains("is a FIFO"), "{what}");
+    assert!(what.contains("is a named pipe (FIFO)"), "{what}");
 }

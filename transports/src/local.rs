@@ -103,6 +103,33 @@ pub enum LocalError {
     },
 }
 
+/// What a file is, in words ("a regular file", "a character device", ...), for errors that say
+/// why a path was refused.
+pub fn file_kind(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        } else if file_type.is_char_device() {
+            return "a character device";
+        } else if file_type.is_block_device() {
+            return "a block device";
+        } else if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_file() {
+        "a regular file"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "an unknown kind of file"
+    }
+}
+
 /// `EndpointInUse`'s words for who holds the endpoint.
 fn held_by(holder: &Option<EndpointOwner>) -> String {
     holder.map_or_else(String::new, |holder| format!(" (held by {holder})"))
@@ -207,7 +234,6 @@ fn parse_parent_pid(stat: &str) -> Option<u32> {
 
 #[cfg(unix)]
 mod unix {
-    use std::fs::FileType;
     use std::io;
     use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
     use std::os::unix::net::{UnixListener, UnixStream};
@@ -311,7 +337,7 @@ mod unix {
         if !file_type.is_socket() {
             return Err(LocalError::NotASocket {
                 endpoint: endpoint.into(),
-                kind: kind_of(file_type),
+                kind: super::file_kind(file_type),
             });
         }
         let in_use = |holder| LocalError::EndpointInUse {
@@ -325,25 +351,6 @@ mod unix {
             }
             // Nobody answers: the file was left by a manager that died.
             Err(_) => std::fs::remove_file(path).map_err(bind_error),
-        }
-    }
-
-    /// What a file that is not a socket is, in words.
-    fn kind_of(file_type: FileType) -> &'static str {
-        if file_type.is_file() {
-            "a regular file"
-        } else if file_type.is_dir() {
-            "a directory"
-        } else if file_type.is_symlink() {
-            "a symbolic link"
-        } else if file_type.is_fifo() {
-            "a named pipe (FIFO)"
-        } else if file_type.is_char_device() {
-            "a character device"
-        } else if file_type.is_block_device() {
-            "a block device"
-        } else {
-            "an unknown kind of file"
         }
     }
 

@@ -80,7 +80,7 @@ pub enum PackageError {
     NotAFile {
         /// The path given.
         path: PathBuf,
-        /// What it is instead, as "a FIFO".
+        /// What it is instead, as "a named pipe (FIFO)".
         kind: &'static str,
     },
     /// An archive file larger than [`Limits::max_archive_bytes`], refused before it is read

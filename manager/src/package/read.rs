@@ -195,28 +195,10 @@ fn open_regular(path: &Path) -> Result<File, PackageError> {
     }
 }
 
-/// What a file that is not a regular file is, as "a FIFO"; `None` for a regular file.
+/// What a file that is not a regular file is, as "a named pipe (FIFO)"; `None` for a regular
+/// file.
 fn not_regular(kind: FileType) -> Option<&'static str> {
-    if kind.is_file() {
-        return None;
-    }
-    if kind.is_dir() {
-        return Some("a folder");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Some("a FIFO");
-        } else if kind.is_char_device() {
-            return Some("a character device");
-        } else if kind.is_block_device() {
-            return Some("a block device");
-        } else if kind.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("a special file")
+    (!kind.is_file()).then(|| logi_plugin_transports::local::file_kind(kind))
 }
 
 /// Reads `source` to its end if it holds at most `limit` bytes, reading one byte past the
