@@ -49,7 +49,7 @@ impl Squatter {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
         let (daemon, first) = Daemon::start(
-            Command::new(LOGI_PLUGIN)
+            Command::new(nobodys_copy(dir.path()))
                 .uid(NOBODY)
                 .gid(NOBODY)
                 .args(["--json", "serve", "--data-dir"])
@@ -116,9 +116,25 @@ fn list(endpoint: &Path) -> Output {
     )
 }
 
+/// A copy of `logi-plugin` in `dir` (a folder of [`NOBODY`]'s), which nobody may run: the
+/// build's own may lie in a folder only its owner can enter (a fresh clone in a private
+/// temporary folder, say).
+fn nobodys_copy(dir: &Path) -> PathBuf {
+    let copy = dir.join("logi-plugin");
+    std::fs::copy(LOGI_PLUGIN, &copy).unwrap();
+    let runnable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&copy, runnable).unwrap();
+    copy
+}
+
 /// `logi-plugin serve` on `endpoint` with a fresh data directory in `dir`.
 fn serve(dir: &Path, endpoint: &Path) -> Command {
-    let mut command = Command::new(LOGI_PLUGIN);
+    serve_with(Path::new(LOGI_PLUGIN), dir, endpoint)
+}
+
+/// [`serve`], running `program`.
+fn serve_with(program: &Path, dir: &Path, endpoint: &Path) -> Command {
+    let mut command = Command::new(program);
     command
         .args(["serve", "--data-dir"])
         .arg(dir.join("data"))
@@ -221,7 +237,12 @@ fn serving_as_another_user_on_a_socket_it_may_not_reach_names_the_files_owner() 
     let theirs = tempfile::tempdir().unwrap();
     std::os::unix::fs::chown(theirs.path(), Some(NOBODY), Some(NOBODY)).unwrap();
 
-    let output = finished(serve(theirs.path(), &endpoint).uid(NOBODY).gid(NOBODY));
+    let program = nobodys_copy(theirs.path());
+    let output = finished(
+        serve_with(&program, theirs.path(), &endpoint)
+            .uid(NOBODY)
+            .gid(NOBODY),
+    );
 
     let printed = printed(&output);
     assert!(!output.status.success(), "{printed}");
