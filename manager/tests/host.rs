@@ -289,6 +289,26 @@ fn plugin_logs_reach_the_log_sink_tagged_with_the_plugin_id() {
     );
 }
 
+/// Waits (at most 10 s) until the process `pid` has started a child.
+#[cfg(target_os = "linux")]
+fn until_it_has_a_child(pid: u32) {
+    let has_child = || {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        tasks.flatten().any(|task| {
+            let children = std::fs::read_to_string(task.path().join("children"));
+            children.is_ok_and(|children| !children.trim().is_empty())
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !has_child() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pid} started no child"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn serve_runs_until_sigterm_then_stops_its_plugins_and_exits_0() {
@@ -324,6 +344,10 @@ fn serve_runs_until_sigterm_then_stops_its_plugins_and_exits_0() {
         )
     );
     assert!(socket.exists());
+    // Its program is checked against its signature before it is launched: the stop is asked
+    // for once it runs, so that there is a program to shut down.
+    #[cfg(target_os = "linux")]
+    until_it_has_a_child(daemon.id());
     let kill = Command::new("kill")
         .args(["-TERM", &daemon.id().to_string()])
         .status()
