@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use logi_plugin_core::manifest::{Command, CommandPlatform, Manifest, OsPlatform};
 use logi_plugin_core::proto::manager::{
@@ -98,7 +99,7 @@ impl Host {
             what: format!("moving {} into place", staging.display()),
             source,
         })?;
-        self.shared.add(&package, target);
+        self.shared.add(&package, target, false);
         Ok(manifest)
     }
 
@@ -260,13 +261,20 @@ impl Host {
     }
 
     /// Launches an installed plugin read back from its folder if its kept signature still
-    /// holds (or in development mode); else lists it, not launched, with the reason. Its
-    /// supervisor checks the folder again before every launch, this first one included, and
-    /// logs the development mode's warning then.
+    /// holds (or in development mode, with a warning); else lists it, not launched, with the
+    /// reason. That check is its first launch's: the supervisor checks the folder again before
+    /// each launch after it.
     fn launch_installed(&self, package: &Package, dir: PathBuf) -> Result<(), HostError> {
         let trust = &self.shared.config.trust;
         match package.verify_installed(trust, self.development_mode()) {
-            Ok(_) => self.shared.add(package, dir),
+            Ok(trust) => {
+                if let Trust::Development(why) = trust {
+                    let message = format!("launched in development mode: {why}");
+                    let plugin_id = &package.manifest().plugin_id;
+                    self.shared.log(plugin_id, LogLevel::Warning, message);
+                }
+                self.shared.add(package, dir, true);
+            }
             Err(error) => {
                 self.shared.refuse(package, dir, error.to_string());
                 return Err(error.into());
@@ -330,8 +338,10 @@ impl Shared {
         .await
     }
 
-    /// Registers an installed plugin and launches its program, if it has one.
-    fn add(self: &Arc<Shared>, package: &Package, dir: PathBuf) {
+    /// Registers an installed plugin and launches its program, if it has one; `checked` when
+    /// its folder was checked against its signature just now, so that the first launch need
+    /// not read and hash it again.
+    fn add(self: &Arc<Shared>, package: &Package, dir: PathBuf, checked: bool) {
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
         let program = program(&manifest).map(|program| dir.join(program));
@@ -349,6 +359,7 @@ impl Shared {
                     plugin_id: plugin_id.clone(),
                     program,
                     dir,
+                    checked: AtomicBool::new(checked),
                 };
                 self.supervise(&plugin_id, process);
             }

@@ -14,6 +14,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
@@ -104,6 +105,9 @@ pub(super) struct Process {
     pub(super) program: PathBuf,
     /// The plugin's folder, its working directory.
     pub(super) dir: PathBuf,
+    /// Whether the folder was checked against its signature just before the supervisor began
+    /// (at a start or a reload): its first launch is then not checked twice.
+    pub(super) checked: AtomicBool,
 }
 
 /// One run of an installed plugin's program.
@@ -138,6 +142,9 @@ impl Container for Process {
     type Running = Run;
 
     async fn admit(&self, shared: &Arc<Shared>) -> Result<(), String> {
+        if self.checked.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
         if let Trust::Development(why) = shared.check_installed(&self.dir).await? {
             let message = format!("launched in development mode: {why}");
             shared.log(&self.plugin_id, LogLevel::Warning, message);
