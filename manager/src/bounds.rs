@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::listener::ACCEPT_RETRY;
 
-use crate::host::Host;
+use crate::host::LogSink;
 
 /// A count of open things, bounded.
 #[derive(Clone, Debug)]
@@ -95,42 +95,49 @@ impl<T> Crowd<T> {
     }
 }
 
-/// The failed accepts in a row of one listening socket.
+/// The failed accepts in a row of one listener: logged when a run of them starts and when it
+/// ends, not at each failure.
 #[derive(Debug)]
 pub(crate) struct AcceptFailures {
-    /// What accepts, for the log ("admin", "marketplace").
+    /// What is accepted, for the log ("plugins", "admin requests").
     what: &'static str,
     count: u32,
 }
 
 impl AcceptFailures {
-    /// None yet, on the listener `what` is.
+    /// None yet, on the listener that accepts `what`.
     pub(crate) fn new(what: &'static str) -> AcceptFailures {
         AcceptFailures { what, count: 0 }
     }
 
-    /// Notes a failed accept (logged if it starts a run) and waits before the next: the same
-    /// failure would come back at once, as no descriptor is freed by asking.
-    pub(crate) async fn failed(&mut self, host: &Host, error: &std::io::Error) {
+    /// Notes a failed accept, logged if it starts a run.
+    pub(crate) fn note(&mut self, log: &LogSink, error: &std::io::Error) {
         if self.count == 0 {
             let what = format!(
-                "{} accept failed: {error}; retrying while it fails",
+                "accepting {} failed: {error}; retrying while it fails",
                 self.what
             );
-            host.log_host(LogLevel::Warning, &what);
+            log.write(None, LogLevel::Error, &what);
         }
         self.count = self.count.saturating_add(1);
+    }
+
+    /// [`note`](Self::note)s a failed accept and waits before the next, by
+    /// [`ACCEPT_RETRY`]: the same failure would come back at once, as no descriptor is freed
+    /// by asking (the plugin listener pauses by itself).
+    pub(crate) async fn failed(&mut self, log: &LogSink, error: &std::io::Error) {
+        self.note(log, error);
         async_io::Timer::after(ACCEPT_RETRY.delay(self.count - 1)).await;
     }
 
     /// Notes an accept that worked, ending a run of failures (logged).
-    pub(crate) fn succeeded(&mut self, host: &Host) {
+    pub(crate) fn succeeded(&mut self, log: &LogSink) {
         if self.count > 0 {
             let what = format!(
-                "{} accepting again after {} failed accepts",
+                "accepting {} again after {} failed accepts",
                 self.what, self.count
             );
-            host.log_host(LogLevel::Info, &what);
+            log.write(None, LogLevel::Info, &what);
             self.count = 0;
         }
     }

@@ -96,11 +96,11 @@ pub(crate) async fn accept(
         origins,
         streams: Slots::new(MAX_EVENT_STREAMS),
     });
-    let mut failures = AcceptFailures::new("admin");
+    let mut failures = AcceptFailures::new("admin requests");
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                failures.succeeded(&admin.host);
+                failures.succeeded(&admin.host.config().log);
                 let admin = admin.clone();
                 let serve = http::serve(stream, move |request| {
                     let admin = admin.clone();
@@ -108,7 +108,7 @@ pub(crate) async fn accept(
                 });
                 smol::spawn(serve).detach();
             }
-            Err(error) => failures.failed(&admin.host, &error).await,
+            Err(error) => failures.failed(&admin.host.config().log, &error).await,
         }
     }
 }

@@ -137,7 +137,7 @@ impl LogSink {
     }
 
     /// Logs `message`.
-    pub(super) fn write(&self, plugin_id: Option<&str>, level: LogLevel, message: &str) {
+    pub(crate) fn write(&self, plugin_id: Option<&str>, level: LogLevel, message: &str) {
         (self.0)(&LogRecord {
             plugin_id,
             level,

@@ -14,6 +14,7 @@ use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::{ManagerConnection, ManagerListener};
 
 use super::{HostEvent, Shared, lock};
+use crate::bounds::AcceptFailures;
 use crate::settings::{Conflict, Stored};
 
 /// Accepts connections for as long as the host runs; sessions accepted after a language change
@@ -26,8 +27,7 @@ pub(super) async fn accept(
     languages: async_channel::Receiver<String>,
 ) {
     let mut recorded: u64 = 0;
-    // Accepts failed since the last one that succeeded.
-    let mut failed: u64 = 0;
+    let mut failures = AcceptFailures::new("plugins");
     loop {
         // A language change is taken first, so that no session accepted after it announces the
         // old language; `accept` keeps its progress in the listener, so losing the race to it
@@ -44,11 +44,7 @@ pub(super) async fn accept(
         };
         match accepted {
             Ok((connection, driver)) => {
-                if failed > 0 {
-                    let message = format!("accepting plugins again after {failed} failed accepts");
-                    shared.config.log.write(None, LogLevel::Info, &message);
-                    failed = 0;
-                }
+                failures.succeeded(&shared.config.log);
                 recorded += 1;
                 match record_to(&shared, recorded) {
                     Some(sink) => smol::spawn(driver.record(sink)).detach(),
@@ -56,14 +52,8 @@ pub(super) async fn accept(
                 }
                 smol::spawn(serve(shared.clone(), connection)).detach();
             }
-            Err(error) => {
-                if failed == 0 {
-                    let message =
-                        format!("accepting plugins failed: {error}; retrying while it fails");
-                    shared.config.log.write(None, LogLevel::Error, &message);
-                }
-                failed += 1;
-            }
+            // The listener pauses before it tries the failing socket again.
+            Err(error) => failures.note(&shared.config.log, &error),
         }
     }
 }

@@ -52,16 +52,16 @@ pub(crate) fn admission(credential: Credential) -> Admission {
 pub(crate) async fn accept(host: Host, listener: WsListener) {
     let views = Slots::new(MAX_VIEWS);
     let mut upgrading = Crowd::new(MAX_UPGRADING);
-    let mut failures = AcceptFailures::new("marketplace");
+    let mut failures = AcceptFailures::new("marketplace views");
     loop {
         let incoming = match listener.accept().await {
             Ok(incoming) => incoming,
             Err(error) => {
-                failures.failed(&host, &error).await;
+                failures.failed(&host.config().log, &error).await;
                 continue;
             }
         };
-        failures.succeeded(&host);
+        failures.succeeded(&host.config().log);
         let upgrade = smol::spawn(upgrade(host.clone(), incoming, views.clone()));
         if upgrading.join(upgrade) {
             let what = format!(
