@@ -352,7 +352,7 @@ fn idle_connections_cannot_hold_a_view_out() {
     assert_eq!(receive(&mut view).0, "MPInstalledPlugins");
     // Well before the first idle one's upgrade time is up.
     assert!(
-        started.elapsed() < logi_plugin_transports::listener::UPGRADE_TIMEOUT / 2,
+        started.elapsed() < logi_plugin_transports::ws::UPGRADE_TIMEOUT / 2,
         "{:?}",
         started.elapsed()
     );
@@ -368,7 +368,7 @@ fn an_upgrade_sent_a_byte_at_a_time_is_dropped_at_the_time_limit() {
     slow.set_read_timeout(Some(Duration::from_millis(1000)))
         .unwrap();
     let started = std::time::Instant::now();
-    let limit = logi_plugin_transports::listener::UPGRADE_TIMEOUT;
+    let limit = logi_plugin_transports::ws::UPGRADE_TIMEOUT;
     let head = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
     let mut bytes = head.bytes().chain(std::iter::repeat(b'a'));
     loop {

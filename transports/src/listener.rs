@@ -46,9 +46,6 @@ pub const ACCEPT_RETRY: Backoff = Backoff {
     max: Duration::from_secs(1),
 };
 
-/// How long a client has to complete its WebSocket upgrade.
-pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A manager's connection to one plugin.
 pub type ManagerConnection = Connection<ManagerSession>;
 
@@ -286,16 +283,10 @@ impl ManagerListener {
                     drop(self.upgrading.pop_front());
                     self.stats.evicted_upgrades += 1;
                 }
+                // Within the upgrade's own time limit (`ws::UPGRADE_TIMEOUT`).
                 let upgrade =
                     async move { Ok(Box::new(incoming.upgrade().await?) as BoxTransport) };
-                let timeout = async {
-                    Timer::after(UPGRADE_TIMEOUT).await;
-                    Err(WsListenError::Handshake(tungstenite::Error::Io(
-                        io::ErrorKind::TimedOut.into(),
-                    )))
-                };
-                self.upgrading
-                    .push_back(Box::pin(futures_lite::future::or(upgrade, timeout)));
+                self.upgrading.push_back(Box::pin(upgrade));
                 // Poll the new upgrade (and accept the next connection) at once.
                 cx.waker().wake_by_ref();
             }

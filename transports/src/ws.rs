@@ -30,6 +30,10 @@ use tungstenite::{Error as WsError, Message};
 
 use crate::transport::{Received, Transport};
 
+/// How long a client has to complete its WebSocket upgrade, from its connection on: a slow or
+/// silent one holds a descriptor no longer.
+pub const UPGRADE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The largest message a side accepts by default: the core's frame limit.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = DEFAULT_MAX_FRAME_LEN;
 
@@ -203,8 +207,9 @@ impl WsIncoming {
         ))
     }
 
-    /// Completes the upgrade with the same `Origin` check and size limit, for a protocol that
-    /// is not the Envelope one (the marketplace's text lines): the WebSocket itself.
+    /// Completes the upgrade with the same `Origin` check, size limit and time limit
+    /// ([`UPGRADE_TIMEOUT`]), for a protocol that is not the Envelope one (the marketplace's
+    /// text lines): the WebSocket itself.
     // The refusal's type is tungstenite's callback contract.
     #[allow(clippy::result_large_err)]
     pub async fn upgrade_stream(self) -> Result<WebSocketStream<Async<TcpStream>>, WsListenError> {
@@ -251,9 +256,13 @@ impl WsIncoming {
             }
         };
         let config = config(self.options.max_message_size);
-        match async_tungstenite::accept_hdr_async_with_config(self.stream, check, Some(config))
-            .await
-        {
+        let handshake =
+            async_tungstenite::accept_hdr_async_with_config(self.stream, check, Some(config));
+        let late = async {
+            async_io::Timer::after(UPGRADE_TIMEOUT).await;
+            Err(WsError::Io(io::ErrorKind::TimedOut.into()))
+        };
+        match futures_lite::future::or(handshake, late).await {
             Ok(ws) => Ok(ws),
             Err(error) => {
                 let refusal = refused.lock().unwrap_or_else(|p| p.into_inner()).take();

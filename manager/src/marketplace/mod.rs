@@ -10,7 +10,7 @@
 //! whose WebSocket cannot send a header, gets `?token=` in its address, and the console sends
 //! its cookie). What a client can hold is bounded: [`MAX_VIEWS`] open views, [`MAX_UPGRADING`]
 //! upgrades in progress (a newcomer drops the one waiting longest), each within
-//! [`UPGRADE_TIMEOUT`].
+//! [`UPGRADE_TIMEOUT`](logi_plugin_transports::ws::UPGRADE_TIMEOUT).
 
 pub mod line;
 
@@ -21,7 +21,7 @@ use futures_lite::{StreamExt, future};
 use logi_plugin_core::proto::manager::PluginInstallationEvent;
 use logi_plugin_core::proto::marketplace::{PluginInfo, PluginInstallation};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
-use logi_plugin_transports::listener::{MAX_UPGRADING, UPGRADE_TIMEOUT};
+use logi_plugin_transports::listener::MAX_UPGRADING;
 use logi_plugin_transports::ws::{Admission, Refusal, WsIncoming, WsListener};
 use tungstenite::Message as WsMessage;
 
@@ -73,16 +73,12 @@ pub(crate) async fn accept(host: Host, listener: WsListener) {
     }
 }
 
-/// Completes one view's upgrade within [`UPGRADE_TIMEOUT`], then serves it in a task of its own
-/// (so that it no longer counts as waiting).
+/// Completes one view's upgrade (within its time limit,
+/// [`UPGRADE_TIMEOUT`](logi_plugin_transports::ws::UPGRADE_TIMEOUT)), then serves it in a task
+/// of its own (so that it no longer counts as waiting).
 async fn upgrade(host: Host, incoming: WsIncoming, views: Slots) {
-    let upgraded = future::or(async { Some(incoming.upgrade_stream().await) }, async {
-        async_io::Timer::after(UPGRADE_TIMEOUT).await;
-        None
-    })
-    .await;
-    match upgraded {
-        Some(Ok(mut view)) => match views.take() {
+    match incoming.upgrade_stream().await {
+        Ok(mut view) => match views.take() {
             Some(slot) => smol::spawn(async move { serve_view(&host, view, slot).await }).detach(),
             None => {
                 let what = format!("{MAX_VIEWS} marketplace views are open already: close one");
@@ -90,13 +86,9 @@ async fn upgrade(host: Host, incoming: WsIncoming, views: Slots) {
                 let _ = view.close(None).await;
             }
         },
-        Some(Err(error)) => host.log_host(
+        Err(error) => host.log_host(
             LogLevel::Warning,
             &format!("marketplace view refused: {error}"),
-        ),
-        None => host.log_host(
-            LogLevel::Warning,
-            &format!("a marketplace view did not finish its upgrade within {UPGRADE_TIMEOUT:?}"),
         ),
     }
 }
