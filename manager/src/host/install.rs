@@ -447,11 +447,12 @@ async fn run_commands(
             );
             shared.log(plugin_id, LogLevel::Warning, message);
         }
-        let status = smol::process::Command::new(dir.join(&command.executable))
+        let mut process = smol::process::Command::new(dir.join(&command.executable));
+        process
             .args(&command.parameters)
             .current_dir(dir)
-            .stdin(std::process::Stdio::null())
-            .status()
+            .stdin(std::process::Stdio::null());
+        let status = status_of_unpacked(&mut process)
             .await
             .map_err(|error| failed(format!("could not be started: {error}")))?;
         if !status.success() {
@@ -459,6 +460,41 @@ async fn run_commands(
         }
     }
     Ok(())
+}
+
+/// How often, at most, a program just unpacked is started again while it is "text file busy".
+const BUSY_ATTEMPTS: u32 = 8;
+
+/// Runs `command`, whose program was just written (unpacked), to its end. Starting it fails with
+/// "text file busy" while a child that another thread forked (a plugin launched, a test's
+/// process) still holds the file open for writing, until it calls `exec`: a moment, so the start
+/// is tried again after a short, doubling pause.
+async fn status_of_unpacked(
+    command: &mut smol::process::Command,
+) -> std::io::Result<std::process::ExitStatus> {
+    let mut pause = std::time::Duration::from_millis(1);
+    let mut attempts = 1;
+    loop {
+        match command.status().await {
+            Err(error) if is_text_file_busy(&error) && attempts < BUSY_ATTEMPTS => {
+                async_io::Timer::after(pause).await;
+                pause *= 2;
+                attempts += 1;
+            }
+            ended => return ended,
+        }
+    }
+}
+
+/// Whether `error` is `ETXTBSY`.
+#[cfg(unix)]
+fn is_text_file_busy(error: &std::io::Error) -> bool {
+    error.raw_os_error() == Some(rustix::io::Errno::TXTBSY.raw_os_error())
+}
+
+#[cfg(not(unix))]
+fn is_text_file_busy(_: &std::io::Error) -> bool {
+    false
 }
 
 /// What an install's staging folder is named, before the plugin id: a hidden folder beside
@@ -473,5 +509,34 @@ fn remove_dir(dir: &Path) -> Result<(), HostError> {
             source: error,
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_program_held_open_for_writing_a_moment_still_runs() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("run.sh");
+        std::fs::write(&program, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // As a child forked by another thread holds it until its own exec.
+        let writer = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&program)
+            .unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(writer);
+        });
+        let status = smol::block_on(status_of_unpacked(&mut smol::process::Command::new(
+            &program,
+        )));
+        holder.join().unwrap();
+        assert!(status.unwrap().success());
     }
 }
