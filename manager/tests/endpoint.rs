@@ -118,10 +118,17 @@ fn list(endpoint: &Path) -> Output {
 
 /// A copy of `logi-plugin` in `dir` (a folder of [`NOBODY`]'s), which nobody may run: the
 /// build's own may lie in a folder only its owner can enter (a fresh clone in a private
-/// temporary folder, say).
+/// temporary folder, say). `cp` writes it, not this process: a copy written here would be held
+/// open for writing by any child another test's thread forks meanwhile, and running it could
+/// fail "text file busy".
 fn nobodys_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("logi-plugin");
-    std::fs::copy(LOGI_PLUGIN, &copy).unwrap();
+    let copied = Command::new("cp")
+        .arg(LOGI_PLUGIN)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "cp {LOGI_PLUGIN} {}", copy.display());
     let runnable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(&copy, runnable).unwrap();
     copy
