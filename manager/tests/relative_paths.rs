@@ -13,7 +13,6 @@ use common::daemon::{Daemon, LOGI_PLUGIN};
 
 use logi_example_media::PLUGIN_ID;
 use logi_plugin_manager::{Host, HostConfig};
-use serde_json::json;
 
 /// Installs the example media plugin (unsigned) into `data` with a host that then stops.
 fn install_media(data: &Path) {
@@ -39,12 +38,14 @@ fn serve_with_a_relative_data_dir_and_endpoint_runs_its_plugins() {
             .current_dir(work.path()),
     );
     let first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
-    let running = json!({ "event": "state", "plugin_id": PLUGIN_ID,
-                          "state": "CONTAINER_STATE_RUNNING" });
+    // Running: said by the listing `serve` prints at its start, or by a state event after.
+    let running = |line: &serde_json::Value| {
+        line["plugin_id"] == PLUGIN_ID && line["state"] == "CONTAINER_STATE_RUNNING"
+    };
     let mut seen = Vec::new();
     let reached = loop {
         match lines.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == running => break true,
+            Ok(line) if running(&line) => break true,
             // Quarantined: it will not be launched again.
             Ok(line) if line["event"] == "state" && line["state"] == "CONTAINER_STATE_STOPPED" => {
                 seen.push(line);
