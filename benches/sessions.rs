@@ -136,10 +136,10 @@ fn codec_round_trips(n: usize, out: &mut BytesMut, decoder: &mut FrameDecoder) {
     }
 }
 
-/// The flood through a fresh pair: the manager writes its requests out as it sends them, a
-/// transport write per [`BATCH`], while the application works on the first update (the rest
-/// are merged); when it answers, it gets the merged rest.
-fn session_flood(now: Instant) {
+/// A flood of `deltas` through a fresh pair: the manager writes its requests out as it sends
+/// them, a transport write per [`BATCH`], while the application works on the first update (the
+/// rest are merged); when it answers, it gets the merged rest.
+fn session_flood(now: Instant, deltas: usize) {
     let (mut manager, mut plugin) = pair(now);
     let first = std::cell::Cell::new(None);
     let sum = std::cell::Cell::new(0.0f64);
@@ -159,7 +159,7 @@ fn session_flood(now: Instant) {
             }
         }
     };
-    for sent in 1..=FLOOD {
+    for sent in 1..=deltas {
         manager
             .send_request(now, dial(), Duration::from_secs(60))
             .unwrap();
@@ -174,13 +174,13 @@ fn session_flood(now: Instant) {
         take(&mut plugin, event);
     }
     pump(now, &mut manager, &mut plugin, &mut responses, take);
-    assert_eq!(sum.get(), FLOOD as f64, "the whole movement arrives");
-    assert_eq!(responses, FLOOD, "every request answered once");
+    assert_eq!(sum.get(), deltas as f64, "the whole movement arrives");
+    assert_eq!(responses, deltas, "every request answered once");
 }
 
-/// The flood's frames (a million requests, a million answers) through the codec alone.
-fn codec_flood(out: &mut BytesMut, decoder: &mut FrameDecoder) {
-    for _ in 0..FLOOD {
+/// A flood's frames (`deltas` requests, as many answers) through the codec alone.
+fn codec_flood(deltas: usize, out: &mut BytesMut, decoder: &mut FrameDecoder) {
+    for _ in 0..deltas {
         codec_only(&Envelope::request(7, dial()), out, decoder);
         codec_only(
             &Envelope::response(7, ResponseInfo::ok(), None),
@@ -208,14 +208,17 @@ fn analog_flood(c: &mut Criterion) {
     let now = Instant::now();
     let mut group = c.benchmark_group("analog_flood");
     group.sample_size(10);
-    group.bench_function("sessions", |b| b.iter(|| session_flood(now)));
+    group.bench_function("sessions", |b| b.iter(|| session_flood(now, FLOOD)));
     let (mut out, mut decoder) = (BytesMut::new(), FrameDecoder::default());
-    group.bench_function("codec", |b| b.iter(|| codec_flood(&mut out, &mut decoder)));
+    group.bench_function("codec", |b| {
+        b.iter(|| codec_flood(FLOOD, &mut out, &mut decoder))
+    });
     group.finish();
 }
 
-/// Runs one workload `count` times and nothing else, for an instruction counter
-/// (`scripts/instruction-ratios`): `LOGI_BENCH_ONLY` names it, `LOGI_BENCH_COUNT` says how often.
+/// Runs one workload and nothing else, for an instruction counter (`scripts/instruction-gate`):
+/// `LOGI_BENCH_ONLY` names it, `LOGI_BENCH_COUNT` says how many round trips, or how many deltas
+/// the one flood carries.
 fn run_only(workload: &str, count: usize) {
     let now = Instant::now();
     let (mut manager, mut plugin) = pair(now);
@@ -223,8 +226,8 @@ fn run_only(workload: &str, count: usize) {
     match workload {
         "round_trip/sessions" => session_round_trips(count, now, &mut manager, &mut plugin),
         "round_trip/codec" => codec_round_trips(count, &mut out, &mut decoder),
-        "analog_flood/sessions" => (0..count).for_each(|_| session_flood(now)),
-        "analog_flood/codec" => (0..count).for_each(|_| codec_flood(&mut out, &mut decoder)),
+        "analog_flood/sessions" => session_flood(now, count),
+        "analog_flood/codec" => codec_flood(count, &mut out, &mut decoder),
         other => panic!("no workload {other:?}"),
     }
 }
@@ -270,7 +273,7 @@ fn main() {
         "analog flood of 1,000,000 deltas: sessions / codec alone",
         1.30,
         9,
-        || session_flood(now),
-        || codec_flood(&mut out, &mut decoder),
+        || session_flood(now, FLOOD),
+        || codec_flood(FLOOD, &mut out, &mut decoder),
     );
 }

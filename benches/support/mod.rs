@@ -83,11 +83,11 @@ pub fn report(ratios: &[Ratio]) {
                 let ratio = n / d;
                 let verdict = if ratio <= r.target { "meets" } else { "MISSES" };
                 println!(
-                    "  {:<58} {ratio:>6.2}x  ({verdict} target <= {:.2}x; {n:.0} ns / {d:.0} ns)",
+                    "  {:<66} {ratio:>6.2}x  ({verdict} target <= {:.2}x; {n:.0} ns / {d:.0} ns)",
                     r.what, r.target
                 );
             }
-            _ => println!("  {:<58} not measured in this run", r.what),
+            _ => println!("  {:<66} not measured in this run", r.what),
         }
     }
 }
@@ -118,9 +118,44 @@ pub fn interleaved(
     let median = ratios[ratios.len() / 2];
     let verdict = if median <= target { "meets" } else { "MISSES" };
     println!(
-        "  {what:<58} {median:>6.2}x  ({verdict} target <= {target:.2}x; median of {rounds} \
+        "  {what:<66} {median:>6.2}x  ({verdict} target <= {target:.2}x; median of {rounds} \
          interleaved rounds, range {:.2}x..{:.2}x)",
         ratios[0],
         ratios[ratios.len() - 1]
     );
+}
+
+/// glibc's allocator settings under which the benchmarks measure: fixed thresholds, so that it
+/// neither hands the top of its heap back to the kernel after each large free nor serves large
+/// blocks by `mmap`.
+///
+/// With glibc's defaults, a path that frees more than 128 KiB to the top of the heap in one
+/// iteration (raw prost on a 64 KiB message frees three such blocks) has it trimmed, then faults
+/// the pages back in on the next iteration: about 32 page faults each time. Whether a path does so
+/// depends on the heap's layout, which depends on what ran before it in the process, so the same
+/// code measured 11 us in one process and 84 us in another, and ratios between paths swung by
+/// 2-3x between runs. With the thresholds fixed, every path measures its own work.
+pub const STEADY_MALLOC: &str =
+    "glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432";
+
+/// Runs this benchmark again in a child process under [`STEADY_MALLOC`], unless it already runs
+/// under it, and exits with the child's status. glibc reads its tunables only at start-up, hence
+/// the second process.
+pub fn with_steady_malloc() {
+    const MARK: &str = "LOGI_BENCH_STEADY_MALLOC";
+    if std::env::var_os(MARK).is_some() {
+        return;
+    }
+    let tunables = match std::env::var("GLIBC_TUNABLES") {
+        Ok(set) if !set.is_empty() => format!("{set}:{STEADY_MALLOC}"),
+        _ => STEADY_MALLOC.to_string(),
+    };
+    let me = std::env::current_exe().expect("the benchmark's own path");
+    let status = std::process::Command::new(me)
+        .args(std::env::args_os().skip(1))
+        .env("GLIBC_TUNABLES", tunables)
+        .env(MARK, "1")
+        .status()
+        .expect("the benchmark runs again under steady allocator settings");
+    std::process::exit(status.code().unwrap_or(1));
 }
