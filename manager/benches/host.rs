@@ -8,10 +8,8 @@
 //!   launch as a child process) until the host reports it `RUNNING` after its hello; beside the
 //!   same program started as the host starts it, until its first bytes reach a bare socket.
 
-use std::io::Read;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -19,7 +17,8 @@ use logi_example_media::{PLUGIN_ID, PROGRAM_PATH};
 use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_manager::settings::SettingsStore;
 use logi_plugin_manager::{Host, HostConfig, HostEvent, LogSink};
-use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
+
+mod common;
 
 const UPSERT: &str = "INSERT INTO settings (plugin_id, name, value) VALUES (?1, ?2, ?3)
     ON CONFLICT (plugin_id, name) DO UPDATE SET value = excluded.value";
@@ -105,18 +104,7 @@ fn install_to_running(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let start = Instant::now();
-                let mut child = Command::new(&program)
-                    .env(TOKEN_ENV, "a secret")
-                    .env(ENDPOINT_ENV, &socket)
-                    .spawn()
-                    .unwrap();
-                let (mut stream, _) = listener.accept().unwrap();
-                let mut hello = [0u8; 64];
-                assert!(stream.read(&mut hello).unwrap() > 0);
-                total += start.elapsed();
-                child.kill().unwrap();
-                child.wait().unwrap();
+                total += common::spawn_to_hello(&program, &socket, &listener);
             }
             total
         });

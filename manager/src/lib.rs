@@ -21,11 +21,12 @@ pub mod demo;
 pub mod host;
 pub mod library;
 pub mod marketplace;
+mod offload;
 pub mod package;
 pub mod settings;
 
 pub use host::{
-    Ending, Host, HostConfig, HostError, HostEvent, LogRecord, LogSink, PluginInfo, Stage,
-    StopReport,
+    Ending, Host, HostConfig, HostError, HostEvent, InstallPhases, LogRecord, LogSink, PluginInfo,
+    Stage, StopReport,
 };
 pub use package::{Limits, Package, PackageError, PackageFile};

@@ -21,6 +21,7 @@ use super::operation::{self, Operation};
 use super::provd::{info, is_package, links};
 use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
 use crate::host::{SourcePackage, lock};
+use crate::offload::off_executor;
 use crate::{Host, HostError, HostEvent, Package, PluginInfo};
 
 /// How long a freshly installed plugin may take to say hello.
@@ -244,7 +245,7 @@ async fn installable(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {
         plugin.map(|p| p.manifest.plugin_id.clone()),
     );
     // Reading and hashing every package is file work: off the executor.
-    let listed = smol::unblock(move || {
+    let listed = off_executor(move || {
         let mut newest = BTreeMap::<String, SourcePackage>::new();
         for package in host.source_packages()? {
             if only.as_ref().is_some_and(|only| *only != package.plugin_id) {

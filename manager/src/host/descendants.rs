@@ -12,7 +12,9 @@
 //! pid: never `waitpid(-1)`, which would take exit statuses that others in the process (the
 //! runtime's child watcher, an embedding application) wait for. While plugins run, the host's
 //! children are looked at every [`SWEEP_EVERY`], to reap those that ended on their own and to
-//! note the living ones before their lineage is lost.
+//! note the living ones before their lineage is lost (an orphan coming to the host sends no
+//! signal: only a look finds it); once no run and none of its processes are left, the looks
+//! stop until the next launch.
 //!
 //! What escapes: a descendant that replaces its environment and leaves the process group, once
 //! the process it came from has ended (nothing ties it to the plugin any more); one that runs
@@ -30,6 +32,7 @@ use logi_plugin_transports::TOKEN_ENV;
 use rustix::process::{Pid, Signal, WaitOptions, getpid, kill_process, waitpid};
 
 use super::lock;
+use crate::offload::off_executor;
 
 /// How often the host's children are looked at while plugins run.
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
@@ -90,7 +93,7 @@ impl Lineage {
             !std::mem::replace(&mut registry.sweeping, true)
         };
         if start_sweeping {
-            smol::spawn(sweep_forever()).detach();
+            smol::spawn(sweep_while_needed(SWEEP_EVERY)).detach();
         }
         Lineage { pid }
     }
@@ -129,7 +132,7 @@ pub(super) async fn end_stragglers() {
 /// passed; `/proc` is read off the executor.
 async fn settle(ending: Option<u32>) {
     let deadline = Instant::now() + SETTLE_WITHIN;
-    while smol::unblock(move || sweep(ending)).await > 0 && Instant::now() < deadline {
+    while off_executor(move || sweep(ending)).await > 0 && Instant::now() < deadline {
         async_io::Timer::after(Duration::from_millis(10)).await;
     }
 }
@@ -143,17 +146,62 @@ fn retire(pid: u32) {
     }
 }
 
-async fn sweep_forever() {
+/// Sweeps `every` so long as a run goes on or a process of one is left; then ends, rather than
+/// wake the host for nothing, until the next launch starts it again ([`Lineage::new`]).
+async fn sweep_while_needed(every: Duration) {
     loop {
-        async_io::Timer::after(SWEEP_EVERY).await;
-        let idle = {
-            let registry = lock(&REGISTRY);
-            registry.live.is_empty() && registry.known.is_empty()
-        };
-        if !idle {
-            smol::unblock(|| sweep(None)).await;
+        async_io::Timer::after(every).await;
+        {
+            let mut registry = lock(&REGISTRY);
+            if registry.live.is_empty() && registry.known.is_empty() {
+                // Under the lock a launch takes to start the sweeps: one of the two does.
+                registry.sweeping = false;
+                return;
+            }
+            // Most looks find the host's children to be the programs it launched and nothing
+            // else: then `/proc` is not read whole, nor a thread started to read it.
+            if !registry.may_find_something(own_children().as_deref()) {
+                continue;
+            }
         }
+        off_executor(|| sweep(None)).await;
     }
+}
+
+impl Registry {
+    /// Whether a [`sweep`] may find something, given this process's `children` (`None` when
+    /// they cannot be listed: it may): a process noted before, or a child that is not a program
+    /// the host launched (an orphan that came to it). Forgets the programs of ended runs that
+    /// are no longer children (reaped), as a sweep does.
+    fn may_find_something(&mut self, children: Option<&[u32]>) -> bool {
+        let Some(children) = children else {
+            return true;
+        };
+        self.ended_programs.retain(|pid| children.contains(pid));
+        !self.known.is_empty()
+            || children
+                .iter()
+                .any(|pid| !self.live.contains_key(pid) && !self.ended_programs.contains(pid))
+    }
+}
+
+/// This process's children (those of each of its threads, zombies included), as
+/// `/proc/self/task/*/children` lists them; `None` where the kernel does not list them (built
+/// without `CONFIG_PROC_CHILDREN`).
+fn own_children() -> Option<Vec<u32>> {
+    let mut children = Vec::new();
+    let mut listed = false;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        listed = true;
+        children.extend(
+            text.split_ascii_whitespace()
+                .filter_map(|pid| pid.parse::<u32>().ok()),
+        );
+    }
+    listed.then_some(children)
 }
 
 /// Looks at this process's children once: reaps the zombies taken for a launch's, kills the
@@ -399,6 +447,62 @@ mod tests {
         below.sort_unstable();
         assert_eq!(below, [11, 12, 14]);
         assert_eq!(processes.below_and(13), [13]);
+    }
+
+    #[test]
+    fn the_sweeps_stop_once_no_run_is_left() {
+        // No process has this pid: the run is one in name only.
+        let pid = u32::MAX;
+        lock(&REGISTRY).live.insert(pid, "a token".into());
+        let sweeping = smol::spawn(sweep_while_needed(Duration::from_millis(1)));
+        retire(pid);
+        let stopped = smol::block_on(futures_lite::future::or(
+            async {
+                sweeping.await;
+                true
+            },
+            async {
+                async_io::Timer::after(Duration::from_secs(3)).await;
+                false
+            },
+        ));
+        assert!(stopped, "still sweeping 3 s after the last run ended");
+    }
+
+    #[test]
+    fn a_look_at_the_whole_of_proc_is_needed_only_for_a_child_the_host_did_not_launch() {
+        let mut registry = Registry::default();
+        registry.live.insert(10, "a token".into());
+        registry.ended_programs.extend([11, 12]);
+        // The programs it launched, one ended but not yet reaped.
+        assert!(!registry.may_find_something(Some(&[10, 11])));
+        // 12 was reaped: forgotten.
+        assert_eq!(registry.ended_programs, HashSet::from([11]));
+        // An orphan came.
+        assert!(registry.may_find_something(Some(&[10, 11, 99])));
+        // Children that cannot be listed may be anything.
+        assert!(registry.may_find_something(None));
+        // A process noted before is looked at until it is gone.
+        registry.known.insert(
+            50,
+            Known {
+                start: 1,
+                launch: 10,
+            },
+        );
+        assert!(registry.may_find_something(Some(&[10])));
+    }
+
+    #[test]
+    fn this_process_lists_its_own_children() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let children = own_children();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(children.unwrap().contains(&child.id()));
     }
 
     #[test]

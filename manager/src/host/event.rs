@@ -8,6 +8,8 @@ use logi_plugin_core::proto::manager::{ContainerState, InstallationEventNotice};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use serde_json::{Value, json};
 
+use super::InstallPhases;
+
 /// What a host reports to its subscribers.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -57,6 +59,17 @@ pub enum HostEvent {
         /// The status.
         message: Message,
     },
+    /// A plugin installed from a package is up: its first run said hello, just after its
+    /// `RUNNING` (or it has no program, or that run ended without a hello: then
+    /// `phases.hello` is `None`). Also written to the log.
+    Installed {
+        /// The plugin.
+        plugin_id: String,
+        /// The version installed.
+        version: String,
+        /// How long each phase of the install took.
+        phases: InstallPhases,
+    },
 }
 
 impl std::fmt::Display for HostEvent {
@@ -89,13 +102,19 @@ impl std::fmt::Display for HostEvent {
             HostEvent::Status { plugin_id, message } => {
                 write!(f, "{plugin_id} sent {}", message.message_type().full_name())
             }
+            HostEvent::Installed {
+                plugin_id,
+                version,
+                phases,
+            } => write!(f, "installed {plugin_id} {version} {phases}"),
         }
     }
 }
 
 impl HostEvent {
     /// The event as one JSON object: `"event"` names its kind (`installation`, `state`,
-    /// `connected`, `disconnected`, `log`, `login_required`, `status`), with its fields beside.
+    /// `connected`, `disconnected`, `log`, `login_required`, `status`, `installed`), with its fields
+    /// beside; durations in milliseconds.
     pub fn to_json(&self) -> Value {
         match self {
             HostEvent::Installation(notice) => json!({
@@ -127,6 +146,21 @@ impl HostEvent {
                 "message_type": message.message_type().full_name(),
                 "message": message_json(message.clone()),
             }),
+            HostEvent::Installed {
+                plugin_id,
+                version,
+                phases,
+            } => {
+                let ms = |duration: std::time::Duration| duration.as_secs_f64() * 1e3;
+                json!({
+                    "event": "installed", "plugin_id": plugin_id, "version": version,
+                    "total_ms": ms(phases.total), "read_ms": phases.read.map(ms),
+                    "unpack_ms": ms(phases.unpack), "verify_ms": ms(phases.verify),
+                    "write_ms": ms(phases.write), "commands_ms": ms(phases.commands),
+                    "launch_ms": phases.launch.map(ms), "hello_ms": phases.hello.map(ms),
+                    "archive_bytes": phases.archive_bytes, "unpacked_bytes": phases.unpacked_bytes,
+                })
+            }
         }
     }
 }

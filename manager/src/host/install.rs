@@ -6,12 +6,15 @@
 //! read back and their kept signatures checked again; one that fails, or whose folder no longer
 //! reads as a package, is listed with the reason and not launched. What an install interrupted
 //! by a crash left in its staging folder is removed then. Before every launch of a program
-//! (after an install, at a start, after a crash, at a reload) its supervisor checks the folder
-//! again (`process.rs`).
+//! (after an install, at a start, after a crash, at a reload) its folder has just been checked
+//! (`process.rs`): by the supervisor, or by what launches it (a start, a reload), or, after an
+//! install that ran no command in the folder, by the install itself, whose verified bytes are
+//! what the folder holds.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use logi_plugin_core::manifest::{Command, CommandPlatform, Manifest, OsPlatform};
 use logi_plugin_core::proto::manager::{
@@ -19,22 +22,58 @@ use logi_plugin_core::proto::manager::{
 };
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 
+use super::phases::Installing;
 use super::process::Process;
-use super::{Host, HostError, HostEvent, Plugin, Shared, lock};
+use super::{Host, HostError, HostEvent, InstallPhases, Plugin, Shared, lock};
+use crate::offload::off_executor;
 use crate::package::signature::Trust;
 use crate::package::{self, Package, PackageError};
 
 impl Host {
     /// Installs (or replaces) a plugin from a package archive and launches it. Emits
-    /// `INSTALLATION_COMPLETED` or `INSTALLATION_FAILED`.
+    /// `INSTALLATION_COMPLETED` or `INSTALLATION_FAILED`, and once its first run has said
+    /// hello [`HostEvent::Installed`] with how long each phase took (also written to the log).
     pub async fn install(&self, archive: &[u8]) -> Result<Manifest, HostError> {
-        let package = Package::from_zip(archive, self.shared.config.limits);
+        let began = Instant::now();
+        let limits = self.shared.config.limits;
+        self.install_unpacked(Unpacked::new(archive, limits, None, began))
+            .await
+    }
+
+    /// Installs a package archive file, as [`install`](Self::install) does, reading it as
+    /// [`package::read_archive`] reads it; its phases include the read. A file that cannot
+    /// be read is an error with no installation event (nothing was installed or tried).
+    pub async fn install_file(&self, path: &Path) -> Result<Manifest, HostError> {
+        let unpacked = self.unpack_file(path).await?;
+        self.install_unpacked(unpacked).await
+    }
+
+    /// Reads and unpacks a package archive file, off the executor, timing both.
+    pub(crate) async fn unpack_file(&self, path: &Path) -> Result<Unpacked, HostError> {
+        let (path, limits) = (path.to_path_buf(), self.shared.config.limits);
+        off_executor(move || {
+            let began = Instant::now();
+            let archive = package::read_archive(&path, limits)?;
+            let read = began.elapsed();
+            Ok(Unpacked::new(&archive, limits, Some(read), began))
+        })
+        .await
+    }
+
+    /// Installs what [`unpack_file`](Self::unpack_file) or [`install`](Self::install)
+    /// unpacked, with its installation event.
+    pub(crate) async fn install_unpacked(&self, unpacked: Unpacked) -> Result<Manifest, HostError> {
+        let Unpacked {
+            package,
+            phases,
+            began,
+        } = unpacked;
         let plugin_id = package
             .as_ref()
             .map(|package| package.manifest().plugin_id.clone())
             .unwrap_or_default();
         let result = match package {
-            Ok(package) => self.install_package(package).await,
+            Ok(package) => self.install_package(package, phases, began).await,
             Err(error) => Err(error.into()),
         };
         let (event, description) = match &result {
@@ -45,15 +84,26 @@ impl Host {
             ),
         };
         self.shared.notice(event, &plugin_id, description);
+        if result.is_ok() {
+            self.shared.install_done_without_program(&plugin_id);
+        }
         result
     }
 
-    async fn install_package(&self, package: Package) -> Result<Manifest, HostError> {
+    async fn install_package(
+        &self,
+        package: Package,
+        mut phases: InstallPhases,
+        began: Instant,
+    ) -> Result<Manifest, HostError> {
         let _one_at_a_time = self.shared.lifecycle.lock().await;
         let config = &self.shared.config;
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
-        match package.verify(&config.trust, self.development_mode())? {
+        let verifying = Instant::now();
+        let trust = package.verify(&config.trust, self.development_mode())?;
+        phases.verify = verifying.elapsed();
+        match trust {
             Trust::Publisher { name, .. } => {
                 let message = format!("signed by {name}");
                 self.shared.log(&plugin_id, LogLevel::Info, message);
@@ -78,10 +128,13 @@ impl Host {
         }
         let plugins_dir = config.data_dir.join("plugins");
         let staging = plugins_dir.join(format!("{STAGING_PREFIX}{plugin_id}"));
+        let writing = Instant::now();
         remove_dir(&staging)?;
         package.extract(&staging)?;
         package.keep_signature(&staging)?;
-        if let Err(error) = run_commands(
+        phases.write = writing.elapsed();
+        let commanding = Instant::now();
+        let commands_run = match run_commands(
             &self.shared,
             &plugin_id,
             &manifest.installation_commands,
@@ -89,9 +142,13 @@ impl Host {
         )
         .await
         {
-            let _ = remove_dir(&staging);
-            return Err(error);
-        }
+            Ok(run) => run,
+            Err(error) => {
+                let _ = remove_dir(&staging);
+                return Err(error);
+            }
+        };
+        phases.commands = commanding.elapsed();
         self.stop(&plugin_id).await;
         let target = plugins_dir.join(&plugin_id);
         remove_dir(&target)?;
@@ -99,7 +156,20 @@ impl Host {
             what: format!("moving {} into place", staging.display()),
             source,
         })?;
-        self.shared.add(&package, target, false);
+        let installing = Installing {
+            version: manifest.version.to_string(),
+            phases,
+            began,
+            launching_since: Instant::now(),
+            running_since: None,
+        };
+        // The folder holds the very bytes just verified, unless a command ran in it: its first
+        // launch need not read and hash it all again (a program may be tens of megabytes).
+        let checked = commands_run == 0;
+        self.shared.add(&package, target, checked, Some(installing));
+        // Its files (a program may be tens of megabytes) are freed off the executor, which
+        // launches the program meanwhile.
+        smol::spawn(off_executor(move || drop(package))).detach();
         Ok(manifest)
     }
 
@@ -273,7 +343,7 @@ impl Host {
                     let plugin_id = &package.manifest().plugin_id;
                     self.shared.log(plugin_id, LogLevel::Warning, message);
                 }
-                self.shared.add(package, dir, true);
+                self.shared.add(package, dir, true, None);
             }
             Err(error) => {
                 self.shared.refuse(package, dir, error.to_string());
@@ -306,7 +376,7 @@ impl Host {
             }
         };
         let (read, limits) = (dir.clone(), self.shared.config.limits);
-        let package = smol::unblock(move || Package::from_dir(&read, limits)).await?;
+        let package = off_executor(move || Package::from_dir(&read, limits)).await?;
         let found = &package.manifest().plugin_id;
         if found != plugin_id {
             return Err(HostError::IdChanged {
@@ -321,6 +391,41 @@ impl Host {
     }
 }
 
+/// A package archive unpacked for an install, with the phases timed so far.
+pub(crate) struct Unpacked {
+    /// The package, or why the archive does not read as one.
+    pub(crate) package: Result<Package, PackageError>,
+    /// The read and the unpack.
+    pub(super) phases: InstallPhases,
+    /// When the install began (its read, if it had one).
+    pub(super) began: Instant,
+}
+
+impl Unpacked {
+    /// Unpacks `archive` (read in `read`, when it was read from a file), timing it.
+    fn new(
+        archive: &[u8],
+        limits: package::Limits,
+        read: Option<Duration>,
+        began: Instant,
+    ) -> Unpacked {
+        let unpacking = Instant::now();
+        let package = Package::from_zip(archive, limits);
+        let phases = InstallPhases {
+            read,
+            unpack: unpacking.elapsed(),
+            archive_bytes: archive.len() as u64,
+            unpacked_bytes: package.as_ref().map_or(0, Package::size),
+            ..InstallPhases::default()
+        };
+        Unpacked {
+            package,
+            phases,
+            began,
+        }
+    }
+}
+
 impl Shared {
     /// An installed plugin's folder read again and checked against the signature kept at its
     /// install (or let through in development mode, saying why): what runs from it must be what
@@ -329,7 +434,7 @@ impl Shared {
         let (dir, limits) = (dir.to_path_buf(), self.config.limits);
         let trust = self.config.trust.clone();
         let development = self.development.load(std::sync::atomic::Ordering::Acquire);
-        smol::unblock(move || {
+        off_executor(move || {
             let package = Package::from_dir(&dir, limits).map_err(|error| error.to_string())?;
             package
                 .verify_installed(&trust, development)
@@ -340,8 +445,15 @@ impl Shared {
 
     /// Registers an installed plugin and launches its program, if it has one; `checked` when
     /// its folder was checked against its signature just now, so that the first launch need
-    /// not read and hash it again.
-    fn add(self: &Arc<Shared>, package: &Package, dir: PathBuf, checked: bool) {
+    /// not read and hash it again; `installing` when an install brought it, told whole once
+    /// its first run says hello.
+    fn add(
+        self: &Arc<Shared>,
+        package: &Package,
+        dir: PathBuf,
+        checked: bool,
+        installing: Option<Installing>,
+    ) {
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
         let program = program(&manifest).map(|program| dir.join(program));
@@ -350,7 +462,8 @@ impl Shared {
         } else {
             ContainerState::NotApplicable
         };
-        let plugin = Plugin::installed(package, state, dir.clone());
+        let mut plugin = Plugin::installed(package, state, dir.clone());
+        plugin.installing = installing;
         lock(&self.plugins).insert(plugin_id.clone(), plugin);
         match program {
             Some(program) => {
@@ -417,18 +530,19 @@ fn current_platform() -> Option<OsPlatform> {
 }
 
 /// Runs the commands meant for this platform, in order, in the plugin's folder; the first that
-/// fails stops the rest.
+/// fails stops the rest. How many ran.
 async fn run_commands(
     shared: &Shared,
     plugin_id: &str,
     commands: &[Command],
     dir: &Path,
-) -> Result<(), HostError> {
+) -> Result<usize, HostError> {
     let here = match current_platform() {
         Some(OsPlatform::Mac) => Some(CommandPlatform::Mac),
         Some(OsPlatform::Windows) => Some(CommandPlatform::Win),
         None => None,
     };
+    let mut run = 0;
     for command in commands {
         if command.platform.is_some() && command.platform != here {
             continue;
@@ -458,8 +572,9 @@ async fn run_commands(
         if !status.success() {
             return Err(failed(format!("failed ({status})")));
         }
+        run += 1;
     }
-    Ok(())
+    Ok(run)
 }
 
 /// How often, at most, a program just unpacked is started again while it is "text file busy".

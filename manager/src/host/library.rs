@@ -26,8 +26,9 @@ use logi_plugin_core::session::{Event, Reply};
 use logi_plugin_core::{Message, ResponseCode, ResponseInfo};
 use logi_plugin_transports::{Answer, ManagerConnection};
 
+use super::install::Unpacked;
 use super::{Host, HostError, HostEvent, Shared, lock};
-use crate::package::{self, Package, PackageError};
+use crate::package::PackageError;
 
 /// Serves one client library session until it closes.
 pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, hello: ClientHello) {
@@ -205,11 +206,9 @@ async fn install_plugin(host: &Host, install: InstallPlugin) -> Result<(), Refus
             .map_err(refusal)?;
         return Ok(());
     };
-    let (read, limits) = (path.clone(), host.shared.config.limits);
-    let archive = smol::unblock(move || package::read_archive(&read, limits))
-        .await
-        .map_err(|error| refusal(error.into()))?;
-    let package = Package::from_zip(&archive, limits).map_err(|error| refusal(error.into()))?;
+    // Read and unpacked once: the plugin id is checked on the package that is installed.
+    let unpacked = host.unpack_file(&path).await.map_err(refusal)?;
+    let package = unpacked.package.map_err(|error| refusal(error.into()))?;
     let found = &package.manifest().plugin_id;
     if !install.plugin_id.is_empty() && *found != install.plugin_id {
         let what = format!(
@@ -219,7 +218,11 @@ async fn install_plugin(host: &Host, install: InstallPlugin) -> Result<(), Refus
         );
         return Err((ResponseCode::InvalidArg, what));
     }
-    host.install(&archive).await.map_err(refusal)?;
+    let unpacked = Unpacked {
+        package: Ok(package),
+        ..unpacked
+    };
+    host.install_unpacked(unpacked).await.map_err(refusal)?;
     Ok(())
 }
 

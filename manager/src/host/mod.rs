@@ -18,6 +18,7 @@ mod diagnostics;
 mod event;
 mod install;
 mod library;
+mod phases;
 mod process;
 mod registered;
 mod serve;
@@ -54,6 +55,7 @@ pub use config::{HostConfig, LogRecord, LogSink};
 pub use diagnostics::{Ending, Stage, StopReport};
 pub use event::HostEvent;
 pub(crate) use event::message_json;
+pub use phases::InstallPhases;
 pub use source::SourcePackage;
 
 use crate::package::signature::SignatureError;
@@ -279,6 +281,8 @@ struct Plugin {
     diagnostics: diagnostics::Diagnostics,
     /// What it is shown, across its sessions.
     views: views::Views,
+    /// The install that brought it, until its first run says hello.
+    installing: Option<phases::Installing>,
 }
 
 impl Plugin {
@@ -305,6 +309,7 @@ impl Plugin {
             supervisor: None,
             diagnostics: diagnostics::Diagnostics::default(),
             views: views::Views::default(),
+            installing: None,
         }
     }
 

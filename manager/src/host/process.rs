@@ -106,7 +106,8 @@ pub(super) struct Process {
     /// The plugin's folder, its working directory.
     pub(super) dir: PathBuf,
     /// Whether the folder was checked against its signature just before the supervisor began
-    /// (at a start or a reload): its first launch is then not checked twice.
+    /// (at a start or a reload), or written from the package an install has just verified, with
+    /// no installation command run in it: its first launch is then not checked twice.
     pub(super) checked: AtomicBool,
 }
 
@@ -173,6 +174,7 @@ impl Container for Process {
             let pid = child.id();
             Ok((child, pid))
         })?;
+        shared.install_launched(&self.plugin_id);
         let (done, stderr_done) = async_channel::bounded::<()>(1);
         // What it writes to stderr goes to the log (within limits), and into its stop report.
         if let Some(stderr) = child.stderr.take() {
@@ -304,6 +306,8 @@ impl<C: Container> Watch<C> {
                 None => return self.state(ContainerState::Stopped),
                 Some(Err(problem)) => {
                     self.log(LogLevel::Error, format!("not launched: {problem}"));
+                    let why = format!("not launched: {problem}");
+                    self.shared.install_done(&self.plugin_id, Some(&why));
                     return self.list_stopped(problem);
                 }
                 Some(Ok(())) => {}
@@ -319,6 +323,14 @@ impl<C: Container> Watch<C> {
                 }
             };
             self.shared.codes.set(&self.plugin_id, None);
+            if !hello.is_closed() {
+                // An install is told whole after its first run, hello or not.
+                let how = match &ended {
+                    Ok(()) => "ended on its own".to_string(),
+                    Err(ending) => ending.how.clone(),
+                };
+                self.shared.install_done(&self.plugin_id, Some(&how));
+            }
             let ending = match ended {
                 Ok(()) => {
                     self.log(LogLevel::Info, "ended on its own; not restarted".into());

@@ -106,6 +106,7 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
     // The host runs no container for an EXTERNAL plugin: its state stays `NOT_APPLICABLE`.
     if installation != InstallationType::External {
         shared.set_state(&plugin_id, ContainerState::Running);
+        shared.install_done(&plugin_id, None);
     }
     match shared.settings.all(&plugin_id) {
         Ok(settings) => {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use logi_plugin_core::manifest::{Manifest, Version};
 
 use super::{Host, HostError};
+use crate::offload::off_executor;
 use crate::package;
 
 impl Host {
@@ -16,8 +17,8 @@ impl Host {
         plugin_id: &str,
         version: Option<&str>,
     ) -> Result<Manifest, HostError> {
-        let archive = self.fetch_from_source(plugin_id, version).await?;
-        self.install(&archive).await
+        let path = self.find_in_source(plugin_id, version)?;
+        self.install_file(&path).await
     }
 
     /// The package archive of `plugin_id` in the package source: of `version`, or the newest.
@@ -26,12 +27,20 @@ impl Host {
         plugin_id: &str,
         version: Option<&str>,
     ) -> Result<Vec<u8>, HostError> {
-        let Some(dir) = self.shared.config.package_source.clone() else {
+        let path = self.find_in_source(plugin_id, version)?;
+        let limits = self.shared.config.limits;
+        Ok(off_executor(move || package::read_archive(&path, limits)).await?)
+    }
+}
+
+impl Host {
+    /// The package archive file of `plugin_id` in the package source: of `version`, or the
+    /// newest.
+    fn find_in_source(&self, plugin_id: &str, version: Option<&str>) -> Result<PathBuf, HostError> {
+        let Some(dir) = &self.shared.config.package_source else {
             return Err(HostError::NoPackageSource(plugin_id.into()));
         };
-        let path = find(&dir, plugin_id, version)?;
-        let limits = self.shared.config.limits;
-        Ok(smol::unblock(move || package::read_archive(&path, limits)).await?)
+        find(dir, plugin_id, version)
     }
 }
 

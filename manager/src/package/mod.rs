@@ -184,6 +184,9 @@ pub struct Package {
     localizations: Localizations,
     files: BTreeMap<String, PackageFile>,
     signature: Option<Vec<u8>>,
+    /// The files' [`signature::listing`], made once: an install verifies it and keeps it, and
+    /// hashing a large program twice would double the work.
+    listing: std::sync::OnceLock<String>,
 }
 
 impl Package {
@@ -240,6 +243,7 @@ impl Package {
             manifest,
             files,
             signature,
+            listing: std::sync::OnceLock::new(),
         })
     }
 
@@ -256,6 +260,14 @@ impl Package {
     /// Every file but the signature, by path from the package root (`/` separators).
     pub fn files(&self) -> &BTreeMap<String, PackageFile> {
         &self.files
+    }
+
+    /// The bytes of all its files (not the signature), as they unpack.
+    pub fn size(&self) -> u64 {
+        self.files
+            .values()
+            .map(|file| file.bytes.len() as u64)
+            .sum()
     }
 
     /// The signature file's bytes, if the package has one ([`SIGNATURE_PATH`]).
@@ -275,11 +287,7 @@ impl Package {
         &self,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<Vec<u8>, PackageError> {
-        let total: u64 = self
-            .files
-            .values()
-            .map(|file| file.bytes.len() as u64)
-            .sum();
+        let total = self.size();
         let mut packed = 0;
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()

@@ -47,7 +47,10 @@ pub(super) fn zip(bytes: &[u8], limits: Limits) -> Result<Gathered, PackageError
             return Err(refused(name, "is not a plain file"));
         }
         let executable = mode.is_some_and(|mode| mode & 0o111 != 0);
-        files.add(name, entry, executable)?;
+        // The size the archive declares sizes the buffer (it may lie: the bytes inflated are
+        // what count against the limits).
+        let declared = entry.size();
+        files.add(name, entry, executable, declared)?;
     }
     Ok(files.finish())
 }
@@ -106,7 +109,8 @@ pub(super) fn dir(root: &Path, limits: Limits) -> Result<Gathered, PackageError>
             } else if kind.is_file() {
                 let file = open_regular(&path)?;
                 let executable = is_executable(&file);
-                files.add(name, file, executable)?;
+                let size = file.metadata().map_or(0, |meta| meta.len());
+                files.add(name, file, executable, size)?;
             } else {
                 return Err(refused(name, "is not a plain file"));
             }
@@ -202,11 +206,16 @@ fn not_regular(kind: FileType) -> Option<&'static str> {
 }
 
 /// Reads `source` to its end if it holds at most `limit` bytes, reading one byte past the
-/// limit and no further; `None` if it holds more. `expected` sizes the buffer up front.
+/// limit and no further; `None` if it holds more. `expected` sizes the buffer up front, so
+/// that a large file is read into one allocation, not copied from buffer to buffer as it
+/// grows; a buffer that `expected` made too large is shrunk to what was read.
 fn read_at_most(source: impl Read, limit: u64, expected: u64) -> io::Result<Option<Vec<u8>>> {
     let capacity = usize::try_from(expected.min(limit)).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(capacity);
+    let mut bytes = Vec::new();
+    // A size that cannot be had up front (a lying archive, a tight system) is grown into.
+    let _ = bytes.try_reserve_exact(capacity);
     source.take(limit + 1).read_to_end(&mut bytes)?;
+    bytes.shrink_to_fit();
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
@@ -265,12 +274,14 @@ impl Files {
         }
     }
 
-    /// Reads one file, counting its bytes against the limits.
+    /// Reads one file, counting its bytes against the limits; `size` is what it is said to
+    /// hold.
     fn add(
         &mut self,
         name: String,
         source: impl Read,
         executable: bool,
+        size: u64,
     ) -> Result<(), PackageError> {
         self.check_path(&name, &name, false)?;
         if self.files.len() >= self.limits.max_files {
@@ -279,7 +290,7 @@ impl Files {
             });
         }
         let budget = self.limits.max_total_bytes - self.total;
-        let bytes = read_at_most(source, budget, 0)
+        let bytes = read_at_most(source, budget, size)
             .map_err(|source| io_error(Path::new(&name), source))?
             .ok_or(PackageError::TooLarge {
                 limit: self.limits.max_total_bytes,

@@ -243,9 +243,14 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 impl Package {
+    /// The package's [`listing`], hashed on first use only (the files never change).
+    fn listing(&self) -> &str {
+        self.listing.get_or_init(|| listing(&self.files))
+    }
+
     /// Signs the package as `publisher`, replacing any signature it had.
     pub fn sign(&mut self, publisher: &str, key: &SecretKey) {
-        let signature = key.0.sign(listing(&self.files).as_bytes());
+        let signature = key.0.sign(self.listing().as_bytes());
         let file = serde_json::json!({
             "format": FORMAT,
             "publisher": publisher,
@@ -259,7 +264,7 @@ impl Package {
     /// Checks the signature against the files and `trust`. In `development` mode a package that
     /// would be refused is accepted as [`Trust::Development`], saying why.
     pub fn verify(&self, trust: &TrustStore, development: bool) -> Result<Trust, SignatureError> {
-        let checked = self.check_signature(trust, &listing(&self.files));
+        let checked = self.check_signature(trust, self.listing());
         allow_in_development(checked, development)
     }
 
@@ -271,7 +276,7 @@ impl Package {
             return Ok(());
         };
         write_file(dir, SIGNATURE_PATH, signature)?;
-        write_file(dir, LISTING_PATH, listing(&self.files).as_bytes())?;
+        write_file(dir, LISTING_PATH, self.listing().as_bytes())?;
         Ok(())
     }
 
