@@ -2,9 +2,11 @@
 //! secrets (tokens, passwords) in the operating system's secret store: the keychain on macOS,
 //! the credential store on Windows, the Secret Service on Linux.
 //!
-//! Secrets go through the [`SecretStore`] trait: [`OsSecretStore`] is the real one,
+//! Secrets go through the [`SecretStore`] trait: `OsSecretStore` is the real one,
 //! [`MemorySecretStore`] stands in for it in tests and on machines that have none (a headless
 //! Linux box usually has no Secret Service: the OS store then says so, it does not pretend).
+//! The OS store and the seed's `save_secret`, `load_secret` and `delete_secret` come with the
+//! `secrets` feature (on by default), which brings `keyring` and its platform stack.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -79,11 +81,13 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, plugin_name: &str, name: &str) -> Result<(), SecretError>;
 }
 
+#[cfg(feature = "secrets")]
 /// The operating system's secret store, through `keyring`. Each secret is kept under the
 /// service `logi-plugin:<plugin name>` and the account `<name>`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsSecretStore;
 
+#[cfg(feature = "secrets")]
 impl OsSecretStore {
     fn entry(plugin_name: &str, name: &str) -> Result<keyring::Entry, SecretError> {
         // The platform's store is set up once; if that failed, say why on every call.
@@ -94,6 +98,7 @@ impl OsSecretStore {
     }
 }
 
+#[cfg(feature = "secrets")]
 fn secret_error(error: keyring::Error) -> SecretError {
     match error {
         keyring::Error::NoStorageAccess(_)
@@ -103,6 +108,7 @@ fn secret_error(error: keyring::Error) -> SecretError {
     }
 }
 
+#[cfg(feature = "secrets")]
 impl SecretStore for OsSecretStore {
     fn save(&self, plugin_name: &str, name: &str, value: &str) -> Result<(), SecretError> {
         Self::entry(plugin_name, name)?
@@ -160,16 +166,19 @@ impl SecretStore for MemorySecretStore {
     }
 }
 
+#[cfg(feature = "secrets")]
 /// Saves a secret in the OS store (seed 7.2.2).
 pub fn save_secret(plugin_name: &str, name: &str, value: &str) -> Result<(), SecretError> {
     OsSecretStore.save(plugin_name, name, value)
 }
 
+#[cfg(feature = "secrets")]
 /// Loads a secret from the OS store (seed 7.2.3); `None` if none was saved.
 pub fn load_secret(plugin_name: &str, name: &str) -> Result<Option<String>, SecretError> {
     OsSecretStore.load(plugin_name, name)
 }
 
+#[cfg(feature = "secrets")]
 /// Deletes a secret from the OS store (seed 7.2.4).
 pub fn delete_secret(plugin_name: &str, name: &str) -> Result<(), SecretError> {
     OsSecretStore.delete(plugin_name, name)

@@ -1,9 +1,8 @@
 //! The SDK utilities (seed 7.2): opening a page, and secrets.
 
-use logi_plugin_transports::utilities::{
-    MemorySecretStore, OpenUrlError, SecretError, SecretStore, delete_secret, load_secret,
-    open_url, save_secret,
-};
+use logi_plugin_transports::utilities::{MemorySecretStore, OpenUrlError, SecretStore, open_url};
+#[cfg(feature = "secrets")]
+use logi_plugin_transports::utilities::{SecretError, delete_secret, load_secret, save_secret};
 
 #[test]
 fn only_web_pages_are_opened() {
@@ -73,6 +72,7 @@ fn a_secret_is_saved_loaded_and_deleted() {
 
 /// On a desktop the OS store keeps the secret; on a machine without one (a headless CI box)
 /// every call says so, naming why, instead of failing later or losing the value silently.
+#[cfg(feature = "secrets")]
 #[test]
 fn the_os_store_keeps_a_secret_or_says_it_is_unavailable() {
     let plugin = format!("logi-test-{}", std::process::id());
