@@ -20,6 +20,7 @@ pub mod conformance;
 pub mod demo;
 pub mod host;
 pub mod library;
+mod lock;
 pub mod marketplace;
 mod offload;
 pub mod package;

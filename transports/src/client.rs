@@ -17,20 +17,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logi_plugin_core::proto::plugin::ManagerHello;
-use logi_plugin_core::session::{
-    CloseReason, Format, PluginConfig, PluginSession, Reply, SendError, Wire,
-};
+use logi_plugin_core::session::{Format, PluginConfig, PluginSession, Reply, Wire};
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
 
-use crate::driver::lock;
-use crate::driver::{Answer, CommandError, RequestError};
-use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
+use crate::driver::{Answer, RequestError};
+use crate::endpoint::{Endpoint, TOKEN_ENV};
+use crate::lock::lock;
 use crate::reconnect::{Dialer, Reconnecting, Target};
-use crate::transport::BoxTransport;
 
-pub use crate::reconnect::ClientRunner;
+pub use crate::reconnect::{Backoff, ClientError, ClientEvent, ClientRunner, Connector};
 
 /// How a [`PluginClient`] connects.
 #[derive(Clone, Debug)]
@@ -105,120 +101,6 @@ impl ClientConfig {
         config.wire = wire;
         config
     }
-}
-
-/// Opens a connection to the manager in a way of the owner's choosing.
-#[derive(Clone)]
-pub struct Connector(Arc<dyn Fn() -> Connecting + Send + Sync>);
-
-/// A connection being opened by a [`Connector`].
-type Connecting =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<BoxTransport, ConnectError>> + Send>>;
-
-impl Connector {
-    /// A connector that runs `connect` for each attempt.
-    pub fn new<F, Fut>(connect: F) -> Connector
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<BoxTransport, ConnectError>> + Send + 'static,
-    {
-        Connector(Arc::new(move || Box::pin(connect())))
-    }
-
-    pub(crate) async fn connect(&self) -> Result<BoxTransport, ConnectError> {
-        (self.0)().await
-    }
-}
-
-impl std::fmt::Debug for Connector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Connector")
-    }
-}
-
-/// Capped exponential backoff between reconnection attempts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
-    /// The first wait.
-    pub initial: Duration,
-    /// The longest wait.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after `failures` attempts in a row have failed: doubling from `initial`, at most
-    /// `max`.
-    pub fn delay(&self, failures: u32) -> Duration {
-        self.initial
-            .saturating_mul(1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX))
-            .min(self.max)
-    }
-}
-
-/// Why a client call failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The host did not set the `token` environment variable.
-    #[error("the `{TOKEN_ENV}` environment variable (the plugin's secret) is not set")]
-    NoToken,
-    /// Not connected to the manager right now.
-    #[error("not connected to the manager")]
-    NotConnected,
-    /// The session refused the call.
-    #[error(transparent)]
-    Send(#[from] SendError),
-    /// A control was registered to a buffer key that names no buffer.
-    #[error(transparent)]
-    Buffering(#[from] logi_plugin_core::buffer::BufferError),
-}
-
-impl From<CommandError> for ClientError {
-    fn from(error: CommandError) -> Self {
-        match error {
-            CommandError::Send(error) => ClientError::Send(error),
-            _ => ClientError::NotConnected,
-        }
-    }
-}
-
-/// What the client reports to the plugin.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum ClientEvent {
-    /// Connected (again): the manager's hello, with the language it now uses.
-    Connected(ManagerHello),
-    /// The connection ended; the client reconnects unless the reason is final (see
-    /// [`ClientEvent::Stopped`]).
-    Disconnected(CloseReason),
-    /// A request from the manager: answer it with its id.
-    Request {
-        /// Its id.
-        id: u32,
-        /// The message.
-        message: Message,
-    },
-    /// A message from the manager that needs no answer.
-    Notification(Message),
-    /// The manager asked to slow down; what the plugin starts is held until `until`.
-    Throttled {
-        /// When sending resumes.
-        until: Instant,
-    },
-    /// The client stopped for good: `disconnect` was called, the manager refused the hello
-    /// (a refusal with `DUPLICATE_NAME`, a session still live for this plugin id, is tried
-    /// again after the backoff instead), or the local socket is served by another user
-    /// (`TransportFailed`, naming the endpoint and the uid).
-    Stopped(CloseReason),
 }
 
 /// The plugin's [`Dialer`]: its configuration, kept across reconnects.

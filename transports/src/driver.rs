@@ -26,6 +26,7 @@ use logi_plugin_core::session::{CloseReason, Event, SendError, Session};
 use logi_plugin_core::{Message, ResponseInfo};
 
 use crate::events::{Events, Outbox, outbox};
+use crate::lock::lock;
 use crate::transport::{Received, Transport};
 
 /// Past this many bytes waiting to be written, the driver stops reading until they drain: a
@@ -361,13 +362,6 @@ where
             .unbounded_send(Box::new(command))
             .map_err(|_| CommandError::Gone)
     }
-}
-
-/// Locks `mutex`, taking the value even if a panicking thread poisoned it: it is plain data.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The future that runs a session over a transport; it ends with the session's close reason.

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_lite::Stream;
 
-use crate::driver::lock;
+use crate::lock::lock;
 
 struct Queue<T> {
     events: VecDeque<T>,

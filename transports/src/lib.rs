@@ -30,6 +30,7 @@ pub mod endpoint;
 mod events;
 pub mod listener;
 pub mod local;
+mod lock;
 pub mod memory;
 pub mod reconnect;
 pub mod run;

@@ -28,11 +28,11 @@ use async_io::Timer;
 use futures_lite::Stream as _;
 use logi_plugin_core::session::{ManagerConfig, ManagerSession, PeerProcess, Wire};
 
-use crate::client::Backoff;
 use crate::driver::{Connection, Driver, connect};
 use crate::endpoint::ConnectError;
 use crate::local::{LocalError, LocalListener};
 use crate::memory::{self, MemoryStream};
+use crate::reconnect::Backoff;
 use crate::stream::StreamTransport;
 use crate::transport::{BoxTransport, Transport};
 use crate::ws::{WsListenError, WsListener};
@@ -140,9 +140,9 @@ impl MemoryConnector {
     }
 }
 
-impl From<MemoryConnector> for crate::client::Connector {
+impl From<MemoryConnector> for crate::reconnect::Connector {
     fn from(memory: MemoryConnector) -> Self {
-        crate::client::Connector::new(move || {
+        crate::reconnect::Connector::new(move || {
             let connected = memory.connect();
             async move { Ok(Box::new(connected?) as BoxTransport) }
         })

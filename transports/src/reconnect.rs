@@ -7,21 +7,27 @@
 //! What is said on each connection is its session's business, given by a [`Dialer`]: the plugin
 //! SDK client ([`PluginClient`](crate::PluginClient)) runs a `PluginSession`, the client library
 //! a `LibrarySession`.
+//!
+//! The loop owns what both of them share: how a connection is opened ([`Connector`]), how long
+//! to wait between attempts ([`Backoff`]), what it reports ([`ClientEvent`]) and how a call
+//! through it fails ([`ClientError`]). The plugin SDK's module re-exports them under its own
+//! path, `client::`, where they were first.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::future;
-use logi_plugin_core::ResponseCode;
 use logi_plugin_core::proto::plugin::ManagerHello;
-use logi_plugin_core::session::{CloseReason, Event, Format, Session, Wire};
+use logi_plugin_core::session::{CloseReason, Event, Format, SendError, Session, Wire};
+use logi_plugin_core::{Message, ResponseCode};
 
-use crate::client::{Backoff, ClientError, ClientEvent, Connector};
-use crate::driver::{Connection, connect, lock};
-use crate::endpoint::Endpoint;
+use crate::driver::{CommandError, Connection, connect};
+use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
 use crate::events::{Events, Outbox, outbox};
+use crate::lock::lock;
+use crate::transport::BoxTransport;
 use crate::transport::Transport as _;
 
 /// Where and how to reach the manager, read again before each attempt.
@@ -51,6 +57,121 @@ pub trait Dialer: Send + 'static {
 
     /// A fresh session, saying hello, for a connection over `wire`; an error stops the client.
     fn open(&self, now: Instant, wire: Wire) -> Result<Self::Session, String>;
+}
+
+/// Opens a connection to the manager in a way of the owner's choosing.
+#[derive(Clone)]
+pub struct Connector(Arc<dyn Fn() -> Connecting + Send + Sync>);
+
+/// A connection being opened by a [`Connector`].
+type Connecting =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<BoxTransport, ConnectError>> + Send>>;
+
+impl Connector {
+    /// A connector that runs `connect` for each attempt.
+    pub fn new<F, Fut>(connect: F) -> Connector
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<BoxTransport, ConnectError>> + Send + 'static,
+    {
+        Connector(Arc::new(move || Box::pin(connect())))
+    }
+
+    pub(crate) async fn connect(&self) -> Result<BoxTransport, ConnectError> {
+        (self.0)().await
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connector")
+    }
+}
+
+/// Capped exponential backoff between reconnection attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait.
+    pub initial: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after `failures` attempts in a row have failed: doubling from `initial`, at most
+    /// `max`.
+    pub fn delay(&self, failures: u32) -> Duration {
+        self.initial
+            .saturating_mul(1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX))
+            .min(self.max)
+    }
+}
+
+/// Why a client call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The host did not set the `token` environment variable.
+    #[error("the `{TOKEN_ENV}` environment variable (the plugin's secret) is not set")]
+    NoToken,
+    /// Not connected to the manager right now.
+    #[error("not connected to the manager")]
+    NotConnected,
+    /// The session refused the call.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// A control was registered to a buffer key that names no buffer.
+    #[error(transparent)]
+    Buffering(#[from] logi_plugin_core::buffer::BufferError),
+}
+
+impl From<CommandError> for ClientError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::Send(error) => ClientError::Send(error),
+            _ => ClientError::NotConnected,
+        }
+    }
+}
+
+/// What a reconnecting connection reports to its owner: the plugin SDK client, or the client
+/// library (which turns these into its own events).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// Connected (again): the manager's hello, with the language it now uses.
+    Connected(ManagerHello),
+    /// The connection ended; the client reconnects unless the reason is final (see
+    /// [`ClientEvent::Stopped`]).
+    Disconnected(CloseReason),
+    /// A request from the manager: answer it with its id.
+    Request {
+        /// Its id.
+        id: u32,
+        /// The message.
+        message: Message,
+    },
+    /// A message from the manager that needs no answer.
+    Notification(Message),
+    /// The manager asked to slow down; what the plugin starts is held until `until`.
+    Throttled {
+        /// When sending resumes.
+        until: Instant,
+    },
+    /// The client stopped for good: `disconnect` was called, the manager refused the hello
+    /// (a refusal with `DUPLICATE_NAME`, a session still live for this plugin id, is tried
+    /// again after the backoff instead), or the local socket is served by another user
+    /// (`TransportFailed`, naming the endpoint and the uid).
+    Stopped(CloseReason),
 }
 
 struct Shared<D: Dialer> {

@@ -20,7 +20,8 @@ use super::http::{Request, Response};
 use super::operation::{self, Operation};
 use super::provd::{info, is_package, links};
 use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
-use crate::host::{SourcePackage, lock};
+use crate::host::SourcePackage;
+use crate::lock::lock;
 use crate::offload::off_executor;
 use crate::{Host, HostError, HostEvent, Package, PluginInfo};
 

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use logi_plugin_core::Message;
@@ -58,6 +58,7 @@ pub(crate) use event::message_json;
 pub use phases::InstallPhases;
 pub use source::SourcePackage;
 
+use crate::lock::lock;
 use crate::package::signature::SignatureError;
 use crate::package::{MANIFEST_PATH, Package, PackageError};
 use crate::settings::{SettingsError, SettingsStore};
@@ -354,12 +355,6 @@ fn absolute_paths(config: &mut HostConfig) -> Result<(), HostError> {
     config.record_dir.as_mut().map(resolve).transpose()?;
     config.package_source.as_mut().map(resolve).transpose()?;
     Ok(())
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Host {
