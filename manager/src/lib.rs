@@ -4,8 +4,8 @@
 //! - [`package`]: plugin packages, read and checked, and their signatures;
 //! - [`host`]: the host itself, which installs packages, launches and supervises plugins,
 //!   serves their sessions and keeps their [`settings`];
-//! - [`library`]: the client library (seed chapter 9) the configuration software uses to drive
-//!   a running manager;
+//! - the client library (seed chapter 9) the configuration software uses to drive a running
+//!   manager is the crate `logi-plugin-client`, which needs none of this one;
 //! - the admin HTTP port (`docs/admin.md`): provd's plugin-manager API and the developer
 //!   console, opened with [`HostConfig::admin`];
 //! - [`conformance`]: the conformance kit, judging a plugin or a manager of any language on
@@ -19,7 +19,6 @@ mod bounds;
 pub mod conformance;
 pub mod demo;
 pub mod host;
-pub mod library;
 mod lock;
 pub mod marketplace;
 mod offload;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::{host_with, media_manifest, script_package, until, until_state};
 use futures_lite::future;
 use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VERSION, VOLUME};
+use logi_plugin_client::{Call, CallError, LibraryEvent, LibraryOptions, PluginManagerClient};
 use logi_plugin_core::ResponseCode;
 use logi_plugin_core::proto::manager::{
     ActionConfigurationRequest, AnalogControlId, ContainerState, ControlVisibility,
@@ -15,9 +16,6 @@ use logi_plugin_core::proto::manager::{
     invoke, plugin_update_result::Status,
 };
 use logi_plugin_core::proto::plugin::ActionCellStatus;
-use logi_plugin_manager::library::{
-    Call, CallError, LibraryEvent, LibraryOptions, PluginManagerClient,
-};
 use logi_plugin_manager::{Host, HostEvent};
 use logi_plugin_transports::client::Backoff;
 use logi_plugin_transports::{ClientConfig, Endpoint, PluginClient};

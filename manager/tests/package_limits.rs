@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use common::host_with;
 use futures_lite::future;
+use logi_plugin_client::{CallError, LibraryOptions, PluginManagerClient};
 use logi_plugin_core::ResponseCode;
-use logi_plugin_manager::library::{CallError, LibraryOptions, PluginManagerClient};
 use logi_plugin_manager::{Host, Limits, Package};
 use logi_plugin_transports::Endpoint;
 

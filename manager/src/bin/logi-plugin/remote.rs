@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_lite::future;
+use logi_plugin_client::{Call, CallError, LibraryOptions, PluginManagerClient};
 use logi_plugin_core::proto::manager::{Invoke, PluginUpdateResult, invoke, plugin_update_result};
 use logi_plugin_core::session::CloseReason;
-use logi_plugin_manager::library::{Call, CallError, LibraryOptions, PluginManagerClient};
 use logi_plugin_transports::Endpoint;
 use serde_json::json;
 

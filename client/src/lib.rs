@@ -9,13 +9,13 @@
 //! from [`next_event`](PluginManagerClient::next_event) as [`LibraryEvent`]s.
 //!
 //! ```no_run
-//! # use logi_plugin_manager::library::{LibraryOptions, PluginManagerClient};
+//! # use logi_plugin_client::{LibraryOptions, PluginManagerClient};
 //! # smol::block_on(async {
 //! let (client, runner) = PluginManagerClient::connect(LibraryOptions::new("Options+", "1.0"));
 //! smol::spawn(runner).detach();
 //! client.wait_connected().await.expect("connected");
 //! let plugins = client.plugin_list().await?.result().await?;
-//! # Ok::<(), logi_plugin_manager::library::CallError>(())
+//! # Ok::<(), logi_plugin_client::CallError>(())
 //! # });
 //! ```
 
