@@ -32,7 +32,7 @@ use logi_plugin_core::proto::manager::{
 use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::{CloseReason, Format, LibraryConfig, LibrarySession, Wire};
 use logi_plugin_core::{Message, ResponseCode};
-use logi_plugin_transports::client::{Backoff, ClientEvent, ClientRunner, Connector};
+use logi_plugin_transports::reconnect::{Backoff, ClientEvent, ClientRunner, Connector};
 use logi_plugin_transports::reconnect::{Dialer, Reconnecting, Target};
 use logi_plugin_transports::{Answer, Endpoint, RequestError};
 

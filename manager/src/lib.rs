@@ -19,7 +19,6 @@ mod bounds;
 pub mod conformance;
 pub mod demo;
 pub mod host;
-mod lock;
 pub mod marketplace;
 mod offload;
 pub mod package;

@@ -8,7 +8,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use crate::lock::lock;
+use logi_plugin_transports::lock::lock;
 
 /// Runs `work` off the executor and returns what it returns (a panic in it is resumed here).
 /// Where no thread can be started (the system's limit reached), it runs here, on the executor:

@@ -17,8 +17,7 @@ use logi_plugin_core::proto::manager::{
 };
 use logi_plugin_core::proto::plugin::ActionCellStatus;
 use logi_plugin_manager::{Host, HostEvent};
-use logi_plugin_transports::client::Backoff;
-use logi_plugin_transports::{ClientConfig, Endpoint, PluginClient};
+use logi_plugin_sdk::{Backoff, ClientConfig, Endpoint, PluginClient};
 
 /// A host running the media plugin as a CORE plugin, and a client library connected to it.
 fn host_and_client() -> (Host, tempfile::TempDir, PluginManagerClient) {

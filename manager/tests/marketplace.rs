@@ -236,11 +236,11 @@ fn shutdown_closes_every_open_view() {
 }
 
 /// A CORE plugin whose configuration scheme says the user must log in.
-async fn account_plugin(client: logi_plugin_transports::PluginClient) {
+async fn account_plugin(client: logi_plugin_sdk::PluginClient) {
     use logi_plugin_core::Message;
     use logi_plugin_core::proto::plugin::PluginActionConfigurationSchemeResponse;
     use logi_plugin_core::session::Reply;
-    use logi_plugin_transports::ClientEvent;
+    use logi_plugin_sdk::ClientEvent;
     while let Some(event) = client.next_event().await {
         match event {
             ClientEvent::Request {

@@ -13,7 +13,7 @@ use logi_plugin_core::ResponseCode;
 use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::session::CloseReason;
 use logi_plugin_manager::{Limits, Package};
-use logi_plugin_transports::{ClientConfig, ClientEvent, Endpoint, PluginClient};
+use logi_plugin_sdk::{ClientConfig, ClientEvent, Endpoint, PluginClient};
 
 const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
 

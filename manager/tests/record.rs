@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{host_with, media_manifest, until};
 use logi_example_media::{PLUGIN_ID, VERSION};
 use logi_plugin_manager::HostEvent;
-use logi_plugin_transports::{ClientConfig, Endpoint, PluginClient};
+use logi_plugin_sdk::{ClientConfig, Endpoint, PluginClient};
 
 const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
 const CODE: &str = "the external code";

@@ -9,7 +9,7 @@ use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VERSION};
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginInstallationEvent};
 use logi_plugin_manager::{HostError, HostEvent};
-use logi_plugin_transports::{ClientConfig, Endpoint, PluginClient};
+use logi_plugin_sdk::{ClientConfig, Endpoint, PluginClient};
 
 fn cell_text(answer: logi_plugin_transports::Answer) -> String {
     match answer.message {

@@ -15,8 +15,7 @@ use logi_plugin_core::proto::plugin::VisibilityChanged;
 use logi_plugin_core::session::Format;
 use logi_plugin_core::view::View;
 use logi_plugin_manager::{Host, HostError, HostEvent};
-use logi_plugin_transports::client::{Backoff, Connector};
-use logi_plugin_transports::{ClientConfig, ClientEvent, Endpoint, PluginClient};
+use logi_plugin_sdk::{Backoff, ClientConfig, ClientEvent, Connector, Endpoint, PluginClient};
 
 const CODE: &str = "the external code";
 

@@ -12,7 +12,8 @@ use logi_example_media::{PLUGIN_ID, VERSION};
 use logi_plugin_core::proto::plugin::{Settings, SettingsRequest};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_manager::Host;
-use logi_plugin_transports::{Answer, ClientConfig, ClientEvent, Endpoint, PluginClient};
+use logi_plugin_sdk::{ClientConfig, ClientEvent, Endpoint, PluginClient};
+use logi_plugin_transports::Answer;
 
 const CODE: &str = "the external code";
 

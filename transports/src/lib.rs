@@ -1,4 +1,5 @@
-//! Thin IO adapters for the Logi plugin protocol engine, and its two SDK faces.
+//! Thin IO adapters for the Logi plugin protocol engine: what the plugin SDK
+//! (`logi-plugin-sdk`), the client library (`logi-plugin-client`) and the host share.
 //!
 //! They bind the sans-IO sessions of `logi-plugin-core` to real connections, on any async
 //! runtime: they are built on `futures-io` traits and `async-io` timers, run under smol first,
@@ -12,39 +13,34 @@
 //! - [`driver`]: one loop that runs either session over any transport: [`connect`] gives a
 //!   [`Connection`] handle and the [`Driver`] future to spawn; [`block_on`] runs a driver and
 //!   the code using it on one thread without a reactor poll per message.
-//! - [`client`]: the plugin SDK client (seed 7.1): connect, hello, events, answers, control
-//!   buffering, reconnect with capped exponential backoff.
 //! - [`reconnect`]: a connection that comes back by itself, for the plugin client and the
 //!   client library alike.
 //! - [`listener`]: the manager's listener, one session per plugin connection on every transport.
 //! - [`endpoint`]: where a launched plugin finds its manager (`token`, `LOGI_PLUGIN_ENDPOINT`).
-//! - [`utilities`]: the SDK's utilities (seed 7.2): `open_url` and the OS secret store.
 //!
 //! No protocol logic lives here: every decision about bytes on the wire is the core's.
 #![forbid(unsafe_code)]
 
-pub mod client;
 pub mod driver;
 mod duplex;
 pub mod endpoint;
 mod events;
 pub mod listener;
 pub mod local;
-mod lock;
+pub mod lock;
 pub mod memory;
 pub mod reconnect;
 pub mod run;
 mod stream;
 mod transport;
-pub mod utilities;
 pub mod ws;
 
-pub use client::{ClientConfig, ClientError, ClientEvent, PluginClient};
 pub use driver::{Answer, CommandError, Connection, Driver, RequestError, connect};
 pub use duplex::Duplex;
 pub use endpoint::{ENDPOINT_ENV, Endpoint, TOKEN_ENV};
 pub use events::Events;
 pub use listener::{ManagerConnection, ManagerDriver, ManagerListener};
+pub use reconnect::{ClientError, ClientEvent};
 pub use run::block_on;
 pub use stream::StreamTransport;
 pub use transport::{BoxTransport, Received, Transport};

@@ -5,13 +5,12 @@
 //! [`Reconnecting::disconnect`] stop it.
 //!
 //! What is said on each connection is its session's business, given by a [`Dialer`]: the plugin
-//! SDK client ([`PluginClient`](crate::PluginClient)) runs a `PluginSession`, the client library
+//! SDK client (`logi_plugin_sdk::PluginClient`) runs a `PluginSession`, the client library
 //! a `LibrarySession`.
 //!
 //! The loop owns what both of them share: how a connection is opened ([`Connector`]), how long
 //! to wait between attempts ([`Backoff`]), what it reports ([`ClientEvent`]) and how a call
-//! through it fails ([`ClientError`]). The plugin SDK's module re-exports them under its own
-//! path, `client::`, where they were first.
+//! through it fails ([`ClientError`]). The plugin SDK re-exports them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

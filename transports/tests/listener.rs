@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::future;
+use logi_plugin_core::session::Event;
 use support::{Harness, Kind};
 
 /// Idle connections opened before the plugin: far more than the upgrades the listener runs at
@@ -25,11 +26,12 @@ fn a_plugin_gets_in_past_a_crowd_of_idle_connections_to_the_websocket_port() {
         let addr = SocketAddr::from(([127, 0, 0, 1], harness.ws_port()));
         let crowd = idle_connections(addr, CROWD).await;
 
-        let client = harness.client("code", |_| {});
         let connected = future::or(
             async {
-                harness.connected_manager(&client).await;
-                true
+                // A plugin session that has said hello, seen from both ends.
+                let _plugin = harness.frozen_plugin().await;
+                let manager = harness.next_connection().await;
+                matches!(manager.next_event().await, Some(Event::Connected(_)))
             },
             async {
                 Timer::after(GET_IN_WITHIN).await;

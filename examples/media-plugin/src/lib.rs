@@ -30,7 +30,7 @@ use logi_plugin_core::proto::plugin::{
 use logi_plugin_core::session::Reply;
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
-use logi_plugin_transports::{ClientConfig, ClientError, ClientEvent, PluginClient};
+use logi_plugin_sdk::{ClientConfig, ClientError, ClientEvent, PluginClient};
 
 /// The plugin's id, as in its manifest.
 pub const PLUGIN_ID: &str = "com.logi.example.media";
@@ -314,7 +314,7 @@ pub fn main_from_env() -> Result<(), ClientError> {
     let (client, runner) = PluginClient::new(config);
     // The runner and the plugin's own loop on this one thread: an event reaches `run` without
     // crossing threads, and `block_on` takes a quick answer without parking.
-    logi_plugin_transports::block_on(smol::future::zip(runner, run(client)));
+    logi_plugin_sdk::block_on(smol::future::zip(runner, run(client)));
     Ok(())
 }
 

@@ -21,9 +21,9 @@ use super::operation::{self, Operation};
 use super::provd::{info, is_package, links};
 use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
 use crate::host::SourcePackage;
-use crate::lock::lock;
 use crate::offload::off_executor;
 use crate::{Host, HostError, HostEvent, Package, PluginInfo};
+use logi_plugin_transports::lock::lock;
 
 /// How long a freshly installed plugin may take to say hello.
 const START_TIMEOUT: Duration = Duration::from_secs(30);

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::lock::lock;
+use logi_plugin_transports::lock::lock;
 
 /// How many operations are kept before finished ones are dropped, oldest first.
 pub(crate) const KEPT: usize = 256;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
-use logi_plugin_transports::client::Backoff;
 use logi_plugin_transports::local::default_endpoint;
+use logi_plugin_transports::reconnect::Backoff;
 use logi_plugin_transports::ws::WsOptions;
 
 use crate::package::Limits;

@@ -58,10 +58,10 @@ pub(crate) use event::message_json;
 pub use phases::InstallPhases;
 pub use source::SourcePackage;
 
-use crate::lock::lock;
 use crate::package::signature::SignatureError;
 use crate::package::{MANIFEST_PATH, Package, PackageError};
 use crate::settings::{SettingsError, SettingsStore};
+use logi_plugin_transports::lock::lock;
 
 /// Why a host operation failed.
 #[derive(Debug, thiserror::Error)]

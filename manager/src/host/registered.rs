@@ -19,7 +19,7 @@ use std::sync::Arc;
 use futures_lite::FutureExt as _;
 use logi_plugin_core::manifest::Manifest;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
-use logi_plugin_transports::{ClientConfig, PluginClient};
+use logi_plugin_sdk::{ClientConfig, PluginClient};
 
 use super::diagnostics::Ending;
 use super::process::Container;

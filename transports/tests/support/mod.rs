@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_lite::future;
 use logi_plugin_core::session::{Event, Format, Frame, ManagerConfig, PluginConfig, PluginSession};
-use logi_plugin_transports::client::{Backoff, Connector};
 use logi_plugin_transports::listener::{ListenerStats, MemoryConnector};
 use logi_plugin_transports::local::{LocalListener, connect_local};
+use logi_plugin_transports::reconnect::Connector;
 use logi_plugin_transports::ws::{
     WsListenError, WsListener, WsOptions, connect_ws, connect_ws_request,
 };
 use logi_plugin_transports::{
-    BoxTransport, ClientConfig, ClientEvent, Connection, Driver, Endpoint, ManagerConnection,
-    ManagerListener, PluginClient, Transport, connect,
+    BoxTransport, Connection, Driver, Endpoint, ManagerConnection, ManagerListener, Transport,
+    connect,
 };
 use tungstenite::client::IntoClientRequest;
 
@@ -44,10 +44,6 @@ pub async fn within<T>(future: impl Future<Output = T>) -> T {
         panic!("timed out");
     })
     .await
-}
-
-pub async fn next_client_event(client: &PluginClient) -> ClientEvent {
-    within(client.next_event()).await.expect("an event")
 }
 
 fn unique_socket_path() -> PathBuf {
@@ -159,20 +155,6 @@ impl Harness {
         within(self.connections.recv()).await.unwrap()
     }
 
-    /// A connection the plugin has said hello on, with the client's `Connected` taken.
-    pub async fn connected_manager(&self, client: &PluginClient) -> ManagerConnection {
-        let manager = self.next_connection().await;
-        assert!(matches!(
-            within(manager.next_event()).await,
-            Some(Event::Connected(_))
-        ));
-        assert!(matches!(
-            next_client_event(client).await,
-            ClientEvent::Connected(_)
-        ));
-        manager
-    }
-
     pub fn refused_origins(&self) -> u64 {
         self.stats.lock().unwrap().refused_origins
     }
@@ -190,7 +172,13 @@ impl Harness {
         self.ws_addr.unwrap().port()
     }
 
-    fn endpoint(&self) -> Endpoint {
+    /// The transport this manager listens on.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Where a plugin reaches this manager; for the in-memory kind, use [`Self::connector`].
+    pub fn endpoint(&self) -> Endpoint {
         match self.kind {
             // The connector is used instead.
             Kind::Memory | Kind::Local => Endpoint::Local(self.socket.clone()),
@@ -208,28 +196,18 @@ impl Harness {
         }
     }
 
-    /// A plugin client with `secret`, started.
-    pub fn client(&self, secret: &str, tweak: impl FnOnce(&mut ClientConfig)) -> PluginClient {
-        let mut config = ClientConfig::new(PLUGIN, "1.0.0", secret);
-        config.endpoint = self.endpoint();
-        config.use_text_format = self.kind == Kind::WsJson;
-        config.reconnect = Backoff {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(200),
-        };
-        if self.kind == Kind::Memory {
-            let memory = self.memory.clone();
-            config.connector = Some(Connector::new(move || {
-                // The listener of the moment: after a restart, the new one.
-                let current = memory.lock().unwrap().clone().expect("a listener");
-                let transport = current.connect();
-                async move { Ok(Box::new(transport?) as BoxTransport) }
-            }));
+    /// Opens connections to the listener of the moment (after a restart, the new one), for
+    /// the in-memory kind; `None` for the others, which a plugin reaches at [`Self::endpoint`].
+    pub fn connector(&self) -> Option<Connector> {
+        if self.kind != Kind::Memory {
+            return None;
         }
-        tweak(&mut config);
-        let (client, runner) = PluginClient::new(config);
-        smol::spawn(runner).detach();
-        client
+        let memory = self.memory.clone();
+        Some(Connector::new(move || {
+            let current = memory.lock().unwrap().clone().expect("a listener");
+            let transport = current.connect();
+            async move { Ok(Box::new(transport?) as BoxTransport) }
+        }))
     }
 
     /// A raw connection to the manager, as a plugin would open it.

@@ -1,8 +1,8 @@
 //! The SDK utilities (seed 7.2): opening a page, and secrets.
 
-use logi_plugin_transports::utilities::{MemorySecretStore, OpenUrlError, SecretStore, open_url};
+use logi_plugin_sdk::utilities::{MemorySecretStore, OpenUrlError, SecretStore, open_url};
 #[cfg(feature = "secrets")]
-use logi_plugin_transports::utilities::{SecretError, delete_secret, load_secret, save_secret};
+use logi_plugin_sdk::utilities::{SecretError, delete_secret, load_secret, save_secret};
 
 #[test]
 fn only_web_pages_are_opened() {

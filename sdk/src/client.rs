@@ -2,9 +2,9 @@
 //!
 //! [`PluginClient::new`] gives the client handle and its [`ClientRunner`], a future to spawn on
 //! any executor, or to run beside the plugin's own loop on one thread with
-//! [`block_on`](crate::block_on) (the lowest latency: see [`crate::run`]). The runner connects
+//! [`block_on`](crate::block_on) (the lowest latency: see [`logi_plugin_transports::run`]). The runner connects
 //! (a local socket by default, or WebSocket), says hello with the plugin's id, version and
-//! secret, and keeps the connection up ([`crate::reconnect`]): when it drops it reconnects with
+//! secret, and keeps the connection up ([`logi_plugin_transports::reconnect`]): when it drops it reconnects with
 //! capped exponential backoff and a new hello. Only a refused hello (a wrong secret, an unknown
 //! plugin), a local socket another user serves, or [`PluginClient::disconnect`] stop it.
 //!
@@ -21,12 +21,14 @@ use logi_plugin_core::session::{Format, PluginConfig, PluginSession, Reply, Wire
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
 
-use crate::driver::{Answer, RequestError};
-use crate::endpoint::{Endpoint, TOKEN_ENV};
-use crate::lock::lock;
-use crate::reconnect::{Dialer, Reconnecting, Target};
+use logi_plugin_transports::endpoint::{Endpoint, TOKEN_ENV};
+use logi_plugin_transports::lock::lock;
+use logi_plugin_transports::reconnect::{Dialer, Reconnecting, Target};
+use logi_plugin_transports::{Answer, RequestError};
 
-pub use crate::reconnect::{Backoff, ClientError, ClientEvent, ClientRunner, Connector};
+pub use logi_plugin_transports::reconnect::{
+    Backoff, ClientError, ClientEvent, ClientRunner, Connector,
+};
 
 /// How a [`PluginClient`] connects.
 #[derive(Clone, Debug)]
@@ -40,7 +42,7 @@ pub struct ClientConfig {
     /// Where the manager listens.
     pub endpoint: Endpoint,
     /// Opens connections instead of `endpoint` when set: an in-process manager's
-    /// [`MemoryConnector`](crate::listener::MemoryConnector), or a transport of your own.
+    /// [`MemoryConnector`](logi_plugin_transports::listener::MemoryConnector), or a transport of your own.
     pub connector: Option<Connector>,
     /// Over WebSocket, JSON text instead of binary protobuf (seed 7.1.2). Local sockets always
     /// carry binary.

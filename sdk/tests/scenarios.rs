@@ -3,19 +3,22 @@
 //! the plugin side is the SDK's [`PluginClient`] (or a raw session where a scenario needs a
 //! misbehaving plugin).
 
+mod client_harness;
+#[path = "../../transports/tests/support/mod.rs"]
 mod support;
 
 use std::time::Duration;
 
+use client_harness::{ClientHarness, next_client_event};
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, ReleaseAction, Settings, SettingsRequest, TriggerAction, UpdateAnalogControl,
 };
 use logi_plugin_core::session::{CloseReason, Event, Peer, Reply};
 use logi_plugin_core::{Message, ResponseCode};
-use logi_plugin_transports::ClientEvent;
+use logi_plugin_sdk::ClientEvent;
 use logi_plugin_transports::ws::WsListenError;
-use support::{Harness, Kind, next_client_event, within};
+use support::{Harness, Kind, within};
 
 /// Defines one test per transport for a scenario `async fn(Kind)`.
 macro_rules! over_every_transport {
@@ -292,7 +295,7 @@ async fn a_rate_limited_plugin_honours_retry_after_and_loses_no_status(kind: Kin
                 ..Default::default()
             };
             match client.send_message(status).await {
-                Ok(()) | Err(logi_plugin_transports::ClientError::Send(_)) => {}
+                Ok(()) | Err(logi_plugin_sdk::ClientError::Send(_)) => {}
                 Err(other) => panic!("{other:?}"),
             }
         }
