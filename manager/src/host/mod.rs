@@ -693,15 +693,22 @@ impl Shared {
     }
 
     fn log(&self, plugin_id: &str, level: LogLevel, message: String) {
-        self.config.log.write(Some(plugin_id), level, &message);
-        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
-            plugin.diagnostics.logged(level, &message);
-        }
+        self.write_log(plugin_id, level, &message);
         self.emit(HostEvent::Log {
             plugin_id: plugin_id.into(),
             level,
             message,
         });
+    }
+
+    /// Writes a line of `plugin_id`'s to the log sink and keeps it among the plugin's last lines
+    /// (for its stop report), without a [`HostEvent::Log`]: for a line whose subscribers are told
+    /// by an event of its own.
+    fn write_log(&self, plugin_id: &str, level: LogLevel, message: &str) {
+        self.config.log.write(Some(plugin_id), level, message);
+        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
+            plugin.diagnostics.logged(level, message);
+        }
     }
 
     /// Keeps a status as the latest of its instance (each status of a list).

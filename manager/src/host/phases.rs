@@ -165,12 +165,7 @@ impl Shared {
             message.push_str(&format!("; its first run said no hello: {how}"));
         }
         // To the log, not as a `Log` event too: subscribers have the `Installed` event.
-        self.config
-            .log
-            .write(Some(plugin_id), LogLevel::Info, &message);
-        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
-            plugin.diagnostics.logged(LogLevel::Info, &message);
-        }
+        self.write_log(plugin_id, LogLevel::Info, &message);
         self.emit(HostEvent::Installed {
             plugin_id: plugin_id.into(),
             version,

@@ -305,8 +305,8 @@ impl<C: Container> Watch<C> {
             match admitted {
                 None => return self.state(ContainerState::Stopped),
                 Some(Err(problem)) => {
-                    self.log(LogLevel::Error, format!("not launched: {problem}"));
                     let why = format!("not launched: {problem}");
+                    self.log(LogLevel::Error, why.clone());
                     self.shared.install_done(&self.plugin_id, Some(&why));
                     return self.list_stopped(problem);
                 }

@@ -31,9 +31,7 @@ impl Host {
         let limits = self.shared.config.limits;
         Ok(off_executor(move || package::read_archive(&path, limits)).await?)
     }
-}
 
-impl Host {
     /// The package archive file of `plugin_id` in the package source: of `version`, or the
     /// newest.
     fn find_in_source(&self, plugin_id: &str, version: Option<&str>) -> Result<PathBuf, HostError> {
