@@ -8,8 +8,8 @@ use bytes::{Bytes, BytesMut};
 use logi_plugin_core::Envelope;
 use logi_plugin_core::codec::frame::{FrameDecoder, encode_frame};
 use logi_plugin_core::codec::{binary, json};
-use logi_plugin_core::manifest::Manifest;
-use logi_plugin_core::manifest::localization::Translations;
+use logi_plugin_manifest::Manifest;
+use logi_plugin_manifest::localization::Translations;
 
 /// A small limit, so that oversized announcements are within the fuzzer's reach.
 const FUZZ_MAX_FRAME_LEN: usize = 4096;
@@ -357,7 +357,7 @@ pub fn manifest(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     match Manifest::parse(&text) {
         Ok(manifest) => {
-            let reparsed: logi_plugin_core::manifest::Version = manifest
+            let reparsed: logi_plugin_manifest::Version = manifest
                 .version
                 .to_string()
                 .parse()

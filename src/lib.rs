@@ -17,7 +17,6 @@
 //! - [`buffer`]: analog-control buffering (seed 7.3-7.6): dial floods merged, no movement lost.
 //! - [`view`]: what a plugin is shown (visible instances and their configuration), and the
 //!   resync that restores it after a reconnect.
-//! - [`manifest`]: `manifest.json` read with every problem reported at once, and its localization.
 //!
 //! ```
 //! use logi_plugin_core::codec::{binary, json};
@@ -45,14 +44,15 @@
 pub mod buffer;
 pub mod codec;
 mod envelope;
+mod file_kind;
 mod ids;
-pub mod manifest;
 mod message;
 pub mod proto;
 pub mod session;
 pub mod view;
 
 pub use envelope::{Envelope, EnvelopeRef};
+pub use file_kind::file_kind;
 pub use message::{Message, MessageError, MessageType};
 pub use proto::plugin::ResponseInfo;
 pub use proto::plugin::response_info::Code as ResponseCode;

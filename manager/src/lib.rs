@@ -1,7 +1,6 @@
 //! The Logi plugin manager host.
 //!
 //! The manager side above the protocol engine:
-//! - [`package`]: plugin packages, read and checked, and their signatures;
 //! - [`host`]: the host itself, which installs packages, launches and supervises plugins,
 //!   serves their sessions and keeps their [`settings`];
 //! - the client library (seed chapter 9) the configuration software uses to drive a running
@@ -16,16 +15,12 @@
 
 mod admin;
 mod bounds;
-pub mod conformance;
-pub mod demo;
 pub mod host;
 pub mod marketplace;
 mod offload;
-pub mod package;
 pub mod settings;
 
 pub use host::{
     Ending, Host, HostConfig, HostError, HostEvent, InstallPhases, LogRecord, LogSink, PluginInfo,
     Stage, StopReport,
 };
-pub use package::{Limits, Package, PackageError, PackageFile};

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use common::{media_host, media_manifest, until_state};
 use logi_example_media::PLUGIN_ID;
 use logi_plugin_core::proto::manager::ContainerState;
-use logi_plugin_manager::{Host, Limits, Package};
+use logi_plugin_manager::Host;
+use logi_plugin_package::{Limits, Package};
 use serde_json::{Value, json};
 
 const PROVD_JSON: &str = "application/vnd.proformatique.provd+json";

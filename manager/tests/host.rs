@@ -1,46 +1,21 @@
-//! The host as an embedding application and a user see it: the demo end to end, a crashing
-//! plugin restarted with backoff, an unsigned package refused, an installed plugin changed on
-//! disk refused at the next start, the daemon stopping cleanly on a signal, the log sink, and
-//! settings that survive a `kill -9` of the host.
+//! The host as an embedding application sees it: a crashing plugin restarted with backoff, an
+//! unsigned package refused, an installed plugin changed on disk refused at the next start, the
+//! log sink, and settings that survive a `kill -9` of the host. (The demo and the daemon run as
+//! processes are the tool's tests, `cli/tests/serve.rs`.)
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use logi_plugin_core::proto::manager::{ContainerState, PluginInstallationEvent};
-use logi_plugin_manager::package::signature::{SecretKey, SignatureError};
 use logi_plugin_manager::settings::SettingsStore;
-use logi_plugin_manager::{Host, HostConfig, HostError, HostEvent, LogSink, Package};
+use logi_plugin_manager::{Host, HostConfig, HostError, HostEvent, LogSink};
+use logi_plugin_package::signature::SignatureError;
 
 mod common;
-use common::{host_with, script_archive, script_package, script_package_with, states, until_state};
-
-const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
-
-#[test]
-fn the_demo_hosts_the_example_plugin_end_to_end_and_exits_0() {
-    let output = Command::new(LOGI_PLUGIN).arg("demo").output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for line in [
-        "in German: \"Medientasten\", action \"Stummschalten\"",
-        "com.logi.example.media 1.0.0 connected",
-        "press 1 of toggle_mute: the cell now reads \"Muted\"",
-        "press 2 of toggle_mute: the cell now reads \"Sound on\"",
-        "dial turned +5: \"Volume 55%\"",
-        "configuration form for volume: \"Volume dial\"",
-        "dial turned +1 at 5% a notch: \"Volume 58%\"",
-        "stored setting volume = 58",
-        "PLUGIN_INSTALLATION_EVENT_UNINSTALLATION_COMPLETED",
-        "done",
-    ] {
-        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
-    }
-}
+use common::{
+    host_with, install_signed, script_archive, script_package, script_package_with, states,
+    trusting_host, until_state,
+};
 
 fn host(development: bool) -> (Host, tempfile::TempDir) {
     host_with(|config| config.development = development)
@@ -137,28 +112,6 @@ fn settings_acknowledged_before_a_kill_9_are_all_there_after_it() {
             "{key} was acknowledged, then lost"
         );
     }
-}
-
-/// A host trusting `key`, on `data`, stopping plugins quickly.
-#[cfg(unix)]
-fn trusting_host(data: &std::path::Path, key: &SecretKey) -> Host {
-    let mut config = HostConfig::new(data);
-    config.endpoint = data.join("manager.sock");
-    config.trust.add(key.public_key(), "Tests");
-    config.stop_grace = Duration::from_millis(100);
-    Host::start(config).unwrap()
-}
-
-/// Installs `package`, signed with a fresh key, on `data` through a host that then shuts down;
-/// returns the key.
-#[cfg(unix)]
-fn install_signed(data: &std::path::Path, mut package: Package) -> SecretKey {
-    let key = SecretKey::generate().unwrap();
-    package.sign("Tests", &key);
-    let host = trusting_host(data, &key);
-    smol::block_on(host.install(&package.to_zip().unwrap())).unwrap();
-    smol::block_on(host.shutdown());
-    key
 }
 
 #[cfg(unix)]
@@ -287,90 +240,6 @@ fn plugin_logs_reach_the_log_sink_tagged_with_the_plugin_id() {
         lines.contains(&"[com.example.script] INFO: ended on its own; not restarted".to_string()),
         "{lines:?}"
     );
-}
-
-/// Waits (at most 10 s) until the process `pid` has started a child.
-#[cfg(target_os = "linux")]
-fn until_it_has_a_child(pid: u32) {
-    let has_child = || {
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
-        tasks.flatten().any(|task| {
-            let children = std::fs::read_to_string(task.path().join("children"));
-            children.is_ok_and(|children| !children.trim().is_empty())
-        })
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !has_child() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{pid} started no child"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-#[cfg(unix)]
-#[test]
-fn serve_runs_until_sigterm_then_stops_its_plugins_and_exits_0() {
-    let data = tempfile::tempdir().unwrap();
-    let socket = data.path().join("manager.sock");
-    let key = install_signed(data.path(), script_package("#!/bin/sh\nexec sleep 30\n"));
-    let trust = format!("{} Tests\n", key.public_key());
-    std::fs::write(data.path().join("trust.txt"), trust).unwrap();
-
-    let mut daemon = Command::new(LOGI_PLUGIN)
-        .args(["--json", "serve", "--data-dir"])
-        .arg(data.path())
-        .arg("--endpoint")
-        .arg(&socket)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(daemon.stdout.take().unwrap()).lines();
-    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(first["serving"], socket.to_str().unwrap());
-    assert_eq!(first["plugins"], 1);
-    let plugin: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(
-        (
-            &plugin["plugin_id"],
-            &plugin["installation"],
-            &plugin["problem"]
-        ),
-        (
-            &serde_json::json!("com.example.script"),
-            &serde_json::json!("INSTALLATION_TYPE_INSTALLED"),
-            &serde_json::Value::Null
-        )
-    );
-    assert!(socket.exists());
-    // Its program is checked against its signature before it is launched: the stop is asked
-    // for once it runs, so that there is a program to shut down.
-    #[cfg(target_os = "linux")]
-    until_it_has_a_child(daemon.id());
-    let kill = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    assert!(daemon.wait().unwrap().success());
-    let rest: Vec<serde_json::Value> = lines
-        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
-        .collect();
-    let states: Vec<_> = rest
-        .iter()
-        .filter_map(|line| line["state"].as_str())
-        .collect();
-    // (Its `LAUNCHING` may come before or after the first line.)
-    assert!(
-        states.ends_with(&["CONTAINER_STATE_SHUTTING_DOWN", "CONTAINER_STATE_STOPPED"]),
-        "{rest:?}"
-    );
-    assert_eq!(
-        rest.last().unwrap(),
-        &serde_json::json!({ "ok": true, "stopped": true })
-    );
-    assert!(!socket.exists());
 }
 
 #[cfg(unix)]

@@ -14,7 +14,8 @@ use common::host_with;
 use futures_lite::future;
 use logi_plugin_client::{CallError, LibraryOptions, PluginManagerClient};
 use logi_plugin_core::ResponseCode;
-use logi_plugin_manager::{Host, Limits, Package};
+use logi_plugin_manager::Host;
+use logi_plugin_package::{Limits, Package};
 use logi_plugin_transports::Endpoint;
 
 /// Runs `read` on a thread and returns its result, failing the test if it takes more than

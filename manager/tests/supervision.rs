@@ -9,31 +9,15 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{host_with, media_host, script_package, until, until_state};
+use common::{crashing, host_with, media_host, script_package, until, until_state};
 use logi_example_media::PLUGIN_ID;
 use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
-use logi_plugin_manager::package::signature::SecretKey;
 use logi_plugin_manager::{Host, HostEvent, LogSink, PluginInfo, Stage, StopReport};
-
-const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
-
-/// Installs a script plugin on a host that quarantines after 3 crashes in a row; the host's
-/// events from before the install.
-fn crashing(script: &str) -> (Host, tempfile::TempDir, async_channel::Receiver<HostEvent>) {
-    let (host, data) = host_with(|config| {
-        config.development = true;
-        config.crash_loop_limit = 3;
-    });
-    let events = host.subscribe();
-    let archive = script_package(script).to_zip().unwrap();
-    smol::block_on(host.install(&archive)).unwrap();
-    (host, data, events)
-}
+use logi_plugin_package::signature::SecretKey;
 
 /// Why the script plugin's last run ended.
 fn last_stop(host: &Host) -> StopReport {
@@ -119,41 +103,6 @@ fn a_stop_by_the_host_keeps_the_last_message_and_the_stage_reached() {
         stop.last_message.as_deref(),
         Some("logi.plugin.protocol.Settings")
     );
-}
-
-#[test]
-fn status_prints_why_the_last_run_ended() {
-    let (host, _data, events) = crashing("#!/bin/sh\necho 'no config file' >&2\nexit 7\n");
-    until(
-        &events,
-        |event| matches!(event, HostEvent::Log { message, .. } if message.starts_with("quarantined")),
-    );
-    let output = Command::new(LOGI_PLUGIN)
-        .args(["status", "com.example.script", "--endpoint"])
-        .arg(host.endpoint())
-        .args(["--color", "never"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for expected in [
-        "exit code: 7",
-        "got as far as: launched, no hello",
-        "quarantined",
-        "stderr: no config file",
-    ] {
-        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
-    }
-    let missing = Command::new(LOGI_PLUGIN)
-        .args(["status", "com.example.none", "--endpoint"])
-        .arg(host.endpoint())
-        .output()
-        .unwrap();
-    assert!(!missing.status.success());
 }
 
 /// A host that trusts packages signed with `key`, in development mode or not, and quarantines

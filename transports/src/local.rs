@@ -103,33 +103,6 @@ pub enum LocalError {
     },
 }
 
-/// What a file is, in words ("a regular file", "a character device", ...), for errors that say
-/// why a path was refused.
-pub fn file_kind(file_type: std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt as _;
-        if file_type.is_fifo() {
-            return "a named pipe (FIFO)";
-        } else if file_type.is_char_device() {
-            return "a character device";
-        } else if file_type.is_block_device() {
-            return "a block device";
-        } else if file_type.is_socket() {
-            return "a socket";
-        }
-    }
-    if file_type.is_file() {
-        "a regular file"
-    } else if file_type.is_dir() {
-        "a directory"
-    } else if file_type.is_symlink() {
-        "a symbolic link"
-    } else {
-        "an unknown kind of file"
-    }
-}
-
 /// `EndpointInUse`'s words for who holds the endpoint.
 fn held_by(holder: &Option<EndpointOwner>) -> String {
     holder.map_or_else(String::new, |holder| format!(" (held by {holder})"))
@@ -337,7 +310,7 @@ mod unix {
         if !file_type.is_socket() {
             return Err(LocalError::NotASocket {
                 endpoint: endpoint.into(),
-                kind: super::file_kind(file_type),
+                kind: logi_plugin_core::file_kind(file_type),
             });
         }
         let in_use = |holder| LocalError::EndpointInUse {

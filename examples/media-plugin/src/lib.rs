@@ -17,10 +17,11 @@
 //! The package folder holds everything but the executable, which the packer adds at the
 //! manifest's `programPath` ([`PROGRAM_PATH`]).
 
+pub mod package;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
-use logi_plugin_core::manifest::localization::Localizations;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, AnalogControlStatus, AnalogControlStatusList, LogEvent, ManagerHello,
@@ -30,6 +31,7 @@ use logi_plugin_core::proto::plugin::{
 use logi_plugin_core::session::Reply;
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
+use logi_plugin_manifest::localization::Localizations;
 use logi_plugin_sdk::{ClientConfig, ClientError, ClientEvent, PluginClient};
 
 /// The plugin's id, as in its manifest.

@@ -22,7 +22,8 @@ use super::provd::{info, is_package, links};
 use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
 use crate::host::SourcePackage;
 use crate::offload::off_executor;
-use crate::{Host, HostError, HostEvent, Package, PluginInfo};
+use crate::{Host, HostError, HostEvent, PluginInfo};
+use logi_plugin_package::Package;
 use logi_plugin_transports::lock::lock;
 
 /// How long a freshly installed plugin may take to say hello.
@@ -275,8 +276,8 @@ async fn installable(admin: &Admin, plugin: Option<&PluginInfo>) -> Response {
 
 /// An installable package's entry: as `plugin_info` says it, with its size and digest (SHA-256:
 /// provd's `sha1sum` names a digest this host does not compute), or why it cannot be read.
-fn describe(package: &SourcePackage, limits: crate::Limits) -> Value {
-    let bytes = match crate::package::read_archive(&package.path, limits) {
+fn describe(package: &SourcePackage, limits: logi_plugin_package::Limits) -> Value {
+    let bytes = match logi_plugin_package::read_archive(&package.path, limits) {
         Ok(bytes) => bytes,
         Err(error) => {
             let problem = error.to_string();

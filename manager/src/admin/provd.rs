@@ -6,8 +6,8 @@
 //! manifest's actions and analog controls, keyed by id, each saying what kind it is and how it
 //! is shown (see `docs/admin.md`).
 
-use logi_plugin_core::manifest::Manifest;
 use logi_plugin_core::proto::manager::InstallationType;
+use logi_plugin_manifest::Manifest;
 use serde_json::{Map, Value, json};
 
 use super::http::{Request, Response};

@@ -12,8 +12,8 @@ use logi_plugin_transports::local::default_endpoint;
 use logi_plugin_transports::reconnect::Backoff;
 use logi_plugin_transports::ws::WsOptions;
 
-use crate::package::Limits;
-use crate::package::signature::TrustStore;
+use logi_plugin_package::Limits;
+use logi_plugin_package::signature::TrustStore;
 
 /// How a host is set up.
 #[derive(Clone, Debug)]

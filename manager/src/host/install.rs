@@ -16,18 +16,18 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use logi_plugin_core::manifest::{Command, CommandPlatform, Manifest, OsPlatform};
 use logi_plugin_core::proto::manager::{
     ContainerState, InstallationEventNotice, InstallationType, PluginInstallationEvent,
 };
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_manifest::{Command, CommandPlatform, Manifest, OsPlatform};
 
 use super::phases::Installing;
 use super::process::Process;
 use super::{Host, HostError, HostEvent, InstallPhases, Plugin, Shared, lock};
 use crate::offload::off_executor;
-use crate::package::signature::Trust;
-use crate::package::{self, Package, PackageError};
+use logi_plugin_package::signature::Trust;
+use logi_plugin_package::{self as package, Package, PackageError};
 
 impl Host {
     /// Installs (or replaces) a plugin from a package archive and launches it. Emits

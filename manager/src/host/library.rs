@@ -28,7 +28,7 @@ use logi_plugin_transports::{Answer, ManagerConnection};
 
 use super::install::Unpacked;
 use super::{Host, HostError, HostEvent, Shared, lock};
-use crate::package::PackageError;
+use logi_plugin_package::PackageError;
 
 /// Serves one client library session until it closes.
 pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, hello: ClientHello) {

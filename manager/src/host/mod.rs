@@ -36,8 +36,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use logi_plugin_core::Message;
-use logi_plugin_core::manifest::Manifest;
-use logi_plugin_core::manifest::localization::Localizations;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginDetails};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
@@ -46,6 +44,8 @@ use logi_plugin_core::proto::plugin::{
 };
 use logi_plugin_core::session::ManagerConfig;
 use logi_plugin_core::view::View;
+use logi_plugin_manifest::Manifest;
+use logi_plugin_manifest::localization::Localizations;
 use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::local::{LocalError, LocalListener};
 use logi_plugin_transports::ws::{WsListenError, WsListener, WsOptions};
@@ -58,9 +58,9 @@ pub(crate) use event::message_json;
 pub use phases::InstallPhases;
 pub use source::SourcePackage;
 
-use crate::package::signature::SignatureError;
-use crate::package::{MANIFEST_PATH, Package, PackageError};
 use crate::settings::{SettingsError, SettingsStore};
+use logi_plugin_package::signature::SignatureError;
+use logi_plugin_package::{MANIFEST_PATH, Package, PackageError};
 use logi_plugin_transports::lock::lock;
 
 /// Why a host operation failed.

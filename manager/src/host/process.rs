@@ -27,7 +27,7 @@ use super::descendants::Lineage;
 use super::diagnostics::Ending;
 use super::stderr::{Batch, CHUNK, StderrFilter};
 use super::{Shared, lock};
-use crate::package::signature::Trust;
+use logi_plugin_package::signature::Trust;
 
 /// A plugin that said hello and stayed up this long is healthy again: its next crash restarts
 /// it at once.

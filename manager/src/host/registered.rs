@@ -17,8 +17,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_lite::FutureExt as _;
-use logi_plugin_core::manifest::Manifest;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
+use logi_plugin_manifest::Manifest;
 use logi_plugin_sdk::{ClientConfig, PluginClient};
 
 use super::diagnostics::Ending;

@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use logi_plugin_core::manifest::{Manifest, Version};
+use logi_plugin_manifest::{Manifest, Version};
 
 use super::{Host, HostError};
 use crate::offload::off_executor;
-use crate::package;
+use logi_plugin_package as package;
 
 impl Host {
     /// Installs `plugin_id` from the package source: the package of `version`, or the newest

@@ -2,15 +2,14 @@
 
 #![allow(dead_code)] // Each test file uses its own part.
 
-#[cfg(unix)]
-pub mod daemon;
-
 use std::time::Duration;
 
 use futures_lite::future;
-use logi_plugin_core::manifest::Manifest;
 use logi_plugin_core::proto::manager::ContainerState;
-use logi_plugin_manager::{Host, HostConfig, HostEvent, Limits, Package};
+use logi_plugin_manager::{Host, HostConfig, HostEvent};
+use logi_plugin_manifest::Manifest;
+use logi_plugin_package::signature::SecretKey;
+use logi_plugin_package::{Limits, Package};
 
 /// A host on a fresh data directory with its own socket, restarting crashed plugins quickly;
 /// `configure` adjusts the rest.
@@ -143,4 +142,37 @@ pub fn script_package_files(
 #[cfg(unix)]
 pub fn script_archive(script: &str) -> Vec<u8> {
     script_package(script).to_zip().unwrap()
+}
+
+/// A host trusting `key`, on `data`, stopping plugins quickly.
+pub fn trusting_host(data: &std::path::Path, key: &SecretKey) -> Host {
+    let mut config = HostConfig::new(data);
+    config.endpoint = data.join("manager.sock");
+    config.trust.add(key.public_key(), "Tests");
+    config.stop_grace = Duration::from_millis(100);
+    Host::start(config).unwrap()
+}
+
+/// Installs `package`, signed with a fresh key, on `data` through a host that then shuts down;
+/// returns the key.
+pub fn install_signed(data: &std::path::Path, mut package: Package) -> SecretKey {
+    let key = SecretKey::generate().unwrap();
+    package.sign("Tests", &key);
+    let host = trusting_host(data, &key);
+    smol::block_on(host.install(&package.to_zip().unwrap())).unwrap();
+    smol::block_on(host.shutdown());
+    key
+}
+
+/// Installs a script plugin on a host that quarantines after 3 crashes in a row; the host's
+/// events from before the install.
+pub fn crashing(script: &str) -> (Host, tempfile::TempDir, async_channel::Receiver<HostEvent>) {
+    let (host, data) = host_with(|config| {
+        config.development = true;
+        config.crash_loop_limit = 3;
+    });
+    let events = host.subscribe();
+    let archive = script_package(script).to_zip().unwrap();
+    smol::block_on(host.install(&archive)).unwrap();
+    (host, data, events)
 }

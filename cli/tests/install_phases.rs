@@ -8,8 +8,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use logi_plugin_core::proto::manager::ContainerState;
-use logi_plugin_manager::package::signature::{SecretKey, TrustStore};
-use logi_plugin_manager::{Host, HostConfig, HostEvent, InstallPhases, LogSink, Package};
+use logi_plugin_manager::{Host, HostConfig, HostEvent, InstallPhases, LogSink};
+use logi_plugin_package::Package;
+use logi_plugin_package::signature::{SecretKey, TrustStore};
 
 mod common;
 use common::{host_config, script_package, script_package_with, until, until_state};

@@ -18,8 +18,8 @@ use std::fmt;
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use logi_plugin_core::manifest::localization::{LocalizationError, Localizations};
-use logi_plugin_core::manifest::{Manifest, ManifestError, ManifestErrors, Problem};
+use logi_plugin_manifest::localization::{LocalizationError, Localizations};
+use logi_plugin_manifest::{Manifest, ManifestError, ManifestErrors, Problem};
 use zip::result::ZipError;
 
 pub use signature::SIGNATURE_PATH;

@@ -11,15 +11,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_lite::future;
-use logi_example_media::{PLUGIN_ID, PROGRAM_PATH, TOGGLE_MUTE, VOLUME};
+use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VOLUME};
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::manager::{ContainerState, PluginInstallationEvent};
 use logi_plugin_core::proto::plugin::{
     PluginActionConfigurationResponse, PluginActionConfigurationSchemeRequest,
 };
 
-use crate::package::signature::{SecretKey, TrustStore};
-use crate::{Host, HostConfig, HostEvent, Limits, Package};
+use logi_plugin_manager::{Host, HostConfig, HostEvent};
+use logi_plugin_package::Package;
+use logi_plugin_package::signature::{SecretKey, TrustStore};
 
 /// Runs the demo. `plugin_exe` is the executable to pack as the plugin's program.
 pub fn run(plugin_exe: &Path) -> Result<(), Box<dyn Error>> {
@@ -29,7 +30,7 @@ pub fn run(plugin_exe: &Path) -> Result<(), Box<dyn Error>> {
     println!("data directory: {}", data.path().display());
 
     let staging = tempfile::tempdir()?;
-    let mut package = media_package(plugin_exe, staging.path())?;
+    let mut package = logi_example_media::package::packed(plugin_exe, staging.path())?;
     let key = SecretKey::generate()?;
     package.sign("Logi plugin engine examples", &key);
     let archive = package.to_zip()?;
@@ -62,17 +63,6 @@ pub fn run(plugin_exe: &Path) -> Result<(), Box<dyn Error>> {
     result?;
     println!("done");
     Ok(())
-}
-
-/// The example media plugin packed for this platform, with `plugin_exe` as its program; the
-/// package's files are staged in the folder `staging`.
-pub fn media_package(plugin_exe: &Path, staging: &Path) -> Result<Package, Box<dyn Error>> {
-    copy_dir(&logi_example_media::package_dir(), staging)?;
-    only_this_platform(&staging.join("manifest.json"))?;
-    let program = staging.join(PROGRAM_PATH);
-    std::fs::create_dir_all(program.parent().expect("the program is in bin/"))?;
-    std::fs::copy(plugin_exe, &program)?;
-    Ok(Package::from_dir(staging, Limits::default())?)
 }
 
 async fn drive(
@@ -183,35 +173,4 @@ async fn print_events(events: async_channel::Receiver<HostEvent>) {
     while let Ok(event) = events.recv().await {
         println!("  event: {event}");
     }
-}
-
-/// The example's manifest names an executable per platform; the demo packs one, built here, so
-/// the manifest it packs names only that one.
-fn only_this_platform(manifest: &Path) -> Result<(), Box<dyn Error>> {
-    let mut value: serde_json::Value = serde_json::from_slice(&std::fs::read(manifest)?)?;
-    let fields = value
-        .as_object_mut()
-        .ok_or("the manifest is not a JSON object")?;
-    let other = if cfg!(windows) {
-        "programPath"
-    } else {
-        "programPathWin"
-    };
-    fields.remove(other);
-    std::fs::write(manifest, serde_json::to_vec_pretty(&value)?)?;
-    Ok(())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }

@@ -3,10 +3,8 @@
 
 use std::io::{Cursor, Write};
 
-use logi_plugin_manager::package::signature::{
-    PublicKey, SecretKey, SignatureError, Trust, TrustStore,
-};
-use logi_plugin_manager::{Limits, Package, PackageError};
+use logi_plugin_package::signature::{PublicKey, SecretKey, SignatureError, Trust, TrustStore};
+use logi_plugin_package::{Limits, Package, PackageError};
 use serde_json::json;
 use sha2::Digest as _;
 use zip::write::SimpleFileOptions;

@@ -8,7 +8,7 @@ use std::fs::{File, FileType};
 use std::io::{self, Cursor, Read};
 use std::path::Path;
 
-use logi_plugin_core::manifest::is_package_path;
+use logi_plugin_manifest::is_package_path;
 
 use super::{Limits, PackageError, PackageFile, SIGNATURE_PATH, io_error};
 
@@ -202,7 +202,7 @@ fn open_regular(path: &Path) -> Result<File, PackageError> {
 /// What a file that is not a regular file is, as "a named pipe (FIFO)"; `None` for a regular
 /// file.
 fn not_regular(kind: FileType) -> Option<&'static str> {
-    (!kind.is_file()).then(|| logi_plugin_transports::local::file_kind(kind))
+    (!kind.is_file()).then(|| logi_plugin_core::file_kind(kind))
 }
 
 /// Reads `source` to its end if it holds at most `limit` bytes, reading one byte past the

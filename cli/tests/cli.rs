@@ -56,7 +56,7 @@ fn install_list_invoke_and_remove_drive_the_running_manager() {
     let socket = data.path().join("manager.sock");
     let staging = tempfile::tempdir().unwrap();
     let package =
-        logi_plugin_manager::demo::media_package(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
+        logi_example_media::package::packed(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
     let archive = data.path().join("media.zip");
     std::fs::write(&archive, package.to_zip().unwrap()).unwrap();
     let _daemon = daemon(&data.path().join("data"), &socket);

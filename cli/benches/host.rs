@@ -59,7 +59,7 @@ fn settings_write(c: &mut Criterion) {
 fn install_to_running(c: &mut Criterion) {
     let exe = Path::new(env!("CARGO_BIN_EXE_logi-plugin"));
     let staging = tempfile::tempdir().unwrap();
-    let package = logi_plugin_manager::demo::media_package(exe, staging.path()).unwrap();
+    let package = logi_example_media::package::packed(exe, staging.path()).unwrap();
     let archive = package.to_zip().unwrap();
     let data = tempfile::tempdir().unwrap();
     let mut config = HostConfig::new(data.path());

@@ -1,4 +1,4 @@
-//! `logi-plugin conformance`: runs the conformance kit (`logi_plugin_manager::conformance`)
+//! `logi-plugin conformance`: runs the conformance kit (`logi_plugin_conformance`)
 //! against a plugin program (`--plugin PROGRAM [-- ARGS...]`, the kit plays the manager) or a
 //! running manager (`--manager ENDPOINT`, the kit plays a plugin), prints one line per check,
 //! and fails when any check failed.
@@ -7,10 +7,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use logi_plugin_core::manifest::Manifest;
-use logi_plugin_manager::conformance::{
+use logi_plugin_conformance::{
     ManagerOptions, Outcome, PluginOptions, Report, check_manager, check_plugin,
 };
+use logi_plugin_manifest::Manifest;
 use logi_plugin_transports::{Endpoint, TOKEN_ENV};
 use serde_json::json;
 

@@ -51,7 +51,7 @@ mod linux {
     use std::time::{Duration, Instant};
 
     use logi_example_media::PROGRAM_PATH;
-    use logi_plugin_manager::package::signature::SecretKey;
+    use logi_plugin_package::signature::SecretKey;
     use serde_json::Value;
     use sha2::{Digest, Sha256};
 
@@ -74,7 +74,7 @@ mod linux {
         let exe = Path::new(LOGI_PLUGIN);
         let work = tempfile::tempdir().unwrap();
         let staging = work.path().join("staging");
-        let mut package = logi_plugin_manager::demo::media_package(exe, &staging).unwrap();
+        let mut package = logi_example_media::package::packed(exe, &staging).unwrap();
         let key = SecretKey::generate().unwrap();
         package.sign("footprint bench", &key);
         let archive_path = work.path().join("media.zip");

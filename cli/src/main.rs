@@ -4,6 +4,7 @@
 //! plugin: one binary carries the demo and the plugin it hosts, so `cargo run` builds both.
 
 mod conformance;
+mod demo;
 mod output;
 mod remote;
 mod replay;
@@ -13,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use logi_plugin_manager::package::signature::{SecretKey, Trust, TrustStore};
-use logi_plugin_manager::{Limits, Package};
+use logi_plugin_package::signature::{SecretKey, Trust, TrustStore};
+use logi_plugin_package::{Limits, Package};
 use serde_json::json;
 
 use crate::output::{ColorMode, Output};
@@ -157,7 +158,7 @@ fn fail(message: &str) -> ExitCode {
 
 fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
     match &cli.command {
-        Command::Demo => logi_plugin_manager::demo::run(exe),
+        Command::Demo => demo::run(exe),
         Command::Serve(args) => serve::run(args, out),
         Command::Validate { package } => {
             let package = read(package)?;

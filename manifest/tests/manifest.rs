@@ -1,7 +1,7 @@
 //! The manifest (seed chapter 2) and its localization (chapter 3), read as a host reads them.
 
-use logi_plugin_core::manifest::localization::Localizations;
-use logi_plugin_core::manifest::{
+use logi_plugin_manifest::localization::Localizations;
+use logi_plugin_manifest::{
     CommandPlatform, KeystrokeModifier, Manifest, ManifestError, OsPlatform, Problem, Version,
 };
 use serde_json::{Value, json};

@@ -18,7 +18,7 @@ use logi_plugin_manager::{Host, HostConfig};
 fn install_media(data: &Path) {
     let staging = tempfile::tempdir().unwrap();
     let package =
-        logi_plugin_manager::demo::media_package(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
+        logi_example_media::package::packed(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
     let mut config = HostConfig::new(data);
     config.endpoint = data.join("installing.sock");
     config.development = true;

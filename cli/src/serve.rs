@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use futures_lite::{StreamExt as _, future};
-use logi_plugin_manager::package::signature::TrustStore;
 use logi_plugin_manager::{Host, HostConfig, LogSink};
+use logi_plugin_package::signature::TrustStore;
 use serde_json::json;
 
 use crate::output::Output;

@@ -12,7 +12,7 @@ use common::{host_with, script_package, until_state};
 use logi_plugin_core::ResponseCode;
 use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::session::CloseReason;
-use logi_plugin_manager::{Limits, Package};
+use logi_plugin_package::{Limits, Package};
 use logi_plugin_sdk::{ClientConfig, ClientEvent, Endpoint, PluginClient};
 
 const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
@@ -116,7 +116,7 @@ fn is_alive(pid: &str) -> bool {
 /// child (as launchers of interpreted plugins do).
 fn launched_through_a_script(staging: &Path) -> Package {
     use std::os::unix::fs::PermissionsExt;
-    logi_plugin_manager::demo::media_package(Path::new(LOGI_PLUGIN), staging).unwrap();
+    logi_example_media::package::packed(Path::new(LOGI_PLUGIN), staging).unwrap();
     let launcher = PathBuf::from("bin/launch.sh");
     let plugin = Path::new(logi_example_media::PROGRAM_PATH)
         .file_name()

@@ -1,0 +1,12 @@
+//! What the tool's tests share: the host library's test support (a host on a temporary data
+//! directory, waiting for its events) and the daemon run as a process.
+
+#![allow(dead_code, unused_imports)] // Each test file uses its own part.
+
+#[path = "../../../manager/tests/common/mod.rs"]
+mod host;
+
+pub use host::*;
+
+#[cfg(unix)]
+pub mod daemon;
