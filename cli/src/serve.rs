@@ -1,12 +1,14 @@
-//! `logi-plugin serve`: the manager daemon. It hosts the plugins installed in its data directory
-//! on the local socket (and a loopback WebSocket when asked), prints what happens, and on
-//! SIGINT or SIGTERM (Ctrl-C on Windows) stops every plugin, closes its listeners and exits 0.
+//! `logi-plugin serve`: the manager daemon, and the composition root of the host library. It
+//! starts the host on the plugins installed in its data directory (the local socket, and a
+//! loopback WebSocket when asked), opens the front-ends asked for on top of it (the admin port,
+//! the marketplace bridge), prints what happens, and on SIGINT or SIGTERM (Ctrl-C on Windows)
+//! stops every plugin, closes its listeners and exits 0.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use futures_lite::{StreamExt as _, future};
-use logi_plugin_manager::{Host, HostConfig, LogSink};
+use logi_plugin_manager::{FrontEndConfig, FrontEnds, Host, HostConfig, LogSink};
 use logi_plugin_package::signature::TrustStore;
 use serde_json::json;
 
@@ -80,15 +82,8 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         .websocket_options
         .allowed_origins
         .clone_from(&args.allow_origins);
-    config.marketplace = args.marketplace;
-    config
-        .marketplace_options
-        .allowed_origins
-        .clone_from(&args.marketplace_origins);
     config.package_source.clone_from(&args.package_source);
-    config.admin = args.admin;
     config.record_dir.clone_from(&args.record);
-    config.admin_origins.clone_from(&args.admin_origins);
     config.trust = trust_store(args.trust.as_deref(), &data_dir)?;
     config.development = args.development;
     config.language.clone_from(&args.language);
@@ -101,23 +96,36 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
     // Listen for the stop signals first, so that one arriving during the start is not missed.
     let mut signals = stop_signals()?;
     let host = Host::start(config)?;
+    let mut front = FrontEndConfig {
+        admin: args.admin,
+        admin_origins: args.admin_origins.clone(),
+        marketplace: args.marketplace,
+        ..FrontEndConfig::default()
+    };
+    front
+        .marketplace_options
+        .allowed_origins
+        .clone_from(&args.marketplace_origins);
+    let front_ends = FrontEnds::open(&host, front)?;
     let (plugins, events) = host.watch();
     // The console's address carries the owner's secret, as notebook servers print theirs: the
     // one who started the daemon opens it; the port swaps it for a cookie.
     out.report(
         json!({ "ok": true, "serving": host.endpoint(), "websocket": host.websocket_addr(),
-                "marketplace": host.marketplace_addr(), "admin": host.admin_addr(),
-                "console": host.console_url(), "data_dir": data_dir, "plugins": plugins.len() }),
+                "marketplace": front_ends.marketplace_addr(), "admin": front_ends.admin_addr(),
+                "console": front_ends.console_url(), "data_dir": data_dir, "plugins": plugins.len() }),
         &format!(
             "serving on {}{}{}{} with {} plugins from {}",
             host.endpoint().display(),
             host.websocket_addr()
                 .map(|addr| format!(" and ws://{addr}"))
                 .unwrap_or_default(),
-            host.marketplace_addr()
+            front_ends
+                .marketplace_addr()
                 .map(|addr| format!(", marketplace on ws://{addr}"))
                 .unwrap_or_default(),
-            host.console_url()
+            front_ends
+                .console_url()
                 .map(|url| format!(", developer console on {url}"))
                 .unwrap_or_default(),
             plugins.len(),
@@ -145,6 +153,7 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
         out.note(&format!("{why}: stopping every plugin"));
         host.shutdown().await;
     });
+    drop(front_ends);
     // What the plugins did while stopping.
     while let Ok(event) = events.try_recv() {
         out.event(&event);

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::listener::ACCEPT_RETRY;
 
-use crate::host::LogSink;
+use crate::log::LogSink;
 
 /// A count of open things, bounded.
 #[derive(Clone, Debug)]

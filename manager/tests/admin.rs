@@ -9,10 +9,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{media_host, media_manifest, until_state};
+use common::{Served, loopback, media_host, media_manifest, serving, until_state};
 use logi_example_media::PLUGIN_ID;
 use logi_plugin_core::proto::manager::ContainerState;
-use logi_plugin_manager::Host;
 use logi_plugin_package::{Limits, Package};
 use serde_json::{Value, json};
 
@@ -20,14 +19,13 @@ const PROVD_JSON: &str = "application/vnd.proformatique.provd+json";
 
 /// A host with the media plugin (CORE), the admin port, and a package source in its data
 /// directory; development mode, so that the test packages need no signature.
-fn host() -> (Host, tempfile::TempDir) {
+fn host() -> (Served, tempfile::TempDir) {
     let (host, data) = media_host(|config| {
-        config.admin = Some("127.0.0.1:0".parse().unwrap());
         config.package_source = Some(config.data_dir.join("source"));
         config.development = true;
     });
     std::fs::create_dir_all(data.path().join("source")).unwrap();
-    (host, data)
+    (serving(host, |front| front.admin = loopback()), data)
 }
 
 /// An answer: status, headers (names in lower case), body.
@@ -67,7 +65,7 @@ impl Answer {
 /// has an `Authorization` or a `Cookie`) with `extra` headers (a `Host` of the admin port unless
 /// `extra` has one).
 fn request(
-    host: &Host,
+    host: &Served,
     method: &str,
     path: &str,
     body: Option<&str>,
@@ -77,12 +75,12 @@ fn request(
 }
 
 /// [`request`] with no credential, as another local user or a page could send it.
-fn anonymous(host: &Host, method: &str, path: &str, body: Option<&str>) -> Answer {
+fn anonymous(host: &Served, method: &str, path: &str, body: Option<&str>) -> Answer {
     exchange(host, method, path, body, &[], false)
 }
 
 fn exchange(
-    host: &Host,
+    host: &Served,
     method: &str,
     path: &str,
     body: Option<&str>,
@@ -146,11 +144,11 @@ fn parse_answer(text: &str) -> Answer {
     }
 }
 
-fn get(host: &Host, path: &str) -> Answer {
+fn get(host: &Served, path: &str) -> Answer {
     request(host, "GET", path, None, &[])
 }
 
-fn post(host: &Host, path: &str, body: Value) -> Answer {
+fn post(host: &Served, path: &str, body: Value) -> Answer {
     request(host, "POST", path, Some(&body.to_string()), &[])
 }
 
@@ -181,7 +179,7 @@ fn put_in_source(data: &tempfile::TempDir, plugin_id: &str, version: &str, archi
 }
 
 /// Polls an operation in progress until it is no longer in progress; its last resource.
-fn settled(host: &Host, location: &str) -> Value {
+fn settled(host: &Served, location: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let answer = get(host, location);
@@ -490,7 +488,7 @@ fn an_upgrade_of_a_plugin_not_installed_is_404() {
 
 /// Changes an installed plugin's description from "Before" to "After" in its folder, as a
 /// plugin author does, and asks for a reload.
-fn edit_and_reload(host: &Host, data: &tempfile::TempDir, plugin_id: &str) -> Answer {
+fn edit_and_reload(host: &Served, data: &tempfile::TempDir, plugin_id: &str) -> Answer {
     let manifest_path = data
         .path()
         .join(format!("plugins/{plugin_id}/manifest.json"));
@@ -639,7 +637,7 @@ fn next_event(reader: &mut BufReader<TcpStream>) -> Option<(String, Value)> {
     }
 }
 
-fn open_events(host: &Host) -> BufReader<TcpStream> {
+fn open_events(host: &Served) -> BufReader<TcpStream> {
     let addr = host.admin_addr().unwrap();
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
@@ -758,9 +756,10 @@ fn a_page_of_another_site_cannot_read_the_event_stream_or_post_without_json() {
 
 #[test]
 fn a_page_of_an_allowed_origin_gets_its_cors_answers() {
-    let (host, _data) = media_host(|config| {
-        config.admin = Some("127.0.0.1:0".parse().unwrap());
-        config.admin_origins = vec!["http://localhost:5173".into()];
+    let (host, _data) = media_host(|_| {});
+    let host = serving(host, |front| {
+        front.admin = loopback();
+        front.admin_origins = vec!["http://localhost:5173".into()];
     });
     let origin = [("Origin", "http://localhost:5173")];
     let preflight = request(&host, "OPTIONS", "/provd/pg_mgr/reload", None, &origin);
@@ -890,9 +889,8 @@ fn as_another_user(script: &str) -> Option<String> {
 #[cfg(unix)]
 #[test]
 fn another_local_user_can_neither_read_the_credential_nor_install_or_switch_modes() {
-    let (host, data) = media_host(|config| {
-        config.admin = Some("127.0.0.1:0".parse().unwrap());
-    });
+    let (host, data) = media_host(|_| {});
+    let host = serving(host, |front| front.admin = loopback());
     let addr = host.admin_addr().unwrap();
     let token_file = data.path().join("admin.token");
     // The probe of the issue, as user nobody: switch development mode on, then install a

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::media_host;
+use common::{loopback, media_host, serving};
 use logi_example_media::PLUGIN_ID;
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket};
@@ -221,9 +221,10 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     let Some(executable) = browser_or_skip() else {
         return;
     };
-    let (host, _data) = media_host(|config| {
-        config.admin = Some("127.0.0.1:0".parse().unwrap());
-        config.marketplace = Some("127.0.0.1:0".parse().unwrap());
+    let (host, _data) = media_host(|_| {});
+    let host = serving(host, |front| {
+        front.admin = loopback();
+        front.marketplace = loopback();
     });
     let (_browser, devtools) = launch(&executable);
     let mut page = Page::open(&devtools);
@@ -367,9 +368,10 @@ fn a_page_of_an_allowed_origin_calls_the_admin_port_through_cors_in_a_real_brows
     };
     // A tool of the user's own, on another origin, given the port's secret.
     let origin = serve_page("<!doctype html><title>tool</title><p>tool</p>");
-    let (host, _data) = media_host(|config| {
-        config.admin = Some("127.0.0.1:0".parse().unwrap());
-        config.admin_origins = vec![origin.clone()];
+    let (host, _data) = media_host(|_| {});
+    let host = serving(host, |front| {
+        front.admin = loopback();
+        front.admin_origins = vec![origin.clone()];
     });
     let (_browser, devtools) = launch(&executable);
     let mut page = Page::open(&devtools);

@@ -6,9 +6,8 @@ mod common;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{media_host, media_manifest};
+use common::{Served, loopback, media_host, media_manifest, serving};
 use logi_example_media::PLUGIN_ID;
-use logi_plugin_manager::Host;
 use serde_json::Value;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
@@ -19,26 +18,28 @@ const PAGE: &str = "https://marketplace.example";
 
 /// A host with the media plugin (CORE), a marketplace listener admitting `PAGE`, and a package
 /// source in its data directory.
-fn host() -> (Host, tempfile::TempDir) {
+fn host() -> (Served, tempfile::TempDir) {
     let (host, data) = media_host(|config| {
-        config.marketplace = Some("127.0.0.1:0".parse().unwrap());
-        config.marketplace_options.allowed_origins = vec![PAGE.into()];
         config.package_source = Some(config.data_dir.join("source"));
         config.development = true;
     });
     std::fs::create_dir_all(data.path().join("source")).unwrap();
+    let host = serving(host, |front| {
+        front.marketplace = loopback();
+        front.marketplace_options.allowed_origins = vec![PAGE.into()];
+    });
     (host, data)
 }
 
 /// Opens a view, as a web page from `origin` would (or a program, with `None`), given its
 /// address with the owner's credential.
-fn open(host: &Host, origin: Option<&str>) -> Result<View, tungstenite::Error> {
+fn open(host: &Served, origin: Option<&str>) -> Result<View, tungstenite::Error> {
     let token = host.admin_token().unwrap();
     open_at(host, &format!("/?token={token}"), origin)
 }
 
 /// Opens a view at `path` (which may carry a `?token=`).
-fn open_at(host: &Host, path: &str, origin: Option<&str>) -> Result<View, tungstenite::Error> {
+fn open_at(host: &Served, path: &str, origin: Option<&str>) -> Result<View, tungstenite::Error> {
     let addr = host.marketplace_addr().unwrap();
     let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
     if let Some(origin) = origin {
@@ -58,7 +59,7 @@ fn open_at(host: &Host, path: &str, origin: Option<&str>) -> Result<View, tungst
         })
 }
 
-fn view(host: &Host) -> View {
+fn view(host: &Served) -> View {
     open(host, Some(PAGE)).unwrap()
 }
 

@@ -33,10 +33,7 @@ pub(super) const EVENTS: &str = "/logi/events";
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub(super) fn root(admin: &Admin) -> Response {
-    let marketplace = admin
-        .host
-        .marketplace_addr()
-        .map(|addr| format!("ws://{addr}/"));
+    let marketplace = admin.marketplace.map(|addr| format!("ws://{addr}/"));
     let mut pairs = vec![
         ("/logi/call", "logi.call"),
         (EVENTS, "logi.events"),

@@ -16,7 +16,7 @@
 //!   says two things is not guessed at;
 //! - its `Host` names this loopback port (no DNS rebinding), and its `Origin` (or, for a request
 //!   a browser sends without one, its `Sec-Fetch-Site`) is this port's own or one of
-//!   [`HostConfig::admin_origins`](crate::HostConfig);
+//!   [`FrontEndConfig::admin_origins`](crate::FrontEndConfig);
 //! - it presents the owner's credential (the host's `credential` module: a bearer token, the
 //!   console's cookie, or `?token=`), so that another local user cannot drive the manager;
 //!   a browser's CORS preflight, which never carries credentials, is the one exception;
@@ -42,8 +42,8 @@ use async_io::Async;
 use logi_plugin_transports::ws::{LOOPBACK_NAMES, is_loopback_host};
 
 use crate::bounds::{AcceptFailures, Slots};
+use crate::credential::{COOKIE, Credential};
 use crate::host::Host;
-use crate::host::credential::{COOKIE, Credential};
 use http::{Request, Response};
 use operation::Operations;
 
@@ -68,6 +68,8 @@ pub(crate) struct Admin {
     port: u16,
     /// Origins allowed besides this port's own.
     origins: Vec<String>,
+    /// Where the marketplace bridge is, for the console page, if it is open.
+    marketplace: Option<SocketAddr>,
     /// The open event streams.
     streams: Slots,
 }
@@ -87,6 +89,7 @@ pub(crate) async fn accept(
     listener: Async<TcpListener>,
     port: u16,
     origins: Vec<String>,
+    marketplace: Option<SocketAddr>,
 ) {
     let admin = Arc::new(Admin {
         host,
@@ -94,6 +97,7 @@ pub(crate) async fn accept(
         operations: Operations::default(),
         port,
         origins,
+        marketplace,
         streams: Slots::new(MAX_EVENT_STREAMS),
     });
     let mut failures = AcceptFailures::new("admin requests");

@@ -1,19 +1,18 @@
 //! How a host is set up: where it keeps its data, which transports it opens, whom it trusts,
 //! and where its log goes.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::local::default_endpoint;
 use logi_plugin_transports::reconnect::Backoff;
 use logi_plugin_transports::ws::WsOptions;
 
 use logi_plugin_package::Limits;
 use logi_plugin_package::signature::TrustStore;
+
+use crate::log::LogSink;
 
 /// How a host is set up.
 #[derive(Clone, Debug)]
@@ -27,18 +26,6 @@ pub struct HostConfig {
     pub websocket: Option<SocketAddr>,
     /// Which browser origins may open that WebSocket, and its message size limit.
     pub websocket_options: WsOptions,
-    /// A loopback address for the marketplace web view's text protocol (seed ch. 10-11); port 0
-    /// picks a free port ([`crate::Host::marketplace_addr`]).
-    pub marketplace: Option<SocketAddr>,
-    /// Which browser origins may open the marketplace WebSocket (the marketplace page's own),
-    /// and its message size limit. Programs that send no `Origin` are let in.
-    pub marketplace_options: WsOptions,
-    /// A loopback address for the admin HTTP port: provd's plugin-manager API and the developer
-    /// console page (`docs/admin.md`); port 0 picks a free port ([`crate::Host::admin_addr`]).
-    pub admin: Option<SocketAddr>,
-    /// Browser origins allowed to call the admin port besides its own pages' (which are also
-    /// let into the marketplace WebSocket). Programs that send no `Origin` are let in.
-    pub admin_origins: Vec<String>,
     /// A folder of packages named `<plugin id>-<version>.zip` (as `logi-plugin pack` names
     /// them), where installs that name a plugin but no file find it: the marketplace's
     /// `MPInstallPlugin` and `MPUpdatePlugin`, the client library's `install_plugin` without a
@@ -80,12 +67,8 @@ impl HostConfig {
             endpoint: default_endpoint(),
             websocket: None,
             websocket_options: WsOptions::default(),
-            marketplace: None,
-            marketplace_options: WsOptions::default(),
             package_source: None,
             record_dir: None,
-            admin: None,
-            admin_origins: Vec::new(),
             trust: TrustStore::default(),
             development: false,
             language: "en-US".into(),
@@ -99,55 +82,5 @@ impl HostConfig {
             hello_timeout: Duration::from_secs(30),
             log: LogSink::stderr(),
         }
-    }
-}
-
-/// One line of the host's log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogRecord<'a> {
-    /// The plugin it is about (its own log event, or what the host did with it); `None` for the
-    /// host itself.
-    pub plugin_id: Option<&'a str>,
-    /// How serious.
-    pub level: LogLevel,
-    /// What happened.
-    pub message: &'a str,
-}
-
-impl fmt::Display for LogRecord<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tag = self.plugin_id.unwrap_or("logi-plugin host");
-        write!(f, "[{tag}] {}: {}", self.level.as_str_name(), self.message)
-    }
-}
-
-/// Where the host's log goes: a function called for each [`LogRecord`], from any thread.
-#[derive(Clone)]
-pub struct LogSink(Arc<dyn Fn(&LogRecord<'_>) + Send + Sync>);
-
-impl LogSink {
-    /// A sink calling `write` for each record.
-    pub fn new(write: impl Fn(&LogRecord<'_>) + Send + Sync + 'static) -> LogSink {
-        LogSink(Arc::new(write))
-    }
-
-    /// One line per record on stderr: `[plugin id] LEVEL: message`.
-    pub fn stderr() -> LogSink {
-        LogSink::new(|record| eprintln!("{record}"))
-    }
-
-    /// Logs `message`.
-    pub(crate) fn write(&self, plugin_id: Option<&str>, level: LogLevel, message: &str) {
-        (self.0)(&LogRecord {
-            plugin_id,
-            level,
-            message,
-        });
-    }
-}
-
-impl fmt::Debug for LogSink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("LogSink")
     }
 }

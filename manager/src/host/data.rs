@@ -72,7 +72,7 @@ pub(super) fn owner_only_dir(dir: &Path) -> Result<(), HostError> {
 
 /// Opens (creating if needed) a file that only its owner may read and write, and says whether
 /// it was created; an existing one is made 0600.
-pub(super) fn owner_only_file(path: &Path) -> Result<(File, bool), HostError> {
+pub(crate) fn owner_only_file(path: &Path) -> Result<(File, bool), HostError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true);
     #[cfg(unix)]

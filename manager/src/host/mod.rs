@@ -10,8 +10,7 @@
 
 mod codes;
 mod config;
-pub(crate) mod credential;
-mod data;
+pub(crate) mod data;
 #[cfg(target_os = "linux")]
 mod descendants;
 mod diagnostics;
@@ -51,7 +50,7 @@ use logi_plugin_transports::local::{LocalError, LocalListener};
 use logi_plugin_transports::ws::{WsListenError, WsListener, WsOptions};
 use logi_plugin_transports::{Answer, ManagerConnection, ManagerListener, RequestError};
 
-pub use config::{HostConfig, LogRecord, LogSink};
+pub use config::HostConfig;
 pub use diagnostics::{Ending, Stage, StopReport};
 pub use event::HostEvent;
 pub(crate) use event::message_json;
@@ -241,13 +240,9 @@ struct Shared {
     memory: MemoryConnector,
     /// Where the WebSocket listener is, if there is one.
     websocket: Option<SocketAddr>,
-    /// The tasks accepting connections (plugins and the client library; the marketplace);
-    /// cancelled (closing the listeners) at shutdown.
+    /// The tasks accepting connections (plugins and the client library); cancelled (closing
+    /// the listeners) at shutdown.
     accepting: Mutex<Vec<smol::Task<()>>>,
-    /// Where the marketplace listener is, if there is one.
-    marketplace: Option<SocketAddr>,
-    /// Where the admin port is, if there is one.
-    admin: Option<SocketAddr>,
     /// Closed at shutdown: what serves pages and views (marketplace, admin event streams)
     /// waits on it to end.
     closing: async_channel::Sender<()>,
@@ -267,8 +262,6 @@ struct Shared {
     lifecycle: smol::lock::Mutex<()>,
     /// The data directory's lock, given up at shutdown.
     data_dir: Mutex<data::DataDir>,
-    /// What the admin port and the marketplace bridge admit their owner by, when either is open.
-    credential: Option<credential::Credential>,
 }
 
 struct Plugin {
@@ -328,7 +321,7 @@ impl Plugin {
 }
 
 /// A loopback WebSocket listener on `addr`, and the address it got (port 0 picks one).
-fn bind_ws(
+pub(crate) fn bind_ws(
     addr: SocketAddr,
     options: &WsOptions,
     what: &str,
@@ -376,9 +369,6 @@ impl Host {
         let database = config.data_dir.join("settings.sqlite3");
         data::owner_only_database(&database)?;
         let settings = SettingsStore::open(&database)?;
-        let credential = (config.admin.is_some() || config.marketplace.is_some())
-            .then(|| credential::Credential::load_or_create(&config.data_dir))
-            .transpose()?;
         let codes = Arc::<Codes>::default();
         let mut session = ManagerConfig::new(codes.clone(), env!("CARGO_PKG_VERSION"));
         session.language_code.clone_from(&config.language);
@@ -391,26 +381,6 @@ impl Host {
             websocket = Some(bound);
             listener = listener.with_ws(ws);
         }
-        let admin = config.admin.map(crate::admin::bind).transpose()?;
-        let (marketplace, marketplace_addr) = match (config.marketplace, &credential) {
-            (Some(addr), Some(credential)) => {
-                // The console page on the admin port opens the marketplace bridge.
-                let mut options = config.marketplace_options.clone();
-                if let Some((_, port)) = &admin {
-                    options
-                        .allowed_origins
-                        .extend(crate::admin::own_origins(*port));
-                }
-                options.admit = Some(crate::marketplace::admission(credential.clone()));
-                let (ws, bound) = bind_ws(addr, &options, "marketplace")?;
-                (Some(ws), Some(bound))
-            }
-            _ => (None, None),
-        };
-        let admin_addr = match (&admin, config.admin) {
-            (Some((_, port)), Some(addr)) => Some(SocketAddr::new(addr.ip(), *port)),
-            _ => None,
-        };
         let (closing, closed) = async_channel::bounded(1);
         let (language_tx, language_rx) = async_channel::unbounded();
         let shared = Arc::new(Shared {
@@ -421,7 +391,6 @@ impl Host {
             clients: Mutex::new(Vec::new()),
             lifecycle: smol::lock::Mutex::new(()),
             data_dir: Mutex::new(data_dir),
-            credential,
             config,
             codes,
             settings,
@@ -430,23 +399,12 @@ impl Host {
             memory: listener.memory_connector(),
             websocket,
             accepting: Mutex::new(Vec::new()),
-            marketplace: marketplace_addr,
-            admin: admin_addr,
             closing,
             closed,
         });
         let accepting = smol::spawn(serve::accept(shared.clone(), listener, language_rx));
         lock(&shared.accepting).push(accepting);
         let host = Host { shared };
-        if let Some(listener) = marketplace {
-            let task = smol::spawn(crate::marketplace::accept(host.clone(), listener));
-            lock(&host.shared.accepting).push(task);
-        }
-        if let (Some((listener, port)), Some(credential)) = (admin, host.credential().cloned()) {
-            let origins = host.shared.config.admin_origins.clone();
-            let accept = crate::admin::accept(host.clone(), credential, listener, port, origins);
-            lock(&host.shared.accepting).push(smol::spawn(accept));
-        }
         host.load_installed()?;
         Ok(host)
     }
@@ -500,34 +458,10 @@ impl Host {
         self.shared.config.log.write(None, level, message);
     }
 
-    /// Where the marketplace listener is, when [`HostConfig::marketplace`] asked for one.
-    pub fn marketplace_addr(&self) -> Option<SocketAddr> {
-        self.shared.marketplace
-    }
-
-    /// Where the admin HTTP port is, when [`HostConfig::admin`] asked for one.
-    pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.shared.admin
-    }
-
-    /// The owner's secret that the admin port and the marketplace bridge ask for (kept in the
-    /// data directory's `admin.token`), when either is open: send it as
-    /// `Authorization: Bearer <secret>`, or open the console at
-    /// [`console_url`](Self::console_url).
-    pub fn admin_token(&self) -> Option<&str> {
-        self.shared.credential.as_ref().map(|c| c.secret())
-    }
-
-    /// The developer console's address with the owner's secret, which the port exchanges for a
-    /// cookie: what `logi-plugin serve` prints for its user to open.
-    pub fn console_url(&self) -> Option<String> {
-        let addr = self.admin_addr()?;
-        Some(format!("http://{addr}/?token={}", self.admin_token()?))
-    }
-
-    /// What the admin port and the marketplace bridge admit their owner by.
-    pub(crate) fn credential(&self) -> Option<&credential::Credential> {
-        self.shared.credential.as_ref()
+    /// The data directory, where the front-ends keep what they need across restarts (the
+    /// owner's credential).
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.shared.config.data_dir
     }
 
     /// Resolves once the host has begun to shut down.

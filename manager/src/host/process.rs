@@ -289,7 +289,7 @@ impl<C: Container> Watch<C> {
         let mut failures: u32 = 0;
         loop {
             let started = Instant::now();
-            let token = new_token();
+            let token = crate::secret::new_token();
             // Closed when the run says hello.
             let (said_hello, hello) = async_channel::bounded::<()>(1);
             self.note(|diagnostics| diagnostics.launched(said_hello));
@@ -490,13 +490,6 @@ impl<C: Container> Watch<C> {
     fn log(&self, level: LogLevel, message: String) {
         self.shared.log(&self.plugin_id, level, message);
     }
-}
-
-/// A fresh per-launch secret: 32 random bytes, in hex.
-pub(super) fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source works");
-    hex::encode(bytes)
 }
 
 #[cfg(unix)]

@@ -5,7 +5,7 @@
 //! for a login (seed 11.1), answers to its `MPGetInstalledPlugins`, and an `MPError` line for a
 //! request that cannot be read or carried out; the connection stays open. The listener admits
 //! browser pages only from the origins in
-//! [`HostConfig::marketplace_options`](crate::host::HostConfig), as the plugin WebSocket does,
+//! [`FrontEndConfig::marketplace_options`](crate::FrontEndConfig), as the plugin WebSocket does,
 //! and only a client presenting the owner's credential (as the admin port asks it; a web view,
 //! whose WebSocket cannot send a header, gets `?token=` in its address, and the console sends
 //! its cookie). What a client can hold is bounded: [`MAX_VIEWS`] open views, [`MAX_UPGRADING`]
@@ -26,7 +26,7 @@ use logi_plugin_transports::ws::{Admission, Refusal, WsIncoming, WsListener};
 use tungstenite::Message as WsMessage;
 
 use crate::bounds::{AcceptFailures, Crowd, Slot, Slots};
-use crate::host::credential::Credential;
+use crate::credential::Credential;
 use crate::host::{Host, HostError, HostEvent};
 use line::MarketRequest;
 

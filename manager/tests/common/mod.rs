@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_lite::future;
 use logi_plugin_core::proto::manager::ContainerState;
-use logi_plugin_manager::{Host, HostConfig, HostEvent};
+use logi_plugin_manager::{FrontEndConfig, FrontEnds, Host, HostConfig, HostEvent};
 use logi_plugin_manifest::Manifest;
 use logi_plugin_package::signature::SecretKey;
 use logi_plugin_package::{Limits, Package};
@@ -175,4 +175,50 @@ pub fn crashing(script: &str) -> (Host, tempfile::TempDir, async_channel::Receiv
     let archive = script_package(script).to_zip().unwrap();
     smol::block_on(host.install(&archive)).unwrap();
     (host, data, events)
+}
+
+/// A host with its front-ends open, as `logi-plugin serve` runs it: everything a [`Host`] does,
+/// and where its front-ends are.
+pub struct Served {
+    pub host: Host,
+    pub front_ends: FrontEnds,
+}
+
+impl std::ops::Deref for Served {
+    type Target = Host;
+
+    fn deref(&self) -> &Host {
+        &self.host
+    }
+}
+
+impl Served {
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.front_ends.admin_addr()
+    }
+
+    pub fn marketplace_addr(&self) -> Option<std::net::SocketAddr> {
+        self.front_ends.marketplace_addr()
+    }
+
+    pub fn admin_token(&self) -> Option<&str> {
+        self.front_ends.admin_token()
+    }
+
+    pub fn console_url(&self) -> Option<String> {
+        self.front_ends.console_url()
+    }
+}
+
+/// Opens the front-ends `configure` asks for on `host` (starting from none).
+pub fn serving(host: Host, configure: impl FnOnce(&mut FrontEndConfig)) -> Served {
+    let mut config = FrontEndConfig::default();
+    configure(&mut config);
+    let front_ends = FrontEnds::open(&host, config).unwrap();
+    Served { host, front_ends }
+}
+
+/// A loopback address on a free port.
+pub fn loopback() -> Option<std::net::SocketAddr> {
+    Some("127.0.0.1:0".parse().unwrap())
 }

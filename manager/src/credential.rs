@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use logi_plugin_core::session::constant_time_eq;
 
-use super::HostError;
-use super::data::owner_only_file;
+use crate::host::HostError;
+use crate::host::data::owner_only_file;
 
 /// The credential's file in the data directory.
 pub(crate) const TOKEN_FILE: &str = "admin.token";
@@ -65,7 +65,7 @@ impl Credential {
                 secret: kept.into(),
             });
         }
-        let secret = super::process::new_token();
+        let secret = crate::secret::new_token();
         let written = file
             .set_len(0)
             .and_then(|()| std::io::Seek::rewind(&mut file))
