@@ -14,7 +14,7 @@ use logi_plugin_manifest::Manifest;
 use logi_plugin_transports::{Endpoint, TOKEN_ENV};
 use serde_json::json;
 
-use crate::Result;
+use crate::files::Result;
 use crate::output::Output;
 
 /// What to check, and with what.

@@ -5,6 +5,7 @@
 
 mod conformance;
 mod demo;
+mod files;
 mod output;
 mod remote;
 mod replay;
@@ -14,10 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use logi_plugin_package::signature::{SecretKey, Trust, TrustStore};
+use logi_plugin_package::signature::{SecretKey, Trust};
 use logi_plugin_package::{Limits, Package};
 use serde_json::json;
 
+use crate::files::{Result, read, read_key, read_trust, write, write_secret};
 use crate::output::{ColorMode, Output};
 
 #[derive(Parser)]
@@ -131,8 +133,6 @@ enum Command {
         manager: remote::ManagerArgs,
     },
 }
-
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
     let exe = std::env::current_exe().unwrap_or_default();
@@ -266,47 +266,4 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
         Command::Invoke { what, manager } => remote::invoke(what, manager, out),
         Command::Conformance(args) => conformance::run(args, out),
     }
-}
-
-/// A package from a folder or an archive; its errors name the package, or the file in it.
-fn read(path: &Path) -> Result<Package> {
-    let package = if path.is_dir() {
-        Package::from_dir(path, Limits::default())
-    } else {
-        Package::from_zip_file(path, Limits::default())
-    };
-    Ok(package.map_err(|error| match error.path() {
-        Some(_) => error.to_string(),
-        None => format!("{}: {error}", path.display()),
-    })?)
-}
-
-/// A trust store file; its errors name the file, not the package checked against it.
-fn read_trust(path: &Path) -> Result<TrustStore> {
-    let text =
-        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
-    Ok(TrustStore::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?)
-}
-
-fn read_key(path: &Path) -> Result<SecretKey> {
-    let text =
-        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
-    Ok(SecretKey::parse(&text)?)
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|error| format!("{}: {error}", path.display()).into())
-}
-
-/// Writes a secret key readable by its owner only.
-fn write_secret(path: &Path, text: &str) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|error| format!("{}: {error}", path.display()))?;
-    std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes())?;
-    Ok(())
 }

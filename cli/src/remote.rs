@@ -12,8 +12,8 @@ use logi_plugin_core::session::CloseReason;
 use logi_plugin_transports::Endpoint;
 use serde_json::json;
 
+use crate::files::{Result, read};
 use crate::output::Output;
-use crate::{Result, read};
 
 /// How long to look for the manager before saying it is not there.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

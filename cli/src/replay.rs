@@ -11,7 +11,7 @@ use logi_plugin_core::session::record::{self, Replay};
 use logi_plugin_core::session::{ManagerSession, PluginSession};
 use serde_json::json;
 
-use crate::Result;
+use crate::files::Result;
 use crate::output::Output;
 
 /// Replays `path`; an error if the fresh session wrote something else.

@@ -12,8 +12,8 @@ use logi_plugin_manager::{FrontEndConfig, FrontEnds, Host, HostConfig, LogSink};
 use logi_plugin_package::signature::TrustStore;
 use serde_json::json;
 
+use crate::files::{Result, read_trust};
 use crate::output::Output;
-use crate::{Result, read_trust};
 
 /// How `serve` was asked to run.
 #[derive(clap::Args)]

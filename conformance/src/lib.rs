@@ -27,6 +27,9 @@ pub use plugin::{PluginOptions, check_plugin};
 /// that a loaded machine does not fail a check that is about correctness, not speed.
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A check's name and what it asks, in one line.
+pub(crate) type Spec = (&'static str, &'static str);
+
 /// What one check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -86,7 +89,7 @@ impl Report {
         self.checks.iter().find(|c| c.name == name)
     }
 
-    fn push(&mut self, (name, what): probes::Spec, found: Found) {
+    fn push(&mut self, (name, what): Spec, found: Found) {
         let (outcome, detail) = match found {
             Ok(detail) => (Outcome::Passed, detail),
             Err(Finding::Failed(detail)) => (Outcome::Failed, detail),

@@ -12,8 +12,9 @@ use logi_plugin_core::session::{Format, Frame, PROTOCOL_VERSION, Wire};
 use logi_plugin_core::{Message, MessageType, ResponseCode};
 use logi_plugin_transports::Endpoint;
 
+use super::Spec;
 use super::exchange::{Exchange, Role};
-use super::probes::{self, Spec};
+use super::probes;
 use super::wire::{Conn, code_name, describe};
 use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Found, Report, fail, skip};
 

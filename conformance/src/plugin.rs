@@ -21,8 +21,9 @@ use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInf
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 
+use super::Spec;
 use super::exchange::{Exchange, Role};
-use super::probes::{self, Spec};
+use super::probes;
 use super::wire::{Conn, Incoming, describe, until};
 use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Finding, Found, Report, fail, skip};
 

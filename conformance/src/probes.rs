@@ -9,13 +9,10 @@ use logi_plugin_core::{Envelope, MessageType, ResponseCode, ResponseInfo};
 
 use super::exchange::Exchange;
 use super::wire::{code_name, describe};
-use super::{Finding, Found, Report, fail};
+use super::{Finding, Found, Report, Spec, fail};
 
 /// The URL of a message no implementation knows.
 pub(super) const UNKNOWN_URL: &str = "type.googleapis.com/logi.plugin.protocol.ConformanceKitProbe";
-
-/// A check's name and what it asks, in one line.
-pub(super) type Spec = (&'static str, &'static str);
 
 /// Unknown type URL.
 pub(super) const UNKNOWN_TYPE: Spec = (

@@ -204,7 +204,7 @@ fn check_plugin_id(r: &mut Reader, id: &str) {
 /// A path inside the package: relative, `/`-separated, never leaving the package.
 fn package_path(r: &mut Reader, object: &Object<'_>, key: &str, required: bool) -> Option<String> {
     let path = r.string(object, key, required)?;
-    if !super::is_package_path(&path) {
+    if !crate::package_path::is_package_path(&path) {
         let reason = "must be a relative path inside the package, with '/' separators";
         r.error(join(&object.path, key), invalid(&path, reason));
         return None;

@@ -10,172 +10,30 @@
 //! are checked before anything reaches the disk, and all problems are reported at once.
 //! [`signature`] says who published a package and that it is unchanged.
 
+mod error;
+mod limits;
 mod read;
 pub mod signature;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::io::{self, Cursor, Write};
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use logi_plugin_manifest::localization::{LocalizationError, Localizations};
 use logi_plugin_manifest::{Manifest, ManifestError, ManifestErrors, Problem};
 use zip::result::ZipError;
 
+pub use error::PackageError;
+pub use limits::{Limits, PackageFile};
 pub use signature::SIGNATURE_PATH;
+
+use error::io_error;
 
 /// Where the manifest is, from the package root.
 pub const MANIFEST_PATH: &str = "manifest.json";
 
 /// The folder of localization files, `<locale>.yaml` (seed chapter 3).
 pub const LOCALIZATION_DIR: &str = "localization/";
-
-/// Bounds on what a package may hold, so that a crafted archive cannot fill memory or disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Files, not counting folders.
-    pub max_files: usize,
-    /// Bytes of all files together, once unpacked.
-    pub max_total_bytes: u64,
-    /// Bytes of an archive file, read whole before it is unpacked ([`read_archive`]).
-    pub max_archive_bytes: u64,
-}
-
-impl Default for Limits {
-    /// 10,000 files and 256 MiB unpacked: far above any plugin seen, far below a disk. An
-    /// archive may be 272 MiB: what unpacks to 256 MiB, stored uncompressed, with room for the
-    /// headers of 10,000 entries.
-    fn default() -> Self {
-        Limits {
-            max_files: 10_000,
-            max_total_bytes: 256 * 1024 * 1024,
-            max_archive_bytes: 272 * 1024 * 1024,
-        }
-    }
-}
-
-/// One file of a package.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PackageFile {
-    /// Its contents.
-    pub bytes: Vec<u8>,
-    /// Whether it is extracted executable (on Unix): as marked in the archive or folder, and
-    /// always for the manifest's programs and commands.
-    pub executable: bool,
-}
-
-/// Why a package cannot be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum PackageError {
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What failed.
-        source: io::Error,
-    },
-    /// A package file that is not a regular file: a folder, a FIFO, a device...
-    #[error("{}: is {kind}; a package archive must be a regular file", path.display())]
-    NotAFile {
-        /// The path given.
-        path: PathBuf,
-        /// What it is instead, as "a named pipe (FIFO)".
-        kind: &'static str,
-    },
-    /// An archive file larger than [`Limits::max_archive_bytes`], refused before it is read
-    /// whole.
-    #[error("{}: {}", path.display(), ArchiveSize(*size, *limit))]
-    ArchiveTooLarge {
-        /// The archive file.
-        path: PathBuf,
-        /// Its size, as the file system told it; `None` when it held more than it said (it
-        /// grew while read, or is a file under `/proc`).
-        size: Option<u64>,
-        /// The limit.
-        limit: u64,
-    },
-    /// The bytes are not a zip archive this reader can open.
-    #[error("not a readable zip archive: {0}")]
-    Archive(String),
-    /// An entry that must not be unpacked.
-    #[error("entry {name:?} {reason}")]
-    Entry {
-        /// The entry's name, as written in the archive or found in the folder.
-        name: String,
-        /// Why it is refused.
-        reason: &'static str,
-    },
-    /// More files than [`Limits::max_files`].
-    #[error("the package has more than {limit} files")]
-    TooManyFiles {
-        /// The limit.
-        limit: usize,
-    },
-    /// More bytes than [`Limits::max_total_bytes`].
-    #[error("the package unpacks to more than {limit} bytes")]
-    TooLarge {
-        /// The limit.
-        limit: u64,
-    },
-    /// There is no `manifest.json` at the root.
-    #[error("the package has no manifest.json at its root")]
-    NoManifest,
-    /// The manifest, its files or its localizations are wrong: every problem found.
-    #[error("{}", Problems(.manifest, .localization))]
-    Invalid {
-        /// The manifest's problems, and the files it names that are missing.
-        manifest: Vec<ManifestError>,
-        /// The localization files that cannot be read.
-        localization: Vec<LocalizationError>,
-    },
-}
-
-impl PackageError {
-    /// The file the error names, when it names one: callers need not add it again.
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            PackageError::Io { path, .. }
-            | PackageError::NotAFile { path, .. }
-            | PackageError::ArchiveTooLarge { path, .. } => Some(path),
-            _ => None,
-        }
-    }
-}
-
-/// Says how an archive file is over its size limit.
-struct ArchiveSize(Option<u64>, u64);
-
-impl fmt::Display for ArchiveSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ArchiveSize(size, limit) = self;
-        match size {
-            Some(size) => write!(
-                f,
-                "the archive is {size} bytes, over the limit of {limit} bytes"
-            ),
-            None => write!(f, "the archive holds more than the limit of {limit} bytes"),
-        }?;
-        f.write_str(" for a package archive (max_archive_bytes)")
-    }
-}
-
-/// Prints every problem of an invalid package, one per line.
-struct Problems<'a>(&'a [ManifestError], &'a [LocalizationError]);
-
-impl fmt::Display for Problems<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.0.len() + self.1.len();
-        write!(f, "the package has {count} problem(s):")?;
-        for error in self.0 {
-            write!(f, "\n  manifest.json: {error}")?;
-        }
-        for error in self.1 {
-            write!(f, "\n  {error}")?;
-        }
-        Ok(())
-    }
-}
 
 /// A plugin package, read and checked.
 #[derive(Clone, Debug)]
@@ -399,22 +257,9 @@ fn read_localizations(
     }
 }
 
-impl From<ZipError> for PackageError {
-    fn from(error: ZipError) -> Self {
-        PackageError::Archive(error.to_string())
-    }
-}
-
 /// The permissions a file is packed and unpacked with.
 fn unix_mode(executable: bool) -> u32 {
     if executable { 0o755 } else { 0o644 }
-}
-
-fn io_error(path: &Path, source: io::Error) -> PackageError {
-    PackageError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 #[cfg(unix)]

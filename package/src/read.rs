@@ -10,7 +10,9 @@ use std::path::Path;
 
 use logi_plugin_manifest::is_package_path;
 
-use super::{Limits, PackageError, PackageFile, SIGNATURE_PATH, io_error};
+use crate::error::{PackageError, io_error};
+use crate::limits::{Limits, PackageFile};
+use crate::signature::SIGNATURE_PATH;
 
 /// The files, and the signature file's bytes kept apart.
 type Gathered = (BTreeMap<String, PackageFile>, Option<Vec<u8>>);

@@ -2,8 +2,8 @@
 //! the binary so that nothing is fetched at run time. It drives the host only through the
 //! admin API and the marketplace bridge, as any other page could.
 
+use super::answer::{method_not_allowed, not_found};
 use super::http::{Request, Response};
-use super::{method_not_allowed, not_found};
 
 const INDEX: &str = include_str!("console/index.html");
 const SCRIPT: &str = include_str!("console/console.js");

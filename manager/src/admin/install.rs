@@ -16,10 +16,11 @@ use logi_plugin_core::proto::manager::ContainerState;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
+use super::answer::{body, host_error, member, method_not_allowed, not_found, only};
 use super::http::{Request, Response};
 use super::operation::{self, Operation};
-use super::provd::{info, is_package, links};
-use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
+use super::shapes::{info, is_package, links};
+use super::state::Admin;
 use crate::host::SourcePackage;
 use crate::offload::off_executor;
 use crate::{Host, HostError, HostEvent, PluginInfo};

@@ -20,9 +20,10 @@ use logi_plugin_core::session::Reply;
 use logi_plugin_core::{Envelope, Message, ResponseCode, ResponseInfo};
 use serde_json::{Value, json};
 
+use super::answer::status_of;
 use super::http::{Request, Response};
-use super::provd::links;
-use super::{Admin, status_of};
+use super::shapes::links;
+use super::state::Admin;
 use crate::Host;
 use crate::host::message_json;
 

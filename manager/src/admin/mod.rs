@@ -28,12 +28,15 @@
 //! page without it. Installing a package by its file path is refused here: only the owner-only
 //! local socket may name a path.
 
+mod answer;
 mod console;
 pub(crate) mod http;
 mod install;
 mod logi;
 mod operation;
 mod provd;
+mod shapes;
+mod state;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -44,8 +47,10 @@ use logi_plugin_transports::ws::{LOOPBACK_NAMES, is_loopback_host};
 use crate::bounds::{AcceptFailures, Slots};
 use crate::credential::{COOKIE, Credential};
 use crate::host::Host;
+use answer::{method_not_allowed, not_found, only};
 use http::{Request, Response};
 use operation::Operations;
+use state::Admin;
 
 /// How many event streams (`/logi/events`) may be open at once; past that one is refused 503.
 pub(crate) const MAX_EVENT_STREAMS: usize = 16;
@@ -59,20 +64,6 @@ const SINGLE_HEADERS: [&str; 6] = [
     "authorization",
     "cookie",
 ];
-
-/// What the admin port's connections share.
-pub(crate) struct Admin {
-    host: Host,
-    credential: Credential,
-    operations: Operations,
-    port: u16,
-    /// Origins allowed besides this port's own.
-    origins: Vec<String>,
-    /// Where the marketplace bridge is, for the console page, if it is open.
-    marketplace: Option<SocketAddr>,
-    /// The open event streams.
-    streams: Slots,
-}
 
 /// The browser origins of a page served by the loopback port `port`.
 pub(crate) fn own_origins(port: u16) -> Vec<String> {
@@ -244,38 +235,6 @@ fn has_token_query(request: &Request) -> bool {
     query.split('&').any(|pair| pair.starts_with("token="))
 }
 
-/// `answer` for a resource read with GET only.
-fn only(request: &Request, method: &str, answer: impl FnOnce() -> Response) -> Response {
-    if request.method == method {
-        answer()
-    } else {
-        method_not_allowed(method)
-    }
-}
-
-fn method_not_allowed(allowed: &str) -> Response {
-    let what = format!("this resource takes {allowed}");
-    Response::error(405, "METHOD_NOT_ALLOWED", &what).with_header("Allow", allowed)
-}
-
-fn not_found(path: &str) -> Response {
-    Response::error(404, "NOT_FOUND", &format!("no resource at {path}"))
-}
-
-/// The JSON body of a request (an empty body is `{}`); [`Admin::admit`] checked its media type.
-fn body(request: &Request) -> Result<serde_json::Value, Response> {
-    if request.body.is_empty() {
-        return Ok(serde_json::json!({}));
-    }
-    serde_json::from_slice(&request.body).map_err(|error| {
-        Response::error(
-            400,
-            "INVALID_ARG",
-            &format!("the body is not JSON: {error}"),
-        )
-    })
-}
-
 /// Refuses a body not sent as JSON: no HTML form can send that media type to another site.
 fn sent_as_json(request: &Request) -> Result<(), Response> {
     let content_type = request.header("content-type").unwrap_or("");
@@ -288,44 +247,6 @@ fn sent_as_json(request: &Request) -> Result<(), Response> {
         http::PROVD_JSON
     );
     Err(Response::error(415, "UNSUPPORTED_MEDIA_TYPE", &what))
-}
-
-/// A string member of a JSON body, or the error naming it.
-fn member<'a>(body: &'a serde_json::Value, name: &str) -> Result<&'a str, Response> {
-    match body.get(name) {
-        Some(serde_json::Value::String(value)) if !value.is_empty() => Ok(value),
-        Some(other) => Err(Response::error(
-            400,
-            "INVALID_ARG",
-            &format!("\"{name}\" must be a non-empty string, not {other}"),
-        )),
-        None => Err(Response::error(
-            400,
-            "INVALID_ARG",
-            &format!("the body has no \"{name}\""),
-        )),
-    }
-}
-
-/// The answer for a host operation that failed: the seed's code, and an HTTP status that says
-/// the same.
-fn host_error(error: &crate::HostError) -> Response {
-    let code = error.code();
-    Response::error(status_of(code), code.as_str_name(), &error.to_string())
-}
-
-/// The HTTP status that says what a seed result code says.
-fn status_of(code: logi_plugin_core::ResponseCode) -> u16 {
-    use logi_plugin_core::ResponseCode as Code;
-    match code {
-        Code::InvalidArg | Code::NoSuchPath | Code::InvalidVerb | Code::InvalidDevice => 400,
-        Code::Unauthorized => 403,
-        Code::NotFound => 404,
-        Code::NotReady | Code::DuplicateName | Code::Conflict | Code::Cancelled => 409,
-        Code::NotImplemented => 501,
-        Code::Unreachable => 504,
-        _ => 500,
-    }
 }
 
 /// Where the admin port listens: `addr`, which must be a loopback address.

@@ -6,13 +6,12 @@
 //! manifest's actions and analog controls, keyed by id, each saying what kind it is and how it
 //! is shown (see `docs/admin.md`).
 
-use logi_plugin_core::proto::manager::InstallationType;
-use logi_plugin_manifest::Manifest;
 use serde_json::{Map, Value, json};
 
+use super::answer::{body, host_error, member, method_not_allowed, not_found, only};
 use super::http::{Request, Response};
-use super::{Admin, body, host_error, member, method_not_allowed, not_found, only};
-use crate::PluginInfo;
+use super::shapes::{info, links};
+use super::state::Admin;
 
 /// Answers `/provd/pg_mgr/<rest>`.
 pub(super) async fn answer(admin: &Admin, request: &Request, rest: &[&str]) -> Response {
@@ -42,15 +41,6 @@ pub(super) async fn answer(admin: &Admin, request: &Request, rest: &[&str]) -> R
         }
         _ => not_found(&request.path),
     }
-}
-
-/// A `links` list of `(href, rel)`.
-pub(super) fn links(links: &[(&str, &str)]) -> Value {
-    let links: Vec<Value> = links
-        .iter()
-        .map(|(href, rel)| json!({ "href": href, "rel": rel }))
-        .collect();
-    Value::Array(links)
 }
 
 fn manager() -> Response {
@@ -85,39 +75,6 @@ fn plugin_links(plugin_id: &str) -> Response {
     Response::json(200, &json!({ "links": links }))
 }
 
-/// A plugin's `plugin_info` (also an installed package's entry): its capabilities, description
-/// and version.
-pub(super) fn info(manifest: &Manifest) -> Value {
-    let mut capabilities = Map::new();
-    for action in &manifest.actions {
-        let capability = json!({
-            "kind": "action",
-            "name": action.name,
-            "tooltip": action.tooltip,
-            "groups": action.group_ids,
-        });
-        capabilities.insert(action.id.clone(), capability);
-    }
-    for control in &manifest.controls {
-        let capability = json!({
-            "kind": "analog",
-            "name": control.name,
-            "tooltip": control.tooltip,
-            "groups": control.group_ids,
-            "minimum": control.minimum,
-            "maximum": control.maximum,
-            "default_step": control.default_step,
-            "unit": control.unit_of_measurement,
-        });
-        capabilities.insert(control.id.clone(), capability);
-    }
-    json!({
-        "capabilities": capabilities,
-        "description": manifest.description,
-        "version": manifest.version.to_string(),
-    })
-}
-
 async fn reload(admin: &Admin, request: &Request) -> Response {
     let body = match body(request) {
         Ok(body) => body,
@@ -131,12 +88,6 @@ async fn reload(admin: &Admin, request: &Request) -> Response {
         Ok(()) => Response::no_content(),
         Err(error) => host_error(&error),
     }
-}
-
-/// Whether a plugin came from a package (and so is an installed package of the installation
-/// service).
-pub(super) fn is_package(plugin: &PluginInfo) -> bool {
-    plugin.installation == InstallationType::Installed
 }
 
 /// provd's configuration service's parameters here.

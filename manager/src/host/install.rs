@@ -22,7 +22,7 @@ use logi_plugin_core::proto::manager::{
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_manifest::{Command, CommandPlatform, Manifest, OsPlatform};
 
-use super::phases::Installing;
+use super::installing::Installing;
 use super::process::Process;
 use super::{Host, HostError, HostEvent, InstallPhases, Plugin, Shared, lock};
 use crate::offload::off_executor;

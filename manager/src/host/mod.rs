@@ -16,6 +16,7 @@ mod descendants;
 mod diagnostics;
 mod event;
 mod install;
+mod installing;
 mod library;
 mod phases;
 mod process;
@@ -276,7 +277,7 @@ struct Plugin {
     /// What it is shown, across its sessions.
     views: views::Views,
     /// The install that brought it, until its first run says hello.
-    installing: Option<phases::Installing>,
+    installing: Option<installing::Installing>,
 }
 
 impl Plugin {

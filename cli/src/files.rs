@@ -1,0 +1,53 @@
+//! What the commands read and write: packages, trust stores, secret keys; their errors name
+//! the file.
+
+use std::path::Path;
+
+use logi_plugin_package::signature::{SecretKey, TrustStore};
+use logi_plugin_package::{Limits, Package};
+
+/// What a command returns: its error is printed, and the tool exits 1.
+pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// A package from a folder or an archive; its errors name the package, or the file in it.
+pub(crate) fn read(path: &Path) -> Result<Package> {
+    let package = if path.is_dir() {
+        Package::from_dir(path, Limits::default())
+    } else {
+        Package::from_zip_file(path, Limits::default())
+    };
+    Ok(package.map_err(|error| match error.path() {
+        Some(_) => error.to_string(),
+        None => format!("{}: {error}", path.display()),
+    })?)
+}
+
+/// A trust store file; its errors name the file, not the package checked against it.
+pub(crate) fn read_trust(path: &Path) -> Result<TrustStore> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(TrustStore::parse(&text).map_err(|error| format!("{}: {error}", path.display()))?)
+}
+
+pub(crate) fn read_key(path: &Path) -> Result<SecretKey> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(SecretKey::parse(&text)?)
+}
+
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|error| format!("{}: {error}", path.display()).into())
+}
+
+/// Writes a secret key readable by its owner only.
+pub(crate) fn write_secret(path: &Path, text: &str) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|error| format!("{}: {error}", path.display()))?;
+    std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes())?;
+    Ok(())
+}
