@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logi_plugin_core::Message;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
-use logi_plugin_core::session::record::{self, Header, Step};
+use logi_plugin_core::session::record::{self, Header, Recorded, Step};
 use logi_plugin_core::session::{
-    Event, Frame, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply, Session,
+    Event, Format, Frame, Limits, ManagerConfig, ManagerSession, PeerProcess, PluginConfig,
+    PluginSession, RateLimit, Reply, Session, Wire,
 };
+use logi_plugin_core::{Message, MessageType};
+use serde_json::json;
 
 const PLUGIN: &str = "com.example.media";
 const CODE: &str = "per-launch-secret";
@@ -25,11 +27,11 @@ fn manager_config() -> ManagerConfig {
 }
 
 /// A recording manager session, fed through [`Session`] the way a driver feeds it.
-struct Recorded {
-    manager: ManagerSession,
+struct Owner {
+    manager: Recorded<ManagerSession>,
 }
 
-impl Recorded {
+impl Owner {
     fn feed(&mut self, now: Instant, step: Step) {
         let manager = &mut self.manager;
         match step {
@@ -54,13 +56,13 @@ impl Recorded {
 /// request of the plugin answered by the owner, then the owner closing.
 fn recording() -> Vec<u8> {
     let start = Instant::now();
-    let mut recorded = Recorded {
-        manager: ManagerSession::new(start, manager_config()),
+    let mut recorded = Owner {
+        manager: Recorded::new(ManagerSession::new(start, manager_config())),
     };
     recorded.manager.start_recording(start);
     let mut plugin = PluginSession::new(start, PluginConfig::new(PLUGIN, CODE, "1.2.0"));
     let mut now = start;
-    let pump = |recorded: &mut Recorded, plugin: &mut PluginSession, now: Instant| loop {
+    let pump = |recorded: &mut Owner, plugin: &mut PluginSession, now: Instant| loop {
         let mut moved = false;
         while let Some(frame) = plugin.poll_transmit() {
             moved = true;
@@ -193,4 +195,155 @@ fn a_recording_changed_by_one_input_diverges_where_the_output_changes() {
     let (index, expected, got) = replay.divergence.expect("the changed answer diverges");
     assert!(index > 0);
     assert_ne!(Some(expected), got);
+}
+
+/// A manager configuration with every field away from its default.
+fn every_manager_field_changed() -> ManagerConfig {
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
+    let mut config = ManagerConfig::new(Arc::new(registry), "2.3.4");
+    config.options_version = Some("1.80.1".into());
+    config.ghub_version = Some("2024.9".into());
+    config.language_code = "fr-FR".into();
+    config.protocol_versions = 1..=3;
+    config.wire = Wire::Messages {
+        format: Format::FollowPeer,
+    };
+    config.peer_process = Some(PeerProcess {
+        pid: 41,
+        uid: 1000,
+        ancestors: vec![40, 1],
+    });
+    config.limits = Limits {
+        max_in_flight: 7,
+        max_peer_pending: 9,
+    };
+    config.hello_timeout = Duration::from_millis(1234);
+    config.heartbeat_interval = 3 * SECOND;
+    config.heartbeat_timeout = Duration::from_millis(1500);
+    config.rate_limit = Some(RateLimit::new(5, 8).unwrap());
+    config.max_rate_violations = 4;
+    config.handles = Some(vec![MessageType::TriggerAction, MessageType::Settings]);
+    config.accept_clients = true;
+    config
+}
+
+#[test]
+fn a_manager_header_gives_back_every_field_of_the_configuration() {
+    let config = every_manager_field_changed();
+    let back = Header::manager(&config)
+        .manager_config(config.registry.clone())
+        .unwrap();
+    // Destructured without `..`: a field added to the configuration must be added here too.
+    let ManagerConfig {
+        registry,
+        manager_version,
+        options_version,
+        ghub_version,
+        language_code,
+        protocol_versions,
+        wire,
+        peer_process,
+        limits,
+        hello_timeout,
+        heartbeat_interval,
+        heartbeat_timeout,
+        rate_limit,
+        max_rate_violations,
+        handles,
+        accept_clients,
+        // Shared state of the sessions alive beside this one, not configuration: a replay
+        // starts with none.
+        live: _,
+    } = back;
+    assert_eq!(registry.plugin_code(PLUGIN).as_deref(), Some(CODE));
+    assert_eq!(manager_version, config.manager_version);
+    assert_eq!(options_version, config.options_version);
+    assert_eq!(ghub_version, config.ghub_version);
+    assert_eq!(language_code, config.language_code);
+    assert_eq!(protocol_versions, config.protocol_versions);
+    assert_eq!(wire, config.wire);
+    assert_eq!(peer_process, config.peer_process);
+    assert_eq!(limits, config.limits);
+    assert_eq!(hello_timeout, config.hello_timeout);
+    assert_eq!(heartbeat_interval, config.heartbeat_interval);
+    assert_eq!(heartbeat_timeout, config.heartbeat_timeout);
+    assert_eq!(rate_limit, config.rate_limit);
+    assert_eq!(max_rate_violations, config.max_rate_violations);
+    assert_eq!(handles, config.handles);
+    assert_eq!(accept_clients, config.accept_clients);
+}
+
+#[test]
+fn a_plugin_header_gives_back_every_field_of_the_configuration_but_the_secret() {
+    let mut config = PluginConfig::new(PLUGIN, CODE, "1.2.0");
+    config.protocol_version = 2;
+    config.wire = Wire::Messages {
+        format: Format::Json,
+    };
+    config.limits = Limits {
+        max_in_flight: 3,
+        max_peer_pending: 4,
+    };
+    config.hello_timeout = Duration::from_millis(2500);
+    config.heartbeat_interval = 7 * SECOND;
+    config.missed_heartbeats = 5;
+    config.handles = Some(vec![MessageType::TriggerAction]);
+    config.max_held = 17;
+    let header = Header::plugin(&config);
+    assert!(
+        !header.config.to_string().contains(CODE),
+        "the secret is in the header: {}",
+        header.config
+    );
+    assert_eq!(header.plugin_config(CODE).unwrap(), config);
+}
+
+#[test]
+fn a_header_written_before_limits_handles_and_the_peer_reads_with_their_defaults() {
+    // Headers as the first recordings wrote them.
+    let manager = Header {
+        side: "manager".into(),
+        config: json!({
+            "manager_version": "0.1.0", "options_version": null, "ghub_version": null,
+            "language_code": "de-DE", "protocol_versions": [1, 1], "wire": { "stream": 8388608 },
+            "hello_timeout_ms": 10000, "heartbeat_interval_ms": 10000,
+            "heartbeat_timeout_ms": 5000, "rate_limit": { "per_second": 100, "burst": 200 },
+            "max_rate_violations": 100, "accept_clients": false,
+        }),
+    };
+    let back = manager
+        .manager_config(Arc::new(HashMap::<String, String>::new()))
+        .unwrap();
+    let defaults = manager_config();
+    assert_eq!(back.language_code, "de-DE");
+    assert_eq!(back.limits, defaults.limits);
+    assert_eq!(back.handles, defaults.handles);
+    assert_eq!(back.peer_process, defaults.peer_process);
+    let plugin = Header {
+        side: "plugin".into(),
+        config: json!({
+            "plugin_id": PLUGIN, "plugin_version": "1.2.0", "protocol_version": 1,
+            "wire": { "messages": "Json" }, "hello_timeout_ms": 10000,
+            "heartbeat_interval_ms": 10000, "missed_heartbeats": 3,
+        }),
+    };
+    let mut expected = PluginConfig::new(PLUGIN, CODE, "1.2.0");
+    expected.wire = Wire::Messages {
+        format: Format::Json,
+    };
+    assert_eq!(plugin.plugin_config(CODE).unwrap(), expected);
+}
+
+#[test]
+fn a_malformed_header_field_is_named_with_its_value() {
+    let mut header = Header::manager(&manager_config());
+    header.config["limits"] = json!("lots");
+    let error = header
+        .manager_config(Arc::new(HashMap::<String, String>::new()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("limits") && error.contains("lots"),
+        "{error}"
+    );
 }

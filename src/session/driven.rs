@@ -4,14 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::record::{Recorder, Step};
 use super::{
     CloseReason, Event, Frame, InputError, LibrarySession, ManagerSession, Peer, PluginSession,
     Reply, SendError, Stats,
 };
 use crate::Message;
 use crate::proto::plugin::ManagerHello;
-use bytes::Bytes;
 
 /// A session as its driver sees it: inputs, commands and outputs, time always an argument.
 ///
@@ -60,10 +58,6 @@ pub trait Session {
     fn close_reason(&self) -> Option<&CloseReason>;
     /// The session's counters.
     fn stats(&self) -> &Stats;
-    /// Records from `now` on every call and every frame written ([`super::record`]).
-    fn start_recording(&mut self, now: Instant);
-    /// The recording's bytes since the last call (none when not recording).
-    fn take_recording(&mut self) -> Vec<u8>;
 }
 
 macro_rules! delegate {
@@ -72,45 +66,24 @@ macro_rules! delegate {
             type PeerHello = $hello;
 
             fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
-                {
-                    let $this = self;
-                    $inner
-                        .link_mut()
-                        .record(Some(now), || Step::Bytes(Bytes::copy_from_slice(bytes)));
-                    $inner.handle_bytes(now, bytes)
-                }
+                let $this = self;
+                $inner.handle_bytes(now, bytes)
             }
             fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
-                {
-                    let $this = self;
-                    $inner
-                        .link_mut()
-                        .record(Some(now), || Step::Frame(frame.clone()));
-                    $inner.handle_frame(now, frame)
-                }
+                let $this = self;
+                $inner.handle_frame(now, frame)
             }
             fn handle_eof(&mut self, now: Instant) {
-                {
-                    let $this = self;
-                    $inner.link_mut().record(Some(now), || Step::End);
-                    $inner.handle_eof(now)
-                }
+                let $this = self;
+                $inner.handle_eof(now)
             }
             fn handle_transport_error(&mut self, now: Instant, what: String) {
-                {
-                    let $this = self;
-                    $inner
-                        .link_mut()
-                        .record(Some(now), || Step::Failed(what.clone()));
-                    $inner.handle_transport_error(now, what)
-                }
+                let $this = self;
+                $inner.handle_transport_error(now, what)
             }
             fn handle_timeout(&mut self, now: Instant) {
-                {
-                    let $this = self;
-                    $inner.link_mut().record(Some(now), || Step::Timeout);
-                    $inner.handle_timeout(now)
-                }
+                let $this = self;
+                $inner.handle_timeout(now)
             }
             fn send_request(
                 &mut self,
@@ -118,106 +91,52 @@ macro_rules! delegate {
                 message: Message,
                 timeout: Duration,
             ) -> Result<u32, SendError> {
-                {
-                    let $this = self;
-                    $inner
-                        .link_mut()
-                        .record(Some(now), || Step::Request(message.clone(), timeout));
-                    $inner.send_request(now, message, timeout)
-                }
+                let $this = self;
+                $inner.send_request(now, message, timeout)
             }
             fn send_notification(
                 &mut self,
                 now: Instant,
                 message: Message,
             ) -> Result<(), SendError> {
-                {
-                    let $this = self;
-                    $inner
-                        .link_mut()
-                        .record(Some(now), || Step::Notify(message.clone()));
-                    $inner.send_notification(now, message)
-                }
+                let $this = self;
+                $inner.send_notification(now, message)
             }
             fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
-                {
-                    let $this = self;
-                    $inner
-                        .link_mut()
-                        .record(Some(now), || Step::Respond(id, reply.clone()));
-                    $inner.respond(now, id, reply)
-                }
+                let $this = self;
+                $inner.respond(now, id, reply)
             }
             fn close(&mut self, now: Instant) {
-                {
-                    let $this = self;
-                    $inner.link_mut().record(Some(now), || Step::Close);
-                    $inner.close(now)
-                }
+                let $this = self;
+                $inner.close(now)
             }
             fn poll_transmit(&mut self) -> Option<Frame> {
-                {
-                    let $this = self;
-                    let frame = $inner.poll_transmit();
-                    if let Some(frame) = &frame {
-                        $inner.link_mut().record(None, || Step::Sent(frame.clone()));
-                    }
-                    frame
-                }
+                let $this = self;
+                $inner.poll_transmit()
             }
             fn poll_transmit_prompt(&mut self) -> Option<Frame> {
-                {
-                    let $this = self;
-                    let frame = $inner.poll_transmit_prompt();
-                    if let Some(frame) = &frame {
-                        $inner.link_mut().record(None, || Step::Sent(frame.clone()));
-                    }
-                    frame
-                }
+                let $this = self;
+                $inner.poll_transmit_prompt()
             }
             fn poll_event(&mut self) -> Option<Event<$hello>> {
-                {
-                    let $this = self;
-                    $inner.poll_event()
-                }
+                let $this = self;
+                $inner.poll_event()
             }
             fn poll_timeout(&self) -> Option<Instant> {
-                {
-                    let $this = self;
-                    $inner.poll_timeout()
-                }
+                let $this = self;
+                $inner.poll_timeout()
             }
             fn is_connected(&self) -> bool {
-                {
-                    let $this = self;
-                    $inner.is_connected()
-                }
+                let $this = self;
+                $inner.is_connected()
             }
             fn close_reason(&self) -> Option<&CloseReason> {
-                {
-                    let $this = self;
-                    $inner.close_reason()
-                }
+                let $this = self;
+                $inner.close_reason()
             }
             fn stats(&self) -> &Stats {
-                {
-                    let $this = self;
-                    $inner.stats()
-                }
-            }
-            fn start_recording(&mut self, now: Instant) {
-                {
-                    let $this = self;
-                    let header = $inner.recording_header();
-                    $inner.link_mut().recorder = Some(Recorder::new(now, &header));
-                }
-            }
-            fn take_recording(&mut self) -> Vec<u8> {
-                {
-                    let $this = self;
-                    let recorder = $inner.link_mut().recorder.as_mut();
-                    recorder.map(Recorder::take).unwrap_or_default()
-                }
+                let $this = self;
+                $inner.stats()
             }
         }
     };

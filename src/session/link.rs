@@ -80,8 +80,6 @@ pub(crate) struct Link<H> {
     events: VecDeque<Event<H>>,
     stats: Stats,
     closed: Option<CloseReason>,
-    /// Notes every call and every frame written, once the owner asked for a recording.
-    pub(crate) recorder: Option<super::record::Recorder>,
 }
 
 impl<H> Link<H> {
@@ -110,30 +108,6 @@ impl<H> Link<H> {
             events: VecDeque::new(),
             stats: Stats::default(),
             closed: None,
-            recorder: None,
-        }
-    }
-
-    /// Records `step` (made only when recording), at the latest time seen if `now` is `None`.
-    #[inline]
-    pub(crate) fn record(
-        &mut self,
-        now: Option<Instant>,
-        step: impl FnOnce() -> super::record::Step,
-    ) {
-        if let Some(recorder) = &mut self.recorder {
-            let now = now.or(self.now).unwrap_or(recorder.started());
-            recorder.record(now, &step());
-        }
-    }
-
-    /// The side's name in a recording's header.
-    pub(crate) fn side_name(&self) -> &'static str {
-        match self.side {
-            Side::Manager => "manager",
-            Side::Plugin => "plugin",
-            Side::Client => "client",
-            Side::Agent => "agent",
         }
     }
 

@@ -182,16 +182,6 @@ enum State {
 }
 
 impl ManagerSession {
-    /// The session's shared core, for what every side does alike (recording).
-    pub(crate) fn link_mut(&mut self) -> &mut Link<Peer> {
-        &mut self.link
-    }
-
-    /// The header of a recording of this session.
-    pub(crate) fn recording_header(&self) -> super::record::Header {
-        super::record::Header::manager(&self.config)
-    }
-
     /// A session for a plugin that has just connected at `now`.
     pub fn new(now: Instant, config: ManagerConfig) -> ManagerSession {
         let mut link = Link::new(Side::Manager, config.wire, config.limits);
@@ -208,6 +198,11 @@ impl ManagerSession {
             deferred: VecDeque::new(),
             claim: None,
         }
+    }
+
+    /// The configuration the session was made with.
+    pub fn config(&self) -> &ManagerConfig {
+        &self.config
     }
 
     /// The plugin id that said hello, once it has.

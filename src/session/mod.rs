@@ -19,6 +19,8 @@
 //!   `INVALID_VERB`; a request type the owner does not handle: `NOT_IMPLEMENTED`), count
 //!   everything ([`Stats`]) and close once, with a [`CloseReason`].
 //! - [`Session`]: the interface all offer a driver, so one driving loop serves every side.
+//! - [`record`]: recordings of a session and their replay, on top of the sessions: the owner
+//!   wraps the session it drives in a [`record::Recorded`].
 //! - [`RequestTracker`] and [`TokenBucket`]: request correlation and the rate limit.
 //!
 //! No IO, no clock reads, no threads: time comes in as an argument, bytes in through `handle_*`

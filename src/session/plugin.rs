@@ -97,18 +97,6 @@ impl PluginSession {
         PluginSession::open(now, Side::Plugin, hello.into(), config)
     }
 
-    /// The session's shared core, for what every side does alike (recording).
-    pub(crate) fn link_mut(&mut self) -> &mut Link<ManagerHello> {
-        &mut self.link
-    }
-
-    /// The header of a recording of this session.
-    pub(crate) fn recording_header(&self) -> super::record::Header {
-        let mut header = super::record::Header::plugin(&self.config);
-        header.side = self.link.side_name().into();
-        header
-    }
-
     /// A session of `side` that starts by sending `hello`. The client library's session is this
     /// one with its own hello: the manager never sends it what only plugins handle.
     pub(crate) fn open(
@@ -135,6 +123,11 @@ impl PluginSession {
             held: LatestQueue::default(),
             buffers: BufferManager::new(),
         }
+    }
+
+    /// The configuration the session was made with.
+    pub fn config(&self) -> &PluginConfig {
+        &self.config
     }
 
     /// Whether the handshake has succeeded and the session is not closed.

@@ -22,6 +22,7 @@ use async_io::Timer;
 use futures_channel::{mpsc, oneshot};
 use futures_lite::Stream;
 use futures_util::task::AtomicWaker;
+use logi_plugin_core::session::record::{Recordable, Recorded};
 use logi_plugin_core::session::{CloseReason, Event, SendError, Session};
 use logi_plugin_core::{Message, ResponseInfo};
 
@@ -141,7 +142,8 @@ impl Waiter {
 
 /// What a command can reach inside the driver.
 pub(crate) struct Control<'a, S> {
-    pub(crate) session: &'a mut S,
+    /// Calls on it are recorded when the driver records.
+    pub(crate) session: &'a mut Recorded<S>,
     pub(crate) now: Instant,
     waiters: &'a mut HashMap<u32, Waiter>,
 }
@@ -223,7 +225,7 @@ where
         done,
     };
     let driver = Driver {
-        session,
+        session: Recorded::new(session),
         transport,
         commands: command_rx,
         events: outbox,
@@ -261,10 +263,20 @@ impl<S: Session + Send + 'static> Connection<S>
 where
     S::PeerHello: Send + 'static,
 {
-    /// Runs `f` on the session inside the driver, and gives back what it returns.
+    /// Runs `f` on the session inside the driver, and gives back what it returns. Its calls
+    /// reach the session itself: a recording ([`Driver::record`]) does not note them.
     pub async fn with<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut S, Instant) -> R + Send + 'static,
+    ) -> Result<R, CommandError> {
+        self.with_recorded(move |session, now| f(session.session_mut(), now))
+            .await
+    }
+
+    /// Runs `f` on the session as the driver holds it, recorded when it records.
+    async fn with_recorded<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Recorded<S>, Instant) -> R + Send + 'static,
     ) -> Result<R, CommandError> {
         let (reply, answer) = oneshot::channel();
         self.command(move |control| {
@@ -316,7 +328,7 @@ where
     /// Sends a message that gets no answer.
     pub async fn notify(&self, message: impl Into<Message>) -> Result<(), CommandError> {
         let message = message.into();
-        self.with(move |session, now| session.send_notification(now, message))
+        self.with_recorded(move |session, now| session.send_notification(now, message))
             .await??;
         Ok(())
     }
@@ -327,7 +339,7 @@ where
         id: u32,
         reply: logi_plugin_core::session::Reply,
     ) -> Result<(), CommandError> {
-        self.with(move |session, now| session.respond(now, id, reply))
+        self.with_recorded(move |session, now| session.respond(now, id, reply))
             .await??;
         Ok(())
     }
@@ -367,7 +379,7 @@ where
 /// The future that runs a session over a transport; it ends with the session's close reason.
 #[must_use = "a driver does nothing unless spawned or awaited"]
 pub struct Driver<S: Session, T> {
-    session: S,
+    session: Recorded<S>,
     transport: T,
     commands: mpsc::UnboundedReceiver<Command<S>>,
     events: Outbox<Event<S::PeerHello>>,
@@ -502,7 +514,10 @@ where
     /// (`logi_plugin_core::session::record`), for `logi-plugin replay`. The sink is written as
     /// the driver runs, so make it buffered (a `BufWriter` around a file): a recording is a
     /// debugging aid, not worth a thread of its own.
-    pub fn record(mut self, sink: impl std::io::Write + Send + 'static) -> Self {
+    pub fn record(mut self, sink: impl std::io::Write + Send + 'static) -> Self
+    where
+        S: Recordable,
+    {
         self.session.start_recording(Instant::now());
         self.recording = Some(Box::new(sink));
         self

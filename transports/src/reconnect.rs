@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use futures_lite::future;
 use logi_plugin_core::proto::plugin::ManagerHello;
+use logi_plugin_core::session::record::Recordable;
 use logi_plugin_core::session::{CloseReason, Event, Format, SendError, Session, Wire};
 use logi_plugin_core::{Message, ResponseCode};
 
@@ -49,7 +50,7 @@ pub struct Target {
 /// new connection.
 pub trait Dialer: Send + 'static {
     /// The session run on each connection.
-    type Session: Session<PeerHello = ManagerHello> + Send + Unpin + 'static;
+    type Session: Session<PeerHello = ManagerHello> + Recordable + Send + Unpin + 'static;
 
     /// Where to connect next.
     fn target(&self) -> Target;

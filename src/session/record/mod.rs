@@ -10,20 +10,39 @@
 //! the time in nanoseconds (`u64` LE), a payload length (`u32` LE) and the payload. Messages
 //! are carried as binary envelopes. A recording holds whatever the wire held, the plugin's
 //! per-launch secret in its hello included: keep it as private as the session was.
+//!
+//! Recording sits on top of the sessions, which know nothing of it: the owner wraps the session
+//! it drives in a [`Recorded`] and starts it ([`Recorded::start_recording`]); the header is
+//! written from the session's configuration type ([`Header`]). The sessions are driven the same
+//! way either way:
+//!
+//! ```
+//! # use std::time::Instant;
+//! # use logi_plugin_core::session::{PluginConfig, PluginSession, Session};
+//! # use logi_plugin_core::session::record::{self, Recorded};
+//! let now = Instant::now();
+//! let mut session = Recorded::new(PluginSession::new(now, PluginConfig::new("com.example", "code", "1.0.0")));
+//! session.start_recording(now);
+//! while let Some(frame) = session.poll_transmit() { /* write it */ }
+//! let (header, records) = record::read(&session.take_recording()).unwrap();
+//! assert_eq!((header.side.as_str(), records.len()), ("plugin", 1));
+//! ```
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{
-    Event, Format, Frame, ManagerConfig, PluginConfig, PluginRegistry, RateLimit, Reply, Session,
-    Wire,
-};
+use super::{Event, Frame, Reply, Session};
 use crate::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use crate::codec::{binary, json};
 use crate::{Envelope, Message, ResponseCode};
+
+mod header;
+mod recorded;
+
+pub use header::Header;
+pub use recorded::{Recordable, Recorded};
 
 const MAGIC: &[u8; 8] = b"LOGIREC1";
 
@@ -90,140 +109,8 @@ pub enum RecordError {
     },
 }
 
-/// Which side recorded, with its configuration: enough to build the same session again.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Header {
-    /// `"manager"` or `"plugin"` (the client library records as a plugin-side session).
-    pub side: String,
-    /// The session's configuration, as [`Header::manager`] or [`Header::plugin`] wrote it.
-    pub config: Value,
-}
-
-impl Header {
-    /// The header of a manager session with `config`.
-    pub fn manager(config: &ManagerConfig) -> Header {
-        let rate_limit = config
-            .rate_limit
-            .map(|limit| json!({ "per_second": limit.per_second(), "burst": limit.burst() }));
-        Header {
-            side: "manager".into(),
-            config: json!({
-                "manager_version": config.manager_version,
-                "options_version": config.options_version,
-                "ghub_version": config.ghub_version,
-                "language_code": config.language_code,
-                "protocol_versions": [config.protocol_versions.start(), config.protocol_versions.end()],
-                "wire": wire_json(&config.wire),
-                "hello_timeout_ms": millis(config.hello_timeout),
-                "heartbeat_interval_ms": millis(config.heartbeat_interval),
-                "heartbeat_timeout_ms": millis(config.heartbeat_timeout),
-                "rate_limit": rate_limit,
-                "max_rate_violations": config.max_rate_violations,
-                "accept_clients": config.accept_clients,
-            }),
-        }
-    }
-
-    /// The header of a plugin session with `config` (its secret is not kept: the hello on the
-    /// wire has it).
-    pub fn plugin(config: &PluginConfig) -> Header {
-        Header {
-            side: "plugin".into(),
-            config: json!({
-                "plugin_id": config.plugin_id,
-                "plugin_version": config.plugin_version,
-                "protocol_version": config.protocol_version,
-                "wire": wire_json(&config.wire),
-                "hello_timeout_ms": millis(config.hello_timeout),
-                "heartbeat_interval_ms": millis(config.heartbeat_interval),
-                "missed_heartbeats": config.missed_heartbeats,
-            }),
-        }
-    }
-
-    /// The manager configuration recorded, admitting the plugins `registry` knows.
-    pub fn manager_config(
-        &self,
-        registry: Arc<dyn PluginRegistry>,
-    ) -> Result<ManagerConfig, RecordError> {
-        let c = &self.config;
-        let mut config = ManagerConfig::new(registry, text(c, "manager_version")?);
-        config.options_version = c["options_version"].as_str().map(Into::into);
-        config.ghub_version = c["ghub_version"].as_str().map(Into::into);
-        config.language_code = text(c, "language_code")?;
-        let versions = |i: usize| c["protocol_versions"][i].as_i64().map(|v| v as i32);
-        if let (Some(low), Some(high)) = (versions(0), versions(1)) {
-            config.protocol_versions = low..=high;
-        }
-        config.wire = wire_from(&c["wire"])?;
-        config.hello_timeout = duration(c, "hello_timeout_ms")?;
-        config.heartbeat_interval = duration(c, "heartbeat_interval_ms")?;
-        config.heartbeat_timeout = duration(c, "heartbeat_timeout_ms")?;
-        config.rate_limit = match &c["rate_limit"] {
-            Value::Null => None,
-            limit => {
-                let number = |name: &str| limit[name].as_u64().unwrap_or(0) as u32;
-                let limit = RateLimit::new(number("per_second"), number("burst"))
-                    .map_err(|error| RecordError::Header(error.to_string()))?;
-                Some(limit)
-            }
-        };
-        config.max_rate_violations = c["max_rate_violations"].as_u64().unwrap_or(0) as u32;
-        config.accept_clients = c["accept_clients"].as_bool().unwrap_or(false);
-        Ok(config)
-    }
-
-    /// The plugin configuration recorded, presenting `code` in its hello.
-    pub fn plugin_config(&self, code: &str) -> Result<PluginConfig, RecordError> {
-        let c = &self.config;
-        let mut config = PluginConfig::new(text(c, "plugin_id")?, code, text(c, "plugin_version")?);
-        config.protocol_version = c["protocol_version"].as_i64().unwrap_or(1) as i32;
-        config.wire = wire_from(&c["wire"])?;
-        config.hello_timeout = duration(c, "hello_timeout_ms")?;
-        config.heartbeat_interval = duration(c, "heartbeat_interval_ms")?;
-        config.missed_heartbeats = c["missed_heartbeats"].as_u64().unwrap_or(3) as u32;
-        Ok(config)
-    }
-}
-
 fn millis(duration: Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
-}
-
-fn text(config: &Value, name: &str) -> Result<String, RecordError> {
-    config[name]
-        .as_str()
-        .map(Into::into)
-        .ok_or_else(|| RecordError::Header(format!("no {name}")))
-}
-
-fn duration(config: &Value, name: &str) -> Result<Duration, RecordError> {
-    config[name]
-        .as_u64()
-        .map(Duration::from_millis)
-        .ok_or_else(|| RecordError::Header(format!("no {name}")))
-}
-
-fn wire_json(wire: &Wire) -> Value {
-    match wire {
-        Wire::Stream { max_frame_len } => json!({ "stream": max_frame_len }),
-        Wire::Messages { format } => json!({ "messages": format!("{format:?}") }),
-    }
-}
-
-fn wire_from(value: &Value) -> Result<Wire, RecordError> {
-    if let Some(max_frame_len) = value["stream"].as_u64() {
-        return Ok(Wire::Stream {
-            max_frame_len: max_frame_len as usize,
-        });
-    }
-    let format = match value["messages"].as_str() {
-        Some("Binary") => Format::Binary,
-        Some("Json") => Format::Json,
-        Some("FollowPeer") => Format::FollowPeer,
-        _ => return Err(RecordError::Header(format!("wire {value} is not known"))),
-    };
-    Ok(Wire::Messages { format })
 }
 
 /// Writes a recording: the header first, then records as they happen. Pure: the owner takes
@@ -396,7 +283,7 @@ fn step(tag: u8, payload: &[u8]) -> Result<Step, String> {
 /// The plugin hellos a recording holds, read from the frames on either side: what a replay
 /// needs to admit (manager side) or say again (plugin side) the same plugin.
 pub fn hellos(header: &Header, records: &[Record]) -> Vec<crate::proto::plugin::PluginHello> {
-    let stream = header.config["wire"].get("stream").is_some();
+    let stream = header.is_stream();
     let mut decoders = [
         FrameDecoder::new(DEFAULT_MAX_FRAME_LEN),
         FrameDecoder::new(DEFAULT_MAX_FRAME_LEN),
