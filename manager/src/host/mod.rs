@@ -24,6 +24,7 @@ mod registered;
 mod serve;
 mod source;
 mod stderr;
+mod supervision;
 mod views;
 
 use codes::Codes;

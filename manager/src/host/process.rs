@@ -10,6 +10,9 @@
 //! restarted), after a stop, or when its files no longer pass the check before a start (listed
 //! with the reason until it is reloaded or installed again); `SHUTTING_DOWN` while a stop waits
 //! for it.
+//!
+//! What to do and when is decided by the run's [`Supervision`] (`supervision.rs`, no IO, no
+//! clock); [`Watch`] only feeds it what happens and performs what it decides.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -26,12 +29,9 @@ use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 use super::descendants::Lineage;
 use super::diagnostics::Ending;
 use super::stderr::{Batch, CHUNK, StderrFilter};
+use super::supervision::{Action, Input, Policy, Supervision};
 use super::{Shared, lock};
 use logi_plugin_package::signature::Trust;
-
-/// A plugin that said hello and stayed up this long is healthy again: its next crash restarts
-/// it at once.
-const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 
 /// How long the report of a program that ended waits for the last of its stderr.
 const STDERR_DRAIN: Duration = Duration::from_millis(500);
@@ -267,6 +267,8 @@ fn log_stderr(shared: &Shared, plugin_id: &str, batch: Batch) {
     }
 }
 
+/// The driver of a [`Supervision`]: feeds it what happens to the run (its end, its hello, a
+/// stop, the deadline it asked for) and performs what it decides, in order.
 struct Watch<C> {
     shared: Arc<Shared>,
     plugin_id: String,
@@ -274,153 +276,158 @@ struct Watch<C> {
     stop: async_channel::Receiver<()>,
 }
 
-/// How a run being watched came to an end.
-enum Outcome {
-    /// It ended: `Ok` as it meant to.
-    Ended(Result<(), Ending>),
-    /// A stop was asked for.
-    Stop,
-    /// It said no hello within the limit.
-    NoHello,
+/// What the driver holds of the run under supervision.
+struct Current<R> {
+    /// The run, until it ends or is killed.
+    running: Option<R>,
+    /// Closed when the run says hello; `None` once that was told (or before any run).
+    hello: Option<async_channel::Receiver<()>>,
+    /// Whether a stop was heard: the channel is not listened to again (dropped, it would be
+    /// heard again at once).
+    stop_heard: bool,
 }
 
 impl<C: Container> Watch<C> {
     async fn run(self) {
-        let mut failures: u32 = 0;
+        let policy = Policy::from(&self.shared.config);
+        let mut supervision = Supervision::new(Instant::now(), policy);
+        let mut current = Current {
+            running: None,
+            hello: None,
+            stop_heard: false,
+        };
         loop {
-            let started = Instant::now();
-            let token = crate::secret::new_token();
-            // Closed when the run says hello.
-            let (said_hello, hello) = async_channel::bounded::<()>(1);
-            self.note(|diagnostics| diagnostics.launched(said_hello));
-            self.state(ContainerState::Launching);
-            let admitted = future::or(
-                async { Some(self.container.admit(&self.shared).await) },
-                async {
-                    self.stop_requested().await;
-                    None
-                },
-            )
-            .await;
-            match admitted {
-                None => return self.state(ContainerState::Stopped),
-                Some(Err(problem)) => {
-                    let why = format!("not launched: {problem}");
-                    self.log(LogLevel::Error, why.clone());
-                    self.shared.install_done(&self.plugin_id, Some(&why));
-                    return self.list_stopped(problem);
+            while let Some(action) = supervision.poll_action() {
+                if action == Action::Finished {
+                    return;
                 }
-                Some(Ok(())) => {}
-            }
-            let ended = match self.container.start(&self.shared, &token) {
-                Ok(running) => match self.watch(running, &hello).await {
-                    Some(ended) => ended,
-                    None => return,
-                },
-                Err(error) => {
-                    self.note(|diagnostics| diagnostics.not_started());
-                    Err(Ending::from(error))
+                if let Some(input) = self.perform(action, &mut current).await {
+                    supervision.handle_input(Instant::now(), input);
                 }
-            };
-            self.shared.codes.set(&self.plugin_id, None);
-            if !hello.is_closed() {
-                // An install is told whole after its first run, hello or not.
-                let how = match &ended {
-                    Ok(()) => "ended on its own".to_string(),
-                    Err(ending) => ending.how.clone(),
-                };
-                self.shared.install_done(&self.plugin_id, Some(&how));
             }
-            let ending = match ended {
-                Ok(()) => {
-                    self.log(LogLevel::Info, "ended on its own; not restarted".into());
-                    self.stopped("ended on its own".to_string().into(), false);
-                    return self.state(ContainerState::Stopped);
-                }
-                Err(ending) => ending,
-            };
-            // A run that never said hello is a failed start, however long it took.
-            let said_hello = hello.is_closed();
-            failures = if said_hello && started.elapsed() > HEALTHY_AFTER {
-                0
-            } else {
-                failures + 1
-            };
-            let quarantined = failures >= self.shared.config.crash_loop_limit;
-            let how = ending.how.clone();
-            // Kept before the crash is told, so that whoever hears of it can read why.
-            self.stopped(ending, quarantined);
-            self.state(ContainerState::Crashed);
-            if quarantined {
-                let why = format!(
-                    "quarantined after {failures} crashes in a row, the last: {how}; reload or \
-                     reinstall it to run it again"
-                );
-                self.log(LogLevel::Error, why.clone());
-                return self.list_stopped(why);
-            }
-            let delay = self.shared.config.restart.delay(failures.saturating_sub(1));
-            self.log(LogLevel::Error, format!("{how}; restarting in {delay:?}"));
-            let stopped = future::or(
-                async {
-                    async_io::Timer::after(delay).await;
-                    false
-                },
-                async {
-                    self.stop_requested().await;
-                    true
-                },
-            )
-            .await;
-            if stopped {
-                return self.state(ContainerState::Stopped);
-            }
+            self.hear(&mut supervision, &mut current).await;
         }
     }
 
-    /// Watches a run until it ends (`Some`: how), or until a stop is asked for (`None`: it has
-    /// been shut down). A run that says no hello (`hello` still open) within the limit is
-    /// killed, and ends as a crash.
-    async fn watch(
-        &self,
-        mut running: C::Running,
-        hello: &async_channel::Receiver<()>,
-    ) -> Option<Result<(), Ending>> {
-        let timeout = self.shared.config.hello_timeout;
-        let ended = async { Outcome::Ended(C::wait(&mut running).await) };
-        let stop = async {
-            self.stop_requested().await;
-            Outcome::Stop
+    /// Does what the supervision decided; what an action answers at once (the check before a
+    /// start, the start) is the next input.
+    async fn perform(&self, action: Action, current: &mut Current<C::Running>) -> Option<Input> {
+        match action {
+            Action::BeginRun => {
+                // Closed when the run says hello.
+                let (said_hello, hello) = async_channel::bounded::<()>(1);
+                self.note(|diagnostics| diagnostics.launched(said_hello));
+                current.hello = Some(hello);
+            }
+            Action::Admit => {
+                let admitted = async {
+                    match self.container.admit(&self.shared).await {
+                        Ok(()) => Input::Admitted,
+                        Err(problem) => Input::NotAdmitted(problem),
+                    }
+                };
+                let stop = async {
+                    self.stop_requested().await;
+                    Input::StopAsked
+                };
+                let input = future::or(admitted, stop).await;
+                current.stop_heard |= input == Input::StopAsked;
+                return Some(input);
+            }
+            Action::Start => {
+                return Some(match self.container.start(&self.shared, &crate::secret::new_token()) {
+                    Ok(running) => {
+                        current.running = Some(running);
+                        Input::Started
+                    }
+                    Err(error) => {
+                        self.note(|diagnostics| diagnostics.not_started());
+                        Input::StartFailed(error)
+                    }
+                });
+            }
+            Action::AskToStop => {
+                self.shared.withdraw(&self.plugin_id);
+                if let Some(running) = &current.running {
+                    C::ask_to_stop(running);
+                }
+            }
+            Action::Kill => {
+                if let Some(running) = current.running.take() {
+                    C::kill(running).await;
+                }
+            }
+            Action::ForgetCode => self.shared.codes.set(&self.plugin_id, None),
+            Action::State(state) => self.shared.set_state(&self.plugin_id, state),
+            Action::Log(level, message) => self.shared.log(&self.plugin_id, level, message),
+            Action::KeepStop {
+                ending,
+                quarantined,
+            } => self.stopped(ending, quarantined),
+            Action::ListStopped(problem) => self.list_stopped(problem),
+            Action::InstallDone(how) => self.shared.install_done(&self.plugin_id, Some(&how)),
+            Action::Finished => {}
+        }
+        None
+    }
+
+    /// Waits for what the supervision waits for (the run's end, its hello, a stop, or its
+    /// deadline) and tells it.
+    async fn hear(&self, supervision: &mut Supervision, current: &mut Current<C::Running>) {
+        let Current {
+            running,
+            hello,
+            stop_heard,
+        } = current;
+        let timeout = supervision.poll_timeout();
+        // A hello belongs to a run: between runs its channel is not listened to.
+        let listening = running.is_some();
+        let ended = async {
+            match running.as_mut() {
+                Some(running) => Input::Ended(C::wait(running).await),
+                None => future::pending().await,
+            }
         };
-        let no_hello = async {
-            let said = async {
-                let _ = hello.recv().await;
-                true
-            };
-            let late = async {
-                async_io::Timer::after(timeout).await;
-                false
-            };
-            if future::or(said, late).await {
-                // Said in time: only its end or a stop count now.
+        let said_hello = async {
+            match hello.as_ref().filter(|_| listening) {
+                Some(hello) => {
+                    let _ = hello.recv().await;
+                    Input::SaidHello
+                }
+                None => future::pending().await,
+            }
+        };
+        let stop = async {
+            if *stop_heard {
                 future::pending::<()>().await;
             }
-            Outcome::NoHello
+            self.stop_requested().await;
+            Input::StopAsked
         };
-        let outcome = future::or(ended, future::or(stop, no_hello)).await;
-        match outcome {
-            Outcome::Ended(ended) => Some(ended),
-            Outcome::Stop => {
-                self.shut_down(running).await;
-                None
+        let deadline = async {
+            match timeout {
+                Some((at, _)) => {
+                    async_io::Timer::at(at).await;
+                    Input::Timeout
+                }
+                None => future::pending().await,
             }
-            Outcome::NoHello => {
-                C::kill(running).await;
-                Some(Err(
-                    format!("said no hello within {timeout:?}; killed").into()
-                ))
+        };
+        let input = future::or(ended, future::or(said_hello, future::or(stop, deadline))).await;
+        match &input {
+            Input::Ended(_) => {
+                *running = None;
+                // A hello said just before the end still counts, though the end was heard
+                // first.
+                if hello.take().is_some_and(|hello| hello.is_closed()) {
+                    supervision.handle_input(Instant::now(), Input::SaidHello);
+                }
             }
+            Input::SaidHello => *hello = None,
+            Input::StopAsked => *stop_heard = true,
+            _ => {}
         }
+        supervision.handle_input(Instant::now(), input);
     }
 
     /// Lists the plugin `STOPPED` with the `problem` that keeps it from running.
@@ -428,43 +435,14 @@ impl<C: Container> Watch<C> {
         if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
             plugin.info.problem = Some(problem);
         }
-        self.state(ContainerState::Stopped);
+        self.shared
+            .set_state(&self.plugin_id, ContainerState::Stopped);
     }
 
     /// Returns once a stop is asked for, or the [`Supervisor`] is dropped: either way, the
     /// container must not outlive it.
     async fn stop_requested(&self) {
         let _ = self.stop.recv().await;
-    }
-
-    /// Withdraws the plugin's code (so it cannot reconnect), closes its session, and gives it
-    /// the grace period to end before killing it.
-    async fn shut_down(&self, mut running: C::Running) {
-        self.state(ContainerState::ShuttingDown);
-        self.shared.withdraw(&self.plugin_id);
-        C::ask_to_stop(&running);
-        let grace = self.shared.config.stop_grace;
-        let ended = future::or(
-            async {
-                // However it ends now, it ended: the stop asked for it.
-                let _ = C::wait(&mut running).await;
-                true
-            },
-            async {
-                async_io::Timer::after(grace).await;
-                false
-            },
-        )
-        .await;
-        if !ended {
-            self.log(
-                LogLevel::Warning,
-                format!("still running after {grace:?}; killed"),
-            );
-            C::kill(running).await;
-        }
-        self.stopped("stopped by the host".to_string().into(), false);
-        self.state(ContainerState::Stopped);
     }
 
     /// Keeps the report of the run that just ended as the plugin's last stop.
@@ -481,14 +459,6 @@ impl<C: Container> Watch<C> {
         if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
             change(&mut plugin.diagnostics);
         }
-    }
-
-    fn state(&self, state: ContainerState) {
-        self.shared.set_state(&self.plugin_id, state);
-    }
-
-    fn log(&self, level: LogLevel, message: String) {
-        self.shared.log(&self.plugin_id, level, message);
     }
 }
 
