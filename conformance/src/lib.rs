@@ -11,6 +11,17 @@
 //! expected and what was seen) or skipped (when the options give the kit nothing to provoke the
 //! behaviour with). Checks read the peer's frames themselves ([`wire`]) rather than through a
 //! session of the core, which would hide the misbehaviour a check is looking for.
+//!
+//! ```no_run
+//! use logi_plugin_conformance::{PluginOptions, check_plugin};
+//!
+//! // Launch the plugin program as a host would and play the manager against it.
+//! let report = check_plugin(&PluginOptions::new("target/debug/my-plugin")).unwrap();
+//! for check in report.failed() {
+//!     eprintln!("{}: {}", check.name, check.detail);
+//! }
+//! std::process::exit(if report.passed() { 0 } else { 1 });
+//! ```
 
 mod exchange;
 mod manager;

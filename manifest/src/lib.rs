@@ -5,6 +5,17 @@
 //! the files it names (icons, executables) against the package's contents. Decisions where the
 //! seed is garbled or silent are in `docs/manifest.md`. [`localization`] translates the
 //! user-facing strings (seed chapter 3).
+//!
+//! ```no_run
+//! use logi_plugin_manifest::Manifest;
+//!
+//! let text = std::fs::read_to_string("my-plugin/manifest.json").unwrap();
+//! match Manifest::parse(&text) {
+//!     Ok(manifest) => println!("{} {}", manifest.plugin_id, manifest.version),
+//!     // Every problem at once, each naming its field and the bad value.
+//!     Err(errors) => eprintln!("{errors}"),
+//! }
+//! ```
 
 mod model;
 mod package_path;

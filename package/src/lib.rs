@@ -9,6 +9,24 @@
 //! would collide on macOS and Windows). The manifest, its localizations and the files it names
 //! are checked before anything reaches the disk, and all problems are reported at once.
 //! [`signature`] says who published a package and that it is unchanged.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::path::Path;
+//! use logi_plugin_package::signature::{SecretKey, TrustStore};
+//! use logi_plugin_package::{Limits, Package};
+//!
+//! // Pack a folder, signed; read it back as a host does, and check who signed it.
+//! let mut package = Package::from_dir(Path::new("my-plugin"), Limits::default())?;
+//! let key = SecretKey::generate()?;
+//! package.sign("Example Ltd", &key);
+//! std::fs::write("my-plugin-1.0.0.zip", package.to_zip()?)?;
+//! let read = Package::from_zip_file(Path::new("my-plugin-1.0.0.zip"), Limits::default())?;
+//! let mut trust = TrustStore::default();
+//! trust.add(key.public_key(), "Example Ltd");
+//! println!("{:?}", read.verify(&trust, false)?);
+//! # Ok(()) }
+//! ```
 
 mod error;
 mod limits;

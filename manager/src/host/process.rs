@@ -335,16 +335,21 @@ impl<C: Container> Watch<C> {
                 return Some(input);
             }
             Action::Start => {
-                return Some(match self.container.start(&self.shared, &crate::secret::new_token()) {
-                    Ok(running) => {
-                        current.running = Some(running);
-                        Input::Started
-                    }
-                    Err(error) => {
-                        self.note(|diagnostics| diagnostics.not_started());
-                        Input::StartFailed(error)
-                    }
-                });
+                return Some(
+                    match self
+                        .container
+                        .start(&self.shared, &crate::secret::new_token())
+                    {
+                        Ok(running) => {
+                            current.running = Some(running);
+                            Input::Started
+                        }
+                        Err(error) => {
+                            self.note(|diagnostics| diagnostics.not_started());
+                            Input::StartFailed(error)
+                        }
+                    },
+                );
             }
             Action::AskToStop => {
                 self.shared.withdraw(&self.plugin_id);
