@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use logi_plugin_core::session::{PeerProcess, PluginRegistry};
 
-use super::lock;
+use logi_plugin_transports::lock::lock;
 
 /// The plugins allowed to connect now.
 #[derive(Default)]

@@ -11,7 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::HostError;
+use super::error::HostError;
 
 /// The lock file's name in the data directory.
 pub(super) const LOCK_FILE: &str = "manager.lock";

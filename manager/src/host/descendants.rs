@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use logi_plugin_transports::TOKEN_ENV;
 use rustix::process::{Pid, Signal, WaitOptions, getpid, kill_process, waitpid};
 
-use super::lock;
 use crate::offload::off_executor;
+use logi_plugin_transports::lock::lock;
 
 /// How often the host's children are looked at while plugins run.
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
