@@ -24,7 +24,7 @@ use logi_plugin_manifest::{Command, CommandPlatform, Manifest, OsPlatform};
 
 use super::installing::Installing;
 use super::process::Process;
-use super::{Host, HostError, HostEvent, InstallPhases, Plugin, Shared, lock};
+use super::{Host, HostError, InstallPhases, Plugin, Shared};
 use crate::offload::off_executor;
 use logi_plugin_package::signature::Trust;
 use logi_plugin_package::{self as package, Package, PackageError};
@@ -113,9 +113,10 @@ impl Host {
                 self.shared.log(&plugin_id, LogLevel::Warning, message);
             }
         }
-        let installation = lock(&self.shared.plugins)
-            .get(&plugin_id)
-            .map(|plugin| plugin.info.installation);
+        let installation = self.shared.core(|core| {
+            core.plugin(&plugin_id)
+                .map(|plugin| plugin.info.installation)
+        });
         match installation {
             Some(InstallationType::Core) => return Err(HostError::CorePlugin(plugin_id)),
             Some(installation @ InstallationType::External) => {
@@ -191,16 +192,13 @@ impl Host {
 
     async fn uninstall_plugin(&self, plugin_id: &str) -> Result<(), HostError> {
         let _one_at_a_time = self.shared.lifecycle.lock().await;
-        let (manifest, dir) = {
-            let plugins = lock(&self.shared.plugins);
-            let plugin = plugins
-                .get(plugin_id)
-                .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
-            if plugin.info.installation == InstallationType::Core {
-                return Err(HostError::CorePlugin(plugin_id.into()));
-            }
-            (plugin.info.manifest.clone(), plugin.dir.clone())
-        };
+        let (manifest, dir, installation) = self.shared.with_plugin(plugin_id, |plugin| {
+            let info = &plugin.info;
+            (info.manifest.clone(), plugin.dir.clone(), info.installation)
+        })?;
+        if installation == InstallationType::Core {
+            return Err(HostError::CorePlugin(plugin_id.into()));
+        }
         self.stop(plugin_id).await;
         // An EXTERNAL plugin has no folder; its code goes, and its session with it.
         self.shared.withdraw(plugin_id);
@@ -220,7 +218,7 @@ impl Host {
             remove_dir(dir)?;
         }
         self.shared.settings.remove_plugin(plugin_id)?;
-        lock(&self.shared.plugins).remove(plugin_id);
+        self.shared.core(|core| core.remove(plugin_id));
         Ok(())
     }
 
@@ -228,11 +226,12 @@ impl Host {
     /// `UNINSTALL_ALL_COMPLETED`, or `UNINSTALL_ALL_FAILED` naming each plugin that could not
     /// be removed (the others are removed all the same).
     pub async fn uninstall_all(&self) -> Result<(), HostError> {
-        let plugin_ids: Vec<String> = lock(&self.shared.plugins)
-            .iter()
-            .filter(|(_, plugin)| plugin.info.installation != InstallationType::Core)
-            .map(|(plugin_id, _)| plugin_id.clone())
-            .collect();
+        let plugin_ids: Vec<String> = self.shared.core(|core| {
+            core.plugins()
+                .filter(|plugin| plugin.info.installation != InstallationType::Core)
+                .map(|plugin| plugin.info.manifest.plugin_id.clone())
+                .collect()
+        });
         let mut failures = Vec::new();
         for plugin_id in &plugin_ids {
             if let Err(error) = self.uninstall(plugin_id).await {
@@ -253,9 +252,10 @@ impl Host {
 
     /// Stops a plugin's process, if it has one, and waits for it to exit.
     async fn stop(&self, plugin_id: &str) {
-        let supervisor = lock(&self.shared.plugins)
-            .get_mut(plugin_id)
-            .and_then(|plugin| plugin.supervisor.take());
+        let supervisor = self.shared.core(|core| {
+            core.plugin_mut(plugin_id)
+                .and_then(|plugin| plugin.supervisor.take())
+        });
         if let Some(supervisor) = supervisor {
             supervisor.stop().await;
         }
@@ -360,13 +360,9 @@ impl Host {
     /// reads is refused with its problems, and the plugin left running as it was.
     pub async fn reload(&self, plugin_id: &str) -> Result<(), HostError> {
         let _one_at_a_time = self.shared.lifecycle.lock().await;
-        let (installation, dir) = {
-            let plugins = lock(&self.shared.plugins);
-            let plugin = plugins
-                .get(plugin_id)
-                .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
+        let (installation, dir) = self.shared.with_plugin(plugin_id, |plugin| {
             (plugin.info.installation, plugin.dir.clone())
-        };
+        })?;
         let dir = match (installation, dir) {
             (InstallationType::Core, _) => return Err(HostError::CorePlugin(plugin_id.into())),
             (InstallationType::Installed, Some(dir)) => dir,
@@ -464,7 +460,6 @@ impl Shared {
         };
         let mut plugin = Plugin::installed(package, state, dir.clone());
         plugin.installing = installing;
-        lock(&self.plugins).insert(plugin_id.clone(), plugin);
         match program {
             Some(program) => {
                 // A launched plugin's states come from its supervisor, `LAUNCHING` first.
@@ -474,9 +469,10 @@ impl Shared {
                     dir,
                     checked: AtomicBool::new(checked),
                 };
+                self.core(|core| core.list_supervised(plugin));
                 self.supervise(&plugin_id, process);
             }
-            None => self.emit(HostEvent::State { plugin_id, state }),
+            None => self.core(|core| core.list(plugin)),
         }
     }
 
@@ -495,18 +491,18 @@ impl Shared {
             LogLevel::Error,
             format!("not launched: {problem}"),
         );
-        let state = plugin.info.state;
         plugin.info.problem = Some(problem);
-        lock(&self.plugins).insert(plugin_id.clone(), plugin);
-        self.emit(HostEvent::State { plugin_id, state });
+        self.core(|core| core.list(plugin));
     }
 
     fn notice(&self, event: PluginInstallationEvent, plugin_id: &str, description: Option<String>) {
-        self.emit(HostEvent::Installation(InstallationEventNotice {
-            event: event.into(),
-            plugin_id: plugin_id.into(),
-            description,
-        }));
+        self.core(|core| {
+            core.notice(InstallationEventNotice {
+                event: event.into(),
+                plugin_id: plugin_id.into(),
+                description,
+            })
+        });
     }
 }
 

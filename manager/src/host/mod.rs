@@ -10,12 +10,14 @@
 
 mod codes;
 mod config;
+mod core;
 pub(crate) mod data;
 #[cfg(target_os = "linux")]
 mod descendants;
 mod diagnostics;
 mod error;
 mod event;
+mod info;
 mod install;
 mod installing;
 mod library;
@@ -29,16 +31,16 @@ mod supervision;
 mod views;
 
 use codes::Codes;
+use core::{HostCore, Plugin};
 
-use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use logi_plugin_core::Message;
-use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginDetails};
+use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
@@ -46,8 +48,6 @@ use logi_plugin_core::proto::plugin::{
 };
 use logi_plugin_core::session::ManagerConfig;
 use logi_plugin_core::view::View;
-use logi_plugin_manifest::Manifest;
-use logi_plugin_manifest::localization::Localizations;
 use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::ws::{WsListener, WsOptions};
@@ -58,65 +58,12 @@ pub use diagnostics::{Ending, Stage, StopReport};
 pub use error::HostError;
 pub use event::HostEvent;
 pub(crate) use event::message_json;
+pub use info::PluginInfo;
 pub use phases::InstallPhases;
 pub use source::SourcePackage;
 
 use crate::settings::SettingsStore;
-use logi_plugin_package::{MANIFEST_PATH, Package};
 use logi_plugin_transports::lock::lock;
-
-/// A plugin as the host knows it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PluginInfo {
-    /// Its manifest, as installed.
-    pub manifest: Manifest,
-    /// How it came to the host.
-    pub installation: InstallationType,
-    /// Its process's state.
-    pub state: ContainerState,
-    /// Whether its session is up.
-    pub connected: bool,
-    /// Why the host does not run it, when it does not (its files no longer match their
-    /// signature, say).
-    pub problem: Option<String>,
-    /// Whether its latest configuration scheme said the user must log in.
-    pub login_required: bool,
-    /// Its `manifest.json` as its package holds it; `None` for CORE and EXTERNAL plugins, which
-    /// are registered with a manifest already read.
-    pub manifest_file: Option<String>,
-    /// Its package's translations (none for CORE and EXTERNAL plugins).
-    pub localizations: Localizations,
-    /// Why its last run ended, once one has.
-    pub last_stop: Option<StopReport>,
-}
-
-impl PluginInfo {
-    /// The plugin as the client library describes it (seed 9.3.3), localized for `language`.
-    pub fn details(&self, language: &str) -> PluginDetails {
-        let manifest = self.localizations.localize(&self.manifest, language);
-        let manifest_json = self.manifest_file.as_deref().and_then(|text| {
-            let mut json: serde_json::Value = serde_json::from_str(text).ok()?;
-            self.localizations.localize_json(&mut json, language);
-            Some(json.to_string())
-        });
-        PluginDetails {
-            plugin_id: manifest.plugin_id,
-            name: manifest.name,
-            version: manifest.version.to_string(),
-            author: manifest.author,
-            description: manifest.description,
-            installation_type: self.installation.into(),
-            container_state: self.state.into(),
-            connected: self.connected,
-            manifest_json,
-            problem: self.problem.clone(),
-            last_stop: self
-                .last_stop
-                .as_ref()
-                .map(|stop| Box::new(stop.to_proto())),
-        }
-    }
-}
 
 /// A plugin manager host. Clones share one host.
 #[derive(Clone)]
@@ -129,8 +76,9 @@ struct Shared {
     config: HostConfig,
     codes: Arc<Codes>,
     settings: SettingsStore,
-    plugins: Mutex<BTreeMap<String, Plugin>>,
-    subscribers: Mutex<Vec<async_channel::Sender<HostEvent>>>,
+    /// The plugins, the statuses they reported and the subscribers: changed and told only
+    /// through [`Shared::core`].
+    core: Mutex<HostCore>,
     /// How CORE plugins connect.
     memory: MemoryConnector,
     /// Where the WebSocket listener is, if there is one.
@@ -148,71 +96,12 @@ struct Shared {
     language: Mutex<String>,
     /// Tells the accepting task the language new sessions announce.
     language_tx: async_channel::Sender<String>,
-    /// The latest status each action or control instance reported, by plugin and instance
-    /// (seed 9.5.3 `action_status`).
-    statuses: Mutex<HashMap<(String, String), Message>>,
     /// The client library sessions, closed at shutdown.
     clients: Mutex<Vec<ManagerConnection>>,
     /// Held by each install, uninstall and reload for its whole length.
     lifecycle: smol::lock::Mutex<()>,
     /// The data directory's lock, given up at shutdown.
     data_dir: Mutex<data::DataDir>,
-}
-
-struct Plugin {
-    info: PluginInfo,
-    /// Its folder, for an installed plugin.
-    dir: Option<PathBuf>,
-    connection: Option<ManagerConnection>,
-    /// Stops the supervisor of what runs it; closed when the supervisor ends.
-    supervisor: Option<process::Supervisor>,
-    /// What is noted of its current run, for its next stop report.
-    diagnostics: diagnostics::Diagnostics,
-    /// What it is shown, across its sessions.
-    views: views::Views,
-    /// The install that brought it, until its first run says hello.
-    installing: Option<installing::Installing>,
-}
-
-impl Plugin {
-    fn new(
-        manifest: Manifest,
-        installation: InstallationType,
-        state: ContainerState,
-        dir: Option<PathBuf>,
-    ) -> Plugin {
-        Plugin {
-            info: PluginInfo {
-                manifest,
-                installation,
-                state,
-                connected: false,
-                problem: None,
-                login_required: false,
-                manifest_file: None,
-                localizations: Localizations::default(),
-                last_stop: None,
-            },
-            dir,
-            connection: None,
-            supervisor: None,
-            diagnostics: diagnostics::Diagnostics::default(),
-            views: views::Views::default(),
-            installing: None,
-        }
-    }
-
-    /// A plugin installed from `package` into `dir`.
-    fn installed(package: &Package, state: ContainerState, dir: PathBuf) -> Plugin {
-        let manifest = package.manifest().clone();
-        let mut plugin = Plugin::new(manifest, InstallationType::Installed, state, Some(dir));
-        plugin.info.manifest_file = package
-            .files()
-            .get(MANIFEST_PATH)
-            .map(|file| String::from_utf8_lossy(&file.bytes).into_owned());
-        plugin.info.localizations = package.localizations().clone();
-        plugin
-    }
 }
 
 /// A loopback WebSocket listener on `addr`, and the address it got (port 0 picks one).
@@ -282,15 +171,13 @@ impl Host {
             development: AtomicBool::new(config.development),
             language: Mutex::new(config.language.clone()),
             language_tx,
-            statuses: Mutex::new(HashMap::new()),
             clients: Mutex::new(Vec::new()),
             lifecycle: smol::lock::Mutex::new(()),
             data_dir: Mutex::new(data_dir),
             config,
             codes,
             settings,
-            plugins: Mutex::new(BTreeMap::new()),
-            subscribers: Mutex::new(Vec::new()),
+            core: Mutex::new(HostCore::default()),
             memory: listener.memory_connector(),
             websocket,
             accepting: Mutex::new(Vec::new()),
@@ -313,24 +200,21 @@ impl Host {
     /// (an event may repeat what the snapshot already shows).
     pub fn watch(&self) -> (Vec<PluginInfo>, async_channel::Receiver<HostEvent>) {
         let (tx, rx) = async_channel::unbounded();
-        // Changes are made under the plugins lock and emitted after it: holding it while
-        // subscribing puts each change either in the snapshot or in the channel.
-        let plugins = lock(&self.shared.plugins);
-        lock(&self.shared.subscribers).push(tx);
-        let snapshot = plugins.values().map(|plugin| plugin.info.clone()).collect();
+        // Changes are made and told under the core's lock: each is in the snapshot or in the
+        // channel, never both, never neither.
+        let snapshot = self.shared.core(|core| core.subscribe(tx));
         (snapshot, rx)
     }
 
     /// Every plugin, by id.
     pub fn plugins(&self) -> Vec<PluginInfo> {
-        let plugins = lock(&self.shared.plugins);
-        plugins.values().map(|plugin| plugin.info.clone()).collect()
+        self.shared.core(|core| core.infos())
     }
 
     /// The plugin `plugin_id`, as the host knows it now.
     pub fn plugin(&self, plugin_id: &str) -> Option<PluginInfo> {
-        let plugins = lock(&self.shared.plugins);
-        plugins.get(plugin_id).map(|plugin| plugin.info.clone())
+        self.shared
+            .core(|core| core.plugin(plugin_id).map(|plugin| plugin.info.clone()))
     }
 
     /// The local socket plugins connect to.
@@ -397,11 +281,7 @@ impl Host {
         *lock(&self.shared.language) = language_code.to_string();
         // Sessions accepted from now on announce it; the accepting task applies it first.
         let _ = self.shared.language_tx.try_send(language_code.to_string());
-        let plugins = lock(&self.shared.plugins);
-        for connection in plugins
-            .values()
-            .filter_map(|plugin| plugin.connection.as_ref())
-        {
+        for connection in self.shared.connections() {
             connection.close();
         }
         Ok(())
@@ -443,8 +323,8 @@ impl Host {
     /// The latest status a plugin reported for an action or control instance, on its own or
     /// answering a request.
     pub fn status(&self, plugin_id: &str, instance_id: &str) -> Option<Message> {
-        let key = (plugin_id.to_string(), instance_id.to_string());
-        lock(&self.shared.statuses).get(&key).cloned()
+        self.shared
+            .core(|core| core.status(plugin_id, instance_id).cloned())
     }
 
     /// Starts a plugin's login (`InitLogin`, seed 5.16). The host has no OAuth redirect endpoint
@@ -493,22 +373,21 @@ impl Host {
         for task in accepting {
             task.cancel().await;
         }
-        let supervisors: Vec<_> = lock(&self.shared.plugins)
-            .values_mut()
-            .filter_map(|plugin| plugin.supervisor.take())
-            .collect();
+        let supervisors: Vec<_> = self.shared.core(|core| {
+            core.plugins_mut()
+                .filter_map(|plugin| plugin.supervisor.take())
+                .collect()
+        });
         for supervisor in supervisors {
             supervisor.stop().await;
         }
         // Each plugin's end took its descendants; this takes any that raced it.
         #[cfg(target_os = "linux")]
         descendants::end_stragglers().await;
-        let plugins = lock(&self.shared.plugins);
-        for connection in plugins
-            .values()
-            .filter_map(|plugin| plugin.connection.as_ref())
-            .chain(lock(&self.shared.clients).iter())
-        {
+        for connection in self.shared.connections() {
+            connection.close();
+        }
+        for connection in lock(&self.shared.clients).iter() {
             connection.close();
         }
         // Every plugin is gone: another host may have the folder.
@@ -517,77 +396,60 @@ impl Host {
 }
 
 impl Shared {
-    fn emit(&self, event: HostEvent) {
-        lock(&self.subscribers).retain(|subscriber| subscriber.try_send(event.clone()).is_ok());
+    /// Makes a change to the host's state, and tells the subscribers what it changed before
+    /// letting go: the one way anything is told.
+    fn core<R>(&self, change: impl FnOnce(&mut HostCore) -> R) -> R {
+        let mut core = lock(&self.core);
+        let result = change(&mut core);
+        for event in core.take_events() {
+            core.subscribers
+                .retain(|subscriber| subscriber.try_send(event.clone()).is_ok());
+        }
+        result
     }
 
+    /// Every plugin session open now.
+    fn connections(&self) -> Vec<ManagerConnection> {
+        self.core(|core| {
+            core.plugins()
+                .filter_map(|plugin| plugin.connection.clone())
+                .collect()
+        })
+    }
+
+    /// A line of `plugin_id`'s: to the log sink (outside the core's lock, so that a sink may
+    /// ask the host anything), kept for its stop report, and told.
     fn log(&self, plugin_id: &str, level: LogLevel, message: String) {
-        self.write_log(plugin_id, level, &message);
-        self.emit(HostEvent::Log {
-            plugin_id: plugin_id.into(),
-            level,
-            message,
-        });
-    }
-
-    /// Writes a line of `plugin_id`'s to the log sink and keeps it among the plugin's last lines
-    /// (for its stop report), without a [`HostEvent::Log`]: for a line whose subscribers are told
-    /// by an event of its own.
-    fn write_log(&self, plugin_id: &str, level: LogLevel, message: &str) {
-        self.config.log.write(Some(plugin_id), level, message);
-        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
-            plugin.diagnostics.logged(level, message);
-        }
-    }
-
-    /// Keeps a status as the latest of its instance (each status of a list).
-    fn remember_status(&self, plugin_id: &str, message: &Message) {
-        let instance = match message {
-            Message::ActionCellStatus(status) => &status.action_instance_id,
-            Message::AnalogControlStatus(status) => &status.analog_control_instance_id,
-            Message::AnalogControlStatusList(list) => {
-                let statuses = list.statuses.iter().cloned().map(Message::from);
-                let actions = list.action_statuses.iter().cloned().map(Message::from);
-                for status in statuses.chain(actions) {
-                    self.remember_status(plugin_id, &status);
-                }
-                return;
-            }
-            _ => return,
-        };
-        let key = (plugin_id.to_string(), instance.clone());
-        lock(&self.statuses).insert(key, message.clone());
-    }
-
-    /// Notes whether a plugin's configuration scheme asks for a login; a plugin that starts
-    /// asking is announced ([`HostEvent::LoginRequired`]).
-    fn remember_login(&self, plugin_id: &str, message: &Message) {
-        let Message::PluginActionConfigurationSchemeResponse(scheme) = message else {
-            return;
-        };
-        // The seed keeps a misspelt twin of the field "for compatibility": either counts.
-        let Some(required) = scheme.login_required.or(scheme.loging_required) else {
-            return;
-        };
-        let newly = match lock(&self.plugins).get_mut(plugin_id) {
-            Some(plugin) => !std::mem::replace(&mut plugin.info.login_required, required),
-            None => false,
-        };
-        if required && newly {
-            self.emit(HostEvent::LoginRequired {
-                plugin_id: plugin_id.into(),
-            });
-        }
+        self.config.log.write(Some(plugin_id), level, &message);
+        self.core(|core| core.log(plugin_id, level, message));
     }
 
     fn set_state(&self, plugin_id: &str, state: ContainerState) {
-        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
-            plugin.info.state = state;
+        self.core(|core| core.set_state(plugin_id, state));
+    }
+
+    /// A plugin's run said hello (or, with `ended`, ended without one, saying how): a plugin
+    /// just installed has its install told whole.
+    fn install_done(&self, plugin_id: &str, ended: Option<&str>) {
+        let line = self.core(|core| core.install_done(plugin_id, ended, Instant::now()));
+        self.log_install(plugin_id, line);
+    }
+
+    /// A plugin just installed that has no program to launch is up as soon as its install is
+    /// complete: its install is told whole.
+    fn install_done_without_program(&self, plugin_id: &str) {
+        let now = Instant::now();
+        let line = self.core(|core| core.install_done_without_program(plugin_id, now));
+        self.log_install(plugin_id, line);
+    }
+
+    /// An install's line, to the log sink only: its subscribers have the `Installed` event.
+    fn log_install(&self, plugin_id: &str, line: Option<String>) {
+        if let Some(line) = line {
+            self.config
+                .log
+                .write(Some(plugin_id), LogLevel::Info, &line);
         }
-        self.emit(HostEvent::State {
-            plugin_id: plugin_id.into(),
-            state,
-        });
     }
 
     /// Withdraws a plugin's code, so that it cannot connect again, and closes its session.
@@ -606,9 +468,11 @@ impl Shared {
     /// Supervises what runs `plugin_id`, keeping the supervisor with the plugin.
     fn supervise(self: &Arc<Shared>, plugin_id: &str, container: impl process::Container) {
         let supervisor = process::supervise(self, plugin_id, container);
-        if let Some(plugin) = lock(&self.plugins).get_mut(plugin_id) {
-            plugin.supervisor = Some(supervisor);
-        }
+        self.core(|core| {
+            if let Some(plugin) = core.plugin_mut(plugin_id) {
+                plugin.supervisor = Some(supervisor);
+            }
+        });
     }
 
     fn connection(&self, plugin_id: &str) -> Result<ManagerConnection, HostError> {
@@ -622,11 +486,12 @@ impl Shared {
         plugin_id: &str,
         edit: impl FnOnce(&mut Plugin) -> R,
     ) -> Result<R, HostError> {
-        let mut plugins = lock(&self.plugins);
-        let plugin = plugins
-            .get_mut(plugin_id)
-            .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
-        Ok(edit(plugin))
+        self.core(|core| {
+            let plugin = core
+                .plugin_mut(plugin_id)
+                .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
+            Ok(edit(plugin))
+        })
     }
 
     /// Sends a plugin a request on `connection` and waits for its answer (at most 10 s),
@@ -645,8 +510,10 @@ impl Shared {
                 error,
             })?;
         if let Some(message) = &answer.message {
-            self.remember_status(plugin_id, message);
-            self.remember_login(plugin_id, message);
+            self.core(|core| {
+                core.remember_status(plugin_id, message);
+                core.remember_login(plugin_id, message);
+            });
         }
         Ok(answer)
     }

@@ -21,16 +21,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
-use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 
+use super::Shared;
 #[cfg(target_os = "linux")]
 use super::descendants::Lineage;
 use super::diagnostics::Ending;
 use super::stderr::{Batch, CHUNK, StderrFilter};
 use super::supervision::{Action, Input, Policy, Supervision};
-use super::{Shared, lock};
 use logi_plugin_package::signature::Trust;
 
 /// How long the report of a program that ended waits for the last of its stderr.
@@ -174,7 +173,8 @@ impl Container for Process {
             let pid = child.id();
             Ok((child, pid))
         })?;
-        shared.install_launched(&self.plugin_id);
+        let now = Instant::now();
+        shared.core(|core| core.install_launched(&self.plugin_id, now));
         let (done, stderr_done) = async_channel::bounded::<()>(1);
         // What it writes to stderr goes to the log (within limits), and into its stop report.
         if let Some(stderr) = child.stderr.take() {
@@ -254,13 +254,12 @@ fn log_stderr(shared: &Shared, plugin_id: &str, batch: Batch) {
     for line in batch.logged {
         shared.log(plugin_id, LogLevel::Info, format!("stderr: {line}"));
     }
-    if !batch.dropped.is_empty()
-        && let Some(plugin) = lock(&shared.plugins).get_mut(plugin_id)
-    {
-        for line in &batch.dropped {
-            let line = format!("stderr: {line}");
-            plugin.diagnostics.logged(LogLevel::Info, &line);
-        }
+    if !batch.dropped.is_empty() {
+        shared.core(|core| {
+            for line in &batch.dropped {
+                core.logged(plugin_id, LogLevel::Info, &format!("stderr: {line}"));
+            }
+        });
     }
     if let Some(note) = batch.note {
         shared.log(plugin_id, LogLevel::Warning, note);
@@ -437,11 +436,8 @@ impl<C: Container> Watch<C> {
 
     /// Lists the plugin `STOPPED` with the `problem` that keeps it from running.
     fn list_stopped(&self, problem: String) {
-        if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
-            plugin.info.problem = Some(problem);
-        }
         self.shared
-            .set_state(&self.plugin_id, ContainerState::Stopped);
+            .core(|core| core.list_stopped(&self.plugin_id, problem));
     }
 
     /// Returns once a stop is asked for, or the [`Supervisor`] is dropped: either way, the
@@ -452,18 +448,18 @@ impl<C: Container> Watch<C> {
 
     /// Keeps the report of the run that just ended as the plugin's last stop.
     fn stopped(&self, ending: Ending, quarantined: bool) {
-        if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
-            let report = plugin.diagnostics.report(ending, quarantined);
-            plugin.info.last_stop = Some(report);
-        }
+        self.shared
+            .core(|core| core.stopped(&self.plugin_id, ending, quarantined));
     }
 
     /// Changes the plugin's diagnostics; a plugin no longer listed has none, and the change is
     /// dropped (with what it holds).
     fn note(&self, change: impl FnOnce(&mut super::diagnostics::Diagnostics)) {
-        if let Some(plugin) = lock(&self.shared.plugins).get_mut(&self.plugin_id) {
-            change(&mut plugin.diagnostics);
-        }
+        self.shared.core(|core| {
+            if let Some(plugin) = core.plugin_mut(&self.plugin_id) {
+                change(&mut plugin.diagnostics);
+            }
+        });
     }
 }
 

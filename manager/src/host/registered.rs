@@ -23,7 +23,7 @@ use logi_plugin_sdk::{ClientConfig, PluginClient};
 
 use super::diagnostics::Ending;
 use super::process::Container;
-use super::{Host, HostError, HostEvent, Plugin, Shared, lock};
+use super::{Host, HostError, Plugin, Shared};
 
 /// A CORE plugin's body: given a connected-to-be client, runs the plugin until it returns.
 type Run = Arc<dyn Fn(PluginClient) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
@@ -64,7 +64,7 @@ impl Host {
         self.shared
             .register(manifest, InstallationType::External, state)?;
         self.shared.codes.set(&plugin_id, Some(code.into()));
-        self.shared.emit(HostEvent::State { plugin_id, state });
+        self.shared.set_state(&plugin_id, state);
         Ok(())
     }
 }
@@ -78,16 +78,17 @@ impl Shared {
         state: ContainerState,
     ) -> Result<(), HostError> {
         let plugin_id = manifest.plugin_id.clone();
-        let mut plugins = lock(&self.plugins);
-        if let Some(existing) = plugins.get(&plugin_id) {
-            return Err(HostError::Taken {
-                plugin_id,
-                installation: existing.info.installation,
-            });
-        }
-        let plugin = Plugin::new(manifest, installation, state, None);
-        plugins.insert(plugin_id, plugin);
-        Ok(())
+        self.core(|core| {
+            if let Some(existing) = core.plugin(&plugin_id) {
+                return Err(HostError::Taken {
+                    plugin_id,
+                    installation: existing.info.installation,
+                });
+            }
+            // Told when its supervisor (CORE) or its code (EXTERNAL) is in place.
+            core.list_supervised(Plugin::new(manifest, installation, state, None));
+            Ok(())
+        })
     }
 }
 

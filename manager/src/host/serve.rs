@@ -13,7 +13,7 @@ use logi_plugin_core::session::{Event, Peer, Reply};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::{ManagerConnection, ManagerListener};
 
-use super::{HostEvent, Shared, lock};
+use super::Shared;
 use crate::bounds::AcceptFailures;
 use crate::settings::{Conflict, Stored};
 
@@ -90,19 +90,12 @@ async fn serve(shared: Arc<Shared>, connection: ManagerConnection) {
 /// Serves one plugin's session until it closes.
 async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello: PluginHello) {
     let plugin_id = hello.plugin_id;
-    let installation = match lock(&shared.plugins).get_mut(&plugin_id) {
-        Some(plugin) => {
-            plugin.connection = Some(connection.clone());
-            plugin.info.connected = true;
-            plugin.diagnostics.connected();
-            plugin.info.installation
-        }
-        None => return,
+    let connected = connection.clone();
+    let version = hello.plugin_version;
+    let Some(installation) = shared.core(|core| core.connected(&plugin_id, connected, version))
+    else {
+        return;
     };
-    shared.emit(HostEvent::Connected {
-        plugin_id: plugin_id.clone(),
-        version: hello.plugin_version,
-    });
     // The host runs no container for an EXTERNAL plugin: its state stays `NOT_APPLICABLE`.
     if installation != InstallationType::External {
         shared.set_state(&plugin_id, ContainerState::Running);
@@ -122,10 +115,12 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
     let resync = super::views::resync(shared.clone(), plugin_id.clone(), connection.clone());
     smol::spawn(resync).detach();
     while let Some(event) = connection.next_event().await {
-        if let Event::Request { message, .. } | Event::Notification { message } = &event
-            && let Some(plugin) = lock(&shared.plugins).get_mut(&plugin_id)
-        {
-            plugin.diagnostics.heard(message.full_name());
+        if let Event::Request { message, .. } | Event::Notification { message } = &event {
+            shared.core(|core| {
+                if let Some(plugin) = core.plugin_mut(&plugin_id) {
+                    plugin.diagnostics.heard(message.full_name());
+                }
+            });
         }
         match event {
             Event::Request { id, message } => {
@@ -138,36 +133,13 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
                 shared.log(&plugin_id, level, format!("session closed: {reason}"));
                 // Marked before it is told, so that a subscriber asking finds it gone; not told
                 // at all when a newer session has already taken this one's place.
-                if forget(&shared, &plugin_id) {
-                    shared.emit(HostEvent::Disconnected {
-                        plugin_id: plugin_id.clone(),
-                        reason: reason.to_string(),
-                    });
-                }
+                shared.core(|core| core.disconnected(&plugin_id, reason.to_string()));
             }
             _ => {}
         }
     }
     // The session may end without a `Closed` (its driver gone).
-    forget(&shared, &plugin_id);
-}
-
-/// Forgets a plugin's closed session; a newer one that already took its place stays. Whether
-/// it forgot one.
-fn forget(shared: &Shared, plugin_id: &str) -> bool {
-    let mut plugins = lock(&shared.plugins);
-    let Some(plugin) = plugins.get_mut(plugin_id) else {
-        return false;
-    };
-    let closed = plugin
-        .connection
-        .as_ref()
-        .is_some_and(|connection| connection.close_reason().is_some());
-    if closed {
-        plugin.info.connected = false;
-        plugin.connection = None;
-    }
-    closed
+    shared.core(|core| core.forget_session(&plugin_id));
 }
 
 /// The host's answer to a plugin's request.
@@ -249,12 +221,8 @@ fn notice(shared: &Shared, plugin_id: &str, message: Message) {
             shared.log(plugin_id, level, log.message);
         }
         message @ (Message::ActionCellStatus(_) | Message::AnalogControlStatus(_)) => {
-            shared.remember_status(plugin_id, &message);
-            shared.emit(HostEvent::Status {
-                plugin_id: plugin_id.into(),
-                message,
-            });
+            shared.core(|core| core.status_reported(plugin_id, message));
         }
-        message => shared.remember_login(plugin_id, &message),
+        message => shared.core(|core| core.remember_login(plugin_id, &message)),
     }
 }
