@@ -1,4 +1,4 @@
-//! Generates `json_impls.rs`: a `JsonMessage` implementation per message (canonical proto3 JSON,
+//! Generates `json_impls.rs`: the `JsonWrite` and `JsonRead` implementations of each message (canonical proto3 JSON,
 //! fields in field-number order, accepting JSON and original field names) and the name tables of
 //! every enum.
 
@@ -54,13 +54,8 @@ pub fn generate(schema: &Schema) -> String {
 fn message_impl(s: &mut String, schema: &Schema, m: &MessageDef) {
     let _ = writeln!(
         s,
-        "impl crate::codec::json::JsonMessage for {} {{",
+        "impl crate::codec::json::JsonWrite for {} {{",
         m.rust_path
-    );
-    let _ = writeln!(
-        s,
-        "    const FULL_NAME: &'static str = {:?};\n",
-        m.full_name
     );
     let _ = writeln!(
         s,
@@ -69,7 +64,17 @@ fn message_impl(s: &mut String, schema: &Schema, m: &MessageDef) {
     for f in &m.fields {
         write_field(s, schema, f);
     }
-    let _ = writeln!(s, "    }}\n");
+    let _ = writeln!(s, "    }}\n}}\n");
+    let _ = writeln!(
+        s,
+        "impl crate::codec::json::JsonRead for {} {{",
+        m.rust_path
+    );
+    let _ = writeln!(
+        s,
+        "    const FULL_NAME: &'static str = {:?};\n",
+        m.full_name
+    );
     let _ = writeln!(
         s,
         "    #[allow(unused_variables)]\n    fn read_json_field(\n        &mut self,\n        key: &str,\n        r: &mut crate::codec::json::JsonReader<'_>,\n        seen: &mut crate::codec::json::FieldSet,\n    ) -> Result<bool, crate::codec::json::JsonError> {{"

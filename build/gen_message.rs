@@ -295,7 +295,7 @@ pub fn generate(schema: &Schema) -> String {
         w,
         "    pub(crate) fn write_json_fields(&self, w: &mut crate::codec::json::JsonWriter<'_>) {",
     );
-    wl(w, "        use crate::codec::json::JsonMessage as _;");
+    wl(w, "        use crate::codec::json::JsonWrite as _;");
     wl(w, "        match self {");
     for m in &msgs {
         wl(

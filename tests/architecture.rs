@@ -1,6 +1,7 @@
 //! The workspace's shape, checked on its source: dependencies point down only (`DESIGN.md`,
-//! "Workspace layout"). No two files import each other, the host never imports the front-ends
-//! built on top of it, and the example plugin is no library's dependency.
+//! "Workspace layout"). No files import one another (directly or through others), the host
+//! never imports the front-ends built on top of it, and the example plugin is no library's
+//! dependency.
 //!
 //! A file imports another when it names an item of the other's module: a `crate::`, `super::`
 //! or `self::` path, or a path through one of its own child modules. Re-exports (`pub use`) do
@@ -9,15 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// File pairs that still import each other: the host's modules and its `Shared` state, which
-/// the sans-IO host core (issue 26 item 3) takes apart. Each entry is a debt; the test fails when
-/// a pair is added, and when one listed here is gone (so that the list only shrinks).
-const KNOWN_PAIRS: &[(&str, &str)] = &[
-    ("manager/src/host/mod.rs", "manager/src/host/process.rs"),
-    ("manager/src/host/mod.rs", "manager/src/host/serve.rs"),
-    ("manager/src/host/mod.rs", "manager/src/host/views.rs"),
-];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -260,33 +252,51 @@ fn relative(path: &Path) -> String {
         .into_owned()
 }
 
-#[test]
-fn no_two_files_import_each_other() {
-    let mut pairs = BTreeSet::new();
-    for member in members() {
-        let src = root().join(&member).join("src");
-        let imports = imports(&src);
-        for (file, targets) in &imports {
-            for target in targets {
-                if imports[target].contains(file) && file < target {
-                    pairs.insert((relative(file), relative(target)));
-                }
+/// The files `from` reaches through its imports, itself included.
+fn reach(imports: &BTreeMap<PathBuf, BTreeSet<PathBuf>>, from: &Path) -> BTreeSet<PathBuf> {
+    let mut reached = BTreeSet::from([from.to_path_buf()]);
+    let mut next = vec![from.to_path_buf()];
+    while let Some(file) = next.pop() {
+        for target in &imports[&file] {
+            if reached.insert(target.clone()) {
+                next.push(target.clone());
             }
         }
     }
-    let known: BTreeSet<(String, String)> = KNOWN_PAIRS
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-    let new: Vec<_> = pairs.difference(&known).collect();
-    let gone: Vec<_> = known.difference(&pairs).collect();
+    reached
+}
+
+/// Each import cycle of the workspace: the files that reach one another through imports, as
+/// paths from the root, sorted.
+fn cycles() -> BTreeSet<Vec<String>> {
+    let mut cycles = BTreeSet::new();
+    for member in members() {
+        let imports = imports(&root().join(&member).join("src"));
+        let reached: BTreeMap<&PathBuf, BTreeSet<PathBuf>> = imports
+            .keys()
+            .map(|file| (file, reach(&imports, file)))
+            .collect();
+        for (file, reaches) in &reached {
+            let cycle: Vec<String> = reaches
+                .iter()
+                .filter(|other| reached[other].contains(*file))
+                .map(|other| relative(other))
+                .collect();
+            if cycle.len() > 1 {
+                cycles.insert(cycle);
+            }
+        }
+    }
+    cycles
+}
+
+#[test]
+fn no_files_import_each_other_even_through_others() {
+    let cycles = cycles();
     assert!(
-        new.is_empty(),
-        "these files import each other: {new:#?}\n(move what both need into a module below them)"
-    );
-    assert!(
-        gone.is_empty(),
-        "these pairs no longer import each other: take them out of KNOWN_PAIRS: {gone:#?}"
+        cycles.is_empty(),
+        "these files import one another: {cycles:#?}\n(move what they share into a module below \
+         them)"
     );
 }
 

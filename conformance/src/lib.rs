@@ -9,7 +9,7 @@
 //!
 //! Both return a [`Report`]: one [`Check`] per behaviour, passed, failed (with what was
 //! expected and what was seen) or skipped (when the options give the kit nothing to provoke the
-//! behaviour with). Checks read the peer's frames themselves ([`wire`]) rather than through a
+//! behaviour with). Checks read the peer's frames themselves (`wire.rs`) rather than through a
 //! session of the core, which would hide the misbehaviour a check is looking for.
 //!
 //! ```no_run

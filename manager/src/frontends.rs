@@ -1,5 +1,5 @@
 //! The host's loopback front-ends, opened on top of a running [`Host`]: the admin HTTP port
-//! ([`crate::admin`], `docs/admin.md`) and the marketplace bridge ([`crate::marketplace`], seed
+//! (`manager/src/admin/`, `docs/admin.md`) and the marketplace bridge ([`crate::marketplace`], seed
 //! ch. 10-11). They take a `Host` handle and the host never imports them, so an embedder that
 //! wants neither compiles them in but never opens a port; `logi-plugin serve` opens what its
 //! options ask for.

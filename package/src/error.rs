@@ -27,7 +27,7 @@ pub enum PackageError {
         /// What it is instead, as "a named pipe (FIFO)".
         kind: &'static str,
     },
-    /// An archive file larger than [`Limits::max_archive_bytes`], refused before it is read
+    /// An archive file larger than [`Limits::max_archive_bytes`](crate::Limits::max_archive_bytes), refused before it is read
     /// whole.
     #[error("{}: {}", path.display(), ArchiveSize(*size, *limit))]
     ArchiveTooLarge {
@@ -50,13 +50,13 @@ pub enum PackageError {
         /// Why it is refused.
         reason: &'static str,
     },
-    /// More files than [`Limits::max_files`].
+    /// More files than [`Limits::max_files`](crate::Limits::max_files).
     #[error("the package has more than {limit} files")]
     TooManyFiles {
         /// The limit.
         limit: usize,
     },
-    /// More bytes than [`Limits::max_total_bytes`].
+    /// More bytes than [`Limits::max_total_bytes`](crate::Limits::max_total_bytes).
     #[error("the package unpacks to more than {limit} bytes")]
     TooLarge {
         /// The limit.

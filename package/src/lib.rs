@@ -30,6 +30,7 @@
 
 mod error;
 mod limits;
+mod paths;
 mod read;
 pub mod signature;
 
@@ -43,15 +44,9 @@ use zip::result::ZipError;
 
 pub use error::PackageError;
 pub use limits::{Limits, PackageFile};
-pub use signature::SIGNATURE_PATH;
+pub use paths::{LOCALIZATION_DIR, MANIFEST_PATH, SIGNATURE_PATH};
 
 use error::io_error;
-
-/// Where the manifest is, from the package root.
-pub const MANIFEST_PATH: &str = "manifest.json";
-
-/// The folder of localization files, `<locale>.yaml` (seed chapter 3).
-pub const LOCALIZATION_DIR: &str = "localization/";
 
 /// A plugin package, read and checked.
 #[derive(Clone, Debug)]

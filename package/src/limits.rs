@@ -7,7 +7,7 @@ pub struct Limits {
     pub max_files: usize,
     /// Bytes of all files together, once unpacked.
     pub max_total_bytes: u64,
-    /// Bytes of an archive file, read whole before it is unpacked ([`read_archive`]).
+    /// Bytes of an archive file, read whole before it is unpacked ([`read_archive`](crate::read_archive)).
     pub max_archive_bytes: u64,
 }
 

@@ -12,7 +12,7 @@ use logi_plugin_manifest::is_package_path;
 
 use crate::error::{PackageError, io_error};
 use crate::limits::{Limits, PackageFile};
-use crate::signature::SIGNATURE_PATH;
+use crate::paths::SIGNATURE_PATH;
 
 /// The files, and the signature file's bytes kept apart.
 type Gathered = (BTreeMap<String, PackageFile>, Option<Vec<u8>>);

@@ -26,8 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Package, PackageError, PackageFile, write_file};
 
-/// Where the signature is kept in an archive. It is not one of the package's files.
-pub const SIGNATURE_PATH: &str = "META-INF/signature.json";
+use crate::paths::SIGNATURE_PATH;
 
 /// Where an installed plugin keeps the listing its signature covers.
 pub const LISTING_PATH: &str = "META-INF/listing.txt";

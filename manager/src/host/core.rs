@@ -11,11 +11,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationEventNotice, InstallationType};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
+use logi_plugin_core::view::View;
 use logi_plugin_manifest::Manifest;
 use logi_plugin_manifest::localization::Localizations;
 use logi_plugin_package::{MANIFEST_PATH, Package};
@@ -25,8 +27,7 @@ use super::diagnostics::{Diagnostics, Ending};
 use super::event::HostEvent;
 use super::info::PluginInfo;
 use super::installing::Installing;
-use super::process::Supervisor;
-use super::views::Views;
+use super::supervisor::Supervisor;
 
 /// A plugin as the host holds it.
 pub(super) struct Plugin {
@@ -83,6 +84,20 @@ impl Plugin {
         plugin.info.localizations = package.localizations().clone();
         plugin
     }
+}
+
+/// What a plugin is shown, across its sessions (`views.rs` keeps it in step with the plugin and
+/// the database), and its turn.
+#[derive(Default)]
+pub(super) struct Views {
+    /// What the client asked to be visible.
+    pub(super) shown: View,
+    /// What the plugin may hold as visible.
+    pub(super) told: View,
+    /// Whether the two were read from the database yet.
+    pub(super) loaded: bool,
+    /// Held while a change or a resync is sent.
+    pub(super) turn: Arc<smol::lock::Mutex<()>>,
 }
 
 /// The host's state, and the events its changes owe the subscribers.

@@ -102,7 +102,7 @@ pub enum HostError {
         /// How the plugin holding the id came to the host.
         installation: InstallationType,
     },
-    /// Some plugins could not be uninstalled by [`Host::uninstall_all`]; the others were.
+    /// Some plugins could not be uninstalled by [`Host::uninstall_all`](super::Host::uninstall_all); the others were.
     #[error("uninstalling every plugin failed for some: {0}")]
     UninstallAll(String),
     /// A language code that is empty or has characters no language tag has.

@@ -22,9 +22,11 @@ use logi_plugin_core::proto::manager::{
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_manifest::{Command, CommandPlatform, Manifest, OsPlatform};
 
+use super::core::Plugin;
 use super::installing::Installing;
-use super::process::Process;
-use super::{Host, HostError, InstallPhases, Plugin, Shared};
+use super::process::{self, Process};
+use super::shared::Shared;
+use super::{Host, HostError, InstallPhases};
 use crate::offload::off_executor;
 use logi_plugin_package::signature::Trust;
 use logi_plugin_package::{self as package, Package, PackageError};
@@ -32,7 +34,7 @@ use logi_plugin_package::{self as package, Package, PackageError};
 impl Host {
     /// Installs (or replaces) a plugin from a package archive and launches it. Emits
     /// `INSTALLATION_COMPLETED` or `INSTALLATION_FAILED`, and once its first run has said
-    /// hello [`HostEvent::Installed`] with how long each phase took (also written to the log).
+    /// hello [`HostEvent::Installed`](super::HostEvent::Installed) with how long each phase took (also written to the log).
     pub async fn install(&self, archive: &[u8]) -> Result<Manifest, HostError> {
         let began = Instant::now();
         let limits = self.shared.config.limits;
@@ -470,7 +472,7 @@ impl Shared {
                     checked: AtomicBool::new(checked),
                 };
                 self.core(|core| core.list_supervised(plugin));
-                self.supervise(&plugin_id, process);
+                process::supervise(self, &plugin_id, process);
             }
             None => self.core(|core| core.list(plugin)),
         }

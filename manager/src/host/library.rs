@@ -27,8 +27,10 @@ use logi_plugin_core::{Message, ResponseCode, ResponseInfo};
 use logi_plugin_transports::{Answer, ManagerConnection};
 
 use super::install::Unpacked;
-use super::{Host, HostError, HostEvent, Shared, lock};
+use super::shared::Shared;
+use super::{Host, HostError, HostEvent};
 use logi_plugin_package::PackageError;
+use logi_plugin_transports::lock::lock;
 
 /// Serves one client library session until it closes.
 pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, hello: ClientHello) {

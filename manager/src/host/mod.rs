@@ -17,6 +17,7 @@ mod descendants;
 mod diagnostics;
 mod error;
 mod event;
+mod handle;
 mod info;
 mod install;
 mod installing;
@@ -25,22 +26,23 @@ mod phases;
 mod process;
 mod registered;
 mod serve;
+mod shared;
 mod source;
 mod stderr;
 mod supervision;
+mod supervisor;
 mod views;
 
 use codes::Codes;
-use core::{HostCore, Plugin};
+use core::HostCore;
+use shared::Shared;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use logi_plugin_core::Message;
-use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
@@ -48,61 +50,22 @@ use logi_plugin_core::proto::plugin::{
 };
 use logi_plugin_core::session::ManagerConfig;
 use logi_plugin_core::view::View;
-use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::ws::{WsListener, WsOptions};
-use logi_plugin_transports::{Answer, ManagerConnection, ManagerListener};
+use logi_plugin_transports::{Answer, ManagerListener};
 
 pub use config::HostConfig;
 pub use diagnostics::{Ending, Stage, StopReport};
 pub use error::HostError;
 pub use event::HostEvent;
 pub(crate) use event::message_json;
+pub use handle::Host;
 pub use info::PluginInfo;
 pub use phases::InstallPhases;
 pub use source::SourcePackage;
 
 use crate::settings::SettingsStore;
 use logi_plugin_transports::lock::lock;
-
-/// A plugin manager host. Clones share one host.
-#[derive(Clone)]
-pub struct Host {
-    shared: Arc<Shared>,
-}
-
-/// What the host's tasks share.
-struct Shared {
-    config: HostConfig,
-    codes: Arc<Codes>,
-    settings: SettingsStore,
-    /// The plugins, the statuses they reported and the subscribers: changed and told only
-    /// through [`Shared::core`].
-    core: Mutex<HostCore>,
-    /// How CORE plugins connect.
-    memory: MemoryConnector,
-    /// Where the WebSocket listener is, if there is one.
-    websocket: Option<SocketAddr>,
-    /// The tasks accepting connections (plugins and the client library); cancelled (closing
-    /// the listeners) at shutdown.
-    accepting: Mutex<Vec<smol::Task<()>>>,
-    /// Closed at shutdown: what serves pages and views (marketplace, admin event streams)
-    /// waits on it to end.
-    closing: async_channel::Sender<()>,
-    closed: async_channel::Receiver<()>,
-    /// Development mode, which the client library can turn on and off (seed 9.5.7).
-    development: AtomicBool,
-    /// The language plugins are told in their hello (seed 9.5.8 changes it).
-    language: Mutex<String>,
-    /// Tells the accepting task the language new sessions announce.
-    language_tx: async_channel::Sender<String>,
-    /// The client library sessions, closed at shutdown.
-    clients: Mutex<Vec<ManagerConnection>>,
-    /// Held by each install, uninstall and reload for its whole length.
-    lifecycle: smol::lock::Mutex<()>,
-    /// The data directory's lock, given up at shutdown.
-    data_dir: Mutex<data::DataDir>,
-}
 
 /// A loopback WebSocket listener on `addr`, and the address it got (port 0 picks one).
 pub(crate) fn bind_ws(
@@ -392,129 +355,5 @@ impl Host {
         }
         // Every plugin is gone: another host may have the folder.
         lock(&self.shared.data_dir).release();
-    }
-}
-
-impl Shared {
-    /// Makes a change to the host's state, and tells the subscribers what it changed before
-    /// letting go: the one way anything is told.
-    fn core<R>(&self, change: impl FnOnce(&mut HostCore) -> R) -> R {
-        let mut core = lock(&self.core);
-        let result = change(&mut core);
-        for event in core.take_events() {
-            core.subscribers
-                .retain(|subscriber| subscriber.try_send(event.clone()).is_ok());
-        }
-        result
-    }
-
-    /// Every plugin session open now.
-    fn connections(&self) -> Vec<ManagerConnection> {
-        self.core(|core| {
-            core.plugins()
-                .filter_map(|plugin| plugin.connection.clone())
-                .collect()
-        })
-    }
-
-    /// A line of `plugin_id`'s: to the log sink (outside the core's lock, so that a sink may
-    /// ask the host anything), kept for its stop report, and told.
-    fn log(&self, plugin_id: &str, level: LogLevel, message: String) {
-        self.config.log.write(Some(plugin_id), level, &message);
-        self.core(|core| core.log(plugin_id, level, message));
-    }
-
-    fn set_state(&self, plugin_id: &str, state: ContainerState) {
-        self.core(|core| core.set_state(plugin_id, state));
-    }
-
-    /// A plugin's run said hello (or, with `ended`, ended without one, saying how): a plugin
-    /// just installed has its install told whole.
-    fn install_done(&self, plugin_id: &str, ended: Option<&str>) {
-        let line = self.core(|core| core.install_done(plugin_id, ended, Instant::now()));
-        self.log_install(plugin_id, line);
-    }
-
-    /// A plugin just installed that has no program to launch is up as soon as its install is
-    /// complete: its install is told whole.
-    fn install_done_without_program(&self, plugin_id: &str) {
-        let now = Instant::now();
-        let line = self.core(|core| core.install_done_without_program(plugin_id, now));
-        self.log_install(plugin_id, line);
-    }
-
-    /// An install's line, to the log sink only: its subscribers have the `Installed` event.
-    fn log_install(&self, plugin_id: &str, line: Option<String>) {
-        if let Some(line) = line {
-            self.config
-                .log
-                .write(Some(plugin_id), LogLevel::Info, &line);
-        }
-    }
-
-    /// Withdraws a plugin's code, so that it cannot connect again, and closes its session.
-    fn withdraw(&self, plugin_id: &str) {
-        self.codes.set(plugin_id, None);
-        self.close_session(plugin_id);
-    }
-
-    /// Closes a plugin's session, if it has one; it may connect again.
-    fn close_session(&self, plugin_id: &str) {
-        if let Ok(connection) = self.connection(plugin_id) {
-            connection.close();
-        }
-    }
-
-    /// Supervises what runs `plugin_id`, keeping the supervisor with the plugin.
-    fn supervise(self: &Arc<Shared>, plugin_id: &str, container: impl process::Container) {
-        let supervisor = process::supervise(self, plugin_id, container);
-        self.core(|core| {
-            if let Some(plugin) = core.plugin_mut(plugin_id) {
-                plugin.supervisor = Some(supervisor);
-            }
-        });
-    }
-
-    fn connection(&self, plugin_id: &str) -> Result<ManagerConnection, HostError> {
-        self.with_plugin(plugin_id, |plugin| plugin.connection.clone())?
-            .ok_or_else(|| HostError::NotConnected(plugin_id.into()))
-    }
-
-    /// What `edit` makes of the plugin `plugin_id`, under the plugins lock.
-    fn with_plugin<R>(
-        &self,
-        plugin_id: &str,
-        edit: impl FnOnce(&mut Plugin) -> R,
-    ) -> Result<R, HostError> {
-        self.core(|core| {
-            let plugin = core
-                .plugin_mut(plugin_id)
-                .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))?;
-            Ok(edit(plugin))
-        })
-    }
-
-    /// Sends a plugin a request on `connection` and waits for its answer (at most 10 s),
-    /// keeping the statuses it carries.
-    async fn ask(
-        &self,
-        plugin_id: &str,
-        connection: &ManagerConnection,
-        message: impl Into<Message>,
-    ) -> Result<Answer, HostError> {
-        let answer = connection
-            .request(message, Duration::from_secs(10))
-            .await
-            .map_err(|error| HostError::Request {
-                plugin_id: plugin_id.into(),
-                error,
-            })?;
-        if let Some(message) = &answer.message {
-            self.core(|core| {
-                core.remember_status(plugin_id, message);
-                core.remember_login(plugin_id, message);
-            });
-        }
-        Ok(answer)
     }
 }

@@ -24,12 +24,13 @@ use futures_lite::future;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 
-use super::Shared;
 #[cfg(target_os = "linux")]
 use super::descendants::Lineage;
 use super::diagnostics::Ending;
+use super::shared::Shared;
 use super::stderr::{Batch, CHUNK, StderrFilter};
 use super::supervision::{Action, Input, Policy, Supervision};
+use super::supervisor::Supervisor;
 use logi_plugin_package::signature::Trust;
 
 /// How long the report of a program that ended waits for the last of its stderr.
@@ -60,26 +61,9 @@ pub(super) trait Container: Send + Sync + 'static {
     fn kill(running: Self::Running) -> impl Future<Output = ()> + Send;
 }
 
-/// The handle of a running supervisor.
-pub(super) struct Supervisor {
-    stop: async_channel::Sender<()>,
-    done: async_channel::Receiver<()>,
-}
-
-impl Supervisor {
-    /// Stops the container and waits until it is gone.
-    pub(super) async fn stop(self) {
-        let _ = self.stop.try_send(());
-        let _ = self.done.recv().await;
-    }
-}
-
-/// Starts supervising `plugin_id`'s `container`.
-pub(super) fn supervise(
-    shared: &Arc<Shared>,
-    plugin_id: &str,
-    container: impl Container,
-) -> Supervisor {
+/// Starts supervising `plugin_id`'s `container`, keeping the supervisor's handle with the
+/// plugin.
+pub(super) fn supervise(shared: &Arc<Shared>, plugin_id: &str, container: impl Container) {
     let (stop, stop_rx) = async_channel::bounded(1);
     let (done_tx, done) = async_channel::bounded::<()>(1);
     let watch = Watch {
@@ -93,7 +77,12 @@ pub(super) fn supervise(
         drop(done_tx);
     })
     .detach();
-    Supervisor { stop, done }
+    let supervisor = Supervisor { stop, done };
+    shared.core(|core| {
+        if let Some(plugin) = core.plugin_mut(plugin_id) {
+            plugin.supervisor = Some(supervisor);
+        }
+    });
 }
 
 /// An installed plugin's program, run as a child process in its folder.

@@ -21,9 +21,11 @@ use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
 use logi_plugin_manifest::Manifest;
 use logi_plugin_sdk::{ClientConfig, PluginClient};
 
+use super::core::Plugin;
 use super::diagnostics::Ending;
-use super::process::Container;
-use super::{Host, HostError, Plugin, Shared};
+use super::process::{self, Container};
+use super::shared::Shared;
+use super::{Host, HostError};
 
 /// A CORE plugin's body: given a connected-to-be client, runs the plugin until it returns.
 type Run = Arc<dyn Fn(PluginClient) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
@@ -48,7 +50,7 @@ impl Host {
             version,
             run,
         };
-        self.shared.supervise(&plugin_id, core);
+        process::supervise(&self.shared, &plugin_id, core);
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use logi_plugin_core::session::{Event, Peer, Reply};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::{ManagerConnection, ManagerListener};
 
-use super::Shared;
+use super::shared::Shared;
 use crate::bounds::AcceptFailures;
 use crate::settings::{Conflict, Stored};
 

@@ -31,7 +31,7 @@ use logi_plugin_core::proto::manager::ContainerState;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::reconnect::Backoff;
 
-use super::HostConfig;
+use super::config::HostConfig;
 use super::diagnostics::Ending;
 
 /// A plugin that said hello and stayed up this long is healthy again: its next crash restarts

@@ -19,20 +19,9 @@ use logi_plugin_core::proto::plugin::{VisibilityChanged, VisibilityChangedList};
 use logi_plugin_core::view::View;
 use logi_plugin_transports::{Answer, ManagerConnection};
 
-use super::{HostError, Shared};
-
-/// A plugin's views, and its turn.
-#[derive(Default)]
-pub(super) struct Views {
-    /// What the client asked to be visible.
-    shown: View,
-    /// What the plugin may hold as visible.
-    told: View,
-    /// Whether the two were read from the database yet.
-    loaded: bool,
-    /// Held while a change or a resync is sent.
-    turn: Arc<smol::lock::Mutex<()>>,
-}
+use super::HostError;
+use super::core::Views;
+use super::shared::Shared;
 
 /// Changes what `plugin_id` is shown and tells it, with the plugin's answer. A plugin that is
 /// not connected gets the change when it connects; the call is then `NotConnected`.

@@ -1,5 +1,5 @@
 //! The marketplace bridge (seed chapters 10-11): a loopback WebSocket that the marketplace web
-//! view opens, speaking the `"MessageName <json>"` lines of [`line`].
+//! view opens, speaking the `"MessageName <json>"` lines of [`line`](mod@line).
 //!
 //! Each open view gets `MPInstalledPlugins` whenever the plugin list changes or a plugin asks
 //! for a login (seed 11.1), answers to its `MPGetInstalledPlugins`, and an `MPError` line for a

@@ -19,13 +19,13 @@ mod scan;
 mod writer;
 
 pub use error::{JsonError, JsonErrorKind};
-pub use reader::{FieldSet, JsonReader};
-pub use writer::JsonWriter;
+pub use reader::{FieldSet, JsonOptions, JsonRead, JsonReader};
+pub use writer::{JsonWrite, JsonWriter};
 
 use super::DecodeError;
 use crate::{Envelope, EnvelopeRef};
 
-/// The generated [`JsonMessage`] implementations and enum name tables.
+/// The generated [`JsonRead`] and [`JsonWrite`] implementations and enum name tables.
 // Every message field is read through `Into`, so that the few prost keeps boxed need no list
 // of their own here; for the others the conversion is the identity.
 #[allow(clippy::useless_conversion)]
@@ -33,49 +33,12 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/json_impls.rs"));
 }
 
-/// A protobuf message with a canonical JSON form. Implemented for every generated message type by
-/// the build script; not meant to be implemented by hand.
-pub trait JsonMessage: Default {
-    /// The fully qualified protobuf name.
-    const FULL_NAME: &'static str;
+/// A protobuf message with a canonical JSON form, read ([`JsonRead`]) and written
+/// ([`JsonWrite`]). Every generated message type is one, by the build script's implementations of
+/// the two; not meant to be implemented by hand.
+pub trait JsonMessage: JsonRead + JsonWrite {}
 
-    /// Writes the message's fields as members of the enclosing object.
-    fn write_json_fields(&self, w: &mut JsonWriter<'_>);
-
-    /// Reads the value of member `key` if it names a field; `Ok(false)` if it names none.
-    fn read_json_field(
-        &mut self,
-        key: &str,
-        r: &mut JsonReader<'_>,
-        seen: &mut FieldSet,
-    ) -> Result<bool, JsonError>;
-}
-
-/// A message field prost keeps boxed (to keep its parent small) reads and writes as the message.
-impl<M: JsonMessage> JsonMessage for Box<M> {
-    const FULL_NAME: &'static str = M::FULL_NAME;
-
-    fn write_json_fields(&self, w: &mut JsonWriter<'_>) {
-        (**self).write_json_fields(w);
-    }
-
-    fn read_json_field(
-        &mut self,
-        key: &str,
-        r: &mut JsonReader<'_>,
-        seen: &mut FieldSet,
-    ) -> Result<bool, JsonError> {
-        (**self).read_json_field(key, r, seen)
-    }
-}
-
-/// How JSON input is read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JsonOptions {
-    /// Pass over members that name no field instead of refusing the input (the reference
-    /// implementation's `ignore_unknown_fields`).
-    pub ignore_unknown_fields: bool,
-}
+impl<M: JsonRead + JsonWrite> JsonMessage for M {}
 
 /// The envelope as canonical JSON text.
 pub fn encode<'a>(envelope: impl Into<EnvelopeRef<'a>>) -> String {

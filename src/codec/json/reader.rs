@@ -10,12 +10,48 @@ use std::borrow::Cow;
 
 use super::error::{JsonError, JsonErrorKind};
 use super::scan::{find_special, is_special};
-use super::{JsonMessage, JsonOptions};
 
 /// How deeply objects and arrays may nest.
 pub(crate) const MAX_DEPTH: usize = 64;
 
-/// Reads JSON values from a text; used by the generated [`JsonMessage`] implementations.
+/// How JSON input is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JsonOptions {
+    /// Pass over members that name no field instead of refusing the input (the reference
+    /// implementation's `ignore_unknown_fields`).
+    pub ignore_unknown_fields: bool,
+}
+
+/// How a message reads its fields from JSON. Implemented for every generated message type by the
+/// build script; not meant to be implemented by hand.
+pub trait JsonRead: Default {
+    /// The fully qualified protobuf name.
+    const FULL_NAME: &'static str;
+
+    /// Reads the value of member `key` if it names a field; `Ok(false)` if it names none.
+    fn read_json_field(
+        &mut self,
+        key: &str,
+        r: &mut JsonReader<'_>,
+        seen: &mut FieldSet,
+    ) -> Result<bool, JsonError>;
+}
+
+/// A message field prost keeps boxed (to keep its parent small) reads as the message.
+impl<M: JsonRead> JsonRead for Box<M> {
+    const FULL_NAME: &'static str = M::FULL_NAME;
+
+    fn read_json_field(
+        &mut self,
+        key: &str,
+        r: &mut JsonReader<'_>,
+        seen: &mut FieldSet,
+    ) -> Result<bool, JsonError> {
+        (**self).read_json_field(key, r, seen)
+    }
+}
+
+/// Reads JSON values from a text; used by the generated [`JsonRead`] implementations.
 #[derive(Debug)]
 pub struct JsonReader<'a> {
     text: &'a str,
@@ -254,14 +290,14 @@ impl<'a> JsonReader<'a> {
     }
 
     /// Reads an object as a message of type `M`.
-    pub(crate) fn message<M: JsonMessage>(&mut self) -> Result<M, JsonError> {
+    pub(crate) fn message<M: JsonRead>(&mut self) -> Result<M, JsonError> {
         self.fields(Object::Message)
     }
 
     /// Reads a JSON `Any` object as a message of type `M`: either the rest of the object, when
     /// its `@type` was its first member and has just been read, or the whole object from its `{`,
     /// passing over the `@type` member wherever it is.
-    pub(crate) fn any_fields<M: JsonMessage>(&mut self, after_type: bool) -> Result<M, JsonError> {
+    pub(crate) fn any_fields<M: JsonRead>(&mut self, after_type: bool) -> Result<M, JsonError> {
         self.fields(if after_type {
             Object::AnyAfterType
         } else {
@@ -269,7 +305,7 @@ impl<'a> JsonReader<'a> {
         })
     }
 
-    fn fields<M: JsonMessage>(&mut self, object: Object) -> Result<M, JsonError> {
+    fn fields<M: JsonRead>(&mut self, object: Object) -> Result<M, JsonError> {
         let mut message = M::default();
         let mut seen = FieldSet::default();
         let mut type_seen = object == Object::AnyAfterType;

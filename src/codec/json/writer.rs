@@ -1,11 +1,24 @@
 //! Writing canonical proto3 JSON, compact, exactly as the reference implementation (Python's
 //! `json_format` with `json.dumps(..., separators=(",", ":"), ensure_ascii=False)`) writes it.
 
-use super::JsonMessage;
 use super::float::write_f32;
 use super::scan::find_special;
 
-/// Writes JSON values into a `String`; used by the generated [`JsonMessage`] implementations.
+/// How a message writes its fields as JSON. Implemented for every generated message type by
+/// the build script; not meant to be implemented by hand.
+pub trait JsonWrite {
+    /// Writes the message's fields as members of the enclosing object.
+    fn write_json_fields(&self, w: &mut JsonWriter<'_>);
+}
+
+/// A message field prost keeps boxed (to keep its parent small) writes as the message.
+impl<M: JsonWrite> JsonWrite for Box<M> {
+    fn write_json_fields(&self, w: &mut JsonWriter<'_>) {
+        (**self).write_json_fields(w);
+    }
+}
+
+/// Writes JSON values into a `String`; used by the generated [`JsonWrite`] implementations.
 #[derive(Debug)]
 pub struct JsonWriter<'a> {
     out: &'a mut String,
@@ -126,7 +139,7 @@ impl<'a> JsonWriter<'a> {
     }
 
     /// A nested message as an object.
-    pub(crate) fn message<M: JsonMessage>(&mut self, message: &M) {
+    pub(crate) fn message<M: JsonWrite>(&mut self, message: &M) {
         self.begin_object();
         message.write_json_fields(self);
         self.end_object();
