@@ -19,6 +19,29 @@
 //! - [`endpoint`]: where a launched plugin finds its manager (`token`, `LOGI_PLUGIN_ENDPOINT`).
 //!
 //! No protocol logic lives here: every decision about bytes on the wire is the core's.
+//!
+//! A plugin session over the endpoint the host gave, driven on this thread (the plugin SDK
+//! does this, with reconnects, for its users):
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::{Duration, Instant};
+//! use logi_plugin_core::session::{Format, PluginConfig, PluginSession};
+//! use logi_plugin_transports::{Endpoint, block_on, connect};
+//!
+//! block_on(async {
+//!     let transport = Endpoint::from_env().connect(Format::Binary).await?;
+//!     let config = PluginConfig::new("com.example.volume", "the host's token", "1.0.0");
+//!     let (connection, driver) = connect(PluginSession::new(Instant::now(), config), transport);
+//!     let driving = smol::spawn(driver);
+//!     while let Some(event) = connection.next_event().await {
+//!         println!("{event:?}"); // the hello, requests to answer, the session's end
+//!     }
+//!     driving.await;
+//!     Ok(())
+//! })
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod driver;

@@ -15,7 +15,8 @@
 //!
 //! [`MediaPlugin`] is the plugin's logic, with no IO; [`run`] binds it to a [`PluginClient`].
 //! The package folder holds everything but the executable, which the packer adds at the
-//! manifest's `programPath` ([`PROGRAM_PATH`]).
+//! manifest's `programPath` ([`PROGRAM_PATH`]); [`package::packed`] packs it so, as the demo,
+//! the tests and the benches install it.
 
 pub mod package;
 
