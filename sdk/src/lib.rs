@@ -18,8 +18,13 @@
 //! }));
 //! ```
 //!
+//! - [`plugin`]: the handler API: actions and controls as types whose hooks return what to
+//!   show, typed settings stored before the answer leaves, `log` to the manager, and
+//!   [`Plugin::run`](plugin::Plugin::run) owning the executor. Start here.
+//! - `mock` (feature `mock`): a mock host, to test a plugin in its own process with no
+//!   daemon.
 //! - [`client`]: the client (seed 7.1): connect, hello, events, answers, control buffering,
-//!   reconnect with capped exponential backoff.
+//!   reconnect with capped exponential backoff; for a plugin that wants its own event loop.
 //! - [`utilities`]: the SDK's utilities (seed 7.2): `open_url`, and the OS secret store with the
 //!   `secrets` feature (on by default).
 //!
@@ -28,6 +33,9 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+#[cfg(feature = "mock")]
+pub mod mock;
+pub mod plugin;
 pub mod utilities;
 
 pub use client::{
