@@ -9,6 +9,7 @@ mod files;
 mod output;
 mod remote;
 mod replay;
+mod scaffold;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,19 @@ enum Command {
     /// Run the manager daemon until SIGINT or SIGTERM: the installed plugins, on the local
     /// socket.
     Serve(serve::ServeArgs),
+    /// Make a new plugin's folder: manifest and icon, a Cargo project on the SDK with one action,
+    /// and tests on the mock host and the conformance kit; `cargo test` passes in it at once.
+    New {
+        /// The plugin's id, e.g. com.example.hello.
+        plugin_id: String,
+        /// Where to make it [default: ./<plugin id>]; it must not exist.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The folder of the logi-plugin sources whose sdk/ and conformance/ the project builds
+        /// on [default: the ones this tool was built from].
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Check a package (a folder or a .zip): manifest, files, localizations, signature.
     Validate {
         /// The package.
@@ -207,6 +221,22 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
                 json!({ "ok": true, "archive": output, "bytes": archive.len(),
                         "signed": key.is_some() }),
                 &format!("wrote {} ({} bytes)", output.display(), archive.len()),
+            );
+            Ok(())
+        }
+        Command::New {
+            plugin_id,
+            dir,
+            sdk,
+        } => {
+            let dir = scaffold::new(plugin_id, dir.as_deref(), sdk.as_deref())?;
+            out.report(
+                json!({ "ok": true, "plugin_id": plugin_id, "dir": dir }),
+                &format!(
+                    "made {plugin_id} in {}: `cargo test` there runs its tests; `cargo build` and \
+                     `logi-plugin pack` make its package",
+                    dir.display()
+                ),
             );
             Ok(())
         }
