@@ -174,3 +174,56 @@ fn a_resync_answers_the_status_of_every_instance_it_shows() {
         Some("shown in en-US")
     );
 }
+
+/// Keeps who is logged in, in the plugin's settings.
+struct Account;
+
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Users {
+    names: Vec<String>,
+}
+
+impl logi_plugin_sdk::plugin::Login<Users> for Account {
+    fn token(&mut self, cx: &mut Cx<'_, Users>, state: &str, _token: &str) -> Result<(), Refusal> {
+        cx.settings.names.push(state.into());
+        Ok(())
+    }
+
+    fn users(&mut self, cx: &mut Cx<'_, Users>) -> Vec<(String, Option<String>)> {
+        cx.settings
+            .names
+            .iter()
+            .map(|name| (name.clone(), None))
+            .collect()
+    }
+}
+
+#[test]
+fn the_login_hooks_answer_the_account_requests_and_refuse_what_they_leave_out() {
+    use logi_plugin_core::proto::plugin::{GetUserInfoList, InitLogin, OauthResponse};
+    let plugin = Plugin::<Users>::new("com.example.account", "1.0.0").login(Account);
+    let host = MockHost::start(plugin);
+    let token = host.request(OauthResponse {
+        state: "ada".into(),
+        token: "secret".into(),
+        url: String::new(),
+    });
+    assert_eq!(token.code, ResponseCode::Success);
+    let Some(Message::UserInfoList(list)) = host.request(GetUserInfoList {}).message else {
+        panic!("no user list");
+    };
+    assert_eq!(list.user_info[0].username, "ada");
+    let login = host.request(InitLogin {
+        redirect_url: "http://localhost/done".into(),
+    });
+    assert_eq!(login.code, ResponseCode::NotImplemented);
+}
+
+#[test]
+fn a_plugin_without_login_hooks_has_the_session_refuse_a_login() {
+    let host = labelled();
+    let login = host.request(logi_plugin_core::proto::plugin::InitLogin {
+        redirect_url: String::new(),
+    });
+    assert_eq!(login.code, ResponseCode::NotImplemented);
+}

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, AnalogControlStatus, AnalogControlStatusList, ManagerHello,
-    PluginActionConfigurationSchemeResponse, SavedData, Settings, VisibilityChanged,
-    action_cell_status, analog_control_status,
+    PluginActionConfigurationSchemeResponse, SavedData, Settings, UserInfo, UserInfoList,
+    VisibilityChanged, action_cell_status, analog_control_status,
 };
 use logi_plugin_core::session::Reply;
 use logi_plugin_core::{Message, MessageType, ResponseCode};
 
-use super::handler::{Action, AnalogControl, Cx, Image, Refusal, Status, Turn};
+use super::handler::{Action, AnalogControl, Cx, Image, Login, Refusal, Status, Turn};
 use super::settings::{Instances, PLUGIN_SETTING, Stored, decode, encode, instance_setting};
 
 /// What the plugin's settings must be: read from and written to JSON, with a default for a
@@ -36,6 +36,7 @@ pub(super) struct Dispatch<S> {
     language: String,
     actions: HashMap<&'static str, Box<dyn ActionHandler<S>>>,
     controls: HashMap<&'static str, Box<dyn ControlHandler<S>>>,
+    login: Option<Box<dyn Login<S>>>,
 }
 
 /// A request handled: its answer, the settings to store before the answer leaves, and the
@@ -54,7 +55,12 @@ impl<S: PluginSettings> Dispatch<S> {
             language: "en-US".into(),
             actions: HashMap::new(),
             controls: HashMap::new(),
+            login: None,
         }
+    }
+
+    pub(super) fn set_login<L: Login<S>>(&mut self, login: L) {
+        self.login = Some(Box::new(login));
     }
 
     pub(super) fn add_action<A: Action<S>>(&mut self, action: A) {
@@ -88,6 +94,14 @@ impl<S: PluginSettings> Dispatch<S> {
             handles.extend([
                 MessageType::UpdateAnalogControl,
                 MessageType::GetAnalogControlValue,
+            ]);
+        }
+        if self.login.is_some() {
+            handles.extend([
+                MessageType::InitLogin,
+                MessageType::OauthResponse,
+                MessageType::Logout,
+                MessageType::GetUserInfoList,
             ]);
         }
         handles
@@ -217,13 +231,37 @@ impl<S: PluginSettings> Dispatch<S> {
                                 format!("this plugin has no action or control {id:?}"),
                             ))
                         };
-                        match configured {
-                            Ok(()) => Reply::Ok,
-                            Err(refusal) => refused(refusal),
-                        }
+                        done(configured)
                     }
                 }
             }
+            Message::InitLogin(m) => match &mut self.login {
+                Some(login) => done(call.with("", |cx| login.login(cx, &m.redirect_url))),
+                None => refused(Refusal::not_implemented("a login (InitLogin)")),
+            },
+            Message::OauthResponse(m) => match &mut self.login {
+                Some(login) => done(call.with("", |cx| login.token(cx, &m.state, &m.token))),
+                None => refused(Refusal::not_implemented("a token (OauthResponse)")),
+            },
+            Message::Logout(m) => match &mut self.login {
+                Some(login) => done(call.with("", |cx| login.logout(cx, &m.username))),
+                None => refused(Refusal::not_implemented("a logout (Logout)")),
+            },
+            Message::GetUserInfoList(_) => match &mut self.login {
+                Some(login) => {
+                    let users = call.with("", |cx| login.users(cx));
+                    let users = users
+                        .into_iter()
+                        .map(|(username, printed_name)| UserInfo {
+                            username,
+                            printed_name,
+                            icon: None,
+                        })
+                        .collect();
+                    Reply::Message(UserInfoList { user_info: users }.into())
+                }
+                None => refused(Refusal::not_implemented("a user list (GetUserInfoList)")),
+            },
             other => refused(Refusal::not_implemented(other.message_type().full_name())),
         };
         Outcome {
@@ -340,6 +378,14 @@ impl<S: PluginSettings> Call<'_, S> {
             None if status == Status::none() => Reply::Ok,
             None => Reply::Message(control_status(status, id, instance_id).into()),
         }
+    }
+}
+
+/// `SUCCESS`, or the refusal.
+fn done(result: Result<(), Refusal>) -> Reply {
+    match result {
+        Ok(()) => Reply::Ok,
+        Err(refusal) => refused(refusal),
     }
 }
 

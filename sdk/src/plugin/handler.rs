@@ -258,3 +258,33 @@ pub trait AnalogControl<S>: Send + 'static {
         Err(Refusal::not_implemented("a configuration form"))
     }
 }
+
+/// The plugin's account hooks (seed 5.16-5.20): the manager asks it to log in (an OAuth2 flow
+/// the plugin runs), hands it the token, logs a user out, lists the users. The hooks' `Cx` has
+/// no instance (`instance_id` is empty).
+pub trait Login<S>: Send + 'static {
+    /// Start logging in (`InitLogin`): open the provider's page, with `redirect_url` as the
+    /// flow's redirection.
+    fn login(&mut self, cx: &mut Cx<'_, S>, redirect_url: &str) -> Result<(), Refusal> {
+        let _ = (cx, redirect_url);
+        Err(Refusal::not_implemented("a login (InitLogin)"))
+    }
+
+    /// The flow's token arrived (`OauthResponse`).
+    fn token(&mut self, cx: &mut Cx<'_, S>, state: &str, token: &str) -> Result<(), Refusal> {
+        let _ = (cx, state, token);
+        Err(Refusal::not_implemented("a token (OauthResponse)"))
+    }
+
+    /// Log `username` out (`Logout`).
+    fn logout(&mut self, cx: &mut Cx<'_, S>, username: &str) -> Result<(), Refusal> {
+        let _ = (cx, username);
+        Err(Refusal::not_implemented("a logout (Logout)"))
+    }
+
+    /// The users logged in (`GetUserInfoList`): `(username, printed name)`.
+    fn users(&mut self, cx: &mut Cx<'_, S>) -> Vec<(String, Option<String>)> {
+        let _ = cx;
+        Vec::new()
+    }
+}

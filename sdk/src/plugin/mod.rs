@@ -61,7 +61,7 @@ use logi_plugin_core::session::Reply;
 use crate::client::{ClientConfig, ClientEvent, PluginClient};
 use dispatch::Dispatch;
 pub use dispatch::PluginSettings;
-pub use handler::{Action, AnalogControl, Buffer, Cx, Image, Refusal, Status, Turn};
+pub use handler::{Action, AnalogControl, Buffer, Cx, Image, Login, Refusal, Status, Turn};
 pub use logi_plugin_core::ResponseCode;
 pub use settings::PLUGIN_SETTING;
 
@@ -107,6 +107,12 @@ impl<S: PluginSettings> Plugin<S> {
     /// Adds the handler of one of the manifest's analog controls.
     pub fn control(mut self, control: impl AnalogControl<S>) -> Plugin<S> {
         self.dispatch.add_control(control);
+        self
+    }
+
+    /// Adds the plugin's account hooks (log in, the token, log out, the users).
+    pub fn login(mut self, login: impl Login<S>) -> Plugin<S> {
+        self.dispatch.set_login(login);
         self
     }
 
