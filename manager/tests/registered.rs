@@ -9,6 +9,7 @@ use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VERSION};
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginInstallationEvent};
 use logi_plugin_manager::{HostError, HostEvent};
+use logi_plugin_sdk::plugin::{Plugin, Status};
 use logi_plugin_sdk::{ClientConfig, Endpoint, PluginClient};
 
 fn cell_text(answer: logi_plugin_transports::Answer) -> String {
@@ -32,6 +33,39 @@ fn a_core_plugin_runs_in_process_and_answers_its_action() {
     assert!(info.connected);
     smol::block_on(host.shutdown());
     assert_eq!(host.plugins()[0].state, ContainerState::Stopped);
+}
+
+/// The media manifest's action, written on the SDK's handler API: it counts its presses.
+struct Presses;
+
+impl logi_plugin_sdk::plugin::Action<u32> for Presses {
+    const ID: &'static str = TOGGLE_MUTE;
+
+    fn key_down(&mut self, cx: &mut logi_plugin_sdk::plugin::Cx<'_, u32>) -> Status {
+        *cx.settings += 1;
+        Status::text(format!("pressed {}", cx.settings))
+    }
+}
+
+#[test]
+fn a_core_plugin_on_the_handler_api_answers_and_keeps_its_settings_with_the_host() {
+    let (host, _data) = host_with(|_| {});
+    let events = host.subscribe();
+    let run = |client| {
+        Plugin::<u32>::new(PLUGIN_ID, VERSION)
+            .action(Presses)
+            .serve_client(client)
+    };
+    host.add_core(media_manifest(), run).unwrap();
+    until_state(&events, PLUGIN_ID, ContainerState::Running);
+    for _ in 0..2 {
+        smol::block_on(host.trigger(PLUGIN_ID, TOGGLE_MUTE, "key-1")).unwrap();
+    }
+    let answer = smol::block_on(host.trigger(PLUGIN_ID, TOGGLE_MUTE, "key-1")).unwrap();
+    assert_eq!(cell_text(answer), "pressed 3");
+    let stored = host.settings().get(PLUGIN_ID, "plugin").unwrap().unwrap();
+    assert_eq!(stored.value, "3");
+    smol::block_on(host.shutdown());
 }
 
 #[test]

@@ -134,23 +134,36 @@ impl<S: PluginSettings> Plugin<S> {
     /// Serves the manager `config` names until it stops the plugin (or [`PluginClient::
     /// disconnect`] is called on the client `serve` made): the future to run on an executor of
     /// your own, or in a test against an in-process manager (`config.connector`).
-    pub async fn serve(mut self, mut config: ClientConfig) {
+    pub async fn serve(self, mut config: ClientConfig) {
         config.session.handles = Some(self.dispatch.handles());
         config.control_buffering.extend(self.dispatch.buffering());
         let (client, runner) = PluginClient::new(config);
+        future::zip(runner, self.serve_on(client)).await;
+    }
+
+    /// Serves on a client made elsewhere, whose runner runs beside this: a host's CORE plugin
+    /// (`host.add_core(manifest, |client| plugin().serve_client(client))`). Its controls'
+    /// buffering is asked for here; what the plugin does not handle its hooks refuse.
+    pub async fn serve_client(self, client: PluginClient) {
+        let buffering = self.dispatch.buffering();
+        if let Err(error) = client.enable_control_buffering(buffering).await {
+            eprintln!("{}: control buffering refused: {error}", self.plugin_id);
+        }
+        self.serve_on(client).await;
+    }
+
+    /// Answers on `client` until it stops, its log lines going to its manager.
+    async fn serve_on(mut self, client: PluginClient) {
         let (lines, logs) = logger::install();
         self.lines = Some(lines);
-        future::zip(runner, async {
-            let forward = async {
-                while let Ok(log) = logs.recv().await {
-                    let _ = client.send_message(log).await;
-                }
-                // Another plugin started in this process took the log lines over.
-                future::pending::<()>().await;
-            };
-            future::or(self.answer_all(&client), forward).await;
-        })
-        .await;
+        let forward = async {
+            while let Ok(log) = logs.recv().await {
+                let _ = client.send_message(log).await;
+            }
+            // Another plugin started in this process took the log lines over.
+            future::pending::<()>().await;
+        };
+        future::or(self.answer_all(&client), forward).await;
     }
 
     /// Answers the manager's requests until the client stops.
