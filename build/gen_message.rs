@@ -36,6 +36,7 @@ const BOXED: &[&str] = &[
     "logi.protocol.plugin_manager.ActionConfiguration",
     "logi.protocol.plugin_manager.SetActionConfiguration",
     "logi.protocol.plugin_manager.ControlVisibility",
+    "logi.protocol.plugin_manager.PluginLogLine",
 ];
 
 fn boxed(m: &MessageDef) -> bool {

@@ -130,6 +130,17 @@ enum Command {
         #[command(flatten)]
         manager: remote::ManagerArgs,
     },
+    /// A plugin's recent log lines in the running manager (its own log events, what its
+    /// program wrote to stderr, the manager's notes about it): time, level, source, message.
+    Logs {
+        /// The plugin.
+        plugin_id: String,
+        /// Then print each new line as it comes, until Ctrl-C or the manager stops.
+        #[arg(short, long)]
+        follow: bool,
+        #[command(flatten)]
+        manager: remote::ManagerArgs,
+    },
     /// Replay a session recording (`serve --record DIR`) into a fresh session with no sockets,
     /// printing each step and event, and check it writes what the recorded session wrote.
     Replay {
@@ -292,6 +303,11 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
         Command::Remove { plugin_id, manager } => remote::remove(plugin_id, manager, out),
         Command::List { manager } => remote::list(manager, out),
         Command::Status { plugin_id, manager } => remote::status(plugin_id, manager, out),
+        Command::Logs {
+            plugin_id,
+            follow,
+            manager,
+        } => remote::logs(plugin_id, *follow, manager, out),
         Command::Replay { recording } => replay::run(recording, out),
         Command::Invoke { what, manager } => remote::invoke(what, manager, out),
         Command::Conformance(args) => conformance::run(args, out),

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use anstream::{eprintln, println};
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use logi_plugin_core::proto::manager::{ContainerState, PluginDetails};
+use logi_plugin_core::proto::manager::{ContainerState, PluginDetails, PluginLogLine};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_manager::HostEvent;
+use logi_plugin_manager::host::{log_line_json, source_name};
 use serde_json::{Value, json};
 
 /// When to colour text.
@@ -192,6 +193,27 @@ impl Output {
                 println!("    {line}");
             }
         }
+    }
+
+    /// One line of a plugin's log: `time LEVEL source message`, coloured by level.
+    pub fn log_line(&self, line: &PluginLogLine) {
+        if self.json {
+            return println!("{}", log_line_json(line));
+        }
+        let level = line.level();
+        let style = match level {
+            LogLevel::Error => BAD,
+            LogLevel::Warning => WARN,
+            LogLevel::Trace | LogLevel::Debug => DIM,
+            LogLevel::Info => Style::new(),
+        };
+        println!(
+            "{DIM}{}{DIM:#} {style}{:<7} {:<6} {}{style:#}",
+            line.time,
+            level.as_str_name(),
+            source_name(line.source()),
+            line.message
+        );
     }
 
     /// A spinner on stderr while waiting for work whose length is not known, labelled `what`.

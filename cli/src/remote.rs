@@ -1,12 +1,13 @@
-//! `install`, `remove`, `list`, `invoke`: the running manager (`logi-plugin serve`) driven
-//! through the client library (seed chapter 9) over its local socket, as the configuration
-//! software drives it.
+//! `install`, `remove`, `list`, `status`, `invoke`, `logs`: the running manager (`logi-plugin
+//! serve`) driven through the client library (seed chapter 9) over its local socket, as the
+//! configuration software drives it.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures_lite::future;
-use logi_plugin_client::{Call, CallError, LibraryOptions, PluginManagerClient};
+use futures_lite::{StreamExt as _, future};
+use logi_plugin_client::{Call, CallError, LibraryEvent, LibraryOptions, PluginManagerClient};
 use logi_plugin_core::proto::manager::{Invoke, PluginUpdateResult, invoke, plugin_update_result};
 use logi_plugin_core::session::CloseReason;
 use logi_plugin_transports::Endpoint;
@@ -14,6 +15,7 @@ use serde_json::json;
 
 use crate::files::{Result, read};
 use crate::output::Output;
+use crate::serve::stop_signals;
 
 /// How long to look for the manager before saying it is not there.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,6 +100,46 @@ pub fn status(plugin_id: &str, manager: &ManagerArgs, out: Output) -> Result<()>
         .ok_or_else(|| format!("NOT_FOUND: the manager has no plugin {plugin_id:?}"))?;
     out.status(plugin);
     Ok(())
+}
+
+/// Prints a plugin's recent log lines; with `follow`, then each new line as it comes, until
+/// Ctrl-C (or SIGTERM) or the manager goes, which both end it successfully.
+pub fn logs(plugin_id: &str, follow: bool, manager: &ManagerArgs, out: Output) -> Result<()> {
+    // Caught before the lines are asked for, so that no Ctrl-C kills the tool mid-line.
+    let mut signals = if follow { Some(stop_signals()?) } else { None };
+    with_manager(manager, |client| {
+        let recent = answer(client.plugin_log(plugin_id, follow))?;
+        for line in &recent {
+            out.log_line(line);
+        }
+        let Some(signals) = &mut signals else {
+            return Ok(());
+        };
+        // A line logged while the answer was made may come again as a notification.
+        let printed: HashSet<u32> = recent.iter().map(|line| line.seq).collect();
+        let following = async {
+            loop {
+                match client.next_event().await {
+                    Some(LibraryEvent::PluginLog(line)) => {
+                        if line.plugin_id == plugin_id && !printed.contains(&line.seq) {
+                            out.log_line(&line);
+                        }
+                    }
+                    Some(LibraryEvent::Disconnected(_) | LibraryEvent::Stopped(_)) | None => {
+                        return "the plugin manager closed the connection";
+                    }
+                    Some(_) => {}
+                }
+            }
+        };
+        let stopped = async {
+            signals.next().await;
+            "stopped"
+        };
+        let why = smol::block_on(future::or(following, stopped));
+        out.note(why);
+        Ok(())
+    })
 }
 
 /// Presses, releases or turns, and prints the state the plugin reports.

@@ -162,14 +162,16 @@ pub fn run(args: &ServeArgs, out: Output) -> Result<()> {
     Ok(())
 }
 
+/// SIGINT and SIGTERM (Ctrl-C on Windows), caught from now on.
 #[cfg(unix)]
-fn stop_signals() -> Result<async_signal::Signals> {
+pub(crate) fn stop_signals() -> Result<async_signal::Signals> {
     use async_signal::Signal;
     Ok(async_signal::Signals::new([Signal::Int, Signal::Term])?)
 }
 
+/// Ctrl-C, caught from now on.
 #[cfg(windows)]
-fn stop_signals() -> Result<async_signal::Signals> {
+pub(crate) fn stop_signals() -> Result<async_signal::Signals> {
     Ok(async_signal::Signals::new([async_signal::Signal::Int])?)
 }
 

@@ -6,49 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use common::daemon::{Daemon, LOGI_PLUGIN};
+use common::daemon::{LOGI_PLUGIN, daemon, lines, tool};
 
 use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VOLUME};
 use serde_json::{Value, json};
-
-/// A daemon in development mode (the test package is unsigned) on `data` and `socket`.
-fn daemon(data: &Path, socket: &Path) -> Daemon {
-    let (daemon, first) = Daemon::start(
-        Command::new(LOGI_PLUGIN)
-            .args(["--json", "serve", "--development", "--data-dir"])
-            .arg(data)
-            .arg("--endpoint")
-            .arg(socket),
-    );
-    assert_eq!(first["serving"], socket.to_str().unwrap());
-    daemon
-}
-
-/// Runs `logi-plugin --json <args> --endpoint <socket>`.
-fn tool(socket: &Path, args: &[&str]) -> Output {
-    Command::new(LOGI_PLUGIN)
-        .arg("--json")
-        .args(args)
-        .arg("--endpoint")
-        .arg(socket)
-        .output()
-        .unwrap()
-}
-
-/// The JSON lines a successful run printed.
-fn lines(output: &Output) -> Vec<Value> {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
 
 #[test]
 fn install_list_invoke_and_remove_drive_the_running_manager() {

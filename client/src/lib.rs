@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use logi_plugin_core::proto::manager::{
     ActionConfiguration, ActionConfigurationRequest, AnalogControlId, ControlVisibility,
-    DevelopmentMode, GetDevelopmentMode, GetPluginList, InstallPlugin, InstallationEventNotice,
-    Invoke, InvokeLogin, InvokeLogout, LanguageChanged, PluginDetails, PluginList, PluginRemoved,
-    PluginUpdateResult, PluginUpdateResultList, RemovePlugin, SetActionConfiguration,
-    VisibilityUpdate,
+    DevelopmentMode, GetDevelopmentMode, GetPluginList, GetPluginLog, InstallPlugin,
+    InstallationEventNotice, Invoke, InvokeLogin, InvokeLogout, LanguageChanged, PluginDetails,
+    PluginList, PluginLog, PluginLogLine, PluginRemoved, PluginUpdateResult,
+    PluginUpdateResultList, RemovePlugin, SetActionConfiguration, VisibilityUpdate,
 };
 use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::{CloseReason, Format, LibraryConfig, LibrarySession, Wire};
@@ -103,6 +103,9 @@ pub enum LibraryEvent {
     PluginRemoved(String),
     /// An installation event: completed or failed install, uninstall, uninstall-all.
     Installation(InstallationEventNotice),
+    /// A new line of the log of a plugin this session follows
+    /// ([`plugin_log`](PluginManagerClient::plugin_log) with `follow`; beyond the seed).
+    PluginLog(PluginLogLine),
     /// The client stopped for good: `disconnect` was called, or the manager refused it.
     Stopped(CloseReason),
 }
@@ -234,6 +237,7 @@ impl PluginManagerClient {
                         LibraryEvent::PluginRemoved(plugin_id)
                     }
                     Message::InstallationEventNotice(notice) => LibraryEvent::Installation(notice),
+                    Message::PluginLogLine(line) => LibraryEvent::PluginLog(*line),
                     _ => continue,
                 },
                 _ => continue,
@@ -364,6 +368,27 @@ impl PluginManagerClient {
             language_code: language_code.into(),
         };
         self.call(changed, nothing).await
+    }
+
+    /// A plugin's recent log lines, oldest first (beyond the seed: its `LogEvent`s, its
+    /// stderr, the manager's notes about it); `NOT_FOUND` for a plugin the manager does not
+    /// have. With `follow`, each new line of the plugin then comes as
+    /// [`LibraryEvent::PluginLog`] until the connection closes (a reconnected client asks
+    /// again); a line logged while the answer is made may come both ways, with the same `seq`.
+    pub async fn plugin_log(
+        &self,
+        plugin_id: &str,
+        follow: bool,
+    ) -> Result<Call<Vec<PluginLogLine>>, CallError> {
+        let ask = GetPluginLog {
+            plugin_id: plugin_id.into(),
+            follow,
+        };
+        self.call(ask, |message| match message {
+            Some(Message::PluginLog(PluginLog { lines, .. })) => Some(lines),
+            _ => None,
+        })
+        .await
     }
 
     /// Shows or hides actions and controls (9.5.9); one result per change, in order.

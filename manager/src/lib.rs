@@ -50,6 +50,7 @@ pub mod settings;
 
 pub use frontends::{FrontEndConfig, FrontEnds};
 pub use host::{
-    Ending, Host, HostConfig, HostError, HostEvent, InstallPhases, PluginInfo, Stage, StopReport,
+    Ending, Host, HostConfig, HostError, HostEvent, InstallPhases, LogLine, PluginInfo, Stage,
+    StopReport,
 };
 pub use log::{LogRecord, LogSink};

@@ -689,6 +689,39 @@ fn the_event_stream_starts_with_every_plugin_then_follows_the_host() {
 }
 
 #[test]
+fn a_plugins_new_log_lines_are_events_and_its_recent_ones_a_client_library_call() {
+    let (host, _data) = host();
+    let mut events = open_events(&host);
+    // A language change closes every plugin's session, which the host notes in its log.
+    host.set_language("de-DE").unwrap();
+    let noted = loop {
+        let (_, event) = next_event(&mut events).unwrap();
+        let message = event["message"].as_str().unwrap_or_default();
+        if event["event"] == "log" && message.starts_with("session closed") {
+            break event;
+        }
+    };
+    assert_eq!(
+        (&noted["plugin_id"], &noted["source"], &noted["level"]),
+        (&json!(PLUGIN_ID), &json!("host"), &json!("INFO"))
+    );
+    assert!(noted["time"].as_str().unwrap().ends_with('Z'), "{noted}");
+    let ask = json!({ "id": 1, "message": {
+        "@type": "type.googleapis.com/logi.protocol.plugin_manager.GetPluginLog",
+        "pluginId": PLUGIN_ID } });
+    let answer = post(&host, "/logi/call", ask);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let log = &answer.json()["message"];
+    let kept = log["lines"].as_array().unwrap();
+    let line = kept.iter().find(|line| line["seq"] == noted["seq"]);
+    let line = line.unwrap_or_else(|| panic!("{} is not in {log}", noted["seq"]));
+    assert_eq!(
+        (&line["source"], &line["time"], &line["message"]),
+        (&json!("LOG_SOURCE_HOST"), &noted["time"], &noted["message"])
+    );
+}
+
+#[test]
 fn a_request_naming_another_host_or_from_another_origin_is_refused() {
     let (host, _data) = host();
     let port = host.admin_addr().unwrap().port();

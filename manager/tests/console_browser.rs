@@ -17,8 +17,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{loopback, media_host, serving};
+use common::{crashing, loopback, media_host, serving};
 use logi_example_media::PLUGIN_ID;
+use logi_plugin_core::proto::manager::ContainerState;
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket};
 
@@ -172,6 +173,11 @@ impl Page {
         }
     }
 
+    /// Waits until the text of the element at `selector` includes `text` (at most 20 s).
+    fn until_text(&mut self, selector: &str, text: &str) {
+        self.until(&format!("{}?.includes({text:?})", text_of(selector)));
+    }
+
     fn click(&mut self, selector: &str) {
         let found = self.eval(&format!(
             "(() => {{ const e = document.querySelector({selector:?}); if (e) e.click(); return Boolean(e); }})()"
@@ -240,10 +246,7 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     ));
 
     // The plugin is listed, running, with its action and dial.
-    page.until(&format!(
-        "{}?.includes('RUNNING')",
-        text_of(&media("[data-state]"))
-    ));
+    page.until_text(&media("[data-state]"), "RUNNING");
     page.until(&format!(
         "Boolean(document.querySelector({:?}))",
         media("[data-press=\"toggle_mute\"]")
@@ -314,15 +317,14 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     // The plugin reconnects in German (and says so in its log): pressing again says so too.
     page.until("document.querySelector('#log').innerText.includes('language de-DE')");
     assert_eq!(host.language(), "de-DE");
-    page.until(&format!(
-        "{}?.includes('RUNNING · connected')",
-        text_of(&media("[data-state]"))
-    ));
+    page.until_text(&media("[data-state]"), "RUNNING · connected");
     page.click(&media("[data-press=\"toggle_mute\"]"));
     page.until(&format!(
         "{} === 'Ton an'",
         text_of(&media("[data-status=\"toggle_mute\"]"))
     ));
+    // Its card's log has the host's note of the closed session, as it came.
+    page.until_text(&media("[data-plugin-log]"), "session closed");
 
     // The message log saw the calls, their answers, host events and marketplace lines.
     let log = page.eval("document.querySelector('#log').innerText");
@@ -337,6 +339,43 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     }
     let shot = page.screenshot("console");
     assert!(std::fs::metadata(&shot).unwrap().len() > 1000);
+    eprintln!("screenshot: {}", shot.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plugins_card_shows_its_recent_log_and_why_its_last_run_ended() {
+    let Some(executable) = browser_or_skip() else {
+        return;
+    };
+    let (host, _data, events) = crashing("#!/bin/sh\necho 'no config file' >&2\nexit 3\n");
+    common::until(&events, |event| {
+        matches!(event, logi_plugin_manager::HostEvent::State { state, .. }
+            if *state == ContainerState::Crashed)
+    });
+    let host = serving(host, |front| front.admin = loopback());
+    let (_browser, devtools) = launch(&executable);
+    let mut page = Page::open(&devtools);
+    page.send(
+        "Page.navigate",
+        json!({ "url": host.console_url().unwrap() }),
+    );
+    let card = |selector: &str| format!("[data-plugin=\"com.example.script\"] {selector}");
+    // Its lines, with their source.
+    page.until_text(&card("[data-plugin-log]"), "stderr no config file");
+    page.until_text(&card("[data-stop]"), "crashed (exit status: 3)");
+    // Its stop report is the latest: quarantined after the third crash in a row.
+    page.until_text(&card("[data-stop]"), "quarantined");
+    // Reloaded, it crashes again: the host's note comes into the log as it is made, and the
+    // report shown (wiped here) is the new run's.
+    page.eval(&format!(
+        "document.querySelector({:?}).replaceChildren()",
+        card("[data-stop]")
+    ));
+    page.click(&card("[data-reload]"));
+    page.until_text(&card("[data-plugin-log]"), "host reloading from");
+    page.until_text(&card("[data-stop]"), "crashed (exit status: 3)");
+    let shot = page.screenshot("stop-report");
     eprintln!("screenshot: {}", shot.display());
 }
 

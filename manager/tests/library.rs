@@ -12,10 +12,11 @@ use logi_plugin_client::{Call, CallError, LibraryEvent, LibraryOptions, PluginMa
 use logi_plugin_core::ResponseCode;
 use logi_plugin_core::proto::manager::{
     ActionConfigurationRequest, AnalogControlId, ContainerState, ControlVisibility,
-    InstallationType, Invoke, PluginInstallationEvent, PluginUpdateResult, SetActionConfiguration,
-    invoke, plugin_update_result::Status,
+    InstallationType, Invoke, LogSource, PluginInstallationEvent, PluginUpdateResult,
+    SetActionConfiguration, invoke, plugin_update_result::Status,
 };
 use logi_plugin_core::proto::plugin::ActionCellStatus;
+use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_manager::{Host, HostEvent};
 use logi_plugin_sdk::{Backoff, ClientConfig, Endpoint, PluginClient};
 
@@ -184,6 +185,36 @@ fn action_status_gives_the_latest_state_and_asks_the_plugin_for_a_control_never_
         matches!(dial.status, Some(Status::AnalogControlStatus(_))),
         "{dial:?}"
     );
+}
+
+#[test]
+fn a_plugins_recent_log_is_read_and_then_followed_line_by_line() {
+    let (_host, _data, client) = host_and_client();
+    let before = result(client.plugin_log(PLUGIN_ID, true)).unwrap();
+    // The host notes that it closed the plugin's session, which a language change does.
+    result(client.set_language_changed("de-DE")).unwrap();
+    let followed = event(&client, |event| match event {
+        LibraryEvent::PluginLog(line) if line.message.starts_with("session closed") => Some(line),
+        _ => None,
+    });
+    assert_eq!(followed.plugin_id, PLUGIN_ID);
+    assert_eq!(followed.source(), LogSource::Host);
+    assert_eq!(followed.level(), LogLevel::Info);
+    assert!(followed.time.ends_with('Z'), "{}", followed.time);
+    assert!(before.iter().all(|line| line.seq != followed.seq));
+    let after = result(client.plugin_log(PLUGIN_ID, false)).unwrap();
+    assert!(after.contains(&followed), "{after:?}");
+}
+
+#[test]
+fn the_log_of_an_unknown_plugin_is_refused_not_found_naming_it() {
+    let (_host, _data, client) = host_and_client();
+    let refused = result(client.plugin_log("com.example.nobody", false));
+    let Err(CallError::Refused { code, what }) = refused else {
+        panic!("not refused: {refused:?}");
+    };
+    assert_eq!(code, ResponseCode::NotFound);
+    assert!(what.contains("com.example.nobody"), "{what}");
 }
 
 #[test]

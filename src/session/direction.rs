@@ -92,6 +92,7 @@ impl Side {
                     | T::DevelopmentMode
                     | T::LanguageChanged
                     | T::VisibilityUpdate
+                    | T::GetPluginLog
             ),
             Side::Agent => matches!(
                 message_type,
@@ -105,6 +106,8 @@ impl Side {
                     | T::InstallationEventNotice
                     | T::ActionConfiguration
                     | T::DevelopmentMode
+                    | T::PluginLog
+                    | T::PluginLogLine
             ),
         }
     }

@@ -2,7 +2,8 @@
 //! process, for the tests that need one.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -55,4 +56,41 @@ impl Drop for Daemon {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         let _ = self.child.wait();
     }
+}
+
+/// A daemon in development mode (the test package is unsigned) on `data` and `socket`.
+pub fn daemon(data: &Path, socket: &Path) -> Daemon {
+    let (daemon, first) = Daemon::start(
+        Command::new(LOGI_PLUGIN)
+            .args(["--json", "serve", "--development", "--data-dir"])
+            .arg(data)
+            .arg("--endpoint")
+            .arg(socket),
+    );
+    assert_eq!(first["serving"], socket.to_str().unwrap());
+    daemon
+}
+
+/// Runs `logi-plugin --json <args> --endpoint <socket>`.
+pub fn tool(socket: &Path, args: &[&str]) -> Output {
+    Command::new(LOGI_PLUGIN)
+        .arg("--json")
+        .args(args)
+        .arg("--endpoint")
+        .arg(socket)
+        .output()
+        .unwrap()
+}
+
+/// The JSON lines a successful run printed.
+pub fn lines(output: &Output) -> Vec<Value> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }

@@ -12,10 +12,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use logi_plugin_core::Message;
-use logi_plugin_core::proto::manager::{ContainerState, InstallationEventNotice, InstallationType};
+use logi_plugin_core::proto::manager::{
+    ContainerState, InstallationEventNotice, InstallationType, LogSource,
+};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::view::View;
 use logi_plugin_manifest::Manifest;
@@ -27,6 +29,7 @@ use super::diagnostics::{Diagnostics, Ending};
 use super::event::HostEvent;
 use super::info::PluginInfo;
 use super::installing::Installing;
+use super::recent::{self, LogLine, RecentLog};
 use super::supervisor::Supervisor;
 
 /// A plugin as the host holds it.
@@ -107,6 +110,11 @@ pub(super) struct HostCore {
     /// The latest status each action or control instance reported, by plugin and instance
     /// (seed 9.5.3 `action_status`).
     statuses: HashMap<(String, String), Message>,
+    /// Each listed plugin's recent log, kept apart from its [`Plugin`] so that it outlives a
+    /// reload or an upgrade, which list the plugin anew.
+    logs: HashMap<String, RecentLog>,
+    /// The number of the last line kept.
+    log_seq: u32,
     /// Whoever listens; the owner delivers [`HostCore::take_events`] to them.
     pub(super) subscribers: Vec<async_channel::Sender<HostEvent>>,
     /// Told nobody yet.
@@ -166,8 +174,10 @@ impl HostCore {
         self.plugins.insert(plugin_id, plugin);
     }
 
-    /// Takes a plugin off the list (uninstalled: its installation notice tells it).
+    /// Takes a plugin off the list (uninstalled: its installation notice tells it), its recent
+    /// log with it.
     pub(super) fn remove(&mut self, plugin_id: &str) -> Option<Plugin> {
+        self.logs.remove(plugin_id);
         self.plugins.remove(plugin_id)
     }
 
@@ -199,14 +209,50 @@ impl HostCore {
         }
     }
 
-    /// A line of the plugin's log: kept for its stop report, and told.
-    pub(super) fn log(&mut self, plugin_id: &str, level: LogLevel, message: String) {
-        self.logged(plugin_id, level, &message);
+    /// A line of the plugin's log from `source`, got at `time` and cut at 4 KiB: kept in its
+    /// recent log under the next number and for its stop report (if the plugin is listed), and
+    /// told.
+    pub(super) fn log(
+        &mut self,
+        plugin_id: &str,
+        source: LogSource,
+        level: LogLevel,
+        message: String,
+        time: SystemTime,
+    ) {
+        let message = recent::cut(message);
+        self.logged(plugin_id, level, &recent::tagged(source, &message));
+        self.log_seq = self.log_seq.wrapping_add(1);
+        let seq = self.log_seq;
+        if self.plugins.contains_key(plugin_id) {
+            let line = LogLine {
+                seq,
+                time,
+                level,
+                source,
+                message: message.clone(),
+            };
+            self.logs.entry(plugin_id.into()).or_default().push(line);
+        }
         self.tell(HostEvent::Log {
             plugin_id: plugin_id.into(),
             level,
             message,
+            source,
+            time,
+            seq,
         });
+    }
+
+    /// A listed plugin's recent log, oldest first.
+    pub(super) fn recent_log(&self, plugin_id: &str) -> Option<Vec<LogLine>> {
+        self.plugins.get(plugin_id)?;
+        Some(
+            self.logs
+                .get(plugin_id)
+                .map(RecentLog::lines)
+                .unwrap_or_default(),
+        )
     }
 
     /// A line of the plugin's log kept for its stop report only (its subscribers are told by
@@ -414,7 +460,10 @@ mod tests {
     };
 
     use super::*;
+    use crate::host::diagnostics::KEPT_LOG_LINES;
     use crate::host::phases::InstallPhases;
+    use crate::host::recent::RECENT_LOG_LINES;
+    use crate::host::stderr::MAX_LINE;
 
     fn manifest(plugin_id: &str) -> Manifest {
         let text = serde_json::json!({
@@ -535,6 +584,120 @@ mod tests {
         let mut core = listed("com.example.a", ContainerState::Running);
         core.disconnected("com.example.a", "replaced".into());
         assert!(core.take_events().is_empty());
+    }
+
+    /// Logs `message` about `com.example.a`, from `source`, at `time`.
+    fn log(
+        core: &mut HostCore,
+        source: LogSource,
+        level: LogLevel,
+        message: &str,
+        time: SystemTime,
+    ) {
+        core.log("com.example.a", source, level, message.into(), time);
+    }
+
+    #[test]
+    fn a_plugins_recent_log_keeps_its_last_lines_with_their_time_level_and_source() {
+        let mut core = listed("com.example.a", ContainerState::Running);
+        let at = |seconds| SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
+        for i in 0..RECENT_LOG_LINES as u64 + 5 {
+            log(
+                &mut core,
+                LogSource::Stderr,
+                LogLevel::Info,
+                &format!("line {i}"),
+                at(i),
+            );
+        }
+        let crashed = "crashed (exit status: 3)";
+        log(
+            &mut core,
+            LogSource::Host,
+            LogLevel::Error,
+            crashed,
+            at(1_000),
+        );
+        let lines = core.recent_log("com.example.a").unwrap();
+        assert_eq!(lines.len(), RECENT_LOG_LINES);
+        assert_eq!(
+            (lines[0].message.as_str(), lines[0].time),
+            ("line 6", at(6))
+        );
+        let last = lines.last().unwrap();
+        assert_eq!(
+            (last.level, last.source, last.time, last.message.as_str()),
+            (LogLevel::Error, LogSource::Host, at(1_000), crashed)
+        );
+        assert!(lines.windows(2).all(|pair| pair[0].seq < pair[1].seq));
+        // The stop report keeps its own last lines, stderr's saying so.
+        let plugin = core.plugin("com.example.a").unwrap();
+        let report = plugin.diagnostics.report(Ending::default(), false);
+        assert_eq!(report.last_log.len(), KEPT_LOG_LINES);
+        let first = format!("INFO: stderr: line {}", RECENT_LOG_LINES - 14);
+        assert_eq!(report.last_log[0], first);
+    }
+
+    #[test]
+    fn each_line_is_told_with_the_number_it_is_kept_under() {
+        let mut core = listed("com.example.a", ContainerState::Running);
+        let now = SystemTime::now();
+        log(&mut core, LogSource::Plugin, LogLevel::Info, "hello", now);
+        let kept = core.recent_log("com.example.a").unwrap();
+        assert_eq!(
+            core.take_events(),
+            [HostEvent::Log {
+                plugin_id: "com.example.a".into(),
+                level: LogLevel::Info,
+                message: "hello".into(),
+                source: LogSource::Plugin,
+                time: now,
+                seq: kept[0].seq,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_plugins_recent_log_outlives_its_replacement_but_not_its_removal() {
+        let mut core = listed("com.example.a", ContainerState::Running);
+        let now = SystemTime::now();
+        log(&mut core, LogSource::Host, LogLevel::Info, "reloading", now);
+        // A reload or an upgrade lists the plugin anew.
+        let (installation, state) = (InstallationType::Installed, ContainerState::Launching);
+        let again = Plugin::new(manifest("com.example.a"), installation, state, None);
+        core.list_supervised(again);
+        assert_eq!(core.recent_log("com.example.a").unwrap().len(), 1);
+        core.remove("com.example.a");
+        assert_eq!(core.recent_log("com.example.a"), None);
+        // A line about a plugin the host does not list is told, not kept.
+        log(
+            &mut core,
+            LogSource::Host,
+            LogLevel::Info,
+            "stopped by the host",
+            now,
+        );
+        assert_eq!(core.recent_log("com.example.a"), None);
+        assert!(matches!(core.take_events()[..], [_, HostEvent::Log { .. }]));
+    }
+
+    #[test]
+    fn a_long_line_is_kept_and_told_cut() {
+        let mut core = listed("com.example.a", ContainerState::Running);
+        let long = "x".repeat(MAX_LINE * 3);
+        log(
+            &mut core,
+            LogSource::Plugin,
+            LogLevel::Info,
+            &long,
+            SystemTime::now(),
+        );
+        let kept = &core.recent_log("com.example.a").unwrap()[0].message;
+        assert!(kept.len() < MAX_LINE + 40, "{} bytes kept", kept.len());
+        let [HostEvent::Log { message, .. }] = &core.take_events()[..] else {
+            panic!("no Log event");
+        };
+        assert_eq!(message, kept);
     }
 
     #[test]

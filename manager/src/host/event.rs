@@ -1,14 +1,17 @@
 //! What a host reports to its subscribers, and how it is written as JSON (the tool's `--json`
 //! output and the admin port's event stream).
 
+use std::time::SystemTime;
+
 use logi_plugin_core::Envelope;
 use logi_plugin_core::Message;
 use logi_plugin_core::codec::json;
-use logi_plugin_core::proto::manager::{ContainerState, InstallationEventNotice};
+use logi_plugin_core::proto::manager::{ContainerState, InstallationEventNotice, LogSource};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use serde_json::{Value, json};
 
 use super::InstallPhases;
+use super::recent::{LogLine, log_line_json, tagged};
 
 /// What a host reports to its subscribers.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,14 +40,22 @@ pub enum HostEvent {
         /// Why the session closed.
         reason: String,
     },
-    /// A plugin logged something (seed 5.4).
+    /// A line of a plugin's log: what it logged (seed 5.4), what its program wrote to stderr,
+    /// or the host's note about it. Listed plugins keep it in their recent log
+    /// ([`Host::logs`](super::Host::logs)).
     Log {
         /// The plugin.
         plugin_id: String,
         /// How serious.
         level: LogLevel,
-        /// What it said.
+        /// What it says (a stderr line without the `stderr: ` the host's log puts before it).
         message: String,
+        /// Where it came from.
+        source: LogSource,
+        /// When the host got it.
+        time: SystemTime,
+        /// The number it is kept under in the plugin's recent log.
+        seq: u32,
     },
     /// A plugin's configuration scheme said the user must log in (seed 11.1: the marketplace
     /// is told).
@@ -95,7 +106,12 @@ impl std::fmt::Display for HostEvent {
                 plugin_id,
                 level,
                 message,
-            } => write!(f, "{plugin_id} logged {}: {message:?}", level.as_str_name()),
+                source,
+                ..
+            } => {
+                let text = tagged(*source, message);
+                write!(f, "{plugin_id} logged {}: {text:?}", level.as_str_name())
+            }
             HostEvent::LoginRequired { plugin_id } => {
                 write!(f, "{plugin_id} asks the user to log in")
             }
@@ -112,9 +128,32 @@ impl std::fmt::Display for HostEvent {
 }
 
 impl HostEvent {
+    /// The line of a [`HostEvent::Log`], as the plugin's recent log keeps it.
+    pub fn log_line(&self) -> Option<LogLine> {
+        let HostEvent::Log {
+            level,
+            message,
+            source,
+            time,
+            seq,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(LogLine {
+            seq: *seq,
+            time: *time,
+            level: *level,
+            source: *source,
+            message: message.clone(),
+        })
+    }
+
     /// The event as one JSON object: `"event"` names its kind (`installation`, `state`,
     /// `connected`, `disconnected`, `log`, `login_required`, `status`, `installed`), with its fields
-    /// beside; durations in milliseconds.
+    /// beside (a `log`'s as `logi-plugin logs --json` writes a line); durations in
+    /// milliseconds.
     pub fn to_json(&self) -> Value {
         match self {
             HostEvent::Installation(notice) => json!({
@@ -130,14 +169,13 @@ impl HostEvent {
             HostEvent::Disconnected { plugin_id, reason } => json!({
                 "event": "disconnected", "plugin_id": plugin_id, "reason": reason,
             }),
-            HostEvent::Log {
-                plugin_id,
-                level,
-                message,
-            } => json!({
-                "event": "log", "plugin_id": plugin_id, "level": level.as_str_name(),
-                "message": message,
-            }),
+            HostEvent::Log { plugin_id, .. } => {
+                // (`log_line` is `Some` for every `Log`.)
+                let line = self.log_line().map(|line| line.to_proto(plugin_id));
+                let mut json = log_line_json(&line.unwrap_or_default());
+                json["event"] = "log".into();
+                json
+            }
             HostEvent::LoginRequired { plugin_id } => json!({
                 "event": "login_required", "plugin_id": plugin_id,
             }),

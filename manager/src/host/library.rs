@@ -5,15 +5,21 @@
 //! Calls are answered each in its own task, so a long install never holds up a `plugin_list`.
 //! A call the host cannot carry out is answered with the seed's error code and the reason; a
 //! plugin's own answer (its status, or its refusal) comes back inside `PluginUpdateResult`.
+//!
+//! Beyond the seed, a session may ask for a plugin's recent log and follow it
+//! (`GetPluginLog`): the session then also gets each new line of that plugin as a
+//! `PluginLogLine`, and no other session does.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_lite::future;
 use logi_plugin_core::proto::manager::{
     ActionConfiguration, ActionConfigurationRequest, AnalogControlId, ClientHello, DevelopmentMode,
-    InstallPlugin, Invoke, PluginInstallationEvent, PluginList, PluginRemoved, PluginUpdateResult,
-    PluginUpdateResultList, SetActionConfiguration, VisibilityUpdate, invoke, plugin_update_result,
+    InstallPlugin, Invoke, PluginInstallationEvent, PluginList, PluginLog, PluginRemoved,
+    PluginUpdateResult, PluginUpdateResultList, SetActionConfiguration, VisibilityUpdate, invoke,
+    plugin_update_result,
 };
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
@@ -43,9 +49,11 @@ pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, he
     log(format!("{who} connected"));
     lock(&host.shared.clients).push(connection.clone());
     let events = host.subscribe();
+    // The plugins whose log this session follows.
+    let follows = Mutex::new(HashSet::new());
     let forward = async {
         while let Ok(event) = events.recv().await {
-            for message in notices(&host, event) {
+            for message in notices(&host, event, &follows) {
                 if connection.notify(message).await.is_err() {
                     return;
                 }
@@ -56,6 +64,14 @@ pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, he
         while let Some(event) = connection.next_event().await {
             match event {
                 Event::Request { id, message } => {
+                    // Followed before the call reads the recent lines, so that no line falls
+                    // between the answer and the notifications.
+                    if let Message::GetPluginLog(ask) = &message
+                        && ask.follow
+                        && host.plugin(&ask.plugin_id).is_some()
+                    {
+                        lock(&follows).insert(ask.plugin_id.clone());
+                    }
                     let (host, connection) = (host.clone(), connection.clone());
                     smol::spawn(async move {
                         let reply = host.call(message).await;
@@ -72,9 +88,14 @@ pub(super) async fn serve(shared: Arc<Shared>, connection: ManagerConnection, he
     lock(&host.shared.clients).retain(|client| client.close_reason().is_none());
 }
 
-/// What the client library hears of a host event (seed 9.4.2 and the Kortex events).
-fn notices(host: &Host, event: HostEvent) -> Vec<Message> {
+/// What the client library hears of a host event (seed 9.4.2 and the Kortex events; the log
+/// lines of the plugins in `follows`).
+fn notices(host: &Host, event: HostEvent, follows: &Mutex<HashSet<String>>) -> Vec<Message> {
     match event {
+        HostEvent::Log { ref plugin_id, .. } if lock(follows).contains(plugin_id) => {
+            let line = event.log_line().map(|line| line.to_proto(plugin_id));
+            line.into_iter().map(Message::from).collect()
+        }
         HostEvent::Installation(notice) => {
             let mut messages = Vec::new();
             match notice.event() {
@@ -192,6 +213,18 @@ async fn call(host: &Host, message: Message) -> Result<Option<Message>, Refusal>
             return Ok(None);
         }
         Message::VisibilityUpdate(update) => set_visibility(host, update).await.into(),
+        // `follow` is the session's business (`serve`); here, the lines as they are now.
+        Message::GetPluginLog(ask) => {
+            let lines = host.logs(&ask.plugin_id).map_err(refusal)?;
+            PluginLog {
+                lines: lines
+                    .iter()
+                    .map(|line| line.to_proto(&ask.plugin_id))
+                    .collect(),
+                plugin_id: ask.plugin_id,
+            }
+            .into()
+        }
         other => {
             let what = format!("the manager does not handle {}", other.full_name());
             return Err((ResponseCode::NotImplemented, what));

@@ -5,7 +5,7 @@
 //!
 //! A host application builds one with a [`HostConfig`] and [`Host::start`], then drives it:
 //! [`Host::install`], [`Host::add_core`], [`Host::add_external`], [`Host::trigger`],
-//! [`Host::turn`], [`Host::plugins`], [`Host::subscribe`], [`Host::shutdown`].
+//! [`Host::turn`], [`Host::plugins`], [`Host::logs`], [`Host::subscribe`], [`Host::shutdown`].
 //! Tasks run on smol's global executor; every method can be called from any thread.
 
 mod codes;
@@ -24,6 +24,7 @@ mod installing;
 mod library;
 mod phases;
 mod process;
+mod recent;
 mod registered;
 mod serve;
 mod shared;
@@ -62,6 +63,7 @@ pub(crate) use event::message_json;
 pub use handle::Host;
 pub use info::PluginInfo;
 pub use phases::InstallPhases;
+pub use recent::{LogLine, RECENT_LOG_LINES, log_line_json, source_name};
 pub use source::SourcePackage;
 
 use crate::settings::SettingsStore;
@@ -178,6 +180,17 @@ impl Host {
     pub fn plugin(&self, plugin_id: &str) -> Option<PluginInfo> {
         self.shared
             .core(|core| core.plugin(plugin_id).map(|plugin| plugin.info.clone()))
+    }
+
+    /// A listed plugin's recent log, oldest first: its last [`RECENT_LOG_LINES`] lines (its
+    /// `LogEvent`s, what its program wrote to stderr, the host's notes about it), kept across
+    /// its runs, restarts and reloads until it is removed. Later lines are told as
+    /// [`HostEvent::Log`]: subscribe first, then ask, and skip an event whose `seq` is a line
+    /// already here, to miss none.
+    pub fn logs(&self, plugin_id: &str) -> Result<Vec<LogLine>, HostError> {
+        self.shared
+            .core(|core| core.recent_log(plugin_id))
+            .ok_or_else(|| HostError::UnknownPlugin(plugin_id.into()))
     }
 
     /// The local socket plugins connect to.

@@ -21,12 +21,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
+use logi_plugin_core::proto::manager::LogSource;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 
 #[cfg(target_os = "linux")]
 use super::descendants::Lineage;
 use super::diagnostics::Ending;
+use super::recent::tagged;
 use super::shared::Shared;
 use super::stderr::{Batch, CHUNK, StderrFilter};
 use super::supervision::{Action, Input, Policy, Supervision};
@@ -241,12 +243,12 @@ async fn copy_stderr(shared: &Shared, plugin_id: &str, mut stderr: smol::process
 /// report.
 fn log_stderr(shared: &Shared, plugin_id: &str, batch: Batch) {
     for line in batch.logged {
-        shared.log(plugin_id, LogLevel::Info, format!("stderr: {line}"));
+        shared.log_from(plugin_id, LogSource::Stderr, LogLevel::Info, line);
     }
     if !batch.dropped.is_empty() {
         shared.core(|core| {
             for line in &batch.dropped {
-                core.logged(plugin_id, LogLevel::Info, &format!("stderr: {line}"));
+                core.logged(plugin_id, LogLevel::Info, &tagged(LogSource::Stderr, line));
             }
         });
     }

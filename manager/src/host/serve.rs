@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use futures_lite::future;
-use logi_plugin_core::proto::manager::{ContainerState, InstallationType};
+use logi_plugin_core::proto::manager::{ContainerState, InstallationType, LogSource};
 use logi_plugin_core::proto::plugin::PluginHello;
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::{SavedData, Settings};
@@ -218,7 +218,7 @@ fn notice(shared: &Shared, plugin_id: &str, message: Message) {
     match message {
         Message::LogEvent(log) => {
             let level = log.log_level();
-            shared.log(plugin_id, level, log.message);
+            shared.log_from(plugin_id, LogSource::Plugin, level, log.message);
         }
         message @ (Message::ActionCellStatus(_) | Message::AnalogControlStatus(_)) => {
             shared.core(|core| core.status_reported(plugin_id, message));

@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use logi_plugin_core::Message;
-use logi_plugin_core::proto::manager::ContainerState;
+use logi_plugin_core::proto::manager::{ContainerState, LogSource};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_transports::listener::MemoryConnector;
 use logi_plugin_transports::lock::lock;
@@ -19,6 +19,7 @@ use super::config::HostConfig;
 use super::core::{HostCore, Plugin};
 use super::data;
 use super::error::HostError;
+use super::recent;
 use crate::settings::SettingsStore;
 
 /// What the host's tasks share.
@@ -76,11 +77,25 @@ impl Shared {
         })
     }
 
-    /// A line of `plugin_id`'s: to the log sink (outside the core's lock, so that a sink may
-    /// ask the host anything), kept for its stop report, and told.
+    /// The host's note about `plugin_id`: see [`Shared::log_from`].
     pub(super) fn log(&self, plugin_id: &str, level: LogLevel, message: String) {
-        self.config.log.write(Some(plugin_id), level, &message);
-        self.core(|core| core.log(plugin_id, level, message));
+        self.log_from(plugin_id, LogSource::Host, level, message);
+    }
+
+    /// A line of `plugin_id`'s log from `source`: to the log sink (outside the core's lock, so
+    /// that a sink may ask the host anything), kept in its recent log and for its stop report,
+    /// and told.
+    pub(super) fn log_from(
+        &self,
+        plugin_id: &str,
+        source: LogSource,
+        level: LogLevel,
+        message: String,
+    ) {
+        let text = recent::tagged(source, &message);
+        self.config.log.write(Some(plugin_id), level, &text);
+        let now = SystemTime::now();
+        self.core(|core| core.log(plugin_id, source, level, message, now));
     }
 
     pub(super) fn set_state(&self, plugin_id: &str, state: ContainerState) {

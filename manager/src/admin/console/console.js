@@ -7,6 +7,8 @@
 const CLIENT = "type.googleapis.com/logi.protocol.plugin_manager.";
 const JSON_TYPE = "application/vnd.proformatique.provd+json";
 const LOG_LINES = 400;
+// A card shows as many of its plugin's log lines as the manager keeps.
+const PLUGIN_LOG_LINES = 200;
 
 const plugins = new Map(); // plugin id -> PluginDetails (canonical JSON)
 let marketplace = null; // the open marketplace WebSocket
@@ -92,10 +94,73 @@ function card(details) {
   logout.addEventListener("click", () => call("InvokeLogout", { pluginId: id }).catch(() => {}));
   reload.addEventListener("click", () => reloadPlugin(id));
   section.append(element("div", { class: "actions" }, login, logout, reload));
+  const stop = element("div", { class: "stop", "data-stop": "" });
+  showStop(stop, details.lastStop);
+  const lines = element("ol", { class: "plugin-log", "data-plugin-log": "" });
+  section.append(stop, element("details", { class: "plugin-log", open: "" },
+    element("summary", { text: "Log" }), lines));
   api("GET", `/provd/pg_mgr/plugins/${encodeURIComponent(id)}/info`)
     .then(({ plugin_info }) => showCapabilities(id, capabilities, plugin_info.capabilities))
     .catch((error) => log("error", `${id} info: ${error.message}`));
+  // Its recent lines; those logged since come as host events, each once (by its seq).
+  call("GetPluginLog", { pluginId: id })
+    .then((answer) => ((answer && answer.lines) || []).forEach((line) => addLogLine(lines, line)))
+    .catch(() => {});
   return section;
+}
+
+// Why the plugin's last run ended (PluginDetails.lastStop), with its last lines then.
+function showStop(root, stop) {
+  root.replaceChildren();
+  if (!stop) return;
+  const facts = [`got as far as: ${stop.stage || "?"}`];
+  if (stop.exitCode !== undefined) facts.push(`exit code ${stop.exitCode}`);
+  if (stop.signal !== undefined) facts.push(`signal ${stop.signal}`);
+  if (stop.lastMessage) facts.push(`last message: ${stop.lastMessage}`);
+  root.append(element("p", { class: "stop-how", text: `Last stop: ${stop.how || "?"}` }),
+    element("p", { class: "stop-facts", text: facts.join(" · ") }));
+  if (stop.quarantined) {
+    root.append(element("p", {
+      class: "problem", text: "quarantined: not restarted until reloaded or reinstalled",
+    }));
+  }
+  if ((stop.lastLog || []).length > 0) {
+    const last = element("ol", { class: "plugin-log" },
+      ...stop.lastLog.map((line) => element("li", { text: line })));
+    root.append(element("details", {}, element("summary", { text: "Its last lines then" }), last));
+  }
+}
+
+// One log line, from GetPluginLog (canonical JSON: "LOG_SOURCE_STDERR", a TRACE level left
+// out) or from a "log" host event ("stderr"), put in its place by seq: an event may come
+// before the answer that has older lines. (A seq that wrapped past 2^32 sorts first.)
+function addLogLine(list, line) {
+  const seq = Number(line.seq || 0);
+  if (list.querySelector(`[data-seq="${seq}"]`)) return;
+  const level = line.level || "TRACE";
+  const source = String(line.source || "").replace("LOG_SOURCE_", "").toLowerCase();
+  const item = element("li", {
+    "data-seq": String(seq), class: `level-${level.toLowerCase()}`,
+    text: `${line.time || ""} ${level} ${source} ${line.message || ""}`,
+  });
+  const later = [...list.children].find((other) => Number(other.dataset.seq) > seq);
+  list.insertBefore(item, later || null);
+  while (list.children.length > PLUGIN_LOG_LINES) list.firstElementChild.remove();
+}
+
+// A run of the plugin ended: its card shows the new stop report.
+async function refreshStop(pluginId) {
+  try {
+    const list = await call("GetPluginList");
+    const details = ((list && list.plugins) || []).find((p) => p.pluginId === pluginId);
+    const stop = $(`[data-plugin="${CSS.escape(pluginId)}"] [data-stop]`);
+    if (details && stop) {
+      plugins.set(pluginId, details);
+      showStop(stop, details.lastStop);
+    }
+  } catch {
+    // Logged by call.
+  }
 }
 
 function showCapabilities(pluginId, root, capabilities) {
@@ -277,6 +342,15 @@ function onHostEvent(event) {
       details.containerState = event.state;
       if (event.state !== "CONTAINER_STATE_RUNNING") details.connected = false;
       updateState(details);
+      // The host keeps a run's stop report before it tells the state the run ended in.
+      if (["CONTAINER_STATE_CRASHED", "CONTAINER_STATE_STOPPED"].includes(event.state)) {
+        refreshStop(event.plugin_id);
+      }
+      break;
+    }
+    case "log": {
+      const lines = $(`[data-plugin="${CSS.escape(event.plugin_id)}"] [data-plugin-log]`);
+      if (lines) addLogLine(lines, event);
       break;
     }
     case "connected":
