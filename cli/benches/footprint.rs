@@ -73,8 +73,10 @@ mod linux {
         let installs = env_number("LOGI_FOOTPRINT_INSTALLS", 5).max(1);
         let exe = Path::new(LOGI_PLUGIN);
         let work = tempfile::tempdir().unwrap();
+        let mut package = logi_example_media::package::packed(exe).unwrap();
+        // The raw launch baseline runs the program as installed, under its plugin name.
         let staging = work.path().join("staging");
-        let mut package = logi_example_media::package::packed(exe, &staging).unwrap();
+        package.extract(&staging).unwrap();
         let key = SecretKey::generate().unwrap();
         package.sign("footprint bench", &key);
         let archive_path = work.path().join("media.zip");
@@ -118,7 +120,8 @@ mod linux {
                 installed["unpacked_bytes"].as_u64().unwrap_or_default(),
             );
         }
-        let raw = raw_phases(&archive_path, &staging, &key, installs, work.path());
+        let program = staging.join(PROGRAM_PATH);
+        let raw = raw_phases(&archive_path, &program, &key, installs, work.path());
         print_phases(&host, &raw, sizes);
 
         let after_installs = std::fs::read_to_string(format!("/proc/{}/status", daemon.id()));
@@ -220,7 +223,7 @@ mod linux {
     /// The raw baselines of the phases, in milliseconds, `runs` times each.
     fn raw_phases(
         archive_path: &Path,
-        staging: &Path,
+        program: &Path,
         key: &SecretKey,
         runs: u64,
         work: &Path,
@@ -238,7 +241,6 @@ mod linux {
         let verifying = signing_key(key).verifying_key();
         let socket = work.join("raw.sock");
         let listener = UnixListener::bind(&socket).unwrap();
-        let program = staging.join(PROGRAM_PATH);
         let mut raw: HashMap<&str, Vec<f64>> = HashMap::new();
         for run in 0..runs {
             let target = work.join(format!("raw-write-{run}"));
@@ -269,7 +271,7 @@ mod linux {
                 ),
                 (
                     "launch+hello",
-                    ms(common::spawn_to_hello(&program, &socket, &listener)),
+                    ms(common::spawn_to_hello(program, &socket, &listener)),
                 ),
             ];
             std::fs::remove_dir_all(&target).unwrap();

@@ -58,9 +58,11 @@ fn settings_write(c: &mut Criterion) {
 
 fn install_to_running(c: &mut Criterion) {
     let exe = Path::new(env!("CARGO_BIN_EXE_logi-plugin"));
-    let staging = tempfile::tempdir().unwrap();
-    let package = logi_example_media::package::packed(exe, staging.path()).unwrap();
+    let package = logi_example_media::package::packed(exe).unwrap();
     let archive = package.to_zip().unwrap();
+    // The raw baseline runs the program as installed, under its plugin name.
+    let staging = tempfile::tempdir().unwrap();
+    package.extract(staging.path()).unwrap();
     let data = tempfile::tempdir().unwrap();
     let mut config = HostConfig::new(data.path());
     config.endpoint = data.path().join("manager.sock");

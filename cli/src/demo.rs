@@ -29,8 +29,7 @@ pub fn run(plugin_exe: &Path) -> Result<(), Box<dyn Error>> {
         .tempdir()?;
     println!("data directory: {}", data.path().display());
 
-    let staging = tempfile::tempdir()?;
-    let mut package = logi_example_media::package::packed(plugin_exe, staging.path())?;
+    let mut package = logi_example_media::package::packed(plugin_exe)?;
     let key = SecretKey::generate()?;
     package.sign("Logi plugin engine examples", &key);
     let archive = package.to_zip()?;

@@ -4,22 +4,55 @@
 use std::path::Path;
 
 use logi_plugin_package::signature::{SecretKey, TrustStore};
-use logi_plugin_package::{Limits, Package};
+use logi_plugin_package::{Limits, Package, PackageError};
 
 /// What a command returns: its error is printed, and the tool exits 1.
 pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// A package from a folder or an archive; its errors name the package, or the file in it.
-pub(crate) fn read(path: &Path) -> Result<Package> {
-    let package = if path.is_dir() {
-        Package::from_dir(path, Limits::default())
-    } else {
-        Package::from_zip_file(path, Limits::default())
+/// `program`, for a folder only, is the program its manifest names for this platform
+/// ([`read_dir`]).
+pub(crate) fn read(path: &Path, program: Option<&Path>) -> Result<Package> {
+    if path.is_dir() {
+        return read_dir(path, program);
+    }
+    if program.is_some() {
+        let message = format!(
+            "{}: --program is for a package folder; an archive holds its program already",
+            path.display()
+        );
+        return Err(message.into());
+    }
+    let package = Package::from_zip_file(path, Limits::default());
+    Ok(package.map_err(|error| named(path, &error))?)
+}
+
+/// A package folder, with `program` (a build's output, wherever it is) as the program its
+/// manifest names for this platform when given. A folder lacking its program says how to give
+/// it.
+pub(crate) fn read_dir(dir: &Path, program: Option<&Path>) -> Result<Package> {
+    let package = match program {
+        Some(program) => Package::from_dir_with_program(dir, program, Limits::default()),
+        None => Package::from_dir(dir, Limits::default()),
     };
-    Ok(package.map_err(|error| match error.path() {
+    package.map_err(|error| {
+        let lacks_program = matches!(&error, PackageError::Invalid { manifest, .. }
+            if manifest.iter().any(|problem| problem.path.starts_with("programPath")));
+        let hint = if lacks_program && program.is_none() {
+            "\n(a program built elsewhere is given with --program BINARY)"
+        } else {
+            ""
+        };
+        format!("{}{hint}", named(dir, &error)).into()
+    })
+}
+
+/// A package's error, naming the package unless it names a file already.
+fn named(package: &Path, error: &PackageError) -> String {
+    match error.path() {
         Some(_) => error.to_string(),
-        None => format!("{}: {error}", path.display()),
-    })?)
+        None => format!("{}: {error}", package.display()),
+    }
 }
 
 /// A trust store file; its errors name the file, not the package checked against it.

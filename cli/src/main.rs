@@ -17,7 +17,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use logi_plugin_package::signature::{SecretKey, Trust};
-use logi_plugin_package::{Limits, Package};
 use serde_json::json;
 
 use crate::files::{Result, read, read_key, read_trust, write, write_secret};
@@ -60,15 +59,25 @@ enum Command {
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
-    /// Check a package (a folder or a .zip): manifest, files, localizations, signature.
+    /// Check a package (a folder or a .zip): manifest, files, localizations, signature. A
+    /// package may carry one platform's program: the other platform's, missing, is a warning.
     Validate {
         /// The package.
         package: PathBuf,
+        /// A folder's program, built elsewhere: checked as if at the path its manifest names
+        /// for this platform.
+        #[arg(long, value_name = "BINARY")]
+        program: Option<PathBuf>,
     },
     /// Pack a folder into a .zip package, signed if a key is given.
     Pack {
         /// The folder.
         dir: PathBuf,
+        /// The program, built elsewhere (`target/release/my-plugin`): packed at the path the
+        /// manifest names for this platform (`programPath`, or its `programPathMac` /
+        /// `programPathWin` override), nothing copied by hand.
+        #[arg(long, value_name = "BINARY")]
+        program: Option<PathBuf>,
         /// Where to write the archive (default: `<plugin_id>-<version>.zip`).
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -110,10 +119,15 @@ enum Command {
         #[command(flatten)]
         manager: remote::ManagerArgs,
     },
-    /// Uninstall a plugin from the running manager.
+    /// Uninstall a plugin from the running manager. The manager keeps its settings, as package
+    /// managers keep configuration on remove: installing it again finds them. `--purge` deletes
+    /// them too.
     Remove {
         /// The plugin.
         plugin_id: String,
+        /// Delete the plugin's settings as well.
+        #[arg(long)]
+        purge: bool,
         #[command(flatten)]
         manager: remote::ManagerArgs,
     },
@@ -181,18 +195,30 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Prints the package's warnings (the files only other platforms need), and gives them for
+/// the JSON result.
+fn warn_of(package: &logi_plugin_package::Package, out: Output) -> Vec<String> {
+    let warnings: Vec<String> = package.warnings().iter().map(|w| w.to_string()).collect();
+    for warning in &warnings {
+        out.warn(&format!("manifest.json: {warning}"));
+    }
+    warnings
+}
+
 fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
     match &cli.command {
         Command::Demo => demo::run(exe),
         Command::Serve(args) => serve::run(args, out),
-        Command::Validate { package } => {
-            let package = read(package)?;
+        Command::Validate { package, program } => {
+            let package = read(package, program.as_deref())?;
             let manifest = package.manifest();
             let warnings = &manifest.unknown_fields;
+            let missing = warn_of(&package, out);
             out.report(
                 json!({ "ok": true, "plugin_id": manifest.plugin_id,
                         "version": manifest.version.to_string(),
-                        "files": package.files().len(), "unknown_fields": warnings }),
+                        "files": package.files().len(), "unknown_fields": warnings,
+                        "warnings": missing }),
                 &format!(
                     "{} {} is valid: {} files{}",
                     manifest.plugin_id,
@@ -209,11 +235,13 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
         }
         Command::Pack {
             dir,
+            program,
             output,
             key,
             publisher,
         } => {
-            let mut package = Package::from_dir(dir, Limits::default())?;
+            let mut package = files::read_dir(dir, program.as_deref())?;
+            let missing = warn_of(&package, out);
             if let Some(key) = key {
                 package.sign(publisher, &read_key(key)?);
             }
@@ -230,7 +258,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
             write(&output, &archive)?;
             out.report(
                 json!({ "ok": true, "archive": output, "bytes": archive.len(),
-                        "signed": key.is_some() }),
+                        "signed": key.is_some(), "warnings": missing }),
                 &format!("wrote {} ({} bytes)", output.display(), archive.len()),
             );
             Ok(())
@@ -274,7 +302,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
             key,
             publisher,
         } => {
-            let mut package = read(path)?;
+            let mut package = read(path, None)?;
             package.sign(publisher, &read_key(key)?);
             write(path, &package.to_zip()?)?;
             out.report(
@@ -288,7 +316,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
             trust,
         } => {
             let trust = read_trust(trust)?;
-            match read(path)?.verify(&trust, false)? {
+            match read(path, None)?.verify(&trust, false)? {
                 Trust::Publisher { name, key } => {
                     out.report(
                         json!({ "ok": true, "publisher": name, "key": key.to_string() }),
@@ -300,7 +328,11 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
             }
         }
         Command::Install { package, manager } => remote::install(package, manager, out),
-        Command::Remove { plugin_id, manager } => remote::remove(plugin_id, manager, out),
+        Command::Remove {
+            plugin_id,
+            purge,
+            manager,
+        } => remote::remove(plugin_id, *purge, manager, out),
         Command::List { manager } => remote::list(manager, out),
         Command::Status { plugin_id, manager } => remote::status(plugin_id, manager, out),
         Command::Logs {

@@ -65,6 +65,13 @@ impl Output {
         }
     }
 
+    /// A warning for people, on stderr; scripts find it in the result's JSON instead.
+    pub fn warn(&self, text: &str) {
+        if !self.json {
+            eprintln!("{WARN}warning: {text}{WARN:#}");
+        }
+    }
+
     /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the check's `name`, `what`
     /// it asks, and its `detail` (for a failure, what was expected and what was seen).
     pub fn check(&self, label: &str, name: &str, what: &str, detail: &str) {

@@ -52,7 +52,7 @@ pub struct InvokeArgs {
 
 /// Installs a package; the plugin id is read from it first, so a broken package fails here.
 pub fn install(package: &PathBuf, manager: &ManagerArgs, out: Output) -> Result<()> {
-    let manifest = read(package)?.manifest().clone();
+    let manifest = read(package, None)?.manifest().clone();
     // The manager runs elsewhere: it needs the path from the root.
     let path = std::path::absolute(package)?;
     let spinner = out.spinner(&format!("installing {}", manifest.plugin_id));
@@ -69,12 +69,23 @@ pub fn install(package: &PathBuf, manager: &ManagerArgs, out: Output) -> Result<
     Ok(())
 }
 
-/// Uninstalls a plugin.
-pub fn remove(plugin_id: &str, manager: &ManagerArgs, out: Output) -> Result<()> {
-    with_manager(manager, |client| answer(client.remove_plugin(plugin_id)))?;
+/// Uninstalls a plugin, keeping its settings unless `purge`.
+pub fn remove(plugin_id: &str, purge: bool, manager: &ManagerArgs, out: Output) -> Result<()> {
+    with_manager(manager, |client| {
+        if purge {
+            answer(client.purge_plugin(plugin_id))
+        } else {
+            answer(client.remove_plugin(plugin_id))
+        }
+    })?;
+    let text = if purge {
+        format!("removed {plugin_id} and deleted its settings")
+    } else {
+        format!("removed {plugin_id}; its settings are kept (--purge deletes them)")
+    };
     out.report(
-        json!({ "ok": true, "removed": plugin_id }),
-        &format!("removed {plugin_id}"),
+        json!({ "ok": true, "removed": plugin_id, "purged": purge }),
+        &text,
     );
     Ok(())
 }

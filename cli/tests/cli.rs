@@ -17,25 +17,12 @@ use serde_json::{Value, json};
 fn install_list_invoke_and_remove_drive_the_running_manager() {
     let data = tempfile::tempdir().unwrap();
     let socket = data.path().join("manager.sock");
-    let staging = tempfile::tempdir().unwrap();
-    let package =
-        logi_example_media::package::packed(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
+    let package = logi_example_media::package::packed(Path::new(LOGI_PLUGIN)).unwrap();
     let archive = data.path().join("media.zip");
     std::fs::write(&archive, package.to_zip().unwrap()).unwrap();
     let _daemon = daemon(&data.path().join("data"), &socket);
 
-    let installed = lines(&tool(&socket, &["install", archive.to_str().unwrap()]));
-    assert_eq!(installed[0]["plugin_id"], PLUGIN_ID);
-
-    // The plugin is a child process of the daemon: wait until it has said hello.
-    let mut listed = Vec::new();
-    for _ in 0..100 {
-        listed = lines(&tool(&socket, &["list"]));
-        if listed.iter().any(|p| p["connected"] == json!(true)) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let listed = install_connected(&socket, &archive);
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["plugin_id"], PLUGIN_ID);
     assert_eq!(listed[0]["installation"], "INSTALLATION_TYPE_INSTALLED");
@@ -52,6 +39,72 @@ fn install_list_invoke_and_remove_drive_the_running_manager() {
     let removed = lines(&tool(&socket, &["remove", PLUGIN_ID]));
     assert_eq!(removed[0]["removed"], PLUGIN_ID);
     assert_eq!(lines(&tool(&socket, &["list"])), Vec::<Value>::new());
+}
+
+/// Installs `archive` with the tool and waits until the plugin, a child process of the daemon,
+/// has said hello; the plugins then listed.
+fn install_connected(socket: &Path, archive: &Path) -> Vec<Value> {
+    let installed = lines(&tool(socket, &["install", archive.to_str().unwrap()]));
+    assert_eq!(installed[0]["plugin_id"], PLUGIN_ID);
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = lines(&tool(socket, &["list"]));
+        if listed.iter().any(|p| p["connected"] == json!(true)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    listed
+}
+
+/// The media plugin's `muted` setting as the daemon on `data` stored it, read from its
+/// database; `None` when it has none.
+fn stored_muted(data: &Path) -> Option<String> {
+    let db = rusqlite::Connection::open(data.join("settings.sqlite3")).unwrap();
+    let query = "SELECT value FROM settings WHERE plugin_id = ?1 AND name = 'muted'";
+    match db.query_row(query, [PLUGIN_ID], |row| row.get(0)) {
+        Ok(value) => Some(value),
+        Err(rusqlite::Error::QueryReturnedNoRows) => None,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+#[test]
+fn remove_keeps_the_plugins_settings_and_remove_purge_deletes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, socket) = (dir.path().join("data"), dir.path().join("manager.sock"));
+    let package = logi_example_media::package::packed(Path::new(LOGI_PLUGIN)).unwrap();
+    let archive = dir.path().join("media.zip");
+    std::fs::write(&archive, package.to_zip().unwrap()).unwrap();
+    let _daemon = daemon(&data, &socket);
+    install_connected(&socket, &archive);
+    // A press makes the plugin store `muted`, just after its answer: wait until it is there.
+    lines(&tool(&socket, &["invoke", PLUGIN_ID, TOGGLE_MUTE]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stored_muted(&data).is_none() {
+        assert!(std::time::Instant::now() < deadline, "never stored");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    let removed = lines(&tool(&socket, &["remove", PLUGIN_ID]));
+    assert_eq!(stored_muted(&data).as_deref(), Some("true"));
+    assert_eq!(removed[0]["purged"], false);
+
+    install_connected(&socket, &archive);
+    let purged = lines(&tool(&socket, &["remove", PLUGIN_ID, "--purge"]));
+    assert_eq!(purged[0]["purged"], true);
+    assert_eq!(stored_muted(&data), None);
+}
+
+#[test]
+fn remove_says_in_its_help_what_becomes_of_the_settings() {
+    let output = Command::new(LOGI_PLUGIN)
+        .args(["remove", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("keeps its settings"), "{help}");
+    assert!(help.contains("--purge"), "{help}");
 }
 
 #[test]

@@ -116,7 +116,8 @@ fn is_alive(pid: &str) -> bool {
 /// child (as launchers of interpreted plugins do).
 fn launched_through_a_script(staging: &Path) -> Package {
     use std::os::unix::fs::PermissionsExt;
-    logi_example_media::package::packed(Path::new(LOGI_PLUGIN), staging).unwrap();
+    let packed = logi_example_media::package::packed(Path::new(LOGI_PLUGIN)).unwrap();
+    packed.extract(staging).unwrap();
     let launcher = PathBuf::from("bin/launch.sh");
     let plugin = Path::new(logi_example_media::PROGRAM_PATH)
         .file_name()

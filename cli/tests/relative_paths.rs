@@ -16,9 +16,7 @@ use logi_plugin_manager::{Host, HostConfig};
 
 /// Installs the example media plugin (unsigned) into `data` with a host that then stops.
 fn install_media(data: &Path) {
-    let staging = tempfile::tempdir().unwrap();
-    let package =
-        logi_example_media::package::packed(Path::new(LOGI_PLUGIN), staging.path()).unwrap();
+    let package = logi_example_media::package::packed(Path::new(LOGI_PLUGIN)).unwrap();
     let mut config = HostConfig::new(data);
     config.endpoint = data.join("installing.sock");
     config.development = true;

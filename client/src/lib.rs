@@ -276,10 +276,22 @@ impl PluginManagerClient {
         self.call(install, nothing).await
     }
 
-    /// Uninstalls a plugin (9.3.2).
+    /// Uninstalls a plugin (9.3.2); the manager keeps its settings for a later install of the
+    /// same id ([`purge_plugin`](Self::purge_plugin) deletes them).
     pub async fn remove_plugin(&self, plugin_id: &str) -> Result<Call<()>, CallError> {
         let remove = RemovePlugin {
             plugin_id: plugin_id.into(),
+            purge: false,
+        };
+        self.call(remove, nothing).await
+    }
+
+    /// Uninstalls a plugin as [`remove_plugin`](Self::remove_plugin) does, and has the manager
+    /// delete its settings (`RemovePlugin.purge`, beyond the seed).
+    pub async fn purge_plugin(&self, plugin_id: &str) -> Result<Call<()>, CallError> {
+        let remove = RemovePlugin {
+            plugin_id: plugin_id.into(),
+            purge: true,
         };
         self.call(remove, nothing).await
     }

@@ -165,14 +165,17 @@ impl SettingsStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Forgets every setting of `plugin_id`, and what it is shown (on uninstall).
-    pub fn remove_plugin(&self, plugin_id: &str) -> Result<(), SettingsError> {
+    /// Forgets what `plugin_id` is shown (on uninstall), and with `purge` every setting it
+    /// stored too; without, they are kept for a later install of the same id.
+    pub fn remove_plugin(&self, plugin_id: &str, purge: bool) -> Result<(), SettingsError> {
         let mut db = self.db();
         let transaction = db.transaction()?;
-        transaction.execute(
-            "DELETE FROM settings WHERE plugin_id = ?1",
-            params![plugin_id],
-        )?;
+        if purge {
+            transaction.execute(
+                "DELETE FROM settings WHERE plugin_id = ?1",
+                params![plugin_id],
+            )?;
+        }
         transaction.execute("DELETE FROM views WHERE plugin_id = ?1", params![plugin_id])?;
         transaction.commit()?;
         Ok(())

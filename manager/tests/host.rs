@@ -261,3 +261,36 @@ fn a_command_asking_for_run_as_admin_runs_as_the_user_with_a_warning() {
     );
     smol::block_on(host.shutdown());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_package_lacking_the_other_platforms_program_installs_with_a_warning_in_the_log() {
+    let (host, _data, lines) = logging_host();
+    let fields = serde_json::json!({ "programPathWin": "run.exe" });
+    let package = script_package_with("#!/bin/sh\nexit 0\n", fields);
+    smol::block_on(host.install(&package.to_zip().unwrap())).unwrap();
+    let warning = "[com.example.script] WARNING: manifest.json: programPathWin: file \"run.exe\" \
+                   is not in the package, so it does not run on Windows";
+    let lines = lines.lock().unwrap().clone();
+    assert!(lines.contains(&warning.to_string()), "{lines:?}");
+    smol::block_on(host.shutdown());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_package_lacking_this_platforms_program_is_refused_naming_it() {
+    let (host, _data) = host(true);
+    // A Windows package: its program is `programPathWin`; macOS and Linux run `programPath`.
+    let fields = serde_json::json!({ "programPath": "bin/run", "programPathWin": "run.sh" });
+    let package = script_package_with("#!/bin/sh\nexit 0\n", fields);
+    let refused = smol::block_on(host.install(&package.to_zip().unwrap())).unwrap_err();
+    let here = logi_plugin_manifest::Platform::current();
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "the package does not run on {here}:\n  manifest.json: programPath: file \"bin/run\" \
+             is not in the package"
+        )
+    );
+    assert!(host.plugins().is_empty());
+}

@@ -1,6 +1,7 @@
 //! Transactional settings over a real local socket: a plugin writes "only if the setting is
 //! still at version n" and gets `CONFLICT` when it is not, so that a stale cache never wipes a
-//! newer value; a plugin that knows only the seed's `Settings` keeps last-writer-wins.
+//! newer value; a plugin that knows only the seed's `Settings` keeps last-writer-wins. A
+//! removed plugin's settings are kept for its next install; a purged one's are deleted.
 
 mod common;
 
@@ -150,4 +151,25 @@ fn saved_data_after_a_reconnect_carries_each_version() {
     assert_eq!(saved.settings.len(), 1);
     assert_eq!(saved.settings[0].setting_value, "darker");
     assert_eq!(saved.settings[0].version, Some(2));
+}
+
+/// Removing a plugin keeps its settings, as package managers keep configuration on remove: a
+/// later install of the same id finds them.
+#[test]
+fn a_removed_plugin_finds_its_settings_when_installed_again() {
+    let (host, _data, plugin) = host_and_plugin();
+    write(&plugin, "dark", Some(0));
+    smol::block_on(host.uninstall(PLUGIN_ID)).unwrap();
+    host.add_external(media_manifest(), CODE).unwrap();
+    let again = connect(&host);
+    assert_eq!(read(&again), ("dark".into(), 1));
+}
+
+#[test]
+fn a_purged_plugin_leaves_no_settings_behind() {
+    let (host, _data, plugin) = host_and_plugin();
+    write(&plugin, "dark", Some(0));
+    smol::block_on(host.purge(PLUGIN_ID)).unwrap();
+    assert!(host.plugins().is_empty());
+    assert_eq!(host.settings().get(PLUGIN_ID, "theme").unwrap(), None);
 }

@@ -54,11 +54,67 @@ pub struct Manifest {
 impl Manifest {
     /// The executable to run on `platform`: its override, else `programPath`.
     pub fn program_for(&self, platform: OsPlatform) -> Option<&str> {
+        self.program_on(platform.into()).map(|(_, path)| path)
+    }
+
+    /// The executable a host on `platform` runs, with the field naming it: `programPathMac` on
+    /// macOS and `programPathWin` on Windows when given, else `programPath` (the only one on
+    /// [`Platform::Other`]).
+    pub fn program_on(&self, platform: Platform) -> Option<(&'static str, &str)> {
         let specific = match platform {
-            OsPlatform::Mac => &self.program_path_mac,
-            OsPlatform::Windows => &self.program_path_win,
+            Platform::Mac => Some(("programPathMac", &self.program_path_mac)),
+            Platform::Windows => Some(("programPathWin", &self.program_path_win)),
+            Platform::Other => None,
         };
-        specific.as_deref().or(self.program_path.as_deref())
+        specific
+            .and_then(|(field, path)| Some((field, path.as_deref()?)))
+            .or_else(|| Some(("programPath", self.program_path.as_deref()?)))
+    }
+}
+
+/// A system a host runs on, as the manifest tells programs and commands apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    /// macOS: `programPathMac`, commands for `mac`.
+    Mac,
+    /// Windows: `programPathWin`, commands for `win`.
+    Windows,
+    /// Any other system (Linux): `programPath`, and only the commands for every platform.
+    Other,
+}
+
+impl Platform {
+    /// Every platform.
+    pub const ALL: [Platform; 3] = [Platform::Mac, Platform::Windows, Platform::Other];
+
+    /// The platform this code was built for.
+    pub fn current() -> Platform {
+        if cfg!(target_os = "macos") {
+            Platform::Mac
+        } else if cfg!(windows) {
+            Platform::Windows
+        } else {
+            Platform::Other
+        }
+    }
+}
+
+impl From<OsPlatform> for Platform {
+    fn from(platform: OsPlatform) -> Platform {
+        match platform {
+            OsPlatform::Mac => Platform::Mac,
+            OsPlatform::Windows => Platform::Windows,
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Platform::Mac => "macOS",
+            Platform::Windows => "Windows",
+            Platform::Other => "Linux",
+        })
     }
 }
 
@@ -306,4 +362,15 @@ pub enum CommandPlatform {
     Win,
     /// `mac`.
     Mac,
+}
+
+impl Command {
+    /// Whether a host on `platform` runs this command: one without `platform` runs everywhere.
+    pub fn runs_on(&self, platform: Platform) -> bool {
+        match self.platform {
+            None => true,
+            Some(CommandPlatform::Win) => platform == Platform::Windows,
+            Some(CommandPlatform::Mac) => platform == Platform::Mac,
+        }
+    }
 }

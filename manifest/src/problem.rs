@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::model::Platform;
+
 /// One thing wrong with a manifest: where, and what.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManifestError {
@@ -46,6 +48,14 @@ pub enum Problem {
     UnknownGroup(String),
     /// A file the manifest names is not in the package.
     MissingFile(String),
+    /// A file that only platforms the package does not run on would need is not in it: a
+    /// warning, as a package may carry one platform's program.
+    MissingElsewhere {
+        /// The file.
+        file: String,
+        /// The platforms that would need it, where the package does not run.
+        platforms: Vec<Platform>,
+    },
 }
 
 impl fmt::Display for ManifestError {
@@ -66,6 +76,14 @@ impl fmt::Display for ManifestError {
             }
             Problem::UnknownGroup(id) => write!(f, "group {id:?} is not declared in groups"),
             Problem::MissingFile(file) => write!(f, "file {file:?} is not in the package"),
+            Problem::MissingElsewhere { file, platforms } => {
+                let names: Vec<String> = platforms.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "file {file:?} is not in the package, so it does not run on {}",
+                    names.join(" or ")
+                )
+            }
         }
     }
 }
@@ -85,3 +103,14 @@ impl fmt::Display for ManifestErrors {
 }
 
 impl std::error::Error for ManifestErrors {}
+
+/// The files a manifest names that are not in its package, as
+/// [`Manifest::check_files`](crate::Manifest::check_files) sorts them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MissingFiles {
+    /// Files the package cannot do without: each a [`Problem::MissingFile`].
+    pub errors: Vec<ManifestError>,
+    /// Files only platforms the package does not run on would need: each a
+    /// [`Problem::MissingElsewhere`].
+    pub warnings: Vec<ManifestError>,
+}

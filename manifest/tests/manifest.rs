@@ -2,7 +2,8 @@
 
 use logi_plugin_manifest::localization::Localizations;
 use logi_plugin_manifest::{
-    CommandPlatform, KeystrokeModifier, Manifest, ManifestError, OsPlatform, Problem, Version,
+    CommandPlatform, KeystrokeModifier, Manifest, ManifestError, OsPlatform, Platform, Problem,
+    Version,
 };
 use serde_json::{Value, json};
 
@@ -294,7 +295,8 @@ fn files_the_manifest_names_must_be_in_the_package() {
     let manifest = parse(&complete()).unwrap();
     let present = ["icons/volume.png", "bin/volume", "bin/volume.exe"];
     let missing = manifest.check_files(|file| present.contains(&file));
-    let missing: Vec<_> = missing.iter().map(|e| e.to_string()).collect();
+    assert_eq!(missing.warnings, []);
+    let missing: Vec<_> = missing.errors.iter().map(|e| e.to_string()).collect();
     assert_eq!(
         missing,
         [
@@ -302,6 +304,97 @@ fn files_the_manifest_names_must_be_in_the_package() {
             r#"actions[0].icon: file "icons/mute.png" is not in the package"#,
             r#"installationCommands[0].executable: file "bin/setup.exe" is not in the package"#,
         ]
+    );
+}
+
+/// What `check_files` says of the complete manifest's package holding `present` (and its
+/// icons), as text: errors and warnings.
+fn missing_with(present: &[&str]) -> (Vec<String>, Vec<String>) {
+    let manifest = parse(&complete()).unwrap();
+    let icons = ["icons/volume.png", "icons/audio.png", "icons/mute.png"];
+    let missing = manifest.check_files(|file| present.contains(&file) || icons.contains(&file));
+    let text = |list: Vec<ManifestError>| list.iter().map(|e| e.to_string()).collect();
+    (text(missing.errors), text(missing.warnings))
+}
+
+#[test]
+fn a_package_with_one_platforms_program_only_warns_of_the_others() {
+    let (errors, warnings) = missing_with(&["bin/volume"]);
+    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(
+        warnings,
+        [
+            r#"programPathWin: file "bin/volume.exe" is not in the package, so it does not run on Windows"#,
+            r#"installationCommands[0].executable: file "bin/setup.exe" is not in the package, so it does not run on Windows"#,
+        ]
+    );
+}
+
+#[test]
+fn a_windows_only_package_warns_that_it_does_not_run_on_macos_or_linux() {
+    let (errors, warnings) = missing_with(&["bin/volume.exe", "bin/setup.exe"]);
+    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(
+        warnings,
+        [
+            r#"programPath: file "bin/volume" is not in the package, so it does not run on macOS or Linux"#
+        ]
+    );
+}
+
+#[test]
+fn a_command_for_a_platform_the_package_runs_on_must_be_there() {
+    let (errors, _) = missing_with(&["bin/volume.exe"]);
+    assert_eq!(
+        errors,
+        [r#"installationCommands[0].executable: file "bin/setup.exe" is not in the package"#]
+    );
+}
+
+#[test]
+fn a_package_with_no_platforms_program_lacks_them_all() {
+    let (errors, warnings) = missing_with(&[]);
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(
+        errors,
+        [
+            r#"programPath: file "bin/volume" is not in the package"#,
+            r#"programPathWin: file "bin/volume.exe" is not in the package"#,
+            r#"installationCommands[0].executable: file "bin/setup.exe" is not in the package"#,
+        ]
+    );
+}
+
+#[test]
+fn the_files_a_platform_needs_are_its_program_its_commands_and_the_icons() {
+    let manifest = parse(&complete()).unwrap();
+    let present = |file: &str| file == "bin/volume.exe";
+    let missing = |platform| -> Vec<String> {
+        let found = manifest.check_files_on(platform, present);
+        found.into_iter().map(|e| e.path).collect()
+    };
+    let icons = ["icon", "groups[0].icon", "actions[0].icon"];
+    let with_setup = [&icons[..], &["installationCommands[0].executable"]].concat();
+    assert_eq!(missing(Platform::Windows), with_setup);
+    let with_program = [&icons[..], &["programPath"]].concat();
+    assert_eq!(missing(Platform::Mac), with_program);
+    assert_eq!(missing(Platform::Other), with_program);
+}
+
+#[test]
+fn each_platform_runs_its_override_or_program_path() {
+    let manifest = parse(&complete()).unwrap();
+    assert_eq!(
+        manifest.program_on(Platform::Windows),
+        Some(("programPathWin", "bin/volume.exe"))
+    );
+    assert_eq!(
+        manifest.program_on(Platform::Mac),
+        Some(("programPath", "bin/volume"))
+    );
+    assert_eq!(
+        manifest.program_on(Platform::Other),
+        Some(("programPath", "bin/volume"))
     );
 }
 

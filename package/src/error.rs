@@ -4,8 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use logi_plugin_manifest::ManifestError;
 use logi_plugin_manifest::localization::LocalizationError;
+use logi_plugin_manifest::{ManifestError, Platform};
 use zip::result::ZipError;
 
 /// Why a package cannot be read or written.
@@ -65,6 +65,23 @@ pub enum PackageError {
     /// There is no `manifest.json` at the root.
     #[error("the package has no manifest.json at its root")]
     NoManifest,
+    /// The manifest names no program for the platform a program was given for.
+    #[error(
+        "the manifest names no program for {platform} (programPath, or its programPathMac or \
+         programPathWin override) to put the given program at"
+    )]
+    NoProgramPath {
+        /// The platform the program was given for: this one.
+        platform: Platform,
+    },
+    /// The package lacks files a host on `platform` needs: it does not run there.
+    #[error("{}", NotFor(*.platform, .missing))]
+    NotForPlatform {
+        /// The platform.
+        platform: Platform,
+        /// The missing files, each with the manifest field naming it.
+        missing: Vec<ManifestError>,
+    },
     /// The manifest, its files or its localizations are wrong: every problem found.
     #[error("{}", Problems(.manifest, .localization))]
     Invalid {
@@ -116,6 +133,20 @@ impl fmt::Display for Problems<'_> {
         }
         for error in self.1 {
             write!(f, "\n  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Says which files keep a package from running on a platform.
+struct NotFor<'a>(Platform, &'a [ManifestError]);
+
+impl fmt::Display for NotFor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let NotFor(platform, missing) = self;
+        write!(f, "the package does not run on {platform}:")?;
+        for error in *missing {
+            write!(f, "\n  manifest.json: {error}")?;
         }
         Ok(())
     }

@@ -39,7 +39,7 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use logi_plugin_manifest::localization::{LocalizationError, Localizations};
-use logi_plugin_manifest::{Manifest, ManifestError, ManifestErrors, Problem};
+use logi_plugin_manifest::{Manifest, ManifestError, ManifestErrors, Platform, Problem};
 use zip::result::ZipError;
 
 pub use error::PackageError;
@@ -55,6 +55,8 @@ pub struct Package {
     localizations: Localizations,
     files: BTreeMap<String, PackageFile>,
     signature: Option<Vec<u8>>,
+    /// The files the manifest names for platforms the package does not run on only.
+    warnings: Vec<ManifestError>,
     /// The files' [`signature::listing`], made once: an install verifies it and keeps it, and
     /// hashing a large program twice would double the work.
     listing: std::sync::OnceLock<String>,
@@ -74,7 +76,26 @@ impl Package {
 
     /// Reads a package folder, as a plugin author keeps it before packing.
     pub fn from_dir(dir: &Path, limits: Limits) -> Result<Package, PackageError> {
-        let (files, signature) = read::dir(dir, limits)?;
+        let (files, signature) = read::dir(dir, limits, None)?;
+        Package::new(files, signature)
+    }
+
+    /// Reads a package folder with `program` (a build's output, wherever it is) as the program
+    /// the manifest names for this platform ([`Manifest::program_on`] of
+    /// [`Platform::current`]), in place of any file the folder holds there: what a plugin
+    /// author packs, with nothing copied by hand. Refused when the manifest names no program
+    /// for this platform.
+    pub fn from_dir_with_program(
+        dir: &Path,
+        program: &Path,
+        limits: Limits,
+    ) -> Result<Package, PackageError> {
+        let (manifest, _) = read_manifest(dir, limits)?;
+        let platform = Platform::current();
+        let Some((_, path)) = manifest.program_on(platform) else {
+            return Err(PackageError::NoProgramPath { platform });
+        };
+        let (files, signature) = read::dir(dir, limits, Some((path, program)))?;
         Package::new(files, signature)
     }
 
@@ -90,8 +111,11 @@ impl Package {
             Ok(manifest) => (Some(manifest), Vec::new()),
             Err(errors) => (None, errors),
         };
+        let mut warnings = Vec::new();
         if let Some(manifest) = &manifest {
-            manifest_errors.extend(manifest.check_files(|path| files.contains_key(path)));
+            let missing = manifest.check_files(|path| files.contains_key(path));
+            manifest_errors.extend(missing.errors);
+            warnings = missing.warnings;
         }
         let (manifest, localizations) = match (manifest, localization) {
             (Some(manifest), Ok(localizations)) if manifest_errors.is_empty() => {
@@ -114,6 +138,7 @@ impl Package {
             manifest,
             files,
             signature,
+            warnings,
             listing: std::sync::OnceLock::new(),
         })
     }
@@ -139,6 +164,26 @@ impl Package {
             .values()
             .map(|file| file.bytes.len() as u64)
             .sum()
+    }
+
+    /// What the package lacks only for platforms it does not run on: each a file the manifest
+    /// names that only those platforms need ([`Problem::MissingElsewhere`]), as a package for
+    /// one platform lacks the other's program.
+    pub fn warnings(&self) -> &[ManifestError] {
+        &self.warnings
+    }
+
+    /// Checks that the package runs on `platform`: every file a host there needs (the icons,
+    /// its program, the commands it runs) is in it; else which are missing.
+    pub fn check_platform(&self, platform: Platform) -> Result<(), PackageError> {
+        let missing = self
+            .manifest
+            .check_files_on(platform, |path| self.files.contains_key(path));
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(PackageError::NotForPlatform { platform, missing })
+        }
     }
 
     /// The signature file's bytes, if the package has one ([`SIGNATURE_PATH`]).

@@ -86,8 +86,13 @@ fn name_listed_twice(archive: &[u8], directory_start: u64) -> Option<String> {
 const S_IFMT: u32 = 0o170_000;
 const S_IFREG: u32 = 0o100_000;
 
-/// Reads every file under `root`.
-pub(super) fn dir(root: &Path, limits: Limits) -> Result<Gathered, PackageError> {
+/// Reads every file under `root`; with `replaced`, `(path, file)`, the package's `path` is read
+/// from `file` instead (wherever it is), and whatever `root` holds at `path` is left out.
+pub(super) fn dir(
+    root: &Path,
+    limits: Limits,
+    replaced: Option<(&str, &Path)>,
+) -> Result<Gathered, PackageError> {
     let mut files = Files::new(limits);
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -100,6 +105,9 @@ pub(super) fn dir(root: &Path, limits: Limits) -> Result<Gathered, PackageError>
                 .to_str()
                 .ok_or_else(|| refused(relative.display().to_string(), "is not UTF-8"))?
                 .replace(std::path::MAIN_SEPARATOR, "/");
+            if replaced.is_some_and(|(path, _)| path == name) {
+                continue;
+            }
             let kind = entry
                 .file_type()
                 .map_err(|source| io_error(&path, source))?;
@@ -117,6 +125,11 @@ pub(super) fn dir(root: &Path, limits: Limits) -> Result<Gathered, PackageError>
                 return Err(refused(name, "is not a plain file"));
             }
         }
+    }
+    if let Some((name, path)) = replaced {
+        let file = open_regular(path)?;
+        let size = file.metadata().map_or(0, |meta| meta.len());
+        files.add(name.to_string(), file, true, size)?;
     }
     Ok(files.finish())
 }

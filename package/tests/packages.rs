@@ -3,6 +3,7 @@
 
 use std::io::{Cursor, Write};
 
+use logi_plugin_manifest::Platform;
 use logi_plugin_package::signature::{PublicKey, SecretKey, SignatureError, Trust, TrustStore};
 use logi_plugin_package::{Limits, Package, PackageError};
 use serde_json::json;
@@ -304,6 +305,124 @@ fn every_problem_of_manifest_files_and_localizations_is_reported_at_once() {
     .to_string();
     assert!(message.contains("manifest.json: icon: "), "{message}");
     assert!(message.contains("localization/fr-FR.yaml"), "{message}");
+}
+
+/// The valid package's files with its manifest changed by `edit`.
+fn files_with_manifest(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<(String, Vec<u8>)> {
+    let mut value: serde_json::Value = serde_json::from_str(&manifest()).unwrap();
+    edit(&mut value);
+    let mut entries = files();
+    entries[0].1 = value.to_string().into_bytes();
+    entries
+}
+
+#[test]
+fn a_package_for_one_platform_reads_with_the_others_program_as_a_warning() {
+    let entries = files_with_manifest(|m| m["programPathWin"] = json!("bin/volume.exe"));
+    let package = read(&archive(&entries)).unwrap();
+    let warnings: Vec<_> = package.warnings().iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [
+            r#"programPathWin: file "bin/volume.exe" is not in the package, so it does not run on Windows"#
+        ]
+    );
+    assert!(package.check_platform(Platform::Mac).is_ok());
+}
+
+#[test]
+fn a_package_checked_for_a_platform_whose_program_it_lacks_is_refused_naming_it() {
+    let entries = files_with_manifest(|m| m["programPathWin"] = json!("bin/volume.exe"));
+    let package = read(&archive(&entries)).unwrap();
+    let refused = package.check_platform(Platform::Windows).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the package does not run on Windows:\n  manifest.json: programPathWin: file \
+         \"bin/volume.exe\" is not in the package"
+    );
+}
+
+#[test]
+fn a_package_without_any_of_its_programs_is_refused() {
+    let entries: Vec<_> = files()
+        .into_iter()
+        .filter(|(path, _)| path != "bin/volume")
+        .collect();
+    let Err(PackageError::Invalid { manifest, .. }) = read(&archive(&entries)) else {
+        panic!("expected an invalid package");
+    };
+    assert_eq!(manifest.len(), 1);
+    assert_eq!(manifest[0].path, "programPath");
+}
+
+/// The valid package's files but its program, in a folder; and a program built elsewhere.
+fn folder_and_program() -> (tempfile::TempDir, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, bytes) in files() {
+        if path == "bin/volume" {
+            continue;
+        }
+        let target = dir.path().join(&path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, bytes).unwrap();
+    }
+    let build = tempfile::tempdir().unwrap();
+    std::fs::write(build.path().join("volume"), b"built elsewhere").unwrap();
+    (dir, build)
+}
+
+#[test]
+fn a_folder_read_with_a_program_holds_it_at_the_manifests_program_path_executable() {
+    let (dir, build) = folder_and_program();
+    let program = build.path().join("volume");
+    let package = Package::from_dir_with_program(dir.path(), &program, Limits::default()).unwrap();
+    let file = &package.files()["bin/volume"];
+    assert_eq!(file.bytes, b"built elsewhere");
+    assert!(file.executable);
+    assert!(
+        !dir.path().join("bin").exists(),
+        "the folder was written to"
+    );
+}
+
+#[test]
+fn a_program_given_replaces_the_file_the_folder_holds_at_its_path() {
+    let (dir, build) = folder_and_program();
+    std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+    std::fs::write(dir.path().join("bin/volume"), b"an old build").unwrap();
+    let program = build.path().join("volume");
+    let package = Package::from_dir_with_program(dir.path(), &program, Limits::default()).unwrap();
+    assert_eq!(package.files()["bin/volume"].bytes, b"built elsewhere");
+}
+
+#[test]
+fn a_program_given_for_a_manifest_naming_none_here_is_refused() {
+    let (dir, build) = folder_and_program();
+    let mut value: serde_json::Value = serde_json::from_str(&manifest()).unwrap();
+    let object = value.as_object_mut().unwrap();
+    object.remove("programPath");
+    let only_elsewhere = if cfg!(windows) {
+        "programPathMac"
+    } else {
+        "programPathWin"
+    };
+    object.insert(only_elsewhere.into(), json!("bin/volume"));
+    std::fs::write(dir.path().join("manifest.json"), value.to_string()).unwrap();
+    let program = build.path().join("volume");
+    let refused = Package::from_dir_with_program(dir.path(), &program, Limits::default());
+    assert!(
+        matches!(refused, Err(PackageError::NoProgramPath { platform }) if platform == Platform::current()),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_program_that_is_not_there_is_refused_naming_its_path() {
+    let (dir, build) = folder_and_program();
+    let program = build.path().join("nothing-built");
+    let refused =
+        Package::from_dir_with_program(dir.path(), &program, Limits::default()).unwrap_err();
+    assert_eq!(refused.path(), Some(program.as_path()), "{refused}");
 }
 
 #[test]

@@ -6,7 +6,11 @@
 //! (a local socket by default, or WebSocket), says hello with the plugin's id, version and
 //! secret, and keeps the connection up ([`logi_plugin_transports::reconnect`]): when it drops it reconnects with
 //! capped exponential backoff and a new hello. Only a refused hello (a wrong secret, an unknown
-//! plugin), a local socket another user serves, or [`PluginClient::disconnect`] stop it.
+//! plugin), a local socket another user serves, or [`PluginClient::disconnect`] stop it. When
+//! the host stops the plugin (a stop, an uninstall, a reload, its shutdown) it closes the
+//! session and refuses the next hello: the event stream ends with
+//! [`ClientEvent::Stopped`]`(`[`CloseReason::StoppedByHost`](logi_plugin_core::session::CloseReason::StoppedByHost)`)`, and a plugin
+//! whose loop ends there exits well within the host's grace period, before any signal.
 //!
 //! Everything the manager sends arrives as a [`ClientEvent`] from
 //! [`next_event`](PluginClient::next_event); requests are answered with

@@ -7,6 +7,7 @@ mod client_harness;
 #[path = "../../transports/tests/support/mod.rs"]
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use client_harness::{ClientHarness, next_client_event};
@@ -14,7 +15,7 @@ use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, ReleaseAction, Settings, SettingsRequest, TriggerAction, UpdateAnalogControl,
 };
-use logi_plugin_core::session::{CloseReason, Event, Peer, Reply};
+use logi_plugin_core::session::{CloseReason, Event, Peer, PluginRegistry, Reply};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_sdk::ClientEvent;
 use logi_plugin_transports::ws::WsListenError;
@@ -51,6 +52,7 @@ over_every_transport!(
     an_oversized_frame_closes_that_connection_and_the_manager_serves_others,
     dropping_the_last_client_handle_closes_the_connection,
     a_second_plugin_with_a_live_id_is_refused_and_takes_over_once_the_first_is_gone,
+    a_plugin_the_manager_withdraws_stops_saying_the_host_stopped_it,
 );
 
 async fn the_handshake_connects_both_sides(kind: Kind) {
@@ -388,6 +390,40 @@ async fn a_bad_secret_is_refused_and_the_client_stops(kind: Kind) {
         next_client_event(&client).await,
         ClientEvent::Stopped(CloseReason::HelloRefused { .. })
     ));
+    within(client.wait_for_disconnect()).await;
+}
+
+/// A registry whose codes the test withdraws, as a host does when it stops a plugin.
+#[derive(Default)]
+struct Withdrawable(std::sync::Mutex<Option<String>>);
+
+impl PluginRegistry for Withdrawable {
+    fn plugin_code(&self, plugin_id: &str) -> Option<String> {
+        let code = self.0.lock().unwrap().clone();
+        code.filter(|_| plugin_id == support::PLUGIN)
+    }
+}
+
+async fn a_plugin_the_manager_withdraws_stops_saying_the_host_stopped_it(kind: Kind) {
+    let registry = Arc::new(Withdrawable(Some("code".to_string()).into()));
+    let admits = registry.clone();
+    let harness = Harness::start(kind, move |config| config.registry = admits).await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.connected_manager(&client).await;
+    // The host stops the plugin: its code withdrawn, its session closed.
+    *registry.0.lock().unwrap() = None;
+    manager.close();
+    let stopped = loop {
+        match next_client_event(&client).await {
+            ClientEvent::Stopped(reason) => break reason,
+            ClientEvent::Connected(_) => panic!("admitted after its code was withdrawn"),
+            _ => {}
+        }
+    };
+    assert!(
+        matches!(&stopped, CloseReason::StoppedByHost(what) if what.contains("not registered")),
+        "{stopped:?}"
+    );
     within(client.wait_for_disconnect()).await;
 }
 

@@ -182,6 +182,11 @@ pub enum CloseReason {
     /// The transport failed (a read or write error, a refused upgrade, ...).
     #[error("the transport failed: {0}")]
     TransportFailed(String),
+    /// The host stopped the plugin (a stop, an uninstall, a reload, its shutdown): the
+    /// manager closed a session it had admitted, then refused the hello that followed
+    /// `UNAUTHORIZED`, saying this. Told by a reconnecting plugin client, which ends.
+    #[error("the host stopped this plugin: its hello was refused after it had been admitted ({0})")]
+    StoppedByHost(String),
 }
 
 /// Counters the owner can read at any time.

@@ -1,6 +1,7 @@
 //! Keeping a connection to the manager up, for whoever says hello first: connect, run a
 //! session, and when it drops (the manager restarted, the machine slept, the manager went
-//! silent) reconnect with capped exponential backoff and a new hello. Only a refused hello, an
+//! silent) reconnect with capped exponential backoff and a new hello. Only a refused hello
+//! (after an admitted one, the host stopping the plugin: [`CloseReason::StoppedByHost`]), an
 //! endpoint another user serves ([`ConnectError::is_final`](crate::endpoint::ConnectError::is_final)) or
 //! [`Reconnecting::disconnect`] stop it.
 //!
@@ -170,7 +171,9 @@ pub enum ClientEvent {
     /// The client stopped for good: `disconnect` was called, the manager refused the hello
     /// (a refusal with `DUPLICATE_NAME`, a session still live for this plugin id, is tried
     /// again after the backoff instead), or the local socket is served by another user
-    /// (`TransportFailed`, naming the endpoint and the uid).
+    /// (`TransportFailed`, naming the endpoint and the uid). A hello refused `UNAUTHORIZED`
+    /// after an earlier one was admitted is [`CloseReason::StoppedByHost`]: the host stopped
+    /// the plugin (a stop, an uninstall, a reload, its shutdown), which should now end.
     Stopped(CloseReason),
 }
 
@@ -285,6 +288,9 @@ async fn run<D: Dialer>(
     let mut failures = 0u32;
     let mut connections = 0u32;
     let mut last_reason = CloseReason::Local;
+    // Once a hello was admitted, one refused `UNAUTHORIZED` means the host withdrew this
+    // launch's code: it stopped the plugin.
+    let mut admitted_before = false;
     // Stop when told to, or when every handle is gone (nobody could use the connection).
     let stopping = || shared.stop.load(Ordering::Acquire) || stop.is_closed();
     while !stopping() {
@@ -358,7 +364,14 @@ async fn run<D: Dialer>(
             &reason,
             CloseReason::HelloRefused { code, .. } if *code != ResponseCode::DuplicateName
         );
-        last_reason = reason;
+        last_reason = match reason {
+            CloseReason::HelloRefused {
+                code: ResponseCode::Unauthorized,
+                what,
+            } if admitted_before => CloseReason::StoppedByHost(what),
+            reason => reason,
+        };
+        admitted_before |= connected;
         if final_reason || stopping() {
             break;
         }

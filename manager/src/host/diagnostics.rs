@@ -39,8 +39,9 @@ impl Stage {
 /// How a run ended, as its container saw it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ending {
-    /// In words: "crashed (exit status: 3)", "panicked: ...", "stopped by the host", "said no
-    /// hello within 30s; killed".
+    /// In words: "crashed (exit status: 3)", "panicked: ...", "stopped by the host; it ended on
+    /// its own", "stopped by the host; still running after 2s; killed", "said no hello within
+    /// 30s; killed".
     pub how: String,
     /// The process's exit code, when it exited.
     pub exit_code: Option<i32>,

@@ -20,7 +20,7 @@ use logi_plugin_core::proto::manager::{
     ContainerState, InstallationEventNotice, InstallationType, PluginInstallationEvent,
 };
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
-use logi_plugin_manifest::{Command, CommandPlatform, Manifest, OsPlatform};
+use logi_plugin_manifest::{Command, Manifest, Platform};
 
 use super::core::Plugin;
 use super::installing::Installing;
@@ -102,6 +102,12 @@ impl Host {
         let config = &self.shared.config;
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
+        package.check_platform(Platform::current())?;
+        // A package for one platform lacks the other's program: said, not refused.
+        for warning in package.warnings() {
+            let message = format!("manifest.json: {warning}");
+            self.shared.log(&plugin_id, LogLevel::Warning, message);
+        }
         let verifying = Instant::now();
         let trust = package.verify(&config.trust, self.development_mode())?;
         phases.verify = verifying.elapsed();
@@ -177,10 +183,22 @@ impl Host {
     }
 
     /// Stops and removes a plugin: its process, its files (after its uninstallation commands)
-    /// and its settings; an EXTERNAL plugin is disconnected and forgotten, with its settings.
-    /// Emits `UNINSTALLATION_COMPLETED` or `UNINSTALLATION_FAILED`.
+    /// and what it is shown; an EXTERNAL plugin is disconnected and forgotten. Its settings are
+    /// kept, as package managers keep configuration on remove: a later install of the same id
+    /// finds them ([`purge`](Self::purge) deletes them too). Emits `UNINSTALLATION_COMPLETED`
+    /// or `UNINSTALLATION_FAILED`.
     pub async fn uninstall(&self, plugin_id: &str) -> Result<(), HostError> {
-        let result = self.uninstall_plugin(plugin_id).await;
+        self.remove(plugin_id, false).await
+    }
+
+    /// Uninstalls a plugin as [`uninstall`](Self::uninstall) does, and deletes its settings.
+    pub async fn purge(&self, plugin_id: &str) -> Result<(), HostError> {
+        self.remove(plugin_id, true).await
+    }
+
+    /// Uninstalls a plugin, deleting its settings with `purge`, with its installation event.
+    async fn remove(&self, plugin_id: &str, purge: bool) -> Result<(), HostError> {
+        let result = self.uninstall_plugin(plugin_id, purge).await;
         let (event, description) = match &result {
             Ok(()) => (PluginInstallationEvent::UninstallationCompleted, None),
             Err(error) => (
@@ -192,7 +210,7 @@ impl Host {
         result
     }
 
-    async fn uninstall_plugin(&self, plugin_id: &str) -> Result<(), HostError> {
+    async fn uninstall_plugin(&self, plugin_id: &str, purge: bool) -> Result<(), HostError> {
         let _one_at_a_time = self.shared.lifecycle.lock().await;
         let (manifest, dir, installation) = self.shared.with_plugin(plugin_id, |plugin| {
             let info = &plugin.info;
@@ -219,12 +237,13 @@ impl Host {
             }
             remove_dir(dir)?;
         }
-        self.shared.settings.remove_plugin(plugin_id)?;
+        self.shared.settings.remove_plugin(plugin_id, purge)?;
         self.shared.core(|core| core.remove(plugin_id));
         Ok(())
     }
 
-    /// Uninstalls every plugin but the CORE ones, each with its own events, then emits
+    /// Uninstalls every plugin but the CORE ones (keeping their settings), each with its own
+    /// events, then emits
     /// `UNINSTALL_ALL_COMPLETED`, or `UNINSTALL_ALL_FAILED` naming each plugin that could not
     /// be removed (the others are removed all the same).
     pub async fn uninstall_all(&self) -> Result<(), HostError> {
@@ -337,6 +356,10 @@ impl Host {
     /// reason. That check is its first launch's: the supervisor checks the folder again before
     /// each launch after it.
     fn launch_installed(&self, package: &Package, dir: PathBuf) -> Result<(), HostError> {
+        if let Err(error) = package.check_platform(Platform::current()) {
+            self.shared.refuse(package, dir, error.to_string());
+            return Err(error.into());
+        }
         let trust = &self.shared.config.trust;
         match package.verify_installed(trust, self.development_mode()) {
             Ok(trust) => {
@@ -382,6 +405,7 @@ impl Host {
                 found: found.clone(),
             });
         }
+        package.check_platform(Platform::current())?;
         self.stop(plugin_id).await;
         let message = format!("reloading from {}", dir.display());
         self.shared.log(plugin_id, LogLevel::Info, message);
@@ -454,7 +478,9 @@ impl Shared {
     ) {
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
-        let program = program(&manifest).map(|program| dir.join(program));
+        let program = manifest
+            .program_on(Platform::current())
+            .map(|(_, program)| dir.join(program));
         let state = if program.is_some() {
             ContainerState::Launching
         } else {
@@ -508,25 +534,6 @@ impl Shared {
     }
 }
 
-/// The manifest's program for this platform: its override on macOS and Windows, else
-/// `programPath`.
-fn program(manifest: &Manifest) -> Option<&str> {
-    match current_platform() {
-        Some(platform) => manifest.program_for(platform),
-        None => manifest.program_path.as_deref(),
-    }
-}
-
-fn current_platform() -> Option<OsPlatform> {
-    if cfg!(target_os = "macos") {
-        Some(OsPlatform::Mac)
-    } else if cfg!(windows) {
-        Some(OsPlatform::Windows)
-    } else {
-        None
-    }
-}
-
 /// Runs the commands meant for this platform, in order, in the plugin's folder; the first that
 /// fails stops the rest. How many ran.
 async fn run_commands(
@@ -535,14 +542,9 @@ async fn run_commands(
     commands: &[Command],
     dir: &Path,
 ) -> Result<usize, HostError> {
-    let here = match current_platform() {
-        Some(OsPlatform::Mac) => Some(CommandPlatform::Mac),
-        Some(OsPlatform::Windows) => Some(CommandPlatform::Win),
-        None => None,
-    };
     let mut run = 0;
     for command in commands {
-        if command.platform.is_some() && command.platform != here {
+        if !command.runs_on(Platform::current()) {
             continue;
         }
         let failed = |outcome: String| HostError::Command {

@@ -177,7 +177,12 @@ async fn call(host: &Host, message: Message) -> Result<Option<Message>, Refusal>
             return Ok(None);
         }
         Message::RemovePlugin(remove) => {
-            host.uninstall(&remove.plugin_id).await.map_err(refusal)?;
+            let removed = if remove.purge {
+                host.purge(&remove.plugin_id).await
+            } else {
+                host.uninstall(&remove.plugin_id).await
+            };
+            removed.map_err(refusal)?;
             return Ok(None);
         }
         Message::Invoke(invoke) => invoke_plugin(host, *invoke).await?.into(),

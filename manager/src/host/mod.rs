@@ -340,23 +340,21 @@ impl Host {
         views::shown(&self.shared, plugin_id)
     }
 
-    /// Stops accepting plugins (closing the listeners), stops every plugin, waiting for each
-    /// to end (or be killed after the grace period) with what it started, and closes the
-    /// sessions left (EXTERNAL plugins', the client library's).
+    /// Stops every plugin, all at once, waiting for each to end (or be killed after the grace
+    /// period) with what it started; then stops accepting plugins (closing the listeners) and
+    /// closes the sessions left (EXTERNAL plugins', the client library's).
     pub async fn shutdown(&self) {
         self.shared.closing.close();
+        // The listeners stay open meanwhile: a stopped plugin that says hello again is refused,
+        // which tells a plugin on the SDK that the host stopped it, and it ends by itself
+        // instead of knocking at a closed socket until it is killed.
+        self.stop_all().await;
         let accepting = std::mem::take(&mut *lock(&self.shared.accepting));
         for task in accepting {
             task.cancel().await;
         }
-        let supervisors: Vec<_> = self.shared.core(|core| {
-            core.plugins_mut()
-                .filter_map(|plugin| plugin.supervisor.take())
-                .collect()
-        });
-        for supervisor in supervisors {
-            supervisor.stop().await;
-        }
+        // An install that raced the first round may have launched one more.
+        self.stop_all().await;
         // Each plugin's end took its descendants; this takes any that raced it.
         #[cfg(target_os = "linux")]
         descendants::end_stragglers().await;
@@ -368,5 +366,20 @@ impl Host {
         }
         // Every plugin is gone: another host may have the folder.
         lock(&self.shared.data_dir).release();
+    }
+
+    /// Stops every supervised plugin at once, and waits until each is gone.
+    async fn stop_all(&self) {
+        let supervisors: Vec<_> = self.shared.core(|core| {
+            core.plugins_mut()
+                .filter_map(|plugin| plugin.supervisor.take())
+                .collect()
+        });
+        for supervisor in &supervisors {
+            supervisor.ask_to_stop();
+        }
+        for supervisor in supervisors {
+            supervisor.stop().await;
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! each start (an installed program against its signed listing), started with a fresh secret,
 //! watched, given [`HostConfig::hello_timeout`](super::HostConfig::hello_timeout) to say hello,
 //! restarted after a crash with capped backoff, and stopped cleanly (its code withdrawn, its
-//! session closed, then a grace period before it is killed, with whatever it started).
+//! session closed, so that a plugin on the SDK ends by itself; SIGTERM to its process group
+//! halfway through the grace period if it still runs, or at once if it never said hello; killed
+//! with whatever it started at the grace period's end).
 //!
 //! States (Kortex `ContainerState`): `LAUNCHING` from the start until the plugin says hello,
 //! then `RUNNING`; `CRASHED` when it ends on its own with a failure, or says no hello in time
@@ -58,6 +60,10 @@ pub(super) trait Container: Send + Sync + 'static {
 
     /// Asks the run to end; its session is closed besides.
     fn ask_to_stop(running: &Self::Running);
+
+    /// Asks the run to end the operating system's way, when its session cannot tell it (it
+    /// said no hello, or it is still running halfway through the grace period).
+    fn terminate(_running: &Self::Running) {}
 
     /// Ends the run now.
     fn kill(running: Self::Running) -> impl Future<Output = ()> + Send;
@@ -199,7 +205,12 @@ impl Container for Process {
     }
 
     fn ask_to_stop(_: &Self::Running) {
-        // A process is asked by its session closing.
+        // A process is asked by its session closing first: the code withdrawn, its next hello
+        // is refused, and a plugin on the SDK ends by itself. `terminate` follows if not.
+    }
+
+    fn terminate(run: &Self::Running) {
+        terminate_group(&run.child);
     }
 
     async fn kill(mut run: Self::Running) {
@@ -347,6 +358,11 @@ impl<C: Container> Watch<C> {
                     C::ask_to_stop(running);
                 }
             }
+            Action::Terminate => {
+                if let Some(running) = &current.running {
+                    C::terminate(running);
+                }
+            }
             Action::Kill => {
                 if let Some(running) = current.running.take() {
                     C::kill(running).await;
@@ -468,12 +484,31 @@ fn signal(_: &std::process::ExitStatus) -> Option<i32> {
 /// there to kill once the whole group has ended, and that is fine.
 #[cfg(unix)]
 fn end_group(child: &smol::process::Child) {
-    use rustix::process::{Pid, Signal, kill_process_group};
-    if let Some(group) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
-        let _ = kill_process_group(group, Signal::KILL);
-    }
+    signal_group(child, rustix::process::Signal::KILL);
 }
 
 /// Windows has no process groups to end; a job object would be its counterpart (not done).
 #[cfg(not(unix))]
 fn end_group(_: &smol::process::Child) {}
+
+/// Asks the program and the processes of its group to end: SIGTERM, which a program may
+/// handle to finish its work (its default ends it).
+#[cfg(unix)]
+fn terminate_group(child: &smol::process::Child) {
+    signal_group(child, rustix::process::Signal::TERM);
+}
+
+/// Sends `signal` to the group of `child`, which its program leads.
+#[cfg(unix)]
+fn signal_group(child: &smol::process::Child, signal: rustix::process::Signal) {
+    use rustix::process::{Pid, kill_process_group};
+    if let Some(group) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+        let _ = kill_process_group(group, signal);
+    }
+}
+
+/// Windows has no signal asking a program without a console to end: a program there hears of
+/// its stop through its session alone, and is ended (`TerminateProcess`) at the grace period's
+/// end.
+#[cfg(not(unix))]
+fn terminate_group(_: &smol::process::Child) {}

@@ -21,8 +21,8 @@
 //! ```
 //!
 //! Every wait is a named [`Timer`] of the one deadline the machine has at a time: the hello
-//! deadline while a run has not said hello, the grace period while a stop waits for the run,
-//! the restart delay after a crash.
+//! deadline while a run has not said hello, the grace period while a stop waits for the run
+//! (its termination halfway through it first), the restart delay after a crash.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -33,6 +33,9 @@ use logi_plugin_transports::reconnect::Backoff;
 
 use super::config::HostConfig;
 use super::diagnostics::Ending;
+
+/// How the report of every run the host stopped begins.
+const STOPPED_BY_THE_HOST: &str = "stopped by the host";
 
 /// A plugin that said hello and stayed up this long is healthy again: its next crash restarts
 /// it after the first delay of the backoff, and counts as the first of a new series.
@@ -96,8 +99,12 @@ pub(super) enum Action {
     /// [`Input::StartFailed`].
     Start,
     /// Withdraw the plugin's code (so that it cannot connect again), close its session, and
-    /// ask the run to end.
+    /// ask the run to end: a plugin on the SDK hears its next hello refused and ends by itself.
     AskToStop,
+    /// Ask the run to end the operating system's way (SIGTERM to a program's process group),
+    /// when its session cannot tell it: it never said hello, or it is still running halfway
+    /// through the grace period.
+    Terminate,
     /// End the run now.
     Kill,
     /// Withdraw the plugin's code: the run it was made for has ended.
@@ -127,6 +134,9 @@ pub(super) enum Action {
 pub(super) enum Timer {
     /// The run has not said hello yet: at this deadline it is killed, a crash.
     Hello,
+    /// The run was asked to stop and is still running halfway through the grace period: at
+    /// this deadline it is terminated.
+    Terminate,
     /// The run was asked to stop: at this deadline it is killed.
     Grace,
     /// The run crashed: at this deadline the next one begins.
@@ -142,8 +152,12 @@ enum Phase {
     Starting,
     /// A run is up; until `hello`, if it has not said hello yet.
     Running { hello: Option<Instant> },
-    /// A run was asked to stop; it is killed at `until`.
-    Stopping { until: Instant },
+    /// A run was asked to stop; it is terminated at `terminate`, if not yet, and killed at
+    /// `until`.
+    Stopping {
+        terminate: Option<Instant>,
+        until: Instant,
+    },
     /// The last run crashed; the next begins at `at`.
     Restarting { at: Instant },
     /// Over.
@@ -224,7 +238,7 @@ impl Supervision {
             (Phase::Running { .. }, Input::Ended(ended)) => self.run_ended(ended),
             (Phase::Running { .. }, Input::StopAsked) => self.shut_down(),
             // However it ends now, it ended: the stop asked for it.
-            (Phase::Stopping { .. }, Input::Ended(_)) => self.stopped_by_the_host(),
+            (Phase::Stopping { .. }, Input::Ended(ended)) => self.ended_when_asked(ended),
             _ => {}
         }
     }
@@ -241,7 +255,11 @@ impl Supervision {
     pub(super) fn poll_timeout(&self) -> Option<(Instant, Timer)> {
         match self.phase {
             Phase::Running { hello: Some(at) } => Some((at, Timer::Hello)),
-            Phase::Stopping { until } => Some((until, Timer::Grace)),
+            Phase::Stopping {
+                terminate: Some(at),
+                ..
+            } => Some((at, Timer::Terminate)),
+            Phase::Stopping { until, .. } => Some((until, Timer::Grace)),
             Phase::Restarting { at } => Some((at, Timer::Restart)),
             _ => None,
         }
@@ -257,12 +275,21 @@ impl Supervision {
                 let how = format!("said no hello within {timeout:?}; killed");
                 self.run_ended(Err(how.into()));
             }
+            Some((_, Timer::Terminate)) => {
+                self.actions.push_back(Action::Terminate);
+                if let Phase::Stopping { until, .. } = self.phase {
+                    self.phase = Phase::Stopping {
+                        terminate: None,
+                        until,
+                    };
+                }
+            }
             Some((_, Timer::Grace)) => {
                 let grace = self.policy.stop_grace;
                 let message = format!("still running after {grace:?}; killed");
-                self.log(LogLevel::Warning, message);
+                self.log(LogLevel::Warning, message.clone());
                 self.actions.push_back(Action::Kill);
-                self.stopped_by_the_host();
+                self.stopped_by_the_host(format!("{STOPPED_BY_THE_HOST}; {message}").into());
             }
             Some((_, Timer::Restart)) => self.begin_run(),
             None => {}
@@ -279,17 +306,40 @@ impl Supervision {
         self.actions.push_back(Action::Admit);
     }
 
-    /// Asks the run to end, and gives it the grace period.
+    /// Asks the run to end, and gives it the grace period. A run that said hello is asked
+    /// through its session first, and terminated only halfway through the grace period if it
+    /// is still running, so that a plugin that ends by itself is not cut short; one that did
+    /// not has no session to hear it, and is terminated at once.
     fn shut_down(&mut self) {
         self.state(ContainerState::ShuttingDown);
         self.actions.push_back(Action::AskToStop);
-        let until = self.now + self.policy.stop_grace;
-        self.phase = Phase::Stopping { until };
+        let grace = self.policy.stop_grace;
+        let terminate = if self.said_hello {
+            Some(self.now + grace / 2)
+        } else {
+            self.actions.push_back(Action::Terminate);
+            None
+        };
+        let until = self.now + grace;
+        self.phase = Phase::Stopping { terminate, until };
     }
 
-    /// The run asked to stop is gone.
-    fn stopped_by_the_host(&mut self) {
-        let ending = "stopped by the host".to_string().into();
+    /// The run asked to stop ended within the grace period: on its own (`Ok`), or as it
+    /// failed (a program ended by the termination has its signal).
+    fn ended_when_asked(&mut self, ended: Result<(), Ending>) {
+        let ending = match ended {
+            Ok(()) => format!("{STOPPED_BY_THE_HOST}; it ended on its own").into(),
+            Err(ending) => Ending {
+                how: format!("{STOPPED_BY_THE_HOST}; it ended: {}", ending.how),
+                ..ending
+            },
+        };
+        self.log(LogLevel::Info, ending.how.clone());
+        self.stopped_by_the_host(ending);
+    }
+
+    /// The run asked to stop is gone, as `ending` says.
+    fn stopped_by_the_host(&mut self, ending: Ending) {
         self.keep_stop(ending, false);
         self.state(ContainerState::Stopped);
         self.finish();
@@ -419,10 +469,10 @@ mod tests {
         }
     }
 
-    /// What ends a supervision whose run, asked to stop, is gone.
-    fn stopped_by_the_host() -> [Action; 3] {
+    /// What ends a supervision whose run, asked to stop, is gone `how`.
+    fn stopped_by_the_host(how: &str) -> [Action; 3] {
         [
-            kept("stopped by the host"),
+            kept(how),
             Action::State(ContainerState::Stopped),
             Action::Finished,
         ]
@@ -449,6 +499,14 @@ mod tests {
             let mut fake = Fake::new(policy);
             fake.actions();
             fake.launch();
+            fake
+        }
+
+        /// A supervision whose first run said hello and was then asked to stop.
+        fn asked_to_stop(policy: Policy) -> Fake {
+            let mut fake = Fake::running(policy);
+            fake.input(Input::SaidHello);
+            fake.input(Input::StopAsked);
             fake
         }
 
@@ -711,24 +769,73 @@ mod tests {
             fake.input(Input::StopAsked),
             [shutting_down, Action::AskToStop]
         );
-        assert_eq!(fake.timeout(), Some((secs(2), Timer::Grace)));
-        fake.wait(secs(2) - ms(1));
+        assert_eq!(fake.timeout(), Some((secs(1), Timer::Terminate)));
+        assert_eq!(fake.time_out(), [Action::Terminate]);
+        assert_eq!(fake.timeout(), Some((secs(1), Timer::Grace)));
+        fake.wait(secs(1) - ms(1));
         assert_eq!(fake.input(Input::Timeout), [], "killed before the deadline");
         let killed = Action::Log(LogLevel::Warning, "still running after 2s; killed".into());
         let actions = fake.time_out();
         assert_eq!(actions[..2], [killed, Action::Kill]);
-        assert_eq!(actions[2..], stopped_by_the_host());
+        let how = "stopped by the host; still running after 2s; killed";
+        assert_eq!(actions[2..], stopped_by_the_host(how));
+    }
+
+    #[test]
+    fn a_run_that_said_hello_is_not_terminated_before_half_its_grace_period() {
+        let mut fake = Fake::asked_to_stop(policy());
+        fake.wait(secs(1) - ms(1));
+        assert_eq!(fake.input(Input::Timeout), [], "terminated too early");
+        fake.wait(ms(1));
+        assert_eq!(fake.input(Input::Timeout), [Action::Terminate]);
+    }
+
+    /// What a stop asks of a run that said no hello: there is no session to tell it.
+    fn terminated_at_once() -> [Action; 3] {
+        [
+            Action::State(ContainerState::ShuttingDown),
+            Action::AskToStop,
+            Action::Terminate,
+        ]
+    }
+
+    #[test]
+    fn a_run_that_said_no_hello_is_terminated_as_soon_as_it_is_asked_to_stop() {
+        let mut fake = Fake::running(policy());
+        assert_eq!(fake.input(Input::StopAsked), terminated_at_once());
+        assert_eq!(fake.timeout(), Some((secs(2), Timer::Grace)));
+    }
+
+    #[test]
+    fn a_run_that_ends_on_its_own_when_asked_to_stop_says_so() {
+        let mut fake = Fake::asked_to_stop(policy());
+        fake.wait(ms(150));
+        let how = "stopped by the host; it ended on its own";
+        let mut expected = vec![Action::Log(LogLevel::Info, how.into())];
+        expected.extend(stopped_by_the_host(how));
+        assert_eq!(fake.input(Input::Ended(Ok(()))), expected);
     }
 
     #[test]
     fn a_run_that_ends_within_the_grace_period_is_not_killed() {
-        let mut fake = Fake::running(policy());
-        fake.input(Input::SaidHello);
-        fake.input(Input::StopAsked);
+        let mut fake = Fake::asked_to_stop(policy());
         fake.wait(ms(300));
+        let how = "stopped by the host; it ended: crashed (exit status: 3)";
+        let ended = Ending {
+            how: how.into(),
+            ..crash()
+        };
         assert_eq!(
             fake.input(Input::Ended(Err(crash()))),
-            stopped_by_the_host()
+            [
+                Action::Log(LogLevel::Info, how.into()),
+                Action::KeepStop {
+                    ending: ended,
+                    quarantined: false,
+                },
+                Action::State(ContainerState::Stopped),
+                Action::Finished,
+            ]
         );
         assert_eq!(fake.timeout(), None);
     }
@@ -739,11 +846,7 @@ mod tests {
         fake.actions();
         fake.input(Input::Admitted);
         assert_eq!(fake.input(Input::StopAsked), []);
-        let shutting_down = Action::State(ContainerState::ShuttingDown);
-        assert_eq!(
-            fake.input(Input::Started),
-            [shutting_down, Action::AskToStop]
-        );
+        assert_eq!(fake.input(Input::Started), terminated_at_once());
         assert_eq!(fake.timeout(), Some((secs(2), Timer::Grace)));
     }
 

@@ -10,7 +10,12 @@ pub(super) struct Supervisor {
 impl Supervisor {
     /// Stops the container and waits until it is gone.
     pub(super) async fn stop(self) {
-        let _ = self.stop.try_send(());
+        self.ask_to_stop();
         let _ = self.done.recv().await;
+    }
+
+    /// Stops the container, without waiting: to stop several at once, then wait for each.
+    pub(super) fn ask_to_stop(&self) {
+        let _ = self.stop.try_send(());
     }
 }
