@@ -5,12 +5,14 @@
 
 mod conformance;
 mod demo;
+mod dev;
 mod files;
 mod output;
 mod remote;
 mod replay;
 mod scaffold;
 mod serve;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,6 +61,10 @@ enum Command {
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
+    /// Develop a plugin against the running manager (`serve --development`): build it, link
+    /// its folder (nothing copied), stream its log, and rebuild and reload it on every change;
+    /// a failed build keeps the last good version running. Ctrl-C unlinks it.
+    Dev(dev::DevArgs),
     /// Check a package (a folder or a .zip): manifest, files, localizations, signature. A
     /// package may carry one platform's program: the other platform's, missing, is a warning.
     Validate {
@@ -209,6 +215,7 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
     match &cli.command {
         Command::Demo => demo::run(exe),
         Command::Serve(args) => serve::run(args, out),
+        Command::Dev(args) => dev::run(args, out),
         Command::Validate { package, program } => {
             let package = read(package, program.as_deref())?;
             let manifest = package.manifest();

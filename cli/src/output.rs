@@ -72,6 +72,16 @@ impl Output {
         }
     }
 
+    /// Something that went wrong and is not the end of the command: a warning for people, and
+    /// a line of JSON for scripts.
+    pub fn problem(&self, json: Value, text: &str) {
+        if self.json {
+            println!("{json}");
+        } else {
+            self.warn(text);
+        }
+    }
+
     /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the check's `name`, `what`
     /// it asks, and its `detail` (for a failure, what was expected and what was seen).
     pub fn check(&self, label: &str, name: &str, what: &str, detail: &str) {
@@ -136,6 +146,7 @@ impl Output {
                     "plugin_id": info.plugin_id, "version": info.version,
                     "installation": installation, "state": state,
                     "connected": info.connected, "problem": info.problem,
+                    "linked": info.linked_folder,
                 })
             );
         }
@@ -149,8 +160,13 @@ impl Output {
             .as_ref()
             .map(|problem| format!(": {problem}"))
             .unwrap_or_default();
+        let linked = info
+            .linked_folder
+            .as_ref()
+            .map(|folder| format!(", linked to {folder}"))
+            .unwrap_or_default();
         println!(
-            "{style}{} {} ({installation}) {state}{problem}{style:#}",
+            "{style}{} {} ({installation}{linked}) {state}{problem}{style:#}",
             info.plugin_id, info.version,
         );
     }
@@ -172,7 +188,7 @@ impl Output {
                     "plugin_id": info.plugin_id, "version": info.version,
                     "state": info.container_state().as_str_name(),
                     "connected": info.connected, "problem": info.problem,
-                    "last_stop": last_stop,
+                    "linked": info.linked_folder, "last_stop": last_stop,
                 })
             );
         }

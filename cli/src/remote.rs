@@ -218,7 +218,7 @@ fn with_manager<T>(
 }
 
 /// A client library connected to the manager, or why there is none.
-fn connect(manager: &ManagerArgs) -> Result<PluginManagerClient> {
+pub(crate) fn connect(manager: &ManagerArgs) -> Result<PluginManagerClient> {
     let mut options = LibraryOptions::new("logi-plugin", env!("CARGO_PKG_VERSION"));
     if let Some(endpoint) = &manager.endpoint {
         options.endpoint = Endpoint::Local(endpoint.clone());
@@ -254,6 +254,8 @@ fn connect(manager: &ManagerArgs) -> Result<PluginManagerClient> {
 }
 
 /// Sends a call and waits for its result.
-fn answer<T>(call: impl Future<Output = std::result::Result<Call<T>, CallError>>) -> Result<T> {
+pub(crate) fn answer<T>(
+    call: impl Future<Output = std::result::Result<Call<T>, CallError>>,
+) -> Result<T> {
     Ok(smol::block_on(async { call.await?.result().await })?)
 }

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use logi_plugin_core::proto::manager::{
     ActionConfiguration, ActionConfigurationRequest, AnalogControlId, ControlVisibility,
     DevelopmentMode, GetDevelopmentMode, GetPluginList, GetPluginLog, InstallPlugin,
-    InstallationEventNotice, Invoke, InvokeLogin, InvokeLogout, LanguageChanged, PluginDetails,
-    PluginList, PluginLog, PluginLogLine, PluginRemoved, PluginUpdateResult,
+    InstallationEventNotice, Invoke, InvokeLogin, InvokeLogout, LanguageChanged, LinkPlugin,
+    PluginDetails, PluginList, PluginLog, PluginLogLine, PluginRemoved, PluginUpdateResult,
     PluginUpdateResultList, RemovePlugin, SetActionConfiguration, VisibilityUpdate,
 };
 use logi_plugin_core::proto::plugin::ManagerHello;
@@ -274,6 +274,28 @@ impl PluginManagerClient {
             package_path: Some(package_path.to_string_lossy().into_owned()),
         };
         self.call(install, nothing).await
+    }
+
+    /// Links a plugin author's package folder to the manager, in development mode (beyond the
+    /// seed: `logi-plugin dev`): it runs from there, its program at `program` when given (a
+    /// build's output), and linking it again reloads it. [`remove_plugin`](Self::remove_plugin)
+    /// unlinks it, leaving the folder. Paths are resolved here, as the manager runs elsewhere.
+    pub async fn link_plugin(
+        &self,
+        folder: &Path,
+        program: Option<&Path>,
+    ) -> Result<Call<()>, CallError> {
+        let absolute = |path: &Path| {
+            std::path::absolute(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string()
+        };
+        let link = LinkPlugin {
+            folder: absolute(folder),
+            program_path: program.map(absolute),
+        };
+        self.call(link, nothing).await
     }
 
     /// Uninstalls a plugin (9.3.2); the manager keeps its settings for a later install of the

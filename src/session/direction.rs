@@ -93,6 +93,7 @@ impl Side {
                     | T::LanguageChanged
                     | T::VisibilityUpdate
                     | T::GetPluginLog
+                    | T::LinkPlugin
             ),
             Side::Agent => matches!(
                 message_type,

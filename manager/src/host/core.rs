@@ -10,7 +10,6 @@
 //! between.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -27,6 +26,7 @@ use logi_plugin_transports::ManagerConnection;
 
 use super::diagnostics::{Diagnostics, Ending};
 use super::event::HostEvent;
+use super::folder::Folder;
 use super::info::PluginInfo;
 use super::installing::Installing;
 use super::recent::{self, LogLine, RecentLog};
@@ -35,8 +35,8 @@ use super::supervisor::Supervisor;
 /// A plugin as the host holds it.
 pub(super) struct Plugin {
     pub(super) info: PluginInfo,
-    /// Its folder, for an installed plugin.
-    pub(super) dir: Option<PathBuf>,
+    /// Its files, for an installed plugin.
+    pub(super) folder: Option<Folder>,
     pub(super) connection: Option<ManagerConnection>,
     /// Stops the supervisor of what runs it; closed when the supervisor ends.
     pub(super) supervisor: Option<Supervisor>,
@@ -53,7 +53,7 @@ impl Plugin {
         manifest: Manifest,
         installation: InstallationType,
         state: ContainerState,
-        dir: Option<PathBuf>,
+        folder: Option<Folder>,
     ) -> Plugin {
         Plugin {
             info: PluginInfo {
@@ -66,8 +66,12 @@ impl Plugin {
                 manifest_file: None,
                 localizations: Localizations::default(),
                 last_stop: None,
+                linked: folder
+                    .as_ref()
+                    .filter(|folder| folder.is_linked())
+                    .map(|folder| folder.dir.clone()),
             },
-            dir,
+            folder,
             connection: None,
             supervisor: None,
             diagnostics: Diagnostics::default(),
@@ -76,10 +80,10 @@ impl Plugin {
         }
     }
 
-    /// A plugin installed from `package` into `dir`.
-    pub(super) fn installed(package: &Package, state: ContainerState, dir: PathBuf) -> Plugin {
+    /// A plugin installed from `package` into `folder`.
+    pub(super) fn installed(package: &Package, state: ContainerState, folder: Folder) -> Plugin {
         let manifest = package.manifest().clone();
-        let mut plugin = Plugin::new(manifest, InstallationType::Installed, state, Some(dir));
+        let mut plugin = Plugin::new(manifest, InstallationType::Installed, state, Some(folder));
         plugin.info.manifest_file = package
             .files()
             .get(MANIFEST_PATH)
@@ -164,13 +168,20 @@ impl HostCore {
     /// Lists a plugin and tells its state.
     pub(super) fn list(&mut self, plugin: Plugin) {
         let (plugin_id, state) = (plugin.info.manifest.plugin_id.clone(), plugin.info.state);
-        self.plugins.insert(plugin_id.clone(), plugin);
+        self.list_supervised(plugin);
         self.tell(HostEvent::State { plugin_id, state });
     }
 
-    /// Lists a plugin whose state its supervisor is about to tell.
-    pub(super) fn list_supervised(&mut self, plugin: Plugin) {
+    /// Lists a plugin whose state its supervisor is about to tell. One that replaces an entry
+    /// (a reload, an upgrade, a relink) keeps why the run before it ended, until its own run
+    /// ends: the reason a reload was needed is still worth reading after it.
+    pub(super) fn list_supervised(&mut self, mut plugin: Plugin) {
         let plugin_id = plugin.info.manifest.plugin_id.clone();
+        if let Some(before) = self.plugins.get_mut(&plugin_id)
+            && plugin.info.last_stop.is_none()
+        {
+            plugin.info.last_stop = before.info.last_stop.take();
+        }
         self.plugins.insert(plugin_id, plugin);
     }
 
@@ -679,6 +690,23 @@ mod tests {
         );
         assert_eq!(core.recent_log("com.example.a"), None);
         assert!(matches!(core.take_events()[..], [_, HostEvent::Log { .. }]));
+    }
+
+    #[test]
+    fn a_plugin_listed_anew_keeps_why_its_last_run_ended() {
+        let mut core = listed("com.example.a", ContainerState::Running);
+        core.stopped(
+            "com.example.a",
+            "crashed (exit status: 101)".to_string().into(),
+            false,
+        );
+        // A reload or an upgrade lists the plugin anew.
+        let (installation, state) = (InstallationType::Installed, ContainerState::Launching);
+        let again = Plugin::new(manifest("com.example.a"), installation, state, None);
+        core.list_supervised(again);
+        let info = &core.plugin("com.example.a").unwrap().info;
+        let how = info.last_stop.as_ref().map(|stop| stop.ending.how.as_str());
+        assert_eq!(how, Some("crashed (exit status: 101)"));
     }
 
     #[test]

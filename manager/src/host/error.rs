@@ -102,6 +102,31 @@ pub enum HostError {
         /// How the plugin holding the id came to the host.
         installation: InstallationType,
     },
+    /// A folder was to be linked, and the host is not in development mode.
+    #[error(
+        "linking {} needs development mode, where unsigned code runs: start the manager with \
+         `logi-plugin serve --development`",
+        .0.display()
+    )]
+    LinkNeedsDevelopment(PathBuf),
+    /// A package was to replace a plugin linked to an author's folder for development.
+    #[error(
+        "{plugin_id:?} is linked to the development folder {}: a package does not replace it; \
+         end `logi-plugin dev` (or `logi-plugin remove {plugin_id}`) first",
+        dir.display()
+    )]
+    Linked {
+        /// The plugin.
+        plugin_id: String,
+        /// The author's folder.
+        dir: PathBuf,
+    },
+    /// A folder was to be linked with the id of a plugin installed from a package.
+    #[error(
+        "{0:?} is installed from a package, which linking does not replace: \
+         `logi-plugin remove {0}` first (its settings are kept)"
+    )]
+    InstalledNotLinked(String),
     /// Some plugins could not be uninstalled by [`Host::uninstall_all`](super::Host::uninstall_all); the others were.
     #[error("uninstalling every plugin failed for some: {0}")]
     UninstallAll(String),

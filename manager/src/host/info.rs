@@ -1,5 +1,7 @@
 //! A plugin as the host knows it, and as the client library describes it.
 
+use std::path::PathBuf;
+
 use logi_plugin_core::proto::manager::{ContainerState, InstallationType, PluginDetails};
 use logi_plugin_manifest::Manifest;
 use logi_plugin_manifest::localization::Localizations;
@@ -29,6 +31,8 @@ pub struct PluginInfo {
     pub localizations: Localizations,
     /// Why its last run ended, once one has.
     pub last_stop: Option<StopReport>,
+    /// The author's package folder it runs from, when it is linked for development.
+    pub linked: Option<PathBuf>,
 }
 
 impl PluginInfo {
@@ -55,6 +59,7 @@ impl PluginInfo {
                 .last_stop
                 .as_ref()
                 .map(|stop| Box::new(stop.to_proto())),
+            linked_folder: self.linked.as_ref().map(|dir| dir.display().to_string()),
         }
     }
 }

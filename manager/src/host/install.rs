@@ -11,7 +11,7 @@
 //! install that ran no command in the folder, by the install itself, whose verified bytes are
 //! what the folder holds.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_manifest::{Command, Manifest, Platform};
 
 use super::core::Plugin;
+use super::folder::{self, Folder};
 use super::installing::Installing;
 use super::process::{self, Process};
 use super::shared::Shared;
@@ -121,18 +122,20 @@ impl Host {
                 self.shared.log(&plugin_id, LogLevel::Warning, message);
             }
         }
-        let installation = self.shared.core(|core| {
+        let holder = self.shared.core(|core| {
             core.plugin(&plugin_id)
-                .map(|plugin| plugin.info.installation)
+                .map(|plugin| (plugin.info.installation, plugin.info.linked.clone()))
         });
-        match installation {
-            Some(InstallationType::Core) => return Err(HostError::CorePlugin(plugin_id)),
-            Some(installation @ InstallationType::External) => {
+        match holder {
+            Some((InstallationType::Core, _)) => return Err(HostError::CorePlugin(plugin_id)),
+            Some((installation @ InstallationType::External, _)) => {
                 return Err(HostError::Taken {
                     plugin_id,
                     installation,
                 });
             }
+            // An author's folder in development is not replaced behind their back.
+            Some((_, Some(dir))) => return Err(HostError::Linked { plugin_id, dir }),
             _ => {}
         }
         let plugins_dir = config.data_dir.join("plugins");
@@ -175,7 +178,8 @@ impl Host {
         // The folder holds the very bytes just verified, unless a command ran in it: its first
         // launch need not read and hash it all again (a program may be tens of megabytes).
         let checked = commands_run == 0;
-        self.shared.add(&package, target, checked, Some(installing));
+        let folder = Folder::installed(target);
+        self.shared.add(&package, folder, checked, Some(installing));
         // Its files (a program may be tens of megabytes) are freed off the executor, which
         // launches the program meanwhile.
         smol::spawn(off_executor(move || drop(package))).detach();
@@ -183,7 +187,8 @@ impl Host {
     }
 
     /// Stops and removes a plugin: its process, its files (after its uninstallation commands)
-    /// and what it is shown; an EXTERNAL plugin is disconnected and forgotten. Its settings are
+    /// and what it is shown; an EXTERNAL plugin is disconnected and forgotten; a plugin linked
+    /// for development is unlinked, its folder left as it is. Its settings are
     /// kept, as package managers keep configuration on remove: a later install of the same id
     /// finds them ([`purge`](Self::purge) deletes them too). Emits `UNINSTALLATION_COMPLETED`
     /// or `UNINSTALLATION_FAILED`.
@@ -212,9 +217,13 @@ impl Host {
 
     async fn uninstall_plugin(&self, plugin_id: &str, purge: bool) -> Result<(), HostError> {
         let _one_at_a_time = self.shared.lifecycle.lock().await;
-        let (manifest, dir, installation) = self.shared.with_plugin(plugin_id, |plugin| {
+        let (manifest, folder, installation) = self.shared.with_plugin(plugin_id, |plugin| {
             let info = &plugin.info;
-            (info.manifest.clone(), plugin.dir.clone(), info.installation)
+            (
+                info.manifest.clone(),
+                plugin.folder.clone(),
+                info.installation,
+            )
         })?;
         if installation == InstallationType::Core {
             return Err(HostError::CorePlugin(plugin_id.into()));
@@ -222,10 +231,15 @@ impl Host {
         self.stop(plugin_id).await;
         // An EXTERNAL plugin has no folder; its code goes, and its session with it.
         self.shared.withdraw(plugin_id);
-        if let Some(dir) = &dir {
+        let plugins_dir = self.shared.config.data_dir.join("plugins");
+        if folder.as_ref().is_some_and(Folder::is_linked) {
+            // The author's folder is theirs: no command is run in it, nothing of it deleted.
+            folder::remove_link(&plugins_dir, plugin_id)?;
+        } else if let Some(folder) = &folder {
+            let dir = &folder.dir;
             // Its commands are run only as they were signed: a changed one is not the
             // publisher's code.
-            match self.shared.check_installed(dir).await {
+            match self.shared.check_installed(folder).await {
                 Ok(_) => {
                     let commands = &manifest.uninstallation_commands;
                     run_commands(&self.shared, plugin_id, commands, dir).await?;
@@ -272,7 +286,7 @@ impl Host {
     }
 
     /// Stops a plugin's process, if it has one, and waits for it to exit.
-    async fn stop(&self, plugin_id: &str) {
+    pub(super) async fn stop(&self, plugin_id: &str) {
         let supervisor = self.shared.core(|core| {
             core.plugin_mut(plugin_id)
                 .and_then(|plugin| plugin.supervisor.take())
@@ -298,6 +312,15 @@ impl Host {
             let dir = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             if !dir.is_dir() {
+                if dir
+                    .extension()
+                    .is_some_and(|ext| ext == folder::LINK_EXTENSION)
+                {
+                    match Folder::read_link(&dir) {
+                        Ok(linked) => self.load(linked),
+                        Err(problem) => log(LogLevel::Error, format!("skipping it: {problem}")),
+                    }
+                }
                 continue;
             }
             if name.starts_with(STAGING_PREFIX) {
@@ -315,29 +338,37 @@ impl Host {
             if name.starts_with('.') {
                 continue;
             }
-            // Checked again, not trusted blindly: a folder edited since install is reported.
-            match Package::from_dir(&dir, self.shared.config.limits) {
-                Ok(package) => {
-                    // A plugin refused is listed with the reason; the others still start.
-                    let _ = self.launch_installed(&package, dir);
-                }
-                Err(error) => self.list_unreadable(dir, error),
-            }
+            self.load(Folder::installed(dir));
         }
         Ok(())
+    }
+
+    /// Reads an installed plugin's folder back and launches it, or lists it with the reason.
+    fn load(&self, folder: Folder) {
+        // Checked again, not trusted blindly: a folder edited since install is reported.
+        match folder.read(self.shared.config.limits) {
+            Ok(package) => {
+                // A plugin refused is listed with the reason; the others still start.
+                let _ = self.launch_installed(&package, folder);
+            }
+            Err(error) => self.list_unreadable(folder, error),
+        }
     }
 
     /// Lists an installed plugin whose folder no longer reads as a package (a file its
     /// manifest names was removed, say), not launched, with the reason, so that it can be
     /// seen and uninstalled. A folder whose manifest does not read either does not say which
     /// plugin it holds: it is skipped, with a line in the log.
-    fn list_unreadable(&self, dir: PathBuf, error: PackageError) {
-        let problem = format!("{} no longer reads as a package: {error}", dir.display());
-        match package::read_manifest(&dir, self.shared.config.limits) {
+    fn list_unreadable(&self, folder: Folder, error: PackageError) {
+        let problem = format!(
+            "{} no longer reads as a package: {error}",
+            folder.dir.display()
+        );
+        match package::read_manifest(&folder.dir, self.shared.config.limits) {
             Ok((manifest, text)) => {
                 let state = ContainerState::Stopped;
                 let mut plugin =
-                    Plugin::new(manifest, InstallationType::Installed, state, Some(dir));
+                    Plugin::new(manifest, InstallationType::Installed, state, Some(folder));
                 plugin.info.manifest_file = Some(text);
                 self.shared.list_refused(plugin, problem);
             }
@@ -355,10 +386,19 @@ impl Host {
     /// holds (or in development mode, with a warning); else lists it, not launched, with the
     /// reason. That check is its first launch's: the supervisor checks the folder again before
     /// each launch after it.
-    fn launch_installed(&self, package: &Package, dir: PathBuf) -> Result<(), HostError> {
+    pub(super) fn launch_installed(
+        &self,
+        package: &Package,
+        folder: Folder,
+    ) -> Result<(), HostError> {
         if let Err(error) = package.check_platform(Platform::current()) {
-            self.shared.refuse(package, dir, error.to_string());
+            self.shared.refuse(package, folder, error.to_string());
             return Err(error.into());
+        }
+        if folder.is_linked() && !self.development_mode() {
+            let error = HostError::LinkNeedsDevelopment(folder.dir.clone());
+            self.shared.refuse(package, folder, error.to_string());
+            return Err(error);
         }
         let trust = &self.shared.config.trust;
         match package.verify_installed(trust, self.development_mode()) {
@@ -368,10 +408,10 @@ impl Host {
                     let plugin_id = &package.manifest().plugin_id;
                     self.shared.log(plugin_id, LogLevel::Warning, message);
                 }
-                self.shared.add(package, dir, true, None);
+                self.shared.add(package, folder, true, None);
             }
             Err(error) => {
-                self.shared.refuse(package, dir, error.to_string());
+                self.shared.refuse(package, folder, error.to_string());
                 return Err(error.into());
             }
         }
@@ -385,19 +425,19 @@ impl Host {
     /// reads is refused with its problems, and the plugin left running as it was.
     pub async fn reload(&self, plugin_id: &str) -> Result<(), HostError> {
         let _one_at_a_time = self.shared.lifecycle.lock().await;
-        let (installation, dir) = self.shared.with_plugin(plugin_id, |plugin| {
-            (plugin.info.installation, plugin.dir.clone())
+        let (installation, folder) = self.shared.with_plugin(plugin_id, |plugin| {
+            (plugin.info.installation, plugin.folder.clone())
         })?;
-        let dir = match (installation, dir) {
+        let folder = match (installation, folder) {
             (InstallationType::Core, _) => return Err(HostError::CorePlugin(plugin_id.into())),
-            (InstallationType::Installed, Some(dir)) => dir,
+            (InstallationType::Installed, Some(folder)) => folder,
             _ => {
                 self.shared.close_session(plugin_id);
                 return Ok(());
             }
         };
-        let (read, limits) = (dir.clone(), self.shared.config.limits);
-        let package = off_executor(move || Package::from_dir(&read, limits)).await?;
+        let (read, limits) = (folder.clone(), self.shared.config.limits);
+        let package = off_executor(move || read.read(limits)).await?;
         let found = &package.manifest().plugin_id;
         if found != plugin_id {
             return Err(HostError::IdChanged {
@@ -407,9 +447,9 @@ impl Host {
         }
         package.check_platform(Platform::current())?;
         self.stop(plugin_id).await;
-        let message = format!("reloading from {}", dir.display());
+        let message = format!("reloading from {}", folder.dir.display());
         self.shared.log(plugin_id, LogLevel::Info, message);
-        self.launch_installed(&package, dir)
+        self.launch_installed(&package, folder)
     }
 }
 
@@ -452,12 +492,12 @@ impl Shared {
     /// An installed plugin's folder read again and checked against the signature kept at its
     /// install (or let through in development mode, saying why): what runs from it must be what
     /// was signed. Read and hashed off the executor, as a program may be tens of megabytes.
-    pub(super) async fn check_installed(&self, dir: &Path) -> Result<Trust, String> {
-        let (dir, limits) = (dir.to_path_buf(), self.config.limits);
+    pub(super) async fn check_installed(&self, folder: &Folder) -> Result<Trust, String> {
+        let (folder, limits) = (folder.clone(), self.config.limits);
         let trust = self.config.trust.clone();
         let development = self.development.load(std::sync::atomic::Ordering::Acquire);
         off_executor(move || {
-            let package = Package::from_dir(&dir, limits).map_err(|error| error.to_string())?;
+            let package = folder.read(limits).map_err(|error| error.to_string())?;
             package
                 .verify_installed(&trust, development)
                 .map_err(|error| error.to_string())
@@ -472,21 +512,19 @@ impl Shared {
     fn add(
         self: &Arc<Shared>,
         package: &Package,
-        dir: PathBuf,
+        folder: Folder,
         checked: bool,
         installing: Option<Installing>,
     ) {
         let manifest = package.manifest().clone();
         let plugin_id = manifest.plugin_id.clone();
-        let program = manifest
-            .program_on(Platform::current())
-            .map(|(_, program)| dir.join(program));
+        let program = folder.program(&manifest);
         let state = if program.is_some() {
             ContainerState::Launching
         } else {
             ContainerState::NotApplicable
         };
-        let mut plugin = Plugin::installed(package, state, dir.clone());
+        let mut plugin = Plugin::installed(package, state, folder.clone());
         plugin.installing = installing;
         match program {
             Some(program) => {
@@ -494,7 +532,7 @@ impl Shared {
                 let process = Process {
                     plugin_id: plugin_id.clone(),
                     program,
-                    dir,
+                    folder,
                     checked: AtomicBool::new(checked),
                 };
                 self.core(|core| core.list_supervised(plugin));
@@ -506,8 +544,8 @@ impl Shared {
 
     /// Lists an installed plugin that must not run, saying why; uninstalling or installing it
     /// again are the ways out.
-    fn refuse(&self, package: &Package, dir: PathBuf, problem: String) {
-        let plugin = Plugin::installed(package, ContainerState::Stopped, dir);
+    fn refuse(&self, package: &Package, folder: Folder, problem: String) {
+        let plugin = Plugin::installed(package, ContainerState::Stopped, folder);
         self.list_refused(plugin, problem);
     }
 
@@ -523,7 +561,12 @@ impl Shared {
         self.core(|core| core.list(plugin));
     }
 
-    fn notice(&self, event: PluginInstallationEvent, plugin_id: &str, description: Option<String>) {
+    pub(super) fn notice(
+        &self,
+        event: PluginInstallationEvent,
+        plugin_id: &str,
+        description: Option<String>,
+    ) {
         self.core(|core| {
             core.notice(InstallationEventNotice {
                 event: event.into(),

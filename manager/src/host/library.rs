@@ -11,7 +11,7 @@
 //! `PluginLogLine`, and no other session does.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures_lite::future;
@@ -146,8 +146,12 @@ impl HostError {
             HostError::UnknownPlugin(_) | HostError::NotInSource { .. } => ResponseCode::NotFound,
             HostError::NoPackageSource(_) => ResponseCode::InvalidArg,
             HostError::NotConnected(_) => ResponseCode::NotReady,
-            HostError::CorePlugin(_) => ResponseCode::Unauthorized,
-            HostError::Taken { .. } => ResponseCode::DuplicateName,
+            HostError::CorePlugin(_) | HostError::LinkNeedsDevelopment(_) => {
+                ResponseCode::Unauthorized
+            }
+            HostError::Taken { .. }
+            | HostError::Linked { .. }
+            | HostError::InstalledNotLinked(_) => ResponseCode::DuplicateName,
             HostError::Signature(_) => ResponseCode::Unauthorized,
             HostError::Package(PackageError::Io { .. }) => ResponseCode::NoSuchPath,
             HostError::Package(_) | HostError::Language(_) | HostError::IdChanged { .. } => {
@@ -174,6 +178,13 @@ async fn call(host: &Host, message: Message) -> Result<Option<Message>, Refusal>
         }
         Message::InstallPlugin(install) => {
             install_plugin(host, install).await?;
+            return Ok(None);
+        }
+        Message::LinkPlugin(link) => {
+            let program = link.program_path.map(PathBuf::from);
+            host.link(Path::new(&link.folder), program.as_deref())
+                .await
+                .map_err(refusal)?;
             return Ok(None);
         }
         Message::RemovePlugin(remove) => {

@@ -14,9 +14,11 @@ mod core;
 pub(crate) mod data;
 #[cfg(target_os = "linux")]
 mod descendants;
+mod develop;
 mod diagnostics;
 mod error;
 mod event;
+mod folder;
 mod handle;
 mod info;
 mod install;

@@ -30,6 +30,7 @@ use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
 #[cfg(target_os = "linux")]
 use super::descendants::Lineage;
 use super::diagnostics::Ending;
+use super::folder::Folder;
 use super::recent::tagged;
 use super::shared::Shared;
 use super::stderr::{Batch, CHUNK, StderrFilter};
@@ -100,7 +101,7 @@ pub(super) struct Process {
     /// The executable.
     pub(super) program: PathBuf,
     /// The plugin's folder, its working directory.
-    pub(super) dir: PathBuf,
+    pub(super) folder: Folder,
     /// Whether the folder was checked against its signature just before the supervisor began
     /// (at a start or a reload), or written from the package an install has just verified, with
     /// no installation command run in it: its first launch is then not checked twice.
@@ -142,7 +143,7 @@ impl Container for Process {
         if self.checked.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        if let Trust::Development(why) = shared.check_installed(&self.dir).await? {
+        if let Trust::Development(why) = shared.check_installed(&self.folder).await? {
             let message = format!("launched in development mode: {why}");
             shared.log(&self.plugin_id, LogLevel::Warning, message);
         }
@@ -156,7 +157,7 @@ impl Container for Process {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut command = smol::process::Command::from(command);
         command
-            .current_dir(&self.dir)
+            .current_dir(&self.folder.dir)
             .env(TOKEN_ENV, token)
             .env(ENDPOINT_ENV, &shared.config.endpoint)
             .stdin(std::process::Stdio::null())
