@@ -25,6 +25,7 @@ use logi_plugin_core::session::{Format, PluginConfig, PluginSession, Reply, Wire
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
 
+use logi_plugin_transports::clock::Clock;
 use logi_plugin_transports::endpoint::{Endpoint, TOKEN_ENV};
 use logi_plugin_transports::lock::lock;
 use logi_plugin_transports::reconnect::{Dialer, Reconnecting, Target};
@@ -61,6 +62,9 @@ pub struct ClientConfig {
     /// Fine tuning of the session (timeouts, limits); its id, code and version are replaced by
     /// the fields above.
     pub session: PluginConfig,
+    /// The clock the sessions, their deadlines and the waits between reconnects run on: the
+    /// machine's, or a test's virtual one (the mock host's).
+    pub clock: Clock,
 }
 
 impl ClientConfig {
@@ -83,6 +87,7 @@ impl ClientConfig {
             control_buffering: Vec::new(),
             reconnect: Backoff::default(),
             record: None,
+            clock: Clock::System,
         }
     }
 
@@ -135,6 +140,10 @@ impl Dialer for PluginDialer {
             .enable_control_buffering(self.0.control_buffering.clone())
             .map_err(|error| error.to_string())?;
         Ok(session)
+    }
+
+    fn clock(&self) -> Clock {
+        self.0.clock.clone()
     }
 }
 

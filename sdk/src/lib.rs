@@ -22,7 +22,7 @@
 //!   show, typed settings stored before the answer leaves, `log` to the manager, and
 //!   [`Plugin::run`](plugin::Plugin::run) owning the executor. Start here.
 //! - `mock` (feature `mock`): a mock host, to test a plugin in its own process with no
-//!   daemon.
+//!   daemon, on a virtual clock the test advances.
 //! - [`client`]: the client (seed 7.1): connect, hello, events, answers, control buffering,
 //!   reconnect with capped exponential backoff; for a plugin that wants its own event loop.
 //! - [`utilities`]: the SDK's utilities (seed 7.2): `open_url`, and the OS secret store with the

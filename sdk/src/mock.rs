@@ -22,12 +22,42 @@
 //! assert_eq!(host.settings::<Counter>().count, 1);
 //! ```
 //!
-//! Time is the machine's: the session's heartbeat and a control's timer buffer run on real
-//! timers, so a test of a timer buffer waits for it.
+//! Time is virtual: the plugin and the mock manager run on a clock that moves only when the
+//! test calls [`MockHost::advance`], and each call runs them until nothing is left to do, so
+//! nothing happens between calls. A control's timer buffer delivers its merged turns when the
+//! test advances past its period, with no real wait; the heartbeat (the manager's `Ping`, the
+//! plugin's deadline to hear from it) follows the same clock, so an hour advanced passes in an
+//! instant and the plugin stays connected. A turn that a buffer holds is sent with
+//! [`MockHost::send_turn`], whose [`Sent::answer`] comes once time has passed:
+//!
+//! ```
+//! # use logi_plugin_sdk::plugin::{AnalogControl, Buffer, Cx, Status, Turn};
+//! # struct Knob;
+//! # impl AnalogControl<()> for Knob {
+//! #     const ID: &'static str = "knob";
+//! #     const BUFFER: Buffer = Buffer::Timer;
+//! #     fn turned(&mut self, _: &mut Cx<'_, ()>, turn: Turn) -> Status {
+//! #         Status::text("turned").with_value(turn.delta)
+//! #     }
+//! # }
+//! use logi_plugin_core::buffer::DEFAULT_TIMER_INTERVAL;
+//! use logi_plugin_sdk::mock::MockHost;
+//! use logi_plugin_sdk::plugin::Plugin;
+//!
+//! let host = MockHost::start(Plugin::<()>::new("com.example.knob", "1.0.0").control(Knob));
+//! assert_eq!(host.turn("knob", "knob-1", 1.0).value, Some(1.0)); // opens the timer's window
+//! let held = host.send_turn("knob", "knob-1", 2.0);
+//! assert_eq!(held.answer(), None);
+//! host.advance(DEFAULT_TIMER_INTERVAL);
+//! assert_eq!(held.answer().unwrap().value, Some(2.0));
+//! ```
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
@@ -35,17 +65,19 @@ use logi_plugin_core::proto::plugin::{
     LogEvent, PluginActionConfigurationResponse, ReleaseAction, SavedData, Settings, TriggerAction,
     UpdateAnalogControl, VisibilityChanged,
 };
-use logi_plugin_core::session::{Event, ManagerConfig, Peer, PluginRegistry, Reply};
+use logi_plugin_core::session::{Event, ManagerConfig, Peer, PluginRegistry, Reply, Stats};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::lock::lock;
-use logi_plugin_transports::{ManagerConnection, ManagerListener, block_on};
+use logi_plugin_transports::{
+    Answer, Clock, ManagerConnection, ManagerListener, RequestError, VirtualClock,
+};
 
 use crate::client::ClientConfig;
 use crate::plugin::{PLUGIN_SETTING, Plugin, PluginSettings};
 
 /// The secret the mock host gives the plugin.
 const CODE: &str = "mock";
-/// How long a call waits for the plugin's answer.
+/// How long, in virtual time, the mock manager waits for the plugin's answer to a request.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the plugin answered a request.
@@ -71,9 +103,35 @@ struct Kept {
     statuses: Vec<Message>,
 }
 
-/// An in-process manager running one plugin. Dropping it stops the plugin.
+/// A request sent with [`MockHost::send`] or [`MockHost::send_turn`], whose answer may come
+/// later: once time is advanced past the buffer window that holds it.
+#[derive(Debug)]
+pub struct Sent {
+    /// The message's type, for a failure to name.
+    what: &'static str,
+    /// Filled in by the mock manager's driver when the request ends.
+    outcome: Arc<Mutex<Option<Result<Answer, RequestError>>>>,
+}
+
+impl Sent {
+    /// The plugin's answer, once it has given it; `None` while it holds the request.
+    ///
+    /// # Panics
+    ///
+    /// When the request ended unanswered: the mock manager gave up waiting (10 s of virtual
+    /// time), or the session closed.
+    pub fn answer(&self) -> Option<Answered> {
+        match lock(&self.outcome).clone()? {
+            Ok(answer) => Some(answered(answer)),
+            Err(error) => panic!("{} got no answer: {error}", self.what),
+        }
+    }
+}
+
+/// An in-process manager running one plugin on a virtual clock. Dropping it stops the plugin.
 pub struct MockHost {
-    executor: Arc<Executor<'static>>,
+    executor: Executor<'static>,
+    clock: VirtualClock,
     connection: ManagerConnection,
     kept: Arc<Mutex<Kept>>,
     _tasks: Vec<async_executor::Task<()>>,
@@ -101,7 +159,8 @@ impl MockHost {
         plugin: Plugin<S>,
         settings: impl IntoIterator<Item = (String, String)>,
     ) -> MockHost {
-        let executor = Arc::new(Executor::new());
+        let executor = Executor::new();
+        let clock = VirtualClock::new();
         let kept = Arc::new(Mutex::new(Kept::default()));
         lock(&kept).settings = settings
             .into_iter()
@@ -109,18 +168,21 @@ impl MockHost {
             .collect();
         let plugin_id = plugin.plugin_id().to_string();
         let registry = Arc::new(Registry(plugin_id.clone()));
-        let mut listener = ManagerListener::new(ManagerConfig::new(registry, "mock host"));
+        let mut listener = ManagerListener::new(ManagerConfig::new(registry, "mock host"))
+            .with_clock(Clock::Virtual(clock.clone()));
         let mut config = ClientConfig::new(&plugin_id, plugin.version(), CODE);
         config.connector = Some(listener.memory_connector().into());
+        config.clock = Clock::Virtual(clock.clone());
         let mut tasks = vec![executor.spawn(plugin.serve(config))];
-        let (connection, driver) = block_on(executor.run(listener.accept()))
+        let (connection, driver) = run_until(&executor, listener.accept())
+            .expect("the plugin connects")
             .expect("the memory transport accepts the plugin");
         tasks.push(executor.spawn(async move {
             let _ = driver.await;
         }));
-        let hello = block_on(executor.run(connection.next_event()));
+        let hello = run_until(&executor, connection.next_event());
         assert!(
-            matches!(hello, Some(Event::Connected(Peer::Plugin(_)))),
+            matches!(hello, Some(Some(Event::Connected(Peer::Plugin(_))))),
             "the plugin said no hello: {hello:?}"
         );
         let saved = SavedData {
@@ -130,38 +192,58 @@ impl MockHost {
                 .map(|(name, (value, version))| stored(name, value, *version))
                 .collect(),
         };
-        block_on(executor.run(connection.notify(saved))).expect("the session is open");
+        run_until(&executor, connection.notify(saved))
+            .expect("the driver takes the settings")
+            .expect("the session is open");
         tasks.push(executor.spawn(serve(connection.clone(), kept.clone())));
-        MockHost {
+        let host = MockHost {
             executor,
+            clock,
             connection,
             kept,
             _tasks: tasks,
-        }
+        };
+        host.settle();
+        host
     }
 
     /// Sends the plugin a request and waits for its answer.
+    ///
+    /// # Panics
+    ///
+    /// When the plugin holds the request (a turn its control's buffer merges into a later
+    /// one: use [`send_turn`](Self::send_turn) and [`advance`](Self::advance)), or never
+    /// answers it.
     pub fn request(&self, message: impl Into<Message>) -> Answered {
+        let sent = self.send(message);
+        sent.answer().unwrap_or_else(|| {
+            panic!(
+                "the plugin has not answered {} and has nothing left to do: its answer waits \
+                 for time to pass (a turn held by a buffer: send it with `send_turn`, then \
+                 `advance`), or never comes",
+                sent.what
+            )
+        })
+    }
+
+    /// Sends the plugin a request and runs it until it has nothing left to do; the answer may
+    /// come then, or once time is advanced ([`Sent::answer`]).
+    pub fn send(&self, message: impl Into<Message>) -> Sent {
         let message = message.into();
-        let answer = block_on(
-            self.executor
-                .run(self.connection.request(message, ANSWER_TIMEOUT)),
-        )
-        .expect("the plugin answers within 10 s");
-        let (text, value) = match &answer.message {
-            Some(Message::ActionCellStatus(status)) => (status.text.clone(), None),
-            Some(Message::AnalogControlStatus(status)) => {
-                (status.text.clone(), status.current_value)
-            }
-            _ => (None, None),
+        let sent = Sent {
+            what: message.message_type().full_name(),
+            outcome: Arc::default(),
         };
-        Answered {
-            code: answer.response.result(),
-            why: answer.response.what,
-            text,
-            value,
-            message: answer.message,
+        let outcome = sent.outcome.clone();
+        let on_answer = move |answer| *lock(&outcome) = Some(answer);
+        let sending = self
+            .connection
+            .request_with_callback(message, ANSWER_TIMEOUT, on_answer);
+        if let Err(error) = self.run(sending).expect("the driver takes the request") {
+            panic!("{} not sent: {error}", sent.what);
         }
+        self.settle();
+        sent
     }
 
     /// Presses the action's key (down, then up): the answer to the key going down.
@@ -187,14 +269,20 @@ impl MockHost {
         down
     }
 
-    /// Turns the control by `delta` steps.
+    /// Turns the control by `delta` steps, and waits for the answer.
+    ///
+    /// # Panics
+    ///
+    /// When the control's buffer holds the turn, as a timer buffer does within its window:
+    /// use [`send_turn`](Self::send_turn) for those.
     pub fn turn(&self, control_id: &str, instance_id: &str, delta: f32) -> Answered {
-        self.request(UpdateAnalogControl {
-            analog_control_id: control_id.into(),
-            instance_id: instance_id.into(),
-            configuration: None,
-            update_type: Some(UpdateType::Delta(delta)),
-        })
+        self.request(turn(control_id, instance_id, delta))
+    }
+
+    /// Turns the control by `delta` steps; the answer comes at once, or when the control's
+    /// buffer delivers the turn (merged with those after it) once time is advanced.
+    pub fn send_turn(&self, control_id: &str, instance_id: &str, delta: f32) -> Sent {
+        self.send(turn(control_id, instance_id, delta))
     }
 
     /// Shows an instance of the action or control `id`.
@@ -248,19 +336,94 @@ impl MockHost {
             .insert(name.into(), (value.into(), version + 1));
     }
 
-    /// The lines the plugin logged, in order.
+    /// The lines the plugin logged, in order: every one its hooks logged so far.
     pub fn logs(&self) -> Vec<String> {
-        // What it logged is sent beside its answers: let it arrive.
-        block_on(
-            self.executor
-                .run(async_io::Timer::after(Duration::from_millis(20))),
-        );
+        // Each call runs the plugin until it has nothing left to do: what it logged has
+        // arrived, with no wait.
+        self.settle();
         lock(&self.kept).logs.clone()
     }
 
     /// The statuses the plugin sent on its own, in order.
     pub fn statuses(&self) -> Vec<Message> {
+        self.settle();
         lock(&self.kept).statuses.clone()
+    }
+
+    /// The mock manager's counters of its session with the plugin: frames each way (the
+    /// heartbeat's among them), requests timed out, malformed or refused messages.
+    pub fn stats(&self) -> Stats {
+        self.run(self.connection.with(|session, _| session.stats().clone()))
+            .expect("the driver answers")
+            .expect("the driver is running")
+    }
+
+    /// The virtual time now.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Moves virtual time forward by `duration`, one deadline at a time: at each, the plugin
+    /// and the mock manager do what it sets off (a ping answered, a buffer's merged turn
+    /// handled) before time goes on. Takes no real time.
+    pub fn advance(&self, duration: Duration) {
+        self.clock.advance(duration, || self.settle());
+    }
+
+    /// Runs `future` with the plugin and the mock manager; `None` if they had nothing left to
+    /// do before it finished.
+    fn run<T>(&self, future: impl Future<Output = T>) -> Option<T> {
+        run_until(&self.executor, future)
+    }
+
+    /// Runs the plugin and the mock manager until neither has anything left to do: they wait
+    /// for the test's next call, or for time to be advanced.
+    fn settle(&self) {
+        while self.executor.try_tick() {}
+    }
+}
+
+/// Polls `future` between the tasks of `executor` until it finishes, or until no task is left
+/// to run (then it cannot finish before the test acts again): `None`. Everything the mock host
+/// runs is on `executor`, woken by in-memory pipes, channels and the virtual clock, so an
+/// executor with no task to run is one that waits for the test.
+fn run_until<T>(executor: &Executor<'_>, future: impl Future<Output = T>) -> Option<T> {
+    let mut future = pin!(future);
+    // Polled after every task run: a noop waker, since nothing else would wake it.
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return Some(output);
+        }
+        if !executor.try_tick() {
+            return None;
+        }
+    }
+}
+
+/// A turn of `delta` steps, as the manager sends it.
+fn turn(control_id: &str, instance_id: &str, delta: f32) -> UpdateAnalogControl {
+    UpdateAnalogControl {
+        analog_control_id: control_id.into(),
+        instance_id: instance_id.into(),
+        configuration: None,
+        update_type: Some(UpdateType::Delta(delta)),
+    }
+}
+
+/// What the plugin answered, as a test reads it.
+fn answered(answer: Answer) -> Answered {
+    let (text, value) = match &answer.message {
+        Some(Message::ActionCellStatus(status)) => (status.text.clone(), None),
+        Some(Message::AnalogControlStatus(status)) => (status.text.clone(), status.current_value),
+        _ => (None, None),
+    };
+    Answered {
+        code: answer.response.result(),
+        why: answer.response.what,
+        text,
+        value,
+        message: answer.message,
     }
 }
 

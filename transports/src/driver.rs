@@ -1,9 +1,10 @@
 //! The driver: one loop, for either session over any transport, on any runtime.
 //!
 //! It reads what the transport has into the session, runs the owner's commands, writes what the
-//! session polls, sleeps until the session's next deadline (with an `async-io` timer), and ends
-//! with the session's close reason. Every decision about the protocol is the session's: the
-//! driver only moves bytes, time and commands.
+//! session polls, sleeps until the session's next deadline (on its [`Clock`]: the machine's, with
+//! an `async-io` timer, unless [`Driver::with_clock`] gives another), and ends with the session's
+//! close reason. Every decision about the protocol is the session's: the driver only moves
+//! bytes, time and commands.
 //!
 //! [`connect`] gives a [`Connection`] handle and the [`Driver`] future; spawn the driver on any
 //! executor (`smol::spawn`, `tokio::spawn`), or run it beside the code that uses it on one
@@ -18,7 +19,6 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
-use async_io::Timer;
 use futures_channel::{mpsc, oneshot};
 use futures_lite::Stream;
 use futures_util::task::AtomicWaker;
@@ -26,6 +26,7 @@ use logi_plugin_core::session::record::{Recordable, Recorded};
 use logi_plugin_core::session::{CloseReason, Event, SendError, Session};
 use logi_plugin_core::{Message, ResponseInfo};
 
+use crate::clock::{Clock, Timer};
 use crate::events::{Events, Outbox, outbox};
 use crate::lock::lock;
 use crate::transport::{Received, Transport};
@@ -231,7 +232,8 @@ where
         events: outbox,
         waiters: HashMap::new(),
         shared,
-        timer: Timer::never(),
+        clock: Clock::System,
+        timer: Clock::System.timer(),
         armed_at: None,
         timer_waker: None,
         input_ended: false,
@@ -385,6 +387,8 @@ pub struct Driver<S: Session, T> {
     events: Outbox<Event<S::PeerHello>>,
     waiters: HashMap<u32, Waiter>,
     shared: Arc<Shared>,
+    /// Where `now` is read and `timer` runs.
+    clock: Clock,
     timer: Timer,
     /// When `timer` fires: never later than the session's next deadline, possibly earlier.
     armed_at: Option<Instant>,
@@ -435,7 +439,7 @@ where
         let mut input_waiting = false;
         let mut commands_waiting = false;
         for _ in 0..BUDGET {
-            let now = Instant::now();
+            let now = this.clock.now();
             let mut progressed = false;
             if !commands_waiting {
                 progressed |= this.take_commands(cx, now);
@@ -510,6 +514,17 @@ where
     S: Session + Unpin,
     T: Transport,
 {
+    /// Runs the session on `clock` instead of the machine's: `now` is read from it and the
+    /// session's deadlines wait on its timers. Create the session at `clock.now()`, and set the
+    /// clock before [`record`](Self::record)ing.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.timer = clock.timer();
+        self.clock = clock;
+        self.armed_at = None;
+        self.timer_waker = None;
+        self
+    }
+
     /// Records the session into `sink` from now on: every call it gets and every frame it writes
     /// (`logi_plugin_core::session::record`), for `logi-plugin replay`. The sink is written as
     /// the driver runs, so make it buffered (a `BufWriter` around a file): a recording is a
@@ -518,7 +533,7 @@ where
     where
         S: Recordable,
     {
-        self.session.start_recording(Instant::now());
+        self.session.start_recording(self.clock.now());
         self.recording = Some(Box::new(sink));
         self
     }

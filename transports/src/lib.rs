@@ -13,6 +13,8 @@
 //! - [`driver`]: one loop that runs either session over any transport: [`connect`] gives a
 //!   [`Connection`] handle and the [`Driver`] future to spawn; [`block_on`] runs a driver and
 //!   the code using it on one thread without a reactor poll per message.
+//! - [`clock`]: the time drivers read and sleep on: the machine's by default, or a
+//!   [`VirtualClock`] that moves only when a test advances it.
 //! - [`reconnect`]: a connection that comes back by itself, for the plugin client and the
 //!   client library alike.
 //! - [`listener`]: the manager's listener, one session per plugin connection on every transport.
@@ -44,6 +46,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod driver;
 mod duplex;
 pub mod endpoint;
@@ -58,6 +61,7 @@ mod stream;
 mod transport;
 pub mod ws;
 
+pub use clock::{Clock, VirtualClock};
 pub use driver::{Answer, CommandError, Connection, Driver, RequestError, connect};
 pub use duplex::Duplex;
 pub use endpoint::{ENDPOINT_ENV, Endpoint, TOKEN_ENV};

@@ -22,12 +22,12 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_io::Timer;
 use futures_lite::Stream as _;
 use logi_plugin_core::session::{ManagerConfig, ManagerSession, PeerProcess, Wire};
 
+use crate::clock::Clock;
 use crate::driver::{Connection, Driver, connect};
 use crate::endpoint::ConnectError;
 use crate::local::{LocalError, LocalListener};
@@ -91,10 +91,11 @@ impl<T> Default for Accepting<T> {
 
 impl<T: 'static> Accepting<T> {
     /// Polls the accept in progress, starting one with `start` if there is none (after the
-    /// pause [`ACCEPT_RETRY`] gives, if the last one failed).
+    /// pause [`ACCEPT_RETRY`] gives on `clock`, if the last one failed).
     fn poll(
         &mut self,
         cx: &mut Context<'_>,
+        clock: &Clock,
         start: impl FnOnce() -> Pending<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         let failures = self.failures;
@@ -104,9 +105,9 @@ impl<T: 'static> Accepting<T> {
                 return accept;
             }
             // The same failure would come back at once (a descriptor is not freed by asking).
-            let pause = ACCEPT_RETRY.delay(failures - 1);
+            let pause = clock.sleep(ACCEPT_RETRY.delay(failures - 1));
             Box::pin(async move {
-                Timer::after(pause).await;
+                pause.await;
                 accept.await
             })
         });
@@ -161,6 +162,8 @@ pub struct ManagerListener {
     memory_tx: async_channel::Sender<MemoryStream>,
     memory_rx: Pin<Box<async_channel::Receiver<MemoryStream>>>,
     stats: ListenerStats,
+    /// What its sessions and their drivers run on.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for ManagerListener {
@@ -193,7 +196,15 @@ impl ManagerListener {
             memory_tx,
             memory_rx: Box::pin(memory_rx),
             stats: ListenerStats::default(),
+            clock: Clock::System,
         }
+    }
+
+    /// Runs the sessions it accepts from now on, and their drivers, on `clock` instead of the
+    /// machine's (a test's [`VirtualClock`](crate::VirtualClock)).
+    pub fn with_clock(mut self, clock: Clock) -> ManagerListener {
+        self.clock = clock;
+        self
     }
 
     /// Also accepts on a local socket.
@@ -248,10 +259,9 @@ impl ManagerListener {
         // The client library proves nothing in its hello: only the owner-only local socket and
         // in-process pipes (byte streams) may admit it, never a WebSocket a browser can reach.
         config.accept_clients &= matches!(config.wire, Wire::Stream { .. });
-        Ok(connect(
-            ManagerSession::new(Instant::now(), config),
-            transport,
-        ))
+        let (connection, driver) =
+            connect(ManagerSession::new(self.clock.now(), config), transport);
+        Ok((connection, driver.with_clock(self.clock.clone())))
     }
 
     fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>> {
@@ -259,7 +269,7 @@ impl ManagerListener {
             return Poll::Ready(Ok((Box::new(StreamTransport::new(stream)), None)));
         }
         if let Some(local) = &self.local {
-            let accepted = self.local_accept.poll(cx, || {
+            let accepted = self.local_accept.poll(cx, &self.clock, || {
                 let local = local.clone();
                 Box::pin(async move {
                     let transport = local.accept().await?;
@@ -272,7 +282,7 @@ impl ManagerListener {
             }
         }
         if let Some(ws) = &self.ws {
-            let accepted = self.ws_accept.poll(cx, || {
+            let accepted = self.ws_accept.poll(cx, &self.clock, || {
                 let ws = ws.clone();
                 Box::pin(async move { ws.accept().await })
             });

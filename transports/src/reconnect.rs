@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use async_io::Timer;
 use futures_lite::future;
 use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::record::Recordable;
 use logi_plugin_core::session::{CloseReason, Event, Format, SendError, Session, Wire};
 use logi_plugin_core::{Message, ResponseCode};
 
+use crate::clock::Clock;
 use crate::driver::{CommandError, Connection, connect};
 use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
 use crate::events::{Events, Outbox, outbox};
@@ -58,6 +58,12 @@ pub trait Dialer: Send + 'static {
 
     /// A fresh session, saying hello, for a connection over `wire`; an error stops the client.
     fn open(&self, now: Instant, wire: Wire) -> Result<Self::Session, String>;
+
+    /// The clock the connections run on and the waits between them are timed by, read once
+    /// when the client starts: the machine's unless a test gives a virtual one.
+    fn clock(&self) -> Clock {
+        Clock::System
+    }
 }
 
 /// Opens a connection to the manager in a way of the owner's choosing.
@@ -293,6 +299,7 @@ async fn run<D: Dialer>(
     let mut admitted_before = false;
     // Stop when told to, or when every handle is gone (nobody could use the connection).
     let stopping = || shared.stop.load(Ordering::Acquire) || stop.is_closed();
+    let clock = lock(&shared.dialer).clock();
     while !stopping() {
         let target = lock(&shared.dialer).target();
         let stopped = async {
@@ -314,11 +321,11 @@ async fn run<D: Dialer>(
                 if error.is_final() {
                     break;
                 }
-                wait(&target.backoff, &mut failures, &stop).await;
+                wait(&clock, &target.backoff, &mut failures, &stop).await;
                 continue;
             }
         };
-        let opened = lock(&shared.dialer).open(Instant::now(), transport.wire());
+        let opened = lock(&shared.dialer).open(clock.now(), transport.wire());
         let session = match opened {
             Ok(session) => session,
             Err(error) => {
@@ -327,6 +334,7 @@ async fn run<D: Dialer>(
             }
         };
         let (connection, driver) = connect(session, transport);
+        let driver = driver.with_clock(clock.clone());
         connections += 1;
         let driver = match recording(&target, connections) {
             Some(sink) => driver.record(sink),
@@ -378,19 +386,24 @@ async fn run<D: Dialer>(
         if connected {
             failures = 0;
         }
-        wait(&target.backoff, &mut failures, &stop).await;
+        wait(&clock, &target.backoff, &mut failures, &stop).await;
     }
     events.push(ClientEvent::Stopped(last_reason));
     events.flush();
 }
 
-/// Sleeps before the next attempt (or until told to stop).
-async fn wait(backoff: &Backoff, failures: &mut u32, stop: &async_channel::Receiver<()>) {
+/// Sleeps on `clock` before the next attempt (or until told to stop).
+async fn wait(
+    clock: &Clock,
+    backoff: &Backoff,
+    failures: &mut u32,
+    stop: &async_channel::Receiver<()>,
+) {
     let delay = backoff.delay(*failures);
     *failures = failures.saturating_add(1);
     future::or(
         async {
-            Timer::after(delay).await;
+            clock.sleep(delay).await;
         },
         async {
             let _ = stop.recv().await;
