@@ -110,7 +110,12 @@ pub(super) fn link_path(plugins_dir: &Path, plugin_id: &str) -> PathBuf {
 /// Deletes the link of `plugin_id`, if there is one.
 pub(super) fn remove_link(plugins_dir: &Path, plugin_id: &str) -> Result<(), HostError> {
     let path = link_path(plugins_dir, plugin_id);
-    match std::fs::remove_file(&path) {
+    removed(&path, std::fs::remove_file(&path))
+}
+
+/// What removing `path` came to: a path that was not there is fine.
+pub(super) fn removed(path: &Path, result: std::io::Result<()>) -> Result<(), HostError> {
+    match result {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(HostError::Io {
             what: format!("removing {}", path.display()),
             source: error,

@@ -23,7 +23,7 @@ use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_manifest::{Command, Manifest, Platform};
 
 use super::core::Plugin;
-use super::folder::{self, Folder};
+use super::folder::{self, Folder, removed};
 use super::installing::Installing;
 use super::process::{self, Process};
 use super::shared::Shared;
@@ -661,14 +661,9 @@ const STAGING_PREFIX: &str = ".staging-";
 
 /// Removes a folder and everything in it; a folder that is not there is fine.
 fn remove_dir(dir: &Path) -> Result<(), HostError> {
-    match std::fs::remove_dir_all(dir) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(HostError::Io {
-            what: format!("removing {}", dir.display()),
-            source: error,
-        }),
-        _ => Ok(()),
-    }
+    removed(dir, std::fs::remove_dir_all(dir))
 }
+
 
 #[cfg(test)]
 mod tests {
