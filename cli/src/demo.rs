@@ -3,8 +3,9 @@
 //!
 //! It packs the plugin's folder with its executable, signs the archive with a fresh publisher
 //! key that the host trusts, installs it, waits for the plugin to connect, presses its action,
-//! turns its dial, submits its configuration form, shows the settings it stored, uninstalls it
-//! and shuts down, printing each step and every event the host reports.
+//! turns its dial, submits its configuration form, shows the typed settings it stored (as the
+//! manager keeps them, JSON), uninstalls it and shuts down, printing each step and every event
+//! the host reports.
 
 use std::error::Error;
 use std::path::Path;
@@ -127,8 +128,8 @@ async fn drive(
         println!("dial turned +1 at 5% a notch: {:?}", status.text());
     }
 
-    // The plugin stores each setting after answering; give the last one a moment to land.
-    async_io::Timer::after(Duration::from_millis(200)).await;
+    // The plugin stored its settings before answering: its `Sound` under `plugin`, the dial's
+    // form under `instance/dial-1`, each as JSON.
     for (name, stored) in host.settings().all(PLUGIN_ID)? {
         println!(
             "stored setting {name} = {} (version {})",

@@ -183,10 +183,7 @@ fn main() -> ExitCode {
     let exe = std::env::current_exe().unwrap_or_default();
     let stem = exe.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     if stem == "media-plugin" {
-        return match logi_example_media::main_from_env() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(&error.to_string()),
-        };
+        return logi_example_media::plugin().run();
     }
     let cli = Cli::parse();
     let out = Output::new(cli.json, cli.color);
@@ -194,11 +191,6 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => out.fail(&error.to_string()),
     }
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("logi-plugin: {message}");
-    ExitCode::FAILURE
 }
 
 /// Prints the package's warnings (the files only other platforms need), and gives them for

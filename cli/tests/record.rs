@@ -33,7 +33,7 @@ fn a_recorded_plugin_session_replays_to_the_same_frames() {
     });
     smol::block_on(host.trigger(PLUGIN_ID, "toggle_mute", "key")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while host.settings().get(PLUGIN_ID, "muted").unwrap().is_none() {
+    while host.settings().get(PLUGIN_ID, "plugin").unwrap().is_none() {
         assert!(
             Instant::now() < deadline,
             "the plugin never stored its setting"

@@ -29,7 +29,8 @@ fn the_demo_hosts_the_example_plugin_end_to_end_and_exits_0() {
         "dial turned +5: \"Volume 55%\"",
         "configuration form for volume: \"Volume dial\"",
         "dial turned +1 at 5% a notch: \"Volume 58%\"",
-        "stored setting volume = 58",
+        r#"stored setting plugin = {"muted":false,"volume":58.0}"#,
+        r#"stored setting instance/dial-1 = {"step":5}"#,
         "PLUGIN_INSTALLATION_EVENT_UNINSTALLATION_COMPLETED",
         "done",
     ] {

@@ -282,10 +282,10 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while host
         .settings()
-        .get(PLUGIN_ID, "step")
+        .get(PLUGIN_ID, "instance/console-volume")
         .unwrap()
         .map(|s| s.value)
-        != Some("5".into())
+        != Some(r#"{"step":5}"#.into())
     {
         assert!(Instant::now() < deadline, "the plugin never stored step 5");
         std::thread::sleep(Duration::from_millis(50));
@@ -295,7 +295,7 @@ fn the_console_drives_the_example_plugin_in_a_real_browser() {
     // refusal comes back as an error line. Log out is a client-library call.
     page.click(&media("[data-login]"));
     page.until(
-        "document.querySelector('#log').innerText.includes('does not handle logi.plugin.protocol.InitLogin')",
+        "document.querySelector('#log').innerText.includes('does not handle a login (InitLogin)')",
     );
     page.click(&media("[data-logout]"));
     page.until(

@@ -1,39 +1,31 @@
-//! An example Logi plugin, written with the SDK as a plugin author would: "Media keys".
+//! "Media keys", an example Logi plugin on the SDK's handler API
+//! ([`logi_plugin_sdk::plugin`]): the showcase of a plugin as a plugin author writes it.
 //!
-//! - an action, `toggle_mute`, answered with the cell's new text;
-//! - an analog control, `volume`, buffered by the manager's throughput buffer, answered with its
-//!   value;
-//! - settings: `muted`, `volume` and `step` are stored with the manager, and restored from the
-//!   `SavedData` it sends after each hello;
-//! - what it is shown (seed 5.13): it keeps the visible instances in a [`View`] and answers a
-//!   `VisibilityChanged` (or a list of them, as the manager sends after a reconnect) with the
-//!   status of each instance that became visible;
-//! - a configuration schema for the dial (`package/schema/volume.json`): the form's `step` is
-//!   how many percent one notch turns;
-//! - two localizations (`package/localization/`), used for the manifest by the host and for the
-//!   status texts by the plugin, in the language the manager's hello names.
+//! - an action, [`ToggleMute`]: a press mutes the sound or brings it back, and the key shows
+//!   which;
+//! - an analog control, [`Volume`]: a dial that turns the volume, 0 to 100, its turns merged by
+//!   the manager's throughput buffer; it shows the volume as text and as its value;
+//! - typed settings: the [`Sound`] (muted, volume) is the plugin's, one for every key and dial;
+//!   each dial's [`Dial`] (how many percent a notch turns) is that instance's own, set by its
+//!   configuration form (`package/schema/volume.json`);
+//! - two localizations (`package/localization/`), used for the manifest by the host and for
+//!   the texts shown by the plugin, in the language the manager names.
 //!
-//! [`MediaPlugin`] is the plugin's logic, with no IO; [`run`] binds it to a [`PluginClient`].
-//! The package folder holds everything but the executable, which the packer adds at the
+//! [`plugin`] assembles it; the executable runs it with [`Plugin::run`], a host runs it in its
+//! own process (a CORE plugin) with [`run`], and its tests (`tests/media.rs`) on the SDK's mock
+//! host. The package folder holds everything but the executable, which the packer adds at the
 //! manifest's `programPath` ([`PROGRAM_PATH`]); [`package::packed`] packs it so, as the demo,
 //! the tests and the benches install it.
 
 pub mod package;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::LazyLock;
 
-use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
-use logi_plugin_core::proto::plugin::{
-    ActionCellStatus, AnalogControlStatus, AnalogControlStatusList, LogEvent, ManagerHello,
-    PluginActionConfigurationSchemeResponse, SavedData, Settings, VisibilityChanged,
-    log_event::LogLevel,
-};
-use logi_plugin_core::session::Reply;
-use logi_plugin_core::view::View;
-use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_manifest::localization::Localizations;
-use logi_plugin_sdk::{ClientConfig, ClientError, ClientEvent, PluginClient};
+use logi_plugin_sdk::PluginClient;
+use logi_plugin_sdk::plugin::{Action, AnalogControl, Buffer, Cx, Plugin, Refusal, Status, Turn};
+use serde::{Deserialize, Serialize};
 
 /// The plugin's id, as in its manifest.
 pub const PLUGIN_ID: &str = "com.logi.example.media";
@@ -54,345 +46,145 @@ pub const TOGGLE_MUTE: &str = "toggle_mute";
 /// The analog control's id.
 pub const VOLUME: &str = "volume";
 
-const SCHEMA: &str = include_str!("../package/schema/volume.json");
-const ENGLISH: &str = include_str!("../package/localization/en-US.yaml");
-const GERMAN: &str = include_str!("../package/localization/de-DE.yaml");
-
 /// The package folder: manifest, icons, localizations, schema; not the executable.
 pub fn package_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("package")
 }
 
-/// The status of an instance just shown: a cell's or a dial's.
-enum ShownStatus {
-    Action(ActionCellStatus),
-    Control(AnalogControlStatus),
+/// The plugin: its action and its dial, with the [`Sound`] as its settings.
+pub fn plugin() -> Plugin<Sound> {
+    Plugin::new(PLUGIN_ID, VERSION)
+        .action(ToggleMute)
+        .control(Volume)
 }
 
-/// The plugin's state.
-#[derive(Debug)]
-pub struct MediaPlugin {
-    muted: bool,
-    volume: f32,
-    step: f32,
-    language: String,
-    localizations: Localizations,
-    view: View,
+/// Serves the plugin on a client a host made: the plugin as a host's CORE plugin
+/// (`host.add_core(manifest, logi_example_media::run)`).
+pub async fn run(client: PluginClient) {
+    plugin().serve_client(client).await;
 }
 
-impl Default for MediaPlugin {
+/// The plugin's settings (the setting `plugin`): the sound, which every key and dial shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Sound {
+    /// Whether the sound is off.
+    pub muted: bool,
+    /// The volume, 0 to 100.
+    pub volume: f32,
+}
+
+impl Default for Sound {
     fn default() -> Self {
-        let files = [("en-US", ENGLISH), ("de-DE", GERMAN)];
-        MediaPlugin {
+        Sound {
             muted: false,
             volume: 50.0,
-            step: 1.0,
-            language: "en-US".into(),
-            localizations: Localizations::parse(files).expect("the bundled YAML is valid"),
-            view: View::new(),
         }
     }
 }
 
-impl MediaPlugin {
-    /// The manager said hello: from now on, texts are in its language.
-    pub fn connected(&mut self, hello: &ManagerHello) {
-        if !hello.language_code.is_empty() {
-            self.language.clone_from(&hello.language_code);
-        }
-    }
+/// A dial's own settings (the setting `instance/<its instance id>`), from its configuration
+/// form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Dial {
+    /// How many percent one notch turns: 1 to 10.
+    pub step: u8,
+}
 
-    /// Takes back the settings the manager kept for us.
-    pub fn restore(&mut self, saved: &SavedData) {
-        for setting in &saved.settings {
-            let value = setting.setting_value.as_str();
-            match setting.setting_name.as_str() {
-                "muted" => self.muted = value == "true",
-                "volume" => self.volume = value.parse().unwrap_or(self.volume),
-                "step" => self.step = value.parse().unwrap_or(self.step),
-                _ => {}
-            }
-        }
-    }
-
-    /// Whether the sound is off.
-    pub fn muted(&self) -> bool {
-        self.muted
-    }
-
-    /// The volume, 0 to 100.
-    pub fn volume(&self) -> f32 {
-        self.volume
-    }
-
-    /// The instances the manager shows, with their configuration.
-    pub fn view(&self) -> &View {
-        &self.view
-    }
-
-    /// Answers a request of the manager; the settings that changed go to `store`.
-    pub fn answer(&mut self, message: &Message, store: &mut Vec<Settings>) -> Reply {
-        match message {
-            Message::TriggerAction(trigger) if trigger.action_id == TOGGLE_MUTE => {
-                self.muted = !self.muted;
-                store.push(setting("muted", self.muted));
-                Reply::Message(self.mute_status(&trigger.action_instance_id).into())
-            }
-            // The toggle happens on the press; letting go of the key changes nothing.
-            Message::ReleaseAction(release) if release.action_id == TOGGLE_MUTE => Reply::Ok,
-            Message::UpdateAnalogControl(update) if update.analog_control_id == VOLUME => {
-                self.volume = match update.update_type {
-                    Some(UpdateType::Delta(notches)) => self.volume + notches * self.step,
-                    Some(UpdateType::Value(value)) => value,
-                    None => self.volume,
-                }
-                .clamp(0.0, 100.0);
-                store.push(setting("volume", self.volume));
-                Reply::Message(self.volume_status(&update.instance_id).into())
-            }
-            Message::GetAnalogControlValue(get) if get.analog_control_id == VOLUME => {
-                Reply::Message(self.volume_status(&get.instance_id).into())
-            }
-            Message::VisibilityChanged(change) => {
-                self.view.apply(change);
-                match self.shown_status(change) {
-                    Some(ShownStatus::Action(status)) => Reply::Message(status.into()),
-                    Some(ShownStatus::Control(status)) => Reply::Message(status.into()),
-                    None => Reply::Ok,
-                }
-            }
-            Message::VisibilityChangedList(list) => {
-                let mut answer = AnalogControlStatusList::default();
-                for change in &list.visibility {
-                    self.view.apply(change);
-                    match self.shown_status(change) {
-                        Some(ShownStatus::Action(status)) => answer.action_statuses.push(status),
-                        Some(ShownStatus::Control(status)) => answer.statuses.push(status),
-                        None => {}
-                    }
-                }
-                Reply::Message(answer.into())
-            }
-            Message::PluginActionConfigurationSchemeRequest(request) => {
-                Reply::Message(Message::from(PluginActionConfigurationSchemeResponse {
-                    action_id: request.action_id.clone(),
-                    analog_control_id: request.analog_control_id.clone(),
-                    action_instance_id: request.action_instance_id.clone(),
-                    json_schema: (request.analog_control_id == VOLUME).then(|| SCHEMA.into()),
-                    ..PluginActionConfigurationSchemeResponse::default()
-                }))
-            }
-            Message::PluginActionConfigurationResponse(form) => {
-                match read_step(&form.form_result) {
-                    Ok(step) => {
-                        self.step = step;
-                        store.push(setting("step", step));
-                        Reply::Ok
-                    }
-                    Err(why) => Reply::Error(ResponseCode::InvalidArg, why),
-                }
-            }
-            other => Reply::Error(
-                ResponseCode::NotImplemented,
-                format!(
-                    "{PLUGIN_ID} does not handle {}",
-                    other.message_type().full_name()
-                ),
-            ),
-        }
-    }
-
-    /// The status of an instance that `change` made visible.
-    fn shown_status(&self, change: &VisibilityChanged) -> Option<ShownStatus> {
-        let instance_id = &change.action_instance_id;
-        match change.control_id.as_str() {
-            _ if !change.visible => None,
-            TOGGLE_MUTE => Some(ShownStatus::Action(self.mute_status(instance_id))),
-            VOLUME => Some(ShownStatus::Control(self.volume_status(instance_id))),
-            _ => None,
-        }
-    }
-
-    fn mute_status(&self, instance_id: &str) -> ActionCellStatus {
-        let text = self.translate(if self.muted { "Muted" } else { "Sound on" });
-        ActionCellStatus {
-            action_instance_id: instance_id.into(),
-            action_id: TOGGLE_MUTE.into(),
-            text: Some(text),
-            ..ActionCellStatus::default()
-        }
-    }
-
-    fn volume_status(&self, instance_id: &str) -> AnalogControlStatus {
-        AnalogControlStatus {
-            analog_control_id: VOLUME.into(),
-            analog_control_instance_id: instance_id.into(),
-            min_value: Some(0.0),
-            max_value: Some(100.0),
-            current_value: Some(self.volume),
-            text: Some(format!("{} {:.0}%", self.translate("Volume"), self.volume)),
-            ..AnalogControlStatus::default()
-        }
-    }
-
-    fn translate(&self, text: &str) -> String {
-        self.localizations
-            .for_locale(&self.language)
-            .map_or(text, |t| t.translate(text))
-            .to_string()
+impl Default for Dial {
+    fn default() -> Self {
+        Dial { step: 1 }
     }
 }
 
-fn setting(name: &str, value: impl ToString) -> Settings {
-    Settings {
-        setting_name: name.into(),
-        setting_value: value.to_string(),
-        ..Settings::default()
+/// The action `toggle_mute`.
+pub struct ToggleMute;
+
+impl Action<Sound> for ToggleMute {
+    const ID: &'static str = TOGGLE_MUTE;
+
+    // The toggle happens on the press; letting go of the key changes nothing (`key_up`'s
+    // default). The SDK stores the changed `Sound` before the key shows it.
+    fn key_down(&mut self, cx: &mut Cx<'_, Sound>) -> Status {
+        cx.settings.muted = !cx.settings.muted;
+        self.appeared(cx)
     }
-}
 
-/// The `step` of the dial's configuration form: 1 to 10.
-fn read_step(form: &str) -> Result<f32, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(form).map_err(|error| format!("the form is not JSON: {error}"))?;
-    match value.get("step").and_then(serde_json::Value::as_i64) {
-        Some(step @ 1..=10) => Ok(step as f32),
-        _ => Err(format!(
-            "`step` must be a whole number from 1 to 10, got {}",
-            value
-                .get("step")
-                .map_or("nothing".into(), ToString::to_string)
-        )),
-    }
-}
-
-/// Runs the plugin on `client` until the client stops.
-pub async fn run(client: PluginClient) {
-    let mut plugin = MediaPlugin::default();
-    let _ = client
-        .enable_control_buffering([(VOLUME, "throughput")])
-        .await;
-    while let Some(event) = client.next_event().await {
-        match event {
-            ClientEvent::Connected(hello) => {
-                plugin.connected(&hello);
-                let log = LogEvent {
-                    log_level: LogLevel::Info.into(),
-                    message: format!(
-                        "{PLUGIN_ID} {VERSION} connected, language {}",
-                        plugin.language
-                    ),
-                };
-                let _ = client.send_message(log).await;
-            }
-            ClientEvent::Notification(Message::SavedData(saved)) => plugin.restore(&saved),
-            ClientEvent::Request { id, message } => {
-                let mut store = Vec::new();
-                let reply = plugin.answer(&message, &mut store);
-                let _ = client.send_response(id, reply).await;
-                for setting in store {
-                    // Stored as a request, so that a refusal reaches the log.
-                    let answer = client
-                        .send_message_with_callback(setting, Duration::from_secs(5))
-                        .await;
-                    if !answer.is_ok_and(|a| a.response.result() == ResponseCode::Success) {
-                        let log = LogEvent {
-                            log_level: LogLevel::Warning.into(),
-                            message: "a setting was not stored".into(),
-                        };
-                        let _ = client.send_message(log).await;
-                    }
-                }
-            }
-            ClientEvent::Stopped(_) => break,
-            _ => {}
-        }
-    }
-}
-
-/// The executable's `main`: reads `token` and the endpoint from the environment as the host set
-/// them, and runs until the manager refuses us or goes away for good.
-pub fn main_from_env() -> Result<(), ClientError> {
-    let config = ClientConfig::from_env(PLUGIN_ID, VERSION)?;
-    let (client, runner) = PluginClient::new(config);
-    // The runner and the plugin's own loop on this one thread: an event reaches `run` without
-    // crossing threads, and `block_on` takes a quick answer without parking.
-    logi_plugin_sdk::block_on(smol::future::zip(runner, run(client)));
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use logi_plugin_core::proto::plugin::{ReleaseAction, TriggerAction};
-
-    fn key(action_id: &str) -> (TriggerAction, ReleaseAction) {
-        let instance = "cell".to_string();
-        let trigger = TriggerAction {
-            action_instance_id: instance.clone(),
-            action_id: action_id.into(),
-            configuration: None,
+    fn appeared(&mut self, cx: &mut Cx<'_, Sound>) -> Status {
+        let text = if cx.settings.muted {
+            "Muted"
+        } else {
+            "Sound on"
         };
-        let release = ReleaseAction {
-            action_instance_id: instance,
-            action_id: action_id.into(),
-            configuration: None,
-        };
-        (trigger, release)
+        Status::text(translate(cx.language, text))
+    }
+}
+
+/// The analog control `volume`.
+pub struct Volume;
+
+impl AnalogControl<Sound> for Volume {
+    const ID: &'static str = VOLUME;
+    // A flood of notches arrives as one turn: the volume follows the dial however slowly the
+    // sound system answers.
+    const BUFFER: Buffer = Buffer::Throughput;
+
+    fn turned(&mut self, cx: &mut Cx<'_, Sound>, turn: Turn) -> Status {
+        let step = f32::from(cx.instance::<Dial>().step);
+        let volume = turn.value.unwrap_or(cx.settings.volume + turn.delta * step);
+        cx.settings.volume = volume.clamp(0.0, 100.0);
+        self.value(cx)
     }
 
-    fn show(control_id: &str, instance_id: &str, visible: bool) -> VisibilityChanged {
-        VisibilityChanged {
-            control_id: control_id.into(),
-            action_instance_id: instance_id.into(),
-            visible,
-            configuration: None,
+    fn value(&mut self, cx: &mut Cx<'_, Sound>) -> Status {
+        let volume = cx.settings.volume;
+        Status::text(format!("{} {volume:.0}%", translate(cx.language, "Volume")))
+            .with_value(volume)
+            .with_range(0.0, 100.0)
+    }
+
+    fn appeared(&mut self, cx: &mut Cx<'_, Sound>) -> Status {
+        self.value(cx)
+    }
+
+    fn configuration_scheme(&mut self, _: &mut Cx<'_, Sound>) -> Option<String> {
+        Some(include_str!("../package/schema/volume.json").into())
+    }
+
+    // The form is checked here as well as by its schema: the manager passes on what the user
+    // entered, and a form from another client need not have been checked at all.
+    fn configured(
+        &mut self,
+        cx: &mut Cx<'_, Sound>,
+        form: &serde_json::Value,
+    ) -> Result<(), Refusal> {
+        let step = form.get("step");
+        match step.and_then(serde_json::Value::as_u64).map(u8::try_from) {
+            Some(Ok(step @ 1..=10)) => {
+                cx.instance::<Dial>().step = step;
+                log::info!("dial {} now turns {step}% a notch", cx.instance_id);
+                Ok(())
+            }
+            _ => Err(Refusal::from(format!(
+                "`step` must be a whole number from 1 to 10, got {}",
+                step.map_or("nothing".into(), ToString::to_string)
+            ))),
         }
     }
+}
 
-    #[test]
-    fn an_instance_shown_is_answered_with_its_status_and_kept_in_the_view() {
-        let mut plugin = MediaPlugin::default();
-        let reply = plugin.answer(&show(VOLUME, "dial", true).into(), &mut Vec::new());
-        let Reply::Message(Message::AnalogControlStatus(status)) = reply else {
-            panic!("expected the dial's status, got {reply:?}");
-        };
-        assert_eq!(status.current_value, Some(50.0));
-        assert!(plugin.view().is_visible(VOLUME, "dial"));
-        let hide = plugin.answer(&show(VOLUME, "dial", false).into(), &mut Vec::new());
-        assert_eq!(hide, Reply::Ok);
-        assert!(plugin.view().is_empty());
-    }
-
-    #[test]
-    fn a_list_is_answered_with_the_status_of_each_instance_shown() {
-        let mut plugin = MediaPlugin::default();
-        let list = logi_plugin_core::proto::plugin::VisibilityChangedList {
-            visibility: vec![
-                show(TOGGLE_MUTE, "gone", false),
-                show(TOGGLE_MUTE, "cell", true),
-                show(VOLUME, "dial", true),
-            ],
-        };
-        let reply = plugin.answer(&list.into(), &mut Vec::new());
-        let Reply::Message(Message::AnalogControlStatusList(answer)) = reply else {
-            panic!("expected a status list, got {reply:?}");
-        };
-        assert_eq!(answer.statuses.len(), 1);
-        assert_eq!(answer.action_statuses.len(), 1);
-        assert_eq!(answer.action_statuses[0].text.as_deref(), Some("Sound on"));
-        assert_eq!(plugin.view().len(), 2);
-    }
-
-    #[test]
-    fn a_press_toggles_mute_and_letting_go_changes_nothing() {
-        let mut plugin = MediaPlugin::default();
-        let mut store = Vec::new();
-        let (press, release) = key(TOGGLE_MUTE);
-        plugin.answer(&press.into(), &mut store);
-        assert!(plugin.muted());
-        assert_eq!(plugin.answer(&release.into(), &mut store), Reply::Ok);
-        assert!(plugin.muted());
-        assert_eq!(store.len(), 1);
-    }
+/// `text` in `language`, or as it is when the plugin has no translation.
+fn translate(language: &str, text: &str) -> String {
+    static TEXTS: LazyLock<Localizations> = LazyLock::new(|| {
+        let files = [
+            ("en-US", include_str!("../package/localization/en-US.yaml")),
+            ("de-DE", include_str!("../package/localization/de-DE.yaml")),
+        ];
+        Localizations::parse(files).expect("the bundled YAML is valid")
+    });
+    TEXTS
+        .for_locale(language)
+        .map_or(text, |texts| texts.translate(text))
+        .to_string()
 }

@@ -1,11 +1,6 @@
-//! The example plugin's executable, as the host launches it.
+//! The example plugin's executable, as the host launches it: the SDK reads the `token` and the
+//! endpoint the host set, and serves until the manager stops the plugin.
 
 fn main() -> std::process::ExitCode {
-    match logi_example_media::main_from_env() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("media-plugin: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    logi_example_media::plugin().run()
 }

@@ -42,7 +42,11 @@
 //!   copy (another instance of the plugin wrote meanwhile) is refused `CONFLICT` by the manager;
 //!   the SDK reads the setting again and runs the hook once more on it, and answers `CONFLICT`
 //!   if that write is refused too. Hooks should therefore be functions of their settings.
-//! - The `log` crate's macros (`log::info!`, ...) reach the manager's log as `LogEvent`s.
+//!   Inside a `RetryAfter` window, when the manager holds back what the plugin sends, a request
+//!   whose hook changed settings is refused `NOT_READY` at once (and the refusal logged): its
+//!   answer must not wait for the window, and nothing may be shown that is not stored.
+//! - The `log` crate's macros (`log::info!`, ...) reach the manager's log as `LogEvent`s; the
+//!   SDK logs each connection there itself (`<id> <version> connected, language <code>`).
 //! - The raw [`PluginClient`] stays, for a plugin that wants its own event loop.
 
 mod dispatch;
@@ -51,7 +55,7 @@ mod logger;
 mod settings;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::future;
 use logi_plugin_core::Message;
@@ -75,6 +79,8 @@ pub struct Plugin<S = ()> {
     dispatch: Dispatch<S>,
     /// Where its hooks' log lines go, once it runs.
     lines: Option<logger::Lines>,
+    /// Until when the manager asked it to slow down (`RetryAfter`).
+    throttled_until: Option<Instant>,
 }
 
 impl<S: PluginSettings> Plugin<S> {
@@ -85,6 +91,7 @@ impl<S: PluginSettings> Plugin<S> {
             version: version.into(),
             dispatch: Dispatch::new(),
             lines: None,
+            throttled_until: None,
         }
     }
 
@@ -170,7 +177,20 @@ impl<S: PluginSettings> Plugin<S> {
     async fn answer_all(&mut self, client: &PluginClient) {
         while let Some(event) = client.next_event().await {
             match event {
-                ClientEvent::Connected(hello) => self.dispatch.connected(&hello),
+                ClientEvent::Connected(hello) => {
+                    self.dispatch.connected(&hello);
+                    // The plugin's log shows each (re)connection and the language its texts
+                    // are now in: a change of language reconnects it.
+                    scoped(self.lines.as_ref(), || {
+                        log::info!(
+                            "{} {} connected, language {}",
+                            self.plugin_id,
+                            self.version,
+                            self.dispatch.language()
+                        );
+                    });
+                }
+                ClientEvent::Throttled { until } => self.throttled_until = Some(until),
                 ClientEvent::Notification(Message::SavedData(saved)) => {
                     self.dispatch.saved(&saved);
                 }
@@ -187,6 +207,22 @@ impl<S: PluginSettings> Plugin<S> {
     /// Handles one request, storing what it changed before its answer is given.
     async fn answer(&mut self, client: &PluginClient, message: &Message) -> Reply {
         let mut outcome = self.handle(message);
+        let now = Instant::now();
+        if let Some(left) = self
+            .throttled_until
+            .and_then(|until| until.checked_duration_since(now))
+            && !outcome.writes.is_empty()
+        {
+            // Its writes would be held until the window ends, and with them the answer to the
+            // manager's request, which must never wait for the window: refuse the change at
+            // once instead, so that nothing is shown that is not stored.
+            let why = format!(
+                "the manager asked the plugin to slow down for {} ms more: nothing was changed",
+                left.as_millis()
+            );
+            scoped(self.lines.as_ref(), || log::warn!("{why}"));
+            return Reply::Error(ResponseCode::NotReady, why);
+        }
         match self.store(client, &outcome.writes).await {
             Stored::All => {}
             Stored::Conflict(name) => {
@@ -212,10 +248,7 @@ impl<S: PluginSettings> Plugin<S> {
 
     /// Runs the hook of one request, its log lines going to this plugin.
     fn handle(&mut self, message: &Message) -> dispatch::Outcome<S> {
-        match &self.lines {
-            Some(lines) => logger::scoped(lines, || self.dispatch.handle(message)),
-            None => self.dispatch.handle(message),
-        }
+        scoped(self.lines.as_ref(), || self.dispatch.handle(message))
     }
 
     /// Stores an outcome's writes, in order, stopping at the first the manager refuses.
@@ -266,6 +299,14 @@ impl<S: PluginSettings> Plugin<S> {
         {
             self.dispatch.stored(&stored);
         }
+    }
+}
+
+/// Runs `f` with the lines it logs going to `lines`, the plugin's, once it runs.
+fn scoped<R>(lines: Option<&logger::Lines>, f: impl FnOnce() -> R) -> R {
+    match lines {
+        Some(lines) => logger::scoped(lines, f),
+        None => f(),
     }
 }
 
