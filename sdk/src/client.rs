@@ -153,6 +153,8 @@ pub struct PluginClient {
     inner: Reconnecting<PluginDialer>,
     /// What the manager shows the plugin, across reconnects.
     view: Arc<std::sync::Mutex<View>>,
+    /// The clock its sessions run on.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for PluginClient {
@@ -166,9 +168,16 @@ impl std::fmt::Debug for PluginClient {
 impl PluginClient {
     /// A client and the runner that keeps it connected.
     pub fn new(config: ClientConfig) -> (PluginClient, ClientRunner) {
+        let clock = config.clock.clone();
         let (inner, runner) = Reconnecting::new(PluginDialer(config));
         let view = Arc::default();
-        (PluginClient { inner, view }, runner)
+        (PluginClient { inner, view, clock }, runner)
+    }
+
+    /// The time now on the clock its sessions run on ([`ClientConfig::clock`]): the one the
+    /// `until` of [`ClientEvent::Throttled`] is on.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
     }
 
     /// The next event; `None` after [`ClientEvent::Stopped`].

@@ -216,14 +216,6 @@ fn a_configured_step_is_logged() {
     );
 }
 
-#[test]
-fn the_plugin_says_in_its_log_that_it_connected_and_in_which_language() {
-    let host = media(&[]);
-    let line = format!("INFO: {PLUGIN_ID} 1.0.0 connected, language en-US");
-    let logs = host.logs();
-    assert!(logs.contains(&line), "{logs:?}");
-}
-
 /// A manager that admits the media plugin under the code `code`.
 struct Admits;
 

@@ -664,7 +664,6 @@ fn remove_dir(dir: &Path) -> Result<(), HostError> {
     removed(dir, std::fs::remove_dir_all(dir))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

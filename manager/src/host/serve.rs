@@ -11,6 +11,7 @@ use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_core::proto::plugin::{SavedData, Settings};
 use logi_plugin_core::session::{Event, Peer, Reply};
 use logi_plugin_core::{Message, ResponseCode};
+use logi_plugin_transports::lock::lock;
 use logi_plugin_transports::{ManagerConnection, ManagerListener};
 
 use super::shared::Shared;
@@ -92,10 +93,17 @@ async fn serve_plugin(shared: Arc<Shared>, connection: ManagerConnection, hello:
     let plugin_id = hello.plugin_id;
     let connected = connection.clone();
     let version = hello.plugin_version;
+    // Each (re)connection in the plugin's log, with the language its texts are now in: a change
+    // of language reconnects it.
+    let note = format!(
+        "connected: version {version}, language {}",
+        lock(&shared.language)
+    );
     let Some(installation) = shared.core(|core| core.connected(&plugin_id, connected, version))
     else {
         return;
     };
+    shared.log(&plugin_id, LogLevel::Info, note);
     // The host runs no container for an EXTERNAL plugin: its state stays `NOT_APPLICABLE`.
     if installation != InstallationType::External {
         shared.set_state(&plugin_id, ContainerState::Running);

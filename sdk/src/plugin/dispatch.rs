@@ -114,11 +114,6 @@ impl<S: PluginSettings> Dispatch<S> {
         }
     }
 
-    /// The language the manager uses: its hello's, `en-US` before one names it.
-    pub(super) fn language(&self) -> &str {
-        &self.language
-    }
-
     /// Everything the manager holds for the plugin (after each hello).
     pub(super) fn saved(&mut self, saved: &SavedData) {
         self.stored.replace(saved);

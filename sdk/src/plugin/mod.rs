@@ -45,8 +45,8 @@
 //!   Inside a `RetryAfter` window, when the manager holds back what the plugin sends, a request
 //!   whose hook changed settings is refused `NOT_READY` at once (and the refusal logged): its
 //!   answer must not wait for the window, and nothing may be shown that is not stored.
-//! - The `log` crate's macros (`log::info!`, ...) reach the manager's log as `LogEvent`s; the
-//!   SDK logs each connection there itself (`<id> <version> connected, language <code>`).
+//! - The `log` crate's macros (`log::info!`, ...) reach the manager's log as `LogEvent`s (the
+//!   manager notes each connection there, with the language it told the plugin).
 //! - The raw [`PluginClient`] stays, for a plugin that wants its own event loop.
 
 mod dispatch;
@@ -177,19 +177,7 @@ impl<S: PluginSettings> Plugin<S> {
     async fn answer_all(&mut self, client: &PluginClient) {
         while let Some(event) = client.next_event().await {
             match event {
-                ClientEvent::Connected(hello) => {
-                    self.dispatch.connected(&hello);
-                    // The plugin's log shows each (re)connection and the language its texts
-                    // are now in: a change of language reconnects it.
-                    scoped(self.lines.as_ref(), || {
-                        log::info!(
-                            "{} {} connected, language {}",
-                            self.plugin_id,
-                            self.version,
-                            self.dispatch.language()
-                        );
-                    });
-                }
+                ClientEvent::Connected(hello) => self.dispatch.connected(&hello),
                 ClientEvent::Throttled { until } => self.throttled_until = Some(until),
                 ClientEvent::Notification(Message::SavedData(saved)) => {
                     self.dispatch.saved(&saved);
@@ -207,7 +195,7 @@ impl<S: PluginSettings> Plugin<S> {
     /// Handles one request, storing what it changed before its answer is given.
     async fn answer(&mut self, client: &PluginClient, message: &Message) -> Reply {
         let mut outcome = self.handle(message);
-        let now = Instant::now();
+        let now = client.now();
         if let Some(left) = self
             .throttled_until
             .and_then(|until| until.checked_duration_since(now))
