@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use logi_plugin_conformance::{
-    ManagerOptions, Outcome, PluginOptions, Report, check_manager, check_plugin,
+    Level, ManagerOptions, Outcome, PluginOptions, Report, check_manager, check_plugin,
 };
 use logi_plugin_manifest::Manifest;
 use logi_plugin_transports::{Endpoint, TOKEN_ENV};
@@ -50,6 +50,32 @@ pub struct ConformanceArgs {
     /// How long the peer has to answer a request, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     reply_timeout_ms: u64,
+    /// What fails the run: `profile`, every failed check; `seed`, only the checks of the seed's
+    /// own rules (a failed check of this project's decisions is reported, not counted).
+    #[arg(long, default_value = "profile", value_parser = parse_level)]
+    level: Level,
+    /// How many requests to send: --manager, the most sent to reach the manager's rate limit
+    /// [default: 2000]; --plugin, the UpdateAnalogControl requests of the analog flood, an even
+    /// number [default: 200].
+    #[arg(long)]
+    flood: Option<u32>,
+    /// How long to wait for the manager's Pings, the first after the hello and the next after
+    /// it, in milliseconds: at least its heartbeat interval (--manager).
+    #[arg(long, default_value_t = 30_000)]
+    ping_wait_ms: u64,
+    /// How long the manager has to close a plugin that left a Ping unanswered, in
+    /// milliseconds: at least its Pong deadline (--manager).
+    #[arg(long, default_value_t = 30_000)]
+    silent_wait_ms: u64,
+    /// The manager's frame limit in bytes: the oversized frame is one byte longer (--manager)
+    /// [default: 8 MiB].
+    #[arg(long)]
+    frame_limit: Option<usize>,
+}
+
+fn parse_level(text: &str) -> std::result::Result<Level, String> {
+    text.parse()
+        .map_err(|error: logi_plugin_conformance::ConformanceError| error.to_string())
 }
 
 /// Runs the kit; an error if it could not run or a check failed.
@@ -74,6 +100,8 @@ pub fn run(args: &ConformanceArgs, out: Output) -> Result<()> {
                 controls.and_then(|c| c.first()).map(|c| c.id.clone())
             });
             options.reply_timeout = reply_timeout;
+            options.level = args.level;
+            options.flood = args.flood.unwrap_or(options.flood);
             check_plugin(&options)?
         }
         (None, Some(endpoint)) => {
@@ -86,6 +114,11 @@ pub fn run(args: &ConformanceArgs, out: Output) -> Result<()> {
             };
             let mut options = ManagerOptions::new(Endpoint::parse(endpoint), plugin_id, code);
             options.reply_timeout = reply_timeout;
+            options.level = args.level;
+            options.flood = args.flood.unwrap_or(options.flood);
+            options.ping_wait = Duration::from_millis(args.ping_wait_ms);
+            options.silent_wait = Duration::from_millis(args.silent_wait_ms);
+            options.frame_limit = args.frame_limit.unwrap_or(options.frame_limit);
             check_manager(&options)?
         }
         (None, None) => unreachable!("clap requires --plugin or --manager"),
@@ -99,10 +132,18 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
     Ok(Manifest::parse(&text).map_err(|errors| format!("{}: {errors}", path.display()))?)
 }
 
-/// The table, then the verdict: an error naming the failed checks.
+/// The table, then the verdict: an error naming the failed checks that count at the run's
+/// level.
 fn print(report: &Report, out: Output) -> Result<()> {
     for check in &report.checks {
-        out.check(check.outcome.label(), check.name, check.what, &check.detail);
+        out.check(
+            check.outcome.label(),
+            check.level.label(),
+            check.name,
+            check.what,
+            &check.detail,
+            check.rule,
+        );
     }
     let count = |outcome| {
         report
@@ -113,18 +154,31 @@ fn print(report: &Report, out: Output) -> Result<()> {
     };
     let (passed, skipped) = (count(Outcome::Passed), count(Outcome::Skipped));
     let failed: Vec<&str> = report.failed().map(|c| c.name).collect();
+    let level = report.level.label();
     if !failed.is_empty() {
         return Err(format!(
-            "{} of {} checks failed: {}",
+            "{} of {} checks failed at --level {level}: {}",
             failed.len(),
             report.checks.len(),
             failed.join(", ")
         )
         .into());
     }
+    // At the seed level, a failed check of this project's decisions is told, not counted.
+    let uncounted: Vec<&str> = report.failures().map(|c| c.name).collect();
+    let also = match uncounted.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; failed but not counted at --level {level}: {}",
+            uncounted.join(", ")
+        ),
+    };
     out.report(
-        json!({ "ok": true, "passed": passed, "failed": 0, "skipped": skipped }),
-        &format!("all {passed} checks run passed ({skipped} skipped)"),
+        json!({
+            "ok": true, "level": level, "passed": passed, "failed": 0, "skipped": skipped,
+            "not_counted": uncounted,
+        }),
+        &format!("all {passed} checks run passed at --level {level} ({skipped} skipped){also}"),
     );
     Ok(())
 }

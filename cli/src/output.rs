@@ -82,14 +82,26 @@ impl Output {
         }
     }
 
-    /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the check's `name`, `what`
-    /// it asks, and its `detail` (for a failure, what was expected and what was seen).
-    pub fn check(&self, label: &str, name: &str, what: &str, detail: &str) {
+    /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the check's `level` (`seed`,
+    /// `profile`), its `name`, `what` it asks, its `detail` (for a failure, what was expected
+    /// and what was seen) and the `rule` it enforces (where that is written).
+    pub fn check(
+        &self,
+        label: &str,
+        level: &str,
+        name: &str,
+        what: &str,
+        detail: &str,
+        rule: &str,
+    ) {
         if self.json {
             let outcome = label.to_ascii_lowercase();
             return println!(
                 "{}",
-                json!({ "check": name, "outcome": outcome, "what": what, "detail": detail })
+                json!({
+                    "check": name, "outcome": outcome, "level": level, "what": what,
+                    "detail": detail, "rule": rule,
+                })
             );
         }
         let style = match label {
@@ -97,8 +109,8 @@ impl Output {
             "FAIL" => BAD,
             _ => WARN,
         };
-        println!("{style}{label}{style:#}  {name:<20} {what}");
-        println!("{DIM}      {:<20} {detail}{DIM:#}", "");
+        println!("{style}{label}{style:#}  {level:<7} {name:<20} {what}");
+        println!("{DIM}      {:<7} {:<20} {detail} [{rule}]{DIM:#}", "", "");
     }
 
     /// A command's failure.

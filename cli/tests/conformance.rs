@@ -1,14 +1,20 @@
 //! The conformance kit (`logi-plugin conformance`) run as a real process against our own
-//! example plugin, our own manager (an EXTERNAL plugin admitted by a host started here), and a
-//! deliberately broken plugin, whose failures it must name exactly.
+//! example plugin, our own manager (an EXTERNAL plugin admitted by a host started here), a
+//! deliberately broken plugin, whose failures it must name exactly, and the kit's own fake
+//! manager (`conformance/tests/fake_manager`) for the levels and the options the messages name.
 
 #![cfg(unix)]
 
 mod broken_plugin;
 mod common;
+#[path = "../../conformance/tests/fake_manager/mod.rs"]
+mod fake_manager;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Output};
+use std::time::Duration;
+
+use fake_manager::{FakeManager, Fault};
 
 use logi_plugin_manager::HostConfig;
 use serde_json::Value;
@@ -120,7 +126,7 @@ fn a_broken_plugin_fails_exactly_the_checks_it_breaks() {
     assert_eq!(verdict["ok"], false);
     assert_eq!(
         verdict["error"],
-        "3 of 11 checks failed: heartbeat, unknown-type, retry-after-holds"
+        "3 of 11 checks failed at --level profile: heartbeat, unknown-type, retry-after-holds"
     );
     // Each failure says what was expected and what was seen.
     let detail = |name: &str| {
@@ -145,17 +151,26 @@ fn a_broken_plugin_fails_exactly_the_checks_it_breaks() {
     );
 }
 
+/// How many checks a `--manager` run makes.
+const MANAGER_CHECKS: usize = 15;
+
 /// A host with the example plugin's manifest registered EXTERNAL under `code`, and where to
-/// reach it.
+/// reach it; its heartbeat quick, so that the kit's heartbeat checks take little time.
 fn external_host(
     configure: impl FnOnce(&mut HostConfig),
 ) -> (logi_plugin_manager::Host, tempfile::TempDir) {
-    let (host, data) = common::host_with(configure);
+    let (host, data) = common::host_with(|config| {
+        config.heartbeat_interval = Duration::from_millis(100);
+        config.heartbeat_timeout = Duration::from_millis(300);
+        configure(config);
+    });
     host.add_external(common::media_manifest(), "the external code")
         .unwrap();
     (host, data)
 }
 
+/// `--manager` arguments for `endpoint` and `code`, with waits matching [`external_host`]'s
+/// heartbeat.
 fn manager_args<'a>(endpoint: &'a str, code: &'a str) -> Vec<&'a str> {
     vec![
         "--manager",
@@ -164,15 +179,38 @@ fn manager_args<'a>(endpoint: &'a str, code: &'a str) -> Vec<&'a str> {
         logi_example_media::PLUGIN_ID,
         "--code",
         code,
+        "--ping-wait-ms",
+        "2000",
+        "--silent-wait-ms",
+        "3000",
     ]
+}
+
+/// Runs the kit against our manager at `endpoint` at `level`, asserting that every check
+/// passed and that each line says its level.
+fn assert_our_manager_passes(endpoint: &str, level: &str) {
+    let mut args = manager_args(endpoint, "the external code");
+    args.extend(["--level", level]);
+    let output = kit(&args, &[]);
+    assert_all_passed(&output, MANAGER_CHECKS);
+    let report = String::from_utf8_lossy(&output.stdout);
+    let lines = lines(&output);
+    for line in &lines[..MANAGER_CHECKS] {
+        assert!(
+            line["level"] == "seed" || line["level"] == "profile",
+            "{report}"
+        );
+        assert!(!line["rule"].as_str().unwrap().is_empty(), "{report}");
+    }
+    assert_eq!(lines.last().unwrap()["level"], level, "{report}");
 }
 
 #[test]
 fn our_manager_passes_every_check_over_its_local_socket() {
     let (host, _data) = external_host(|_| {});
     let socket = host.endpoint().to_str().unwrap().to_string();
-    let output = kit(&manager_args(&socket, "the external code"), &[]);
-    assert_all_passed(&output, 11);
+    assert_our_manager_passes(&socket, "profile");
+    assert_our_manager_passes(&socket, "seed");
 }
 
 #[test]
@@ -181,8 +219,91 @@ fn our_manager_passes_every_check_over_websocket() {
         config.websocket = Some("127.0.0.1:0".parse().unwrap());
     });
     let url = format!("ws://{}", host.websocket_addr().unwrap());
-    let output = kit(&manager_args(&url, "the external code"), &[]);
-    assert_all_passed(&output, 11);
+    assert_our_manager_passes(&url, "profile");
+    assert_our_manager_passes(&url, "seed");
+}
+
+/// `--manager` arguments for the kit's fake manager, with waits matching its heartbeat.
+fn fake_args(fake: &FakeManager) -> Vec<String> {
+    let endpoint = fake.endpoint().to_str().unwrap();
+    [
+        "--manager",
+        endpoint,
+        "--plugin-id",
+        fake_manager::PLUGIN_ID,
+        "--code",
+        fake_manager::CODE,
+        "--ping-wait-ms",
+        "500",
+        "--silent-wait-ms",
+        "1000",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The kit run against the fake with `faults`, with `extra` arguments.
+fn kit_on_fake(faults: &[Fault], extra: &[&str]) -> Output {
+    let fake = FakeManager::start(faults);
+    let mut args = fake_args(&fake);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    kit(&args, &[])
+}
+
+#[test]
+fn a_profile_check_failing_at_the_seed_level_is_reported_but_does_not_fail_the_run() {
+    let output = kit_on_fake(&[Fault::AnswersPluginPing], &["--level", "seed"]);
+    let lines = lines(&output);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    assert_eq!(
+        checks(&lines, "fail"),
+        BTreeSet::from(["plugin-ping".to_string()])
+    );
+    let line = lines.iter().find(|l| l["check"] == "plugin-ping").unwrap();
+    assert_eq!(line["level"], "profile", "{report}");
+    let verdict = lines.last().unwrap();
+    assert_eq!(verdict["ok"], true, "{report}");
+    assert_eq!(
+        verdict["not_counted"],
+        serde_json::json!(["plugin-ping"]),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_profile_check_failing_at_the_profile_level_fails_the_run() {
+    let output = kit_on_fake(&[Fault::AnswersPluginPing], &["--level", "profile"]);
+    let lines = lines(&output);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{report}");
+    assert_eq!(
+        lines.last().unwrap()["error"],
+        "1 of 15 checks failed at --level profile: plugin-ping",
+        "{report}"
+    );
+}
+
+#[test]
+fn the_rate_limit_hint_names_an_option_that_exists() {
+    // The fake serves 40 requests before its limit: 16 never reach it.
+    let output = kit_on_fake(&[], &["--flood", "16"]);
+    let lines = lines(&output);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        checks(&lines, "fail"),
+        BTreeSet::from(["rate-limit".to_string()]),
+        "{report}"
+    );
+    let line = lines.iter().find(|l| l["check"] == "rate-limit").unwrap();
+    assert!(
+        line["detail"].as_str().unwrap().contains("Raise --flood"),
+        "{report}"
+    );
+    // The option it names is the one that makes the run pass.
+    let output = kit_on_fake(&[], &["--flood", "64"]);
+    assert_all_passed(&output, MANAGER_CHECKS);
 }
 
 #[test]

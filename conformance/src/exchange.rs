@@ -39,6 +39,8 @@ pub(super) struct Exchange {
     pub(super) answered: u32,
     /// `Ping`s of a manager the kit answered.
     pub(super) pings: u32,
+    /// Playing a plugin that has gone silent: a manager's `Ping`s are left unanswered.
+    pub(super) silent: bool,
 }
 
 impl Exchange {
@@ -53,6 +55,7 @@ impl Exchange {
             unreadable: Vec::new(),
             answered: 0,
             pings: 0,
+            silent: false,
         }
     }
 
@@ -172,6 +175,9 @@ impl Exchange {
     /// Answers a request of the peer's as the side the kit plays would.
     async fn answer(&mut self, envelope: &Envelope) {
         if envelope.id == 0 || envelope.response.is_some() {
+            return;
+        }
+        if self.silent && matches!(envelope.message, Some(Message::Ping(_))) {
             return;
         }
         let (response, message) = match (&mut self.role, &envelope.message) {

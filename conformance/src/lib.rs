@@ -5,12 +5,17 @@
 //!   `LOGI_PLUGIN_ENDPOINT` environment variables, a private local socket) and plays the manager:
 //!   handshake, heartbeat, error codes, `RetryAfter`, an analog flood.
 //! - [`check_manager`] connects to a running manager and plays a plugin: handshake, a refused
-//!   code, heartbeat direction, error codes, settings, the rate limit, the frame limit.
+//!   code, the manager's heartbeat (its `Ping`s, the close of a silent plugin), heartbeat
+//!   direction, error codes answered with the session kept, settings, the rate limit, the
+//!   session kept through the run, the frame limit.
 //!
 //! Both return a [`Report`]: one [`Check`] per behaviour, passed, failed (with what was
 //! expected and what was seen) or skipped (when the options give the kit nothing to provoke the
-//! behaviour with). Checks read the peer's frames themselves (`wire.rs`) rather than through a
-//! session of the core, which would hide the misbehaviour a check is looking for.
+//! behaviour with). Each check has a [`Level`]: it enforces the seed's rule, or a decision of
+//! this project's profile (with where that decision is written down); the options' `level`
+//! says which failures fail the run. Checks read the peer's frames themselves (`wire.rs`)
+//! rather than through a session of the core, which would hide the misbehaviour a check is
+//! looking for.
 //!
 //! ```no_run
 //! use logi_plugin_conformance::{PluginOptions, check_plugin};
@@ -38,8 +43,82 @@ pub use plugin::{PluginOptions, check_plugin};
 /// that a loaded machine does not fail a check that is about correctness, not speed.
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A check's name and what it asks, in one line.
-pub(crate) type Spec = (&'static str, &'static str);
+/// Whose rule a check enforces, and so at which `--level` its failure fails the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The seed's own rule: any implementation of the protocol must keep it.
+    Seed,
+    /// A decision of this project where the seed is silent or open (a profile of the seed):
+    /// judging at this level fails the run on every check, the seed's included.
+    #[default]
+    Profile,
+}
+
+impl Level {
+    /// `seed` or `profile`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Seed => "seed",
+            Level::Profile => "profile",
+        }
+    }
+
+    /// Whether a failure of a check at level `check` fails a run judged at this level.
+    pub fn counts(self, check: Level) -> bool {
+        check <= self
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = ConformanceError;
+
+    fn from_str(text: &str) -> Result<Level, ConformanceError> {
+        match text {
+            "seed" => Ok(Level::Seed),
+            "profile" => Ok(Level::Profile),
+            _ => Err(ConformanceError::Option {
+                option: "level",
+                value: text.into(),
+                why: "expected seed or profile",
+            }),
+        }
+    }
+}
+
+/// A check's name, what it asks in one line, its level and where its rule is written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spec {
+    name: &'static str,
+    what: &'static str,
+    level: Level,
+    rule: &'static str,
+}
+
+impl Spec {
+    /// A check of the seed's rule, found at `rule` (a chapter of the seed).
+    pub(crate) const fn seed(name: &'static str, what: &'static str, rule: &'static str) -> Spec {
+        Spec {
+            name,
+            what,
+            level: Level::Seed,
+            rule,
+        }
+    }
+
+    /// A check of a decision of this project, written down at `rule`.
+    pub(crate) const fn profile(
+        name: &'static str,
+        what: &'static str,
+        rule: &'static str,
+    ) -> Spec {
+        Spec {
+            name,
+            what,
+            level: Level::Profile,
+            rule,
+        }
+    }
+}
 
 /// What one check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,27 +150,48 @@ pub struct Check {
     pub name: &'static str,
     /// What the protocol asks, in one line.
     pub what: &'static str,
+    /// Whether it enforces the seed or a decision of this project.
+    pub level: Level,
+    /// Where its rule is written: a chapter of the seed (`seed 5.7 Heartbeat message`) or this
+    /// project's document (`docs/protocol.md: Error answers, by cause`).
+    pub rule: &'static str,
     /// What the kit found.
     pub outcome: Outcome,
     /// On a failure, what was expected and what was seen; otherwise what was observed.
     pub detail: String,
 }
 
-/// Every check of one run, in the order they ran.
+/// Every check of one run, in the order they ran, and the level the run is judged at.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// The checks.
     pub checks: Vec<Check>,
+    /// Which failures fail the run: at [`Level::Seed`], only the seed's checks'.
+    pub level: Level,
 }
 
 impl Report {
-    /// Whether no check failed.
+    /// An empty report judged at `level`.
+    pub fn new(level: Level) -> Report {
+        Report {
+            checks: Vec::new(),
+            level,
+        }
+    }
+
+    /// Whether no check failed that counts at the report's level.
     pub fn passed(&self) -> bool {
         self.failed().next().is_none()
     }
 
-    /// The checks that failed.
+    /// The checks that failed and count at the report's level: these fail the run.
     pub fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.failures().filter(|c| self.level.counts(c.level))
+    }
+
+    /// Every check that failed, whatever its level: at [`Level::Seed`] a profile check's
+    /// failure is reported here without failing the run.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| c.outcome == Outcome::Failed)
     }
 
@@ -100,15 +200,17 @@ impl Report {
         self.checks.iter().find(|c| c.name == name)
     }
 
-    fn push(&mut self, (name, what): Spec, found: Found) {
+    fn push(&mut self, spec: Spec, found: Found) {
         let (outcome, detail) = match found {
             Ok(detail) => (Outcome::Passed, detail),
             Err(Finding::Failed(detail)) => (Outcome::Failed, detail),
             Err(Finding::Skipped(detail)) => (Outcome::Skipped, detail),
         };
         self.checks.push(Check {
-            name,
-            what,
+            name: spec.name,
+            what: spec.what,
+            level: spec.level,
+            rule: spec.rule,
             outcome,
             detail,
         });

@@ -5,18 +5,18 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use logi_plugin_core::codec::frame::DEFAULT_MAX_FRAME_LEN;
+use logi_plugin_core::proto::plugin as wire;
 use logi_plugin_core::proto::plugin::{Ping, PluginHello, Settings, SettingsRequest};
-use logi_plugin_core::session::{Format, Frame, PROTOCOL_VERSION, Wire};
-use logi_plugin_core::{Message, MessageType, ResponseCode};
+use logi_plugin_core::session::{Format, PROTOCOL_VERSION};
+use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode};
 use logi_plugin_transports::Endpoint;
 
 use super::Spec;
 use super::exchange::{Exchange, Role};
 use super::probes;
 use super::wire::{Conn, code_name, describe};
-use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Found, Report, fail, skip};
+use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Finding, Found, Level, Report, fail, skip};
 
 /// How the kit reaches a manager and who it says it is.
 #[derive(Clone, Debug)]
@@ -29,10 +29,21 @@ pub struct ManagerOptions {
     pub code: String,
     /// How long the manager has to answer a request.
     pub reply_timeout: Duration,
-    /// The most requests sent to reach the rate limit.
+    /// The most requests sent to reach the rate limit (`--flood`).
     pub flood: u32,
     /// The longest `RetryAfter` window the kit waits out to see requests served again.
     pub longest_retry_wait: Duration,
+    /// How long the kit waits for the manager's first `Ping` after the hello, and for the next
+    /// after that (`--ping-wait-ms`): at least the manager's heartbeat interval.
+    pub ping_wait: Duration,
+    /// How long a manager has, after a `Ping` the kit leaves unanswered, to close the session
+    /// (`--silent-wait-ms`): at least the manager's `Pong` deadline.
+    pub silent_wait: Duration,
+    /// The manager's frame limit in bytes (`--frame-limit`): the oversized frame is one byte
+    /// longer.
+    pub frame_limit: usize,
+    /// Which failures fail the run.
+    pub level: Level,
 }
 
 impl ManagerOptions {
@@ -45,38 +56,91 @@ impl ManagerOptions {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             flood: 2000,
             longest_retry_wait: Duration::from_secs(5),
+            ping_wait: Duration::from_secs(30),
+            silent_wait: Duration::from_secs(30),
+            frame_limit: DEFAULT_MAX_FRAME_LEN,
+            level: Level::Profile,
         }
     }
 }
 
-const BAD_CODE: Spec = (
+/// Where this project writes down the error answers it asks for.
+const ERROR_ANSWERS: &str = "docs/protocol.md: Error answers, by cause";
+/// Where this project writes down its frame limit.
+const FRAME_LIMIT: &str =
+    "DESIGN.md: stream framing; docs/protocol.md: Error answers, by cause (a frame over the limit)";
+
+const BAD_CODE: Spec = Spec::seed(
     "bad-code",
-    "a hello with a wrong code is refused UNAUTHORIZED and the connection closed",
+    "a hello with a wrong code is not admitted: no ManagerHello, the connection dropped",
+    "seed 5.1 Hello message",
 );
-const HELLO: Spec = (
+const BAD_CODE_ANSWER: Spec = Spec::profile(
+    "bad-code-answer",
+    "a hello with a wrong code is answered UNAUTHORIZED before the connection closes",
+    ERROR_ANSWERS,
+);
+const HELLO: Spec = Spec::seed(
     "hello",
     "a hello with an admitted id and code is answered SUCCESS with ManagerHello",
+    "seed 5.1 Hello message",
 );
-const HEARTBEAT: Spec = (
-    "heartbeat",
+const MANAGER_PINGS: Spec = Spec::seed(
+    "manager-pings",
+    "the manager sends Ping within the wait after the hello, and an answered Pong keeps the session",
+    "seed 5.7 Heartbeat message",
+);
+const PLUGIN_PING: Spec = Spec::profile(
+    "plugin-ping",
     "Ping is the manager's: one from the plugin is refused INVALID_VERB, the session kept",
+    "docs/protocol.md: Error answers, by cause (a Ping from a plugin)",
 );
-const SETTINGS: Spec = (
+const SETTINGS: Spec = Spec::seed(
     "settings",
     "a Settings write is answered SUCCESS and SettingsRequest reads the value back",
+    "seed 5.2 Setting settings, 5.3 Getting settings",
 );
-const RATE_LIMIT: Spec = (
+const RATE_LIMIT: Spec = Spec::profile(
     "rate-limit",
     "over the limit: NOT_READY answers and a RetryAfter, nothing dropped or closed; served after",
+    "DESIGN.md: rate limit; docs/protocol.md: Error answers, by cause",
 );
-const OVERSIZED: Spec = (
+const SESSION_KEPT: Spec = Spec::seed(
+    "session-kept",
+    "the session stays open after the hello through the run, closed only where a check's probe closed it",
+    "seed ch. 5 (the connection dropped on a failed hello, 5.1, or a missed Pong, 5.7)",
+);
+const SILENT_PLUGIN: Spec = Spec::seed(
+    "silent-plugin",
+    "a plugin that leaves a Ping unanswered is closed after the Pong deadline, within the wait",
+    "seed 5.7 Heartbeat message",
+);
+const OVERSIZED: Spec = Spec::profile(
     "oversized-frame",
-    "a frame over the size limit closes that connection",
+    "a frame one byte over the limit closes that connection, unanswered",
+    FRAME_LIMIT,
 );
-const FRESH: Spec = (
+const FRESH: Spec = Spec::profile(
     "fresh-connection",
-    "after the oversized frame, a new connection is served as usual",
+    "a connection opened before the oversized frame is served after it",
+    FRAME_LIMIT,
 );
+
+/// The checks that need a session, after the hello, in the order they run.
+const SESSION_CHECKS: &[Spec] = &[
+    MANAGER_PINGS,
+    PLUGIN_PING,
+    probes::UNKNOWN_TYPE,
+    probes::MALFORMED_BODY,
+    probes::UNKNOWN_RESPONSE,
+    SETTINGS,
+    RATE_LIMIT,
+    probes::FRAMES,
+    SESSION_KEPT,
+    SILENT_PLUGIN,
+    OVERSIZED,
+    FRESH,
+];
 
 /// How many requests the rate-limit check sends before reading their answers: few, so that the
 /// kit, like a plugin, stops soon after the `RetryAfter`.
@@ -89,13 +153,23 @@ const DUPLICATE_RETRY: Duration = Duration::from_secs(3);
 /// The setting the kit writes and reads back.
 const PROBE_SETTING: &str = "logi-plugin-conformance.probe";
 
+/// The check `$check` run on the session's live conversation `$ex`, or skipped when there is
+/// none.
+macro_rules! on_live {
+    ($session:expr, $ex:ident => $check:expr) => {
+        match $session.live() {
+            Ok($ex) => $check.await,
+            Err(finding) => Err(finding),
+        }
+    };
+}
 /// Checks the manager at `options.endpoint`; an error if it cannot be reached at all.
 pub fn check_manager(options: &ManagerOptions) -> Result<Report, ConformanceError> {
     async_io::block_on(run(options))
 }
 
 async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
-    let mut report = Report::default();
+    let mut report = Report::new(options.level);
     // Reaching the manager at all is not a check: without it there is nothing to judge.
     let first = options
         .endpoint
@@ -105,7 +179,9 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
             endpoint: options.endpoint.to_string(),
             reason: error.to_string(),
         })?;
-    report.push(BAD_CODE, bad_code(options, first).await);
+    let (refused, answered) = bad_code(options, first).await;
+    report.push(BAD_CODE, refused);
+    report.push(BAD_CODE_ANSWER, answered);
     let mut ex = match hello(options).await {
         Ok((ex, detail)) => {
             report.push(HELLO, Ok(detail));
@@ -113,61 +189,197 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
         }
         Err(error) => {
             report.push(HELLO, fail(error));
-            let needing_a_session = [
-                HEARTBEAT,
-                probes::UNKNOWN_TYPE,
-                probes::MALFORMED_BODY,
-                probes::UNKNOWN_RESPONSE,
-                SETTINGS,
-                RATE_LIMIT,
-                probes::FRAMES,
-            ];
-            for spec in needing_a_session {
+            for &spec in SESSION_CHECKS {
                 report.push(spec, skip("no session: the hello check did not pass"));
             }
-            let (oversized, fresh) = oversized(options).await;
-            report.push(OVERSIZED, oversized);
-            report.push(FRESH, fresh);
             return Ok(report);
         }
     };
-    report.push(HEARTBEAT, heartbeat(&mut ex).await);
-    probes::error_answers(&mut report, &mut ex, MessageType::SettingsRequest).await;
-    report.push(SETTINGS, settings(&mut ex).await);
-    report.push(RATE_LIMIT, rate_limit(&mut ex, options).await);
-    report.push(probes::FRAMES, probes::frames(&ex));
+    let since = Instant::now();
+    match manager_pings(&mut ex, options).await {
+        Pings::Judged(found) => report.push(MANAGER_PINGS, found),
+        Pings::ClosedAfterHello(how) => {
+            report.push(
+                MANAGER_PINGS,
+                skip("the session closed before a Ping could come"),
+            );
+            let dropped = format!(
+                "the manager closed the session {how}, the kit having sent nothing since the \
+                 hello but Pongs"
+            );
+            for &spec in &SESSION_CHECKS[1..] {
+                let found = match spec.name == SESSION_KEPT.name {
+                    true => fail(dropped.clone()),
+                    false => {
+                        skip("no session: the manager closes it after the hello (session-kept)")
+                    }
+                };
+                report.push(spec, found);
+            }
+            return Ok(report);
+        }
+    }
+    let mut session = Session::new(ex, since);
+    session.after(MANAGER_PINGS, options).await;
+    let found = on_live!(session, ex => plugin_ping(ex));
+    report.push(PLUGIN_PING, found);
+    session.after(PLUGIN_PING, options).await;
+    let found = on_live!(session, ex => probes::unknown_type(ex));
+    report.push(probes::UNKNOWN_TYPE, found);
+    session.after(probes::UNKNOWN_TYPE, options).await;
+    let found = on_live!(session, ex => probes::malformed_body(ex, MessageType::SettingsRequest));
+    report.push(probes::MALFORMED_BODY, found);
+    session.after(probes::MALFORMED_BODY, options).await;
+    let found = on_live!(session, ex => probes::stray_response(ex));
+    report.push(probes::UNKNOWN_RESPONSE, found);
+    session.after(probes::UNKNOWN_RESPONSE, options).await;
+    let found = on_live!(session, ex => settings(ex));
+    report.push(SETTINGS, found);
+    session.after(SETTINGS, options).await;
+    let found = on_live!(session, ex => rate_limit(ex, options));
+    report.push(RATE_LIMIT, found);
+    session.after(RATE_LIMIT, options).await;
+    report.push(probes::FRAMES, session.frames());
+    report.push(SESSION_KEPT, session.kept());
+    let found = on_live!(session, ex => silent_plugin(ex, options));
+    report.push(SILENT_PLUGIN, found);
     // The next checks need the plugin id free again.
-    ex.close().await;
+    if let Ok(ex) = session.ex {
+        ex.close().await;
+    }
     let (oversized, fresh) = oversized(options).await;
     report.push(OVERSIZED, oversized);
     report.push(FRESH, fresh);
     Ok(report)
 }
 
-/// A hello on `transport` with a code that is not the plugin's.
+/// The kit's session as a plugin, said hello again whenever a check's probe made the manager
+/// close it, so that one fault fails one check and not every check after it.
+struct Session {
+    /// The live conversation, or why there is none.
+    ex: Result<Exchange, String>,
+    /// Since when the current session is open.
+    since: Instant,
+    /// The checks whose probe closed a session, with how.
+    closed_by: Vec<(&'static str, String)>,
+    /// Frames that could not be read on the sessions closed so far.
+    unreadable: Vec<String>,
+    /// The manager's requests the kit answered on the sessions closed so far.
+    answered: u32,
+}
+
+impl Session {
+    /// The session `ex`, open since `since`.
+    fn new(ex: Exchange, since: Instant) -> Session {
+        Session {
+            ex: Ok(ex),
+            since,
+            closed_by: Vec::new(),
+            unreadable: Vec::new(),
+            answered: 0,
+        }
+    }
+
+    /// The live conversation, for the next check.
+    fn live(&mut self) -> Result<&mut Exchange, Finding> {
+        match &mut self.ex {
+            Ok(ex) => Ok(ex),
+            Err(why) => skip(why.clone()),
+        }
+    }
+
+    /// After `check`: if the manager closed the session during it, notes that and says hello
+    /// again on a new connection.
+    async fn after(&mut self, check: Spec, options: &ManagerOptions) {
+        let Ok(ex) = &mut self.ex else { return };
+        let Some(how) = ex.closed.clone() else { return };
+        self.unreadable.append(&mut ex.unreadable);
+        self.answered += ex.answered;
+        self.closed_by.push((check.name, how));
+        self.ex = match hello(options).await {
+            Ok((ex, _)) => {
+                self.since = Instant::now();
+                Ok(ex)
+            }
+            Err(error) => Err(format!(
+                "no session: the manager closed it during {}, and a new hello failed: {error}",
+                check.name
+            )),
+        };
+    }
+
+    /// Every frame of the run's sessions was readable.
+    fn frames(&mut self) -> Found {
+        let Ok(ex) = &mut self.ex else {
+            return probes::readable(&self.unreadable, self.answered);
+        };
+        let mut unreadable = self.unreadable.clone();
+        unreadable.extend(ex.unreadable.iter().cloned());
+        probes::readable(&unreadable, self.answered + ex.answered)
+    }
+
+    /// The session stayed open, but where a check's probe closed it (that check judged it).
+    fn kept(&self) -> Found {
+        let ex = self.ex.as_ref().or_else(|why| skip(why.clone()))?;
+        probes::closed_before(ex)?;
+        let open = format!("open {:.1?} since its hello", self.since.elapsed());
+        if self.closed_by.is_empty() {
+            return Ok(format!("{open}, through every check"));
+        }
+        let by: Vec<String> = self
+            .closed_by
+            .iter()
+            .map(|(check, how)| format!("{check} ({how})"))
+            .collect();
+        Ok(format!(
+            "{open}; closed before only by the probes of {}, judged there",
+            by.join(", ")
+        ))
+    }
+}
+
+/// A hello on `transport` with a code that is not the plugin's: judged once for the seed's
+/// rule (not admitted, the connection dropped) and once for this project's (`UNAUTHORIZED`
+/// said before the close).
 async fn bad_code(
     options: &ManagerOptions,
     transport: logi_plugin_transports::BoxTransport,
-) -> Found {
+) -> (Found, Found) {
     let mut ex = Exchange::new(Conn::new(transport), Role::Plugin, options.reply_timeout);
     let hello = plugin_hello(options, &format!("{}-wrong", options.code));
-    let answer = ex.call(hello).await.or_else(fail)?;
-    let response = answer.response.as_ref().expect("a response");
-    if response.result != ResponseCode::Unauthorized as i32 {
-        return fail(format!(
-            "expected UNAUTHORIZED for a wrong code; got {}",
-            describe(&answer)
-        ));
-    }
+    let answer = ex.call(hello).await;
+    let answered = match &answer {
+        Ok(answer) => {
+            let response = answer.response.as_ref().expect("a response");
+            if matches!(answer.message, Some(Message::ManagerHello(_))) && response.is_ok() {
+                let admitted = "a hello with a wrong code was answered SUCCESS with ManagerHello";
+                return (
+                    fail(admitted),
+                    skip("the wrong code was admitted (bad-code)"),
+                );
+            }
+            if response.result == ResponseCode::Unauthorized as i32 {
+                Ok(format!("UNAUTHORIZED ({:?})", response.what))
+            } else {
+                fail(format!(
+                    "expected UNAUTHORIZED for a wrong code; got {}",
+                    describe(answer)
+                ))
+            }
+        }
+        Err(seen) => fail(format!("expected UNAUTHORIZED for a wrong code; {seen}")),
+    };
     let deadline = ex.reply_deadline();
     while ex.next(deadline).await.is_some() {}
-    match &ex.closed {
-        Some(_) => Ok(format!("UNAUTHORIZED ({:?}), then closed", response.what)),
-        None => fail(format!(
-            "refused UNAUTHORIZED, but the connection stayed open for {:?}",
+    let refused = match (&ex.closed, &answer) {
+        (Some(how), Ok(answer)) => Ok(format!("{}, then closed: {how}", describe(answer))),
+        (Some(how), Err(_)) => Ok(format!("closed without an answer: {how}")),
+        (None, _) => fail(format!(
+            "not admitted, but the connection stayed open for {:?}",
             ex.reply_timeout
         )),
-    }
+    };
+    (refused, answered)
 }
 
 /// A hello with the plugin's id and code, answered `ManagerHello`.
@@ -222,9 +434,68 @@ async fn hello(options: &ManagerOptions) -> Result<(Exchange, String), String> {
     }
 }
 
+/// What the first watch of a session found of the manager's heartbeat.
+enum Pings {
+    /// The check's finding.
+    Judged(Found),
+    /// The manager closed the session before any `Ping`, the kit having said nothing since the
+    /// hello: with how, and when.
+    ClosedAfterHello(String),
+}
+
+/// Watches a fresh session, saying nothing, for the manager's first `Ping` and then its next:
+/// both within `ping_wait` of the one before, each answered by the kit's `Pong`, the session
+/// open throughout.
+async fn manager_pings(ex: &mut Exchange, options: &ManagerOptions) -> Pings {
+    let start = Instant::now();
+    let wait = options.ping_wait;
+    let ms = |at: Instant| at.duration_since(start).as_millis();
+    let mut pings: Vec<Instant> = Vec::new();
+    while pings.len() < 2 {
+        let deadline = pings.last().copied().unwrap_or(start) + wait;
+        match ex.next(deadline).await {
+            Some((at, envelope)) => {
+                if is_ping(&envelope) {
+                    pings.push(at);
+                }
+            }
+            None => break,
+        }
+    }
+    let hint = "raise --ping-wait-ms if the manager's interval is longer";
+    match (pings.as_slice(), &ex.closed) {
+        ([], Some(how)) => {
+            Pings::ClosedAfterHello(format!("{} ms after the hello ({how})", ms(Instant::now())))
+        }
+        ([], None) => Pings::Judged(fail(format!(
+            "expected a Ping within {wait:?} after the hello; none came ({hint})"
+        ))),
+        ([first, ..], Some(how)) => Pings::Judged(fail(format!(
+            "a Ping came {} ms after the hello and the kit answered it with a Pong, yet the \
+             session closed {} ms after the hello: {how}",
+            ms(*first),
+            ms(Instant::now())
+        ))),
+        ([first], None) => Pings::Judged(Ok(format!(
+            "a Ping {} ms after the hello, answered; the session open {wait:?} later, with no \
+             second Ping yet",
+            ms(*first)
+        ))),
+        ([first, second, ..], None) => Pings::Judged(Ok(format!(
+            "Pings {} ms and {} ms after the hello, each answered by a Pong, the session kept",
+            ms(*first),
+            ms(*second)
+        ))),
+    }
+}
+
+/// Whether `envelope` is a `Ping` request of the manager's.
+fn is_ping(envelope: &Envelope) -> bool {
+    envelope.response.is_none() && matches!(envelope.message, Some(Message::Ping(_)))
+}
+
 /// A `Ping` from the plugin side: the wrong direction.
-async fn heartbeat(ex: &mut Exchange) -> Found {
-    probes::closed_before(ex)?;
+async fn plugin_ping(ex: &mut Exchange) -> Found {
     let answer = ex.call(Ping {}).await.or_else(fail)?;
     let response = answer.response.as_ref().expect("a response");
     if response.result != ResponseCode::InvalidVerb as i32 {
@@ -242,10 +513,45 @@ async fn heartbeat(ex: &mut Exchange) -> Found {
     ))
 }
 
+/// The kit stops answering `Ping`: the manager must close the session once the `Pong` is late.
+async fn silent_plugin(ex: &mut Exchange, options: &ManagerOptions) -> Found {
+    ex.silent = true;
+    let start = Instant::now();
+    let ping = loop {
+        match ex.next(start + options.ping_wait).await {
+            Some((at, envelope)) if is_ping(&envelope) => break at,
+            Some(_) => {}
+            None => {
+                return match &ex.closed {
+                    Some(how) => skip(format!(
+                        "the session closed before a Ping came to leave unanswered: {how}"
+                    )),
+                    None => skip(format!(
+                        "no Ping came within {:?} to leave unanswered (manager-pings)",
+                        options.ping_wait
+                    )),
+                };
+            }
+        }
+    };
+    let deadline = ping + options.silent_wait;
+    while ex.next(deadline).await.is_some() {}
+    match &ex.closed {
+        Some(how) => Ok(format!(
+            "closed {} ms after the Ping left unanswered: {how}",
+            ping.elapsed().as_millis()
+        )),
+        None => fail(format!(
+            "expected the session closed once the Pong was late; it stayed open {:?} after the \
+             unanswered Ping (raise --silent-wait-ms if the manager's Pong deadline is longer)",
+            options.silent_wait
+        )),
+    }
+}
+
 /// A setting written and read back.
 async fn settings(ex: &mut Exchange) -> Found {
-    probes::closed_before(ex)?;
-    let value = format!("written at {:?}", std::time::SystemTime::now());
+    let value = probe_value(std::time::SystemTime::now());
     let write = Settings {
         setting_name: PROBE_SETTING.into(),
         setting_value: value.clone(),
@@ -267,7 +573,7 @@ async fn settings(ex: &mut Exchange) -> Found {
             if r.is_ok() && read.setting_value == value && read.setting_name == PROBE_SETTING =>
         {
             Ok(format!(
-                "{PROBE_SETTING} read back as written{}",
+                "{PROBE_SETTING} = {value:?} read back as written{}",
                 read.version
                     .map(|v| format!(", version {v}"))
                     .unwrap_or_default()
@@ -284,10 +590,21 @@ async fn settings(ex: &mut Exchange) -> Found {
     }
 }
 
+/// The value the settings check writes, saying when, as plain text.
+fn probe_value(now: std::time::SystemTime) -> String {
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "written at {}.{:03} s since the Unix epoch",
+        since.as_secs(),
+        since.subsec_millis()
+    )
+}
+
 /// Requests in small batches until the manager says `RetryAfter`; then, after the window,
 /// one more that must be served.
 async fn rate_limit(ex: &mut Exchange, options: &ManagerOptions) -> Found {
-    probes::closed_before(ex)?;
     let (mut sent, mut refused) = (0u32, 0u32);
     let mut retry = None;
     while retry.is_none() && sent < options.flood {
@@ -362,7 +679,8 @@ async fn rate_limit(ex: &mut Exchange, options: &ManagerOptions) -> Found {
     ))
 }
 
-/// A frame past any limit on a fresh session, then another fresh session.
+/// A request one byte over the frame limit on a fresh session, while another connection,
+/// opened before it and not yet said hello, waits; that one then says hello.
 async fn oversized(options: &ManagerOptions) -> (Found, Found) {
     let mut ex = match hello(options).await {
         Ok((ex, _)) => ex,
@@ -371,39 +689,102 @@ async fn oversized(options: &ManagerOptions) -> (Found, Found) {
             return (fail(why), skip("the oversized frame could not be sent"));
         }
     };
-    let frame = match ex.conn().wire() {
-        // A length prefix announcing 4 GiB, then a little of it.
-        Wire::Stream { .. } => {
-            let mut bytes = Vec::new();
-            prost::encoding::encode_varint(1 << 32, &mut bytes);
-            bytes.extend_from_slice(&[0; 16]);
-            bytes
-        }
-        // One byte over the default message limit.
-        Wire::Messages { .. } => vec![0; DEFAULT_MAX_FRAME_LEN + 1],
+    let other = match options.endpoint.connect(Format::Binary).await {
+        Ok(transport) => Ok(Exchange::new(
+            Conn::new(transport),
+            Role::Plugin,
+            options.reply_timeout,
+        )),
+        Err(error) => Err(format!("connecting a second time failed: {error}")),
     };
+    let id = ex.id();
+    let envelope = sized_request(id, options.frame_limit + 1);
     let deadline = ex.reply_deadline();
-    let sent = ex
-        .conn()
-        .send_frame(Frame::Binary(Bytes::from(frame)), deadline)
-        .await;
     // A manager may close before it has read the whole frame: that is the point.
-    let _ = sent;
-    while ex.next(deadline).await.is_some() {}
-    let oversized = match &ex.closed {
-        Some(how) => Ok(format!("closed: {how}")),
-        None => fail(format!(
-            "expected the connection closed; it stayed open for {:?} after the frame",
-            ex.reply_timeout
+    let _ = ex.conn().send_raw(&envelope, deadline).await;
+    let mut answer = None;
+    while let Some((_, envelope)) = ex.next(deadline).await {
+        if envelope.id == id && envelope.response.is_some() {
+            answer = Some(describe(&envelope));
+        }
+    }
+    let limit = options.frame_limit;
+    let oversized = match (answer, &ex.closed) {
+        (Some(answer), _) => fail(format!(
+            "expected the connection closed, the frame unread; the manager read the {} bytes \
+             and answered {answer}: it has no limit of {limit} bytes (give --frame-limit if \
+             its limit is higher)",
+            limit + 1
+        )),
+        (None, Some(how)) => Ok(format!("a frame of {} bytes closed it: {how}", limit + 1)),
+        (None, None) => fail(format!(
+            "expected the connection closed; it stayed open for {:?} after a frame of {} bytes",
+            ex.reply_timeout,
+            limit + 1
         )),
     };
     drop(ex);
-    let fresh = match hello(options).await {
-        Ok((ex, detail)) => {
-            ex.close().await;
-            Ok(detail)
-        }
+    let fresh = match other {
+        Ok(other) => served_after(other, options).await,
         Err(error) => fail(error),
     };
     (oversized, fresh)
+}
+
+/// The hello on the connection opened before the oversized frame: any answer shows the
+/// manager still serves it (`DUPLICATE_NAME` too, while it frees the closed session's id).
+async fn served_after(mut ex: Exchange, options: &ManagerOptions) -> Found {
+    let answer = ex
+        .call(plugin_hello(options, &options.code))
+        .await
+        .or_else(|seen| fail(format!("expected its hello answered; {seen}")))?;
+    let response = answer.response.as_ref().expect("a response");
+    let served = match &answer.message {
+        Some(Message::ManagerHello(_)) if response.is_ok() => "admitted with ManagerHello",
+        _ if response.result == ResponseCode::DuplicateName as i32 => {
+            "answered DUPLICATE_NAME (the closed session's id not yet free)"
+        }
+        _ => {
+            return fail(format!(
+                "expected ManagerHello (or DUPLICATE_NAME) for its hello; got {}",
+                describe(&answer)
+            ));
+        }
+    };
+    ex.close().await;
+    Ok(format!(
+        "the connection opened before the oversized frame was {served} after it"
+    ))
+}
+
+/// A `SettingsRequest` envelope of exactly `len` bytes (or the nearest length above that the
+/// varint lengths allow): a request any manager without a frame limit would read and answer.
+fn sized_request(id: u32, len: usize) -> wire::Envelope {
+    let envelope = |name_len: usize| {
+        let request = SettingsRequest {
+            setting_name: "x".repeat(name_len),
+        };
+        wire::Envelope {
+            id,
+            message: Some(prost_types::Any {
+                type_url: MessageType::SettingsRequest.type_url().into(),
+                value: prost::Message::encode_to_vec(&request),
+            }),
+            response: None,
+        }
+    };
+    let mut name_len = len;
+    loop {
+        let candidate = envelope(name_len);
+        let encoded = prost::Message::encoded_len(&candidate);
+        if encoded <= len || name_len == 0 {
+            let short = len.saturating_sub(encoded);
+            if short == 0 {
+                return candidate;
+            }
+            // Growing the name by `short` may lengthen a varint by a byte: over by one at most.
+            return envelope(name_len + short);
+        }
+        name_len -= (encoded - len).min(name_len);
+    }
 }

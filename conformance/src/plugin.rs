@@ -25,7 +25,7 @@ use super::Spec;
 use super::exchange::{Exchange, Role};
 use super::probes;
 use super::wire::{Conn, Incoming, describe, until};
-use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Finding, Found, Report, fail, skip};
+use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Finding, Found, Level, Report, fail, skip};
 
 /// How the kit launches and exercises a plugin.
 #[derive(Clone, Debug)]
@@ -49,8 +49,10 @@ pub struct PluginOptions {
     /// The interval of the `RetryAfter` the kit sends; the plugin's answers must come inside
     /// it, so it is long enough for a loaded machine.
     pub retry_after: Duration,
-    /// How many `UpdateAnalogControl` requests the flood holds (an even number).
+    /// How many `UpdateAnalogControl` requests the flood holds (an even number; `--flood`).
     pub flood: u32,
+    /// Which failures fail the run.
+    pub level: Level,
 }
 
 impl PluginOptions {
@@ -66,37 +68,45 @@ impl PluginOptions {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             retry_after: Duration::from_secs(2),
             flood: 200,
+            level: Level::Profile,
         }
     }
 }
 
-const HELLO: Spec = (
+const HELLO: Spec = Spec::seed(
     "hello",
     "the first frame is a PluginHello request with the token; ManagerHello answers it",
+    "seed 5.1 Hello message, 7.1 (the secret in the `token` environment variable)",
 );
-const HEARTBEAT: Spec = (
+const HEARTBEAT: Spec = Spec::seed(
     "heartbeat",
     "each Ping is answered by a Pong with its id within the reply timeout",
+    "seed 5.7 Heartbeat message",
 );
-const RETRY_AFTER_HOLDS: Spec = (
+const RETRY_AFTER_HOLDS: Spec = Spec::seed(
     "retry-after-holds",
     "after RetryAfter the plugin starts nothing until the interval is over",
+    "seed 5.8 Rate limit exceeded",
 );
-const RETRY_AFTER_ANSWERS: Spec = (
+const RETRY_AFTER_ANSWERS: Spec = Spec::profile(
     "retry-after-answers",
     "inside a RetryAfter window the manager's requests are still answered",
+    "DESIGN.md: RetryAfter scope (answers are never held)",
 );
-const ANALOG_FLOOD: Spec = (
+const ANALOG_FLOOD: Spec = Spec::seed(
     "analog-flood",
     "each UpdateAnalogControl of a flood is answered once, SUCCESS, with its id",
+    "seed ch. 5 (a response has its request's id), 5.11",
 );
-const ANALOG_NET: Spec = (
+const ANALOG_NET: Spec = Spec::profile(
     "analog-net-movement",
     "a flood's deltas are not lost: deltas summing to zero leave the value as it was",
+    "DESIGN.md: analog buffering (the net movement of a dial is never lost)",
 );
-const STAYS_UP: Spec = (
+const STAYS_UP: Spec = Spec::seed(
     "stays-up",
     "the plugin keeps its connection and its process up through the run",
+    "seed ch. 5 (the connection dropped only on a failed hello or a missed Pong)",
 );
 
 /// Every check of this side, in the order they run.
@@ -166,7 +176,7 @@ async fn run(
     child: &mut Child,
     token: &str,
 ) -> Report {
-    let mut report = Report::default();
+    let mut report = Report::new(options.level);
     let mut ex = match connect(options, listener, child, token).await {
         Ok((ex, detail)) => {
             report.push(HELLO, Ok(detail));

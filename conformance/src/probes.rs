@@ -15,22 +15,29 @@ use super::{Finding, Found, Report, Spec, fail};
 pub(super) const UNKNOWN_URL: &str = "type.googleapis.com/logi.plugin.protocol.ConformanceKitProbe";
 
 /// Unknown type URL.
-pub(super) const UNKNOWN_TYPE: Spec = (
+pub(super) const UNKNOWN_TYPE: Spec = Spec::profile(
     "unknown-type",
-    "a request of an unknown type URL is answered NOT_IMPLEMENTED with its id",
+    "a request of an unknown type URL is answered NOT_IMPLEMENTED with its id, the session kept",
+    "DESIGN.md: errors on the wire; docs/protocol.md: Error answers, by cause",
 );
 /// Unreadable body.
-pub(super) const MALFORMED_BODY: Spec = (
+pub(super) const MALFORMED_BODY: Spec = Spec::profile(
     "malformed-body",
-    "a request whose body does not decode is answered INVALID_ARG with its id",
+    "a request whose body does not decode is answered INVALID_ARG with its id, the session kept",
+    "DESIGN.md: errors on the wire; docs/protocol.md: Error answers, by cause",
 );
 /// A response to nothing.
-pub(super) const UNKNOWN_RESPONSE: Spec = (
+pub(super) const UNKNOWN_RESPONSE: Spec = Spec::profile(
     "unknown-response",
     "a response to an id never used is ignored: not answered, not closed",
+    "docs/protocol.md: Messages by direction (a response matching no request is dropped)",
 );
 /// Readable frames.
-pub(super) const FRAMES: Spec = ("frames", "every frame the peer sent is a readable envelope");
+pub(super) const FRAMES: Spec = Spec::seed(
+    "frames",
+    "every frame the peer sent is a readable envelope",
+    "seed ch. 5 (each message packed into an Envelope)",
+);
 
 /// An id the kit never uses for a request of its own.
 const STRAY_ID: u32 = 0x7fff_0001;
@@ -44,12 +51,12 @@ pub(super) async fn error_answers(report: &mut Report, ex: &mut Exchange, malfor
 }
 
 /// A request of a type no implementation knows, to be answered `NOT_IMPLEMENTED`.
-async fn unknown_type(ex: &mut Exchange) -> Found {
+pub(super) async fn unknown_type(ex: &mut Exchange) -> Found {
     error_code(ex, UNKNOWN_URL, &[], ResponseCode::NotImplemented).await
 }
 
 /// A request of a known type whose body does not decode, to be answered `INVALID_ARG`.
-async fn malformed_body(ex: &mut Exchange, message_type: MessageType) -> Found {
+pub(super) async fn malformed_body(ex: &mut Exchange, message_type: MessageType) -> Found {
     // Field 1 announces 5 bytes and 1 follows.
     let body = [0x0a, 0x05, b'a'];
     error_code(ex, message_type.type_url(), &body, ResponseCode::InvalidArg).await
@@ -94,7 +101,7 @@ async fn error_code(
 }
 
 /// A response to an id the kit never used: nothing may answer it, and the connection stays.
-async fn stray_response(ex: &mut Exchange) -> Found {
+pub(super) async fn stray_response(ex: &mut Exchange) -> Found {
     closed_before(ex)?;
     ex.send(&Envelope::response(STRAY_ID, ResponseInfo::ok(), None))
         .await
@@ -124,14 +131,19 @@ pub(super) fn closed_before(ex: &Exchange) -> Result<(), Finding> {
 
 /// Every frame the peer sent was readable.
 pub(super) fn frames(ex: &Exchange) -> Found {
-    match ex.unreadable.first() {
+    readable(&ex.unreadable, ex.answered)
+}
+
+/// Judges the reasons frames could not be read (`unreadable`) of a conversation, in which the
+/// kit answered `answered` requests of the peer.
+pub(super) fn readable(unreadable: &[String], answered: u32) -> Found {
+    match unreadable.first() {
         None => Ok(format!(
-            "{} requests of the peer answered by the kit",
-            ex.answered
+            "{answered} requests of the peer answered by the kit"
         )),
         Some(first) => fail(format!(
             "{} frames could not be read, the first: {first}",
-            ex.unreadable.len()
+            unreadable.len()
         )),
     }
 }

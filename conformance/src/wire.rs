@@ -53,11 +53,6 @@ impl Conn {
         }
     }
 
-    /// How envelopes travel on this connection.
-    pub(super) fn wire(&self) -> Wire {
-        self.transport.wire()
-    }
-
     /// Shuts the connection down, by `deadline` at the latest, and lets it go: on a local
     /// socket the peer sees the end only once the socket is dropped.
     pub(super) async fn close(mut self, deadline: Instant) {

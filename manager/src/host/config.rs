@@ -55,6 +55,10 @@ pub struct HostConfig {
     /// killed and counted as a failed start (a crash, for
     /// [`crash_loop_limit`](Self::crash_loop_limit) and the restart backoff).
     pub hello_timeout: Duration,
+    /// How often the manager sends each session a `Ping` (default 10 s).
+    pub heartbeat_interval: Duration,
+    /// How long a `Pong` may take before the session is closed (default 5 s).
+    pub heartbeat_timeout: Duration,
     /// Where the host's log goes: plugins' log events and the host's own messages.
     pub log: LogSink,
 }
@@ -80,6 +84,8 @@ impl HostConfig {
             limits: Limits::default(),
             stop_grace: Duration::from_secs(2),
             hello_timeout: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(5),
             log: LogSink::stderr(),
         }
     }

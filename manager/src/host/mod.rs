@@ -123,6 +123,8 @@ impl Host {
         let codes = Arc::<Codes>::default();
         let mut session = ManagerConfig::new(codes.clone(), env!("CARGO_PKG_VERSION"));
         session.language_code.clone_from(&config.language);
+        session.heartbeat_interval = config.heartbeat_interval;
+        session.heartbeat_timeout = config.heartbeat_timeout;
         session.accept_clients = true;
         let mut listener =
             ManagerListener::new(session).with_local(LocalListener::bind(&config.endpoint)?);
