@@ -82,14 +82,18 @@ impl Output {
         }
     }
 
-    /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the check's `name`, `what`
-    /// it asks, and its `detail` (for a failure, what was expected and what was seen).
-    pub fn check(&self, label: &str, name: &str, what: &str, detail: &str) {
+    /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the `mode` the check ran in
+    /// (`binary`, `json`), the check's `name`, `what` it asks, and its `detail` (for a failure,
+    /// what was expected and what was seen).
+    pub fn check(&self, label: &str, mode: &str, name: &str, what: &str, detail: &str) {
         if self.json {
             let outcome = label.to_ascii_lowercase();
             return println!(
                 "{}",
-                json!({ "check": name, "outcome": outcome, "what": what, "detail": detail })
+                json!({
+                    "check": name, "mode": mode, "outcome": outcome, "what": what,
+                    "detail": detail
+                })
             );
         }
         let style = match label {
@@ -97,8 +101,8 @@ impl Output {
             "FAIL" => BAD,
             _ => WARN,
         };
-        println!("{style}{label}{style:#}  {name:<20} {what}");
-        println!("{DIM}      {:<20} {detail}{DIM:#}", "");
+        println!("{style}{label}{style:#}  {mode:<6} {name:<20} {what}");
+        println!("{DIM}      {:<27} {detail}{DIM:#}", "");
     }
 
     /// A command's failure.

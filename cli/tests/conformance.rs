@@ -176,13 +176,17 @@ fn our_manager_passes_every_check_over_its_local_socket() {
 }
 
 #[test]
-fn our_manager_passes_every_check_over_websocket() {
+fn our_manager_passes_every_check_over_websocket_in_both_modes() {
     let (host, _data) = external_host(|config| {
         config.websocket = Some("127.0.0.1:0".parse().unwrap());
     });
     let url = format!("ws://{}", host.websocket_addr().unwrap());
     let output = kit(&manager_args(&url, "the external code"), &[]);
-    assert_all_passed(&output, 11);
+    // Both modes by default: binary adds frame-mode, JSON the four rules of the mapping too.
+    assert_all_passed(&output, 16);
+    let lines = lines(&output);
+    let in_mode = |mode: &str| lines.iter().filter(|line| line["mode"] == mode).count();
+    assert_eq!((in_mode("binary"), in_mode("json")), (12, 16));
 }
 
 #[test]

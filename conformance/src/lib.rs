@@ -7,6 +7,9 @@
 //! - [`check_manager`] connects to a running manager and plays a plugin: handshake, a refused
 //!   code, heartbeat direction, error codes, settings, the rate limit, the frame limit.
 //!
+//! Over WebSocket either side runs in one [`Format`], binary or JSON text (the options'
+//! `format`); in JSON the peer's text frames are also judged by the proto3 JSON mapping.
+//!
 //! Both return a [`Report`]: one [`Check`] per behaviour, passed, failed (with what was
 //! expected and what was seen) or skipped (when the options give the kit nothing to provoke the
 //! behaviour with). Checks read the peer's frames themselves (`wire.rs`) rather than through a
@@ -27,10 +30,12 @@ mod exchange;
 mod manager;
 mod plugin;
 mod probes;
+mod text;
 mod wire;
 
 use std::time::Duration;
 
+pub use logi_plugin_core::session::Format;
 pub use manager::{ManagerOptions, check_manager};
 pub use plugin::{PluginOptions, check_plugin};
 

@@ -33,6 +33,9 @@ pub struct ManagerOptions {
     pub flood: u32,
     /// The longest `RetryAfter` window the kit waits out to see requests served again.
     pub longest_retry_wait: Duration,
+    /// What the kit speaks over a `ws://` endpoint: `Binary` protobuf or `Json` text (a local
+    /// socket carries binary only).
+    pub format: Format,
 }
 
 impl ManagerOptions {
@@ -45,6 +48,7 @@ impl ManagerOptions {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             flood: 2000,
             longest_retry_wait: Duration::from_secs(5),
+            format: Format::Binary,
         }
     }
 }
@@ -91,6 +95,20 @@ const PROBE_SETTING: &str = "logi-plugin-conformance.probe";
 
 /// Checks the manager at `options.endpoint`; an error if it cannot be reached at all.
 pub fn check_manager(options: &ManagerOptions) -> Result<Report, ConformanceError> {
+    let refused = match (options.format, &options.endpoint) {
+        (Format::FollowPeer, _) => Some("the kit speaks first: Binary or Json"),
+        (Format::Json, Endpoint::Local(_)) => {
+            Some("JSON text is a WebSocket mode: a local socket carries binary frames only")
+        }
+        _ => None,
+    };
+    if let Some(why) = refused {
+        return Err(ConformanceError::Option {
+            option: "format",
+            value: format!("{:?}", options.format),
+            why,
+        });
+    }
     async_io::block_on(run(options))
 }
 
@@ -99,7 +117,7 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
     // Reaching the manager at all is not a check: without it there is nothing to judge.
     let first = options
         .endpoint
-        .connect(Format::Binary)
+        .connect(options.format)
         .await
         .map_err(|error| ConformanceError::Connect {
             endpoint: options.endpoint.to_string(),
@@ -136,6 +154,9 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
     report.push(SETTINGS, settings(&mut ex).await);
     report.push(RATE_LIMIT, rate_limit(&mut ex, options).await);
     report.push(probes::FRAMES, probes::frames(&ex));
+    if let Some(log) = ex.conn().frame_log() {
+        log.push_checks(&mut report);
+    }
     // The next checks need the plugin id free again.
     ex.close().await;
     let (oversized, fresh) = oversized(options).await;
@@ -187,7 +208,7 @@ async fn hello(options: &ManagerOptions) -> Result<(Exchange, String), String> {
     loop {
         let transport = options
             .endpoint
-            .connect(Format::Binary)
+            .connect(options.format)
             .await
             .map_err(|error| format!("connecting failed: {error}"))?;
         let mut ex = Exchange::new(Conn::new(transport), Role::Plugin, options.reply_timeout);
@@ -379,14 +400,15 @@ async fn oversized(options: &ManagerOptions) -> (Found, Found) {
             bytes.extend_from_slice(&[0; 16]);
             bytes
         }
-        // One byte over the default message limit.
-        Wire::Messages { .. } => vec![0; DEFAULT_MAX_FRAME_LEN + 1],
+        // One byte over the default message limit, in the connection's mode.
+        Wire::Messages { .. } => vec![b' '; DEFAULT_MAX_FRAME_LEN + 1],
+    };
+    let frame = match ex.conn().writes_text() {
+        true => Frame::Text(String::from_utf8(frame).expect("spaces are text")),
+        false => Frame::Binary(Bytes::from(frame)),
     };
     let deadline = ex.reply_deadline();
-    let sent = ex
-        .conn()
-        .send_frame(Frame::Binary(Bytes::from(frame)), deadline)
-        .await;
+    let sent = ex.conn().send_frame(frame, deadline).await;
     // A manager may close before it has read the whole frame: that is the point.
     let _ = sent;
     while ex.next(deadline).await.is_some() {}
