@@ -1,14 +1,16 @@
 //! `logi-plugin conformance`: runs the conformance kit (`logi_plugin_conformance`)
 //! against a plugin program (`--plugin PROGRAM [-- ARGS...]`, the kit plays the manager) or a
-//! running manager (`--manager ENDPOINT`, the kit plays a plugin), prints one line per check,
-//! and fails when any check failed.
+//! running manager (`--manager ENDPOINT`, the kit plays a plugin), once per mode (`--mode`:
+//! binary protobuf, JSON text, or both in turn), prints one line per check and mode, and fails
+//! when any check failed.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use logi_plugin_conformance::{
-    Level, ManagerOptions, Outcome, PluginOptions, Report, check_manager, check_plugin,
+    Check, Format, Level, ManagerOptions, Outcome, PluginOptions, Report, check_manager,
+    check_plugin,
 };
 use logi_plugin_manifest::Manifest;
 use logi_plugin_transports::{Endpoint, TOKEN_ENV};
@@ -71,11 +73,45 @@ pub struct ConformanceArgs {
     /// [default: 8 MiB].
     #[arg(long)]
     frame_limit: Option<usize>,
+    /// The modes to check in: binary protobuf frames, JSON text frames, or both in turn
+    /// [default: both for a ws:// manager; binary for a local socket and for --plugin, whose
+    /// program chooses its mode itself: json gives it a ws:// endpoint and expects JSON text].
+    #[arg(long, value_enum)]
+    mode: Option<Mode>,
 }
 
 fn parse_level(text: &str) -> std::result::Result<Level, String> {
     text.parse()
         .map_err(|error: logi_plugin_conformance::ConformanceError| error.to_string())
+}
+
+/// The `--mode` values.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Binary protobuf frames.
+    Binary,
+    /// JSON text frames (WebSocket only).
+    Json,
+    /// Binary, then JSON.
+    Both,
+}
+
+impl Mode {
+    fn formats(self) -> Vec<Format> {
+        match self {
+            Mode::Binary => vec![Format::Binary],
+            Mode::Json => vec![Format::Json],
+            Mode::Both => vec![Format::Binary, Format::Json],
+        }
+    }
+}
+
+/// How a mode is named in the table.
+fn mode_name(format: Format) -> &'static str {
+    match format {
+        Format::Json => "json",
+        _ => "binary",
+    }
 }
 
 /// Runs the kit; an error if it could not run or a check failed.
@@ -86,7 +122,8 @@ pub fn run(args: &ConformanceArgs, out: Output) -> Result<()> {
         .clone()
         .or_else(|| manifest.as_ref().map(|m| m.plugin_id.clone()));
     let reply_timeout = Duration::from_millis(args.reply_timeout_ms);
-    let report = match (&args.plugin, &args.manager) {
+    let mut reports = Vec::new();
+    match (&args.plugin, &args.manager) {
         (Some(program), _) => {
             let mut options = PluginOptions::new(program);
             options.args.clone_from(&args.args);
@@ -102,7 +139,10 @@ pub fn run(args: &ConformanceArgs, out: Output) -> Result<()> {
             options.reply_timeout = reply_timeout;
             options.level = args.level;
             options.flood = args.flood.unwrap_or(options.flood);
-            check_plugin(&options)?
+            for format in args.mode.unwrap_or(Mode::Binary).formats() {
+                options.format = format;
+                reports.push((format, check_plugin(&options)?));
+            }
         }
         (None, Some(endpoint)) => {
             let plugin_id = plugin_id.ok_or("--manager needs the plugin id: give --plugin-id")?;
@@ -112,18 +152,34 @@ pub fn run(args: &ConformanceArgs, out: Output) -> Result<()> {
                     format!("--manager needs the plugin's code: give --code or set `{TOKEN_ENV}`")
                 })?,
             };
-            let mut options = ManagerOptions::new(Endpoint::parse(endpoint), plugin_id, code);
+            let endpoint = Endpoint::parse(endpoint);
+            let mode = args.mode.unwrap_or(match endpoint {
+                Endpoint::WebSocket(_) => Mode::Both,
+                Endpoint::Local(_) => Mode::Binary,
+            });
+            if let (Endpoint::Local(path), true) = (&endpoint, mode != Mode::Binary) {
+                return Err(format!(
+                    "--mode json needs a ws:// manager: {} is a local socket, which carries \
+                     binary frames only",
+                    path.display()
+                )
+                .into());
+            }
+            let mut options = ManagerOptions::new(endpoint, plugin_id, code);
             options.reply_timeout = reply_timeout;
             options.level = args.level;
             options.flood = args.flood.unwrap_or(options.flood);
             options.ping_wait = Duration::from_millis(args.ping_wait_ms);
             options.silent_wait = Duration::from_millis(args.silent_wait_ms);
             options.frame_limit = args.frame_limit.unwrap_or(options.frame_limit);
-            check_manager(&options)?
+            for format in mode.formats() {
+                options.format = format;
+                reports.push((format, check_manager(&options)?));
+            }
         }
         (None, None) => unreachable!("clap requires --plugin or --manager"),
     };
-    print(&report, out)
+    print(&reports, args.level, out)
 }
 
 fn read_manifest(path: &Path) -> Result<Manifest> {
@@ -133,39 +189,47 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
 }
 
 /// The table, then the verdict: an error naming the failed checks that count at the run's
-/// level.
-fn print(report: &Report, out: Output) -> Result<()> {
-    for check in &report.checks {
-        out.check(
-            check.outcome.label(),
-            check.level.label(),
-            check.name,
-            check.what,
-            &check.detail,
-            check.rule,
-        );
-    }
-    let count = |outcome| {
-        report
-            .checks
+/// level (with their mode when there was more than one run).
+fn print(reports: &[(Format, Report)], level: Level, out: Output) -> Result<()> {
+    let checks = || {
+        reports
             .iter()
-            .filter(|c| c.outcome == outcome)
-            .count()
+            .flat_map(|(format, report)| report.checks.iter().map(move |c| (*format, c)))
     };
+    for (format, check) in checks() {
+        out.check(mode_name(format), check);
+    }
+    let count = |outcome| checks().filter(|(_, c)| c.outcome == outcome).count();
     let (passed, skipped) = (count(Outcome::Passed), count(Outcome::Skipped));
-    let failed: Vec<&str> = report.failed().map(|c| c.name).collect();
-    let level = report.level.label();
+    let named = |failures: &mut dyn Iterator<Item = (Format, &Check)>| -> Vec<String> {
+        failures
+            .map(|(format, c)| match reports.len() {
+                1 => c.name.to_string(),
+                _ => format!("{} ({})", c.name, mode_name(format)),
+            })
+            .collect()
+    };
+    let failed = named(
+        &mut reports
+            .iter()
+            .flat_map(|(format, report)| report.failed().map(move |c| (*format, c))),
+    );
+    let level = level.label();
     if !failed.is_empty() {
         return Err(format!(
             "{} of {} checks failed at --level {level}: {}",
             failed.len(),
-            report.checks.len(),
+            checks().count(),
             failed.join(", ")
         )
         .into());
     }
     // At the seed level, a failed check of this project's decisions is told, not counted.
-    let uncounted: Vec<&str> = report.failures().map(|c| c.name).collect();
+    let uncounted = named(
+        &mut reports
+            .iter()
+            .flat_map(|(format, report)| report.failures().map(move |c| (*format, c))),
+    );
     let also = match uncounted.is_empty() {
         true => String::new(),
         false => format!(

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anstream::{eprintln, println};
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use logi_plugin_conformance::Check;
 use logi_plugin_core::proto::manager::{ContainerState, PluginDetails, PluginLogLine};
 use logi_plugin_core::proto::plugin::log_event::LogLevel;
 use logi_plugin_manager::HostEvent;
@@ -82,25 +83,20 @@ impl Output {
         }
     }
 
-    /// One row of a pass/fail table: `label` (PASS, FAIL, SKIP), the check's `level` (`seed`,
-    /// `profile`), its `name`, `what` it asks, its `detail` (for a failure, what was expected
-    /// and what was seen) and the `rule` it enforces (where that is written).
-    pub fn check(
-        &self,
-        label: &str,
-        level: &str,
-        name: &str,
-        what: &str,
-        detail: &str,
-        rule: &str,
-    ) {
+    /// One row of a pass/fail table: its outcome (PASS, FAIL, SKIP), the `mode` the check ran
+    /// in (`binary`, `json`), the check's level (`seed`, `profile`), its name, what it asks,
+    /// its detail (for a failure, what was expected and what was seen) and the rule it
+    /// enforces (where that is written).
+    pub fn check(&self, mode: &str, check: &Check) {
+        let (label, level) = (check.outcome.label(), check.level.label());
+        let (name, what, detail, rule) = (check.name, check.what, &check.detail, check.rule);
         if self.json {
             let outcome = label.to_ascii_lowercase();
             return println!(
                 "{}",
                 json!({
-                    "check": name, "outcome": outcome, "level": level, "what": what,
-                    "detail": detail, "rule": rule,
+                    "check": name, "mode": mode, "outcome": outcome, "level": level,
+                    "what": what, "detail": detail, "rule": rule,
                 })
             );
         }
@@ -109,8 +105,8 @@ impl Output {
             "FAIL" => BAD,
             _ => WARN,
         };
-        println!("{style}{label}{style:#}  {level:<7} {name:<20} {what}");
-        println!("{DIM}      {:<7} {:<20} {detail} [{rule}]{DIM:#}", "", "");
+        println!("{style}{label}{style:#}  {mode:<6} {level:<7} {name:<20} {what}");
+        println!("{DIM}      {:<35} {detail} [{rule}]{DIM:#}", "");
     }
 
     /// A command's failure.

@@ -188,39 +188,48 @@ fn manager_args<'a>(endpoint: &'a str, code: &'a str) -> Vec<&'a str> {
 
 /// Runs the kit against our manager at `endpoint` at `level`, asserting that every check
 /// passed and that each line says its level.
-fn assert_our_manager_passes(endpoint: &str, level: &str) {
+fn assert_our_manager_passes(endpoint: &str, level: &str, checks: usize) -> Vec<Value> {
     let mut args = manager_args(endpoint, "the external code");
     args.extend(["--level", level]);
     let output = kit(&args, &[]);
-    assert_all_passed(&output, MANAGER_CHECKS);
+    assert_all_passed(&output, checks);
     let report = String::from_utf8_lossy(&output.stdout);
     let lines = lines(&output);
-    for line in &lines[..MANAGER_CHECKS] {
+    let (verdict, rows) = lines.split_last().unwrap();
+    for line in rows {
         assert!(
             line["level"] == "seed" || line["level"] == "profile",
             "{report}"
         );
         assert!(!line["rule"].as_str().unwrap().is_empty(), "{report}");
     }
-    assert_eq!(lines.last().unwrap()["level"], level, "{report}");
+    assert_eq!(verdict["level"], level, "{report}");
+    lines
 }
 
 #[test]
 fn our_manager_passes_every_check_over_its_local_socket() {
     let (host, _data) = external_host(|_| {});
     let socket = host.endpoint().to_str().unwrap().to_string();
-    assert_our_manager_passes(&socket, "profile");
-    assert_our_manager_passes(&socket, "seed");
+    assert_our_manager_passes(&socket, "profile", MANAGER_CHECKS);
+    assert_our_manager_passes(&socket, "seed", MANAGER_CHECKS);
 }
 
 #[test]
-fn our_manager_passes_every_check_over_websocket() {
+fn our_manager_passes_every_check_over_websocket_in_both_modes() {
     let (host, _data) = external_host(|config| {
         config.websocket = Some("127.0.0.1:0".parse().unwrap());
     });
     let url = format!("ws://{}", host.websocket_addr().unwrap());
-    assert_our_manager_passes(&url, "profile");
-    assert_our_manager_passes(&url, "seed");
+    for level in ["profile", "seed"] {
+        // Both modes by default: binary adds frame-mode, JSON the four rules of the mapping too.
+        let lines = assert_our_manager_passes(&url, level, MANAGER_CHECKS + 5);
+        let in_mode = |mode: &str| lines.iter().filter(|line| line["mode"] == mode).count();
+        assert_eq!(
+            (in_mode("binary"), in_mode("json")),
+            (MANAGER_CHECKS + 1, MANAGER_CHECKS + 5)
+        );
+    }
 }
 
 /// `--manager` arguments for the kit's fake manager, with waits matching its heartbeat.

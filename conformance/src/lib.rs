@@ -9,6 +9,9 @@
 //!   direction, error codes answered with the session kept, settings, the rate limit, the
 //!   session kept through the run, the frame limit.
 //!
+//! Over WebSocket either side runs in one [`Format`], binary or JSON text (the options'
+//! `format`); in JSON the peer's text frames are also judged by the proto3 JSON mapping.
+//!
 //! Both return a [`Report`]: one [`Check`] per behaviour, passed, failed (with what was
 //! expected and what was seen) or skipped (when the options give the kit nothing to provoke the
 //! behaviour with). Each check has a [`Level`]: it enforces the seed's rule, or a decision of
@@ -32,10 +35,12 @@ mod exchange;
 mod manager;
 mod plugin;
 mod probes;
+mod text;
 mod wire;
 
 use std::time::Duration;
 
+pub use logi_plugin_core::session::Format;
 pub use manager::{ManagerOptions, check_manager};
 pub use plugin::{PluginOptions, check_plugin};
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use logi_plugin_core::codec::frame::DEFAULT_MAX_FRAME_LEN;
 use logi_plugin_core::proto::plugin as wire;
 use logi_plugin_core::proto::plugin::{Ping, PluginHello, Settings, SettingsRequest};
-use logi_plugin_core::session::{Format, PROTOCOL_VERSION};
+use logi_plugin_core::session::{Format, Frame, PROTOCOL_VERSION};
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode};
 use logi_plugin_transports::Endpoint;
 
@@ -44,6 +44,9 @@ pub struct ManagerOptions {
     pub frame_limit: usize,
     /// Which failures fail the run.
     pub level: Level,
+    /// What the kit speaks over a `ws://` endpoint: `Binary` protobuf or `Json` text (a local
+    /// socket carries binary only).
+    pub format: Format,
 }
 
 impl ManagerOptions {
@@ -60,6 +63,7 @@ impl ManagerOptions {
             silent_wait: Duration::from_secs(30),
             frame_limit: DEFAULT_MAX_FRAME_LEN,
             level: Level::Profile,
+            format: Format::Binary,
         }
     }
 }
@@ -165,6 +169,20 @@ macro_rules! on_live {
 }
 /// Checks the manager at `options.endpoint`; an error if it cannot be reached at all.
 pub fn check_manager(options: &ManagerOptions) -> Result<Report, ConformanceError> {
+    let refused = match (options.format, &options.endpoint) {
+        (Format::FollowPeer, _) => Some("the kit speaks first: Binary or Json"),
+        (Format::Json, Endpoint::Local(_)) => {
+            Some("JSON text is a WebSocket mode: a local socket carries binary frames only")
+        }
+        _ => None,
+    };
+    if let Some(why) = refused {
+        return Err(ConformanceError::Option {
+            option: "format",
+            value: format!("{:?}", options.format),
+            why,
+        });
+    }
     async_io::block_on(run(options))
 }
 
@@ -173,7 +191,7 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
     // Reaching the manager at all is not a check: without it there is nothing to judge.
     let first = options
         .endpoint
-        .connect(Format::Binary)
+        .connect(options.format)
         .await
         .map_err(|error| ConformanceError::Connect {
             endpoint: options.endpoint.to_string(),
@@ -240,6 +258,12 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
     report.push(RATE_LIMIT, found);
     session.after(RATE_LIMIT, options).await;
     report.push(probes::FRAMES, session.frames());
+    // Over WebSocket: each frame in the connection's mode, and JSON text by the mapping.
+    if let Ok(ex) = &mut session.ex
+        && let Some(log) = ex.conn().frame_log()
+    {
+        log.push_checks(&mut report);
+    }
     report.push(SESSION_KEPT, session.kept());
     let found = on_live!(session, ex => silent_plugin(ex, options));
     report.push(SILENT_PLUGIN, found);
@@ -399,7 +423,7 @@ async fn hello(options: &ManagerOptions) -> Result<(Exchange, String), String> {
     loop {
         let transport = options
             .endpoint
-            .connect(Format::Binary)
+            .connect(options.format)
             .await
             .map_err(|error| format!("connecting failed: {error}"))?;
         let mut ex = Exchange::new(Conn::new(transport), Role::Plugin, options.reply_timeout);
@@ -689,7 +713,7 @@ async fn oversized(options: &ManagerOptions) -> (Found, Found) {
             return (fail(why), skip("the oversized frame could not be sent"));
         }
     };
-    let other = match options.endpoint.connect(Format::Binary).await {
+    let other = match options.endpoint.connect(options.format).await {
         Ok(transport) => Ok(Exchange::new(
             Conn::new(transport),
             Role::Plugin,
@@ -698,17 +722,26 @@ async fn oversized(options: &ManagerOptions) -> (Found, Found) {
         Err(error) => Err(format!("connecting a second time failed: {error}")),
     };
     let id = ex.id();
-    let envelope = sized_request(id, options.frame_limit + 1);
     let deadline = ex.reply_deadline();
+    let limit = options.frame_limit;
+    let sent = match ex.conn().writes_text() {
+        true => {
+            let text = sized_text_request(id, limit + 1);
+            ex.conn().send_frame(Frame::Text(text), deadline).await
+        }
+        false => {
+            let envelope = sized_request(id, limit + 1);
+            ex.conn().send_raw(&envelope, deadline).await
+        }
+    };
     // A manager may close before it has read the whole frame: that is the point.
-    let _ = ex.conn().send_raw(&envelope, deadline).await;
+    let _ = sent;
     let mut answer = None;
     while let Some((_, envelope)) = ex.next(deadline).await {
         if envelope.id == id && envelope.response.is_some() {
             answer = Some(describe(&envelope));
         }
     }
-    let limit = options.frame_limit;
     let oversized = match (answer, &ex.closed) {
         (Some(answer), _) => fail(format!(
             "expected the connection closed, the frame unread; the manager read the {} bytes \
@@ -759,6 +792,22 @@ async fn served_after(mut ex: Exchange, options: &ManagerOptions) -> Found {
 
 /// A `SettingsRequest` envelope of exactly `len` bytes (or the nearest length above that the
 /// varint lengths allow): a request any manager without a frame limit would read and answer.
+/// A `SettingsRequest` in JSON text of `len` bytes or one more (its name pads it).
+fn sized_text_request(id: u32, len: usize) -> String {
+    let text = |name_len: usize| {
+        let request = SettingsRequest {
+            setting_name: "x".repeat(name_len),
+        };
+        logi_plugin_core::codec::json::encode(&Envelope {
+            id,
+            message: Some(request.into()),
+            response: None,
+        })
+    };
+    let base = text(1).len();
+    text(1 + len.saturating_sub(base))
+}
+
 fn sized_request(id: u32, len: usize) -> wire::Envelope {
     let envelope = |name_len: usize| {
         let request = SettingsRequest {

@@ -5,7 +5,8 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,10 +17,11 @@ use logi_plugin_core::proto::plugin::{
     AnalogControlStatus, GetAnalogControlValue, ManagerHello, Ping, RetryAfter, SavedData,
     TriggerAction, UpdateAnalogControl,
 };
-use logi_plugin_core::session::PROTOCOL_VERSION;
+use logi_plugin_core::session::{Format, PROTOCOL_VERSION};
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 use logi_plugin_transports::local::LocalListener;
-use logi_plugin_transports::{ENDPOINT_ENV, TOKEN_ENV};
+use logi_plugin_transports::ws::{WsListener, WsOptions};
+use logi_plugin_transports::{BoxTransport, ENDPOINT_ENV, TOKEN_ENV};
 
 use super::Spec;
 use super::exchange::{Exchange, Role};
@@ -53,6 +55,11 @@ pub struct PluginOptions {
     pub flood: u32,
     /// Which failures fail the run.
     pub level: Level,
+    /// The mode the plugin is expected to speak. `Binary`: it is given a private local socket,
+    /// as the host launches plugins. `Json`: it is given a `ws://` endpoint on loopback and must
+    /// speak JSON text there, as a plugin does whose SDK is set to (seed 7.1.2
+    /// `set_use_text_format`, the Rust SDK's `ClientConfig::use_text_format`).
+    pub format: Format,
 }
 
 impl PluginOptions {
@@ -69,6 +76,7 @@ impl PluginOptions {
             retry_after: Duration::from_secs(2),
             flood: 200,
             level: Level::Profile,
+            format: Format::Binary,
         }
     }
 }
@@ -137,16 +145,12 @@ pub fn check_plugin(options: &PluginOptions) -> Result<Report, ConformanceError>
         path: std::env::temp_dir().display().to_string(),
         reason: error.to_string(),
     })?;
-    let socket = dir.path().join("manager.sock");
-    let listener = LocalListener::bind(&socket).map_err(|error| ConformanceError::Listen {
-        path: socket.display().to_string(),
-        reason: error.to_string(),
-    })?;
+    let (listener, endpoint) = Listener::open(options.format, dir.path())?;
     let token = super::fresh_token();
     let child = Command::new(&options.program)
         .args(&options.args)
         .env(TOKEN_ENV, &token)
-        .env(ENDPOINT_ENV, &socket)
+        .env(ENDPOINT_ENV, &endpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
@@ -158,6 +162,61 @@ pub fn check_plugin(options: &PluginOptions) -> Result<Report, ConformanceError>
     let report = async_io::block_on(run(options, &listener, &mut child.0, &token));
     drop(child);
     Ok(report)
+}
+
+/// Where the kit waits for the plugin to connect.
+enum Listener {
+    /// A private local socket: binary frames.
+    Local(LocalListener),
+    /// A loopback WebSocket port: the plugin's first frame sets the mode.
+    WebSocket(WsListener),
+}
+
+impl Listener {
+    /// Listens as `format` asks, a local socket in `dir` or a WebSocket port; with the endpoint
+    /// the plugin is given.
+    fn open(format: Format, dir: &Path) -> Result<(Listener, String), ConformanceError> {
+        let refused = |path: String, reason: String| ConformanceError::Listen { path, reason };
+        match format {
+            Format::Binary => {
+                let socket = dir.join("manager.sock");
+                let listener = LocalListener::bind(&socket)
+                    .map_err(|error| refused(socket.display().to_string(), error.to_string()))?;
+                Ok((Listener::Local(listener), socket.display().to_string()))
+            }
+            Format::Json => {
+                let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+                let listener = WsListener::bind(addr, WsOptions::default())
+                    .map_err(|error| refused(addr.to_string(), error.to_string()))?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|error| refused(addr.to_string(), error.to_string()))?;
+                Ok((Listener::WebSocket(listener), format!("ws://{bound}")))
+            }
+            Format::FollowPeer => Err(ConformanceError::Option {
+                option: "format",
+                value: format!("{format:?}"),
+                why: "the plugin's mode is expected, not followed: Binary or Json",
+            }),
+        }
+    }
+
+    /// The plugin's connection.
+    async fn accept(&self) -> Result<BoxTransport, String> {
+        match self {
+            Listener::Local(listener) => match listener.accept().await {
+                Ok(transport) => Ok(Box::new(transport)),
+                Err(error) => Err(error.to_string()),
+            },
+            Listener::WebSocket(listener) => {
+                let incoming = listener.accept().await.map_err(|e| e.to_string())?;
+                match incoming.upgrade().await {
+                    Ok(transport) => Ok(Box::new(transport)),
+                    Err(error) => Err(format!("its WebSocket upgrade failed: {error}")),
+                }
+            }
+        }
+    }
 }
 
 /// A child process that is killed and reaped when dropped.
@@ -172,7 +231,7 @@ impl Drop for Reaped {
 
 async fn run(
     options: &PluginOptions,
-    listener: &LocalListener,
+    listener: &Listener,
     child: &mut Child,
     token: &str,
 ) -> Report {
@@ -202,6 +261,9 @@ async fn run(
     report.push(ANALOG_FLOOD, flood);
     report.push(ANALOG_NET, net);
     report.push(probes::FRAMES, probes::frames(&ex));
+    if let Some(log) = ex.conn().frame_log() {
+        log.push_checks(&mut report);
+    }
     report.push(STAYS_UP, stays_up(&ex, child));
     report
 }
@@ -209,7 +271,7 @@ async fn run(
 /// Waits for the program to connect and say hello, and answers it.
 async fn connect(
     options: &PluginOptions,
-    listener: &LocalListener,
+    listener: &Listener,
     child: &mut Child,
     token: &str,
 ) -> Result<(Exchange, String), Finding> {
@@ -239,7 +301,10 @@ async fn connect(
         Some(Ok(Err(error))) => return fail(format!("accepting its connection failed: {error}")),
         Some(Ok(Ok(transport))) => transport,
     };
-    let mut conn = Conn::new(Box::new(transport));
+    let mut conn = Conn::new(transport);
+    if let (Format::Json, Some(log)) = (options.format, conn.frame_log()) {
+        log.expect(Format::Json);
+    }
     let hello = match conn.next(deadline).await {
         None => {
             return fail(format!(

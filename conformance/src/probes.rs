@@ -5,9 +5,11 @@
 use std::time::{Duration, Instant};
 
 use logi_plugin_core::proto::plugin as wire;
+use logi_plugin_core::session::Frame;
 use logi_plugin_core::{Envelope, MessageType, ResponseCode, ResponseInfo};
 
 use super::exchange::Exchange;
+use super::text;
 use super::wire::{code_name, describe};
 use super::{Finding, Found, Report, Spec, fail};
 
@@ -52,35 +54,48 @@ pub(super) async fn error_answers(report: &mut Report, ex: &mut Exchange, malfor
 
 /// A request of a type no implementation knows, to be answered `NOT_IMPLEMENTED`.
 pub(super) async fn unknown_type(ex: &mut Exchange) -> Found {
-    error_code(ex, UNKNOWN_URL, &[], ResponseCode::NotImplemented).await
+    error_code(ex, UNKNOWN_URL, (&[], ""), ResponseCode::NotImplemented).await
 }
 
 /// A request of a known type whose body does not decode, to be answered `INVALID_ARG`.
 pub(super) async fn malformed_body(ex: &mut Exchange, message_type: MessageType) -> Found {
     // Field 1 announces 5 bytes and 1 follows.
     let body = [0x0a, 0x05, b'a'];
-    error_code(ex, message_type.type_url(), &body, ResponseCode::InvalidArg).await
+    // In JSON, field 1 (a string in every message probed) holds an object.
+    let type_url = message_type.type_url();
+    let full_name = type_url.rsplit('/').next().unwrap_or_default();
+    let name = text::field_json_name(full_name, 1).unwrap_or("conformanceKitProbe");
+    let fields = format!(r#","{name}":{{"conformanceKit":"not a string"}}"#);
+    error_code(ex, type_url, (&body, &fields), ResponseCode::InvalidArg).await
 }
 
-/// A request of `type_url` with `body`, to be answered with `expected`.
+/// A request of `type_url` with a body, to be answered with `expected`. The body is given in
+/// both modes: protobuf bytes, and the JSON members that follow `"@type"` (each with a leading
+/// comma).
 async fn error_code(
     ex: &mut Exchange,
     type_url: &str,
-    body: &[u8],
+    (body, json_fields): (&[u8], &str),
     expected: ResponseCode,
 ) -> Found {
     closed_before(ex)?;
     let id = ex.id();
-    let envelope = wire::Envelope {
-        id,
-        message: Some(prost_types::Any {
-            type_url: type_url.into(),
-            value: body.to_vec(),
-        }),
-        response: None,
-    };
     let deadline = ex.reply_deadline();
-    let sent = ex.conn().send_raw(&envelope, deadline).await;
+    let sent = if ex.conn().writes_text() {
+        let url = serde_json::Value::from(type_url);
+        let text = format!(r#"{{"id":{id},"message":{{"@type":{url}{json_fields}}}}}"#);
+        ex.conn().send_frame(Frame::Text(text), deadline).await
+    } else {
+        let envelope = wire::Envelope {
+            id,
+            message: Some(prost_types::Any {
+                type_url: type_url.into(),
+                value: body.to_vec(),
+            }),
+            response: None,
+        };
+        ex.conn().send_raw(&envelope, deadline).await
+    };
     ex.note_send(sent).or_else(fail)?;
     let (_, answer) = ex.response(id, deadline).await.or_else(|seen| {
         fail(format!(

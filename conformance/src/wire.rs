@@ -3,6 +3,8 @@
 //! exactly as the peer sent them, each with the instant it arrived. No session stands between
 //! the kit and the peer, so a check sees what a foreign implementation really did: a `Pong`
 //! that never came, a status sent inside a `RetryAfter` window, a wrong error code.
+//! On a WebSocket the kit writes in the connection's mode (binary, or JSON text) and notes the
+//! mode of each frame the peer sends and, in JSON, the shape of its text (`text.rs`).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -12,10 +14,12 @@ use futures_lite::future;
 use logi_plugin_core::codec::frame::FrameDecoder;
 use logi_plugin_core::codec::{binary, json};
 use logi_plugin_core::proto::plugin as wire;
-use logi_plugin_core::session::{Frame, Wire};
+use logi_plugin_core::session::{Format, Frame, Wire};
 use logi_plugin_core::{Envelope, ResponseCode, ResponseInfo};
 use logi_plugin_transports::{BoxTransport, Received};
 use prost::Message as _;
+
+use super::text::FrameLog;
 
 /// What arrived from the peer.
 #[derive(Clone, Debug)]
@@ -36,21 +40,43 @@ pub(super) struct Conn {
     frames: Option<FrameDecoder>,
     arrived: VecDeque<(Instant, Incoming)>,
     closed: bool,
+    /// On a message transport (WebSocket): each frame's mode and each text frame's shape.
+    log: Option<FrameLog>,
+    /// The format the kit writes in: the transport's, or on `FollowPeer` the peer's first
+    /// frame's (binary until one came).
+    writes: Format,
 }
 
 impl Conn {
     /// Reads and writes `transport`.
     pub(super) fn new(transport: BoxTransport) -> Conn {
-        let frames = match transport.wire() {
-            Wire::Stream { max_frame_len } => Some(FrameDecoder::new(max_frame_len)),
-            Wire::Messages { .. } => None,
+        let (frames, log, writes) = match transport.wire() {
+            Wire::Stream { max_frame_len } => {
+                (Some(FrameDecoder::new(max_frame_len)), None, Format::Binary)
+            }
+            Wire::Messages {
+                format: Format::Json,
+            } => (None, Some(FrameLog::new(Format::Json)), Format::Json),
+            Wire::Messages { .. } => (None, Some(FrameLog::new(Format::Binary)), Format::Binary),
         };
         Conn {
             transport,
             frames,
             arrived: VecDeque::new(),
             closed: false,
+            log,
+            writes,
         }
+    }
+
+    /// What the peer's frames were, on a message transport (WebSocket).
+    pub(super) fn frame_log(&mut self) -> Option<&mut FrameLog> {
+        self.log.as_mut()
+    }
+
+    /// Whether the kit writes JSON text on this connection.
+    pub(super) fn writes_text(&self) -> bool {
+        self.writes == Format::Json
     }
 
     /// Shuts the connection down, by `deadline` at the latest, and lets it go: on a local
@@ -74,12 +100,16 @@ impl Conn {
             .await
     }
 
-    /// Sends a typed envelope by `deadline`.
+    /// Sends a typed envelope by `deadline`, in the connection's format.
     pub(super) async fn send(
         &mut self,
         envelope: &Envelope,
         deadline: Instant,
     ) -> Result<(), String> {
+        if self.writes_text() {
+            let text = json::encode(envelope);
+            return self.send_frame(Frame::Text(text), deadline).await;
+        }
         self.send_raw(&envelope.to_proto(), deadline).await
     }
 
@@ -125,6 +155,22 @@ impl Conn {
 
     /// Decodes what a read brought.
     fn take(&mut self, now: Instant, read: Read) {
+        if let (Read::Frame(frame), Some(log)) = (&read, &mut self.log) {
+            let follows = self.transport.wire()
+                == (Wire::Messages {
+                    format: Format::FollowPeer,
+                });
+            if log.frames() == 0 && follows {
+                self.writes = match frame {
+                    Frame::Text(_) => Format::Json,
+                    Frame::Binary(_) => Format::Binary,
+                };
+            }
+            match frame {
+                Frame::Text(text) => log.text(text),
+                Frame::Binary(bytes) => log.binary(bytes.len()),
+            }
+        }
         match read {
             Read::End(how) => {
                 self.closed = true;
