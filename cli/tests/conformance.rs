@@ -316,6 +316,29 @@ fn the_rate_limit_hint_names_an_option_that_exists() {
 }
 
 #[test]
+fn a_refused_hello_over_websocket_still_lists_the_mode_and_json_checks_as_skipped() {
+    let (host, _data) = external_host(|config| {
+        config.websocket = Some("127.0.0.1:0".parse().unwrap());
+    });
+    let url = format!("ws://{}", host.websocket_addr().unwrap());
+    let mut args = manager_args(&url, "not the code");
+    args.extend(["--mode", "json"]);
+    let output = kit(&args, &[]);
+    let lines = lines(&output);
+    let report = String::from_utf8_lossy(&output.stdout);
+    let skipped = checks(&lines, "skip");
+    for name in [
+        "frame-mode",
+        "json-names",
+        "json-enums",
+        "json-any",
+        "json-defaults",
+    ] {
+        assert!(skipped.contains(name), "{name} is not listed: {report}");
+    }
+}
+
+#[test]
 fn a_code_the_manager_does_not_admit_fails_the_hello_and_skips_what_needs_a_session() {
     let (host, _data) = external_host(|_| {});
     let socket = host.endpoint().to_str().unwrap().to_string();

@@ -15,6 +15,7 @@ use logi_plugin_transports::Endpoint;
 use super::Spec;
 use super::exchange::{Exchange, Role};
 use super::probes;
+use super::text;
 use super::wire::{Conn, code_name, describe};
 use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Finding, Found, Level, Report, fail, skip};
 
@@ -207,8 +208,12 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
         }
         Err(error) => {
             report.push(HELLO, fail(error));
+            let why = "no session: the hello check did not pass";
             for &spec in SESSION_CHECKS {
-                report.push(spec, skip("no session: the hello check did not pass"));
+                report.push(spec, skip(why));
+            }
+            if let Endpoint::WebSocket(_) = options.endpoint {
+                text::skip_checks(&mut report, options.format, why);
             }
             return Ok(report);
         }
@@ -233,6 +238,10 @@ async fn run(options: &ManagerOptions) -> Result<Report, ConformanceError> {
                     }
                 };
                 report.push(spec, found);
+            }
+            // What came before the close is still judged.
+            if let Some(log) = ex.conn().frame_log() {
+                log.push_checks(&mut report);
             }
             return Ok(report);
         }

@@ -51,6 +51,17 @@ pub(super) const JSON_DEFAULTS: Spec = Spec::profile(
     "docs/protocol.md: JSON output (the JSON mapping's default printer: defaults omitted)",
 );
 
+/// The checks [`FrameLog::push_checks`] pushes for a connection in `format`, each skipped for
+/// `why`: a run that had no session to judge still lists them.
+pub(super) fn skip_checks(report: &mut Report, format: Format, why: &str) {
+    report.push(FRAME_MODE, skip(why));
+    if format == Format::Json {
+        for (_, spec) in Rule::ALL {
+            report.push(spec, skip(why));
+        }
+    }
+}
+
 /// A rule of the proto3 JSON mapping a text frame can break.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Rule {
@@ -149,6 +160,9 @@ impl FrameLog {
 
     /// The mode check, then (in JSON mode) one check per rule of the mapping.
     pub(super) fn push_checks(&self, report: &mut Report) {
+        if self.text + self.binary == 0 {
+            return skip_checks(report, self.expected, "the peer sent no frame to judge");
+        }
         report.push(FRAME_MODE, self.mode());
         if self.expected != Format::Json {
             return;
@@ -164,7 +178,6 @@ impl FrameLog {
             _ => ("binary", self.text),
         };
         match &self.first_wrong {
-            None if self.text + self.binary == 0 => skip("the peer sent no frame to judge"),
             None => Ok(format!(
                 "{} frames, every one {mode}",
                 self.text + self.binary
