@@ -3,71 +3,28 @@
 //! or a `ws://` endpoint, and checks what the protocol asks of a manager, from a refused code to
 //! the frame limit, on several connections in turn.
 
+mod connect;
+mod frame_limit;
+mod heartbeat;
+mod options;
+
 use std::time::{Duration, Instant};
 
-use logi_plugin_core::codec::frame::DEFAULT_MAX_FRAME_LEN;
-use logi_plugin_core::proto::plugin as wire;
-use logi_plugin_core::proto::plugin::{Ping, PluginHello, Settings, SettingsRequest};
-use logi_plugin_core::session::{Format, Frame, PROTOCOL_VERSION};
-use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode};
+use logi_plugin_core::proto::plugin::{Settings, SettingsRequest};
+use logi_plugin_core::session::Format;
+use logi_plugin_core::{Message, MessageType, ResponseCode};
 use logi_plugin_transports::Endpoint;
 
+use self::connect::{hello, plugin_hello};
+use self::frame_limit::oversized;
+use self::heartbeat::{Pings, manager_pings, plugin_ping, silent_plugin};
+pub use self::options::ManagerOptions;
 use super::Spec;
 use super::exchange::{Exchange, Role};
 use super::probes;
 use super::text;
 use super::wire::{Conn, code_name, describe};
-use super::{ConformanceError, DEFAULT_REPLY_TIMEOUT, Finding, Found, Level, Report, fail, skip};
-
-/// How the kit reaches a manager and who it says it is.
-#[derive(Clone, Debug)]
-pub struct ManagerOptions {
-    /// Where the manager listens.
-    pub endpoint: Endpoint,
-    /// A plugin id the manager admits.
-    pub plugin_id: String,
-    /// That plugin's code.
-    pub code: String,
-    /// How long the manager has to answer a request.
-    pub reply_timeout: Duration,
-    /// The most requests sent to reach the rate limit (`--flood`).
-    pub flood: u32,
-    /// The longest `RetryAfter` window the kit waits out to see requests served again.
-    pub longest_retry_wait: Duration,
-    /// How long the kit waits for the manager's first `Ping` after the hello, and for the next
-    /// after that (`--ping-wait-ms`): at least the manager's heartbeat interval.
-    pub ping_wait: Duration,
-    /// How long a manager has, after a `Ping` the kit leaves unanswered, to close the session
-    /// (`--silent-wait-ms`): at least the manager's `Pong` deadline.
-    pub silent_wait: Duration,
-    /// The manager's frame limit in bytes (`--frame-limit`): the oversized frame is one byte
-    /// longer.
-    pub frame_limit: usize,
-    /// Which failures fail the run.
-    pub level: Level,
-    /// What the kit speaks over a `ws://` endpoint: `Binary` protobuf or `Json` text (a local
-    /// socket carries binary only).
-    pub format: Format,
-}
-
-impl ManagerOptions {
-    /// The defaults for a manager at `endpoint` admitting `plugin_id` with `code`.
-    pub fn new(endpoint: Endpoint, plugin_id: impl Into<String>, code: impl Into<String>) -> Self {
-        ManagerOptions {
-            endpoint,
-            plugin_id: plugin_id.into(),
-            code: code.into(),
-            reply_timeout: DEFAULT_REPLY_TIMEOUT,
-            flood: 2000,
-            longest_retry_wait: Duration::from_secs(5),
-            ping_wait: Duration::from_secs(30),
-            silent_wait: Duration::from_secs(30),
-            frame_limit: DEFAULT_MAX_FRAME_LEN,
-            level: Level::Profile,
-            format: Format::Binary,
-        }
-    }
-}
+use super::{ConformanceError, Finding, Found, Report, fail, skip};
 
 /// Where this project writes down the error answers it asks for.
 const ERROR_ANSWERS: &str = "docs/protocol.md: Error answers, by cause";
@@ -150,10 +107,6 @@ const SESSION_CHECKS: &[Spec] = &[
 /// How many requests the rate-limit check sends before reading their answers: few, so that the
 /// kit, like a plugin, stops soon after the `RetryAfter`.
 const BATCH: u32 = 16;
-
-/// How long a fresh connection retries a hello refused `DUPLICATE_NAME` while the manager is
-/// still closing the kit's previous session.
-const DUPLICATE_RETRY: Duration = Duration::from_secs(3);
 
 /// The setting the kit writes and reads back.
 const PROBE_SETTING: &str = "logi-plugin-conformance.probe";
@@ -415,173 +368,6 @@ async fn bad_code(
     (refused, answered)
 }
 
-/// A hello with the plugin's id and code, answered `ManagerHello`.
-fn plugin_hello(options: &ManagerOptions, code: &str) -> PluginHello {
-    PluginHello {
-        plugin_id: options.plugin_id.clone(),
-        plugin_code: code.into(),
-        plugin_version: env!("CARGO_PKG_VERSION").into(),
-        protocol_version: PROTOCOL_VERSION,
-    }
-}
-
-/// Connects and says hello as the plugin, retrying while the manager still holds the kit's
-/// previous session (`DUPLICATE_NAME`).
-async fn hello(options: &ManagerOptions) -> Result<(Exchange, String), String> {
-    let give_up = Instant::now() + DUPLICATE_RETRY;
-    loop {
-        let transport = options
-            .endpoint
-            .connect(options.format)
-            .await
-            .map_err(|error| format!("connecting failed: {error}"))?;
-        let mut ex = Exchange::new(Conn::new(transport), Role::Plugin, options.reply_timeout);
-        let answer = ex.call(plugin_hello(options, &options.code)).await?;
-        let response = answer.response.as_ref().expect("a response");
-        if response.result == ResponseCode::DuplicateName as i32 && Instant::now() < give_up {
-            async_io::Timer::after(Duration::from_millis(100)).await;
-            continue;
-        }
-        return match (&answer.message, response.is_ok()) {
-            (Some(Message::ManagerHello(hello)), true)
-                if hello.protocol_version == PROTOCOL_VERSION =>
-            {
-                Ok((
-                    ex,
-                    format!(
-                        "manager {} speaks protocol {}",
-                        hello.manager_version, hello.protocol_version
-                    ),
-                ))
-            }
-            (Some(Message::ManagerHello(hello)), true) => Err(format!(
-                "ManagerHello names protocol_version {}, expected {PROTOCOL_VERSION}",
-                hello.protocol_version
-            )),
-            _ => Err(format!(
-                "expected SUCCESS with ManagerHello; got {} ({:?})",
-                describe(&answer),
-                response.what
-            )),
-        };
-    }
-}
-
-/// What the first watch of a session found of the manager's heartbeat.
-enum Pings {
-    /// The check's finding.
-    Judged(Found),
-    /// The manager closed the session before any `Ping`, the kit having said nothing since the
-    /// hello: with how, and when.
-    ClosedAfterHello(String),
-}
-
-/// Watches a fresh session, saying nothing, for the manager's first `Ping` and then its next:
-/// both within `ping_wait` of the one before, each answered by the kit's `Pong`, the session
-/// open throughout.
-async fn manager_pings(ex: &mut Exchange, options: &ManagerOptions) -> Pings {
-    let start = Instant::now();
-    let wait = options.ping_wait;
-    let ms = |at: Instant| at.duration_since(start).as_millis();
-    let mut pings: Vec<Instant> = Vec::new();
-    while pings.len() < 2 {
-        let deadline = pings.last().copied().unwrap_or(start) + wait;
-        match ex.next(deadline).await {
-            Some((at, envelope)) => {
-                if is_ping(&envelope) {
-                    pings.push(at);
-                }
-            }
-            None => break,
-        }
-    }
-    let hint = "raise --ping-wait-ms if the manager's interval is longer";
-    match (pings.as_slice(), &ex.closed) {
-        ([], Some(how)) => {
-            Pings::ClosedAfterHello(format!("{} ms after the hello ({how})", ms(Instant::now())))
-        }
-        ([], None) => Pings::Judged(fail(format!(
-            "expected a Ping within {wait:?} after the hello; none came ({hint})"
-        ))),
-        ([first, ..], Some(how)) => Pings::Judged(fail(format!(
-            "a Ping came {} ms after the hello and the kit answered it with a Pong, yet the \
-             session closed {} ms after the hello: {how}",
-            ms(*first),
-            ms(Instant::now())
-        ))),
-        ([first], None) => Pings::Judged(Ok(format!(
-            "a Ping {} ms after the hello, answered; the session open {wait:?} later, with no \
-             second Ping yet",
-            ms(*first)
-        ))),
-        ([first, second, ..], None) => Pings::Judged(Ok(format!(
-            "Pings {} ms and {} ms after the hello, each answered by a Pong, the session kept",
-            ms(*first),
-            ms(*second)
-        ))),
-    }
-}
-
-/// Whether `envelope` is a `Ping` request of the manager's.
-fn is_ping(envelope: &Envelope) -> bool {
-    envelope.response.is_none() && matches!(envelope.message, Some(Message::Ping(_)))
-}
-
-/// A `Ping` from the plugin side: the wrong direction.
-async fn plugin_ping(ex: &mut Exchange) -> Found {
-    let answer = ex.call(Ping {}).await.or_else(fail)?;
-    let response = answer.response.as_ref().expect("a response");
-    if response.result != ResponseCode::InvalidVerb as i32 {
-        return fail(format!(
-            "expected INVALID_VERB for a Ping from the plugin; got {}",
-            describe(&answer)
-        ));
-    }
-    ex.settle(Duration::from_millis(100), Duration::from_millis(500))
-        .await;
-    probes::closed_before(ex)?;
-    Ok(format!(
-        "INVALID_VERB, session kept; the manager's own Pings so far: {}, each answered",
-        ex.pings
-    ))
-}
-
-/// The kit stops answering `Ping`: the manager must close the session once the `Pong` is late.
-async fn silent_plugin(ex: &mut Exchange, options: &ManagerOptions) -> Found {
-    ex.silent = true;
-    let start = Instant::now();
-    let ping = loop {
-        match ex.next(start + options.ping_wait).await {
-            Some((at, envelope)) if is_ping(&envelope) => break at,
-            Some(_) => {}
-            None => {
-                return match &ex.closed {
-                    Some(how) => skip(format!(
-                        "the session closed before a Ping came to leave unanswered: {how}"
-                    )),
-                    None => skip(format!(
-                        "no Ping came within {:?} to leave unanswered (manager-pings)",
-                        options.ping_wait
-                    )),
-                };
-            }
-        }
-    };
-    let deadline = ping + options.silent_wait;
-    while ex.next(deadline).await.is_some() {}
-    match &ex.closed {
-        Some(how) => Ok(format!(
-            "closed {} ms after the Ping left unanswered: {how}",
-            ping.elapsed().as_millis()
-        )),
-        None => fail(format!(
-            "expected the session closed once the Pong was late; it stayed open {:?} after the \
-             unanswered Ping (raise --silent-wait-ms if the manager's Pong deadline is longer)",
-            options.silent_wait
-        )),
-    }
-}
-
 /// A setting written and read back.
 async fn settings(ex: &mut Exchange) -> Found {
     let value = probe_value(std::time::SystemTime::now());
@@ -710,139 +496,4 @@ async fn rate_limit(ex: &mut Exchange, options: &ManagerOptions) -> Found {
          again after the window ({})",
         code_name(response)
     ))
-}
-
-/// A request one byte over the frame limit on a fresh session, while another connection,
-/// opened before it and not yet said hello, waits; that one then says hello.
-async fn oversized(options: &ManagerOptions) -> (Found, Found) {
-    let mut ex = match hello(options).await {
-        Ok((ex, _)) => ex,
-        Err(error) => {
-            let why = format!("the hello on a new connection failed: {error}");
-            return (fail(why), skip("the oversized frame could not be sent"));
-        }
-    };
-    let other = match options.endpoint.connect(options.format).await {
-        Ok(transport) => Ok(Exchange::new(
-            Conn::new(transport),
-            Role::Plugin,
-            options.reply_timeout,
-        )),
-        Err(error) => Err(format!("connecting a second time failed: {error}")),
-    };
-    let id = ex.id();
-    let deadline = ex.reply_deadline();
-    let limit = options.frame_limit;
-    let sent = match ex.conn().writes_text() {
-        true => {
-            let text = sized_text_request(id, limit + 1);
-            ex.conn().send_frame(Frame::Text(text), deadline).await
-        }
-        false => {
-            let envelope = sized_request(id, limit + 1);
-            ex.conn().send_raw(&envelope, deadline).await
-        }
-    };
-    // A manager may close before it has read the whole frame: that is the point.
-    let _ = sent;
-    let mut answer = None;
-    while let Some((_, envelope)) = ex.next(deadline).await {
-        if envelope.id == id && envelope.response.is_some() {
-            answer = Some(describe(&envelope));
-        }
-    }
-    let oversized = match (answer, &ex.closed) {
-        (Some(answer), _) => fail(format!(
-            "expected the connection closed, the frame unread; the manager read the {} bytes \
-             and answered {answer}: it has no limit of {limit} bytes (give --frame-limit if \
-             its limit is higher)",
-            limit + 1
-        )),
-        (None, Some(how)) => Ok(format!("a frame of {} bytes closed it: {how}", limit + 1)),
-        (None, None) => fail(format!(
-            "expected the connection closed; it stayed open for {:?} after a frame of {} bytes",
-            ex.reply_timeout,
-            limit + 1
-        )),
-    };
-    drop(ex);
-    let fresh = match other {
-        Ok(other) => served_after(other, options).await,
-        Err(error) => fail(error),
-    };
-    (oversized, fresh)
-}
-
-/// The hello on the connection opened before the oversized frame: any answer shows the
-/// manager still serves it (`DUPLICATE_NAME` too, while it frees the closed session's id).
-async fn served_after(mut ex: Exchange, options: &ManagerOptions) -> Found {
-    let answer = ex
-        .call(plugin_hello(options, &options.code))
-        .await
-        .or_else(|seen| fail(format!("expected its hello answered; {seen}")))?;
-    let response = answer.response.as_ref().expect("a response");
-    let served = match &answer.message {
-        Some(Message::ManagerHello(_)) if response.is_ok() => "admitted with ManagerHello",
-        _ if response.result == ResponseCode::DuplicateName as i32 => {
-            "answered DUPLICATE_NAME (the closed session's id not yet free)"
-        }
-        _ => {
-            return fail(format!(
-                "expected ManagerHello (or DUPLICATE_NAME) for its hello; got {}",
-                describe(&answer)
-            ));
-        }
-    };
-    ex.close().await;
-    Ok(format!(
-        "the connection opened before the oversized frame was {served} after it"
-    ))
-}
-
-/// A `SettingsRequest` envelope of exactly `len` bytes (or the nearest length above that the
-/// varint lengths allow): a request any manager without a frame limit would read and answer.
-/// A `SettingsRequest` in JSON text of `len` bytes or one more (its name pads it).
-fn sized_text_request(id: u32, len: usize) -> String {
-    let text = |name_len: usize| {
-        let request = SettingsRequest {
-            setting_name: "x".repeat(name_len),
-        };
-        logi_plugin_core::codec::json::encode(&Envelope {
-            id,
-            message: Some(request.into()),
-            response: None,
-        })
-    };
-    let base = text(1).len();
-    text(1 + len.saturating_sub(base))
-}
-
-fn sized_request(id: u32, len: usize) -> wire::Envelope {
-    let envelope = |name_len: usize| {
-        let request = SettingsRequest {
-            setting_name: "x".repeat(name_len),
-        };
-        wire::Envelope {
-            id,
-            message: Some(prost_types::Any {
-                type_url: MessageType::SettingsRequest.type_url().into(),
-                value: prost::Message::encode_to_vec(&request),
-            }),
-            response: None,
-        }
-    };
-    let mut name_len = len;
-    loop {
-        let candidate = envelope(name_len);
-        let encoded = prost::Message::encoded_len(&candidate);
-        if encoded <= len || name_len == 0 {
-            let short = len.saturating_sub(encoded);
-            if short == 0 {
-                return candidate;
-            }
-            // Growing the name by `short` may lengthen a varint by a byte: over by one at most.
-            return envelope(name_len + short);
-        }
-        name_len -= (encoded - len).min(name_len);
-    }
 }
