@@ -99,7 +99,7 @@ const RETRY_AFTER_HOLDS: Spec = Spec::seed(
 const RETRY_AFTER_ANSWERS: Spec = Spec::profile(
     "retry-after-answers",
     "inside a RetryAfter window the manager's requests are still answered",
-    "DESIGN.md: RetryAfter scope (answers are never held)",
+    "docs/protocol.md: 5.8 RetryAfter scope (answers are never held)",
 );
 const ANALOG_FLOOD: Spec = Spec::seed(
     "analog-flood",
@@ -109,7 +109,7 @@ const ANALOG_FLOOD: Spec = Spec::seed(
 const ANALOG_NET: Spec = Spec::profile(
     "analog-net-movement",
     "a flood's deltas are not lost: deltas summing to zero leave the value as it was",
-    "DESIGN.md: analog buffering (the net movement of a dial is never lost)",
+    "docs/protocol.md: 7.1.12 enable_control_buffering (the net movement is never lost)",
 );
 const STAYS_UP: Spec = Spec::seed(
     "stays-up",

@@ -20,13 +20,13 @@ pub(super) const UNKNOWN_URL: &str = "type.googleapis.com/logi.plugin.protocol.C
 pub(super) const UNKNOWN_TYPE: Spec = Spec::profile(
     "unknown-type",
     "a request of an unknown type URL is answered NOT_IMPLEMENTED with its id, the session kept",
-    "DESIGN.md: errors on the wire; docs/protocol.md: Error answers, by cause",
+    "docs/protocol.md: Error answers, by cause",
 );
 /// Unreadable body.
 pub(super) const MALFORMED_BODY: Spec = Spec::profile(
     "malformed-body",
     "a request whose body does not decode is answered INVALID_ARG with its id, the session kept",
-    "DESIGN.md: errors on the wire; docs/protocol.md: Error answers, by cause",
+    "docs/protocol.md: Error answers, by cause",
 );
 /// A response to nothing.
 pub(super) const UNKNOWN_RESPONSE: Spec = Spec::profile(

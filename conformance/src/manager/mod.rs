@@ -29,8 +29,7 @@ use super::{ConformanceError, Finding, Found, Report, fail, skip};
 /// Where this project writes down the error answers it asks for.
 const ERROR_ANSWERS: &str = "docs/protocol.md: Error answers, by cause";
 /// Where this project writes down its frame limit.
-const FRAME_LIMIT: &str =
-    "DESIGN.md: stream framing; docs/protocol.md: Error answers, by cause (a frame over the limit)";
+const FRAME_LIMIT: &str = "docs/protocol.md: Error answers, by cause (a frame over the limit)";
 
 const BAD_CODE: Spec = Spec::seed(
     "bad-code",
@@ -65,7 +64,7 @@ const SETTINGS: Spec = Spec::seed(
 const RATE_LIMIT: Spec = Spec::profile(
     "rate-limit",
     "over the limit: NOT_READY answers and a RetryAfter, nothing dropped or closed; served after",
-    "DESIGN.md: rate limit; docs/protocol.md: Error answers, by cause",
+    "docs/protocol.md: Error answers, by cause (a request over the rate limit)",
 );
 const SESSION_KEPT: Spec = Spec::seed(
     "session-kept",
