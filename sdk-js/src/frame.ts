@@ -39,16 +39,19 @@ function pushVarint(value: number, out: number[]): void {
   out.push(value);
 }
 
+/** Throws a `RangeError` naming both lengths when an envelope of `len` bytes is over the limit. */
+export function checkFrameLen(len: number, maxFrameLen: number): void {
+  if (len > maxFrameLen) {
+    throw new RangeError(`envelope of ${len} bytes exceeds the frame limit of ${maxFrameLen} bytes`);
+  }
+}
+
 /**
  * One frame: the varint length of `body`, then `body`. Throws a `RangeError` naming both
  * lengths when `body` is over `maxFrameLen`, since the peer would refuse it.
  */
 export function encodeFrame(body: Uint8Array, maxFrameLen = DEFAULT_MAX_FRAME_LEN): Uint8Array {
-  if (body.length > maxFrameLen) {
-    throw new RangeError(
-      `envelope of ${body.length} bytes exceeds the frame limit of ${maxFrameLen} bytes`,
-    );
-  }
+  checkFrameLen(body.length, maxFrameLen);
   const prefix: number[] = [];
   pushVarint(body.length, prefix);
   const frame = new Uint8Array(prefix.length + body.length);
