@@ -37,6 +37,36 @@ async function connected(
   return client;
 }
 
+/** Runs `body` with a client past the hello on a fresh fake manager's local socket, then closes both. */
+async function withClient(body: (manager: FakeManager, client: Client) => Promise<void>): Promise<void> {
+  const manager = await FakeManager.local();
+  try {
+    const client = await connected(manager);
+    try {
+      await body(manager, client);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await manager.close();
+  }
+}
+
+/** Runs `body` with the environment variable `name` set to `value` (unset for `undefined`), then restores it. */
+async function withEnv(name: string, value: string | undefined, body: () => Promise<void>): Promise<void> {
+  const saved = process.env[name];
+  const set = (to: string | undefined) => {
+    if (to === undefined) delete process.env[name];
+    else process.env[name] = to;
+  };
+  set(value);
+  try {
+    await body();
+  } finally {
+    set(saved);
+  }
+}
+
 /** Sends `Ping` as request `id` and checks that the answer is `Pong` with `SUCCESS`. */
 async function pingIsAnswered(manager: FakeManager, id: number, text = false): Promise<void> {
   manager.send(makeEnvelope(id, makeMessage("Ping")), text);
@@ -55,59 +85,51 @@ function isError(answer: Incoming, id: number, code: ResponseInfo_Code): void {
 
 test("the hello carries the plugin's id, the code from `token`, its version and protocol 1", async () => {
   const manager = await FakeManager.local();
-  const saved = process.env["token"];
-  process.env["token"] = "from-the-host";
   try {
-    const client = new Client({ pluginId: "com.example.js", pluginVersion: "2.0.0", endpoint: manager.endpoint });
-    let greeted = "";
-    client.onHello = (hello) => (greeted = hello.managerVersion);
-    const init = client.init();
-    const hello = await manager.nextEnvelope();
-    const body = hello.message as PluginHello;
-    assert.equal(hello.id, 1);
-    assert.equal(hello.response, undefined);
-    assert.deepEqual(
-      [body.$typeName, body.pluginId, body.pluginCode, body.pluginVersion, body.protocolVersion],
-      ["logi.plugin.protocol.PluginHello", "com.example.js", "from-the-host", "2.0.0", 1],
-    );
-    manager.send(makeEnvelope(1, makeMessage("ManagerHello", { managerVersion: "9.9.9", languageCode: "fr-FR" }), { result: ResponseInfo_Code.SUCCESS }));
-    assert.equal((await init).managerVersion, "9.9.9");
-    assert.equal(greeted, "9.9.9");
-    assert.equal(client.languageCode, "fr-FR");
-    assert.ok(client.isConnected);
-    client.close();
+    await withEnv("token", "from-the-host", async () => {
+      const client = new Client({ pluginId: "com.example.js", pluginVersion: "2.0.0", endpoint: manager.endpoint });
+      let greeted = "";
+      client.onHello = (hello) => (greeted = hello.managerVersion);
+      const init = client.init();
+      const hello = await manager.nextEnvelope();
+      const body = hello.message as PluginHello;
+      assert.equal(hello.id, 1);
+      assert.equal(hello.response, undefined);
+      assert.deepEqual(
+        [body.$typeName, body.pluginId, body.pluginCode, body.pluginVersion, body.protocolVersion],
+        ["logi.plugin.protocol.PluginHello", "com.example.js", "from-the-host", "2.0.0", 1],
+      );
+      manager.send(makeEnvelope(1, makeMessage("ManagerHello", { managerVersion: "9.9.9", languageCode: "fr-FR" }), { result: ResponseInfo_Code.SUCCESS }));
+      assert.equal((await init).managerVersion, "9.9.9");
+      assert.equal(greeted, "9.9.9");
+      assert.equal(client.languageCode, "fr-FR");
+      assert.ok(client.isConnected);
+      client.close();
+    });
   } finally {
-    if (saved === undefined) delete process.env["token"];
-    else process.env["token"] = saved;
     await manager.close();
   }
 });
 
 test("the endpoint comes from LOGI_PLUGIN_ENDPOINT when none is given", async () => {
   const manager = await FakeManager.local();
-  const saved = process.env["LOGI_PLUGIN_ENDPOINT"];
-  process.env["LOGI_PLUGIN_ENDPOINT"] = manager.endpoint;
   try {
-    const client = new Client(PLUGIN);
-    void client.init().catch(() => {});
-    assert.equal((await manager.nextEnvelope()).message?.$typeName, "logi.plugin.protocol.PluginHello");
-    client.close();
+    await withEnv("LOGI_PLUGIN_ENDPOINT", manager.endpoint, async () => {
+      const client = new Client(PLUGIN);
+      void client.init().catch(() => {});
+      assert.equal((await manager.nextEnvelope()).message?.$typeName, "logi.plugin.protocol.PluginHello");
+      client.close();
+    });
   } finally {
-    if (saved === undefined) delete process.env["LOGI_PLUGIN_ENDPOINT"];
-    else process.env["LOGI_PLUGIN_ENDPOINT"] = saved;
     await manager.close();
   }
 });
 
 test("without a code or `token` init fails naming the variable", async () => {
-  const saved = process.env["token"];
-  delete process.env["token"];
-  try {
+  await withEnv("token", undefined, async () => {
     const client = new Client({ pluginId: "p", pluginVersion: "1" });
     await assert.rejects(client.init(), /`token` environment variable/);
-  } finally {
-    if (saved !== undefined) process.env["token"] = saved;
-  }
+  });
 });
 
 test("a refused hello fails init with the manager's code and reason, and closes", async () => {
@@ -130,33 +152,21 @@ test("an endpoint nobody listens on fails init naming it", async () => {
 });
 
 test("a Ping is answered with Pong and SUCCESS under its id", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager) => {
     await pingIsAnswered(manager, 7);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a request the plugin has no callback for is answered NOT_IMPLEMENTED", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     manager.send(makeEnvelope(3, makeMessage("GetUserInfoList")));
     isError(await manager.nextEnvelope(), 3, ResponseInfo_Code.NOT_IMPLEMENTED);
     assert.equal(client.stats.errorAnswers, 1);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a TriggerAction reaches onTriggerAction and sendResponseMessage answers it once", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     client.onTriggerAction = (message: TriggerAction, id: number) => {
       client.sendResponseMessage("ActionCellStatus", id, {
         actionInstanceId: message.actionInstanceId,
@@ -171,16 +181,11 @@ test("a TriggerAction reaches onTriggerAction and sendResponseMessage answers it
     assert.equal(answer.id, 4);
     assert.equal(answer.response?.result, ResponseInfo_Code.SUCCESS);
     assert.deepEqual([status.$typeName, status.actionInstanceId, status.text], ["logi.plugin.protocol.ActionCellStatus", "i1", "pressed"]);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a callback's returned message is the SUCCESS answer, also when it resolves later", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     client.onReleaseAction = () => makeMessage("ActionCellStatus", { text: "now" });
     client.onUpdateAnalogControl = async (update) =>
       makeMessage("AnalogControlStatus", { currentValue: update.updateType.case === "delta" ? update.updateType.value : 0 });
@@ -190,16 +195,11 @@ test("a callback's returned message is the SUCCESS answer, also when it resolves
     const answer = await manager.nextEnvelope();
     assert.equal(answer.id, 6);
     assert.equal((answer.message as unknown as { currentValue: number }).currentValue, 2);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a callback that throws gets its request answered EXCEPTION and the plugin goes on", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     const errors: string[] = [];
     client.onError = (error) => errors.push(error.message);
     client.onTriggerAction = () => {
@@ -215,16 +215,11 @@ test("a callback that throws gets its request answered EXCEPTION and the plugin 
     await pingIsAnswered(manager, 10);
     assert.deepEqual(errors, ["boom", "later boom"]);
     assert.equal(client.stats.callbackErrors, 2);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a request of an unknown type is answered NOT_IMPLEMENTED naming the URL", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager) => {
     const unknown = makeEnvelope(11, undefined);
     unknown.message = { $typeName: "google.protobuf.Any", typeUrl: "type.googleapis.com/logi.plugin.protocol.Future", value: new Uint8Array() };
     manager.send(unknown);
@@ -232,58 +227,39 @@ test("a request of an unknown type is answered NOT_IMPLEMENTED naming the URL", 
     isError(answer, 11, ResponseInfo_Code.NOT_IMPLEMENTED);
     assert.match(answer.response?.what ?? "", /logi\.plugin\.protocol\.Future/);
     await pingIsAnswered(manager, 12);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a request whose body does not decode is answered INVALID_ARG", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     client.onTriggerAction = () => assert.fail("an unreadable request reached the callback");
     const bad = makeEnvelope(13, undefined);
     bad.message = { $typeName: "google.protobuf.Any", typeUrl: "type.googleapis.com/logi.plugin.protocol.TriggerAction", value: Uint8Array.of(0x0a, 0x09) };
     manager.send(bad);
     isError(await manager.nextEnvelope(), 13, ResponseInfo_Code.INVALID_ARG);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a frame that is no envelope is answered INVALID_ARG with id 0, counted, and the plugin goes on", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     manager.sendRaw(Uint8Array.of(0xff, 0xff, 0xff));
     isError(await manager.nextEnvelope(), 0, ResponseInfo_Code.INVALID_ARG);
     assert.equal(client.stats.unreadable, 1);
     await pingIsAnswered(manager, 14);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("a frame announcing more than 8 MiB closes the connection without reading it", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     const closed = new Promise<string>((resolve) => (client.onClose = resolve));
     manager.sendRaw(Uint8Array.of(0x81, 0x80, 0x80, 0x04), false);
     assert.match(await closed, /announces 8388609 bytes, over the limit of 8388608 bytes/);
     assert.equal(client.isConnected, false);
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("sendMessage sends a request whose answer reaches onSettings and onResponse; a stray answer is dropped", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     const settings: [string, number][] = [];
     const responses: number[] = [];
     client.onSettings = (message: Settings, id: number) => settings.push([message.settingValue, id]);
@@ -298,16 +274,11 @@ test("sendMessage sends a request whose answer reaches onSettings and onResponse
     assert.deepEqual(settings, [["dark", 2]]);
     assert.deepEqual(responses, [2]);
     assert.equal(client.stats.dropped, 1);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("sendMessage with id 0 sends a notification, and refuses an id in use", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     client.sendMessage("ActionCellStatus", 0, { actionId: "a", text: "on" });
     const status = await manager.nextEnvelope();
     assert.deepEqual([status.id, status.response, status.message?.$typeName], [0, undefined, "logi.plugin.protocol.ActionCellStatus"]);
@@ -315,16 +286,11 @@ test("sendMessage with id 0 sends a notification, and refuses an id in use", asy
     assert.throws(() => client.sendMessage("SettingsRequest", 40, {}), /request id 40 is already in use/);
     assert.throws(() => client.sendMessage("SettingsRequest", -1, {}), /message id -1 is not a whole number/);
     assert.throws(() => client.sendMessage("NoSuchType", 0, {}), /"NoSuchType" is not in proto/);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("notifications reach onSavedData and onRetryAfter and are never answered", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     const seen: string[] = [];
     client.onSavedData = (data) => seen.push(`saved ${data.settings.length}`);
     client.onRetryAfter = (retry) => seen.push(`retry ${retry.interval}`);
@@ -332,16 +298,11 @@ test("notifications reach onSavedData and onRetryAfter and are never answered", 
     manager.send(makeEnvelope(0, makeMessage("RetryAfter", { interval: 250 })));
     await pingIsAnswered(manager, 16);
     assert.deepEqual(seen, ["saved 1", "retry 250"]);
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 test("an error answer carries the code by name or number and its text", async () => {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
+  await withClient(async (manager, client) => {
     let n = 0;
     client.onTriggerAction = (_message, id) =>
       client.sendResponseMessage(null, id, null, n++ === 0 ? { code: "NOT_FOUND", what: "no such thing" } : new Error("broke"));
@@ -353,10 +314,7 @@ test("an error answer carries the code by name or number and its text", async ()
     const second = await manager.nextEnvelope();
     isError(second, 18, ResponseInfo_Code.FAULTED);
     assert.equal(second.response?.what, "broke");
-    client.close();
-  } finally {
-    await manager.close();
-  }
+  });
 });
 
 for (const text of [false, true]) {

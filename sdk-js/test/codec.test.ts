@@ -69,6 +69,15 @@ function reencode(incoming: ReturnType<typeof decodeBinary>): Uint8Array {
   );
 }
 
+/** Checks that `decode` throws a MessageError for envelope `id`, answered with `code`. */
+function throwsMessageError(decode: () => unknown, id: number, code: ResponseInfo_Code): void {
+  assert.throws(decode, (error: MessageError) => {
+    assert.ok(error instanceof MessageError, `${error}`);
+    assert.deepEqual([error.id, error.isResponse, ResponseInfo_Code[error.code]], [id, false, ResponseInfo_Code[code]]);
+    return true;
+  });
+}
+
 for (const vector of vectors.envelopes) {
   test(`envelope ${vector.name}: binary decodes and encodes back to the same bytes`, () => {
     assert.equal(hex(reencode(decodeBinary(bytes(vector.binary_hex)))), vector.binary_hex);
@@ -117,15 +126,8 @@ test("an unknown type URL in a binary request keeps its id and is answered NOT_I
     id: 7,
     message: { typeUrl: "type.googleapis.com/logi.plugin.protocol.NoSuch", value: Uint8Array.of(8, 1) },
   });
-  assert.throws(
-    () => decodeBinary(encodeBinary(envelope)),
-    (error: MessageError) =>
-      error instanceof MessageError &&
-      error.id === 7 &&
-      !error.isResponse &&
-      error.code === ResponseInfo_Code.NOT_IMPLEMENTED &&
-      error.message.includes("logi.plugin.protocol.NoSuch"),
-  );
+  throwsMessageError(() => decodeBinary(encodeBinary(envelope)), 7, ResponseInfo_Code.NOT_IMPLEMENTED);
+  assert.throws(() => decodeBinary(encodeBinary(envelope)), /logi\.plugin\.protocol\.NoSuch/);
 });
 
 test("a malformed body in a binary request keeps its id and is answered INVALID_ARG", () => {
@@ -133,29 +135,22 @@ test("a malformed body in a binary request keeps its id and is answered INVALID_
     id: 9,
     message: { typeUrl: "type.googleapis.com/logi.plugin.protocol.TriggerAction", value: Uint8Array.of(0x0a, 0x05) },
   });
-  assert.throws(
-    () => decodeBinary(encodeBinary(envelope)),
-    (error: MessageError) =>
-      error instanceof MessageError && error.id === 9 && error.code === ResponseInfo_Code.INVALID_ARG,
-  );
+  throwsMessageError(() => decodeBinary(encodeBinary(envelope)), 9, ResponseInfo_Code.INVALID_ARG);
 });
 
 test("an unknown JSON @type keeps its id and is answered NOT_IMPLEMENTED", () => {
-  assert.throws(
+  throwsMessageError(
     () => decodeJson('{"id":4,"message":{"@type":"type.googleapis.com/x.Nope","a":1}}'),
-    (error: MessageError) =>
-      error instanceof MessageError && error.id === 4 && error.code === ResponseInfo_Code.NOT_IMPLEMENTED,
+    4,
+    ResponseInfo_Code.NOT_IMPLEMENTED,
   );
 });
 
 test("a JSON body with a wrong field keeps its id and is answered INVALID_ARG", () => {
-  assert.throws(
-    () =>
-      decodeJson(
-        '{"id":5,"message":{"@type":"type.googleapis.com/logi.plugin.protocol.TriggerAction","bogus":1}}',
-      ),
-    (error: MessageError) =>
-      error instanceof MessageError && error.id === 5 && error.code === ResponseInfo_Code.INVALID_ARG,
+  throwsMessageError(
+    () => decodeJson('{"id":5,"message":{"@type":"type.googleapis.com/logi.plugin.protocol.TriggerAction","bogus":1}}'),
+    5,
+    ResponseInfo_Code.INVALID_ARG,
   );
 });
 
