@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_lite::{StreamExt as _, future};
 use logi_plugin_client::{LibraryEvent, PluginManagerClient};
@@ -145,10 +145,10 @@ pub fn run(args: &DevArgs, out: Output) -> Result<()> {
     let client = remote::connect(&args.manager)?;
     let program = smol::block_on(project.build(args.release))?;
     answer(client.link_plugin(&project.package, program.as_deref()))?;
-    out.report(
+    let linked = Owed::new(
         json!({ "ok": true, "linked": plugin_id, "folder": project.package,
                 "program": program }),
-        &format!(
+        format!(
             "linked {plugin_id} from {}; watching {} (Ctrl-C unlinks it)",
             project.package.display(),
             project.root.display()
@@ -163,7 +163,14 @@ pub fn run(args: &DevArgs, out: Output) -> Result<()> {
     let stop = async {
         signals.next().await;
     };
-    let outcome = smol::block_on(watch(&project, args.release, &client, &printed, out, stop));
+    let watching = Watching {
+        project: &project,
+        release: args.release,
+        client: &client,
+        printed,
+        out,
+    };
+    let outcome = smol::block_on(watching.run(linked, stop));
     // Unlinked whatever ended the loop, unless the manager is gone.
     let unlinked = answer(client.remove_plugin(&plugin_id));
     client.disconnect();
@@ -176,82 +183,126 @@ pub fn run(args: &DevArgs, out: Output) -> Result<()> {
     Ok(())
 }
 
-/// Streams the plugin's log and rebuilds on changes, until `stop` resolves.
-async fn watch(
-    project: &Project,
+/// How long a linked plugin has to say hello before `dev` says it has not.
+const HELLO_WAIT: Duration = Duration::from_secs(10);
+
+/// A report owed once the plugin linked has said hello: "linked", or "rebuilt and reloaded".
+/// What is pressed right after it is answered by the new version.
+struct Owed {
+    json: Value,
+    text: String,
+    by: Instant,
+}
+
+impl Owed {
+    fn new(json: Value, text: String) -> Owed {
+        let by = Instant::now() + HELLO_WAIT;
+        Owed { json, text, by }
+    }
+}
+
+/// The development loop's state.
+struct Watching<'a> {
+    project: &'a Project,
     release: bool,
-    client: &PluginManagerClient,
-    printed: &HashSet<u32>,
+    client: &'a PluginManagerClient,
+    /// The log lines already printed (a line may come in the answer and as a notification).
+    printed: HashSet<u32>,
     out: Output,
-    stop: impl Future<Output = ()>,
-) -> Result<()> {
-    let plugin_id = project.manifest()?.plugin_id;
-    let mut watch = Watch::new(Snapshot::of(&project.root));
-    let mut stop = std::pin::pin!(stop);
-    loop {
-        enum Next {
-            Stop,
-            Event(Option<Box<LibraryEvent>>),
-            Tick,
-        }
-        let next = future::or(
-            async {
-                (&mut stop).await;
-                Next::Stop
-            },
-            future::or(
-                async { Next::Event(client.next_event().await.map(Box::new)) },
+}
+
+impl Watching<'_> {
+    /// Streams the plugin's log and rebuilds on changes, until `stop` resolves; `owed` is
+    /// printed once the plugin says hello.
+    async fn run(&self, owed: Owed, stop: impl Future<Output = ()>) -> Result<()> {
+        let plugin_id = self.project.manifest()?.plugin_id;
+        let mut owed = Some(owed);
+        let mut watch = Watch::new(Snapshot::of(&self.project.root));
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            enum Next {
+                Stop,
+                Event(Option<Box<LibraryEvent>>),
+                Tick,
+            }
+            let next = future::or(
                 async {
-                    async_io::Timer::after(POLL).await;
-                    Next::Tick
+                    (&mut stop).await;
+                    Next::Stop
                 },
-            ),
-        )
-        .await;
-        match next {
-            Next::Stop => return Ok(()),
-            Next::Event(event) => match event.map(|event| *event) {
-                Some(LibraryEvent::PluginLog(line)) => {
-                    if line.plugin_id == plugin_id && !printed.contains(&line.seq) {
-                        out.log_line(&line);
+                future::or(
+                    async { Next::Event(self.client.next_event().await.map(Box::new)) },
+                    async {
+                        async_io::Timer::after(POLL).await;
+                        Next::Tick
+                    },
+                ),
+            )
+            .await;
+            match next {
+                Next::Stop => return Ok(()),
+                Next::Event(event) => match event.map(|event| *event) {
+                    Some(LibraryEvent::PluginLog(line)) => {
+                        if line.plugin_id == plugin_id && !self.printed.contains(&line.seq) {
+                            self.out.log_line(&line);
+                        }
                     }
-                }
-                Some(LibraryEvent::Disconnected(_) | LibraryEvent::Stopped(_)) | None => {
-                    let what = "the plugin manager closed the connection; the link is kept, \
-                                and `logi-plugin dev` again takes it up";
-                    return Err(what.into());
-                }
-                Some(_) => {}
-            },
-            Next::Tick => {
-                if watch.poll(Instant::now(), Snapshot::of(&project.root)) {
-                    rebuild(project, release, client, out).await;
+                    Some(LibraryEvent::PluginAvailable(details))
+                        if details.plugin_id == plugin_id && details.connected =>
+                    {
+                        if let Some(owed) = owed.take() {
+                            self.out.report(owed.json, &owed.text);
+                        }
+                    }
+                    Some(LibraryEvent::Disconnected(_) | LibraryEvent::Stopped(_)) | None => {
+                        let what = "the plugin manager closed the connection; the link is \
+                                    kept, and `logi-plugin dev` again takes it up";
+                        return Err(what.into());
+                    }
+                    Some(_) => {}
+                },
+                Next::Tick => {
+                    if owed.as_ref().is_some_and(|owed| Instant::now() >= owed.by) {
+                        owed = None;
+                        let why = format!(
+                            "{plugin_id} has not said hello within {HELLO_WAIT:?}: its log \
+                             above says why"
+                        );
+                        self.out.problem(json!({ "ok": false, "error": why }), &why);
+                    }
+                    if watch.poll(Instant::now(), Snapshot::of(&self.project.root)) {
+                        owed = self.rebuild().await.or(owed);
+                    }
                 }
             }
         }
     }
-}
 
-/// Builds again and links again; a failure leaves the last good version running.
-async fn rebuild(project: &Project, release: bool, client: &PluginManagerClient, out: Output) {
-    out.note("changed: building");
-    match relink(project, release, client).await {
-        Ok(()) => out.report(
-            json!({ "ok": true, "reloaded": project.package }),
-            "rebuilt and reloaded",
-        ),
-        Err(error) => {
-            let why = format!("{error}; the last good version keeps running");
-            out.problem(json!({ "ok": false, "error": why }), &why);
+    /// Builds again and links again: the report owed once the new version says hello. A
+    /// failure leaves the last good version running.
+    async fn rebuild(&self) -> Option<Owed> {
+        self.out.note("changed: building");
+        match self.relink().await {
+            Ok(()) => Some(Owed::new(
+                json!({ "ok": true, "reloaded": self.project.package }),
+                "rebuilt and reloaded".into(),
+            )),
+            Err(error) => {
+                let why = format!("{error}; the last good version keeps running");
+                self.out.problem(json!({ "ok": false, "error": why }), &why);
+                None
+            }
         }
     }
-}
 
-async fn relink(project: &Project, release: bool, client: &PluginManagerClient) -> Result<()> {
-    let program = project.build(release).await?;
-    let link = client.link_plugin(&project.package, program.as_deref());
-    link.await?.result().await?;
-    Ok(())
+    async fn relink(&self) -> Result<()> {
+        let program = self.project.build(self.release).await?;
+        let link = self
+            .client
+            .link_plugin(&self.project.package, program.as_deref());
+        link.await?.result().await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
