@@ -43,6 +43,8 @@ export interface Transport {
   send(envelope: Envelope): void;
   /** Closes the connection; `closed` follows. */
   close(): void;
+  /** Drops the connection at once, `closed` reporting `reason` (the manager's silence, a hello unanswered). */
+  abort(reason: string): void;
 }
 
 /** How to connect. */
@@ -103,6 +105,10 @@ function connectLocal(path: string, maxFrameLen: number, events: TransportEvents
           socket.write(encodeFrame(encodeBinary(envelope), maxFrameLen));
         },
         close: () => socket.end(),
+        abort: (reason) => {
+          closed(reason);
+          socket.destroy();
+        },
       });
     });
     socket.on("data", (chunk: Buffer) => {
@@ -166,6 +172,10 @@ function connectWebSocket(
           socket.send(data, { binary: !useTextFormat });
         },
         close: () => socket.close(1000),
+        abort: (reason) => {
+          closed(reason);
+          socket.terminate();
+        },
       });
     });
     socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Client, type ClientOptions } from "../src/client.js";
-import { makeEnvelope, makeMessage, type Incoming } from "../src/codec.js";
+import { Client } from "../src/client.js";
+import { makeEnvelope, makeMessage } from "../src/codec.js";
 import { ENDPOINT_PREFIX, defaultEndpoint, parseEndpoint, userNameHash } from "../src/endpoint.js";
 import {
   ResponseInfo_Code,
@@ -13,44 +13,8 @@ import {
   type Settings,
   type TriggerAction,
 } from "../gen/logi/plugin/protocol/protocol_pb.js";
+import { PLUGIN, isError, pingIsAnswered, withClient } from "./support/client.js";
 import { FakeManager } from "./support/fake-manager.js";
-
-const PLUGIN = { pluginId: "com.example.js", pluginCode: "s3cret", pluginVersion: "1.0.0" };
-
-/** A client connected to a fresh fake manager, past the hello. */
-async function connected(
-  manager: FakeManager,
-  options: Partial<ClientOptions> = {},
-  text = false,
-): Promise<Client> {
-  const client = new Client({ ...PLUGIN, endpoint: manager.endpoint, ...options });
-  const init = client.init();
-  const hello = await manager.nextEnvelope();
-  assert.equal(hello.id, 1);
-  manager.send(
-    makeEnvelope(1, makeMessage("ManagerHello", { managerVersion: "9.9.9", protocolVersion: 1, languageCode: "de-DE" }), {
-      result: ResponseInfo_Code.SUCCESS,
-    }),
-    text,
-  );
-  await init;
-  return client;
-}
-
-/** Runs `body` with a client past the hello on a fresh fake manager's local socket, then closes both. */
-async function withClient(body: (manager: FakeManager, client: Client) => Promise<void>): Promise<void> {
-  const manager = await FakeManager.local();
-  try {
-    const client = await connected(manager);
-    try {
-      await body(manager, client);
-    } finally {
-      client.close();
-    }
-  } finally {
-    await manager.close();
-  }
-}
 
 /** Runs `body` with the environment variable `name` set to `value` (unset for `undefined`), then restores it. */
 async function withEnv(name: string, value: string | undefined, body: () => Promise<void>): Promise<void> {
@@ -65,22 +29,6 @@ async function withEnv(name: string, value: string | undefined, body: () => Prom
   } finally {
     set(saved);
   }
-}
-
-/** Sends `Ping` as request `id` and checks that the answer is `Pong` with `SUCCESS`. */
-async function pingIsAnswered(manager: FakeManager, id: number, text = false): Promise<void> {
-  manager.send(makeEnvelope(id, makeMessage("Ping")), text);
-  const pong = await manager.nextEnvelope();
-  assert.equal(pong.id, id);
-  assert.equal(pong.response?.result, ResponseInfo_Code.SUCCESS);
-  assert.equal(pong.message?.$typeName, "logi.plugin.protocol.Pong");
-}
-
-/** Checks that `answer` is an error answer to `id` with `code`. */
-function isError(answer: Incoming, id: number, code: ResponseInfo_Code): void {
-  assert.equal(answer.id, id);
-  assert.equal(answer.response?.result, code, `answer: ${ResponseInfo_Code[answer.response?.result ?? 0]} ${answer.response?.what}`);
-  assert.equal(answer.message, undefined);
 }
 
 test("the hello carries the plugin's id, the code from `token`, its version and protocol 1", async () => {

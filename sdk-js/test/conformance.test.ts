@@ -62,7 +62,7 @@ function status(output: string, check: string): string | undefined {
 test("the conformance kit passes a plugin on this Client over the local socket", { skip }, async () => {
   const { code, output } = await conformance([]);
   assert.equal(code, 0, output);
-  for (const check of ["hello", "heartbeat", "unknown-type", "malformed-body", "unknown-response", "retry-after-answers", "analog-flood", "analog-net-movement", "frames", "stays-up"]) {
+  for (const check of ["hello", "heartbeat", "unknown-type", "malformed-body", "unknown-response", "retry-after-holds", "retry-after-answers", "analog-flood", "analog-net-movement", "frames", "stays-up"]) {
     assert.equal(status(output, check), "PASS", `${check}:\n${output}`);
   }
 });

@@ -1,13 +1,17 @@
 // A small plugin on the seed's ch. 8 Client, for the conformance kit: a counter action and a
 // dial. Launched as the host launches plugins (`token`, `LOGI_PLUGIN_ENDPOINT`); `--json` makes
-// it speak JSON text over a ws:// endpoint. It exits when the connection ends.
+// it speak JSON text over a ws:// endpoint. A press also logs it (a message of the plugin's own,
+// for the kit's `retry-after-holds`). It exits when the connection ends: the kit plays one
+// manager, so reconnecting is turned off.
 import { Client } from "../../src/client.js";
 import { makeMessage } from "../../src/codec.js";
+import { LogEvent_LOG_LEVEL } from "../../gen/logi/plugin/protocol/protocol_pb.js";
 
 const client = new Client({
   pluginId: "com.example.js-counter",
   pluginVersion: "0.1.0",
   useTextFormat: process.argv.includes("--json"),
+  reconnect: false,
 });
 
 let presses = 0;
@@ -24,12 +28,15 @@ function dial(controlId: string, instanceId: string) {
   });
 }
 
-client.onTriggerAction = (action) =>
-  makeMessage("ActionCellStatus", {
+client.onTriggerAction = (action) => {
+  ++presses;
+  client.sendMessage("LogEvent", 0, { logLevel: LogEvent_LOG_LEVEL.INFO, message: `pressed ${presses} times` });
+  return makeMessage("ActionCellStatus", {
     actionInstanceId: action.actionInstanceId,
     actionId: action.actionId,
-    text: `${++presses}`,
+    text: `${presses}`,
   });
+};
 client.onReleaseAction = () => undefined;
 client.onUpdateAnalogControl = (update) => {
   const { updateType } = update;
@@ -43,7 +50,7 @@ client.onVisibilityChanged = (change) =>
     ? dial(change.controlId, change.actionInstanceId)
     : makeMessage("ActionCellStatus", { actionId: change.controlId, actionInstanceId: change.actionInstanceId, text: `${presses}` });
 client.onError = (error) => console.error(`plugin: ${error.message}`);
-client.onClose = (reason) => {
+client.onStopped = (reason) => {
   console.error(`plugin: connection ended: ${reason}`);
   process.exit(0);
 };

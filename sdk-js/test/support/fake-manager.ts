@@ -143,6 +143,12 @@ export class FakeManager {
     }
   }
 
+  /** Drops the plugin's connection as a crashed manager would; the server keeps listening. */
+  drop(): void {
+    this.socket?.destroy();
+    this.ws?.terminate();
+  }
+
   /** Stops listening, drops the connection and removes the temporary folder. */
   async close(): Promise<void> {
     this.socket?.destroy();
