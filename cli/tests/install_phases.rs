@@ -46,6 +46,19 @@ fn saying_hello(dir: &Path) -> Package {
     script_package_with(&script, id)
 }
 
+/// The log once a line `wanted` accepts is in it (at most 10 s): the host writes an install's
+/// line to its sink just after it tells the `Installed` event, from its own thread.
+fn logged(log: &Mutex<Vec<String>>, wanted: impl Fn(&str) -> bool) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let lines = log.lock().unwrap().clone();
+        if lines.iter().any(|line| wanted(line)) || std::time::Instant::now() >= deadline {
+            return lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 fn installed_phases(event: HostEvent) -> InstallPhases {
     match event {
         HostEvent::Installed { phases, .. } => phases,
@@ -87,13 +100,12 @@ fn an_install_is_told_with_its_phases_once_its_plugin_says_hello() {
         + phases.hello.unwrap();
     assert!(phases.total >= sum, "{phases:?}");
     let line = format!("installed {plugin_id} 1.0.0 in ");
-    let log = log.lock().unwrap();
+    let log = logged(&log, |l| l.contains(&line));
     let told: Vec<_> = log.iter().filter(|l| l.contains(&line)).collect();
     assert_eq!(told.len(), 1, "{log:#?}");
     for phase in ["unpack", "verify", "write", "launch", "hello"] {
         assert!(told[0].contains(&format!(" {phase} ")), "{}", told[0]);
     }
-    drop(log);
     smol::block_on(host.shutdown());
 }
 
@@ -107,7 +119,9 @@ fn an_install_whose_program_says_no_hello_is_told_with_how_its_first_run_ended()
     let phases = installed_phases(until(&events, |e| matches!(e, HostEvent::Installed { .. })));
     assert!(phases.launch.is_some(), "{phases:?}");
     assert_eq!(phases.hello, None);
-    let log = log.lock().unwrap();
+    let log = logged(&log, |l| {
+        l.contains("installed com.example.script 1.0.0 in ")
+    });
     assert!(
         log.iter().any(
             |line| line.contains("installed com.example.script 1.0.0 in ")
