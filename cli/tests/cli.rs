@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::daemon::{LOGI_PLUGIN, daemon, lines, tool};
+use common::daemon::{LOGI_PLUGIN, daemon, install_connected, lines, tool};
 
 use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VOLUME};
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ fn install_list_invoke_and_remove_drive_the_running_manager() {
     std::fs::write(&archive, package.to_zip().unwrap()).unwrap();
     let _daemon = daemon(&data.path().join("data"), &socket);
 
-    let listed = install_connected(&socket, &archive);
+    let listed = install_connected(&socket, &archive, PLUGIN_ID);
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["plugin_id"], PLUGIN_ID);
     assert_eq!(listed[0]["installation"], "INSTALLATION_TYPE_INSTALLED");
@@ -39,22 +39,6 @@ fn install_list_invoke_and_remove_drive_the_running_manager() {
     let removed = lines(&tool(&socket, &["remove", PLUGIN_ID]));
     assert_eq!(removed[0]["removed"], PLUGIN_ID);
     assert_eq!(lines(&tool(&socket, &["list"])), Vec::<Value>::new());
-}
-
-/// Installs `archive` with the tool and waits until the plugin, a child process of the daemon,
-/// has said hello; the plugins then listed.
-fn install_connected(socket: &Path, archive: &Path) -> Vec<Value> {
-    let installed = lines(&tool(socket, &["install", archive.to_str().unwrap()]));
-    assert_eq!(installed[0]["plugin_id"], PLUGIN_ID);
-    let mut listed = Vec::new();
-    for _ in 0..100 {
-        listed = lines(&tool(socket, &["list"]));
-        if listed.iter().any(|p| p["connected"] == json!(true)) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    listed
 }
 
 /// The media plugin's `muted` setting as the daemon on `data` stored it, read from its
@@ -78,7 +62,7 @@ fn remove_keeps_the_plugins_settings_and_remove_purge_deletes_them() {
     let archive = dir.path().join("media.zip");
     std::fs::write(&archive, package.to_zip().unwrap()).unwrap();
     let _daemon = daemon(&data, &socket);
-    install_connected(&socket, &archive);
+    install_connected(&socket, &archive, PLUGIN_ID);
     // A press makes the plugin store its settings, before it answers.
     lines(&tool(&socket, &["invoke", PLUGIN_ID, TOGGLE_MUTE]));
     let muted = r#"{"muted":true,"volume":50.0}"#;
@@ -88,7 +72,7 @@ fn remove_keeps_the_plugins_settings_and_remove_purge_deletes_them() {
     assert_eq!(stored_sound(&data).as_deref(), Some(muted));
     assert_eq!(removed[0]["purged"], false);
 
-    install_connected(&socket, &archive);
+    install_connected(&socket, &archive, PLUGIN_ID);
     let purged = lines(&tool(&socket, &["remove", PLUGIN_ID, "--purge"]));
     assert_eq!(purged[0]["purged"], true);
     assert_eq!(stored_sound(&data), None);

@@ -60,15 +60,44 @@ impl Drop for Daemon {
 
 /// A daemon in development mode (the test package is unsigned) on `data` and `socket`.
 pub fn daemon(data: &Path, socket: &Path) -> Daemon {
+    daemon_with(data, socket, &[]).0
+}
+
+/// [`daemon`] with more of `serve`'s options (`--websocket 127.0.0.1:0`), and the line saying
+/// where it serves.
+pub fn daemon_with(data: &Path, socket: &Path, args: &[&str]) -> (Daemon, Value) {
     let (daemon, first) = Daemon::start(
         Command::new(LOGI_PLUGIN)
             .args(["--json", "serve", "--development", "--data-dir"])
             .arg(data)
             .arg("--endpoint")
-            .arg(socket),
+            .arg(socket)
+            .args(args),
     );
     assert_eq!(first["serving"], socket.to_str().unwrap());
-    daemon
+    (daemon, first)
+}
+
+/// Installs `archive` with the tool and waits until its plugin `plugin_id`, a child process of
+/// the daemon, has said hello; the plugins then listed.
+pub fn install_connected(socket: &Path, archive: &Path, plugin_id: &str) -> Vec<Value> {
+    let installed = lines(&tool(socket, &["install", archive.to_str().unwrap()]));
+    assert_eq!(installed[0]["plugin_id"], plugin_id);
+    until_connected(socket, plugin_id)
+}
+
+/// Waits (at most 10 s) until the plugin `plugin_id` of the daemon on `socket` has said hello;
+/// the plugins then listed.
+pub fn until_connected(socket: &Path, plugin_id: &str) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = lines(&tool(socket, &["list"]));
+        let connected = |p: &Value| p["plugin_id"] == plugin_id && p["connected"] == true;
+        if listed.iter().any(connected) || std::time::Instant::now() > deadline {
+            return listed;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Runs `logi-plugin --json <args> --endpoint <socket>`.

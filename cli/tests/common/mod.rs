@@ -10,3 +10,5 @@ pub use host::*;
 
 #[cfg(unix)]
 pub mod daemon;
+#[cfg(unix)]
+pub mod npm;

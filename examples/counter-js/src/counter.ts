@@ -107,6 +107,9 @@ export class CounterPlugin {
   async run(options: Partial<ClientOptions> = {}): Promise<number> {
     const client = new Client({ pluginId: PLUGIN_ID, pluginVersion: PLUGIN_VERSION, ...options });
     this.client = client;
+    // On stderr, which the host keeps in the plugin's log: how each connection carries its
+    // messages (binary protobuf, or JSON text over WebSocket).
+    client.onHello = () => console.error(`${PLUGIN_ID}: connected, ${client.format} envelopes`);
     client.onSavedData = (saved) => this.saved(saved);
     client.onRetryAfter = (retry) => {
       this.throttledUntil = Date.now() + retry.interval;

@@ -1,0 +1,208 @@
+//! The JavaScript example plugin (`examples/counter-js/`) as a user gets it: sdk-js and the
+//! example built (`npm test` in the example: tsc, the esbuild bundle, its own tests), its
+//! package folder packed by `logi-plugin pack`, installed into a real `logi-plugin serve`, and
+//! its key pressed and its dial turned through `logi-plugin invoke`, over the local socket and
+//! over WebSocket in binary and in JSON text; the count kept across a restart; and the
+//! conformance kit passing it over both the transports the kit offers. Without npm the tests
+//! are skipped, saying so, except under CI (`CI` set), where they fail.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::daemon::{
+    LOGI_PLUGIN, daemon, daemon_with, install_connected, lines, tool, until_connected,
+};
+use common::npm::{ci_when_lockfile_changed, npm, npm_here};
+use serde_json::Value;
+
+const PLUGIN_ID: &str = "com.logi.example.counter-js";
+
+/// The example's folder.
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/counter-js")
+}
+
+/// The example's package folder, its bundle built (once for all the tests here); `None` when
+/// there is no npm to build it with.
+fn built() -> Option<PathBuf> {
+    static BUILT: OnceLock<bool> = OnceLock::new();
+    let built = *BUILT.get_or_init(|| {
+        if !npm_here("examples/counter-js/") {
+            return false;
+        }
+        // The example depends on sdk-js by path: its build reads sdk-js's build.
+        let sdk = example().join("../../sdk-js");
+        ci_when_lockfile_changed(&sdk);
+        npm(&sdk, &["run", "build"], &[]);
+        ci_when_lockfile_changed(&example());
+        let text = npm(&example(), &["test"], &[]);
+        assert!(text.contains("\n# fail 0\n"), "{text}");
+        true
+    });
+    built.then(|| example().join("package"))
+}
+
+/// Packs the folder `package` into `archive` with `logi-plugin pack`, `program` (if given)
+/// packed as its program.
+fn pack(package: &Path, program: Option<&Path>, archive: &Path) {
+    let mut command = Command::new(LOGI_PLUGIN);
+    command.args(["--json", "pack"]).arg(package);
+    if let Some(program) = program {
+        command.arg("--program").arg(program);
+    }
+    let packed = command.arg("--output").arg(archive).output().unwrap();
+    let packed = lines(&packed);
+    assert_eq!(packed[0]["ok"], true, "{packed:?}");
+}
+
+/// Presses the key `count` through `logi-plugin invoke`: the text it then shows.
+fn press(socket: &Path) -> Value {
+    lines(&tool(socket, &["invoke", PLUGIN_ID, "count"]))[0]["text"].clone()
+}
+
+/// Turns the dial `step` by `delta` through `logi-plugin invoke`: the text it then shows.
+fn turn(socket: &Path, delta: i32) -> Value {
+    let delta = delta.to_string();
+    let args = ["invoke", PLUGIN_ID, "step", "--delta", &delta];
+    lines(&tool(socket, &args))[0]["text"].clone()
+}
+
+/// The plugin's log lines in the daemon on `socket` (what it wrote to stderr among them).
+fn logged(socket: &Path) -> Vec<String> {
+    let logs = lines(&tool(socket, &["logs", PLUGIN_ID]));
+    logs.iter()
+        .map(|line| line["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Waits (at most 10 s) until the plugin has said, on its stderr, that it connected with
+/// `format` envelopes (`binary`, `json`): its stderr reaches the log a moment after its hello.
+fn assert_connected_in(socket: &Path, format: &str) {
+    let said = format!("connected, {format} envelopes");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logged = logged(socket);
+        if logged.iter().any(|line| line.ends_with(&said)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {said:?} in {logged:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A fresh count: a press shows 1, a turn of 4 sets the step to 5, which the next press adds.
+fn assert_counts(socket: &Path) {
+    assert_eq!(press(socket), "1");
+    assert_eq!(turn(socket, 4), "step 5");
+    assert_eq!(press(socket), "6");
+    assert_eq!(turn(socket, -500), "step 1");
+}
+
+#[test]
+fn pressed_and_turned_over_the_local_socket_the_count_kept_across_a_restart() {
+    let Some(package) = built() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (data, socket) = (dir.path().join("data"), dir.path().join("manager.sock"));
+    let archive = dir.path().join("counter-js.zip");
+    pack(&package, None, &archive);
+    let serving = daemon(&data, &socket);
+    install_connected(&socket, &archive, PLUGIN_ID);
+    assert_connected_in(&socket, "binary");
+    assert_counts(&socket);
+
+    // The manager stopped and started again: the plugin is launched anew and finds its count.
+    drop(serving);
+    let _serving = daemon(&data, &socket);
+    until_connected(&socket, PLUGIN_ID);
+    assert_eq!(press(&socket), "7");
+}
+
+/// Installs the example into a daemon serving a WebSocket too, launched to connect there (in
+/// JSON text with `--json`), and counts. The host gives the plugins it launches its local
+/// socket: the example is packed with a launcher that gives it the WebSocket's `ws://` URL
+/// instead.
+fn counts_over_websocket(json: bool) {
+    let Some(package) = built() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (data, socket) = (dir.path().join("data"), dir.path().join("manager.sock"));
+    let (_serving, first) = daemon_with(&data, &socket, &["--websocket", "127.0.0.1:0"]);
+    let url = format!("ws://{}", first["websocket"].as_str().unwrap());
+    let launcher = dir.path().join("counter-js");
+    let mode = if json { " --json" } else { "" };
+    let script = format!(
+        "#!/bin/sh\nLOGI_PLUGIN_ENDPOINT={url} exec node \"$(dirname \"$0\")/counter-js.mjs\"{mode}\n"
+    );
+    std::fs::write(&launcher, script).unwrap();
+    let archive = dir.path().join("counter-js.zip");
+    pack(&package, Some(&launcher), &archive);
+    install_connected(&socket, &archive, PLUGIN_ID);
+    assert_connected_in(&socket, if json { "json" } else { "binary" });
+    assert_counts(&socket);
+}
+
+#[test]
+fn pressed_and_turned_over_websocket_in_binary() {
+    counts_over_websocket(false);
+}
+
+#[test]
+fn pressed_and_turned_over_websocket_in_json_text() {
+    counts_over_websocket(true);
+}
+
+/// Runs `logi-plugin --json conformance --plugin <the example's launcher>` in `mode` (`binary`
+/// on a local socket, `json` on a WebSocket, the launcher given `--json`), with the manifest's
+/// first action and control, and asserts that every check ran and passed; their names.
+fn assert_conformant(package: &Path, mode: &str) -> Vec<String> {
+    let mut kit = Command::new(LOGI_PLUGIN);
+    kit.args(["--json", "conformance", "--mode", mode, "--plugin"])
+        .arg(package.join("bin/counter-js"))
+        .arg("--manifest")
+        .arg(package.join("manifest.json"));
+    if mode == "json" {
+        kit.args(["--", "--json"]);
+    }
+    let output = kit.output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}\n{stderr}");
+    let lines: Vec<Value> = report
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let (checks, verdict) = lines.split_at(lines.len() - 1);
+    assert_eq!(verdict[0]["ok"], true, "{report}");
+    for check in checks {
+        let seen = (check["outcome"].as_str(), check["mode"].as_str());
+        assert_eq!(seen, (Some("pass"), Some(mode)), "{report}");
+    }
+    checks
+        .iter()
+        .map(|check| check["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_example_passes_the_conformance_kit_over_the_local_socket() {
+    let Some(package) = built() else { return };
+    let checks = assert_conformant(&package, "binary");
+    // The manifest's action and control let the rate limit and analog checks run too.
+    for name in ["retry-after-holds", "analog-flood", "analog-net-movement"] {
+        assert!(checks.iter().any(|c| c == name), "{name}: {checks:?}");
+    }
+}
+
+#[test]
+fn the_example_passes_the_conformance_kit_over_websocket_in_json_text() {
+    let Some(package) = built() else { return };
+    let checks = assert_conformant(&package, "json");
+    for name in logi_plugin_conformance::JSON_CHECKS {
+        assert!(checks.iter().any(|c| c == name), "{name}: {checks:?}");
+    }
+}
