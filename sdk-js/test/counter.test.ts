@@ -4,17 +4,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ResponseInfo_Code } from "../gen/logi/plugin/protocol/protocol_pb.js";
-import { MockHost, type MockOptions } from "../src/mock.js";
+import type { MockHost, MockOptions } from "../src/mock.js";
 import { counter, type Counter } from "./counter.js";
+import { withHost } from "./support/host.js";
 
 /** Runs `body` with the counter on a fresh mock host, closing it after. */
-async function withCounter(body: (host: MockHost) => Promise<void>, options: MockOptions = {}): Promise<void> {
-  const host = await MockHost.start(counter(), options);
-  try {
-    await body(host);
-  } finally {
-    await host.close();
-  }
+function withCounter(body: (host: MockHost) => Promise<void>, options: MockOptions = {}): Promise<void> {
+  return withHost(counter(), body, options);
 }
 
 test("each press adds one and shows the count", () =>

@@ -12,6 +12,8 @@ import {
 } from "../gen/logi/plugin/protocol/protocol_pb.js";
 import { Plugin, Refusal, Status, type Action, type AnalogControl, type Cx, type Login } from "../src/index.js";
 import { MockHost } from "../src/mock.js";
+import { counter } from "./counter.js";
+import { withHost as on } from "./support/host.js";
 
 /** An instance's own label, set by its configuration form. */
 interface Label {
@@ -43,16 +45,6 @@ const labelled: Action<Record<string, never>> = {
 /** A plugin with the labelled key only. */
 function labels(): Plugin<Record<string, never>> {
   return new Plugin({ pluginId: "com.example.labels", pluginVersion: "1.0.0" }).action(labelled);
-}
-
-/** Runs `body` on a fresh mock host running `plugin`, closing it after. */
-async function on<S extends object>(plugin: Plugin<S>, body: (host: MockHost) => Promise<void>): Promise<void> {
-  const host = await MockHost.start(plugin);
-  try {
-    await body(host);
-  } finally {
-    await host.close();
-  }
 }
 
 test("each instance keeps its own settings", () =>
@@ -186,10 +178,8 @@ test("a resync answers the status of every instance it shows", () =>
     assert.equal(list.actionStatuses[0]?.text, "shown in en-US");
   }));
 
-test("a hook that changed settings inside a RetryAfter window is refused NOT_READY at once, and logged", async () => {
-  const { counter } = await import("./counter.js");
-  const host = await MockHost.start(counter());
-  try {
+test("a hook that changed settings inside a RetryAfter window is refused NOT_READY at once, and logged", () =>
+  on(counter(), async (host) => {
     await host.retryAfter(1000);
     const answer = await host.press("count", "key-1");
     assert.equal(answer.code, ResponseInfo_Code.NOT_READY);
@@ -202,10 +192,7 @@ test("a hook that changed settings inside a RetryAfter window is refused NOT_REA
       host.logs().join("\n"),
     );
     assert.equal((await host.press("count", "key-1")).text, "1");
-  } finally {
-    await host.close();
-  }
-});
+  }));
 
 test("a hook that changed nothing inside a RetryAfter window is answered as usual", () =>
   on(labels(), async (host) => {

@@ -163,7 +163,11 @@ export class Plugin<S extends object = Record<string, never>> {
     for (const type of this.dispatch.handles()) {
       callbacks[`on${type}`] = (message: Message, id: number) => this.then(() => this.request(client, id, message));
     }
-    client.onHello = (hello) => this.then(() => this.hello(client, hello));
+    client.onHello = (hello) => {
+      // Counted at once, not in turn: a request still being handled belongs to the connection before.
+      this.connection++;
+      this.then(() => this.hello(client, hello));
+    };
     client.onSavedData = (saved) => this.then(() => this.dispatch.saved(saved));
     const stopped = new Promise<void>((resolve) => {
       client.onStopped = () => resolve();
@@ -187,7 +191,6 @@ export class Plugin<S extends object = Record<string, never>> {
 
   /** The manager said hello: its language, and the log lines kept meanwhile sent. */
   private hello(client: Client, hello: ManagerHello): void {
-    this.connection++;
     this.dispatch.connected(hello);
     for (const line of this.lines.splice(0)) {
       this.sendLine(line.level, line.message);
