@@ -22,11 +22,12 @@ use crate::watch::{POLL, Snapshot, Watch};
 /// What `dev` is given.
 #[derive(clap::Args)]
 pub struct DevArgs {
-    /// The plugin's folder: a Cargo project with its package folder in `package/` (as
-    /// `logi-plugin new` makes it), or a package folder whose program needs no build.
+    /// The plugin's folder: a Cargo project or an npm project (with a `build` script) with its
+    /// package folder in `package/` (as `logi-plugin new` makes them), or a package folder
+    /// whose program needs no build.
     #[arg(default_value = ".")]
     folder: PathBuf,
-    /// Build with `cargo build --release`.
+    /// Build with `cargo build --release` (a Cargo project).
     #[arg(long)]
     release: bool,
     #[command(flatten)]
@@ -35,12 +36,23 @@ pub struct DevArgs {
 
 /// A plugin's folder, as `dev` finds it.
 struct Project {
-    /// What is watched, and where `cargo` runs.
+    /// What is watched, and where the build runs.
     root: PathBuf,
     /// The package folder, holding `manifest.json`.
     package: PathBuf,
-    /// Whether it is a Cargo project.
-    cargo: bool,
+    build: Build,
+}
+
+/// How a plugin's folder is built.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Build {
+    /// `cargo build`: the program is what cargo reports it made.
+    Cargo,
+    /// `npm run build` (a JavaScript or TypeScript plugin): the program is the manifest's, in
+    /// the package folder, which the build fills (a bundle beside a launcher).
+    Npm,
+    /// Nothing: the package folder holds its program.
+    None,
 }
 
 impl Project {
@@ -55,12 +67,28 @@ impl Project {
                     root.display()
                 )
             })?;
-        let cargo = root.join("Cargo.toml").is_file();
+        let build = if root.join("Cargo.toml").is_file() {
+            Build::Cargo
+        } else if has_build_script(&root.join("package.json")) {
+            Build::Npm
+        } else {
+            Build::None
+        };
         Ok(Project {
             root,
             package,
-            cargo,
+            build,
         })
+    }
+
+    /// The folders the build writes, inside the folder watched: not the author's changes.
+    /// (Cargo's `target/` is left out of every snapshot.) An npm build compiles into `dist/`
+    /// and bundles into the package's `bin/`, beside the launcher.
+    fn outputs(&self) -> Vec<PathBuf> {
+        match self.build {
+            Build::Npm => vec![self.root.join("dist"), self.package.join("bin")],
+            Build::Cargo | Build::None => Vec::new(),
+        }
     }
 
     /// The manifest as the folder holds it now.
@@ -70,13 +98,41 @@ impl Project {
         Manifest::parse(&text).map_err(|errors| format!("{}: {errors}", path.display()).into())
     }
 
-    /// Builds the program, if it is a Cargo project: the compiler's output goes to the
-    /// terminal, and the program built is found in cargo's report of what it made. `None` when
-    /// there is nothing to build, as the package folder holds its program.
+    /// Builds the program: the compiler's output goes to the terminal. For a Cargo project
+    /// the program built is found in cargo's report of what it made; `None` when the package
+    /// folder holds its program (built there by npm, or needing no build).
     async fn build(&self, release: bool) -> Result<Option<PathBuf>> {
-        if !self.cargo {
-            return Ok(None);
+        match self.build {
+            Build::Cargo => self.cargo_build(release).await.map(Some),
+            Build::Npm => self.npm_build().await.map(|()| None),
+            Build::None => Ok(None),
         }
+    }
+
+    /// `npm run build`, its output (both streams) on the terminal's stderr, where the
+    /// compiler's goes for cargo: stdout is this command's reports.
+    async fn npm_build(&self) -> Result<()> {
+        let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
+        let mut child = smol::process::Command::new(npm)
+            .args(["run", "build"])
+            .current_dir(&self.root)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|error| format!("running npm in {}: {error}", self.root.display()))?;
+        if let Some(stdout) = child.stdout.take() {
+            let mut stderr = futures_lite::io::AssertAsync::new(std::io::stderr());
+            futures_lite::io::copy(stdout, &mut stderr).await?;
+        }
+        let status = child.status().await?;
+        if !status.success() {
+            return Err(format!("the build failed (npm run build: {status})").into());
+        }
+        Ok(())
+    }
+
+    async fn cargo_build(&self, release: bool) -> Result<PathBuf> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = smol::process::Command::new(cargo);
         command
@@ -98,8 +154,16 @@ impl Project {
         }
         let built = executables(&String::from_utf8_lossy(&output.stdout));
         let manifest = self.manifest()?;
-        choose(&built, &manifest).map(Some)
+        choose(&built, &manifest)
     }
+}
+
+/// Whether `package_json` is an npm project's with a `build` script.
+fn has_build_script(package_json: &Path) -> bool {
+    std::fs::read(package_json)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .is_some_and(|package| package["scripts"]["build"].is_string())
 }
 
 /// The executables a cargo build reports (`--message-format=json`): its artifacts that have one.
@@ -165,6 +229,7 @@ pub fn run(args: &DevArgs, out: Output) -> Result<()> {
     };
     let watching = Watching {
         project: &project,
+        plugin_id: &plugin_id,
         release: args.release,
         client: &client,
         printed,
@@ -204,6 +269,7 @@ impl Owed {
 /// The development loop's state.
 struct Watching<'a> {
     project: &'a Project,
+    plugin_id: &'a str,
     release: bool,
     client: &'a PluginManagerClient,
     /// The log lines already printed (a line may come in the answer and as a notification).
@@ -215,9 +281,10 @@ impl Watching<'_> {
     /// Streams the plugin's log and rebuilds on changes, until `stop` resolves; `owed` is
     /// printed once the plugin says hello.
     async fn run(&self, owed: Owed, stop: impl Future<Output = ()>) -> Result<()> {
-        let plugin_id = self.project.manifest()?.plugin_id;
+        let plugin_id = self.plugin_id;
         let mut owed = Some(owed);
-        let mut watch = Watch::new(Snapshot::of(&self.project.root));
+        let outputs = self.project.outputs();
+        let mut watch = Watch::new(Snapshot::of(&self.project.root, &outputs));
         let mut stop = std::pin::pin!(stop);
         loop {
             enum Next {
@@ -270,7 +337,7 @@ impl Watching<'_> {
                         );
                         self.out.problem(json!({ "ok": false, "error": why }), &why);
                     }
-                    if watch.poll(Instant::now(), Snapshot::of(&self.project.root)) {
+                    if watch.poll(Instant::now(), Snapshot::of(&self.project.root, &outputs)) {
                         owed = self.rebuild().await.or(owed);
                     }
                 }
@@ -359,5 +426,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let error = Project::find(dir.path()).err().unwrap();
         assert!(error.to_string().contains("no manifest.json"), "{error}");
+    }
+
+    #[test]
+    fn an_npm_project_is_built_by_its_build_script_and_its_outputs_not_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("package")).unwrap();
+        std::fs::write(dir.path().join("package/manifest.json"), "{}").unwrap();
+        let scripts = json!({ "scripts": { "build": "tsc" } });
+        std::fs::write(dir.path().join("package.json"), scripts.to_string()).unwrap();
+        let project = Project::find(dir.path()).unwrap();
+        assert_eq!(project.build, Build::Npm);
+        let root = std::path::absolute(dir.path()).unwrap();
+        assert_eq!(
+            project.outputs(),
+            [root.join("dist"), root.join("package/bin")]
+        );
+    }
+
+    #[test]
+    fn an_npm_project_without_a_build_script_is_run_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manifest.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("package.json"), r#"{"scripts":{}}"#).unwrap();
+        let project = Project::find(dir.path()).unwrap();
+        assert_eq!(project.build, Build::None);
+        assert!(project.outputs().is_empty());
     }
 }

@@ -25,10 +25,11 @@ const SKIPPED: &[&str] = &["target", "node_modules"];
 pub struct Snapshot(BTreeMap<PathBuf, (Option<SystemTime>, u64)>);
 
 impl Snapshot {
-    /// Reads `root`, but for hidden entries (`.git`, an editor's swap files) and build outputs
-    /// (`target`, `node_modules`). What cannot be read is left out: it counts as a change when
-    /// it comes or goes.
-    pub fn of(root: &Path) -> Snapshot {
+    /// Reads `root`, but for hidden entries (`.git`, an editor's swap files), build outputs
+    /// and tools' state (`target`, `node_modules`, and the folders in `outputs`, which the
+    /// build writes: its own output must not count as a change). What cannot be read is left
+    /// out: it counts as a change when it comes or goes.
+    pub fn of(root: &Path, outputs: &[PathBuf]) -> Snapshot {
         let mut files = BTreeMap::new();
         let mut pending = vec![root.to_path_buf()];
         while let Some(dir) = pending.pop() {
@@ -45,7 +46,9 @@ impl Snapshot {
                     continue;
                 };
                 if metadata.is_dir() {
-                    pending.push(entry.path());
+                    if !outputs.contains(&entry.path()) {
+                        pending.push(entry.path());
+                    }
                 } else {
                     let stamp = (metadata.modified().ok(), metadata.len());
                     files.insert(entry.path(), stamp);
@@ -169,8 +172,22 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, "x").unwrap();
         }
-        let Snapshot(files) = Snapshot::of(dir.path());
+        let Snapshot(files) = Snapshot::of(dir.path(), &[]);
         let files: Vec<&PathBuf> = files.keys().collect();
         assert_eq!(files, [&dir.path().join("src/main.rs")]);
+    }
+
+    #[test]
+    fn a_snapshot_leaves_out_the_folders_the_build_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in ["src/main.ts", "dist/src/main.js", "package/bin/plugin.mjs"] {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let outputs = [dir.path().join("dist"), dir.path().join("package/bin")];
+        let Snapshot(files) = Snapshot::of(dir.path(), &outputs);
+        let files: Vec<&PathBuf> = files.keys().collect();
+        assert_eq!(files, [&dir.path().join("src/main.ts")]);
     }
 }

@@ -147,13 +147,7 @@ fn our_example_plugin_set_to_speak_json_passes_every_check_in_json_mode() {
         assert_eq!(check["outcome"], "pass", "{report}");
         assert_eq!(check["mode"], "json", "{report}");
     }
-    for name in [
-        "frame-mode",
-        "json-names",
-        "json-enums",
-        "json-any",
-        "json-defaults",
-    ] {
+    for name in logi_plugin_conformance::JSON_CHECKS {
         assert!(
             checks.iter().any(|c| c["check"] == name),
             "{name}: {report}"

@@ -43,6 +43,7 @@ use std::time::Duration;
 pub use logi_plugin_core::session::Format;
 pub use manager::{ManagerOptions, check_manager};
 pub use plugin::{PluginOptions, check_plugin};
+pub use text::JSON_CHECKS;
 
 /// How long the peer gets to answer a request, unless the options say otherwise: generous, so
 /// that a loaded machine does not fail a check that is about correctness, not speed.

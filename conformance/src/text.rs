@@ -51,6 +51,16 @@ pub(super) const JSON_DEFAULTS: Spec = Spec::profile(
     "docs/protocol.md: JSON output (the JSON mapping's default printer: defaults omitted)",
 );
 
+/// The names of the checks a WebSocket connection in JSON text adds to a run: its frames'
+/// mode, then the JSON mapping's rules (a binary connection adds the first only).
+pub const JSON_CHECKS: [&str; 5] = [
+    FRAME_MODE.name,
+    JSON_NAMES.name,
+    JSON_ENUMS.name,
+    JSON_ANY.name,
+    JSON_DEFAULTS.name,
+];
+
 /// The checks [`FrameLog::push_checks`] pushes for a connection in `format`, each skipped for
 /// `why`: a run that had no session to judge still lists them.
 pub(super) fn skip_checks(report: &mut Report, format: Format, why: &str) {
@@ -477,6 +487,13 @@ impl Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_json_checks_named_are_the_mode_and_every_rule_of_the_mapping() {
+        let rules = Rule::ALL.map(|(_, spec)| spec.name);
+        assert_eq!(JSON_CHECKS[0], FRAME_MODE.name);
+        assert_eq!(JSON_CHECKS[1..], rules);
+    }
 
     /// The canonical texts of the official implementation's vectors break no rule.
     #[test]
