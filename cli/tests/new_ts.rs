@@ -232,13 +232,12 @@ fn what_to_run_next_is_printed() {
     }
 }
 
-#[test]
-fn the_package_folder_packs_with_its_launcher_executable() {
-    let (work, dir, _) = made(&[]);
-    let archive = work.path().join("hello.zip");
+/// `logi-plugin pack package` in `dir`: the archive written beside the folder.
+fn pack(dir: &Path) -> PathBuf {
+    let archive = dir.with_extension("zip");
     let packed = Command::new(LOGI_PLUGIN)
         .args(["pack", "package", "-o", archive.to_str().unwrap()])
-        .current_dir(&dir)
+        .current_dir(dir)
         .output()
         .unwrap();
     assert!(
@@ -246,7 +245,13 @@ fn the_package_folder_packs_with_its_launcher_executable() {
         "{}",
         String::from_utf8_lossy(&packed.stderr)
     );
-    let package = Package::from_zip_file(&archive, Limits::default()).unwrap();
+    archive
+}
+
+#[test]
+fn the_package_folder_packs_with_its_launcher_executable() {
+    let (_work, dir, _) = made(&[]);
+    let package = Package::from_zip_file(&pack(&dir), Limits::default()).unwrap();
     assert!(package.files()[PROGRAM].executable);
 }
 
@@ -264,8 +269,16 @@ fn a_new_typescript_plugin_builds_passes_its_tests_and_the_conformance_kit_as_ge
     let tested = npm::run(&dir, &["test"]);
     assert!(tested.contains("\n# fail 0\n"), "{tested}");
     assert!(tested.contains("\n# skipped 0\n"), "{tested}");
-    let bundle = dir.join("package/bin/com-example-hello.mjs");
-    assert!(bundle.is_file(), "npm test built no {}", bundle.display());
+    let bundle_path = dir.join("package/bin/com-example-hello.mjs");
+    assert!(
+        bundle_path.is_file(),
+        "npm test built no {}",
+        bundle_path.display()
+    );
     let judged = npm::run(&dir, &["run", "conformance"]);
     assert!(judged.contains("checks run passed"), "{judged}");
+    let package = Package::from_zip_file(&pack(&dir), Limits::default()).unwrap();
+    assert!(package.files()[PROGRAM].executable);
+    let bundle = &package.files()["bin/com-example-hello.mjs"];
+    assert!(bundle.bytes == std::fs::read(bundle_path).unwrap());
 }

@@ -135,8 +135,8 @@ const TSCONFIG: &str = r#"{
 fn plugin_ts(plugin_id: &str) -> String {
     format!(
         r#"// The plugin: its one action, `press`, counts its presses and shows the count; the count is
-// kept in the plugin's settings, so it survives restarts. `package/manifest.json` lists what
-// the plugin has.
+// kept in the plugin's settings, so it survives restarts, and each press is logged to the
+// manager's log (`logi-plugin logs`). `package/manifest.json` lists what the plugin has.
 import {{ Plugin, Status, type Action }} from "@logi-plugin/sdk";
 
 /** What the plugin keeps with the manager. */
@@ -149,6 +149,7 @@ export const press: Action<Settings> = {{
   id: "press",
   keyDown(cx) {{
     cx.settings.presses += 1;
+    cx.log.info(`pressed ${{cx.settings.presses}} times`);
     return Status.text(String(cx.settings.presses));
   }},
 }};
@@ -184,6 +185,7 @@ test("each press is counted and kept", async () => {
     assert.equal((await host.press("press", "key-1")).text, "1");
     assert.equal((await host.press("press", "key-1")).text, "2");
     assert.equal(host.settings<Settings>().presses, 2);
+    assert.ok(host.logs().includes("INFO: pressed 2 times"), host.logs().join("\n"));
   } finally {
     await host.close();
   }
