@@ -48,16 +48,20 @@ enum Command {
     /// Run the manager daemon until SIGINT or SIGTERM: the installed plugins, on the local
     /// socket.
     Serve(serve::ServeArgs),
-    /// Make a new plugin's folder: manifest and icon, a Cargo project on the SDK with one action,
-    /// and tests on the mock host and the conformance kit; `cargo test` passes in it at once.
+    /// Make a new plugin's folder: manifest and icon, a project on the SDK with one action, and
+    /// tests on the mock host and the conformance kit, which pass in it at once (a Cargo
+    /// project, or with `--lang ts` an npm package in TypeScript).
     New {
         /// The plugin's id, e.g. com.example.hello.
         plugin_id: String,
+        /// The language of its project.
+        #[arg(long, value_enum, default_value_t)]
+        lang: scaffold::Lang,
         /// Where to make it [default: ./<plugin id>]; it must not exist.
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// The folder of the logi-plugin sources whose sdk/ and conformance/ the project builds
-        /// on [default: the ones this tool was built from].
+        /// The folder of the logi-plugin sources whose sdk/ and conformance/ (sdk-js/ for
+        /// `--lang ts`) the project builds on [default: the ones this tool was built from].
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
@@ -264,16 +268,17 @@ fn run(cli: &Cli, out: Output, exe: &Path) -> Result<()> {
         }
         Command::New {
             plugin_id,
+            lang,
             dir,
             sdk,
         } => {
-            let dir = scaffold::new(plugin_id, dir.as_deref(), sdk.as_deref())?;
+            let dir = scaffold::new(plugin_id, *lang, dir.as_deref(), sdk.as_deref())?;
             out.report(
                 json!({ "ok": true, "plugin_id": plugin_id, "dir": dir }),
                 &format!(
-                    "made {plugin_id} in {}: `cargo test` there runs its tests; `cargo build` and \
-                     `logi-plugin pack` make its package",
-                    dir.display()
+                    "made {plugin_id} in {}: {}",
+                    dir.display(),
+                    lang.next_steps()
                 ),
             );
             Ok(())

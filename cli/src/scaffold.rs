@@ -1,6 +1,10 @@
-//! `logi-plugin new ID`: a plugin folder that works at once: its manifest and icon, a Cargo
-//! project on the SDK's handler API (one action that counts its presses, kept in settings), and
-//! tests on the mock host and the conformance kit. `cargo test` passes in it as generated.
+//! `logi-plugin new ID`: a plugin folder that works at once: its manifest and icon, and a
+//! project on an SDK's handler API (one action that counts its presses, kept in settings) with
+//! tests on the mock host and the conformance kit. In Rust (`--lang rust`, the default) it is a
+//! Cargo project where `cargo test` passes as generated; in TypeScript (`--lang ts`, [`ts`]) an
+//! npm package where `npm install`, `npm test` and `npm run conformance` do.
+
+mod ts;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +16,62 @@ use crate::files::{Result, write};
 /// The icon the manifest names, until the author draws one.
 const ICON: &[u8] = include_bytes!("../../examples/counter/package/icons/counter.png");
 
+/// The language of the new plugin's project.
+#[derive(Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Lang {
+    /// A Cargo project on the Rust SDK (sdk/).
+    #[default]
+    Rust,
+    /// An npm package on the JavaScript SDK (sdk-js/), in TypeScript.
+    Ts,
+}
+
+impl Lang {
+    /// The file of the sources that shows their SDK for this language is there.
+    fn sdk_file(self) -> &'static str {
+        match self {
+            Lang::Rust => "sdk/Cargo.toml",
+            Lang::Ts => "sdk-js/package.json",
+        }
+    }
+
+    /// What to run in the new folder, said once it is made.
+    pub(crate) fn next_steps(self) -> &'static str {
+        match self {
+            Lang::Rust => {
+                "`cargo test` there runs its tests; `cargo build` and `logi-plugin pack` make its \
+                 package"
+            }
+            Lang::Ts => ts::NEXT_STEPS,
+        }
+    }
+}
+
+/// One file of the new folder, at `path` inside it.
+struct File {
+    path: String,
+    bytes: Vec<u8>,
+    /// Written with mode 755 (on Unix): a program the manifest names.
+    executable: bool,
+}
+
+impl File {
+    fn new(path: &str, bytes: impl Into<Vec<u8>>) -> File {
+        File {
+            path: path.into(),
+            bytes: bytes.into(),
+            executable: false,
+        }
+    }
+
+    fn executable(path: &str, bytes: impl Into<Vec<u8>>) -> File {
+        File {
+            executable: true,
+            ..File::new(path, bytes)
+        }
+    }
+}
+
 /// Where this tool's own sources are: the SDK and the conformance kit the new project builds on
 /// (the crates are not published; `--sdk` points elsewhere).
 fn workspace() -> PathBuf {
@@ -21,10 +81,15 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Writes the plugin `plugin_id`'s folder at `dir` (`./<plugin_id>` by default), its Cargo
-/// project on the crates of the workspace at `sources` (this tool's own by default).
-pub(crate) fn new(plugin_id: &str, dir: Option<&Path>, sources: Option<&Path>) -> Result<PathBuf> {
-    let manifest = manifest(plugin_id);
+/// Writes the plugin `plugin_id`'s folder at `dir` (`./<plugin_id>` by default), its project in
+/// `lang` on the SDK of the sources at `sources` (this tool's own by default).
+pub(crate) fn new(
+    plugin_id: &str,
+    lang: Lang,
+    dir: Option<&Path>,
+    sources: Option<&Path>,
+) -> Result<PathBuf> {
+    let manifest = manifest(plugin_id, lang);
     // The manifest's own check says what is wrong with the id, as `validate` would.
     Manifest::parse(&manifest)
         .map_err(|errors| format!("{plugin_id:?} cannot name a plugin: {errors}"))?;
@@ -37,41 +102,50 @@ pub(crate) fn new(plugin_id: &str, dir: Option<&Path>, sources: Option<&Path>) -
         None => workspace(),
     };
     let sources = std::path::absolute(&sources)?;
-    if !sources.join("sdk/Cargo.toml").is_file() {
+    if !sources.join(lang.sdk_file()).is_file() {
         let what = format!(
-            "{} holds no sdk/Cargo.toml: give --sdk the folder of the logi-plugin sources",
-            sources.display()
+            "{} holds no {}: give --sdk the folder of the logi-plugin sources",
+            sources.display(),
+            lang.sdk_file()
         );
         return Err(what.into());
     }
-    let crate_name = crate_name(plugin_id);
-    let files: [(&str, Vec<u8>); 6] = [
-        ("package/manifest.json", manifest.into_bytes()),
-        ("package/icons/icon.png", ICON.to_vec()),
-        ("Cargo.toml", cargo_toml(&crate_name, &sources).into_bytes()),
-        ("src/main.rs", main_rs(plugin_id).into_bytes()),
-        (
-            "tests/plugin.rs",
-            test_rs(plugin_id, &crate_name).into_bytes(),
-        ),
-        (".gitignore", b"/target\n".to_vec()),
+    let program = program(plugin_id);
+    let mut files = vec![
+        File::new("package/manifest.json", manifest),
+        File::new("package/icons/icon.png", ICON),
     ];
-    for (path, bytes) in files {
-        let path = dir.join(path);
+    match lang {
+        Lang::Rust => files.extend([
+            File::new("Cargo.toml", cargo_toml(&program, &sources)),
+            File::new("src/main.rs", main_rs(plugin_id)),
+            File::new("tests/plugin.rs", test_rs(plugin_id, &program)),
+            File::new(".gitignore", "/target\n"),
+        ]),
+        Lang::Ts => files.extend(ts::files(plugin_id, &program, &sources.join("sdk-js"))?),
+    }
+    for file in files {
+        let path = dir.join(&file.path);
         std::fs::create_dir_all(path.parent().expect("every file is in the folder"))?;
-        write(&path, &bytes)?;
+        write(&path, &file.bytes)?;
+        #[cfg(unix)]
+        if file.executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|error| format!("{}: {error}", path.display()))?;
+        }
     }
     Ok(dir)
 }
 
-/// A Cargo package name for the plugin: its id in lower case, `.` as `-`.
-fn crate_name(plugin_id: &str) -> String {
+/// The plugin's program and package name (Cargo's or npm's): its id in lower case, `.` as `-`.
+fn program(plugin_id: &str) -> String {
     plugin_id.to_ascii_lowercase().replace('.', "-")
 }
 
-fn manifest(plugin_id: &str) -> String {
-    let program = crate_name(plugin_id);
-    let manifest = json!({
+fn manifest(plugin_id: &str, lang: Lang) -> String {
+    let program = program(plugin_id);
+    let mut manifest = json!({
         "plugin_id": plugin_id,
         "name": plugin_id.rsplit('.').next().unwrap_or(plugin_id),
         "author": "Me",
@@ -84,12 +158,15 @@ fn manifest(plugin_id: &str) -> String {
         ],
         "platformVersion": "0.1",
         "programPath": format!("bin/{program}"),
-        "programPathWin": format!("bin/{program}.exe"),
         "actions": [
             { "id": "press", "name": "Press", "tooltip": "Counts its presses" }
         ],
         "requiredCapabilities": ["base"]
     });
+    // A TypeScript plugin's program is a shell script: there is no Windows program to name.
+    if lang == Lang::Rust {
+        manifest["programPathWin"] = format!("bin/{program}.exe").into();
+    }
     serde_json::to_string_pretty(&manifest).expect("a JSON value prints") + "\n"
 }
 

@@ -10,18 +10,16 @@ mod common;
 
 use std::path::Path;
 
-use common::npm::{ci_when_lockfile_changed, npm, npm_here};
-
-const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
+use common::npm;
 
 #[test]
 fn the_javascript_sdk_passes_its_tests_and_the_conformance_kit() {
     let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk-js");
-    if !npm_here("sdk-js/") {
+    if !npm::present("sdk-js/") {
         return;
     }
-    ci_when_lockfile_changed(&sdk);
-    let text = npm(&sdk, &["test"], &[("LOGI_PLUGIN_BIN", LOGI_PLUGIN)]);
+    npm::ci(&sdk);
+    let text = npm::run(&sdk, &["test"]);
     // The end-to-end tests are skipped only when the tool is missing, which it is not here.
     assert!(
         text.contains("\n# skipped 0\n"),

@@ -11,7 +11,7 @@
  * which the manager has gone silent, reconnects with capped backoff and a fresh hello, and keeps
  * the visible instances ({@link Client.view}) across reconnects.
  *
- * Not here yet (issue 29, later work): the handler API mirroring the Rust SDK, typed settings.
+ * The handler API (`Plugin`, src/plugin/) is built on it.
  *
  * @module
  */
@@ -51,7 +51,8 @@ import {
 } from "./codec.js";
 import { endpointFromEnv, parseEndpoint, tokenFromEnv, TOKEN_ENV, type Endpoint } from "./endpoint.js";
 import { BufferManager, type AnalogBuffer, type BufferConfig, type BufferStats } from "./buffer.js";
-import { connect, type Transport } from "./transport.js";
+import { connect, type Transport, type TransportEvents } from "./transport.js";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { View } from "./view.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -116,7 +117,14 @@ export interface ClientOptions {
   maxHeld?: number;
   /** How the built-in analog buffers are made. */
   buffers?: BufferConfig;
+  /** The clock every deadline runs on (default: the machine's); a test's `VirtualClock` makes time pass at its word. */
+  clock?: Clock;
+  /** Opens connections instead of `endpoint` when set: an in-process manager's (the mock host's), or a transport of your own. */
+  connector?: Connector;
 }
+
+/** Opens a connection to a manager, reporting what arrives on it to `events` (as `connect` does for an endpoint). */
+export type Connector = (events: TransportEvents) => Promise<Transport>;
 
 /** What a request callback may return: the answer to send with `SUCCESS`, or nothing (it answers itself). */
 export type Answer = Message | undefined | void;
@@ -196,7 +204,7 @@ export interface ClientStats {
 interface Pending {
   messageType: string;
   timeoutMs: number;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
   /** Set for {@link Client.request}: the promise to settle; otherwise the answer goes to the callbacks. */
   settle?: { resolve: (answer: RequestAnswer) => void; reject: (error: Error) => void };
 }
@@ -266,6 +274,7 @@ export class Client {
   };
 
   private readonly options: ClientOptions;
+  private readonly clock: Clock;
   private readonly buffers: BufferManager;
   private readonly shown = new View();
   private code = "";
@@ -286,14 +295,14 @@ export class Client {
   private readonly toAnswer = new Set<number>();
   private nextRequestId = HELLO_ID + 1;
   private hello:
-    | { resolve: (hello: ManagerHello) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> }
+    | { resolve: (hello: ManagerHello) => void; reject: (error: Error) => void; timer: TimerHandle }
     | undefined;
   /** Until when the manager asked to hold back (`RetryAfter`), on {@link now}'s clock. */
   private holdUntil: number | undefined;
   private readonly held: Held[] = [];
   private lastHeard = 0;
   private delivering = false;
-  private readonly timers: Record<"hold" | "silence" | "buffers" | "reconnect", ReturnType<typeof setTimeout> | undefined> = {
+  private readonly timers: Record<"hold" | "silence" | "buffers" | "reconnect", TimerHandle | undefined> = {
     hold: undefined,
     silence: undefined,
     buffers: undefined,
@@ -303,6 +312,7 @@ export class Client {
   /** A client for the plugin `pluginId`; nothing is sent before {@link init}. */
   constructor(options: ClientOptions) {
     this.options = { ...options };
+    this.clock = options.clock ?? systemClock;
     this.buffers = new BufferManager(options.buffers);
   }
 
@@ -314,6 +324,11 @@ export class Client {
   /** The language the manager said it uses (`ManagerHello.language_code`). */
   get languageCode(): string | undefined {
     return this.language;
+  }
+
+  /** How much longer, in ms, the manager asked to hold back what the plugin starts (`RetryAfter`); 0 outside such a window. */
+  get throttledForMs(): number {
+    return this.holdUntil === undefined ? 0 : Math.max(0, this.holdUntil - this.now());
   }
 
   /** How the connection carries envelopes, once open: `binary` or `json`. */
@@ -440,7 +455,7 @@ export class Client {
 
   /** Now, on the monotonic clock every deadline of the client is on, in milliseconds. */
   private now(): number {
-    return performance.now();
+    return this.clock.now();
   }
 
   /** Opens a connection and says hello; resolves with the manager's hello. */
@@ -450,15 +465,17 @@ export class Client {
       (...args: T) => {
         if (generation === this.generation) handle(...args);
       };
-    const transport = await connect(
-      this.endpoint!,
-      { useTextFormat: this.options.useTextFormat ?? false, maxFrameLen: this.options.maxFrameLen },
-      {
-        incoming: current((incoming: Incoming) => this.receive(incoming)),
-        badInput: current((error: EnvelopeError | MessageError) => this.badInput(error)),
-        closed: current((reason: string) => this.closed(reason)),
-      },
-    );
+    const events: TransportEvents = {
+      incoming: current((incoming: Incoming) => this.receive(incoming)),
+      badInput: current((error: EnvelopeError | MessageError) => this.badInput(error)),
+      closed: current((reason: string) => this.closed(reason)),
+    };
+    const transport = await (this.options.connector?.(events) ??
+      connect(
+        this.endpoint!,
+        { useTextFormat: this.options.useTextFormat ?? false, maxFrameLen: this.options.maxFrameLen },
+        events,
+      ));
     if (this.stopped) {
       // close() came while connecting.
       transport.close();
@@ -468,7 +485,7 @@ export class Client {
     this.lastHeard = this.now();
     const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const answered = new Promise<ManagerHello>((resolve, reject) => {
-      const timer = setTimeout(
+      const timer = this.clock.setTimeout(
         () => transport.abort(`the manager did not answer the hello within ${timeoutMs} ms`),
         timeoutMs,
       );
@@ -520,7 +537,7 @@ export class Client {
       this.send(envelope);
     }
     if (requestId !== 0) {
-      const timer = setTimeout(() => this.timedOut(requestId), timeoutMs);
+      const timer = this.clock.setTimeout(() => this.timedOut(requestId), timeoutMs);
       this.pending.set(requestId, { messageType: message.$typeName, timeoutMs, timer, settle });
     }
     return requestId;
@@ -590,7 +607,7 @@ export class Client {
       return;
     }
     this.pending.delete(id);
-    clearTimeout(pending.timer);
+    this.clock.clearTimeout(pending.timer);
     if (pending.settle !== undefined) {
       pending.settle.resolve({ id, response, message });
       return;
@@ -603,7 +620,7 @@ export class Client {
   private helloAnswered(response: ResponseInfo, message: Message | undefined): void {
     const hello = this.hello!;
     this.hello = undefined;
-    clearTimeout(hello.timer);
+    this.clock.clearTimeout(hello.timer);
     if (response.result === ResponseInfo_Code.SUCCESS && message?.$typeName === `${PLUGIN_PACKAGE}ManagerHello`) {
       this.helloDone = true;
       this.admittedBefore = true;
@@ -734,13 +751,13 @@ export class Client {
 
   /** Sets the buffers' timer to when they next have work. */
   private armBuffers(): void {
-    clearTimeout(this.timers.buffers);
+    this.clock.clearTimeout(this.timers.buffers);
     this.timers.buffers = undefined;
     const at = this.buffers.pollTimeout();
     if (at === undefined || this.transport === undefined) {
       return;
     }
-    this.timers.buffers = setTimeout(() => {
+    this.timers.buffers = this.clock.setTimeout(() => {
       this.timers.buffers = undefined;
       this.buffers.handleTimeout(this.now());
       this.deliverBuffered();
@@ -755,8 +772,8 @@ export class Client {
     this.stats.retryAfter++;
     const until = Math.max(this.holdUntil ?? 0, this.now() + retry.interval);
     this.holdUntil = until;
-    clearTimeout(this.timers.hold);
-    this.timers.hold = setTimeout(() => this.releaseHeld(), Math.max(0, until - this.now()));
+    this.clock.clearTimeout(this.timers.hold);
+    this.timers.hold = this.clock.setTimeout(() => this.releaseHeld(), Math.max(0, until - this.now()));
     if (id !== 0) {
       this.send(makeEnvelope(id, undefined, { result: ResponseInfo_Code.SUCCESS }));
     }
@@ -776,8 +793,8 @@ export class Client {
   private armSilence(): void {
     const interval = this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     const limit = interval * (this.options.missedHeartbeats ?? DEFAULT_MISSED_HEARTBEATS);
-    clearTimeout(this.timers.silence);
-    this.timers.silence = setTimeout(() => {
+    this.clock.clearTimeout(this.timers.silence);
+    this.timers.silence = this.clock.setTimeout(() => {
       this.timers.silence = undefined;
       if (!this.helloDone || this.transport === undefined) {
         return;
@@ -872,7 +889,7 @@ export class Client {
   private closed(reason: string): void {
     this.generation++;
     if (this.hello !== undefined) {
-      clearTimeout(this.hello.timer);
+      this.clock.clearTimeout(this.hello.timer);
       this.hello.reject(new Error(`the connection ended before the manager answered the hello: ${reason}`));
       this.hello = undefined;
     }
@@ -880,7 +897,7 @@ export class Client {
     this.transport = undefined;
     this.helloDone = false;
     for (const name of ["hold", "silence", "buffers"] as const) {
-      clearTimeout(this.timers[name]);
+      this.clock.clearTimeout(this.timers[name]);
       this.timers[name] = undefined;
     }
     this.holdUntil = undefined;
@@ -891,7 +908,7 @@ export class Client {
     const lost = [...this.pending];
     this.pending.clear();
     for (const [id, pending] of lost) {
-      clearTimeout(pending.timer);
+      this.clock.clearTimeout(pending.timer);
       const error = new RequestClosedError(id, pending.messageType, reason);
       if (pending.settle !== undefined) {
         pending.settle.reject(error);
@@ -915,7 +932,7 @@ export class Client {
   private scheduleReconnect(): void {
     const delay = backoffDelay(this.options.reconnect || {}, this.failures);
     this.failures++;
-    this.timers.reconnect = setTimeout(() => {
+    this.timers.reconnect = this.clock.setTimeout(() => {
       this.timers.reconnect = undefined;
       if (this.stopped) {
         return;
@@ -934,7 +951,7 @@ export class Client {
 
   /** The client stopped for good. */
   private stop(reason: string): void {
-    clearTimeout(this.timers.reconnect);
+    this.clock.clearTimeout(this.timers.reconnect);
     this.timers.reconnect = undefined;
     this.stopped = true;
     this.call(() => this.onStopped?.(reason));

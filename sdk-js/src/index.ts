@@ -1,5 +1,6 @@
 /**
- * `@logi-plugin/sdk`: the Logi Plugin Framework's JavaScript SDK. The seed's ch. 8 {@link Client}
+ * `@logi-plugin/sdk`: the Logi Plugin Framework's JavaScript SDK. The handler API ({@link Plugin}:
+ * actions and analog controls with typed settings), the seed's ch. 8 {@link Client} it runs on
  * (with analog buffers and the kept {@link View}),
  * the wire's codecs (varint framing, binary and JSON Envelopes) and the protocol's messages,
  * generated from proto/.
@@ -14,3 +15,5 @@ export * from "./endpoint.js";
 export * from "./frame.js";
 export * from "./view.js";
 export * from "../gen/logi/plugin/protocol/protocol_pb.js";
+export * from "./clock.js";
+export * from "./plugin/index.js";

@@ -56,7 +56,7 @@ export interface ConnectOptions {
 }
 
 /** Reads `read()`'s envelope and hands it to `events`, bad input included. */
-function deliver(events: TransportEvents, read: () => Incoming): void {
+export function deliver(events: TransportEvents, read: () => Incoming): void {
   let incoming: Incoming;
   try {
     incoming = read();

@@ -1,5 +1,6 @@
 //! What the tool's tests share: the host library's test support (a host on a temporary data
-//! directory, waiting for its events) and the daemon run as a process.
+//! directory, waiting for its events), the daemon run as a process, and npm for the JavaScript
+//! side.
 
 #![allow(dead_code, unused_imports)] // Each test file uses its own part.
 
@@ -10,5 +11,6 @@ pub use host::*;
 
 #[cfg(unix)]
 pub mod daemon;
+
 #[cfg(unix)]
 pub mod npm;
