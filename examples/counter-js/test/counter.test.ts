@@ -1,36 +1,69 @@
-// The counter's rules, as the Rust counter's tests state them (examples/counter/tests):
-// what a press adds, what the dial does to the step, what is read back from the settings.
-// The plugin on the wire is judged by cli/tests/counter_js.rs (installed into `serve`, and
-// the conformance kit).
-import { test } from "node:test";
+// The counter on the mock host (an in-process manager over the real protocol, settings kept
+// with versions; no daemon, no device): the Rust counter's tests (examples/counter/tests), in
+// TypeScript. The installed plugin, pressed and turned through a real `serve` and judged by the
+// conformance kit, is cli/tests/counter_js.rs.
 import assert from "node:assert/strict";
+import { test } from "node:test";
 
-import { DEFAULTS, decode, press, turn } from "../src/counter.js";
+import { ResponseInfo_Code, type AnalogControlStatus } from "@logi-plugin/sdk";
+import { MockHost, type MockOptions } from "@logi-plugin/sdk/mock";
 
-test("each press adds one and shows the count", () => {
-  const once = press(DEFAULTS);
-  assert.equal(once.count, 1);
-  assert.equal(press(once).count, 2);
-});
+import { counter, type Counter } from "../src/counter.js";
 
-test("the dial sets the step that presses add", () => {
-  const turned = turn(DEFAULTS, 4);
-  assert.equal(turned.step, 5);
-  assert.equal(press(turned).count, 5);
-  assert.equal(turn(turned, -500).step, 1);
-  assert.equal(turn(turned, 500).step, 100);
-});
+/** Runs `body` with the counter on a fresh mock host (with `options`), closing it after. */
+async function withCounter(body: (host: MockHost) => Promise<void>, options: MockOptions = {}): Promise<void> {
+  const host = await MockHost.start(counter(), options);
+  try {
+    await body(host);
+  } finally {
+    await host.close();
+  }
+}
 
-test("the count is taken back from the settings the manager kept", () => {
-  assert.equal(press(decode('{"count":41,"step":1}')).count, 42);
-});
+test("each press adds one and shows the count", () =>
+  withCounter(async (host) => {
+    assert.equal((await host.press("count", "key-1")).text, "1");
+    assert.equal((await host.press("count", "key-1")).text, "2");
+    assert.equal(host.settings<Counter>().count, 2);
+  }));
 
-test("settings that are absent or no longer read are the defaults", () => {
-  assert.deepEqual(decode(undefined), DEFAULTS);
-  assert.deepEqual(decode("not json"), DEFAULTS);
-  assert.deepEqual(decode('{"count":"many"}'), DEFAULTS);
-});
+test("the dial sets the step that presses add", () =>
+  withCounter(async (host) => {
+    assert.equal((await host.turn("step", "dial-1", 4)).text, "step 5");
+    assert.equal((await host.press("count", "key-1")).text, "5");
+    assert.equal((await host.turn("step", "dial-1", -500)).text, "step 1");
+    assert.equal((await host.turn("step", "dial-1", 500)).text, "step 100");
+  }));
 
-test("a stored step of 0 still counts one a press", () => {
-  assert.equal(press({ count: 3, step: 0 }).count, 4);
-});
+test("the dial gives its step and range when asked", () =>
+  withCounter(async (host) => {
+    await host.turn("step", "dial-1", 2);
+    const asked = await host.request("GetAnalogControlValue", { analogControlId: "step", instanceId: "dial-1" });
+    assert.equal(asked.code, ResponseInfo_Code.SUCCESS, asked.why);
+    const status = asked.message as AnalogControlStatus;
+    assert.deepEqual([status.currentValue, status.minValue, status.maxValue], [3, 1, 100]);
+  }));
+
+test("the count is taken back from the settings the manager kept", () =>
+  withCounter(
+    async (host) => {
+      assert.equal((await host.press("count", "key-1")).text, "42");
+    },
+    { settings: { plugin: '{"count":41,"step":1}' } },
+  ));
+
+test("a count changed elsewhere meanwhile is counted on, not clobbered", () =>
+  withCounter(async (host) => {
+    await host.press("count", "key-1");
+    // Another copy of the plugin stored a newer count behind this one's back.
+    host.setSetting("plugin", '{"count":10,"step":1}');
+    assert.equal((await host.press("count", "key-1")).text, "11");
+    assert.equal(host.settings<Counter>().count, 11);
+  }));
+
+test("what the counter does not handle is refused NOT_IMPLEMENTED", () =>
+  withCounter(async (host) => {
+    const form = await host.configure("count", "key-1", { step: 3 });
+    assert.equal(form.code, ResponseInfo_Code.NOT_IMPLEMENTED, form.why);
+    assert.equal((await host.show("count", "key-1")).code, ResponseInfo_Code.SUCCESS);
+  }));
