@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use common::daemon::{LOGI_PLUGIN, daemon, install_connected, lines, tool};
 
 use logi_example_media::{PLUGIN_ID, TOGGLE_MUTE, VOLUME};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[test]
 fn install_list_invoke_and_remove_drive_the_running_manager() {

@@ -11,6 +11,7 @@ mod faulty_json_proxy;
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use common::kit::{all_passed_in, has_check};
 use faulty_json_proxy::Fault;
 use logi_plugin_conformance::{Format, ManagerOptions, Outcome, Report, check_manager};
 use logi_plugin_sdk::{ClientConfig, PluginClient};
@@ -134,24 +135,10 @@ fn our_example_plugin_set_to_speak_json_passes_every_check_in_json_mode() {
         .env(JSON_PLUGIN_ENV, "1")
         .output()
         .unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{report}");
-    let lines: Vec<Value> = report
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let (checks, verdict) = lines.split_at(lines.len() - 1);
-    assert_eq!(verdict[0]["ok"], true, "{report}");
-    assert_eq!(checks.len(), 16, "{report}");
-    for check in checks {
-        assert_eq!(check["outcome"], "pass", "{report}");
-        assert_eq!(check["mode"], "json", "{report}");
-    }
+    let checks = all_passed_in(&output, "json");
+    assert_eq!(checks.len(), 16, "{checks:#?}");
     for name in logi_plugin_conformance::JSON_CHECKS {
-        assert!(
-            checks.iter().any(|c| c["check"] == name),
-            "{name}: {report}"
-        );
+        assert!(has_check(&checks, name), "{name}: {checks:#?}");
     }
 }
 

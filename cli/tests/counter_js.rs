@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use common::daemon::{
     LOGI_PLUGIN, daemon, daemon_with, install_connected, lines, tool, until_connected,
 };
+use common::kit::{all_passed_in, has_check};
 use common::npm;
 use serde_json::Value;
 
@@ -132,8 +133,8 @@ fn pressed_and_turned_over_websocket_in_json_text() {
 
 /// Runs `logi-plugin --json conformance --plugin <the example's launcher>` in `mode` (`binary`
 /// on a local socket, `json` on a WebSocket, the launcher given `--json`), with the manifest's
-/// first action and control, and asserts that every check ran and passed; their names.
-fn assert_conformant(package: &Path, mode: &str) -> Vec<String> {
+/// first action and control, and asserts that every check ran and passed; their lines.
+fn assert_conformant(package: &Path, mode: &str) -> Vec<Value> {
     let mut kit = Command::new(LOGI_PLUGIN);
     kit.args(["--json", "conformance", "--mode", mode, "--plugin"])
         .arg(package.join("bin/counter-js"))
@@ -142,24 +143,7 @@ fn assert_conformant(package: &Path, mode: &str) -> Vec<String> {
     if mode == "json" {
         kit.args(["--", "--json"]);
     }
-    let output = kit.output().unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{report}\n{stderr}");
-    let lines: Vec<Value> = report
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let (checks, verdict) = lines.split_at(lines.len() - 1);
-    assert_eq!(verdict[0]["ok"], true, "{report}");
-    for check in checks {
-        let seen = (check["outcome"].as_str(), check["mode"].as_str());
-        assert_eq!(seen, (Some("pass"), Some(mode)), "{report}");
-    }
-    checks
-        .iter()
-        .map(|check| check["check"].as_str().unwrap().to_string())
-        .collect()
+    all_passed_in(&kit.output().unwrap(), mode)
 }
 
 #[test]
@@ -168,7 +152,7 @@ fn the_example_passes_the_conformance_kit_over_the_local_socket() {
     let checks = assert_conformant(&package, "binary");
     // The manifest's action and control let the rate limit and analog checks run too.
     for name in ["retry-after-holds", "analog-flood", "analog-net-movement"] {
-        assert!(checks.iter().any(|c| c == name), "{name}: {checks:?}");
+        assert!(has_check(&checks, name), "{name}: {checks:#?}");
     }
 }
 
@@ -177,6 +161,6 @@ fn the_example_passes_the_conformance_kit_over_websocket_in_json_text() {
     let Some(package) = built() else { return };
     let checks = assert_conformant(&package, "json");
     for name in logi_plugin_conformance::JSON_CHECKS {
-        assert!(checks.iter().any(|c| c == name), "{name}: {checks:?}");
+        assert!(has_check(&checks, name), "{name}: {checks:#?}");
     }
 }
