@@ -348,9 +348,7 @@ interface WireEnvelope {
  */
 function readWireEnvelope(bytes: Uint8Array): WireEnvelope {
   const wire: WireEnvelope = { id: 0, any: undefined, response: undefined };
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [field, type] = reader.tag();
+  readFields(bytes, (field, type, reader) => {
     if (field === 1 && expectWireType(field, type, WireType.Varint)) {
       wire.id = reader.uint32();
     } else if (field === 2 && expectWireType(field, type, WireType.LengthDelimited)) {
@@ -358,27 +356,38 @@ function readWireEnvelope(bytes: Uint8Array): WireEnvelope {
     } else if (field === 3 && expectWireType(field, type, WireType.LengthDelimited)) {
       wire.response = mergeFromBinary(ResponseInfoSchema, wire.response ?? create(ResponseInfoSchema), reader.bytes());
     } else {
-      reader.skip(type, field);
+      return false;
     }
-  }
+    return true;
+  });
   return wire;
 }
 
 /** Reads a `google.protobuf.Any` into `into` (a copy of it), its two fields as bytes. */
 function readWireAny(bytes: Uint8Array, into: WireEnvelope["any"]): NonNullable<WireEnvelope["any"]> {
   const any = { typeUrl: new Uint8Array(), value: new Uint8Array(), ...into };
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [field, type] = reader.tag();
+  readFields(bytes, (field, type, reader) => {
     if (field === 1 && expectWireType(field, type, WireType.LengthDelimited)) {
       any.typeUrl = reader.bytes();
     } else if (field === 2 && expectWireType(field, type, WireType.LengthDelimited)) {
       any.value = reader.bytes();
     } else {
+      return false;
+    }
+    return true;
+  });
+  return any;
+}
+
+/** Reads the fields of a message's `bytes`: `read` takes those it knows (saying so), the others are passed over. */
+function readFields(bytes: Uint8Array, read: (field: number, type: WireType, reader: BinaryReader) => boolean): void {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [field, type] = reader.tag();
+    if (!read(field, type, reader)) {
       reader.skip(type, field);
     }
   }
-  return any;
 }
 
 /** `true` when field `field` came with the wire type its type has; else throws naming both. */
