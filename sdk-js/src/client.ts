@@ -51,7 +51,7 @@ import {
 } from "./codec.js";
 import { endpointFromEnv, parseEndpoint, tokenFromEnv, TOKEN_ENV, type Endpoint } from "./endpoint.js";
 import { BufferManager, type AnalogBuffer, type BufferConfig, type BufferStats } from "./buffer.js";
-import { connect, type Transport, type TransportEvents } from "./transport.js";
+import { connect, type StandardWebSocketConstructor, type Transport, type TransportEvents } from "./transport.js";
 import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { View } from "./view.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -99,8 +99,10 @@ export interface ClientOptions {
   pluginCode?: string;
   /** The plugin's version. */
   pluginVersion: string;
-  /** A local-socket path or `ws://` URL; defaults to `LOGI_PLUGIN_ENDPOINT`, else the default local socket. */
+  /** A local-socket path or `ws://` URL; defaults to `LOGI_PLUGIN_ENDPOINT`, else the default local socket (in a browser, required). */
   endpoint?: string;
+  /** The WebSocket constructor (a polyfill, a test's); default `globalThis.WebSocket`, else the `ws` package. */
+  WebSocket?: StandardWebSocketConstructor;
   /** Over WebSocket, JSON text frames instead of binary protobuf (seed 7.1.2). */
   useTextFormat?: boolean;
   /** The largest frame each way, in bytes (default 8 MiB, the manager's limit). */
@@ -473,7 +475,11 @@ export class Client {
     const transport = await (this.options.connector?.(events) ??
       connect(
         this.endpoint!,
-        { useTextFormat: this.options.useTextFormat ?? false, maxFrameLen: this.options.maxFrameLen },
+        {
+          useTextFormat: this.options.useTextFormat ?? false,
+          maxFrameLen: this.options.maxFrameLen,
+          WebSocket: this.options.WebSocket,
+        },
         events,
       ));
     if (this.stopped) {
