@@ -4,8 +4,8 @@
  * plugin's first frame sets the connection's mode, docs/protocol.md "WebSocket mode").
  * Transports only move envelopes: what a frame means is the client's business.
  *
- * WebSocket goes through the standard (WHATWG) API: the constructor given, else the runtime's
- * `globalThis.WebSocket` (a browser, Deno, Node 22+), else the `ws` package. Node's pieces are
+ * WebSocket goes through the standard (WHATWG) API: the constructor given, else under Node the
+ * `ws` package, else the runtime's `globalThis.WebSocket` (a browser, Deno). Node's pieces are
  * loaded only when a connection needs them (./node.ts), so the package loads in a browser.
  *
  * @module
@@ -86,7 +86,7 @@ export interface ConnectOptions {
   useTextFormat: boolean;
   /** The largest frame or WebSocket message, each way (default 8 MiB, the manager's). */
   maxFrameLen?: number;
-  /** The WebSocket constructor; default `globalThis.WebSocket`, else the `ws` package (Node). */
+  /** The WebSocket constructor; default the `ws` package under Node, else `globalThis.WebSocket`. */
   WebSocket?: StandardWebSocketConstructor | undefined;
 }
 
@@ -113,11 +113,27 @@ export async function connect(
     const node = await nodeOnly(`the local socket ${endpoint.path}`, "give a ws:// endpoint");
     return connectLocal(node.netConnect, endpoint.path, maxFrameLen, events);
   }
-  const WebSocket =
-    options.WebSocket ??
-    (globalThis as { WebSocket?: StandardWebSocketConstructor }).WebSocket ??
-    (await nodeOnly(`WebSocket ${endpoint.url}`, "pass the `WebSocket` option")).WsWebSocket;
+  const WebSocket = options.WebSocket ?? (await webSocketOf(endpoint.url));
   return connectWebSocket(endpoint.url, WebSocket, options.useTextFormat, maxFrameLen, events);
+}
+
+/**
+ * The runtime's WebSocket: under Node the `ws` package, which refuses a message over the limit
+ * from its header where the standard API reads it whole first (Node 22+ has both); elsewhere
+ * `globalThis.WebSocket`.
+ */
+async function webSocketOf(url: string): Promise<StandardWebSocketConstructor> {
+  const standard = (globalThis as { WebSocket?: StandardWebSocketConstructor }).WebSocket;
+  const underNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === "string";
+  if (underNode || standard === undefined) {
+    try {
+      return (await nodeOnly(`WebSocket ${url}`, "pass the `WebSocket` option")).WsWebSocket;
+    } catch (error) {
+      // A bundle for another runtime may leave `ws` out: the standard API still works.
+      if (standard === undefined) throw error;
+    }
+  }
+  return standard;
 }
 
 /**

@@ -64,6 +64,21 @@ for (const text of [false, true]) {
   });
 }
 
+test("under Node the ws package is used even where the runtime has a WebSocket of its own (Node 22+): it refuses an oversized message from its header", async () => {
+  const runtime = globalThis as { WebSocket?: unknown };
+  const before = runtime.WebSocket;
+  const created = BrowserWebSocket.created;
+  runtime.WebSocket = BrowserWebSocket;
+  try {
+    await withWebSocket({}, async (manager, client) => {
+      await greet(manager, client);
+      assert.equal(BrowserWebSocket.created, created);
+    });
+  } finally {
+    runtime.WebSocket = before;
+  }
+});
+
 test("through the browser's WebSocket API, a message over the frame limit closes the connection unread", async () => {
   await withWebSocket({ WebSocket: BrowserWebSocket, maxFrameLen: 4096, reconnect: false }, async (manager, client) => {
     await greet(manager, client);
