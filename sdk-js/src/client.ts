@@ -51,7 +51,7 @@ import {
 } from "./codec.js";
 import { endpointFromEnv, parseEndpoint, tokenFromEnv, TOKEN_ENV, type Endpoint } from "./endpoint.js";
 import { BufferManager, type AnalogBuffer, type BufferConfig, type BufferStats } from "./buffer.js";
-import { connect, type Transport, type TransportEvents } from "./transport.js";
+import { connect, type StandardWebSocketConstructor, type Transport, type TransportEvents } from "./transport.js";
 import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { View } from "./view.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -99,8 +99,10 @@ export interface ClientOptions {
   pluginCode?: string;
   /** The plugin's version. */
   pluginVersion: string;
-  /** A local-socket path or `ws://` URL; defaults to `LOGI_PLUGIN_ENDPOINT`, else the default local socket. */
+  /** A local-socket path or `ws://` URL; defaults to `LOGI_PLUGIN_ENDPOINT`, else the default local socket (in a browser, required). */
   endpoint?: string;
+  /** The WebSocket constructor (a polyfill, a test's); default the `ws` package under Node, else `globalThis.WebSocket`. */
+  WebSocket?: StandardWebSocketConstructor;
   /** Over WebSocket, JSON text frames instead of binary protobuf (seed 7.1.2). */
   useTextFormat?: boolean;
   /** The largest frame each way, in bytes (default 8 MiB, the manager's limit). */
@@ -473,7 +475,11 @@ export class Client {
     const transport = await (this.options.connector?.(events) ??
       connect(
         this.endpoint!,
-        { useTextFormat: this.options.useTextFormat ?? false, maxFrameLen: this.options.maxFrameLen },
+        {
+          useTextFormat: this.options.useTextFormat ?? false,
+          maxFrameLen: this.options.maxFrameLen,
+          WebSocket: this.options.WebSocket,
+        },
         events,
       ));
     if (this.stopped) {
@@ -586,7 +592,12 @@ export class Client {
     const { id, response, message } = incoming;
     if (response !== undefined) {
       this.answered(id, response, message);
-    } else if (message?.$typeName === `${PLUGIN_PACKAGE}RetryAfter`) {
+    } else if (message === undefined) {
+      // Neither a request's message nor an answer: as the Rust session does, refused where
+      // there is a request id to answer, else dropped.
+      if (id === 0) this.dropped(new Error("an envelope with neither a message nor an answer: dropped"));
+      else this.answerError(id, ResponseInfo_Code.INVALID_ARG, "a request must carry a message");
+    } else if (message.$typeName === `${PLUGIN_PACKAGE}RetryAfter`) {
       this.throttle(id, message as RetryAfter);
     } else if (id === 0) {
       this.notified(message);
@@ -852,7 +863,7 @@ export class Client {
 
   private answerError(id: number, code: ResponseInfo_Code, what: string): void {
     this.stats.errorAnswers++;
-    this.answer(id, undefined, { result: code, what });
+    this.answer(id, undefined, { result: code, what: boundedText(what) });
   }
 
   /** Bad input: an error answer where there is a request to answer, else a counted drop. */
@@ -862,7 +873,7 @@ export class Client {
     if (error instanceof EnvelopeError) {
       // The id cannot be trusted: id 0 says which frame is meant as well as can be.
       this.stats.unreadable++;
-      this.send(makeEnvelope(0, undefined, { result: ResponseInfo_Code.INVALID_ARG, what: error.message }));
+      this.send(makeEnvelope(0, undefined, { result: ResponseInfo_Code.INVALID_ARG, what: boundedText(error.message) }));
       this.report(error);
     } else if (!error.isResponse && error.id !== 0) {
       this.answerError(error.id, error.code, error.message);
@@ -1005,4 +1016,26 @@ function isVisibility(message: Message | undefined): boolean {
     message?.$typeName === `${PLUGIN_PACKAGE}VisibilityChanged` ||
     message?.$typeName === `${PLUGIN_PACKAGE}VisibilityChangedList`
   );
+}
+
+/** The longest description, in UTF-8 bytes, the client puts in an answer it makes itself. */
+const MAX_ANSWER_TEXT = 1024;
+
+/**
+ * `text` cut to {@link MAX_ANSWER_TEXT} bytes at a character boundary, ending `...` when cut (the
+ * Rust session's rule): a description can quote what the manager sent (a type URL), which must
+ * not make the answer larger than a frame.
+ */
+function boundedText(text: string): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(text).length <= MAX_ANSWER_TEXT) return text;
+  let kept = "";
+  let length = 0;
+  for (const character of text) {
+    const size = encoder.encode(character).length;
+    if (length + size > MAX_ANSWER_TEXT - 3) break;
+    kept += character;
+    length += size;
+  }
+  return `${kept}...`;
 }

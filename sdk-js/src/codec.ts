@@ -5,17 +5,23 @@
  * id cannot be trusted); an envelope whose message has an unknown type URL or a body that does
  * not decode is a {@link MessageError} that keeps the id and says which error code answers it.
  *
+ * Both directions are the Rust core's (src/codec/): JSON is written byte for byte as it writes
+ * it (the reference's text, float fields in their shortest float32 form), JSON nested deeper than
+ * {@link MAX_JSON_DEPTH} is refused, and a binary type URL that is not UTF-8 names no message.
+ *
  * @module
  */
 
 import {
+  ScalarType,
   create,
-  fromBinary,
   fromJson,
   fromJsonString,
+  mergeFromBinary,
   toBinary,
   toJson,
   createRegistry,
+  type DescField,
   type DescMessage,
   type JsonObject,
   type JsonValue,
@@ -24,7 +30,8 @@ import {
   type MessageShape,
   type Registry,
 } from "@bufbuild/protobuf";
-import { anyPack, anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { AnySchema, anyPack, anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 
 import { file_logi_plugin_marketplace_marketplace } from "../gen/logi/plugin/marketplace/marketplace_pb.js";
 import {
@@ -145,34 +152,255 @@ export function encodeBinary(envelope: Envelope): Uint8Array {
   return toBinary(EnvelopeSchema, envelope);
 }
 
-/** The envelope as proto3 JSON text (lowerCamelCase names, enums by name, defaults left out). */
+/**
+ * The envelope as canonical proto3 JSON text, byte for byte as the Rust core (and the reference,
+ * Python's `json_format`) writes it: lowerCamelCase names, enums by name, defaults left out,
+ * `@type` first in the `Any`, float fields as {@link floatJson} writes them.
+ */
 export function encodeJson(envelope: Envelope): string {
-  const value = toJson(EnvelopeSchema, envelope, { registry }) as JsonObject;
-  // The reference writes `@type` first (protobuf-es writes it last): readers that sniff the
-  // type from the front of a text, and byte comparisons with the other SDKs, expect it there.
-  const message = value["message"];
-  if (message !== null && typeof message === "object" && !Array.isArray(message)) {
-    const { "@type": typeUrl, ...fields } = message;
-    if (typeUrl !== undefined) {
-      value["message"] = { "@type": typeUrl, ...fields };
+  return writeMessage(EnvelopeSchema, toJson(EnvelopeSchema, envelope, { registry }));
+}
+
+/** A message (not in an envelope) as canonical JSON text, written as {@link encodeJson} writes. */
+export function encodeMessageJson(message: Message): string {
+  const schema = resolveType(message.$typeName);
+  return writeMessage(schema, toJson(schema, message as MessageShape<DescMessage>, { registry }));
+}
+
+/**
+ * `value`, protobuf-es's JSON of a `schema` message, as text. protobuf-es keeps a float as the
+ * double it widens to, which JSON.stringify prints in full (0.1 as 0.10000000149011612): the
+ * float fields are written here, the rest as JSON.stringify writes it, which escapes strings as
+ * the reference does.
+ */
+function writeMessage(schema: DescMessage, value: JsonValue): string {
+  if (!isObject(value)) {
+    return JSON.stringify(value);
+  }
+  const members: string[] = [];
+  let fields = schema;
+  if (schema.typeName === AnySchema.typeName) {
+    const inner = anyType(value);
+    if (inner === undefined) {
+      return JSON.stringify(value);
+    }
+    // The reference writes `@type` first (protobuf-es writes it last): readers that sniff the
+    // type from the front of a text expect it there.
+    members.push(`"@type":${JSON.stringify(value["@type"])}`);
+    fields = inner;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (key === "@type" && fields !== schema) {
+      continue;
+    }
+    const write = valueWriter(fieldNamed(fields, key));
+    const text = Array.isArray(item)
+      ? `[${item.map(write).join(",")}]`
+      : isObject(item) && fieldNamed(fields, key)?.fieldKind === "map"
+        ? `{${Object.entries(item).map(([k, v]) => `${JSON.stringify(k)}:${write(v)}`).join(",")}}`
+        : write(item);
+    members.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${members.join(",")}}`;
+}
+
+/** How one value of `field` (one element of a list, one value of a map) is written. */
+function valueWriter(field: DescField | undefined): (value: JsonValue) => string {
+  const message = field !== undefined && field.fieldKind !== "enum" && field.fieldKind !== "scalar" ? field.message : undefined;
+  if (message !== undefined) {
+    return (value) => writeMessage(message, value);
+  }
+  const scalar = field === undefined || field.fieldKind === "enum" || field.fieldKind === "message" ? undefined : field.scalar;
+  return scalar === ScalarType.FLOAT ? floatJson : (value) => JSON.stringify(value);
+}
+
+/**
+ * A `float` field's value as the Rust core (src/codec/json/float.rs) and the reference write it:
+ * the shortest decimal of at least 6 significant digits that reads back to the same float32
+ * (`ToShortestFloat`), printed as Python's `repr` prints a double (`1.0`, `1e+16`, `1e-05`);
+ * not finite, its quoted name.
+ */
+export function floatJson(value: JsonValue): string {
+  if (typeof value !== "number") {
+    // protobuf-es already gives "NaN", "Infinity" and "-Infinity" as strings.
+    return JSON.stringify(value);
+  }
+  const float = Math.fround(value);
+  if (Number.isNaN(float)) {
+    return '"NaN"';
+  }
+  if (!Number.isFinite(float)) {
+    return float > 0 ? '"Infinity"' : '"-Infinity"';
+  }
+  return pythonRepr(shortestForFloat32(float));
+}
+
+/** `ToShortestFloat`: the first of 6, 7, ... significant digits (rounded half to even) that reads back to `value`. */
+function shortestForFloat32(value: number): number {
+  if (value === 0) {
+    return value;
+  }
+  const { digits, scale } = exactDecimal(value);
+  const sign = value < 0 ? "-" : "";
+  for (let precision = 6; precision < digits.length; precision++) {
+    const rounded = Number(`${sign}${roundHalfEven(digits, precision)}e${scale + digits.length - precision}`);
+    if (Math.fround(rounded) === value) {
+      return rounded;
     }
   }
-  return JSON.stringify(value);
+  return value;
 }
+
+/** The exact decimal of a float32 `value`'s magnitude: `digits` × 10^`scale`. */
+function exactDecimal(value: number): { digits: string; scale: number } {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, Math.abs(value));
+  const bits = view.getUint32(0);
+  const biased = bits >>> 23;
+  const fraction = bits & 0x7fffff;
+  // value = mantissa × 2^exponent, and m × 2^-k = m × 5^k × 10^-k.
+  const mantissa = BigInt(biased === 0 ? fraction : fraction | 0x800000);
+  const exponent = biased === 0 ? -149 : biased - 150;
+  return exponent >= 0
+    ? { digits: (mantissa << BigInt(exponent)).toString(), scale: 0 }
+    : { digits: (mantissa * 5n ** BigInt(-exponent)).toString(), scale: exponent };
+}
+
+/** The first `precision` of `digits`, rounded half to even on the rest (as C's and Python's `%g` round). */
+function roundHalfEven(digits: string, precision: number): string {
+  const kept = digits.slice(0, precision);
+  const rest = digits.slice(precision);
+  const tie = /^50*$/.test(rest);
+  const up = rest[0]! > "5" || (rest[0] === "5" && !tie) || (tie && Number(kept[kept.length - 1]) % 2 === 1);
+  return up ? (BigInt(kept) + 1n).toString() : kept;
+}
+
+/** Python's `repr` of a finite double: its shortest digits, fixed for `1e-4 <= |x| < 1e16` (whole numbers ending `.0`), else `d.ddde±XX`. */
+function pythonRepr(value: number): string {
+  if (value === 0) {
+    return Object.is(value, -0) ? "-0.0" : "0.0";
+  }
+  const [mantissa, power] = Math.abs(value).toExponential().split("e") as [string, string];
+  const digits = mantissa.replace(".", "");
+  const exponent = Number(power);
+  const sign = value < 0 ? "-" : "";
+  // The decimal point sits after `point` digits: value = 0.DIGITS × 10^point.
+  const point = exponent + 1;
+  if (-4 < point && point <= 16) {
+    if (point <= 0) {
+      return `${sign}0.${"0".repeat(-point)}${digits}`;
+    }
+    if (point < digits.length) {
+      return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+    }
+    return `${sign}${digits}${"0".repeat(point - digits.length)}.0`;
+  }
+  const magnitude = Math.abs(exponent);
+  return `${sign}${mantissa}e${exponent < 0 ? "-" : "+"}${magnitude < 10 ? "0" : ""}${magnitude}`;
+}
+
+/**
+ * How deeply JSON objects and arrays may nest in an envelope: the Rust core's limit
+ * (src/codec/json/reader.rs `MAX_DEPTH`). Deeper text is an {@link EnvelopeError}, as there.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 /** Reads a binary envelope. Throws {@link EnvelopeError} or {@link MessageError}. */
 export function decodeBinary(bytes: Uint8Array): Incoming {
-  let envelope: Envelope;
+  let wire: WireEnvelope;
   try {
-    envelope = fromBinary(EnvelopeSchema, bytes);
+    wire = readWireEnvelope(bytes);
   } catch (error) {
     throw new EnvelopeError(`unreadable envelope (${bytes.length} bytes): ${describe(error)}`);
   }
-  return unpack(envelope);
+  const { id, response, any } = wire;
+  let typeUrl = "";
+  try {
+    typeUrl = strictUtf8.decode(any?.typeUrl);
+  } catch {
+    // As the Rust core reads it: a type URL that is not UTF-8 names no message (the rest of
+    // the envelope, its id included, is sound).
+    throw new MessageError(
+      id,
+      response !== undefined,
+      ResponseInfo_Code.NOT_IMPLEMENTED,
+      `unknown message type URL ${JSON.stringify(new TextDecoder().decode(any?.typeUrl))} (not UTF-8)`,
+    );
+  }
+  const message = any && create(AnySchema, { typeUrl, value: any.value });
+  return unpack(create(EnvelopeSchema, { id, message, response }));
+}
+
+/** Reads UTF-8 as protobuf wants it: an error for bytes that are not, a leading U+FEFF kept. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** An envelope as the Rust core's binary codec reads it first: the `Any`'s type URL still bytes. */
+interface WireEnvelope {
+  id: number;
+  any: { typeUrl: Uint8Array; value: Uint8Array } | undefined;
+  response: ResponseInfo | undefined;
+}
+
+/**
+ * Reads `Envelope` by hand, so that the `Any`'s type URL stays bytes (protobuf-es refuses the
+ * whole envelope for a type URL that is not UTF-8, where the Rust core answers it). A field
+ * given twice merges as protobuf merges; unknown fields are passed over.
+ */
+function readWireEnvelope(bytes: Uint8Array): WireEnvelope {
+  const wire: WireEnvelope = { id: 0, any: undefined, response: undefined };
+  readFields(bytes, (field, type, reader) => {
+    if (field === 1 && expectWireType(field, type, WireType.Varint)) {
+      wire.id = reader.uint32();
+    } else if (field === 2 && expectWireType(field, type, WireType.LengthDelimited)) {
+      wire.any = readWireAny(reader.bytes(), wire.any);
+    } else if (field === 3 && expectWireType(field, type, WireType.LengthDelimited)) {
+      wire.response = mergeFromBinary(ResponseInfoSchema, wire.response ?? create(ResponseInfoSchema), reader.bytes());
+    } else {
+      return false;
+    }
+    return true;
+  });
+  return wire;
+}
+
+/** Reads a `google.protobuf.Any` into `into` (a copy of it), its two fields as bytes. */
+function readWireAny(bytes: Uint8Array, into: WireEnvelope["any"]): NonNullable<WireEnvelope["any"]> {
+  const any = { typeUrl: new Uint8Array(), value: new Uint8Array(), ...into };
+  readFields(bytes, (field, type, reader) => {
+    if (field === 1 && expectWireType(field, type, WireType.LengthDelimited)) {
+      any.typeUrl = reader.bytes();
+    } else if (field === 2 && expectWireType(field, type, WireType.LengthDelimited)) {
+      any.value = reader.bytes();
+    } else {
+      return false;
+    }
+    return true;
+  });
+  return any;
+}
+
+/** Reads the fields of a message's `bytes`: `read` takes those it knows (saying so), the others are passed over. */
+function readFields(bytes: Uint8Array, read: (field: number, type: WireType, reader: BinaryReader) => boolean): void {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [field, type] = reader.tag();
+    if (!read(field, type, reader)) {
+      reader.skip(type, field);
+    }
+  }
+}
+
+/** `true` when field `field` came with the wire type its type has; else throws naming both. */
+function expectWireType(field: number, type: WireType, expected: WireType): true {
+  if (type !== expected) {
+    throw new Error(`field ${field} has wire type ${WireType[type]}, not ${WireType[expected]}`);
+  }
+  return true;
 }
 
 /** Reads a JSON text envelope. Throws {@link EnvelopeError} or {@link MessageError}. */
 export function decodeJson(text: string): Incoming {
+  checkDepth(text);
   let envelope: Envelope;
   try {
     envelope = fromJsonString(EnvelopeSchema, text, { registry });
@@ -181,6 +409,37 @@ export function decodeJson(text: string): Incoming {
   }
   checkStrings(text);
   return unpack(envelope);
+}
+
+/**
+ * Refuses text whose objects and arrays nest deeper than {@link MAX_JSON_DEPTH}, before it is
+ * parsed. The Rust reader refuses it wherever it lies (in a body it passes over too), so the
+ * whole envelope is unreadable and no id is trusted.
+ */
+function checkDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) {
+        // A backslash escapes the next character, a quote included.
+        i++;
+      } else if (c === 0x22) {
+        inString = false;
+      }
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw new EnvelopeError(
+          `unreadable JSON envelope: nesting deeper than ${MAX_JSON_DEPTH} levels (at character ${i})`,
+        );
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
 }
 
 /**
@@ -222,18 +481,16 @@ function enumValue(value: JsonValue): JsonValue {
 
 /** `value` (JSON of a `schema` message) with enums given as numeric strings made numbers. */
 function numericEnums(schema: DescMessage, value: JsonValue): JsonValue {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  if (!isObject(value)) {
     return value;
   }
-  if (schema.typeName === "google.protobuf.Any") {
-    const typeUrl = value["@type"];
-    const inner =
-      typeof typeUrl === "string" ? registry.getMessage(typeUrl.slice(typeUrl.lastIndexOf("/") + 1)) : undefined;
+  if (schema.typeName === AnySchema.typeName) {
+    const inner = anyType(value);
     return inner === undefined ? value : numericEnums(inner, value);
   }
   const out: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
-    const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
+    const field = fieldNamed(schema, key);
     if (field === undefined) {
       out[key] = item;
     } else if (field.fieldKind === "enum") {
@@ -254,6 +511,28 @@ function numericEnums(schema: DescMessage, value: JsonValue): JsonValue {
   return out;
 }
 
+/** Whether `value` is a JSON object. */
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The message type a JSON `Any` object's `@type` names, if it is one of proto/. */
+function anyType(value: JsonObject): DescMessage | undefined {
+  const typeUrl = value["@type"];
+  return typeof typeUrl === "string" ? typeNamed(typeUrl) : undefined;
+}
+
+/** The message of proto/ a type URL names: by the full name after its last slash, any prefix or none. */
+function typeNamed(typeUrl: string): DescMessage | undefined {
+  const name = typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
+  return name === "" ? undefined : registry.getMessage(name);
+}
+
+/** The field of `schema` a JSON member names, by its JSON name or its name in the `.proto` file. */
+function fieldNamed(schema: DescMessage, key: string): DescField | undefined {
+  return schema.fields.find((f) => f.jsonName === key || f.name === key);
+}
+
 /** The decoded envelope with its message unpacked, or the {@link MessageError} it is. */
 function unpack(envelope: Envelope): Incoming {
   const { id } = envelope;
@@ -263,8 +542,8 @@ function unpack(envelope: Envelope): Incoming {
   if (any === undefined || (any.typeUrl === "" && any.value.length === 0)) {
     return { id, response, message: undefined };
   }
-  const name = any.typeUrl.slice(any.typeUrl.lastIndexOf("/") + 1);
-  if (name === "" || registry.getMessage(name) === undefined) {
+  const schema = typeNamed(any.typeUrl);
+  if (schema === undefined) {
     throw new MessageError(
       id,
       response !== undefined,
@@ -279,7 +558,7 @@ function unpack(envelope: Envelope): Incoming {
       id,
       response !== undefined,
       ResponseInfo_Code.INVALID_ARG,
-      `${name}: ${describe(error)}`,
+      `${schema.typeName}: ${describe(error)}`,
     );
   }
 }
@@ -296,13 +575,8 @@ function classifyJson(value: JsonObject, error: unknown): Error {
   } catch {
     return new EnvelopeError(`unreadable JSON envelope: ${describe(error)}`);
   }
-  const typeUrl =
-    message !== null && typeof message === "object" && !Array.isArray(message)
-      ? message["@type"]
-      : undefined;
-  const unknown =
-    typeof typeUrl === "string" &&
-    registry.getMessage(typeUrl.slice(typeUrl.lastIndexOf("/") + 1)) === undefined;
+  const typeUrl = isObject(message) ? message["@type"] : undefined;
+  const unknown = typeof typeUrl === "string" && typeNamed(typeUrl) === undefined;
   return new MessageError(
     envelope.id,
     envelope.response !== undefined,
@@ -334,3 +608,4 @@ function checkStrings(text: string): void {
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+

@@ -1,15 +1,15 @@
 /**
  * The connections a plugin opens to its manager: the local socket (Node's `net`, varint-framed
- * binary Envelopes) and WebSocket (`ws`, one Envelope per message, binary protobuf or JSON
- * text; the plugin's first frame sets the connection's mode, docs/protocol.md "WebSocket mode").
+ * binary Envelopes) and WebSocket (one Envelope per message, binary protobuf or JSON text; the
+ * plugin's first frame sets the connection's mode, docs/protocol.md "WebSocket mode").
  * Transports only move envelopes: what a frame means is the client's business.
+ *
+ * WebSocket goes through the standard (WHATWG) API: the constructor given, else under Node the
+ * `ws` package, else the runtime's `globalThis.WebSocket` (a browser, Deno). Node's pieces are
+ * loaded only when a connection needs them (./node.ts), so the package loads in a browser.
  *
  * @module
  */
-
-import { connect as netConnect, type Socket } from "node:net";
-
-import WebSocket from "ws";
 
 import type { Envelope } from "../gen/logi/plugin/protocol/protocol_pb.js";
 import {
@@ -47,12 +47,47 @@ export interface Transport {
   abort(reason: string): void;
 }
 
+/**
+ * A WebSocket as the standard (WHATWG) API has it: the browser's, Deno's, Node 22's, `ws`'s, or
+ * a polyfill. Only what the transport uses.
+ */
+export interface StandardWebSocket {
+  /** How binary messages arrive; the transport sets `"arraybuffer"`. */
+  binaryType: string;
+  // The events are `any`: each implementation declares its own event classes, and the
+  // transport reads only the standard fields (`data`; `code` and `reason`; `message` if any).
+  /** Called once the connection is open. */
+  onopen: ((event: any) => void) | null;
+  /** Called with each message: `data` a string (text) or an `ArrayBuffer` (binary). */
+  onmessage: ((event: any) => void) | null;
+  /** Called when the connection has closed, with its `code` and `reason`. */
+  onclose: ((event: any) => void) | null;
+  /** Called when the connection fails (a browser says no more than that). */
+  onerror: ((event: any) => void) | null;
+  /** Sends a text (string) or binary message. */
+  send(data: string | ArrayBufferView): void;
+  /** Starts the closing handshake. */
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * A WebSocket constructor with the standard API, `new (url, protocols)`. A third argument is
+ * given `ws`'s options (`maxPayload`, no compression); a standard constructor ignores it.
+ */
+export type StandardWebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+  options?: object,
+) => StandardWebSocket;
+
 /** How to connect. */
 export interface ConnectOptions {
   /** Over WebSocket, JSON text instead of binary protobuf (seed 7.1.2). */
   useTextFormat: boolean;
   /** The largest frame or WebSocket message, each way (default 8 MiB, the manager's). */
   maxFrameLen?: number;
+  /** The WebSocket constructor; default the `ws` package under Node, else `globalThis.WebSocket`. */
+  WebSocket?: StandardWebSocketConstructor | undefined;
 }
 
 /** Reads `read()`'s envelope and hands it to `events`, bad input included. */
@@ -68,15 +103,55 @@ export function deliver(events: TransportEvents, read: () => Incoming): void {
 }
 
 /** Connects to `endpoint`; rejects with an error naming it when the connection cannot open. */
-export function connect(
+export async function connect(
   endpoint: Endpoint,
   options: ConnectOptions,
   events: TransportEvents,
 ): Promise<Transport> {
   const maxFrameLen = options.maxFrameLen ?? DEFAULT_MAX_FRAME_LEN;
-  return endpoint.kind === "local"
-    ? connectLocal(endpoint.path, maxFrameLen, events)
-    : connectWebSocket(endpoint.url, options.useTextFormat, maxFrameLen, events);
+  if (endpoint.kind === "local") {
+    const node = await nodeOnly(`the local socket ${endpoint.path}`, "give a ws:// endpoint");
+    return connectLocal(node.netConnect, endpoint.path, maxFrameLen, events);
+  }
+  const WebSocket = options.WebSocket ?? (await webSocketOf(endpoint.url));
+  return connectWebSocket(endpoint.url, WebSocket, options.useTextFormat, maxFrameLen, events);
+}
+
+/**
+ * The runtime's WebSocket: under Node the `ws` package, which refuses a message over the limit
+ * from its header where the standard API reads it whole first (Node 22+ has both); elsewhere
+ * `globalThis.WebSocket`.
+ */
+async function webSocketOf(url: string): Promise<StandardWebSocketConstructor> {
+  const standard = (globalThis as { WebSocket?: StandardWebSocketConstructor }).WebSocket;
+  const underNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === "string";
+  if (underNode || standard === undefined) {
+    try {
+      return (await nodeOnly(`WebSocket ${url}`, "pass the `WebSocket` option")).WsWebSocket;
+    } catch (error) {
+      // A bundle for another runtime may leave `ws` out: the standard API still works.
+      if (standard === undefined) throw error;
+    }
+  }
+  return standard;
+}
+
+/**
+ * Node's pieces (./node.ts), loaded the first time a connection needs them. Rejects naming
+ * `what` needed them and `instead` when the runtime has none (a browser, or a bundle that left
+ * them out).
+ */
+async function nodeOnly(what: string, instead: string): Promise<typeof import("./node.js")> {
+  let node: Partial<typeof import("./node.js")>;
+  try {
+    node = await import("./node.js");
+  } catch (error) {
+    throw new Error(`${what} needs Node.js (${describe(error)}): ${instead}`);
+  }
+  if (node.netConnect === undefined || node.WsWebSocket === undefined) {
+    throw new Error(`${what} needs Node.js, which this runtime is not: ${instead}`);
+  }
+  return node as typeof import("./node.js");
 }
 
 /** Calls `closed` at most once, whatever mix of error and close events the socket gives. */
@@ -90,9 +165,14 @@ function once(events: TransportEvents): (reason: string) => void {
   };
 }
 
-function connectLocal(path: string, maxFrameLen: number, events: TransportEvents): Promise<Transport> {
+function connectLocal(
+  netConnect: typeof import("./node.js").netConnect,
+  path: string,
+  maxFrameLen: number,
+  events: TransportEvents,
+): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = netConnect({ path });
+    const socket = netConnect({ path });
     const decoder = new FrameDecoder(maxFrameLen);
     const closed = once(events);
     let open = false;
@@ -153,49 +233,100 @@ function connectLocal(path: string, maxFrameLen: number, events: TransportEvents
 
 function connectWebSocket(
   url: string,
+  WebSocket: StandardWebSocketConstructor,
   useTextFormat: boolean,
   maxFrameLen: number,
   events: TransportEvents,
 ): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    // `maxPayload` makes ws refuse an oversized message from its header, before buffering it.
-    const socket = new WebSocket(url, { maxPayload: maxFrameLen, perMessageDeflate: false });
+    let socket: StandardWebSocket;
+    try {
+      // `maxPayload` makes ws refuse an oversized message from its header, before buffering
+      // it; other implementations buffer it, and the size is checked below.
+      socket = new WebSocket(url, [], { maxPayload: maxFrameLen, perMessageDeflate: false });
+    } catch (error) {
+      reject(new Error(`cannot connect to ${url}: ${describe(error)}`));
+      return;
+    }
+    socket.binaryType = "arraybuffer";
     const closed = once(events);
     let open = false;
-    socket.once("open", () => {
+    /** Ends the connection now: `ws` can drop it, a standard socket starts closing. */
+    const drop = () => {
+      const terminate = (socket as { terminate?: () => void }).terminate;
+      if (typeof terminate === "function") {
+        terminate.call(socket);
+      } else {
+        socket.close();
+      }
+    };
+    socket.onopen = () => {
       open = true;
       resolve({
         format: useTextFormat ? "json" : "binary",
         send: (envelope) => {
           const data = useTextFormat ? encodeJson(envelope) : encodeBinary(envelope);
-          checkFrameLen(typeof data === "string" ? Buffer.byteLength(data) : data.length, maxFrameLen);
-          socket.send(data, { binary: !useTextFormat });
+          checkFrameLen(typeof data === "string" ? utf8Length(data, maxFrameLen) : data.length, maxFrameLen);
+          socket.send(data);
         },
         close: () => socket.close(1000),
         abort: (reason) => {
           closed(reason);
-          socket.terminate();
+          drop();
         },
       });
-    });
-    socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    };
+    socket.onmessage = (event: { data: unknown }) => {
+      const { data } = event;
+      const bytes =
+        typeof data === "string"
+          ? undefined
+          : data instanceof ArrayBuffer
+            ? new Uint8Array(data)
+            : ArrayBuffer.isView(data)
+              ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+              : null;
+      if (bytes === null) {
+        closed(`WebSocket ${url}: a message of an unsupported kind (${Object.prototype.toString.call(data)})`);
+        drop();
+        return;
+      }
+      const length = bytes === undefined ? utf8Length(data as string, maxFrameLen) : bytes.length;
+      if (length > maxFrameLen) {
+        // As on the local socket: a message over the limit ends the connection unread.
+        closed(`WebSocket ${url}: a message of ${length} bytes exceeds the frame limit of ${maxFrameLen} bytes`);
+        drop();
+        return;
+      }
       // Each frame is read as what it says it is: a manager keeps the plugin's mode, and a
       // frame of the other mode is still an envelope worth answering.
-      deliver(events, () => (isBinary ? decodeBinary(bytes) : decodeJson(bytes.toString("utf8"))));
-    });
-    socket.on("error", (error) => {
+      deliver(events, () => (bytes === undefined ? decodeJson(data as string) : decodeBinary(bytes)));
+    };
+    socket.onerror = (event: { message?: unknown; error?: { message?: unknown } } | undefined) => {
+      const why = String(event?.message || event?.error?.message || "the connection failed");
       if (!open) {
-        reject(new Error(`cannot connect to ${url}: ${error.message}`));
+        reject(new Error(`cannot connect to ${url}: ${why}`));
       } else {
-        closed(`WebSocket ${url}: ${error.message}`);
-        socket.terminate();
+        closed(`WebSocket ${url}: ${why}`);
+        drop();
       }
-    });
-    socket.on("close", (code: number, reason: Buffer) => {
+    };
+    socket.onclose = (event: { code: number; reason?: string }) => {
+      const how = `closed (${event.code}${event.reason ? `, ${event.reason}` : ""})`;
       if (open) {
-        closed(`WebSocket ${url}: closed (${code}${reason.length > 0 ? `, ${reason.toString()}` : ""})`);
+        closed(`WebSocket ${url}: ${how}`);
+      } else {
+        // A browser reports a failed connection as an error, then this: the first one counts.
+        reject(new Error(`cannot connect to ${url}: ${how}`));
       }
-    });
+    };
   });
+}
+
+/**
+ * The length of `text` in UTF-8, the length it has on the wire; measured only when it could be
+ * over `limit` (a UTF-16 unit takes at most 3 bytes), else a figure that is not over it either.
+ */
+function utf8Length(text: string, limit: number): number {
+  return text.length * 3 <= limit ? text.length : new TextEncoder().encode(text).length;
 }

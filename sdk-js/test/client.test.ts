@@ -178,6 +178,32 @@ test("a request of an unknown type is answered NOT_IMPLEMENTED naming the URL", 
   });
 });
 
+test("an envelope with neither a message nor an answer is answered INVALID_ARG, and at id 0 counted as a drop", async () => {
+  await withClient(async (manager, client) => {
+    manager.send(makeEnvelope(15, undefined));
+    const answer = await manager.nextEnvelope();
+    isError(answer, 15, ResponseInfo_Code.INVALID_ARG);
+    assert.equal(answer.response?.what, "a request must carry a message");
+    manager.send(makeEnvelope(0, undefined));
+    await pingIsAnswered(manager, 16);
+    assert.equal(client.stats.dropped, 1);
+  });
+});
+
+test("a description the client writes itself is cut to 1024 bytes at a character boundary", async () => {
+  await withClient(async (manager) => {
+    const unknown = makeEnvelope(17, undefined);
+    const name = "é".repeat(700);
+    unknown.message = { $typeName: "google.protobuf.Any", typeUrl: `type.googleapis.com/logi.plugin.protocol.${name}`, value: new Uint8Array() };
+    manager.send(unknown);
+    const answer = await manager.nextEnvelope();
+    isError(answer, 17, ResponseInfo_Code.NOT_IMPLEMENTED);
+    const what = answer.response?.what ?? "";
+    assert.ok(new TextEncoder().encode(what).length <= 1024, `${what.length} characters`);
+    assert.ok(what.endsWith("é..."), what.slice(-10));
+  });
+});
+
 test("a request whose body does not decode is answered INVALID_ARG", async () => {
   await withClient(async (manager, client) => {
     client.onTriggerAction = () => assert.fail("an unreadable request reached the callback");

@@ -1,8 +1,9 @@
 // End to end: the conformance kit launches a plugin written on this Client (test/e2e/plugin.ts)
 // as the host launches plugins, plays the manager and judges it on the wire, over the local
-// socket (binary) and over WebSocket (JSON text); and the handler API's counter (test/counter.ts,
-// run by test/e2e/counter-main.ts) over the local socket. Needs the `logi-plugin` binary: the
-// workspace's target/debug/logi-plugin, or the one LOGI_PLUGIN_BIN names; skipped without it.
+// socket (binary) and over WebSocket (JSON text, also through the browser's WebSocket API); and
+// the handler API's counter (test/counter.ts, run by test/e2e/counter-main.ts) over the local
+// socket. Needs the `logi-plugin` binary: the workspace's target/debug/logi-plugin, or the one
+// LOGI_PLUGIN_BIN names; skipped without it.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -86,6 +87,14 @@ test("the conformance kit passes the handler API's counter run as the host launc
   const { code, output } = await conformance(counter, ["--plugin-id", "com.logi.example.counter-js", "--action", "count"]);
   assert.equal(code, 0, output);
   for (const check of ["hello", "heartbeat", "unknown-type", "malformed-body", "unknown-response", "retry-after-holds", "retry-after-answers", "frames", "stays-up"]) {
+    assert.equal(status(output, check), "PASS", `${check}:\n${output}`);
+  }
+});
+
+test("the conformance kit passes a plugin on this Client through the browser's WebSocket API in JSON text", { skip }, async () => {
+  const { code, output } = await conformance(plugin, [...clientPlugin, "--mode", "json", "--", "--json", "--browser"]);
+  assert.equal(code, 0, output);
+  for (const check of ["hello", "heartbeat", "unknown-type", "malformed-body", "frame-mode", "json-names", "json-enums", "json-any", "json-defaults", "stays-up"]) {
     assert.equal(status(output, check), "PASS", `${check}:\n${output}`);
   }
 });
