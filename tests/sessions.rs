@@ -1155,6 +1155,46 @@ fn a_plugin_that_ignores_retry_after_is_closed_past_the_violation_limit() {
 }
 
 #[test]
+fn violations_are_counted_per_retry_after_window_so_a_plugin_catching_up_is_not_closed() {
+    let start = Instant::now();
+    let mut config = manager_config();
+    config.rate_limit = Some(logi_plugin_core::session::RateLimit::new(1, 1).unwrap());
+    config.max_rate_violations = 3;
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
+    config.registry = Arc::new(registry);
+    let mut manager = ManagerSession::new(start, config);
+    let hello = PluginHello {
+        plugin_id: PLUGIN.into(),
+        plugin_code: CODE.into(),
+        plugin_version: "1".into(),
+        protocol_version: 1,
+    };
+    manager
+        .handle_bytes(start, &framed(&Envelope::request(1, hello)))
+        .unwrap();
+    let log = framed(&Envelope {
+        id: 0,
+        message: Some(
+            LogEvent {
+                log_level: 2,
+                message: "flushed after the window".into(),
+            }
+            .into(),
+        ),
+        response: None,
+    });
+    // Each window: one admitted, one refused with RetryAfter, then three already on their way
+    // (sent before the plugin heard it): at the limit, not past it. Ten windows, 30 in all.
+    for window in 0..10 {
+        let now = start + SECOND * 2 * window;
+        for _ in 0..5 {
+            manager.handle_bytes(now, &log).unwrap();
+        }
+        assert_eq!(manager.close_reason(), None, "closed in window {window}");
+    }
+}
+
+#[test]
 fn the_hold_queue_is_bounded_and_says_when_to_try_again() {
     let mut manager = manager_config();
     manager.rate_limit = Some(logi_plugin_core::session::RateLimit::new(10, 1).unwrap());

@@ -77,8 +77,9 @@ pub struct ManagerConfig {
     pub heartbeat_timeout: Duration,
     /// The rate limit on what the plugin sends (its answers excepted); `None` for no limit.
     pub rate_limit: Option<RateLimit>,
-    /// How many messages the plugin may send inside `RetryAfter` windows before the session
-    /// closes (some may have left before the plugin heard the `RetryAfter`).
+    /// How many messages the plugin may send inside one `RetryAfter` window before the session
+    /// closes (some may have left before the plugin heard the `RetryAfter`: the messages it
+    /// held through the last window, flushed beyond the bucket, say).
     pub max_rate_violations: u32,
     /// The requests the owner answers; the session answers any other `NOT_IMPLEMENTED`. `None`:
     /// the owner answers every request.
@@ -122,12 +123,18 @@ impl ManagerConfig {
             hello_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(5),
-            rate_limit: RateLimit::new(100, 200).ok(),
+            rate_limit: ManagerConfig::default_rate_limit(),
             max_rate_violations: 100,
             handles: None,
             accept_clients: false,
             live: LiveSessions::default(),
         }
+    }
+
+    /// The rate limit a manager applies unless told otherwise: 100 messages a second, in
+    /// bursts of up to 200.
+    pub fn default_rate_limit() -> Option<RateLimit> {
+        RateLimit::new(100, 200).ok()
     }
 }
 
@@ -146,7 +153,7 @@ pub struct ManagerSession {
     bucket: Option<TokenBucket>,
     /// The end of the `RetryAfter` window last sent.
     retry_until: Option<Instant>,
-    /// Messages the plugin sent inside `RetryAfter` windows.
+    /// Messages the plugin sent inside the current `RetryAfter` window.
     violations: u32,
     /// Status updates the rate limit refused, the latest per instance, oldest first: delivered
     /// when the window is over and the bucket allows, so a display never stays stale.
@@ -551,7 +558,7 @@ impl ManagerSession {
     /// Applies the rate limit to a peer message (not an answer): `true` if it was refused, which
     /// answers a request `NOT_READY` and drops a notification. The first refusal sends
     /// `RetryAfter` for as long as the bucket takes to fill; messages inside that window count as
-    /// violations, and past the limit the session closes.
+    /// violations, and past the limit within one window the session closes.
     fn rate_limited(&mut self, now: Instant, id: u32) -> bool {
         if let Some(until) = self.retry_until {
             if now < until {
@@ -581,6 +588,10 @@ impl ManagerSession {
         // Until the bucket is full: a plugin sending its held messages then is admitted.
         let interval = millis_up(bucket.time_until_full(now));
         self.retry_until = now.checked_add(Duration::from_millis(interval.into()));
+        // Counted per window: what a plugin sent before it heard this `RetryAfter` (its held
+        // messages flushed at the end of the last window, beyond the bucket) is not held
+        // against it for ever, or a well-behaved plugin would be closed after hours of bursts.
+        self.violations = 0;
         let stats = self.link.stats_mut();
         stats.rate_limited += 1;
         stats.retry_after += 1;
