@@ -194,6 +194,21 @@ test("a hook that changed settings inside a RetryAfter window is refused NOT_REA
     assert.equal((await host.press("count", "key-1")).text, "1");
   }));
 
+test("presses refused inside one RetryAfter window are logged once, and again in the next window", () =>
+  on(counter(), async (host) => {
+    const refusals = () => host.logs().filter((line) => line.includes("nothing was changed")).length;
+    await host.retryAfter(1000);
+    for (let press = 0; press < 3; press++) {
+      assert.equal((await host.press("count", "key-1")).code, ResponseInfo_Code.NOT_READY);
+    }
+    await host.advance(1000);
+    assert.equal(refusals(), 1, host.logs().join("\n"));
+    await host.retryAfter(1000);
+    await host.press("count", "key-1");
+    await host.advance(1000);
+    assert.equal(refusals(), 2, host.logs().join("\n"));
+  }));
+
 test("a hook that changed nothing inside a RetryAfter window is answered as usual", () =>
   on(labels(), async (host) => {
     await host.retryAfter(1000);

@@ -263,3 +263,46 @@ fn a_press_inside_a_retry_after_window_is_refused_at_once_and_changes_nothing() 
         assert_eq!(status.text.as_deref(), Some("Sound on"));
     });
 }
+
+#[test]
+fn presses_refused_inside_one_retry_after_window_are_logged_once() {
+    let mut listener = ManagerListener::new(ManagerConfig::new(Arc::new(Admits), "test"));
+    let mut config = ClientConfig::new(PLUGIN_ID, VERSION, "code");
+    config.connector = Some(listener.memory_connector().into());
+    let _plugin = smol::spawn(plugin().serve(config));
+    smol::block_on(async {
+        let (manager, driver) = listener.accept().await.unwrap();
+        let _driver = smol::spawn(driver);
+        while !matches!(manager.next_event().await, Some(Event::Connected(_))) {}
+        let window = Duration::from_millis(300);
+        let interval = window.as_millis() as u32;
+        manager.notify(RetryAfter { interval }).await.unwrap();
+        for _ in 0..3 {
+            let press = TriggerAction {
+                action_instance_id: "key-1".into(),
+                action_id: TOGGLE_MUTE.into(),
+                configuration: None,
+            };
+            let answer = manager.request(press, window).await.unwrap();
+            assert_eq!(answer.response.result(), ResponseCode::NotReady);
+        }
+        // The lines are the plugin's own messages, held until the window ends, then sent.
+        let deadline = Instant::now() + window + Duration::from_secs(1);
+        let mut refusals = 0;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let next = async { manager.next_event().await };
+            let timeout = async {
+                smol::Timer::after(left).await;
+                None
+            };
+            match smol::future::or(next, timeout).await {
+                Some(Event::Notification {
+                    message: Message::LogEvent(line),
+                }) if line.message.contains("nothing was changed") => refusals += 1,
+                Some(_) => {}
+                None => break,
+            }
+        }
+        assert_eq!(refusals, 1);
+    });
+}

@@ -34,8 +34,8 @@
  *   SDK reads the setting again and runs the hook once more on it, and answers `CONFLICT` if
  *   that write is refused too. Hooks should therefore be functions of their settings. Inside a
  *   `RetryAfter` window, when the client holds back what the plugin sends, a request whose hook
- *   changed settings is refused `NOT_READY` at once (and the refusal logged): its answer must
- *   not wait for the window, and nothing may be shown that is not stored.
+ *   changed settings is refused `NOT_READY` at once (the first in each window logged): its
+ *   answer must not wait for the window, and nothing may be shown that is not stored.
  * - `cx.log` and `plugin.log` reach the manager's log as `LogEvent`s.
  * - {@link Plugin.client} is the running `Client`, for what the handlers do not cover (a
  *   status sent on the plugin's own).
@@ -85,6 +85,8 @@ export class Plugin<S extends object = Record<string, never>> {
   private connection = 0;
   private readonly lines: { level: LogEvent_LOG_LEVEL; message: string }[] = [];
   private droppedLines = 0;
+  /** The `RetryAfter` (by the client's count) inside whose window a refusal was last logged. */
+  private refusalLoggedIn: number | undefined;
 
   /** A plugin with no handlers yet; `pluginId` and `pluginVersion` as in its manifest. */
   constructor(options: PluginOptions<S>) {
@@ -228,7 +230,12 @@ export class Plugin<S extends object = Record<string, never>> {
       // manager's request, which must never wait for the window: refuse the change at once
       // instead, so that nothing is shown that is not stored.
       const why = `the manager asked the plugin to slow down for ${Math.ceil(left)} ms more: nothing was changed`;
-      this.log.warn(why);
+      // One line per window (each RetryAfter counted opens one): the lines are held through it,
+      // and a flood's would all be flushed at its end.
+      if (this.refusalLoggedIn !== client.stats.retryAfter) {
+        this.refusalLoggedIn = client.stats.retryAfter;
+        this.log.warn(`${why} (further refusals in this window are not logged)`);
+      }
       return { error: { code: ResponseInfo_Code.NOT_READY, why } };
     }
     let stored = await this.store(client, outcome.writes);

@@ -43,8 +43,9 @@
 //!   the SDK reads the setting again and runs the hook once more on it, and answers `CONFLICT`
 //!   if that write is refused too. Hooks should therefore be functions of their settings.
 //!   Inside a `RetryAfter` window, when the manager holds back what the plugin sends, a request
-//!   whose hook changed settings is refused `NOT_READY` at once (and the refusal logged): its
-//!   answer must not wait for the window, and nothing may be shown that is not stored.
+//!   whose hook changed settings is refused `NOT_READY` at once (the first in each window
+//!   logged): its answer must not wait for the window, and nothing may be shown that is not
+//!   stored.
 //! - The `log` crate's macros (`log::info!`, ...) reach the manager's log as `LogEvent`s (the
 //!   manager notes each connection there, with the language it told the plugin).
 //! - The raw [`PluginClient`] stays, for a plugin that wants its own event loop.
@@ -81,6 +82,9 @@ pub struct Plugin<S = ()> {
     lines: Option<logger::Lines>,
     /// Until when the manager asked it to slow down (`RetryAfter`).
     throttled_until: Option<Instant>,
+    /// Whether a refusal inside the current window was logged: one line per window, since
+    /// the lines are held through it and a flood's would all be flushed at its end.
+    refusal_logged: bool,
 }
 
 impl<S: PluginSettings> Plugin<S> {
@@ -92,6 +96,7 @@ impl<S: PluginSettings> Plugin<S> {
             dispatch: Dispatch::new(),
             lines: None,
             throttled_until: None,
+            refusal_logged: false,
         }
     }
 
@@ -178,7 +183,10 @@ impl<S: PluginSettings> Plugin<S> {
         while let Some(event) = client.next_event().await {
             match event {
                 ClientEvent::Connected(hello) => self.dispatch.connected(&hello),
-                ClientEvent::Throttled { until } => self.throttled_until = Some(until),
+                ClientEvent::Throttled { until } => {
+                    self.throttled_until = Some(until);
+                    self.refusal_logged = false;
+                }
                 ClientEvent::Notification(Message::SavedData(saved)) => {
                     self.dispatch.saved(&saved);
                 }
@@ -208,7 +216,10 @@ impl<S: PluginSettings> Plugin<S> {
                 "the manager asked the plugin to slow down for {} ms more: nothing was changed",
                 left.as_millis()
             );
-            scoped(self.lines.as_ref(), || log::warn!("{why}"));
+            if !std::mem::replace(&mut self.refusal_logged, true) {
+                let line = format!("{why} (further refusals in this window are not logged)");
+                scoped(self.lines.as_ref(), || log::warn!("{line}"));
+            }
             return Reply::Error(ResponseCode::NotReady, why);
         }
         match self.store(client, &outcome.writes).await {
