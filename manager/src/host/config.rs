@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use logi_plugin_core::session::{ManagerConfig, RateLimit};
 use logi_plugin_transports::local::default_endpoint;
 use logi_plugin_transports::reconnect::Backoff;
 use logi_plugin_transports::ws::WsOptions;
@@ -59,6 +60,9 @@ pub struct HostConfig {
     pub heartbeat_interval: Duration,
     /// How long a `Pong` may take before the session is closed (default 5 s).
     pub heartbeat_timeout: Duration,
+    /// The rate limit on what each plugin sends, its answers excepted (default 100 a second,
+    /// bursts of 200; docs/protocol.md, the error answers); `None` for no limit (a benchmark).
+    pub rate_limit: Option<RateLimit>,
     /// Where the host's log goes: plugins' log events and the host's own messages.
     pub log: LogSink,
 }
@@ -86,6 +90,7 @@ impl HostConfig {
             hello_timeout: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(5),
+            rate_limit: ManagerConfig::default_rate_limit(),
             log: LogSink::stderr(),
         }
     }

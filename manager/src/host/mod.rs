@@ -125,6 +125,7 @@ impl Host {
         session.language_code.clone_from(&config.language);
         session.heartbeat_interval = config.heartbeat_interval;
         session.heartbeat_timeout = config.heartbeat_timeout;
+        session.rate_limit = config.rate_limit;
         session.accept_clients = true;
         let mut listener =
             ManagerListener::new(session).with_local(LocalListener::bind(&config.endpoint)?);
