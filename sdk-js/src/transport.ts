@@ -176,12 +176,22 @@ function connectLocal(
     const decoder = new FrameDecoder(maxFrameLen);
     const closed = once(events);
     let open = false;
+    let corked = false;
     socket.once("connect", () => {
       open = true;
       socket.setNoDelay?.(true);
       resolve({
         format: "binary",
         send: (envelope) => {
+          // The frames of one turn of the event loop (a flood's answers) leave in one write.
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            queueMicrotask(() => {
+              corked = false;
+              socket.uncork();
+            });
+          }
           socket.write(encodeFrame(encodeBinary(envelope), maxFrameLen));
         },
         close: () => socket.end(),
