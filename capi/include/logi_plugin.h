@@ -154,9 +154,9 @@ typedef void (*logi_log_fn)(void *user_data, const char *line);
 // each reconnect).
 typedef void (*logi_connect_fn)(void *user_data);
 
-// Called when the connection ends. `stopped` is true when the client will not reconnect (it
-// was disconnected, or the manager refused it); no callback of the handle runs after that one
-// but the answers of requests still pending. `reason` is valid during the call only.
+// Called when a connection ends (`stopped` false; the client reconnects), and once more when
+// the client stops for good (`stopped` true: it was disconnected or freed, or the manager
+// refused it), the last event of the handle. `reason` says why, valid during the call only.
 typedef void (*logi_disconnect_fn)(void *user_data, const char *reason, bool stopped);
 
 // Receives each message of the manager: its full type name

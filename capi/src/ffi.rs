@@ -354,6 +354,22 @@ pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, E
     unsafe { ptr.as_ref() }.ok_or_else(|| Error::invalid_arg(format!("{name} is null")))
 }
 
+/// Frees a handle: `stop` runs on it first (disconnect, wait for its threads); null does
+/// nothing.
+///
+/// # Safety
+/// `ptr` is null or a handle made by `Box::into_raw`, given back once.
+pub(crate) unsafe fn free<T>(ptr: *mut T, stop: impl FnOnce(&T)) {
+    guard((), || {
+        if ptr.is_null() {
+            return;
+        }
+        // SAFETY: a live handle made by `Box::into_raw`, given back once.
+        let handle = unsafe { Box::from_raw(ptr) };
+        stop(&handle);
+    })
+}
+
 /// An out-parameter, checked not null; written once the call has its result.
 pub(crate) struct Out<T>(*mut T);
 

@@ -21,8 +21,8 @@ use logi_plugin_transports::{Endpoint, block_on};
 use prost::Message as _;
 
 use crate::ffi::{
-    CMessage, Callback, Error, LogiBytes, c_string, entry, guard, handle, optional_text, out, text,
-    typed,
+    CMessage, Callback, Error, LogiBytes, c_string, entry, free, guard, handle, optional_text, out,
+    text, typed,
 };
 use crate::threads::Threads;
 
@@ -199,6 +199,40 @@ fn dispatch(callback: Callback<LogiLibraryEventFn>, event: LibraryEvent) {
     };
 }
 
+/// A call whose argument is a message `M` as bytes and whose answer is handed out as bytes:
+/// the bytes read, the call sent and waited for, its result encoded into `*out_bytes`.
+///
+/// # Safety
+/// `client` is null or a live handle; `data` null or `len` readable bytes; `out_bytes` null
+/// or writable.
+unsafe fn exchange<'a, M, T, F>(
+    client: *const LogiManagerClient,
+    data: *const u8,
+    len: usize,
+    out_bytes: *mut LogiBytes,
+    out_name: &str,
+    call: impl FnOnce(&'a PluginManagerClient, M) -> F,
+    encode: impl FnOnce(T) -> Vec<u8>,
+) -> i32
+where
+    M: prost::Message + prost::Name + Default,
+    F: Future<Output = Result<Call<T>, CallError>>,
+{
+    entry(|| {
+        // SAFETY: the caller's contract above; the handle outlives the call.
+        let (client, message, out_bytes): (&'a LogiManagerClient, _, _) = unsafe {
+            (
+                handle(client, "client")?,
+                typed::<M>(data, len, "data")?,
+                out(out_bytes, out_name)?,
+            )
+        };
+        let answer = client.call(call(&client.client, message))?;
+        out_bytes.put(LogiBytes::from_vec(encode(answer)));
+        Ok(())
+    })
+}
+
 /// Connects to the plugin manager (seed 9.1.3 `connect`) and returns at once: the client says
 /// `ClientHello` as `client_name` `client_version`, and reconnects by itself when the manager
 /// restarts. `endpoint` is the manager's local socket, or null for `LOGI_PLUGIN_ENDPOINT` or
@@ -277,14 +311,8 @@ pub unsafe extern "C" fn logi_manager_client_connect(
 /// `client` is null or a live handle, not used again after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn logi_manager_client_free(client: *mut LogiManagerClient) {
-    guard((), || {
-        if client.is_null() {
-            return;
-        }
-        // SAFETY: a live handle made by `Box::into_raw`, given back once.
-        let client = unsafe { Box::from_raw(client) };
-        client.stop();
-    })
+    // SAFETY: the caller's contract above.
+    unsafe { free(client, LogiManagerClient::stop) }
 }
 
 /// Disconnects for good (seed 9.2.1 `disconnect`) and returns at once; the event callback then
@@ -411,19 +439,18 @@ pub unsafe extern "C" fn logi_manager_client_invoke(
     len: usize,
     out_result: *mut LogiBytes,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let (client, invoke, out_result) = unsafe {
-            (
-                handle(client, "client")?,
-                typed::<Invoke>(data, len, "data")?,
-                out(out_result, "out_result")?,
-            )
-        };
-        let result = client.call(client.client.invoke(invoke))?;
-        out_result.put(LogiBytes::from_vec(result.encode_to_vec()));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        exchange::<Invoke, _, _>(
+            client,
+            data,
+            len,
+            out_result,
+            "out_result",
+            |client, invoke| client.invoke(invoke),
+            |result| result.encode_to_vec(),
+        )
+    }
 }
 
 /// The latest state of an action or control instance (seed 9.5.3): `data` is a serialized
@@ -438,19 +465,18 @@ pub unsafe extern "C" fn logi_manager_client_action_status(
     len: usize,
     out_result: *mut LogiBytes,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let (client, id, out_result) = unsafe {
-            (
-                handle(client, "client")?,
-                typed::<AnalogControlId>(data, len, "data")?,
-                out(out_result, "out_result")?,
-            )
-        };
-        let result = client.call(client.client.action_status(id))?;
-        out_result.put(LogiBytes::from_vec(result.encode_to_vec()));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        exchange::<AnalogControlId, _, _>(
+            client,
+            data,
+            len,
+            out_result,
+            "out_result",
+            |client, id| client.action_status(id),
+            |result| result.encode_to_vec(),
+        )
+    }
 }
 
 /// An action's configuration form (seed 9.5.1): `data` is a serialized
@@ -465,19 +491,18 @@ pub unsafe extern "C" fn logi_manager_client_plugin_action_configuration(
     len: usize,
     out_configuration: *mut LogiBytes,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let (client, request, out_configuration) = unsafe {
-            (
-                handle(client, "client")?,
-                typed::<ActionConfigurationRequest>(data, len, "data")?,
-                out(out_configuration, "out_configuration")?,
-            )
-        };
-        let form = client.call(client.client.plugin_action_configuration(request))?;
-        out_configuration.put(LogiBytes::from_vec(form.encode_to_vec()));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        exchange::<ActionConfigurationRequest, _, _>(
+            client,
+            data,
+            len,
+            out_configuration,
+            "out_configuration",
+            |client, request| client.plugin_action_configuration(request),
+            |form| form.encode_to_vec(),
+        )
+    }
 }
 
 /// Submits a filled configuration form (seed 9.5.2): `data` is a serialized
@@ -493,21 +518,18 @@ pub unsafe extern "C" fn logi_manager_client_set_plugin_action_configuration(
     len: usize,
     out_configuration: *mut LogiBytes,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let (client, form, out_configuration) = unsafe {
-            (
-                handle(client, "client")?,
-                typed::<SetActionConfiguration>(data, len, "data")?,
-                out(out_configuration, "out_configuration")?,
-            )
-        };
-        let answer = client.call(client.client.set_plugin_action_configuration(form))?;
-        out_configuration.put(answer.map_or_else(LogiBytes::empty, |form| {
-            LogiBytes::from_vec(form.encode_to_vec())
-        }));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        exchange::<SetActionConfiguration, _, _>(
+            client,
+            data,
+            len,
+            out_configuration,
+            "out_configuration",
+            |client, form| client.set_plugin_action_configuration(form),
+            |answer| answer.map_or_else(Vec::new, |form| form.encode_to_vec()),
+        )
+    }
 }
 
 /// Starts a plugin's login (seed 9.5.4).
@@ -618,19 +640,16 @@ pub unsafe extern "C" fn logi_manager_client_set_visibility(
     len: usize,
     out_results: *mut LogiBytes,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let (client, update, out_results) = unsafe {
-            (
-                handle(client, "client")?,
-                typed::<VisibilityUpdate>(data, len, "data")?,
-                out(out_results, "out_results")?,
-            )
-        };
-        let results = client.call(client.client.set_visibility(update.items))?;
-        out_results.put(LogiBytes::from_vec(
-            PluginUpdateResultList { results }.encode_to_vec(),
-        ));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        exchange::<VisibilityUpdate, _, _>(
+            client,
+            data,
+            len,
+            out_results,
+            "out_results",
+            |client, update| client.set_visibility(update.items),
+            |results| PluginUpdateResultList { results }.encode_to_vec(),
+        )
+    }
 }

@@ -18,7 +18,7 @@ use logi_plugin_transports::lock::lock;
 use logi_plugin_transports::{Answer, RequestError, block_on};
 
 use crate::ffi::{
-    CMessage, Callback, Error, c_string, entry, guard, handle, message, optional_text, out,
+    CMessage, Callback, Error, c_string, entry, free, guard, handle, message, optional_text, out,
     request_code, text,
 };
 use crate::threads::Threads;
@@ -31,9 +31,9 @@ pub type LogiLogFn = Option<unsafe extern "C" fn(user_data: *mut c_void, line: *
 /// each reconnect).
 pub type LogiConnectFn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
-/// Called when the connection ends. `stopped` is true when the client will not reconnect (it
-/// was disconnected, or the manager refused it); no callback of the handle runs after that one
-/// but the answers of requests still pending. `reason` is valid during the call only.
+/// Called when a connection ends (`stopped` false; the client reconnects), and once more when
+/// the client stops for good (`stopped` true: it was disconnected or freed, or the manager
+/// refused it), the last event of the handle. `reason` says why, valid during the call only.
 pub type LogiDisconnectFn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, reason: *const c_char, stopped: bool)>;
 
@@ -140,10 +140,6 @@ impl LogiPluginClient {
                 "the client is already connected: configure it before logi_plugin_client_connect",
             )),
         }
-    }
-
-    fn set_handler(&self, set: impl FnOnce(&mut Handlers)) {
-        set(&mut lock(&self.handlers));
     }
 
     fn connect(&self) -> Result<(), Error> {
@@ -339,6 +335,19 @@ fn answer(callback: Callback<LogiResponseFn>, outcome: Result<Answer, RequestErr
     };
 }
 
+/// Changes a handle's callbacks.
+///
+/// # Safety
+/// `client` is null or a live handle.
+unsafe fn set_handler(client: *mut LogiPluginClient, set: impl FnOnce(&mut Handlers)) -> i32 {
+    entry(|| {
+        // SAFETY: the caller's contract above.
+        let client = unsafe { handle(client, "client")? };
+        set(&mut lock(&client.handlers));
+        Ok(())
+    })
+}
+
 /// Makes a plugin client (seed 7.1): `plugin_id` as in the manifest, `version`, and `secret`,
 /// the per-launch code the manager put in the `token` environment variable; a null `secret`
 /// reads `token` itself (`LOGI_INVALID_ARG` when it is not set). The endpoint is
@@ -390,14 +399,8 @@ pub unsafe extern "C" fn logi_plugin_client_new(
 /// `client` is null or a live handle, not used again after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn logi_plugin_client_free(client: *mut LogiPluginClient) {
-    guard((), || {
-        if client.is_null() {
-            return;
-        }
-        // SAFETY: a live handle made by `Box::into_raw`, given back once.
-        let client = unsafe { Box::from_raw(client) };
-        client.stop();
-    })
+    // SAFETY: the caller's contract above.
+    unsafe { free(client, LogiPluginClient::stop) }
 }
 
 /// Sets where to connect, before connecting: a local-socket path, or a `ws://` URL.
@@ -450,12 +453,12 @@ pub unsafe extern "C" fn logi_plugin_client_set_log_function(
     f: LogiLogFn,
     user_data: *mut c_void,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle(client, "client")? };
-        client.set_handler(|handlers| handlers.log = Callback::new(f, user_data));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        set_handler(client, |handlers| {
+            handlers.log = Callback::new(f, user_data)
+        })
+    }
 }
 
 /// Sets the connect handler (seed 7.1.3); null removes it. Any time.
@@ -468,12 +471,12 @@ pub unsafe extern "C" fn logi_plugin_client_set_connect_handler(
     f: LogiConnectFn,
     user_data: *mut c_void,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle(client, "client")? };
-        client.set_handler(|handlers| handlers.connect = Callback::new(f, user_data));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        set_handler(client, |handlers| {
+            handlers.connect = Callback::new(f, user_data)
+        })
+    }
 }
 
 /// Sets the disconnect handler (seed 7.1.4); null removes it. Any time.
@@ -486,12 +489,12 @@ pub unsafe extern "C" fn logi_plugin_client_set_disconnect_handler(
     f: LogiDisconnectFn,
     user_data: *mut c_void,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle(client, "client")? };
-        client.set_handler(|handlers| handlers.disconnect = Callback::new(f, user_data));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        set_handler(client, |handlers| {
+            handlers.disconnect = Callback::new(f, user_data)
+        })
+    }
 }
 
 /// Sets the function that receives the manager's messages (seed 7.1.13, every `on_...`
@@ -506,12 +509,12 @@ pub unsafe extern "C" fn logi_plugin_client_set_message_handler(
     f: LogiMessageFn,
     user_data: *mut c_void,
 ) -> i32 {
-    entry(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle(client, "client")? };
-        client.set_handler(|handlers| handlers.message = Callback::new(f, user_data));
-        Ok(())
-    })
+    // SAFETY: the caller's contract above.
+    unsafe {
+        set_handler(client, |handlers| {
+            handlers.message = Callback::new(f, user_data)
+        })
+    }
 }
 
 /// Buffers these controls' updates (seed 7.1.12): `control_ids[i]` goes to the buffer

@@ -14,6 +14,7 @@ use logi_plugin::*;
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, Settings, SettingsRequest, TriggerAction};
 use logi_plugin_core::session::{Event, Reply};
+use logi_plugin_transports::ManagerConnection;
 use prost::Message as _;
 use support::{CODE, Manager, PLUGIN, c, last_error, read, until, within};
 
@@ -154,11 +155,9 @@ fn connect(manager: &Manager, seen: &Seen) -> *mut LogiPluginClient {
     client
 }
 
-#[test]
-fn a_press_reaches_the_message_callback_and_its_status_sent_as_bytes_reaches_the_manager() {
-    let manager = Manager::start();
-    let seen = Seen::default();
-    let client = connect(&manager, &seen);
+/// [`connect`], and the manager's side once both sides have seen the handshake.
+fn connected(manager: &Manager, seen: &Seen) -> (*mut LogiPluginClient, ManagerConnection) {
+    let client = connect(manager, seen);
     let connection = manager.next_connection();
     assert!(matches!(
         within(connection.next_event()),
@@ -168,6 +167,14 @@ fn a_press_reaches_the_message_callback_and_its_status_sent_as_bytes_reaches_the
     until("the plugin is connected", || unsafe {
         logi_plugin_client_is_connected(client)
     });
+    (client, connection)
+}
+
+#[test]
+fn a_press_reaches_the_message_callback_and_its_status_sent_as_bytes_reaches_the_manager() {
+    let manager = Manager::start();
+    let seen = Seen::default();
+    let (client, connection) = connected(&manager, &seen);
     let press = TriggerAction {
         action_instance_id: "key-1".into(),
         action_id: "count".into(),
@@ -213,16 +220,7 @@ fn a_press_reaches_the_message_callback_and_its_status_sent_as_bytes_reaches_the
 fn a_request_of_the_plugin_gets_its_answer_through_its_callback() {
     let manager = Manager::start();
     let seen = Seen::default();
-    let client = connect(&manager, &seen);
-    let connection = manager.next_connection();
-    assert!(matches!(
-        within(connection.next_event()),
-        Some(Event::Connected(_))
-    ));
-    // SAFETY: a live handle.
-    until("the plugin is connected", || unsafe {
-        logi_plugin_client_is_connected(client)
-    });
+    let (client, connection) = connected(&manager, &seen);
     let ask = SettingsRequest {
         setting_name: "step".into(),
     }
@@ -274,16 +272,7 @@ fn a_request_of_the_plugin_gets_its_answer_through_its_callback() {
 fn a_request_nobody_answers_calls_back_cancelled_after_its_timeout() {
     let manager = Manager::start();
     let seen = Seen::default();
-    let client = connect(&manager, &seen);
-    let connection = manager.next_connection();
-    assert!(matches!(
-        within(connection.next_event()),
-        Some(Event::Connected(_))
-    ));
-    // SAFETY: a live handle.
-    until("the plugin is connected", || unsafe {
-        logi_plugin_client_is_connected(client)
-    });
+    let (client, connection) = connected(&manager, &seen);
     // SAFETY: the live handle, a valid string, an empty message, `seen` outlives the client.
     let code = unsafe {
         logi_plugin_client_send_message_with_callback(

@@ -70,8 +70,11 @@ impl Manager {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("manager.sock");
         let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-        let mut listener = ManagerListener::new(ManagerConfig::new(Arc::new(registry), "1.0.0"))
-            .with_local(LocalListener::bind(&socket).unwrap());
+        let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+        // The client library's tests connect to it too.
+        config.accept_clients = true;
+        let mut listener =
+            ManagerListener::new(config).with_local(LocalListener::bind(&socket).unwrap());
         let (sender, connections) = async_channel::unbounded();
         std::thread::spawn(move || {
             block_on(async move {
