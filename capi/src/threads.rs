@@ -5,8 +5,8 @@
 //! Why two: every call that sends (an answer, a request) waits for the connection's driver to
 //! take it. A callback that answers a request from the thread that runs the driver would wait
 //! for itself. With the callbacks on their own thread, a callback may call any function of the
-//! handle (except freeing it, which waits for that thread) and block as long as it likes
-//! without stalling the connection's heartbeat.
+//! handle (freeing it included: [`Threads::join`] then does not wait for the thread it runs on)
+//! and block as long as it likes without stalling the connection's heartbeat.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
