@@ -321,3 +321,48 @@ fn without_a_message_handler_a_request_is_refused_not_implemented() {
     // SAFETY: the live handle, freed once.
     unsafe { logi_plugin_client_free(client) };
 }
+
+/// Frees the client from inside its own callback, at the manager's hello.
+unsafe extern "C" fn free_at_hello(
+    user_data: *mut c_void,
+    _type_name: *const c_char,
+    _data: *const u8,
+    _len: usize,
+    _message_id: u32,
+) {
+    // SAFETY: the test's `Seen`; its client is live until this frees it.
+    let seen = unsafe { &*(user_data as *const Seen) };
+    // SAFETY: the live handle, freed once, here.
+    unsafe { logi_plugin_client_free(seen.client()) };
+    seen.log.lock().unwrap().push("freed".into());
+}
+
+#[test]
+fn a_callback_may_free_its_own_client_and_no_callback_runs_after() {
+    let manager = Manager::start();
+    let seen = Seen::default();
+    let client = connect(&manager, &seen);
+    // SAFETY: the live handle; `seen` outlives it.
+    unsafe {
+        logi_plugin_client_set_log_function(client, None, null_mut());
+        logi_plugin_client_set_message_handler(
+            client,
+            Some(free_at_hello),
+            &seen as *const Seen as *mut c_void,
+        );
+    }
+    let connection = manager.next_connection();
+    assert!(matches!(
+        within(connection.next_event()),
+        Some(Event::Connected(_))
+    ));
+    until("the callback freed the client", || {
+        !seen.log.lock().unwrap().is_empty()
+    });
+    // The connection closes, and the disconnect handler, queued after the free, never runs.
+    within(connection.closed());
+    // What was queued behind the free is dropped at once; give a wrong delivery time to show.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(seen.disconnects.lock().unwrap().is_empty());
+    assert_eq!(*seen.log.lock().unwrap(), ["freed"]);
+}
