@@ -1,0 +1,99 @@
+//! The header is valid C99 (and C++) and the static library links into a C program, which
+//! calls the ABI with bad inputs and checks each code and message (`tests/c/bad_inputs.c`).
+//! Without a C compiler the test says so and passes, except under CI (`CI` set), where it
+//! fails.
+
+#![cfg(target_os = "linux")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a Rust static library needs from the system on Linux
+/// (`rustc --print native-static-libs`).
+const SYSTEM_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
+
+/// The compiler `variable` names (`CC`), or `default` (`cc`); `None`, saying so, when there
+/// is none, which fails under CI.
+fn compiler(default: &str, variable: &str) -> Option<String> {
+    let compiler = std::env::var(variable).unwrap_or_else(|_| default.to_string());
+    let found = Command::new(&compiler).arg("--version").output();
+    if found.is_ok_and(|output| output.status.success()) {
+        return Some(compiler);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must have {compiler} ({variable}): the C ABI's compile check is required there"
+    );
+    eprintln!("skipped: no {compiler} ({variable}) here");
+    None
+}
+
+/// The static library cargo built beside this test: `target/<profile>/liblogi_plugin.a`.
+fn static_library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/c_compile-<hash>
+    let profile = exe.parent().and_then(Path::parent).unwrap();
+    profile.join("liblogi_plugin.a")
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_c_program_compiles_against_the_header_links_the_static_library_and_sees_bad_inputs_refused() {
+    let Some(cc) = compiler("cc", "CC") else {
+        return;
+    };
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let include = crate_dir.join("include");
+    let library = static_library();
+    assert!(library.exists(), "{} was not built", library.display());
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("bad_inputs");
+    run(Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(&include)
+        .arg(crate_dir.join("tests/c/bad_inputs.c"))
+        .arg(&library)
+        .args(SYSTEM_LIBS)
+        .arg("-o")
+        .arg(&program));
+    let printed = run(&mut Command::new(&program));
+    assert_eq!(printed, "all bad inputs refused\n");
+}
+
+#[test]
+fn the_header_is_valid_cpp() {
+    let Some(cxx) = compiler("c++", "CXX") else {
+        return;
+    };
+    let header = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/logi_plugin.h");
+    run(Command::new(cxx)
+        .args([
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            "-x",
+            "c++",
+        ])
+        .arg(header));
+}
