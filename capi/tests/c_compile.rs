@@ -36,11 +36,23 @@ fn compiler(default: &str, variable: &str) -> Option<String> {
     None
 }
 
-/// The static library cargo built beside this test: `target/<profile>/liblogi_plugin.a`.
+/// The static library, built for this test's profile into its target folder:
+/// `target/<profile>/liblogi_plugin.a`. `cargo test -p logi-plugin-capi` makes it with the
+/// library, but `cargo test --workspace` builds the library only as its tests' rlib, so the
+/// test asks cargo for it (nothing to do when it is there and current).
 fn static_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/c_compile-<hash>
     let profile = exe.parent().and_then(Path::parent).unwrap();
+    let target = profile.parent().unwrap();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--lib", "-p", "logi-plugin-capi", "--target-dir"])
+        .arg(target);
+    if profile.ends_with("release") {
+        build.arg("--release");
+    }
+    run(&mut build);
     profile.join("liblogi_plugin.a")
 }
 

@@ -4,6 +4,7 @@
 //! Cargo project where `cargo test` passes as generated; in TypeScript (`--lang ts`, [`ts`]) an
 //! npm package where `npm install`, `npm test` and `npm run conformance` do.
 
+mod file;
 mod ts;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use logi_plugin_manifest::Manifest;
 use serde_json::json;
 
 use crate::files::{Result, write};
+use file::File;
 
 /// The icon the manifest names, until the author draws one.
 const ICON: &[u8] = include_bytes!("../../examples/counter/package/icons/counter.png");
@@ -43,31 +45,6 @@ impl Lang {
                  package"
             }
             Lang::Ts => ts::NEXT_STEPS,
-        }
-    }
-}
-
-/// One file of the new folder, at `path` inside it.
-struct File {
-    path: String,
-    bytes: Vec<u8>,
-    /// Written with mode 755 (on Unix): a program the manifest names.
-    executable: bool,
-}
-
-impl File {
-    fn new(path: &str, bytes: impl Into<Vec<u8>>) -> File {
-        File {
-            path: path.into(),
-            bytes: bytes.into(),
-            executable: false,
-        }
-    }
-
-    fn executable(path: &str, bytes: impl Into<Vec<u8>>) -> File {
-        File {
-            executable: true,
-            ..File::new(path, bytes)
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::File;
+use super::file::File;
 use crate::files::Result;
 
 /// The bundler's version: the SDK pins none (its other tools are pinned as the SDK pins them).
