@@ -1113,9 +1113,9 @@ fn answers_and_pongs_are_never_held_back() {
     assert!(pair.manager.is_connected() && pair.plugin.is_connected());
 }
 
-#[test]
-fn a_plugin_that_ignores_retry_after_is_closed_past_the_violation_limit() {
-    let start = Instant::now();
+/// A manager session past the hello, admitting one message a second (bursts of one) and
+/// closing past 3 messages inside a `RetryAfter` window.
+fn rate_limited_manager(start: Instant) -> ManagerSession {
     let mut config = manager_config();
     config.rate_limit = Some(logi_plugin_core::session::RateLimit::new(1, 1).unwrap());
     config.max_rate_violations = 3;
@@ -1131,6 +1131,13 @@ fn a_plugin_that_ignores_retry_after_is_closed_past_the_violation_limit() {
     manager
         .handle_bytes(start, &framed(&Envelope::request(1, hello)))
         .unwrap();
+    manager
+}
+
+#[test]
+fn a_plugin_that_ignores_retry_after_is_closed_past_the_violation_limit() {
+    let start = Instant::now();
+    let mut manager = rate_limited_manager(start);
     // One admitted, one refused with RetryAfter, then four inside its window: past the limit of 3.
     for _ in 0..6 {
         let log = LogEvent {
@@ -1157,21 +1164,7 @@ fn a_plugin_that_ignores_retry_after_is_closed_past_the_violation_limit() {
 #[test]
 fn violations_are_counted_per_retry_after_window_so_a_plugin_catching_up_is_not_closed() {
     let start = Instant::now();
-    let mut config = manager_config();
-    config.rate_limit = Some(logi_plugin_core::session::RateLimit::new(1, 1).unwrap());
-    config.max_rate_violations = 3;
-    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-    config.registry = Arc::new(registry);
-    let mut manager = ManagerSession::new(start, config);
-    let hello = PluginHello {
-        plugin_id: PLUGIN.into(),
-        plugin_code: CODE.into(),
-        plugin_version: "1".into(),
-        protocol_version: 1,
-    };
-    manager
-        .handle_bytes(start, &framed(&Envelope::request(1, hello)))
-        .unwrap();
+    let mut manager = rate_limited_manager(start);
     let log = framed(&Envelope {
         id: 0,
         message: Some(

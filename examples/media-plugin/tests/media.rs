@@ -15,7 +15,7 @@ use logi_plugin_core::session::{Event, ManagerConfig, PluginRegistry};
 use logi_plugin_sdk::ClientConfig;
 use logi_plugin_sdk::mock::MockHost;
 use logi_plugin_sdk::plugin::ResponseCode;
-use logi_plugin_transports::ManagerListener;
+use logi_plugin_transports::{ManagerConnection, ManagerListener};
 use serde_json::json;
 
 /// The plugin started with `settings` (name, JSON) as a manager that ran it before holds them.
@@ -225,9 +225,10 @@ impl PluginRegistry for Admits {
     }
 }
 
-#[test]
-fn a_press_inside_a_retry_after_window_is_refused_at_once_and_changes_nothing() {
-    // The mock host sends no `RetryAfter`: a manager of the test's own, on the memory transport.
+/// The plugin run against a manager of the test's own (the mock host sends no `RetryAfter`),
+/// on the memory transport, which asks it to slow down for `window` once it is connected; then
+/// `body` drives that manager.
+fn throttled_for(window: Duration, body: impl AsyncFnOnce(&ManagerConnection)) {
     let mut listener = ManagerListener::new(ManagerConfig::new(Arc::new(Admits), "test"));
     let mut config = ClientConfig::new(PLUGIN_ID, VERSION, "code");
     config.connector = Some(listener.memory_connector().into());
@@ -236,9 +237,16 @@ fn a_press_inside_a_retry_after_window_is_refused_at_once_and_changes_nothing() 
         let (manager, driver) = listener.accept().await.unwrap();
         let _driver = smol::spawn(driver);
         while !matches!(manager.next_event().await, Some(Event::Connected(_))) {}
-        let window = Duration::from_secs(5);
         let interval = window.as_millis() as u32;
         manager.notify(RetryAfter { interval }).await.unwrap();
+        body(&manager).await;
+    });
+}
+
+#[test]
+fn a_press_inside_a_retry_after_window_is_refused_at_once_and_changes_nothing() {
+    let window = Duration::from_secs(5);
+    throttled_for(window, async |manager| {
         let start = Instant::now();
         let press = TriggerAction {
             action_instance_id: "key-1".into(),
@@ -266,17 +274,8 @@ fn a_press_inside_a_retry_after_window_is_refused_at_once_and_changes_nothing() 
 
 #[test]
 fn presses_refused_inside_one_retry_after_window_are_logged_once() {
-    let mut listener = ManagerListener::new(ManagerConfig::new(Arc::new(Admits), "test"));
-    let mut config = ClientConfig::new(PLUGIN_ID, VERSION, "code");
-    config.connector = Some(listener.memory_connector().into());
-    let _plugin = smol::spawn(plugin().serve(config));
-    smol::block_on(async {
-        let (manager, driver) = listener.accept().await.unwrap();
-        let _driver = smol::spawn(driver);
-        while !matches!(manager.next_event().await, Some(Event::Connected(_))) {}
-        let window = Duration::from_millis(300);
-        let interval = window.as_millis() as u32;
-        manager.notify(RetryAfter { interval }).await.unwrap();
+    let window = Duration::from_millis(300);
+    throttled_for(window, async |manager| {
         for _ in 0..3 {
             let press = TriggerAction {
                 action_instance_id: "key-1".into(),
