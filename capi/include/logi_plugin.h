@@ -163,7 +163,10 @@ typedef void (*logi_disconnect_fn)(void *user_data, const char *reason, bool sto
 // (`logi.plugin.protocol.TriggerAction`), its serialized bytes, and its id. A request
 // (`message_id` not 0) must be answered with `logi_plugin_client_send_ok_response`,
 // `_send_error_response` or `_send_response` and that id, from any thread, now or later; a
-// notification has id 0. The first message after each connect is the `ManagerHello`.
+// notification has id 0. The first message after each connect is the `ManagerHello`. A
+// `RetryAfter` (id 0) says the manager asked the plugin to hold back: its `interval` is what
+// is left of the window, in milliseconds, and what the plugin sends meanwhile is held until
+// the window ends (answers excepted).
 // `type_name` and `data` are valid during the call only (`data` is null when `len` is 0).
 typedef void (*logi_message_fn)(void *user_data,
                                 const char *type_name,

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use logi_plugin_core::buffer::BufferManager;
+use logi_plugin_core::proto::plugin::RetryAfter;
 use logi_plugin_core::session::Reply;
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_sdk::{ClientConfig, ClientEvent, Endpoint, PluginClient};
@@ -41,7 +42,10 @@ pub type LogiDisconnectFn =
 /// (`logi.plugin.protocol.TriggerAction`), its serialized bytes, and its id. A request
 /// (`message_id` not 0) must be answered with `logi_plugin_client_send_ok_response`,
 /// `_send_error_response` or `_send_response` and that id, from any thread, now or later; a
-/// notification has id 0. The first message after each connect is the `ManagerHello`.
+/// notification has id 0. The first message after each connect is the `ManagerHello`. A
+/// `RetryAfter` (id 0) says the manager asked the plugin to hold back: its `interval` is what
+/// is left of the window, in milliseconds, and what the plugin sends meanwhile is held until
+/// the window ends (answers excepted).
 /// `type_name` and `data` are valid during the call only (`data` is null when `len` is 0).
 pub type LogiMessageFn = Option<
     unsafe extern "C" fn(
@@ -230,13 +234,17 @@ fn dispatch(client: &PluginClient, handlers: Handlers, item: Dispatch) {
         ClientEvent::Stopped(reason) => disconnected(handlers, &reason.to_string(), true),
         ClientEvent::Request { id, message } => deliver(client, handlers, &message, id),
         ClientEvent::Notification(message) => deliver(client, handlers, &message, 0),
-        ClientEvent::Throttled { until } => log(
-            handlers,
-            &format!(
-                "the plugin manager asked to hold back for {:?}",
-                until.saturating_duration_since(client.now())
-            ),
-        ),
+        ClientEvent::Throttled { until } => {
+            let left = until.saturating_duration_since(client.now());
+            log(
+                handlers,
+                &format!("the plugin manager asked to hold back for {left:?}"),
+            );
+            // Handed on so that a plugin can refuse at once, inside the window, a request whose
+            // answer waits on a message of its own (which the client holds until it ends).
+            let interval = u32::try_from(left.as_millis()).unwrap_or(u32::MAX);
+            deliver(client, handlers, &Message::from(RetryAfter { interval }), 0);
+        }
         _ => {}
     }
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use logi_plugin::*;
 use logi_plugin_core::Message;
-use logi_plugin_core::proto::plugin::{ActionCellStatus, Settings, SettingsRequest, TriggerAction};
+use logi_plugin_core::proto::plugin::{
+    ActionCellStatus, RetryAfter, Settings, SettingsRequest, TriggerAction,
+};
 use logi_plugin_core::session::{Event, Reply};
 use logi_plugin_transports::ManagerConnection;
 use prost::Message as _;
@@ -31,6 +33,8 @@ struct Seen {
     disconnects: Mutex<Vec<(String, bool)>>,
     answers: Mutex<Vec<Outcome>>,
     log: Mutex<Vec<String>>,
+    /// The `interval` of each `RetryAfter` the message callback got.
+    retry_after_intervals: Mutex<Vec<u32>>,
 }
 
 impl Seen {
@@ -56,6 +60,15 @@ unsafe extern "C" fn on_message(
         .lock()
         .unwrap()
         .push((type_name.clone(), message_id, thread));
+    if type_name == "logi.plugin.protocol.RetryAfter" {
+        // SAFETY: `len` bytes at `data`, valid during the call.
+        let body = unsafe { std::slice::from_raw_parts(data, len) };
+        let retry = RetryAfter::decode(body).unwrap();
+        seen.retry_after_intervals
+            .lock()
+            .unwrap()
+            .push(retry.interval);
+    }
     if type_name == "logi.plugin.protocol.TriggerAction" {
         // SAFETY: `len` bytes at `data`, valid during the call.
         let body = unsafe { std::slice::from_raw_parts(data, len) };
@@ -213,6 +226,37 @@ fn a_press_reaches_the_message_callback_and_its_status_sent_as_bytes_reaches_the
         log.first()
             .is_some_and(|line| line.starts_with("connected to the plugin manager")),
         "{log:?}"
+    );
+}
+
+#[test]
+fn a_retry_after_reaches_the_message_callback_with_what_is_left_of_its_window() {
+    let manager = Manager::start();
+    let seen = Seen::default();
+    let (client, connection) = connected(&manager, &seen);
+    within(connection.notify(RetryAfter { interval: 2_000 })).unwrap();
+    // The hello's callback, then the RetryAfter's (the callbacks run in order), or nothing
+    // more after a while; the client freed before judging, so that `seen` outlives it.
+    let retry = "logi.plugin.protocol.RetryAfter";
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while seen.messages.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: the live handle, freed once.
+    unsafe { logi_plugin_client_free(client) };
+    let messages = seen.messages.lock().unwrap().clone();
+    let types: Vec<(&str, u32)> = messages
+        .iter()
+        .map(|(name, id, _)| (name.as_str(), *id))
+        .collect();
+    assert_eq!(
+        types,
+        [("logi.plugin.protocol.ManagerHello", 0), (retry, 0)]
+    );
+    let left = seen.retry_after_intervals.lock().unwrap().clone();
+    assert!(
+        matches!(left.as_slice(), [left] if (1_000..=2_000).contains(left)),
+        "{left:?}"
     );
 }
 

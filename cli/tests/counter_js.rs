@@ -11,13 +11,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use common::daemon::{
-    LOGI_PLUGIN, daemon, daemon_with, install_connected, lines, tool, until_connected,
-};
-use common::kit::{all_passed_in, has_check};
+use common::counter::{self, assert_counts, pack, press};
+use common::daemon::{daemon, daemon_with, install_connected, until_connected};
+use common::kit::has_check;
 use common::npm;
 use serde_json::Value;
 
@@ -48,39 +46,6 @@ fn built() -> Option<PathBuf> {
     built.then(|| example().join("package"))
 }
 
-/// Packs the folder `package` into `archive` with `logi-plugin pack`, `program` (if given)
-/// packed as its program.
-fn pack(package: &Path, program: Option<&Path>, archive: &Path) {
-    let mut command = Command::new(LOGI_PLUGIN);
-    command.args(["--json", "pack"]).arg(package);
-    if let Some(program) = program {
-        command.arg("--program").arg(program);
-    }
-    let packed = command.arg("--output").arg(archive).output().unwrap();
-    let packed = lines(&packed);
-    assert_eq!(packed[0]["ok"], true, "{packed:?}");
-}
-
-/// Presses the key `count` through `logi-plugin invoke`: the text it then shows.
-fn press(socket: &Path) -> Value {
-    lines(&tool(socket, &["invoke", PLUGIN_ID, "count"]))[0]["text"].clone()
-}
-
-/// Turns the dial `step` by `delta` through `logi-plugin invoke`: the text it then shows.
-fn turn(socket: &Path, delta: i32) -> Value {
-    let delta = delta.to_string();
-    let args = ["invoke", PLUGIN_ID, "step", "--delta", &delta];
-    lines(&tool(socket, &args))[0]["text"].clone()
-}
-
-/// A fresh count: a press shows 1, a turn of 4 sets the step to 5, which the next press adds.
-fn assert_counts(socket: &Path) {
-    assert_eq!(press(socket), "1");
-    assert_eq!(turn(socket, 4), "step 5");
-    assert_eq!(press(socket), "6");
-    assert_eq!(turn(socket, -500), "step 1");
-}
-
 #[test]
 fn pressed_and_turned_over_the_local_socket_the_count_kept_across_a_restart() {
     let Some(package) = built() else { return };
@@ -90,13 +55,13 @@ fn pressed_and_turned_over_the_local_socket_the_count_kept_across_a_restart() {
     pack(&package, None, &archive);
     let serving = daemon(&data, &socket);
     install_connected(&socket, &archive, PLUGIN_ID);
-    assert_counts(&socket);
+    assert_counts(&socket, PLUGIN_ID);
 
     // The manager stopped and started again: the plugin is launched anew and finds its count.
     drop(serving);
     let _serving = daemon(&data, &socket);
     until_connected(&socket, PLUGIN_ID);
-    assert_eq!(press(&socket), "7");
+    assert_eq!(press(&socket, PLUGIN_ID), "7");
 }
 
 /// Installs the example into a daemon serving a WebSocket too, launched to connect there (in
@@ -118,7 +83,7 @@ fn counts_over_websocket(json: bool) {
     let archive = dir.path().join("counter-js.zip");
     pack(&package, Some(&launcher), &archive);
     install_connected(&socket, &archive, PLUGIN_ID);
-    assert_counts(&socket);
+    assert_counts(&socket, PLUGIN_ID);
 }
 
 #[test]
@@ -131,19 +96,10 @@ fn pressed_and_turned_over_websocket_in_json_text() {
     counts_over_websocket(true);
 }
 
-/// Runs `logi-plugin --json conformance --plugin <the example's launcher>` in `mode` (`binary`
-/// on a local socket, `json` on a WebSocket, the launcher given `--json`), with the manifest's
-/// first action and control, and asserts that every check ran and passed; their lines.
+/// The conformance kit's checks of the example's launcher in `mode`, all passed.
 fn assert_conformant(package: &Path, mode: &str) -> Vec<Value> {
-    let mut kit = Command::new(LOGI_PLUGIN);
-    kit.args(["--json", "conformance", "--mode", mode, "--plugin"])
-        .arg(package.join("bin/counter-js"))
-        .arg("--manifest")
-        .arg(package.join("manifest.json"));
-    if mode == "json" {
-        kit.args(["--", "--json"]);
-    }
-    all_passed_in(&kit.output().unwrap(), mode)
+    let program = package.join("bin/counter-js");
+    counter::assert_conformant(&program, &package.join("manifest.json"), mode)
 }
 
 #[test]

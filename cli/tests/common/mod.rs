@@ -1,6 +1,6 @@
 //! What the tool's tests share: the host library's test support (a host on a temporary data
 //! directory, waiting for its events), the daemon run as a process, the conformance kit's report,
-//! and npm for the JavaScript side.
+//! the counter examples driven through the tool, and npm for the JavaScript side.
 
 #![allow(dead_code, unused_imports)] // Each test file uses its own part.
 
@@ -8,6 +8,9 @@
 mod host;
 
 pub use host::*;
+
+#[cfg(unix)]
+pub mod counter;
 
 #[cfg(unix)]
 pub mod daemon;
