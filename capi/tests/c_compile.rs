@@ -8,33 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// What a Rust static library needs from the system on Linux
-/// (`rustc --print native-static-libs`).
-const SYSTEM_LIBS: &[&str] = &[
-    "-lgcc_s",
-    "-lutil",
-    "-lrt",
-    "-lpthread",
-    "-lm",
-    "-ldl",
-    "-lc",
-];
-
-/// The compiler `variable` names (`CC`), or `default` (`cc`); `None`, saying so, when there
-/// is none, which fails under CI.
-fn compiler(default: &str, variable: &str) -> Option<String> {
-    let compiler = std::env::var(variable).unwrap_or_else(|_| default.to_string());
-    let found = Command::new(&compiler).arg("--version").output();
-    if found.is_ok_and(|output| output.status.success()) {
-        return Some(compiler);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have {compiler} ({variable}): the C ABI's compile check is required there"
-    );
-    eprintln!("skipped: no {compiler} ({variable}) here");
-    None
-}
+mod tools;
+use tools::{run, tool};
 
 /// The static library, built for this test's profile into its target folder:
 /// `target/<profile>/liblogi_plugin.a`. `cargo test -p logi-plugin-capi` makes it with the
@@ -56,20 +31,9 @@ fn static_library() -> PathBuf {
     profile.join("liblogi_plugin.a")
 }
 
-fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn a_c_program_compiles_against_the_header_links_the_static_library_and_sees_bad_inputs_refused() {
-    let Some(cc) = compiler("cc", "CC") else {
+    let Some(cc) = tool("cc", Some("CC")) else {
         return;
     };
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -84,7 +48,7 @@ fn a_c_program_compiles_against_the_header_links_the_static_library_and_sees_bad
         .arg(&include)
         .arg(crate_dir.join("tests/c/bad_inputs.c"))
         .arg(&library)
-        .args(SYSTEM_LIBS)
+        .args(tools::system_libraries())
         .arg("-o")
         .arg(&program));
     let printed = run(&mut Command::new(&program));
@@ -93,7 +57,7 @@ fn a_c_program_compiles_against_the_header_links_the_static_library_and_sees_bad
 
 #[test]
 fn the_header_is_valid_cpp() {
-    let Some(cxx) = compiler("c++", "CXX") else {
+    let Some(cxx) = tool("c++", Some("CXX")) else {
         return;
     };
     let header = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/logi_plugin.h");

@@ -1,0 +1,54 @@
+//! The programs the C ABI's tests build and run with (compilers, cmake, pkg-config): found or
+//! skipped, and run with their output checked.
+#![allow(dead_code)] // Each test file uses its own part.
+
+use std::process::Command;
+
+/// The command `variable` names (`CC`), or `default` (`cc`); `None`, saying so, when it does
+/// not run, which fails under CI (`CI` set), where every test that needs it is required.
+pub fn tool(default: &str, variable: Option<&str>) -> Option<String> {
+    let command = variable
+        .and_then(|variable| std::env::var(variable).ok())
+        .unwrap_or_else(|| default.to_string());
+    let found = Command::new(&command).arg("--version").output();
+    if found.is_ok_and(|output| output.status.success()) {
+        return Some(command);
+    }
+    let named = variable.map_or(String::new(), |variable| format!(" ({variable})"));
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must have {command}{named}: the tests that build with it are required there"
+    );
+    eprintln!("skipped: no {command}{named} here");
+    None
+}
+
+/// Runs `command` and returns what it printed; panics with all its output when it fails.
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What the Rust static library needs from the system, as `-l` flags: the list written down
+/// once, in `cmake/logi_pluginLibraries.cmake`, which the CMake package and logi_plugin.pc use.
+pub fn system_libraries() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cmake/logi_pluginLibraries.cmake"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = "set(LOGI_PLUGIN_NATIVE_STATIC_LIBS ";
+    let list = text
+        .lines()
+        .find_map(|line| line.strip_prefix(start)?.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{path} has no line {start}...)"));
+    list.split_whitespace()
+        .map(|library| format!("-l{library}"))
+        .collect()
+}
