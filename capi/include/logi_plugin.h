@@ -5,6 +5,9 @@
  *   `PluginClient`; the utilities `logi_open_url` and `logi_*_secret` (seed 7.2).
  * - The configuration software (seed ch. 9, the client library): `logi_manager_client_*`,
  *   over `PluginManagerClient`.
+ * - Analog buffers (seed 7.3-7.6): a plugin's own buffer as a `logi_buffer_vtable`, given to
+ *   `logi_plugin_client_register_custom_buffer`; the built-in ones as `logi_buffer` handles
+ *   (`logi_buffer_new_throughput`, `logi_buffer_new_timer`, `logi_buffer_*`).
  *
  * Messages cross the ABI as serialized protobuf bytes with their full type name
  * (`logi.plugin.protocol.TriggerAction`, as C++'s `GetTypeName()` gives it; a type URL is
@@ -25,6 +28,8 @@
  * handle runs on its callback thread, one at a time, in the order of the events. Any function
  * may be called from any thread, callbacks included, and blocking calls block only the
  * caller: a callback may answer, send, or wait for a call of the client library.
+ * The exception: a custom buffer's functions (`logi_buffer_vtable`) run on the connection
+ * thread (`logi-plugin-connection`), one call at a time, and must not block.
  *
  * Callbacks must not throw. A C++ exception (or any unwinding) that leaves a callback into
  * this library aborts the process: catch everything inside the callback.
@@ -46,6 +51,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// An admission (what `on_update` decided): deliver the update to the plugin now, under its
+// own request id.
+#define LOGI_BUFFER_DISPATCH 0
+
+// An admission: the buffer holds the update; it comes out of `poll_ready`, merged.
+#define LOGI_BUFFER_HELD 1
+
+// An admission: the buffer holds the update, merged into it the pending update whose request
+// id it wrote to `*out_superseded`; the library answers that request ok at once (coalesced).
+#define LOGI_BUFFER_HELD_SUPERSEDING 2
 
 // Not a result: code 0 is never returned (the seed keeps it unused).
 #define LOGI_INVALID 0
@@ -117,6 +133,12 @@ typedef enum logi_library_event_kind {
   LOGI_STOPPED = 7,
 } logi_library_event_kind;
 
+// A built-in analog buffer (seed 7.5 `throughput`, 7.6 `timer`) held by the caller. Opaque:
+// made by `logi_buffer_new_throughput` or `logi_buffer_new_timer`, freed by
+// `logi_buffer_free`; its functions may be called from any thread, one at a time or not (a
+// lock orders them).
+typedef struct logi_buffer logi_buffer;
+
 // The configuration software's connection to the plugin manager (seed 9,
 // `LogiPluginCommunication`). Opaque: made by `logi_manager_client_connect`, freed by
 // `logi_manager_client_free`.
@@ -125,6 +147,61 @@ typedef struct logi_manager_client logi_manager_client;
 // A plugin's connection to the plugin manager (seed 7.1 `plugin_client`). Opaque: made by
 // `logi_plugin_client_new`, freed by `logi_plugin_client_free`.
 typedef struct logi_plugin_client logi_plugin_client;
+
+// A plugin's own analog buffer (seed 7.4), as functions over `user_data`, registered with
+// `logi_plugin_client_register_custom_buffer`.
+//
+// Thread: every function is called on the client's connection thread
+// (`logi-plugin-connection`), one call at a time, except `drop`. None may block (the
+// connection waits for it), throw or unwind (that aborts), or call back into the client.
+//
+// The contract is Rust's `AnalogBuffer`: every request id given to `on_update` comes back
+// exactly once, as `LOGI_BUFFER_DISPATCH`, as `*out_superseded`, or from `poll_ready`. Times
+// are microseconds since the client handle was made. `reset` runs as each connection opens,
+// before its controls are registered: request ids held from the connection before died with
+// it, so the buffer forgets everything it holds.
+typedef struct logi_buffer_vtable {
+  // Handed to every function; owned by the library from a successful registration until
+  // `drop`.
+  void *user_data;
+  // Required. Takes an update (the `len` serialized bytes of an `UpdateAnalogControl` at
+  // `data`, valid during the call) received as request `request_id`, and returns
+  // `LOGI_BUFFER_DISPATCH`, `LOGI_BUFFER_HELD`, or `LOGI_BUFFER_HELD_SUPERSEDING` having
+  // written the superseded id to `*out_superseded`. Any other value counts as dispatch.
+  int32_t (*on_update)(void *user_data,
+                       uint64_t now_us,
+                       uint32_t request_id,
+                       const uint8_t *data,
+                       size_t len,
+                       uint32_t *out_superseded);
+  // Optional. The plugin answered request `request_id` (any request: ignore ids the buffer
+  // did not hand out).
+  void (*on_response)(void *user_data, uint64_t now_us, uint32_t request_id);
+  // Optional. Time has reached `now_us`; early or repeated calls must do nothing.
+  void (*handle_timeout)(void *user_data, uint64_t now_us);
+  // Required. The next merged update due for delivery: returns true having written its
+  // request id to `*out_request_id` and its serialized `UpdateAnalogControl` to `*out_data`
+  // and `*out_len`, or false when none is due. The bytes stay the buffer's: they must stay
+  // valid until its next function is called (the library copies them first). Bytes that
+  // are not an `UpdateAnalogControl` are logged to stderr and the request is delivered with
+  // an empty update, so that it is still answered.
+  bool (*poll_ready)(void *user_data,
+                     uint64_t now_us,
+                     uint32_t *out_request_id,
+                     const uint8_t **out_data,
+                     size_t *out_len);
+  // Required. The earliest time at which `handle_timeout` or `poll_ready` has work: returns
+  // true having written it to `*out_at_us`, or false when nothing waits on time. A time
+  // already past means `poll_ready` has work now.
+  bool (*poll_timeout)(void *user_data, uint64_t *out_at_us);
+  // Required. The number of updates held and not yet delivered.
+  size_t (*pending_len)(void *user_data);
+  // Required. A connection opens: forget every update held.
+  void (*reset)(void *user_data);
+  // Optional. Called once, when the client handle is freed (on the thread freeing it,
+  // after every other call): free `user_data` here.
+  void (*drop)(void *user_data);
+} logi_buffer_vtable;
 
 // Bytes the library allocated and hands to the caller, who frees them with
 // `logi_bytes_free` (exactly once). Empty bytes are `{NULL, 0}`.
@@ -190,6 +267,107 @@ typedef void (*logi_response_fn)(void *user_data,
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Registers a plugin's own analog buffer under `name` (seed 7.3.3), for
+// `logi_plugin_client_enable_control_buffering` to register controls to. Before or after
+// connecting; it serves every connection (`reset` runs as each opens). The vtable is copied.
+//
+// On `LOGI_SUCCESS` the library owns `vtable->user_data` and calls `vtable->drop` once when
+// the client is freed; on any failure it calls nothing and the caller keeps it. A null
+// `client`, `name` or `vtable`, a name not UTF-8, a null required function are
+// `LOGI_INVALID_ARG`; a built-in name (`throughput`, `timer`) or one already registered is
+// `LOGI_DUPLICATE_NAME`.
+//
+// # Safety
+// `client` is null or a live handle; `name` null or NUL-terminated; `vtable` null or
+// readable, its functions callable with its `user_data` as `logi_buffer_vtable` says.
+int32_t logi_plugin_client_register_custom_buffer(struct logi_plugin_client *client,
+                                                  const char *name,
+                                                  const struct logi_buffer_vtable *vtable);
+
+// Makes a throughput buffer (seed 7.5): a slot's first update is dispatched, later ones are
+// merged until the plugin answers the one in flight. `max_slots` caps the slots held at once
+// (0 for the default, 1024); updates for further slots are dispatched. `*out_buffer` is the
+// handle, to free with `logi_buffer_free`.
+//
+// # Safety
+// `out_buffer` is null or writable.
+int32_t logi_buffer_new_throughput(size_t max_slots, struct logi_buffer **out_buffer);
+
+// Makes a timer buffer (seed 7.6): at most one delivery per slot per `interval_ms` (0 for
+// the default, 50 ms), the updates of a window merged. `max_slots` as in
+// `logi_buffer_new_throughput`.
+//
+// # Safety
+// `out_buffer` is null or writable.
+int32_t logi_buffer_new_timer(uint32_t interval_ms,
+                              size_t max_slots,
+                              struct logi_buffer **out_buffer);
+
+// Frees a buffer handle and the updates it holds. Null does nothing.
+//
+// # Safety
+// `buffer` is null or a live handle, not used again after this call.
+void logi_buffer_free(struct logi_buffer *buffer);
+
+// Gives a buffer handle an update: `data` the `len` serialized bytes of an
+// `UpdateAnalogControl` received as request `request_id` at `now_us`. `*out_admission` says
+// what happens to it (`LOGI_BUFFER_DISPATCH`, `_HELD`, `_HELD_SUPERSEDING`: then
+// `*out_superseded` is the request merged into it, to answer ok now). Bytes that are not an
+// `UpdateAnalogControl` are `LOGI_INVALID_ARG`, and nothing is held.
+//
+// # Safety
+// `buffer` is null or a live handle; `data` null or `len` readable bytes; the out-parameters
+// null or writable.
+int32_t logi_buffer_on_update(struct logi_buffer *buffer,
+                              uint64_t now_us,
+                              uint32_t request_id,
+                              const uint8_t *data,
+                              size_t len,
+                              int32_t *out_admission,
+                              uint32_t *out_superseded);
+
+// Tells a buffer handle the plugin answered request `request_id` at `now_us`.
+//
+// # Safety
+// `buffer` is null or a live handle.
+int32_t logi_buffer_on_response(struct logi_buffer *buffer, uint64_t now_us, uint32_t request_id);
+
+// Tells a buffer handle that time has reached `now_us`: windows that ended release their
+// merged updates to `logi_buffer_poll_ready`. Early or repeated calls do nothing.
+//
+// # Safety
+// `buffer` is null or a live handle.
+int32_t logi_buffer_handle_timeout(struct logi_buffer *buffer, uint64_t now_us);
+
+// Takes the next merged update due at `now_us`: `*out_ready` says whether there is one; if so
+// `*out_request_id` is the request to deliver it under and `*out_update` its serialized
+// `UpdateAnalogControl`, which the caller frees with `logi_bytes_free`. Otherwise
+// `*out_update` is `{NULL, 0}`.
+//
+// # Safety
+// `buffer` is null or a live handle; the out-parameters null or writable.
+int32_t logi_buffer_poll_ready(struct logi_buffer *buffer,
+                               uint64_t now_us,
+                               bool *out_ready,
+                               uint32_t *out_request_id,
+                               struct logi_bytes *out_update);
+
+// The earliest time (microseconds, on the handle's clock) at which `logi_buffer_handle_timeout`
+// or `logi_buffer_poll_ready` has work: `*out_waits` says whether anything waits on time; if
+// so `*out_at_us` is when (a time already past: `poll_ready` has work now).
+//
+// # Safety
+// `buffer` is null or a live handle; the out-parameters null or writable.
+int32_t logi_buffer_poll_timeout(const struct logi_buffer *buffer,
+                                 bool *out_waits,
+                                 uint64_t *out_at_us);
+
+// The number of updates a buffer handle holds and has not delivered; 0 for null.
+//
+// # Safety
+// `buffer` is null or a live handle.
+size_t logi_buffer_pending_len(const struct logi_buffer *buffer);
 
 // Frees bytes the library returned. `{NULL, 0}` is accepted and does nothing.
 //
@@ -434,7 +612,8 @@ int32_t logi_plugin_client_set_message_handler(struct logi_plugin_client *client
                                                void *user_data);
 
 // Buffers these controls' updates (seed 7.1.12): `control_ids[i]` goes to the buffer
-// `buffer_keys[i]` (`"throughput"` or `"timer"`), for `count` pairs. Before or after
+// `buffer_keys[i]` (`"throughput"`, `"timer"` or a name given to
+// `logi_plugin_client_register_custom_buffer`), for `count` pairs. Before or after
 // connecting; kept across reconnects. A key that names no buffer is `LOGI_INVALID_ARG`.
 //
 // # Safety

@@ -135,6 +135,11 @@ impl Error {
         }
     }
 
+    /// What went wrong, naming the argument and the value.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A wrong argument.
     pub(crate) fn invalid_arg(message: impl Into<String>) -> Error {
         Error::new(ResponseCode::InvalidArg, message)

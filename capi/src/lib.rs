@@ -4,6 +4,9 @@
 //!   `PluginClient`; the utilities `logi_open_url` and `logi_*_secret` (seed 7.2).
 //! - The configuration software (seed ch. 9, the client library): `logi_manager_client_*`,
 //!   over `PluginManagerClient`.
+//! - Analog buffers (seed 7.3-7.6): a plugin's own buffer as a `logi_buffer_vtable`, given to
+//!   `logi_plugin_client_register_custom_buffer`; the built-in ones as `logi_buffer` handles
+//!   (`logi_buffer_new_throughput`, `logi_buffer_new_timer`, `logi_buffer_*`).
 //!
 //! Messages cross the ABI as serialized protobuf bytes with their full type name
 //! (`logi.plugin.protocol.TriggerAction`, as C++'s `GetTypeName()` gives it; a type URL is
@@ -24,6 +27,8 @@
 //! handle runs on its callback thread, one at a time, in the order of the events. Any function
 //! may be called from any thread, callbacks included, and blocking calls block only the
 //! caller: a callback may answer, send, or wait for a call of the client library.
+//! The exception: a custom buffer's functions (`logi_buffer_vtable`) run on the connection
+//! thread (`logi-plugin-connection`), one call at a time, and must not block.
 //!
 //! Callbacks must not throw. A C++ exception (or any unwinding) that leaves a callback into
 //! this library aborts the process: catch everything inside the callback.
@@ -38,12 +43,14 @@
 // The one crate of the workspace with `unsafe`: an `extern "C"` surface cannot be written
 // without it. Every block says why it holds (`// SAFETY:`).
 
+mod buffer;
 mod ffi;
 mod library;
 mod plugin;
 mod threads;
 mod utilities;
 
+pub use buffer::*;
 pub use ffi::*;
 pub use library::*;
 pub use plugin::*;

@@ -8,9 +8,8 @@
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use logi_plugin_core::buffer::BufferManager;
 use logi_plugin_core::proto::plugin::RetryAfter;
 use logi_plugin_core::session::Reply;
 use logi_plugin_core::{Message, ResponseCode};
@@ -112,11 +111,18 @@ pub struct LogiPluginClient {
     /// Set when the handle is freed from its own callback thread: what is still queued there
     /// is dropped, so no callback runs after the free.
     freed: Arc<AtomicBool>,
+    /// When the handle was made: custom buffers get times as microseconds since then.
+    created: Instant,
 }
 
 impl LogiPluginClient {
+    /// When the handle was made.
+    pub(crate) fn created(&self) -> Instant {
+        self.created
+    }
+
     /// The client, once connected.
-    fn client(&self) -> Result<PluginClient, Error> {
+    pub(crate) fn client(&self) -> Result<PluginClient, Error> {
         self.running().map(|(client, _)| client)
     }
 
@@ -134,7 +140,7 @@ impl LogiPluginClient {
     }
 
     /// Changes the configuration, before connecting.
-    fn configure(&self, change: impl FnOnce(&mut ClientConfig)) -> Result<(), Error> {
+    pub(crate) fn configure(&self, change: impl FnOnce(&mut ClientConfig)) -> Result<(), Error> {
         match &mut *lock(&self.state) {
             State::Configuring(config) => {
                 change(config);
@@ -392,6 +398,7 @@ pub unsafe extern "C" fn logi_plugin_client_new(
             state: Mutex::new(State::Configuring(Box::new(config))),
             handlers: Arc::default(),
             freed: Arc::default(),
+            created: Instant::now(),
         };
         out_client.put(Box::into_raw(Box::new(client)));
         Ok(())
@@ -526,7 +533,8 @@ pub unsafe extern "C" fn logi_plugin_client_set_message_handler(
 }
 
 /// Buffers these controls' updates (seed 7.1.12): `control_ids[i]` goes to the buffer
-/// `buffer_keys[i]` (`"throughput"` or `"timer"`), for `count` pairs. Before or after
+/// `buffer_keys[i]` (`"throughput"`, `"timer"` or a name given to
+/// `logi_plugin_client_register_custom_buffer`), for `count` pairs. Before or after
 /// connecting; kept across reconnects. A key that names no buffer is `LOGI_INVALID_ARG`.
 ///
 /// # Safety
@@ -563,10 +571,9 @@ pub unsafe extern "C" fn logi_plugin_client_enable_control_buffering(
             }
             Err(_) => {
                 // Checked now, as the session will check it, rather than at connect.
-                BufferManager::new()
-                    .register_controls(controls.clone())
-                    .map_err(buffering)?;
-                client.configure(|config| config.control_buffering.extend(controls))
+                let mut enabled = Ok(());
+                client.configure(|config| enabled = config.enable_control_buffering(controls))?;
+                enabled.map_err(buffering)
             }
         }
     })

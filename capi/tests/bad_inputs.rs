@@ -395,3 +395,221 @@ fn a_secret_call_with_a_null_name_or_out_parameter_is_an_invalid_argument() {
         logi_bytes_free(value);
     }
 }
+
+unsafe extern "C" fn hold_nothing(
+    _: *mut std::ffi::c_void,
+    _: u64,
+    _: u32,
+    _: *const u8,
+    _: usize,
+    _: *mut u32,
+) -> i32 {
+    LOGI_BUFFER_DISPATCH
+}
+
+unsafe extern "C" fn nothing_ready(
+    _: *mut std::ffi::c_void,
+    _: u64,
+    _: *mut u32,
+    _: *mut *const u8,
+    _: *mut usize,
+) -> bool {
+    false
+}
+
+unsafe extern "C" fn no_timeout(_: *mut std::ffi::c_void, _: *mut u64) -> bool {
+    false
+}
+
+unsafe extern "C" fn none_pending(_: *mut std::ffi::c_void) -> usize {
+    0
+}
+
+unsafe extern "C" fn forget(_: *mut std::ffi::c_void) {}
+
+/// Counts its calls in the `u32` its `user_data` points to.
+unsafe extern "C" fn count_drop(user_data: *mut std::ffi::c_void) {
+    // SAFETY: the test's counter, alive while the client is.
+    unsafe { *(user_data as *mut u32) += 1 };
+}
+
+/// A vtable of a buffer that dispatches everything, its `drop` counting into `drops`.
+fn dispatching_vtable(drops: &mut u32) -> LogiBufferVtable {
+    LogiBufferVtable {
+        user_data: drops as *mut u32 as *mut std::ffi::c_void,
+        on_update: Some(hold_nothing),
+        on_response: None,
+        handle_timeout: None,
+        poll_ready: Some(nothing_ready),
+        poll_timeout: Some(no_timeout),
+        pending_len: Some(none_pending),
+        reset: Some(forget),
+        drop: Some(count_drop),
+    }
+}
+
+#[test]
+fn a_custom_buffer_with_a_null_required_function_is_an_invalid_argument_and_not_taken() {
+    let client = plugin_client();
+    let mut drops = 0;
+    let mut vtable = dispatching_vtable(&mut drops);
+    vtable.poll_ready = None;
+    // SAFETY: a live handle, a valid name; the null function is what is tested.
+    let code =
+        unsafe { logi_plugin_client_register_custom_buffer(client, c("mine").as_ptr(), &vtable) };
+    assert_eq!(code, LOGI_INVALID_ARG);
+    assert_eq!(
+        last_error(),
+        "vtable->poll_ready is null (buffer \"mine\"): it is required"
+    );
+    // SAFETY: a live handle, freed once.
+    unsafe { logi_plugin_client_free(client) };
+    assert_eq!(drops, 0, "a refused buffer stays the caller's");
+}
+
+#[test]
+fn a_custom_buffer_with_a_null_name_or_vtable_or_a_name_not_utf8_is_an_invalid_argument() {
+    let client = plugin_client();
+    let mut drops = 0;
+    let vtable = dispatching_vtable(&mut drops);
+    // SAFETY: a live handle; the null or bad arguments are what is tested.
+    unsafe {
+        let code = logi_plugin_client_register_custom_buffer(client, null(), &vtable);
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "name is null")
+        );
+        let code = logi_plugin_client_register_custom_buffer(client, c("mine").as_ptr(), null());
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "vtable is null")
+        );
+        let code = logi_plugin_client_register_custom_buffer(client, not_utf8().as_ptr(), &vtable);
+        assert_eq!(code, LOGI_INVALID_ARG);
+        assert!(
+            last_error().starts_with("name is not UTF-8"),
+            "{}",
+            last_error()
+        );
+        let code =
+            logi_plugin_client_register_custom_buffer(null_mut(), c("mine").as_ptr(), &vtable);
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "client is null")
+        );
+        logi_plugin_client_free(client);
+    }
+    assert_eq!(drops, 0);
+}
+
+#[test]
+fn a_custom_buffer_under_a_built_in_or_taken_name_is_a_duplicate_name_and_not_taken() {
+    let client = plugin_client();
+    let (mut kept, mut refused) = (0, 0);
+    let (kept_vtable, refused_vtable) = (
+        dispatching_vtable(&mut kept),
+        dispatching_vtable(&mut refused),
+    );
+    // SAFETY: a live handle, valid names and vtables; the counters outlive the client.
+    unsafe {
+        let code =
+            logi_plugin_client_register_custom_buffer(client, c("timer").as_ptr(), &refused_vtable);
+        assert_eq!(code, LOGI_DUPLICATE_NAME);
+        assert_eq!(
+            last_error(),
+            "name: a buffer is already registered under the key \"timer\""
+        );
+        let mine = c("mine");
+        let code = logi_plugin_client_register_custom_buffer(client, mine.as_ptr(), &kept_vtable);
+        assert_eq!(code, LOGI_SUCCESS, "{}", last_error());
+        let code =
+            logi_plugin_client_register_custom_buffer(client, mine.as_ptr(), &refused_vtable);
+        assert_eq!(code, LOGI_DUPLICATE_NAME);
+        // The name is one a control may now be registered to.
+        let volume = c("volume");
+        let code = logi_plugin_client_enable_control_buffering(
+            client,
+            &volume.as_ptr(),
+            &mine.as_ptr(),
+            1,
+        );
+        assert_eq!(code, LOGI_SUCCESS, "{}", last_error());
+        logi_plugin_client_free(client);
+    }
+    assert_eq!(
+        (kept, refused),
+        (1, 0),
+        "the kept one dropped at the free, once"
+    );
+}
+
+#[test]
+fn a_buffer_handle_refuses_bytes_that_are_not_an_update_and_null_arguments() {
+    let mut buffer = null_mut();
+    // SAFETY: a writable out-parameter.
+    assert_eq!(
+        unsafe { logi_buffer_new_timer(20, 0, &mut buffer) },
+        LOGI_SUCCESS
+    );
+    let (mut admission, mut superseded) = (0, 0);
+    let garbage = [0xffu8, 0xff, 0xff];
+    // SAFETY: a live handle; the bad bytes and null pointers are what is tested.
+    unsafe {
+        let code = logi_buffer_on_update(
+            buffer,
+            0,
+            1,
+            garbage.as_ptr(),
+            3,
+            &mut admission,
+            &mut superseded,
+        );
+        assert_eq!(code, LOGI_INVALID_ARG);
+        assert!(
+            last_error()
+                .starts_with("bytes is not a logi.plugin.protocol.UpdateAnalogControl message"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(logi_buffer_pending_len(buffer), 0, "nothing held");
+        let code =
+            logi_buffer_on_update(null_mut(), 0, 1, null(), 0, &mut admission, &mut superseded);
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "buffer is null")
+        );
+        let code = logi_buffer_on_update(buffer, 0, 1, null(), 0, null_mut(), &mut superseded);
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "out_admission is null")
+        );
+        let code = logi_buffer_poll_ready(buffer, 0, null_mut(), null_mut(), null_mut());
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "out_ready is null")
+        );
+        let code = logi_buffer_poll_timeout(null(), null_mut(), null_mut());
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "buffer is null")
+        );
+        let code = logi_buffer_on_response(null_mut(), 0, 1);
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "buffer is null")
+        );
+        let code = logi_buffer_handle_timeout(null_mut(), 0);
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "buffer is null")
+        );
+        assert_eq!(logi_buffer_pending_len(null()), 0);
+        let code = logi_buffer_new_throughput(0, null_mut());
+        assert_eq!(
+            (code, last_error().as_str()),
+            (LOGI_INVALID_ARG, "out_buffer is null")
+        );
+        logi_buffer_free(null_mut());
+        logi_buffer_free(buffer);
+    }
+}

@@ -5,31 +5,11 @@
 
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod tools;
-use tools::{run, tool};
-
-/// The static library, built for this test's profile into its target folder:
-/// `target/<profile>/liblogi_plugin.a`. `cargo test -p logi-plugin-capi` makes it with the
-/// library, but `cargo test --workspace` builds the library only as its tests' rlib, so the
-/// test asks cargo for it (nothing to do when it is there and current).
-fn static_library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/c_compile-<hash>
-    let profile = exe.parent().and_then(Path::parent).unwrap();
-    let target = profile.parent().unwrap();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--lib", "-p", "logi-plugin-capi", "--target-dir"])
-        .arg(target);
-    if profile.ends_with("release") {
-        build.arg("--release");
-    }
-    run(&mut build);
-    profile.join("liblogi_plugin.a")
-}
+use tools::{run, static_library, tool};
 
 #[test]
 fn a_c_program_compiles_against_the_header_links_the_static_library_and_sees_bad_inputs_refused() {

@@ -171,16 +171,7 @@ fn connect(manager: &Manager, seen: &Seen) -> *mut LogiPluginClient {
 /// [`connect`], and the manager's side once both sides have seen the handshake.
 fn connected(manager: &Manager, seen: &Seen) -> (*mut LogiPluginClient, ManagerConnection) {
     let client = connect(manager, seen);
-    let connection = manager.next_connection();
-    assert!(matches!(
-        within(connection.next_event()),
-        Some(Event::Connected(_))
-    ));
-    // SAFETY: a live handle.
-    until("the plugin is connected", || unsafe {
-        logi_plugin_client_is_connected(client)
-    });
-    (client, connection)
+    (client, manager.handshake(client))
 }
 
 #[test]

@@ -21,6 +21,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use logi_plugin_core::buffer::{AnalogBuffer, BufferError, THROUGHPUT, TIMER};
 use logi_plugin_core::session::{Format, PluginConfig, PluginSession, Reply, Wire};
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Message, ResponseCode};
@@ -53,7 +54,11 @@ pub struct ClientConfig {
     /// carry binary.
     pub use_text_format: bool,
     /// Controls to buffer, `(control_id, buffer_key)` (seed 7.1.12); kept across reconnects.
+    /// [`enable_control_buffering`](Self::enable_control_buffering) checks the keys.
     pub control_buffering: Vec<(String, String)>,
+    /// The plugin's own buffers by name, each made afresh for every connection; added with
+    /// [`register_custom_buffer`](Self::register_custom_buffer), which refuses a name taken.
+    custom_buffers: Vec<(String, BufferFactory)>,
     /// How long to wait before reconnecting.
     pub reconnect: Backoff,
     /// Record each connection's session into `<record>-<n>.logirec`, for `logi-plugin replay`
@@ -85,6 +90,7 @@ impl ClientConfig {
             connector: None,
             use_text_format: false,
             control_buffering: Vec::new(),
+            custom_buffers: Vec::new(),
             reconnect: Backoff::default(),
             record: None,
             clock: Clock::System,
@@ -104,6 +110,57 @@ impl ClientConfig {
         Ok(ClientConfig::new(plugin_id, plugin_version, secret))
     }
 
+    /// Adds a buffer of the plugin's own under `name` (seed 7.3.3), for controls to be
+    /// registered to: `factory` makes a fresh one for each connection, since the request ids a
+    /// buffer holds die with their session. A built-in key (`throughput`, `timer`) or a name
+    /// already registered is refused: [`BufferError::BufferKeyTaken`].
+    pub fn register_custom_buffer(
+        &mut self,
+        name: impl Into<String>,
+        factory: impl Fn() -> Box<dyn AnalogBuffer> + Send + Sync + 'static,
+    ) -> Result<(), BufferError> {
+        self.add_custom_buffer(name.into(), BufferFactory(Arc::new(factory)))
+    }
+
+    /// Buffers these controls' updates (seed 7.1.12), `(control_id, buffer_key)`, on every
+    /// connection. A key that names neither a built-in buffer nor a custom one registered
+    /// before is refused ([`BufferError::UnknownBufferKey`]), and then nothing is added.
+    pub fn enable_control_buffering<I, C, K>(&mut self, controls: I) -> Result<(), BufferError>
+    where
+        I: IntoIterator<Item = (C, K)>,
+        C: Into<String>,
+        K: Into<String>,
+    {
+        let controls = owned_pairs(controls);
+        if let Some((control_id, buffer_key)) =
+            controls.iter().find(|(_, key)| !self.has_buffer(key))
+        {
+            return Err(BufferError::UnknownBufferKey {
+                control_id: control_id.clone(),
+                buffer_key: buffer_key.clone(),
+            });
+        }
+        self.control_buffering.extend(controls);
+        Ok(())
+    }
+
+    /// Whether `key` names a built-in buffer or a registered custom one.
+    fn has_buffer(&self, key: &str) -> bool {
+        key == THROUGHPUT || key == TIMER || self.custom_buffers.iter().any(|(name, _)| name == key)
+    }
+
+    fn add_custom_buffer(
+        &mut self,
+        name: String,
+        factory: BufferFactory,
+    ) -> Result<(), BufferError> {
+        if self.has_buffer(&name) {
+            return Err(BufferError::BufferKeyTaken { buffer_key: name });
+        }
+        self.custom_buffers.push((name, factory));
+        Ok(())
+    }
+
     fn session_config(&self, wire: Wire) -> PluginConfig {
         let mut config = self.session.clone();
         config.plugin_id.clone_from(&self.plugin_id);
@@ -111,6 +168,29 @@ impl ClientConfig {
         config.plugin_version.clone_from(&self.plugin_version);
         config.wire = wire;
         config
+    }
+}
+
+/// `(control_id, buffer_key)` pairs as owned strings.
+fn owned_pairs<I, C, K>(controls: I) -> Vec<(String, String)>
+where
+    I: IntoIterator<Item = (C, K)>,
+    C: Into<String>,
+    K: Into<String>,
+{
+    controls
+        .into_iter()
+        .map(|(c, k)| (c.into(), k.into()))
+        .collect()
+}
+
+/// Makes a plugin's own buffer, afresh for each connection.
+#[derive(Clone)]
+struct BufferFactory(Arc<dyn Fn() -> Box<dyn AnalogBuffer> + Send + Sync>);
+
+impl std::fmt::Debug for BufferFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BufferFactory")
     }
 }
 
@@ -136,6 +216,12 @@ impl Dialer for PluginDialer {
 
     fn open(&self, now: Instant, wire: Wire) -> Result<PluginSession, String> {
         let mut session = PluginSession::new(now, self.0.session_config(wire));
+        // Buffers first: the controls may be registered to them.
+        for (name, factory) in &self.0.custom_buffers {
+            session
+                .register_custom_buffer(name.clone(), (factory.0)())
+                .map_err(|error| error.to_string())?;
+        }
         session
             .enable_control_buffering(self.0.control_buffering.clone())
             .map_err(|error| error.to_string())?;
@@ -266,10 +352,7 @@ impl PluginClient {
         C: Into<String>,
         K: Into<String>,
     {
-        let controls: Vec<(String, String)> = controls
-            .into_iter()
-            .map(|(c, k)| (c.into(), k.into()))
-            .collect();
+        let controls = owned_pairs(controls);
         if let Some(connection) = self.inner.connection() {
             let apply = controls.clone();
             connection
@@ -279,6 +362,43 @@ impl PluginClient {
         }
         self.inner.dialer().0.control_buffering.extend(controls);
         Ok(())
+    }
+
+    /// Adds a buffer of the plugin's own under `name` (seed 7.3.3), for
+    /// [`enable_control_buffering`](Self::enable_control_buffering) to register controls to:
+    /// `factory` makes one now for the live connection and a fresh one for each later
+    /// connection (the request ids a buffer holds die with their session). A built-in key
+    /// (`throughput`, `timer`) or a name already registered is refused at once with
+    /// [`BufferError::BufferKeyTaken`], and nothing changes.
+    pub async fn register_custom_buffer(
+        &self,
+        name: impl Into<String>,
+        factory: impl Fn() -> Box<dyn AnalogBuffer> + Send + Sync + 'static,
+    ) -> Result<(), ClientError> {
+        let (name, factory) = (name.into(), BufferFactory(Arc::new(factory)));
+        // Kept for the next connections first: a connection opened from now on has it.
+        self.inner
+            .dialer()
+            .0
+            .add_custom_buffer(name.clone(), factory.clone())?;
+        let Some(connection) = self.inner.connection() else {
+            return Ok(());
+        };
+        let added = connection
+            .with(move |session, _| {
+                // Already there when this connection opened after the name was kept: a
+                // second buffer from the factory would be one too many.
+                if session.has_buffer(&name) {
+                    return Ok(());
+                }
+                session.register_custom_buffer(name, (factory.0)())
+            })
+            .await;
+        match added {
+            Ok(added) => Ok(added?),
+            // The connection ended: the next one gets the buffer when it opens.
+            Err(_) => Ok(()),
+        }
     }
 
     /// Disconnects for good (seed 7.1.6): the session closes and the client does not reconnect.

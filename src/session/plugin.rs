@@ -173,6 +173,11 @@ impl PluginSession {
         self.buffers.register_custom_buffer(name, buffer)
     }
 
+    /// Whether a buffer is registered under `key` (a built-in one or the application's own).
+    pub fn has_buffer(&self, key: &str) -> bool {
+        self.buffers.buffer_keys().any(|name| name == key)
+    }
+
     /// Bytes read from a byte-stream transport, split anywhere.
     pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
         let now = self.link.clock(now);

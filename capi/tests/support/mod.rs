@@ -103,6 +103,21 @@ impl Manager {
         c(self.socket.to_str().unwrap())
     }
 
+    /// The next plugin connection, once `client` and the manager have both seen the
+    /// handshake through.
+    pub fn handshake(&self, client: *mut logi_plugin::LogiPluginClient) -> ManagerConnection {
+        let connection = self.next_connection();
+        assert!(matches!(
+            within(connection.next_event()),
+            Some(logi_plugin_core::session::Event::Connected(_))
+        ));
+        // SAFETY: a live handle, by the caller's word.
+        until("the plugin is connected", || unsafe {
+            logi_plugin::logi_plugin_client_is_connected(client)
+        });
+        connection
+    }
+
     /// The next plugin connection (at most 10 s).
     pub fn next_connection(&self) -> ManagerConnection {
         within(self.connections.recv()).unwrap()

@@ -2,6 +2,7 @@
 //! skipped, and run with their output checked.
 #![allow(dead_code)] // Each test file uses its own part.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The command `variable` names (`CC`), or `default` (`cc`); `None`, saying so, when it does
@@ -33,6 +34,26 @@ pub fn run(command: &mut Command) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The static library, built for this test's profile into its target folder:
+/// `target/<profile>/liblogi_plugin.a`. `cargo test -p logi-plugin-capi` makes it with the
+/// library, but `cargo test --workspace` builds the library only as its tests' rlib, so the
+/// test asks cargo for it (nothing to do when it is there and current).
+pub fn static_library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test>-<hash>
+    let profile = exe.parent().and_then(Path::parent).unwrap();
+    let target = profile.parent().unwrap();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--lib", "-p", "logi-plugin-capi", "--target-dir"])
+        .arg(target);
+    if profile.ends_with("release") {
+        build.arg("--release");
+    }
+    run(&mut build);
+    profile.join("liblogi_plugin.a")
 }
 
 /// What the Rust static library needs from the system, as `-l` flags: the list written down
