@@ -10,7 +10,6 @@
 mod support;
 mod tools;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -19,38 +18,7 @@ use logi_plugin_core::proto::plugin::UpdateAnalogControl;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::session::Event;
 use support::{Manager, within};
-use tools::{run, static_library, system_libraries, tool};
-
-/// Compiles `tests/cpp/buffers.cpp` into `dir`; `None` when a tool is missing (not in CI).
-fn build(dir: &Path) -> Option<PathBuf> {
-    let cxx = tool("g++", Some("CXX"))?;
-    let protoc = tool("protoc", None)?;
-    let pkg_config = tool("pkg-config", None)?;
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let proto = crate_dir.join("../proto");
-    run(Command::new(protoc)
-        .arg("-I")
-        .arg(&proto)
-        .arg("--cpp_out")
-        .arg(dir)
-        .arg(proto.join("logi/plugin/protocol/protocol.proto")));
-    let flags = run(Command::new(pkg_config).args(["--cflags", "--libs", "protobuf"]));
-    let program = dir.join("buffers");
-    run(Command::new(cxx)
-        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pthread"])
-        .arg("-I")
-        .arg(crate_dir.join("include"))
-        .arg("-I")
-        .arg(dir)
-        .arg(crate_dir.join("tests/cpp/buffers.cpp"))
-        .arg(dir.join("logi/plugin/protocol/protocol.pb.cc"))
-        .arg(static_library())
-        .args(flags.split_whitespace())
-        .args(system_libraries())
-        .arg("-o")
-        .arg(&program));
-    Some(program)
-}
+use tools::build_cpp;
 
 fn turn(control: &str, delta: f32) -> UpdateAnalogControl {
     UpdateAnalogControl {
@@ -64,7 +32,7 @@ fn turn(control: &str, delta: f32) -> UpdateAnalogControl {
 #[test]
 fn the_cpp_buffer_classes_merge_on_a_fake_clock_and_a_plugin_clients_own_buffers_serve_it() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(program) = build(dir.path()) else {
+    let Some(program) = build_cpp(dir.path(), "buffers") else {
         return;
     };
     let manager = Manager::start();

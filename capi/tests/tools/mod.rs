@@ -73,3 +73,36 @@ pub fn system_libraries() -> Vec<String> {
         .map(|library| format!("-l{library}"))
         .collect()
 }
+
+/// Compiles the C++ test program `tests/cpp/<name>.cpp` with g++ -std=c++17 against protoc's
+/// classes of `proto/` (generated into `dir`), the static library and the system's
+/// libprotobuf; the program's path, in `dir`. `None` when a tool is missing (not in CI).
+pub fn build_cpp(dir: &Path, name: &str) -> Option<PathBuf> {
+    let cxx = tool("g++", Some("CXX"))?;
+    let protoc = tool("protoc", None)?;
+    let pkg_config = tool("pkg-config", None)?;
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let proto = crate_dir.join("../proto");
+    run(Command::new(protoc)
+        .arg("-I")
+        .arg(&proto)
+        .arg("--cpp_out")
+        .arg(dir)
+        .arg(proto.join("logi/plugin/protocol/protocol.proto")));
+    let flags = run(Command::new(pkg_config).args(["--cflags", "--libs", "protobuf"]));
+    let program = dir.join(name);
+    run(Command::new(cxx)
+        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .arg("-I")
+        .arg(crate_dir.join("include"))
+        .arg("-I")
+        .arg(dir)
+        .arg(crate_dir.join(format!("tests/cpp/{name}.cpp")))
+        .arg(dir.join("logi/plugin/protocol/protocol.pb.cc"))
+        .arg(static_library())
+        .args(flags.split_whitespace())
+        .args(system_libraries())
+        .arg("-o")
+        .arg(&program));
+    Some(program)
+}
