@@ -15,13 +15,13 @@ use logi_plugin_core::session::Reply;
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_sdk::{ClientConfig, ClientEvent, Endpoint, PluginClient};
 use logi_plugin_transports::lock::lock;
-use logi_plugin_transports::{Answer, RequestError, block_on};
+use logi_plugin_transports::{Answer, RequestError};
 
 use crate::ffi::{
     CMessage, Callback, Error, c_string, entry, free, guard, handle, message, optional_text, out,
     request_code, text,
 };
-use crate::threads::Threads;
+use crate::threads::{Threads, block_on};
 
 /// Receives one line of the client's own log: connections, disconnections, requests nobody
 /// handles. `line` is valid during the call only.

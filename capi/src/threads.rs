@@ -7,13 +7,18 @@
 //! for itself. With the callbacks on their own thread, a callback may call any function of the
 //! handle (freeing it included: [`Threads::join`] then does not wait for the thread it runs on)
 //! and block as long as it likes without stalling the connection's heartbeat.
+//!
+//! Every wait outside the connection's thread (the callback thread's for its next item, a
+//! caller's for the connection to take an answer) is [`block_on`]: it spins before it parks,
+//! so a press handed over while the callback thread is still awake from the last one costs no
+//! wake-up, and it never takes `async-io`'s reactor from the connection's thread, which serves
+//! the socket (`docs/performance.md`, "The C ABI beside the Rust SDK").
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread::{JoinHandle, ThreadId};
 
 use logi_plugin_core::ResponseCode;
-use logi_plugin_transports::block_on;
 use logi_plugin_transports::reconnect::ClientRunner;
 
 use crate::ffi::{Error, panic_text};
@@ -44,7 +49,7 @@ impl Threads {
         let callbacks = std::thread::Builder::new()
             .name(format!("{name}-callbacks"))
             .spawn(move || {
-                while let Ok(item) = items.recv_blocking() {
+                while let Ok(item) = block_on(items.recv()) {
                     // A bug of ours must not end the thread: later callbacks still run. The
                     // panic hook has already printed it.
                     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| deliver(item))) {
@@ -59,7 +64,7 @@ impl Threads {
         let runner = std::thread::Builder::new()
             .name(format!("{name}-connection"))
             .spawn(move || {
-                block_on(futures_lite::future::zip(runner, pump));
+                logi_plugin_transports::block_on(futures_lite::future::zip(runner, pump));
             })
             .map_err(spawn_failed)?;
         Ok(Threads { runner, callbacks })
@@ -80,4 +85,10 @@ impl Threads {
             let _ = self.callbacks.join();
         }
     }
+}
+
+/// Runs `future` on the calling thread, as every blocking function of the ABI does: it waits
+/// for the connection's thread (an item, a command taken, an answer), never for IO itself.
+pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> T {
+    logi_plugin_transports::run::wait(future)
 }

@@ -45,6 +45,16 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     async_io::block_on(Coalesced::new(future, spin()))
 }
 
+/// Runs `future` to completion on this thread without the reactor, for a thread that waits
+/// only for other threads (a command taken by a driver, an item handed over), never for IO.
+/// It spins before it parks as [`block_on`] does, so what comes within the spin costs no
+/// wake-up; but a thread parked here does not take the reactor, whose IO another thread's
+/// drivers wait for, and is woken without it (`async-io` would wake a thread sleeping in the
+/// reactor through its notifier, two more system calls).
+pub fn wait<T>(future: impl Future<Output = T>) -> T {
+    futures_lite::future::block_on(Coalesced::new(future, spin()))
+}
+
 /// A future whose wakes during its own poll make it poll again, instead of reaching the
 /// executor.
 struct Coalesced<F> {
@@ -219,6 +229,18 @@ mod tests {
     fn a_thread_confined_to_one_cpu_parks_without_spinning() {
         assert_eq!(spin_for(1), Duration::ZERO);
         assert_eq!(spin_for(2), SPIN);
+    }
+
+    /// `wait` parks once its spin is over, and the other thread's wake brings it back.
+    #[test]
+    fn wait_finishes_a_future_another_thread_completes_after_the_spin() {
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        let completer = std::thread::spawn(move || {
+            std::thread::sleep(SPIN * 20);
+            sender.send(7).unwrap();
+        });
+        assert_eq!(wait(receiver), Ok(7));
+        completer.join().unwrap();
     }
 
     #[test]
