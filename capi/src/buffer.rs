@@ -19,12 +19,13 @@ use logi_plugin_core::buffer::{
 };
 use logi_plugin_core::proto::plugin::UpdateAnalogControl;
 use logi_plugin_sdk::ClientError;
-use logi_plugin_transports::block_on;
+
 use logi_plugin_transports::lock::lock;
 use prost::Message as _;
 
 use crate::ffi::{Error, LogiBytes, UserData, entry, free, guard, handle, out, text, typed};
 use crate::plugin::LogiPluginClient;
+use crate::threads::block_on;
 
 /// An admission (what `on_update` decided): deliver the update to the plugin now, under its
 /// own request id.

@@ -16,15 +16,15 @@ use logi_plugin_core::proto::manager::{
     PluginUpdateResultList, SetActionConfiguration, VisibilityUpdate,
 };
 use logi_plugin_core::{Message, ResponseCode};
+use logi_plugin_transports::Endpoint;
 use logi_plugin_transports::lock::lock;
-use logi_plugin_transports::{Endpoint, block_on};
 use prost::Message as _;
 
 use crate::ffi::{
     CMessage, Callback, Error, LogiBytes, c_string, entry, free, guard, handle, optional_text, out,
     text, typed,
 };
-use crate::threads::Threads;
+use crate::threads::{Threads, block_on};
 
 /// What a client-library event is (seed 9.4.2 and the installation events).
 #[repr(C)]
