@@ -10,13 +10,11 @@
 mod support;
 mod tools;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures_lite::future::zip;
 use logi_plugin_core::proto::plugin::UpdateAnalogControl;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
-use logi_plugin_core::session::Event;
 use support::{Manager, within};
 use tools::build_cpp;
 
@@ -36,17 +34,7 @@ fn the_cpp_buffer_classes_merge_on_a_fake_clock_and_a_plugin_clients_own_buffers
         return;
     };
     let manager = Manager::start();
-    let child = Command::new(&program)
-        .arg(&manager.socket)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let connection = manager.next_connection();
-    assert!(matches!(
-        within(connection.next_event()),
-        Some(Event::Connected(_))
-    ));
+    let (child, connection) = manager.launch(&program);
     let request = |update| connection.request(update, Duration::from_secs(5));
     let ((volume, more_volume), (last_volume, jog)) = within(zip(
         zip(request(turn("volume", 1.0)), request(turn("volume", 2.0))),

@@ -11,7 +11,6 @@
 mod support;
 mod tools;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use logi_plugin_core::Message;
@@ -49,17 +48,7 @@ fn the_cpp_plugin_client_answers_catches_what_its_callbacks_throw_and_exits_on_d
         return;
     };
     let manager = Manager::start();
-    let child = Command::new(&program)
-        .arg(&manager.socket)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let connection = manager.next_connection();
-    assert!(matches!(
-        within(connection.next_event()),
-        Some(Event::Connected(_))
-    ));
+    let (child, connection) = manager.launch(&program);
 
     let pressed = press(&connection, "count");
     assert!(pressed.response.is_ok(), "{:?}", pressed.response);

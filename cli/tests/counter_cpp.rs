@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::counter::{assert_conformant, assert_counts, pack, press};
+use common::counter::{Served, assert_conformant, assert_counts, pack, press};
 use common::daemon::{Daemon, LOGI_PLUGIN, daemon, install_connected, tool, until_connected};
 use common::kit::has_check;
+use common::tools_present;
 
 const PLUGIN_ID: &str = "com.logi.example.counter-cpp";
 
@@ -29,23 +30,6 @@ fn workspace() -> PathBuf {
 /// Where the builds go: kept between runs, so that CMake rebuilds only what changed.
 fn builds() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("cpp")
-}
-
-/// Whether the C++ tools are here (required under CI).
-fn tools_present() -> bool {
-    let missing: Vec<&str> = ["cmake", "g++", "protoc"]
-        .into_iter()
-        .filter(|tool| Command::new(tool).arg("--version").output().is_err())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have {missing:?}: the C++ examples are tested there (.ci/run installs them)"
-    );
-    eprintln!("skipped: no {missing:?} here; the C++ examples need cmake, g++ and protoc");
-    false
 }
 
 /// Runs `cmake ARGS`, asserting it succeeded.
@@ -88,7 +72,9 @@ fn examples(asan: bool) -> Option<&'static Examples> {
     static PLAIN: OnceLock<Option<Examples>> = OnceLock::new();
     static ASAN: OnceLock<Option<Examples>> = OnceLock::new();
     let prefix = PACKAGE.get_or_init(|| {
-        tools_present().then(|| {
+        let tools = ["cmake", "g++", "protoc"];
+        let needs = "cmake, g++, protoc and libprotobuf-dev (.ci/run installs them)";
+        tools_present(&tools, "the C++ examples", needs).then(|| {
             let prefix = builds().join("prefix");
             let defines = ["-DLOGI_PLUGIN_CARGO_PROFILE=debug".to_owned()];
             build_and_install(
@@ -138,19 +124,13 @@ fn pressed_and_turned_through_invoke_the_count_kept_across_a_restart() {
     let Some(examples) = examples(false) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (data, socket) = (dir.path().join("data"), dir.path().join("manager.sock"));
-    let archive = dir.path().join("counter-cpp.zip");
-    pack(&examples.package, None, &archive);
-    let serving = daemon(&data, &socket);
-    install_connected(&socket, &archive, PLUGIN_ID);
-    assert_counts(&socket, PLUGIN_ID);
+    let mut served = Served::installed(&examples.package, PLUGIN_ID);
+    assert_counts(&served.socket, PLUGIN_ID);
 
     // The manager stopped and started again: the plugin is launched anew and finds its count.
-    drop(serving);
-    let _serving = daemon(&data, &socket);
-    until_connected(&socket, PLUGIN_ID);
-    assert_eq!(press(&socket, PLUGIN_ID), "7");
+    served.restart();
+    until_connected(&served.socket, PLUGIN_ID);
+    assert_eq!(press(&served.socket, PLUGIN_ID), "7");
 }
 
 #[test]
@@ -158,15 +138,11 @@ fn the_client_library_example_lists_the_plugins_and_presses_the_counter() {
     let Some(examples) = examples(false) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (data, socket) = (dir.path().join("data"), dir.path().join("manager.sock"));
-    let archive = dir.path().join("counter-cpp.zip");
-    pack(&examples.package, None, &archive);
-    let _serving = daemon(&data, &socket);
-    install_connected(&socket, &archive, PLUGIN_ID);
-    assert_eq!(press(&socket, PLUGIN_ID), "1");
+    let served = Served::installed(&examples.package, PLUGIN_ID);
+    let socket = &served.socket;
+    assert_eq!(press(socket, PLUGIN_ID), "1");
 
-    let output = run_press(&examples.press, &socket);
+    let output = run_press(&examples.press, socket);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -181,7 +157,7 @@ fn the_client_library_example_lists_the_plugins_and_presses_the_counter() {
          pressed count of com.logi.example.counter-cpp: 2\n"
     );
     // The plugin saw the press: the next one counts on from it.
-    assert_eq!(press(&socket, PLUGIN_ID), "3");
+    assert_eq!(press(socket, PLUGIN_ID), "3");
 }
 
 #[test]

@@ -13,8 +13,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::counter::{self, assert_counts, pack, press};
-use common::daemon::{daemon, daemon_with, install_connected, until_connected};
+use common::counter::{self, Served, assert_counts, pack, press};
+use common::daemon::{daemon_with, install_connected, until_connected};
 use common::kit::has_check;
 use common::npm;
 use serde_json::Value;
@@ -49,19 +49,13 @@ fn built() -> Option<PathBuf> {
 #[test]
 fn pressed_and_turned_over_the_local_socket_the_count_kept_across_a_restart() {
     let Some(package) = built() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (data, socket) = (dir.path().join("data"), dir.path().join("manager.sock"));
-    let archive = dir.path().join("counter-js.zip");
-    pack(&package, None, &archive);
-    let serving = daemon(&data, &socket);
-    install_connected(&socket, &archive, PLUGIN_ID);
-    assert_counts(&socket, PLUGIN_ID);
+    let mut served = Served::installed(&package, PLUGIN_ID);
+    assert_counts(&served.socket, PLUGIN_ID);
 
     // The manager stopped and started again: the plugin is launched anew and finds its count.
-    drop(serving);
-    let _serving = daemon(&data, &socket);
-    until_connected(&socket, PLUGIN_ID);
-    assert_eq!(press(&socket, PLUGIN_ID), "7");
+    served.restart();
+    until_connected(&served.socket, PLUGIN_ID);
+    assert_eq!(press(&served.socket, PLUGIN_ID), "7");
 }
 
 /// Installs the example into a daemon serving a WebSocket too, launched to connect there (in

@@ -118,6 +118,23 @@ impl Manager {
         connection
     }
 
+    /// Starts `program` with this manager's socket as its only argument (its output piped),
+    /// and its connection once the handshake is through.
+    pub fn launch(&self, program: &std::path::Path) -> (std::process::Child, ManagerConnection) {
+        let child = std::process::Command::new(program)
+            .arg(&self.socket)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let connection = self.next_connection();
+        assert!(matches!(
+            within(connection.next_event()),
+            Some(logi_plugin_core::session::Event::Connected(_))
+        ));
+        (child, connection)
+    }
+
     /// The next plugin connection (at most 10 s).
     pub fn next_connection(&self) -> ManagerConnection {
         within(self.connections.recv()).unwrap()

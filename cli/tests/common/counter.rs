@@ -2,12 +2,12 @@
 //! them through the tool: packed, pressed and turned through `logi-plugin invoke`, and judged
 //! by the conformance kit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use super::daemon::{LOGI_PLUGIN, lines, tool};
+use super::daemon::{Daemon, LOGI_PLUGIN, daemon, install_connected, lines, tool};
 use super::kit::all_passed_in;
 
 /// Packs the folder `package` into `archive` with `logi-plugin pack`, `program` (if given)
@@ -58,4 +58,38 @@ pub fn assert_conformant(program: &Path, manifest: &Path, mode: &str) -> Vec<Val
         kit.args(["--", "--json"]);
     }
     all_passed_in(&kit.output().unwrap(), mode)
+}
+
+/// A `serve` on a temporary data folder and local socket, with a counter's package installed
+/// and its plugin connected.
+pub struct Served {
+    pub socket: PathBuf,
+    data: PathBuf,
+    serving: Option<Daemon>,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Packs the folder `package` (its program inside), starts `serve` and installs the
+    /// archive, waiting until `plugin_id` has said hello.
+    pub fn installed(package: &Path, plugin_id: &str) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, socket) = (dir.path().join("data"), dir.path().join("manager.sock"));
+        let archive = dir.path().join("plugin.zip");
+        pack(package, None, &archive);
+        let serving = Some(daemon(&data, &socket));
+        install_connected(&socket, &archive, plugin_id);
+        Served {
+            socket,
+            data,
+            serving,
+            _dir: dir,
+        }
+    }
+
+    /// Stops `serve` and starts it again on the same data folder and socket.
+    pub fn restart(&mut self) {
+        self.serving = None;
+        self.serving = Some(daemon(&self.data, &self.socket));
+    }
 }

@@ -6,18 +6,9 @@ use std::process::Command;
 
 use super::daemon::LOGI_PLUGIN;
 
-/// Whether npm is here to test `what` with. Without it the test is skipped, saying so, except
-/// under CI (`CI` set), where the JavaScript tests are required and this fails.
+/// Whether npm is here to test `what` with (required under CI).
 pub fn present(what: &str) -> bool {
-    if Command::new("npm").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have Node and npm: {what} is tested there"
-    );
-    eprintln!("skipped: no npm here; {what} needs Node 20 or later and npm");
-    false
+    super::tools_present(&["npm"], what, "Node 20 or later and npm")
 }
 
 /// `npm ci` in `dir`, only when its lockfile changed since the last install: `npm ci` empties
