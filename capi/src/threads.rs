@@ -43,6 +43,11 @@ use crate::ffi::{Error, panic_text};
 /// blocking callback leaves the connection undriven is about twice this.
 const LOOK: Duration = Duration::from_millis(5);
 
+/// After this many looks in a row with no callback started, the standby sleeps until the next
+/// callback starts (one second): an idle handle wakes nobody, and a flood of callbacks pays
+/// no wake-up of the standby, which keeps looking while they come.
+const IDLE_LOOKS: u32 = 200;
+
 /// A connection's future: the runner and the pump, together.
 type Connection = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -223,8 +228,11 @@ struct BatonState {
     in_callback: bool,
     /// The standby, driving while a callback blocks, to wake when it returns.
     returned: Option<Waker>,
-    /// The standby thread, to wake when the connection ends.
+    /// The standby thread, to wake when the connection ends or, asleep for idleness, when a
+    /// callback starts.
     standby: Option<Thread>,
+    /// The standby sleeps until a callback starts (no callback for [`IDLE_LOOKS`] looks).
+    standby_idle: bool,
 }
 
 impl std::fmt::Debug for BatonState {
@@ -285,9 +293,17 @@ impl Baton {
 
     /// A callback starts.
     fn entered(&self) {
-        let mut state = lock(&self.state);
-        state.started += 1;
-        state.in_callback = true;
+        let idle_standby = {
+            let mut state = lock(&self.state);
+            state.started += 1;
+            state.in_callback = true;
+            std::mem::take(&mut state.standby_idle)
+                .then(|| state.standby.clone())
+                .flatten()
+        };
+        if let Some(standby) = idle_standby {
+            standby.unpark();
+        }
     }
 
     /// The callback returned: a standby driving meanwhile gives the connection back.
@@ -304,16 +320,28 @@ impl Baton {
 
     /// The standby thread: drives the connection while a callback blocks, until it ends.
     fn stand_by(&self) {
-        let mut seen = 0;
+        let (mut seen, mut quiet) = (0, 0);
         loop {
-            std::thread::park_timeout(LOOK);
+            // Asleep for idleness, it wakes (its park token) when a callback starts, however
+            // early that is.
+            if quiet >= IDLE_LOOKS {
+                std::thread::park();
+            } else {
+                std::thread::park_timeout(LOOK);
+            }
             let stuck = {
-                let state = lock(&self.state);
+                let mut state = lock(&self.state);
                 if state.ended {
                     return;
                 }
                 let stuck =
                     state.in_callback && state.started == seen && state.connection.is_some();
+                quiet = if state.in_callback || state.started != seen {
+                    0
+                } else {
+                    quiet.saturating_add(1)
+                };
+                state.standby_idle = quiet >= IDLE_LOOKS;
                 seen = state.started;
                 stuck
             };
