@@ -23,13 +23,18 @@
  * library is caught at the call's boundary and returned as `LOGI_EXCEPTION`: it never crosses
  * into C.
  *
- * Threads. A connected handle runs two threads of its own: one for the connection, one for
- * the callbacks (`logi-plugin-callbacks`, `logi-library-callbacks`). Every callback of a
- * handle runs on its callback thread, one at a time, in the order of the events. Any function
- * may be called from any thread, callbacks included, and blocking calls block only the
- * caller: a callback may answer, send, or wait for a call of the client library.
- * The exception: a custom buffer's functions (`logi_buffer_vtable`) run on the connection
- * thread (`logi-plugin-connection`), one call at a time, and must not block.
+ * Threads. A connected handle runs two threads of its own: its callback thread
+ * (`logi-plugin-callbacks`, `logi-library-callbacks`) and a standby (`logi-plugin-connection`,
+ * `logi-library-connection`). Every callback of a handle runs on its callback thread, one at a
+ * time, in the order of the events. That thread also drives the connection while it waits:
+ * for the next event, and inside a callback for a blocking call of this library, so a request
+ * is received, handled and answered on one thread. While a callback runs longer than a few
+ * milliseconds without such a call, the standby drives the connection (heartbeats, the
+ * socket) until it returns. Any function may be called from any thread, callbacks included,
+ * and blocking calls block only the caller: a callback may answer, send, sleep, or wait for a
+ * call of the client library.
+ * The exception: a custom buffer's functions (`logi_buffer_vtable`) run on whichever of the
+ * two threads drives the connection at the time, one call at a time, and must not block.
  *
  * Callbacks must not throw. A C++ exception (or any unwinding) that leaves a callback into
  * this library aborts the process: catch everything inside the callback.
@@ -151,9 +156,11 @@ typedef struct logi_plugin_client logi_plugin_client;
 // A plugin's own analog buffer (seed 7.4), as functions over `user_data`, registered with
 // `logi_plugin_client_register_custom_buffer`.
 //
-// Thread: every function is called on the client's connection thread
-// (`logi-plugin-connection`), one call at a time, except `drop`. None may block (the
-// connection waits for it), throw or unwind (that aborts), or call back into the client.
+// Thread: every function is called on the thread driving the client's connection (its
+// callback thread `logi-plugin-callbacks` between callbacks, or the standby
+// `logi-plugin-connection` while a callback blocks), one call at a time, except `drop`. None
+// may block (the connection waits for it), throw or unwind (that aborts), or call back into
+// the client.
 //
 // The contract is Rust's `AnalogBuffer`: every request id given to `on_update` comes back
 // exactly once, as `LOGI_BUFFER_DISPATCH`, as `*out_superseded`, or from `poll_ready`. Times

@@ -39,9 +39,11 @@ pub const LOGI_BUFFER_HELD_SUPERSEDING: i32 = 2;
 /// A plugin's own analog buffer (seed 7.4), as functions over `user_data`, registered with
 /// `logi_plugin_client_register_custom_buffer`.
 ///
-/// Thread: every function is called on the client's connection thread
-/// (`logi-plugin-connection`), one call at a time, except `drop`. None may block (the
-/// connection waits for it), throw or unwind (that aborts), or call back into the client.
+/// Thread: every function is called on the thread driving the client's connection (its
+/// callback thread `logi-plugin-callbacks` between callbacks, or the standby
+/// `logi-plugin-connection` while a callback blocks), one call at a time, except `drop`. None
+/// may block (the connection waits for it), throw or unwind (that aborts), or call back into
+/// the client.
 ///
 /// The contract is Rust's `AnalogBuffer`: every request id given to `on_update` comes back
 /// exactly once, as `LOGI_BUFFER_DISPATCH`, as `*out_superseded`, or from `poll_ready`. Times
@@ -159,7 +161,8 @@ fn now_at(origin: Instant, now_us: u64) -> Instant {
 
 impl AnalogBuffer for VtableBuffer {
     fn pending_len(&self) -> usize {
-        // SAFETY: checked not null at registration; called on the connection thread.
+        // SAFETY: checked not null at registration; called on the thread driving the
+        // connection.
         self.0
             .vtable
             .pending_len
@@ -206,14 +209,14 @@ impl AnalogBuffer for VtableBuffer {
 
     fn on_response(&mut self, now: Instant, request_id: u32) {
         if let Some(on_response) = self.0.vtable.on_response {
-            // SAFETY: the registered function, on the connection thread.
+            // SAFETY: the registered function, on the thread driving the connection.
             unsafe { on_response(self.user_data(), self.micros(now), request_id) };
         }
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         if let Some(handle_timeout) = self.0.vtable.handle_timeout {
-            // SAFETY: the registered function, on the connection thread.
+            // SAFETY: the registered function, on the thread driving the connection.
             unsafe { handle_timeout(self.user_data(), self.micros(now)) };
         }
     }
@@ -258,7 +261,7 @@ impl AnalogBuffer for VtableBuffer {
 }
 
 // SAFETY: `LogiBufferVtable` holds the caller's `user_data` and functions, which the header
-// says are called on the connection thread, one call at a time (and `drop` on the freeing
+// says are called on the thread driving the connection, one call at a time (and `drop` on the freeing
 // thread, last): registering them vouches that they may be. The library never touches
 // `user_data` itself; sharing a `Registered` only copies the pointers.
 unsafe impl Send for Registered {}
@@ -317,7 +320,7 @@ pub unsafe extern "C" fn logi_plugin_client_register_custom_buffer(
             move || -> Box<dyn AnalogBuffer> {
                 if let Some(reset) = registered.vtable.reset {
                     // SAFETY: the registered function; the factory runs as a connection
-                    // opens, on the connection thread.
+                    // opens, on the thread driving the connection.
                     unsafe { reset(registered.user_data.0) };
                 }
                 Box::new(VtableBuffer(registered.clone()))

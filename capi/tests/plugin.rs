@@ -8,7 +8,7 @@ mod support;
 use std::ffi::{c_char, c_void};
 use std::ptr::{null, null_mut};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use logi_plugin::*;
 use logi_plugin_core::Message;
@@ -140,6 +140,14 @@ unsafe extern "C" fn on_response(
 
 /// A plugin client with every callback set, connecting to `manager`.
 fn connect(manager: &Manager, seen: &Seen) -> *mut LogiPluginClient {
+    let client = configured(manager, seen);
+    // SAFETY: the live handle.
+    assert_eq!(unsafe { logi_plugin_client_connect(client) }, LOGI_SUCCESS);
+    client
+}
+
+/// A plugin client with every callback set, for `manager`, not connected yet.
+fn configured(manager: &Manager, seen: &Seen) -> *mut LogiPluginClient {
     let mut client = null_mut();
     let user_data = seen as *const Seen as *mut c_void;
     // SAFETY: valid strings and out-parameter; `seen` outlives the client (freed in the test).
@@ -163,7 +171,6 @@ fn connect(manager: &Manager, seen: &Seen) -> *mut LogiPluginClient {
         logi_plugin_client_set_connect_handler(client, Some(on_connect), user_data);
         logi_plugin_client_set_disconnect_handler(client, Some(on_disconnect), user_data);
         logi_plugin_client_set_log_function(client, Some(on_log), user_data);
-        assert_eq!(logi_plugin_client_connect(client), LOGI_SUCCESS);
     }
     client
 }
@@ -376,7 +383,8 @@ unsafe extern "C" fn free_at_hello(
 fn a_callback_may_free_its_own_client_and_no_callback_runs_after() {
     let manager = Manager::start();
     let seen = Seen::default();
-    let client = connect(&manager, &seen);
+    // Set before connecting: the hello may come at once.
+    let client = configured(&manager, &seen);
     // SAFETY: the live handle; `seen` outlives it.
     unsafe {
         logi_plugin_client_set_log_function(client, None, null_mut());
@@ -385,6 +393,7 @@ fn a_callback_may_free_its_own_client_and_no_callback_runs_after() {
             Some(free_at_hello),
             &seen as *const Seen as *mut c_void,
         );
+        assert_eq!(logi_plugin_client_connect(client), LOGI_SUCCESS);
     }
     let connection = manager.next_connection();
     assert!(matches!(
@@ -400,4 +409,93 @@ fn a_callback_may_free_its_own_client_and_no_callback_runs_after() {
     std::thread::sleep(Duration::from_millis(50));
     assert!(seen.disconnects.lock().unwrap().is_empty());
     assert_eq!(*seen.log.lock().unwrap(), ["freed"]);
+}
+
+/// [`on_message`], after a sleep of 2.5 s for each press: a callback that blocks on something
+/// of its own.
+unsafe extern "C" fn on_message_slowly(
+    user_data: *mut c_void,
+    type_name: *const c_char,
+    data: *const u8,
+    len: usize,
+    message_id: u32,
+) {
+    // SAFETY: valid during the call.
+    if unsafe { read(type_name) }.as_deref() == Some("logi.plugin.protocol.TriggerAction") {
+        std::thread::sleep(Duration::from_millis(2_500));
+    }
+    // SAFETY: the arguments as this callback got them.
+    unsafe { on_message(user_data, type_name, data, len, message_id) }
+}
+
+/// A press for the action instance `key`.
+fn press(key: &str) -> TriggerAction {
+    TriggerAction {
+        action_instance_id: key.into(),
+        action_id: "count".into(),
+        configuration: None,
+    }
+}
+
+#[test]
+fn a_callback_that_blocks_keeps_its_heartbeat_and_another_clients_callbacks_running() {
+    // A Pong must come within 250 ms of each Ping, every 50 ms: ten times less than the
+    // callback blocks.
+    let slow_manager = Manager::start_with(|config| {
+        config.heartbeat_interval = Duration::from_millis(50);
+        config.heartbeat_timeout = Duration::from_millis(250);
+    });
+    let other_manager = Manager::start();
+    let (slow_seen, other_seen) = (Seen::default(), Seen::default());
+    let slow = connect(&slow_manager, &slow_seen);
+    // SAFETY: the live handle; `slow_seen` outlives it.
+    unsafe {
+        logi_plugin_client_set_message_handler(
+            slow,
+            Some(on_message_slowly),
+            &slow_seen as *const Seen as *mut c_void,
+        )
+    };
+    let slow_connection = slow_manager.handshake(slow);
+    let (other, other_connection) = connected(&other_manager, &other_seen);
+    let started = Instant::now();
+    let (slow_answer, (other_answer, other_answered_after)) = within(futures_lite::future::zip(
+        slow_connection.request(press("slow-key"), Duration::from_secs(5)),
+        async {
+            // Well inside the slow callback's sleep.
+            async_io::Timer::after(Duration::from_millis(300)).await;
+            let answer = other_connection
+                .request(press("other-key"), Duration::from_secs(5))
+                .await;
+            (answer, started.elapsed())
+        },
+    ));
+    let slow_answered_after = started.elapsed();
+    let text = |answer: logi_plugin_transports::Answer| match answer.message {
+        Some(Message::ActionCellStatus(status)) => status.text,
+        other => panic!("expected the plugin's ActionCellStatus, got {other:?}"),
+    };
+    assert_eq!(
+        text(other_answer.unwrap()).as_deref(),
+        Some("pressed other-key")
+    );
+    assert!(
+        other_answered_after < Duration::from_millis(2_000),
+        "the other client answered after {other_answered_after:?}, not while the slow callback slept"
+    );
+    // The same connection answers after the sleep: no heartbeat was missed meanwhile.
+    assert_eq!(
+        text(slow_answer.unwrap()).as_deref(),
+        Some("pressed slow-key")
+    );
+    assert!(slow_answered_after >= Duration::from_millis(2_500));
+    // SAFETY: the live handle.
+    assert!(unsafe { logi_plugin_client_is_connected(slow) });
+    assert_eq!(*slow_seen.connects.lock().unwrap(), 1);
+    assert!(slow_seen.disconnects.lock().unwrap().is_empty());
+    // SAFETY: the live handles, freed once; the `Seen`s outlive them.
+    unsafe {
+        logi_plugin_client_free(slow);
+        logi_plugin_client_free(other);
+    }
 }

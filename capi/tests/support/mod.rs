@@ -67,12 +67,19 @@ pub struct Manager {
 
 impl Manager {
     pub fn start() -> Manager {
+        Manager::start_with(|_| {})
+    }
+
+    /// [`Manager::start`], its configuration changed by `change` first (a shorter heartbeat,
+    /// say).
+    pub fn start_with(change: impl FnOnce(&mut ManagerConfig)) -> Manager {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("manager.sock");
         let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
         let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
         // The client library's tests connect to it too.
         config.accept_clients = true;
+        change(&mut config);
         let mut listener =
             ManagerListener::new(config).with_local(LocalListener::bind(&socket).unwrap());
         let (sender, connections) = async_channel::unbounded();
