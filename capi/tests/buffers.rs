@@ -15,7 +15,7 @@ use logi_plugin_core::proto::plugin::UpdateAnalogControl;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_transports::ManagerConnection;
 use prost::Message as _;
-use support::{CODE, Manager, PLUGIN, c, last_error, until, within};
+use support::{Manager, c, last_error, until, within};
 
 /// A buffer of the plugin's own: holds every turn until three have come, then releases their
 /// sum under the newest request id; the older two are reported superseded.
@@ -191,18 +191,10 @@ unsafe extern "C" fn on_message(
 
 /// A client of `manager` answering through `plugin`, not yet connected.
 fn client(manager: &Manager, plugin: &Plugin) -> *mut LogiPluginClient {
-    let mut client = null_mut();
-    // SAFETY: valid strings and out-parameter; `plugin` outlives the client.
+    let client = manager.client();
+    *plugin.client.lock().unwrap() = client as usize;
+    // SAFETY: the live handle; `plugin` outlives it.
     unsafe {
-        let code = logi_plugin_client_new(
-            c(PLUGIN).as_ptr(),
-            c("1.0.0").as_ptr(),
-            c(CODE).as_ptr(),
-            &mut client,
-        );
-        assert_eq!(code, LOGI_SUCCESS, "{}", last_error());
-        *plugin.client.lock().unwrap() = client as usize;
-        logi_plugin_client_set_endpoint(client, manager.endpoint().as_ptr());
         logi_plugin_client_set_message_handler(
             client,
             Some(on_message),

@@ -6,11 +6,10 @@
 
 mod support;
 
-use std::ptr::null_mut;
 use std::time::Duration;
 
 use logi_plugin::*;
-use support::{CODE, Manager, PLUGIN, c, last_error};
+use support::Manager;
 
 /// The context switches so far of this process's threads named `name` (as the kernel keeps
 /// it: the first 15 bytes).
@@ -36,20 +35,9 @@ fn switches_of(name: &str) -> u64 {
 #[test]
 fn an_idle_handle_lets_its_standby_thread_sleep() {
     let manager = Manager::start();
-    let mut client = null_mut();
-    // SAFETY: valid strings and out-parameter; the handle is freed at the end.
-    unsafe {
-        let code = logi_plugin_client_new(
-            c(PLUGIN).as_ptr(),
-            c("1.0.0").as_ptr(),
-            c(CODE).as_ptr(),
-            &mut client,
-        );
-        assert_eq!(code, LOGI_SUCCESS, "{}", last_error());
-        let endpoint = manager.endpoint();
-        logi_plugin_client_set_endpoint(client, endpoint.as_ptr());
-        assert_eq!(logi_plugin_client_connect(client), LOGI_SUCCESS);
-    }
+    let client = manager.client();
+    // SAFETY: the live handle, freed at the end.
+    assert_eq!(unsafe { logi_plugin_client_connect(client) }, LOGI_SUCCESS);
     let _connection = manager.handshake(client);
     // The hello's callback was the last: a second and a half later the standby sleeps.
     std::thread::sleep(Duration::from_millis(1_500));

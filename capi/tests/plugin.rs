@@ -18,7 +18,7 @@ use logi_plugin_core::proto::plugin::{
 use logi_plugin_core::session::{Event, Reply};
 use logi_plugin_transports::ManagerConnection;
 use prost::Message as _;
-use support::{CODE, Manager, PLUGIN, c, last_error, read, until, within};
+use support::{Manager, c, last_error, read, until, within};
 
 /// A request's outcome as its callback got it: code, description, answer type, answer bytes.
 type Outcome = (i32, String, Option<String>, Vec<u8>);
@@ -148,25 +148,11 @@ fn connect(manager: &Manager, seen: &Seen) -> *mut LogiPluginClient {
 
 /// A plugin client with every callback set, for `manager`, not connected yet.
 fn configured(manager: &Manager, seen: &Seen) -> *mut LogiPluginClient {
-    let mut client = null_mut();
+    let client = manager.client();
+    *seen.client.lock().unwrap() = client as usize;
     let user_data = seen as *const Seen as *mut c_void;
-    // SAFETY: valid strings and out-parameter; `seen` outlives the client (freed in the test).
+    // SAFETY: the live handle; `seen` outlives it (freed in the test).
     unsafe {
-        assert_eq!(
-            logi_plugin_client_new(
-                c(PLUGIN).as_ptr(),
-                c("1.0.0").as_ptr(),
-                c(CODE).as_ptr(),
-                &mut client
-            ),
-            LOGI_SUCCESS
-        );
-        *seen.client.lock().unwrap() = client as usize;
-        let endpoint = manager.endpoint();
-        assert_eq!(
-            logi_plugin_client_set_endpoint(client, endpoint.as_ptr()),
-            LOGI_SUCCESS
-        );
         logi_plugin_client_set_message_handler(client, Some(on_message), user_data);
         logi_plugin_client_set_connect_handler(client, Some(on_connect), user_data);
         logi_plugin_client_set_disconnect_handler(client, Some(on_disconnect), user_data);

@@ -105,6 +105,26 @@ impl Manager {
         }
     }
 
+    /// A plugin client of [`PLUGIN`] with its code, set to connect here, not connected yet and
+    /// with no callbacks: the caller frees it.
+    pub fn client(&self) -> *mut logi_plugin::LogiPluginClient {
+        let mut client = std::ptr::null_mut();
+        // SAFETY: valid strings and out-parameters; the handle is the caller's.
+        unsafe {
+            let code = logi_plugin::logi_plugin_client_new(
+                c(PLUGIN).as_ptr(),
+                c("1.0.0").as_ptr(),
+                c(CODE).as_ptr(),
+                &mut client,
+            );
+            assert_eq!(code, logi_plugin::LOGI_SUCCESS, "{}", last_error());
+            let endpoint = self.endpoint();
+            let code = logi_plugin::logi_plugin_client_set_endpoint(client, endpoint.as_ptr());
+            assert_eq!(code, logi_plugin::LOGI_SUCCESS, "{}", last_error());
+        }
+        client
+    }
+
     /// The endpoint, as a C string.
     pub fn endpoint(&self) -> CString {
         c(self.socket.to_str().unwrap())
