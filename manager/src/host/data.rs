@@ -16,6 +16,9 @@ use super::error::HostError;
 /// The lock file's name in the data directory.
 pub(super) const LOCK_FILE: &str = "manager.lock";
 
+/// How long a held lock is asked again before the folder is refused as in use.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The data directory, locked for this host until [`DataDir::release`] or drop.
 #[derive(Debug)]
 pub(super) struct DataDir {
@@ -29,7 +32,19 @@ impl DataDir {
         owner_only_dir(&dir.join("plugins"))?;
         let path = dir.join(LOCK_FILE);
         let mut lock = owner_only_file(&path)?.0;
-        match lock.try_lock() {
+        // A host that just released the folder may still hold its lock for a moment: a child
+        // process another thread is spawning holds a copy of every descriptor until it execs.
+        // So a held lock is asked again for a short while before the folder is called in use.
+        let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+        let locked = loop {
+            match lock.try_lock() {
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                locked => break locked,
+            }
+        };
+        match locked {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
