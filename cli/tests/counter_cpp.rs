@@ -1,6 +1,7 @@
 //! The C++ examples (`examples/counter-cpp/`) as a user gets them: the logi_plugin CMake package
-//! built from `capi/` and installed into a prefix, the examples built against it with CMake
-//! and g++ (`find_package(logi_plugin)`), the counter plugin's package folder packed by
+//! built from `capi/` and installed into a prefix (shared with the C ABI's tests), the
+//! examples built against it with CMake and g++ (`find_package(logi_plugin)`), the counter
+//! plugin's package folder packed by
 //! `logi-plugin pack` and installed into a real `logi-plugin serve`, its key pressed and its
 //! dial turned through `logi-plugin invoke` with the count kept across a restart, the `press`
 //! client-library program run against the same `serve`, the conformance kit passing the plugin
@@ -19,38 +20,13 @@ use std::sync::OnceLock;
 use common::counter::{Served, assert_conformant, assert_counts, pack, press};
 use common::daemon::{Daemon, LOGI_PLUGIN, daemon, install_connected, tool, until_connected};
 use common::kit::has_check;
-use common::tools_present;
+use common::tools::{cmake_install, installed_package, workspace};
 
 const PLUGIN_ID: &str = "com.logi.example.counter-cpp";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Where the builds go: kept between runs, so that CMake rebuilds only what changed.
+/// Where the examples' builds go: kept between runs, so that CMake rebuilds only what changed.
 fn builds() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("cpp")
-}
-
-/// Runs `cmake ARGS`, asserting it succeeded.
-fn cmake(args: &[&str]) {
-    let output = Command::new("cmake").args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "cmake {args:?} failed\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Configures `source` into `build` with `defines`, builds it, and installs it into `prefix`.
-fn build_and_install(source: &Path, build: &Path, prefix: &Path, defines: &[String]) {
-    let (source, build, prefix) = (path(source), path(build), path(prefix));
-    let mut configure = vec!["-S", &source, "-B", &build];
-    configure.extend(defines.iter().map(String::as_str));
-    cmake(&configure);
-    cmake(&["--build", &build, "--parallel", "2"]);
-    cmake(&["--install", &build, "--prefix", &prefix]);
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("counter-cpp")
 }
 
 fn path(path: &Path) -> String {
@@ -64,45 +40,33 @@ struct Examples {
     press: PathBuf,
 }
 
-/// The logi_plugin package installed (the C ABI from this test run's cargo profile, debug),
-/// then the examples built against it, plainly or with AddressSanitizer; once per test run
-/// each. `None` without the tools.
+/// The examples built against the installed logi_plugin package (its C ABI from this test
+/// run's cargo profile, debug), plainly or with AddressSanitizer; once per test run each.
+/// `None` without the tools.
 fn examples(asan: bool) -> Option<&'static Examples> {
-    static PACKAGE: OnceLock<Option<PathBuf>> = OnceLock::new();
     static PLAIN: OnceLock<Option<Examples>> = OnceLock::new();
     static ASAN: OnceLock<Option<Examples>> = OnceLock::new();
-    let prefix = PACKAGE.get_or_init(|| {
-        let tools = ["cmake", "g++", "protoc"];
-        let needs = "cmake, g++, protoc and libprotobuf-dev (.ci/run installs them)";
-        tools_present(&tools, "the C++ examples", needs).then(|| {
-            let prefix = builds().join("prefix");
-            let defines = ["-DLOGI_PLUGIN_CARGO_PROFILE=debug".to_owned()];
-            build_and_install(
-                &workspace().join("capi"),
-                &builds().join("package"),
-                &prefix,
-                &defines,
-            );
-            prefix
-        })
-    });
     let (cell, name) = if asan {
         (&ASAN, "asan")
     } else {
         (&PLAIN, "plain")
     };
     cell.get_or_init(|| {
-        let prefix = prefix.as_ref()?;
-        let mut defines = vec![format!("-DCMAKE_PREFIX_PATH={}", path(prefix))];
-        if asan {
-            let flags = "-fsanitize=address -fno-omit-frame-pointer";
-            defines.push(format!("-DCMAKE_CXX_FLAGS={flags}"));
-            defines.push("-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address".to_owned());
-        }
+        let prefix = installed_package()?;
         let build = builds().join(name);
         let package = build.join("package");
+        let mut configure = Command::new("cmake");
+        configure
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()))
+            // Unoptimised, as the C ABI beside it: it compiles faster.
+            .arg("-DCMAKE_BUILD_TYPE=Debug");
+        if asan {
+            let flags = "-fsanitize=address -fno-omit-frame-pointer";
+            configure.arg(format!("-DCMAKE_CXX_FLAGS={flags}"));
+            configure.arg("-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address");
+        }
         let source = workspace().join("examples/counter-cpp");
-        build_and_install(&source, &build, &package, &defines);
+        cmake_install(configure, &source, &build, &package);
         Some(Examples {
             package,
             press: build.join("press"),

@@ -2,7 +2,8 @@
 // tests/cpp_plugin_client.rs against a manager in the test's process, whose socket is the only
 // argument. The presses it answers, by action id:
 //   "throw"  its callback throws: the wrapper answers EXCEPTION and logs it;
-//   "ask"    it asks the manager for the setting "step", and answers with what came back;
+//   "ask"    it asks the manager for the setting "step", and answers with what came back
+//            (then its response handler throws: the wrapper logs it);
 //   "quit"   it answers, then disconnects from inside the callback;
 //   else     "pressed <action>".
 // A release is not overridden (the default answers NOT_IMPLEMENTED). Its log lines are printed
@@ -34,6 +35,7 @@ class test_plugin : public pf::plugin_client {
         std::string text = "code " + std::to_string(answer.code);
         if (answer.ok() && answer.unpack(setting)) text = "step " + setting.setting_value();
         answer_with(msg_id, text);
+        throw std::runtime_error("after the answer");
       });
       return;
     }

@@ -20,27 +20,7 @@ pub mod kit;
 #[cfg(unix)]
 pub mod npm;
 
-/// Whether every command of `tools` runs here, to test `what` with. Without one the test is
-/// skipped, saying so (`needs` says what to install), except under CI (`CI` set), where those
-/// tests are required and this fails.
-pub fn tools_present(tools: &[&str], what: &str, needs: &str) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|tool| {
-            std::process::Command::new(tool)
-                .arg("--version")
-                .output()
-                .is_err()
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have {missing:?}: {what} is tested there"
-    );
-    eprintln!("skipped: no {missing:?} here; {what} needs {needs}");
-    false
-}
+/// The programs the tests build and run with, and the C ABI's CMake package: one module with
+/// the C ABI's tests.
+#[path = "../../../capi/tests/tools/mod.rs"]
+pub mod tools;

@@ -219,18 +219,28 @@ class LogiPluginCommunication {
 
   // Disconnects, finishes the queued calls and waits for the client's threads; no event or
   // handler runs after it returns. A subclass's destructor calls it. Calling it again does
-  // nothing.
+  // nothing. From a result handler (the request thread itself) it runs the calls still queued
+  // there before it returns, and the thread ends once the handler returns; the object must
+  // then outlive that handler.
   void close() {
-    if (client_ == nullptr) return;
-    logi_manager_client_disconnect(client_);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+    const bool on_request_thread = worker_.get_id() == std::this_thread::get_id();
+    if (client_ != nullptr) {
+      logi_manager_client_disconnect(client_);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+      }
+      wake_.notify_all();
+      if (on_request_thread) {
+        run_requests();
+      } else if (worker_.joinable()) {
+        worker_.join();
+      }
+      logi_manager_client_free(client_);
+      client_ = nullptr;
     }
-    wake_.notify_all();
-    if (worker_.joinable()) worker_.join();
-    logi_manager_client_free(client_);
-    client_ = nullptr;
+    // Closed from a handler before: the request thread has ended, or ends as that returns.
+    if (!on_request_thread && worker_.joinable()) worker_.join();
   }
 
   // The C handle (null before `connect()`), for calls of `logi_plugin.h` this class does not

@@ -198,7 +198,8 @@ class plugin_client {
   uint64_t send_message_with_callback(const google::protobuf::MessageLite &msg,
                                       response_function on_response, uint32_t timeout_ms = 5000) {
     const std::string data = msg.SerializeAsString();
-    std::unique_ptr<response_function> callback(new response_function(std::move(on_response)));
+    std::unique_ptr<pending_response> callback(
+        new pending_response{this, std::move(on_response)});
     uint32_t id = 0;
     detail::check(logi_plugin_client_send_message_with_callback(
                       handle_, msg.GetTypeName().c_str(), bytes(data), data.size(), timeout_ms,
@@ -487,20 +488,26 @@ class plugin_client {
                     [&] { client->dispatch(type_name, data, len, message_id); });
   }
 
+  // A request's handler, with its client to log through.
+  struct pending_response {
+    plugin_client *client;
+    response_function f;
+  };
+
   static void response_trampoline(void *user_data, int32_t code, const char *description,
                                   const char *type_name, const uint8_t *data, size_t len) {
-    std::unique_ptr<response_function> callback(static_cast<response_function *>(user_data));
+    std::unique_ptr<pending_response> callback(static_cast<pending_response *>(user_data));
     try {
       response r;
       r.code = static_cast<protocol::ResponseInfo::Code>(code);
       r.description = description != nullptr ? description : "";
       if (type_name != nullptr) r.type_name = type_name;
       if (len != 0) r.data.assign(reinterpret_cast<const char *>(data), len);
-      if (*callback) (*callback)(r);
+      if (callback->f) callback->f(r);
     } catch (const std::exception &e) {
-      std::fprintf(stderr, "a response handler threw: %s\n", e.what());
+      callback->client->log(std::string("a response handler threw: ") + e.what());
     } catch (...) {
-      std::fputs("a response handler threw\n", stderr);
+      callback->client->log("a response handler threw");
     }
   }
 
