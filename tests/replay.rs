@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
 use logi_plugin_core::session::record::{self, Header, Recorded, Step};
 use logi_plugin_core::session::{
-    Event, Format, Frame, Limits, ManagerConfig, ManagerSession, PeerProcess, PluginConfig,
-    PluginSession, RateLimit, Reply, Session, Wire,
+    Event, Format, Limits, ManagerConfig, ManagerSession, PeerProcess, PluginConfig, PluginSession,
+    RateLimit, Reply, Session, Wire,
 };
 use logi_plugin_core::{Message, MessageType};
 use serde_json::json;
+
+mod common;
 
 const PLUGIN: &str = "com.example.media";
 const CODE: &str = "per-launch-secret";
@@ -26,29 +28,36 @@ fn manager_config() -> ManagerConfig {
     config
 }
 
-/// A recording manager session, fed through [`Session`] the way a driver feeds it.
-struct Owner {
-    manager: Recorded<ManagerSession>,
-}
+/// A recording manager session (fed through [`Session`], as a driver feeds it) and a plugin.
+type Pair = common::pair::Pair<Recorded<ManagerSession>, PluginSession>;
 
-impl Owner {
-    fn feed(&mut self, now: Instant, step: Step) {
-        let manager = &mut self.manager;
-        match step {
-            Step::Bytes(bytes) => Session::handle_bytes(manager, now, &bytes).unwrap(),
-            Step::Timeout => Session::handle_timeout(manager, now),
-            Step::Request(message, timeout) => {
-                Session::send_request(manager, now, message, timeout).unwrap();
+/// Drives the pair until nothing moves, the plugin answering each of the manager's requests
+/// with a status and the manager's owner each of the plugin's with OK.
+fn answer_everything(pair: &mut Pair) {
+    loop {
+        pair.drive();
+        let mut answered = false;
+        for event in std::mem::take(&mut pair.peer_events) {
+            if let Event::Request { id, .. } = event {
+                let status = ActionCellStatus {
+                    text: Some("Muted".into()),
+                    ..ActionCellStatus::default()
+                };
+                pair.peer
+                    .respond(pair.now, id, Reply::Message(status.into()))
+                    .unwrap();
+                answered = true;
             }
-            Step::Respond(id, reply) => Session::respond(manager, now, id, reply).unwrap(),
-            Step::Close => Session::close(manager, now),
-            other => panic!("not used here: {other:?}"),
         }
-    }
-
-    /// What the manager wrote.
-    fn output(&mut self, _now: Instant) -> Vec<Frame> {
-        std::iter::from_fn(|| Session::poll_transmit(&mut self.manager)).collect()
+        for event in std::mem::take(&mut pair.manager_events) {
+            if let Event::Request { id, .. } = event {
+                pair.manager.respond(pair.now, id, Reply::Ok).unwrap();
+                answered = true;
+            }
+        }
+        if !answered {
+            return;
+        }
     }
 }
 
@@ -56,81 +65,36 @@ impl Owner {
 /// request of the plugin answered by the owner, then the owner closing.
 fn recording() -> Vec<u8> {
     let start = Instant::now();
-    let mut recorded = Owner {
-        manager: Recorded::new(ManagerSession::new(start, manager_config())),
-    };
-    recorded.manager.start_recording(start);
-    let mut plugin = PluginSession::new(start, PluginConfig::new(PLUGIN, CODE, "1.2.0"));
-    let mut now = start;
-    let pump = |recorded: &mut Owner, plugin: &mut PluginSession, now: Instant| loop {
-        let mut moved = false;
-        while let Some(frame) = plugin.poll_transmit() {
-            moved = true;
-            recorded.feed(now, Step::Bytes(frame.as_bytes().to_vec().into()));
-        }
-        for frame in recorded.output(now) {
-            moved = true;
-            plugin.handle_bytes(now, frame.as_bytes()).unwrap();
-        }
-        while let Some(event) = plugin.poll_event() {
-            if let Event::Request { id, .. } = event {
-                let status = ActionCellStatus {
-                    text: Some("Muted".into()),
-                    ..ActionCellStatus::default()
-                };
-                plugin
-                    .respond(now, id, Reply::Message(status.into()))
-                    .unwrap();
-                moved = true;
-            }
-        }
-        while let Some(event) = recorded.manager.poll_event() {
-            if let Event::Request { id, .. } = event {
-                recorded.feed(now, Step::Respond(id, Reply::Ok));
-                moved = true;
-            }
-        }
-        if !moved {
-            return;
-        }
-    };
-    pump(&mut recorded, &mut plugin, now);
+    let mut manager = Recorded::new(ManagerSession::new(start, manager_config()));
+    manager.start_recording(start);
+    let plugin = PluginSession::new(start, PluginConfig::new(PLUGIN, CODE, "1.2.0"));
+    let mut pair = Pair::new(start, manager, plugin);
+    answer_everything(&mut pair);
     let trigger = Message::from(TriggerAction {
         action_instance_id: "key".into(),
         action_id: "toggle_mute".into(),
         configuration: None,
     });
-    recorded.feed(now, Step::Request(trigger, 5 * SECOND));
-    pump(&mut recorded, &mut plugin, now);
+    pair.manager
+        .send_request(pair.now, trigger, 5 * SECOND)
+        .unwrap();
+    answer_everything(&mut pair);
     let settings = logi_plugin_core::proto::plugin::Settings {
         setting_name: "muted".into(),
         setting_value: "true".into(),
         ..Default::default()
     };
-    plugin
-        .send_request(now, Message::from(settings), 5 * SECOND)
+    pair.peer
+        .send_request(pair.now, Message::from(settings), 5 * SECOND)
         .unwrap();
-    pump(&mut recorded, &mut plugin, now);
-    while now < start + 60 * SECOND {
-        let next = [recorded.manager.poll_timeout(), plugin.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap();
-        now = next;
-        plugin.handle_timeout(now);
-        if recorded
-            .manager
-            .poll_timeout()
-            .is_some_and(|due| due <= now)
-        {
-            recorded.feed(now, Step::Timeout);
-        }
-        pump(&mut recorded, &mut plugin, now);
+    answer_everything(&mut pair);
+    while pair.now < start + 60 * SECOND {
+        pair.step();
+        answer_everything(&mut pair);
     }
-    recorded.feed(now, Step::Close);
-    recorded.output(now);
-    recorded.manager.take_recording()
+    pair.manager.close(pair.now);
+    pair.drive();
+    pair.manager.take_recording()
 }
 
 fn replay(bytes: &[u8]) -> record::Replay {

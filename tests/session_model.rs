@@ -23,11 +23,14 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, Settings, TriggerAction, UpdateAnalogControl,
 };
 use logi_plugin_core::session::{
-    CloseReason, Event, Frame, ManagerConfig, ManagerSession, PluginConfig, PluginSession,
-    RateLimit, Reply,
+    CloseReason, Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, RateLimit,
+    Reply,
 };
 use logi_plugin_core::{Envelope, Message};
 use proptest::prelude::*;
+
+mod common;
+use common::pair::Link;
 
 const RATE: u32 = 50;
 const BURST: u32 = 5;
@@ -103,12 +106,11 @@ impl Side {
     }
 }
 
+/// Both sessions on held links: the model hands each stream over in chunks of its choosing.
+type Pair = common::pair::Pair<ManagerSession, PluginSession>;
+
 struct Model {
-    now: Instant,
-    manager: ManagerSession,
-    plugin: PluginSession,
-    to_manager: Vec<u8>,
-    to_plugin: Vec<u8>,
+    pair: Pair,
     m: Side,
     p: Side,
     dial_sent: i64,
@@ -138,12 +140,10 @@ impl Model {
         plugin
             .enable_control_buffering([("volume", "throughput")])
             .unwrap();
+        let mut pair = Pair::new(now, ManagerSession::new(now, manager), plugin);
+        (pair.to_manager, pair.to_peer) = (Link::Held(Vec::new()), Link::Held(Vec::new()));
         Model {
-            now,
-            manager: ManagerSession::new(now, manager),
-            plugin,
-            to_manager: Vec::new(),
-            to_plugin: Vec::new(),
+            pair,
             m: Side::default(),
             p: Side::default(),
             dial_sent: 0,
@@ -166,21 +166,22 @@ impl Model {
         envelopes
     }
 
-    /// Gives the manager bytes from the plugin, noting the pongs among them as arrived now.
-    fn deliver_to_manager(&mut self, chunk: &[u8]) {
-        for envelope in Self::read_frames(&mut self.manager_received, chunk) {
+    /// Gives the manager up to `n` bytes from the plugin, noting the pongs among them as
+    /// arrived now.
+    fn deliver_to_manager(&mut self, n: usize) {
+        let chunk = self.pair.release_to_manager(n);
+        for envelope in Self::read_frames(&mut self.manager_received, &chunk) {
             if envelope.response.is_some() {
                 self.pings.remove(&envelope.id);
             }
         }
-        self.manager.handle_bytes(self.now, chunk).unwrap();
     }
 
     /// Lets time reach `now` on both sides, then checks the heartbeat verdict.
     fn advance_to(&mut self, now: Instant) -> Result<(), TestCaseError> {
-        self.now = now;
-        self.manager.handle_timeout(now);
-        self.plugin.handle_timeout(now);
+        self.pair.now = now;
+        self.pair.manager.handle_timeout(now);
+        self.pair.peer.handle_timeout(now);
         self.settle()?;
         let overdue = self.pings.values().any(|&deadline| deadline <= now);
         prop_assert!(
@@ -191,23 +192,21 @@ impl Model {
         Ok(())
     }
 
-    /// Collects what both sessions produced: frames into the byte queues, events into the model.
+    /// Collects what both sessions produced: frames onto the held links (the pings among the
+    /// manager's noted), events into the model.
     fn settle(&mut self) -> Result<(), TestCaseError> {
-        while let Some(Frame::Binary(bytes)) = self.plugin.poll_transmit() {
-            self.to_manager.extend_from_slice(&bytes);
-        }
-        while let Some(Frame::Binary(bytes)) = self.manager.poll_transmit() {
-            self.to_plugin.extend_from_slice(&bytes);
-            for envelope in Self::read_frames(&mut self.manager_wrote, &bytes) {
-                if let Some(Message::Ping(_)) = envelope.message {
-                    self.pings.insert(envelope.id, self.now + PONG_TIMEOUT);
-                }
+        let written = self.pair.to_peer.held().len();
+        self.pair.drive();
+        let wrote = self.pair.to_peer.held()[written..].to_vec();
+        for envelope in Self::read_frames(&mut self.manager_wrote, &wrote) {
+            if let Some(Message::Ping(_)) = envelope.message {
+                self.pings.insert(envelope.id, self.pair.now + PONG_TIMEOUT);
             }
         }
-        while let Some(event) = self.manager.poll_event() {
+        for event in std::mem::take(&mut self.pair.manager_events) {
             prop_assert!(!self.m.closed, "manager event after Closed");
             match event {
-                Event::Connected(_) => self.connected_at = Some(self.now),
+                Event::Connected(_) => self.connected_at = Some(self.pair.now),
                 Event::Request { id, .. } => {
                     self.admitted += 1;
                     self.m.peer_pending.push(id);
@@ -216,7 +215,7 @@ impl Model {
                 Event::Response { id, .. } | Event::Timeout { id, .. } => self.m.ended(id)?,
                 Event::Closed(reason) => {
                     if let CloseReason::HeartbeatTimeout(_) = reason {
-                        let now = self.now;
+                        let now = self.pair.now;
                         prop_assert!(
                             self.pings.values().any(|&deadline| deadline <= now),
                             "closed for heartbeat with no pong overdue"
@@ -227,7 +226,7 @@ impl Model {
                 Event::Throttled { .. } => prop_assert!(false, "the manager is never throttled"),
             }
         }
-        while let Some(event) = self.plugin.poll_event() {
+        for event in std::mem::take(&mut self.pair.peer_events) {
             prop_assert!(!self.p.closed, "plugin event after Closed");
             match event {
                 Event::Request { id, message } => {
@@ -246,7 +245,7 @@ impl Model {
             }
         }
         if let Some(connected_at) = self.connected_at {
-            let elapsed = self.now.duration_since(connected_at).as_nanos();
+            let elapsed = self.pair.now.duration_since(connected_at).as_nanos();
             let allowed = u128::from(BURST) + elapsed * u128::from(RATE) / 1_000_000_000;
             prop_assert!(
                 u128::from(self.admitted) <= allowed,
@@ -259,13 +258,14 @@ impl Model {
     }
 
     fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
-        let now = self.now;
+        let now = self.pair.now;
         match op {
             Op::ManagerTrigger => {
-                if let Ok(id) =
-                    self.manager
-                        .send_request(now, TriggerAction::default(), Duration::from_secs(2))
-                {
+                if let Ok(id) = self.pair.manager.send_request(
+                    now,
+                    TriggerAction::default(),
+                    Duration::from_secs(2),
+                ) {
                     self.m.sent(id)?;
                 }
             }
@@ -277,6 +277,7 @@ impl Model {
                     update_type: Some(UpdateType::Delta(f32::from(*delta))),
                 };
                 if let Ok(id) = self
+                    .pair
                     .manager
                     .send_request(now, update, Duration::from_secs(30))
                 {
@@ -286,7 +287,8 @@ impl Model {
             }
             Op::PluginSetting => {
                 if let Ok(id) =
-                    self.plugin
+                    self.pair
+                        .peer
                         .send_request(now, Settings::default(), Duration::from_secs(2))
                 {
                     self.p.sent(id)?;
@@ -297,7 +299,7 @@ impl Model {
                     action_instance_id: instance.to_string(),
                     ..ActionCellStatus::default()
                 };
-                let _ = self.plugin.send_notification(now, status);
+                let _ = self.pair.peer.send_notification(now, status);
             }
             Op::PluginAnswer(pick) => {
                 if !self.p.peer_pending.is_empty() {
@@ -305,7 +307,7 @@ impl Model {
                         .p
                         .peer_pending
                         .remove(pick.index(self.p.peer_pending.len()));
-                    let _ = self.plugin.respond(now, id, Reply::Ok);
+                    let _ = self.pair.peer.respond(now, id, Reply::Ok);
                 }
             }
             Op::ManagerAnswer(pick) => {
@@ -314,28 +316,18 @@ impl Model {
                         .m
                         .peer_pending
                         .remove(pick.index(self.m.peer_pending.len()));
-                    let _ = self.manager.respond(now, id, Reply::Ok);
+                    let _ = self.pair.manager.respond(now, id, Reply::Ok);
                 }
             }
-            Op::DeliverToManager(n) => {
-                let n = usize::from(*n).min(self.to_manager.len());
-                let chunk: Vec<u8> = self.to_manager.drain(..n).collect();
-                self.deliver_to_manager(&chunk);
-            }
+            Op::DeliverToManager(n) => self.deliver_to_manager(usize::from(*n)),
             Op::DeliverToPlugin(n) => {
-                let n = usize::from(*n).min(self.to_plugin.len());
-                let chunk: Vec<u8> = self.to_plugin.drain(..n).collect();
-                self.plugin.handle_bytes(now, &chunk).unwrap();
+                self.pair.release_to_peer(usize::from(*n));
             }
             Op::Advance(ms) => {
                 return self.advance_to(now + Duration::from_millis(u64::from(*ms)));
             }
             Op::AdvanceToTimeout => {
-                let next = [self.manager.poll_timeout(), self.plugin.poll_timeout()]
-                    .into_iter()
-                    .flatten()
-                    .min();
-                if let Some(next) = next {
+                if let Some(next) = self.pair.next_timeout() {
                     return self.advance_to(next.max(now));
                 }
             }
@@ -346,25 +338,23 @@ impl Model {
     /// Delivers everything, answers everything, and lets time run until nothing is left due.
     fn flush(&mut self) -> Result<(), TestCaseError> {
         for _ in 0..200 {
-            let chunk: Vec<u8> = std::mem::take(&mut self.to_manager);
-            self.deliver_to_manager(&chunk);
-            let chunk: Vec<u8> = std::mem::take(&mut self.to_plugin);
-            self.plugin.handle_bytes(self.now, &chunk).unwrap();
+            self.deliver_to_manager(usize::MAX);
+            self.pair.release_to_peer(usize::MAX);
             for id in std::mem::take(&mut self.p.peer_pending) {
-                let _ = self.plugin.respond(self.now, id, Reply::Ok);
+                let _ = self.pair.peer.respond(self.pair.now, id, Reply::Ok);
             }
             for id in std::mem::take(&mut self.m.peer_pending) {
-                let _ = self.manager.respond(self.now, id, Reply::Ok);
+                let _ = self.pair.manager.respond(self.pair.now, id, Reply::Ok);
             }
             self.settle()?;
-            let quiet = self.to_manager.is_empty()
-                && self.to_plugin.is_empty()
+            let quiet = self.pair.to_manager.held().is_empty()
+                && self.pair.to_peer.held().is_empty()
                 && self.m.open.is_empty()
                 && self.p.open.is_empty();
             if quiet && self.p.peer_pending.is_empty() && self.m.peer_pending.is_empty() {
                 return Ok(());
             }
-            self.advance_to(self.now + Duration::from_millis(250))?;
+            self.advance_to(self.pair.now + Duration::from_millis(250))?;
         }
         prop_assert!(false, "the sessions did not settle");
         Ok(())

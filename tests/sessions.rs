@@ -9,8 +9,7 @@ use bytes::{Bytes, BytesMut};
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::codec::{binary, frame::FrameDecoder};
 use logi_plugin_core::proto::plugin::{
-    ActionCellStatus, LogEvent, ManagerHello, PluginHello, Settings, TriggerAction,
-    VisibilityChanged,
+    ActionCellStatus, LogEvent, PluginHello, Settings, TriggerAction, VisibilityChanged,
 };
 use logi_plugin_core::session::{
     CloseReason, Event, Format, Frame, ManagerConfig, ManagerSession, Peer, PluginConfig,
@@ -18,6 +17,9 @@ use logi_plugin_core::session::{
 };
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+
+mod common;
+use common::pair::Link;
 
 const PLUGIN: &str = "com.example.media";
 const CODE: &str = "per-launch-secret";
@@ -35,130 +37,28 @@ fn plugin_config() -> PluginConfig {
 }
 
 /// A manager session and a plugin session wired in memory, with one clock.
-struct Pair {
-    now: Instant,
-    manager: ManagerSession,
-    plugin: PluginSession,
-    manager_events: Vec<Event<Peer>>,
-    plugin_events: Vec<Event<ManagerHello>>,
-    /// Deliver plugin -> manager frames (false: the plugin's output is lost).
-    plugin_to_manager: bool,
-    /// Deliver manager -> plugin frames.
-    manager_to_plugin: bool,
-    /// Deliver byte streams one byte at a time.
-    byte_at_a_time: bool,
-}
+type Pair = common::pair::Pair<ManagerSession, PluginSession>;
 
 impl Pair {
-    fn new(manager: ManagerConfig, plugin: PluginConfig) -> Pair {
+    /// The two sessions made now with these configurations, driven through the handshake.
+    fn of(manager: ManagerConfig, plugin: PluginConfig) -> Pair {
         let now = Instant::now();
-        let mut pair = Pair {
+        let mut pair = Pair::new(
             now,
-            manager: ManagerSession::new(now, manager),
-            plugin: PluginSession::new(now, plugin),
-            manager_events: Vec::new(),
-            plugin_events: Vec::new(),
-            plugin_to_manager: true,
-            manager_to_plugin: true,
-            byte_at_a_time: false,
-        };
+            ManagerSession::new(now, manager),
+            PluginSession::new(now, plugin),
+        );
         pair.drive();
         pair
     }
 
     fn connected() -> Pair {
-        let pair = Pair::new(manager_config(), plugin_config());
+        let pair = Pair::of(manager_config(), plugin_config());
         assert!(
-            pair.manager.is_connected() && pair.plugin.is_connected(),
+            pair.manager.is_connected() && pair.peer.is_connected(),
             "handshake failed"
         );
         pair
-    }
-
-    /// Moves frames both ways until neither side has anything to send, collecting events.
-    fn drive(&mut self) {
-        loop {
-            let mut moved = self.deliver_plugin_output();
-            while let Some(frame) = self.manager.poll_transmit() {
-                moved = true;
-                if self.manager_to_plugin {
-                    deliver(frame, self.byte_at_a_time, |f| match f {
-                        Frame::Binary(b) => self.plugin.handle_bytes(self.now, &b).unwrap(),
-                        Frame::Text(_) => self.plugin.handle_frame(self.now, f).unwrap(),
-                    });
-                }
-            }
-            self.manager_events
-                .extend(std::iter::from_fn(|| self.manager.poll_event()));
-            self.plugin_events
-                .extend(std::iter::from_fn(|| self.plugin.poll_event()));
-            if !moved {
-                return;
-            }
-        }
-    }
-
-    /// Hands the manager what the plugin has written, and nothing back; `true` if anything was
-    /// written. Sent after each update, updates leave before a newer one can replace them in
-    /// the plugin's bulk lane.
-    fn deliver_plugin_output(&mut self) -> bool {
-        let mut moved = false;
-        while let Some(frame) = self.plugin.poll_transmit() {
-            moved = true;
-            if self.plugin_to_manager {
-                deliver(frame, self.byte_at_a_time, |f| match f {
-                    Frame::Binary(b) => self.manager.handle_bytes(self.now, &b).unwrap(),
-                    Frame::Text(_) => self.manager.handle_frame(self.now, f).unwrap(),
-                });
-            }
-        }
-        moved
-    }
-
-    /// Jumps to the earliest deadline of either side, handles it, and drives. `false` when
-    /// neither side has a deadline.
-    fn step(&mut self) -> bool {
-        let Some(next) = [self.manager.poll_timeout(), self.plugin.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-        else {
-            return false;
-        };
-        self.now = self.now.max(next);
-        self.manager.handle_timeout(self.now);
-        self.plugin.handle_timeout(self.now);
-        self.drive();
-        true
-    }
-
-    /// Lets `duration` pass, handling every deadline on the way in order.
-    fn advance(&mut self, duration: Duration) {
-        let end = self.now + duration;
-        while [self.manager.poll_timeout(), self.plugin.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .is_some_and(|t| t <= end)
-        {
-            self.step();
-        }
-        self.now = end;
-        self.manager.handle_timeout(end);
-        self.plugin.handle_timeout(end);
-        self.drive();
-    }
-}
-
-/// Hands a frame over whole, or (for byte streams) one byte at a time.
-fn deliver(frame: Frame, byte_at_a_time: bool, mut to: impl FnMut(Frame)) {
-    match frame {
-        Frame::Binary(bytes) if byte_at_a_time => {
-            for i in 0..bytes.len() {
-                to(Frame::Binary(bytes.slice(i..i + 1)));
-            }
-        }
-        other => to(other),
     }
 }
 
@@ -227,7 +127,7 @@ fn the_handshake_connects_both_sides_with_each_others_hello() {
         }
         other => panic!("{other:?}"),
     }
-    match &pair.plugin_events[..] {
+    match &pair.peer_events[..] {
         [Event::Connected(hello)] => {
             assert_eq!(
                 (
@@ -246,25 +146,21 @@ fn the_handshake_connects_both_sides_with_each_others_hello() {
 #[test]
 fn the_handshake_survives_delivery_one_byte_at_a_time() {
     let now = Instant::now();
-    let mut pair = Pair {
+    let mut pair = Pair::new(
         now,
-        manager: ManagerSession::new(now, manager_config()),
-        plugin: PluginSession::new(now, plugin_config()),
-        manager_events: Vec::new(),
-        plugin_events: Vec::new(),
-        plugin_to_manager: true,
-        manager_to_plugin: true,
-        byte_at_a_time: true,
-    };
+        ManagerSession::new(now, manager_config()),
+        PluginSession::new(now, plugin_config()),
+    );
+    pair.byte_at_a_time = true;
     pair.drive();
-    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert!(pair.manager.is_connected() && pair.peer.is_connected());
 }
 
 #[test]
 fn a_wrong_plugin_code_is_refused_unauthorized_and_both_sides_close() {
     let mut plugin = plugin_config();
     plugin.plugin_code = "guessed".into();
-    let pair = Pair::new(manager_config(), plugin);
+    let pair = Pair::of(manager_config(), plugin);
     let refused = |reason: &CloseReason| {
         matches!(
             reason,
@@ -280,13 +176,13 @@ fn a_wrong_plugin_code_is_refused_unauthorized_and_both_sides_close() {
         pair.manager.close_reason()
     );
     assert!(
-        pair.plugin.close_reason().is_some_and(refused),
+        pair.peer.close_reason().is_some_and(refused),
         "{:?}",
-        pair.plugin.close_reason()
+        pair.peer.close_reason()
     );
     assert!(
         !pair
-            .plugin_events
+            .peer_events
             .iter()
             .any(|e| matches!(e, Event::Connected(_)))
     );
@@ -296,8 +192,8 @@ fn a_wrong_plugin_code_is_refused_unauthorized_and_both_sides_close() {
 fn an_unregistered_plugin_id_is_refused_naming_it() {
     let mut plugin = plugin_config();
     plugin.plugin_id = "com.example.stranger".into();
-    let pair = Pair::new(manager_config(), plugin);
-    match pair.plugin.close_reason() {
+    let pair = Pair::of(manager_config(), plugin);
+    match pair.peer.close_reason() {
         Some(CloseReason::HelloRefused {
             code: ResponseCode::Unauthorized,
             what,
@@ -312,8 +208,8 @@ fn an_unregistered_plugin_id_is_refused_naming_it() {
 fn an_unsupported_protocol_version_is_refused_invalid_arg() {
     let mut plugin = plugin_config();
     plugin.protocol_version = 7;
-    let pair = Pair::new(manager_config(), plugin);
-    match pair.plugin.close_reason() {
+    let pair = Pair::of(manager_config(), plugin);
+    match pair.peer.close_reason() {
         Some(CloseReason::HelloRefused {
             code: ResponseCode::InvalidArg,
             what,
@@ -381,9 +277,9 @@ fn a_request_is_answered_with_its_id() {
     let Some(Event::Request {
         id: their_id,
         message: Message::TriggerAction(t),
-    }) = pair.plugin_events.pop()
+    }) = pair.peer_events.pop()
     else {
-        panic!("{:?}", pair.plugin_events)
+        panic!("{:?}", pair.peer_events)
     };
     assert_eq!((their_id, t), (id, trigger()));
     let status = ActionCellStatus {
@@ -392,7 +288,7 @@ fn a_request_is_answered_with_its_id() {
         text: Some("Muted".into()),
         ..Default::default()
     };
-    pair.plugin
+    pair.peer
         .respond(pair.now, their_id, Reply::Message(status.clone().into()))
         .unwrap();
     pair.drive();
@@ -414,7 +310,7 @@ fn an_unanswered_request_times_out_once_and_its_late_answer_is_dropped_and_count
         .send_request(pair.now, trigger(), 2 * SECOND)
         .unwrap();
     pair.drive();
-    let Some(Event::Request { id: their_id, .. }) = pair.plugin_events.pop() else {
+    let Some(Event::Request { id: their_id, .. }) = pair.peer_events.pop() else {
         panic!()
     };
     pair.advance(3 * SECOND);
@@ -430,7 +326,7 @@ fn an_unanswered_request_times_out_once_and_its_late_answer_is_dropped_and_count
             message_type: MessageType::TriggerAction
         }]
     );
-    pair.plugin.respond(pair.now, their_id, Reply::Ok).unwrap();
+    pair.peer.respond(pair.now, their_id, Reply::Ok).unwrap();
     pair.drive();
     assert!(
         !pair
@@ -447,11 +343,11 @@ fn the_manager_pings_on_its_interval_and_the_plugin_answers_by_itself() {
     let mut pair = Pair::connected();
     let frames_before = pair.manager.stats().frames_out;
     pair.advance(60 * SECOND);
-    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert!(pair.manager.is_connected() && pair.peer.is_connected());
     // Six pings in a minute at a 10 s interval, each answered, none seen by either application.
     assert_eq!(pair.manager.stats().frames_out - frames_before, 6);
-    assert_eq!(pair.plugin.stats().frames_out, 1 + 6);
-    assert_eq!(pair.plugin_events.len(), 1);
+    assert_eq!(pair.peer.stats().frames_out, 1 + 6);
+    assert_eq!(pair.peer_events.len(), 1);
     assert_eq!(pair.manager_events.len(), 1);
 }
 
@@ -459,7 +355,7 @@ fn the_manager_pings_on_its_interval_and_the_plugin_answers_by_itself() {
 fn a_plugin_that_stops_answering_is_closed_when_the_pong_deadline_passes() {
     let mut pair = Pair::connected();
     let connected_at = pair.now;
-    pair.plugin_to_manager = false;
+    pair.to_manager = Link::Lost;
     pair.advance(30 * SECOND);
     assert_eq!(
         pair.manager.close_reason(),
@@ -522,18 +418,18 @@ fn a_time_jump_past_the_pong_deadline_pings_again_instead_of_closing() {
 fn after_a_suspend_like_jump_both_sides_stay_connected_when_the_peer_answers() {
     let mut pair = Pair::connected();
     // A ping goes out, and is lost as the machine goes to sleep for an hour.
-    pair.manager_to_plugin = false;
+    pair.to_peer = Link::Lost;
     pair.advance(10 * SECOND);
-    pair.manager_to_plugin = true;
+    pair.to_peer = Link::Open;
     pair.now += 3600 * SECOND;
     pair.manager.handle_timeout(pair.now);
-    pair.plugin.handle_timeout(pair.now);
+    pair.peer.handle_timeout(pair.now);
     pair.drive();
-    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert!(pair.manager.is_connected() && pair.peer.is_connected());
     assert_eq!(pair.manager.stats().reprobes, 1);
-    assert_eq!(pair.plugin.stats().reprobes, 1);
+    assert_eq!(pair.peer.stats().reprobes, 1);
     pair.advance(60 * SECOND);
-    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert!(pair.manager.is_connected() && pair.peer.is_connected());
 }
 
 fn shown(instance: &str, visible: bool) -> VisibilityChanged {
@@ -555,10 +451,10 @@ impl Pair {
                 .unwrap();
         }
         self.drive();
-        for event in std::mem::take(&mut self.plugin_events) {
+        for event in std::mem::take(&mut self.peer_events) {
             if let Event::Request { id, message } = event {
                 view.apply_message(&message);
-                self.plugin.respond(self.now, id, Reply::Ok).unwrap();
+                self.peer.respond(self.now, id, Reply::Ok).unwrap();
             }
         }
         self.drive();
@@ -571,9 +467,9 @@ fn a_visibility_change_sent_as_the_machine_sleeps_lands_once_it_wakes() {
     let (mut manager_view, mut plugin_view) = (View::new(), View::new());
     // A ping is lost, a change is queued, and the machine sleeps for an hour before either is
     // answered.
-    pair.manager_to_plugin = false;
+    pair.to_peer = Link::Lost;
     pair.advance(10 * SECOND);
-    pair.manager_to_plugin = true;
+    pair.to_peer = Link::Open;
     manager_view.apply(&shown("cell-1", true));
     let id = pair
         .manager
@@ -581,12 +477,12 @@ fn a_visibility_change_sent_as_the_machine_sleeps_lands_once_it_wakes() {
         .unwrap();
     pair.now += 3600 * SECOND;
     pair.manager.handle_timeout(pair.now);
-    pair.plugin.handle_timeout(pair.now);
+    pair.peer.handle_timeout(pair.now);
     pair.change_visibility(Vec::new(), &mut plugin_view);
     // Both sides stay: the manager probes again instead of calling the plugin dead. The change's
     // own deadline passed in the sleep, so its owner is told it timed out; the plugin still gets
     // it, and the two views agree.
-    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert!(pair.manager.is_connected() && pair.peer.is_connected());
     assert_eq!(pair.manager.stats().reprobes, 1);
     assert!(pair.manager_events.iter().any(|event| matches!(
         event,
@@ -608,7 +504,7 @@ fn a_plugin_lost_across_a_sleep_is_resynced_to_the_managers_view_by_its_next_ses
     let told = manager_view.clone();
     // The machine sleeps; once it wakes the plugin is never heard again, and meanwhile the
     // manager's client hides one cell and shows another.
-    pair.plugin_to_manager = false;
+    pair.to_manager = Link::Lost;
     pair.now += 3600 * SECOND;
     pair.manager.handle_timeout(pair.now);
     pair.advance(10 * SECOND);
@@ -631,15 +527,15 @@ fn a_plugin_lost_across_a_sleep_is_resynced_to_the_managers_view_by_its_next_ses
 #[test]
 fn a_plugin_woken_from_sleep_gives_the_manager_one_more_interval_to_be_heard() {
     let mut pair = Pair::connected();
-    pair.manager_to_plugin = false;
+    pair.to_peer = Link::Lost;
     pair.now += 3600 * SECOND;
-    pair.plugin.handle_timeout(pair.now);
-    assert!(pair.plugin.is_connected());
+    pair.peer.handle_timeout(pair.now);
+    assert!(pair.peer.is_connected());
     let woke = pair.now;
     // Still nothing from the manager: gone one interval after waking.
     pair.advance(11 * SECOND);
     assert_eq!(
-        pair.plugin.close_reason(),
+        pair.peer.close_reason(),
         Some(&CloseReason::ManagerSilent(30 * SECOND))
     );
     assert!(pair.now >= woke + 10 * SECOND);
@@ -649,10 +545,10 @@ fn a_plugin_woken_from_sleep_gives_the_manager_one_more_interval_to_be_heard() {
 fn a_plugin_that_hears_nothing_for_three_intervals_reports_the_manager_gone() {
     let mut pair = Pair::connected();
     let last_heard = pair.now;
-    pair.manager_to_plugin = false;
+    pair.to_peer = Link::Lost;
     pair.advance(31 * SECOND);
     assert_eq!(
-        pair.plugin.close_reason(),
+        pair.peer.close_reason(),
         Some(&CloseReason::ManagerSilent(30 * SECOND))
     );
     assert!(pair.now >= last_heard + 30 * SECOND);
@@ -673,8 +569,8 @@ fn an_unknown_type_url_is_answered_not_implemented_naming_the_url() {
     let mut stream = BytesMut::new();
     prost::encoding::encode_varint(raw.len() as u64, &mut stream);
     stream.extend_from_slice(&raw);
-    pair.plugin.handle_bytes(pair.now, &stream).unwrap();
-    let answers = sent_envelopes(std::iter::from_fn(|| pair.plugin.poll_transmit()));
+    pair.peer.handle_bytes(pair.now, &stream).unwrap();
+    let answers = sent_envelopes(std::iter::from_fn(|| pair.peer.poll_transmit()));
     let response = answers[0].response.clone().unwrap();
     assert_eq!(
         (answers[0].id, response.result()),
@@ -702,14 +598,14 @@ fn a_malformed_body_is_answered_invalid_arg() {
     let mut stream = BytesMut::new();
     prost::encoding::encode_varint(raw.len() as u64, &mut stream);
     stream.extend_from_slice(&raw);
-    pair.plugin.handle_bytes(pair.now, &stream).unwrap();
-    let answers = sent_envelopes(std::iter::from_fn(|| pair.plugin.poll_transmit()));
+    pair.peer.handle_bytes(pair.now, &stream).unwrap();
+    let answers = sent_envelopes(std::iter::from_fn(|| pair.peer.poll_transmit()));
     assert_eq!(answers[0].id, 78);
     assert_eq!(
         answers[0].response.as_ref().map(|r| r.result()),
         Some(ResponseCode::InvalidArg)
     );
-    assert_eq!(pair.plugin.stats().malformed, 1);
+    assert_eq!(pair.peer.stats().malformed, 1);
 }
 
 #[test]
@@ -732,7 +628,7 @@ fn a_message_from_the_wrong_side_is_answered_invalid_verb() {
 fn sending_a_message_of_the_other_side_is_a_send_error() {
     let mut pair = Pair::connected();
     assert_eq!(
-        pair.plugin.send_request(pair.now, trigger(), SECOND),
+        pair.peer.send_request(pair.now, trigger(), SECOND),
         Err(SendError::WrongDirection(
             "logi.plugin.protocol.TriggerAction"
         ))
@@ -743,7 +639,7 @@ fn sending_a_message_of_the_other_side_is_a_send_error() {
 fn a_request_type_the_application_does_not_handle_is_answered_not_implemented() {
     let mut plugin = plugin_config();
     plugin.handles = Some(vec![MessageType::UpdateAnalogControl]);
-    let mut pair = Pair::new(manager_config(), plugin);
+    let mut pair = Pair::of(manager_config(), plugin);
     let id = pair
         .manager
         .send_request(pair.now, trigger(), 5 * SECOND)
@@ -762,7 +658,7 @@ fn a_request_type_the_application_does_not_handle_is_answered_not_implemented() 
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(pair.plugin.stats().not_implemented, 1);
+    assert_eq!(pair.peer.stats().not_implemented, 1);
 }
 
 #[test]
@@ -773,7 +669,7 @@ fn notifications_reach_the_other_application_without_an_answer() {
         setting_value: "dark".into(),
         ..Settings::default()
     };
-    pair.plugin
+    pair.peer
         .send_notification(pair.now, setting.clone())
         .unwrap();
     pair.drive();
@@ -794,7 +690,7 @@ fn notifications_reach_the_other_application_without_an_answer() {
 fn answering_a_request_that_is_not_waiting_is_a_send_error() {
     let mut pair = Pair::connected();
     assert_eq!(
-        pair.plugin.respond(pair.now, 41, Reply::Ok),
+        pair.peer.respond(pair.now, 41, Reply::Ok),
         Err(SendError::UnknownRequest(41))
     );
 }
@@ -819,8 +715,8 @@ fn json_text_sessions_follow_the_plugins_first_frame() {
     plugin.wire = Wire::Messages {
         format: Format::Json,
     };
-    let mut pair = Pair::new(manager, plugin);
-    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    let mut pair = Pair::of(manager, plugin);
+    assert!(pair.manager.is_connected() && pair.peer.is_connected());
     pair.manager
         .send_request(pair.now, trigger(), SECOND)
         .unwrap();
@@ -883,8 +779,8 @@ fn rate_limited_pair(per_second: u32, burst: u32) -> Pair {
     let mut manager = manager_config();
     manager.rate_limit =
         Some(logi_plugin_core::session::RateLimit::new(per_second, burst).unwrap());
-    let pair = Pair::new(manager, plugin_config());
-    assert!(pair.plugin.is_connected());
+    let pair = Pair::of(manager, plugin_config());
+    assert!(pair.peer.is_connected());
     pair
 }
 
@@ -910,7 +806,7 @@ fn when_the_bucket_runs_dry_the_manager_sends_retry_after_and_refuses_the_reques
     let mut pair = rate_limited_pair(10, 2);
     let ids: Vec<u32> = (0..3)
         .map(|i| {
-            pair.plugin
+            pair.peer
                 .send_request(pair.now, setting(&i.to_string()), SECOND)
                 .unwrap()
         })
@@ -923,11 +819,11 @@ fn when_the_bucket_runs_dry_the_manager_sends_retry_after_and_refuses_the_reques
         .count();
     assert_eq!(requests, 2, "the burst of 2 was admitted");
     // The window lasts until the bucket is full again: two tokens at ten a second.
-    assert!(pair.plugin_events.contains(&Event::Throttled {
+    assert!(pair.peer_events.contains(&Event::Throttled {
         until: pair.now + Duration::from_millis(200)
     }));
     match pair
-        .plugin_events
+        .peer_events
         .iter()
         .find(|e| matches!(e, Event::Response { id, .. } if *id == ids[2]))
     {
@@ -949,23 +845,17 @@ fn when_the_bucket_runs_dry_the_manager_sends_retry_after_and_refuses_the_reques
 #[test]
 fn a_throttled_plugin_holds_what_it_starts_and_sends_it_when_the_window_ends() {
     let mut pair = rate_limited_pair(10, 1);
-    pair.plugin
-        .send_notification(pair.now, setting("a"))
-        .unwrap();
-    pair.plugin
-        .send_notification(pair.now, setting("b"))
-        .unwrap();
+    pair.peer.send_notification(pair.now, setting("a")).unwrap();
+    pair.peer.send_notification(pair.now, setting("b")).unwrap();
     pair.drive();
     assert!(
-        pair.plugin_events
+        pair.peer_events
             .iter()
             .any(|e| matches!(e, Event::Throttled { .. }))
     );
-    pair.plugin
-        .send_notification(pair.now, setting("c"))
-        .unwrap();
+    pair.peer.send_notification(pair.now, setting("c")).unwrap();
     assert_eq!(
-        pair.plugin.poll_transmit(),
+        pair.peer.poll_transmit(),
         None,
         "held back while the window lasts"
     );
@@ -976,7 +866,7 @@ fn a_throttled_plugin_holds_what_it_starts_and_sends_it_when_the_window_ends() {
             message: setting("c").into()
         })
     );
-    assert_eq!(pair.plugin.stats().held, 1);
+    assert_eq!(pair.peer.stats().held, 1);
 }
 
 #[test]
@@ -984,17 +874,17 @@ fn held_status_updates_for_one_instance_coalesce_and_the_last_wins() {
     let mut pair = rate_limited_pair(10, 2);
     // Three against a burst of two: the third brings RetryAfter.
     for value in ["a", "b", "c"] {
-        pair.plugin
+        pair.peer
             .send_notification(pair.now, setting(value))
             .unwrap();
     }
     pair.drive();
     for text in ["1", "2", "3"] {
-        pair.plugin
+        pair.peer
             .send_notification(pair.now, status("dial-1", text))
             .unwrap();
     }
-    pair.plugin
+    pair.peer
         .send_notification(pair.now, status("dial-2", "x"))
         .unwrap();
     let before = pair.manager_events.len();
@@ -1025,10 +915,10 @@ fn status_updates_over_the_limit_reach_the_manager_when_the_bucket_allows_the_la
         ("dial-1", "3"),
         ("dial-2", "2"),
     ] {
-        pair.plugin
+        pair.peer
             .send_notification(pair.now, status(instance, text))
             .unwrap();
-        pair.deliver_plugin_output();
+        pair.deliver_peer_output();
     }
     pair.drive();
     let before = pair.manager_events.len();
@@ -1050,18 +940,18 @@ fn status_updates_over_the_limit_reach_the_manager_when_the_bucket_allows_the_la
 #[test]
 fn a_status_admitted_after_the_window_replaces_the_one_kept_back() {
     let mut pair = rate_limited_pair(10, 1);
-    pair.plugin
+    pair.peer
         .send_notification(pair.now, status("dial-1", "old"))
         .unwrap();
-    pair.deliver_plugin_output();
-    pair.plugin
+    pair.deliver_peer_output();
+    pair.peer
         .send_notification(pair.now, status("dial-1", "kept"))
         .unwrap();
     pair.drive();
     // The window ends; the plugin's newer status arrives before the manager's timer fires.
     pair.now += Duration::from_millis(100);
-    pair.plugin.handle_timeout(pair.now);
-    pair.plugin
+    pair.peer.handle_timeout(pair.now);
+    pair.peer
         .send_notification(pair.now, status("dial-1", "new"))
         .unwrap();
     pair.drive();
@@ -1087,22 +977,18 @@ fn a_status_admitted_after_the_window_replaces_the_one_kept_back() {
 #[test]
 fn answers_and_pongs_are_never_held_back() {
     let mut pair = rate_limited_pair(10, 1);
-    pair.plugin
-        .send_notification(pair.now, setting("a"))
-        .unwrap();
-    pair.plugin
-        .send_notification(pair.now, setting("b"))
-        .unwrap();
+    pair.peer.send_notification(pair.now, setting("a")).unwrap();
+    pair.peer.send_notification(pair.now, setting("b")).unwrap();
     pair.drive();
     let id = pair
         .manager
         .send_request(pair.now, trigger(), 5 * SECOND)
         .unwrap();
     pair.drive();
-    let Some(Event::Request { id: theirs, .. }) = pair.plugin_events.pop() else {
+    let Some(Event::Request { id: theirs, .. }) = pair.peer_events.pop() else {
         panic!()
     };
-    pair.plugin.respond(pair.now, theirs, Reply::Ok).unwrap();
+    pair.peer.respond(pair.now, theirs, Reply::Ok).unwrap();
     pair.drive();
     assert!(
         matches!(pair.manager_events.last(), Some(Event::Response { id: answered, .. }) if *answered == id)
@@ -1110,7 +996,7 @@ fn answers_and_pongs_are_never_held_back() {
     // A long throttle does not starve the heartbeat.
     pair.manager.handle_bytes(pair.now, &[]).unwrap();
     pair.advance(30 * SECOND);
-    assert!(pair.manager.is_connected() && pair.plugin.is_connected());
+    assert!(pair.manager.is_connected() && pair.peer.is_connected());
 }
 
 /// A manager session past the hello, admitting one message a second (bursts of one) and
@@ -1193,19 +1079,13 @@ fn the_hold_queue_is_bounded_and_says_when_to_try_again() {
     manager.rate_limit = Some(logi_plugin_core::session::RateLimit::new(10, 1).unwrap());
     let mut plugin = plugin_config();
     plugin.max_held = 1;
-    let mut pair = Pair::new(manager, plugin);
-    pair.plugin
-        .send_notification(pair.now, setting("a"))
-        .unwrap();
-    pair.plugin
-        .send_notification(pair.now, setting("b"))
-        .unwrap();
+    let mut pair = Pair::of(manager, plugin);
+    pair.peer.send_notification(pair.now, setting("a")).unwrap();
+    pair.peer.send_notification(pair.now, setting("b")).unwrap();
     pair.drive();
-    pair.plugin
-        .send_notification(pair.now, setting("c"))
-        .unwrap();
+    pair.peer.send_notification(pair.now, setting("c")).unwrap();
     assert_eq!(
-        pair.plugin.send_notification(pair.now, setting("d")),
+        pair.peer.send_notification(pair.now, setting("d")),
         Err(SendError::Throttled {
             retry_in: Duration::from_millis(100)
         })
@@ -1238,8 +1118,8 @@ fn delta_of(message: &Message) -> f32 {
 fn a_dial_flood_through_a_throughput_buffer_arrives_merged_with_every_request_answered_once() {
     let mut manager = manager_config();
     manager.rate_limit = None;
-    let mut pair = Pair::new(manager, plugin_config());
-    pair.plugin
+    let mut pair = Pair::of(manager, plugin_config());
+    pair.peer
         .enable_control_buffering([("volume", "throughput")])
         .unwrap();
     for _ in 0..1000 {
@@ -1250,7 +1130,7 @@ fn a_dial_flood_through_a_throughput_buffer_arrives_merged_with_every_request_an
     pair.drive();
     // The application got the first update and is still working on it: the rest wait, merged.
     let requests: Vec<(u32, f32)> = pair
-        .plugin_events
+        .peer_events
         .drain(..)
         .filter_map(|e| match e {
             Event::Request { id, message } => Some((id, delta_of(&message))),
@@ -1258,23 +1138,23 @@ fn a_dial_flood_through_a_throughput_buffer_arrives_merged_with_every_request_an
         })
         .collect();
     assert_eq!(requests.len(), 1);
-    pair.plugin
+    pair.peer
         .respond(pair.now, requests[0].0, Reply::Ok)
         .unwrap();
     pair.drive();
     let Some(Event::Request {
         id: merged_id,
         message,
-    }) = pair.plugin_events.pop()
+    }) = pair.peer_events.pop()
     else {
-        panic!("{:?}", pair.plugin_events)
+        panic!("{:?}", pair.peer_events)
     };
     assert_eq!(
         requests[0].1 + delta_of(&message),
         1000.0,
         "the whole movement of the dial arrived"
     );
-    pair.plugin.respond(pair.now, merged_id, Reply::Ok).unwrap();
+    pair.peer.respond(pair.now, merged_id, Reply::Ok).unwrap();
     pair.drive();
     let responses = pair
         .manager_events
@@ -1284,7 +1164,7 @@ fn a_dial_flood_through_a_throughput_buffer_arrives_merged_with_every_request_an
     assert_eq!(responses, 1000, "every request answered exactly once");
     pair.advance(10 * SECOND);
     assert_eq!(pair.manager.stats().timeouts, 0);
-    assert_eq!(pair.plugin.buffer_stats().superseded, 998);
+    assert_eq!(pair.peer.buffer_stats().superseded, 998);
 }
 
 #[test]
@@ -1297,7 +1177,7 @@ fn updates_of_controls_without_a_buffer_reach_the_application_one_by_one() {
     }
     pair.drive();
     let requests = pair
-        .plugin_events
+        .peer_events
         .iter()
         .filter(|e| matches!(e, Event::Request { .. }))
         .count();

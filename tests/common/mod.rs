@@ -1,6 +1,9 @@
 //! Shared test support: random messages of every type, built from the protocol's descriptors so
-//! that one strategy covers every message the `.proto` files define.
+//! that one strategy covers every message the `.proto` files define; and two sessions wired on
+//! a fake clock ([`pair`]).
 #![allow(dead_code, unreachable_pub)]
+
+pub mod pair;
 
 use std::sync::OnceLock;
 
