@@ -143,3 +143,16 @@ fn the_client_library_answers_pings_and_stays_connected() {
         pair.manager.stats()
     );
 }
+
+#[test]
+fn the_client_librarys_session_carries_nothing_of_a_plugins() {
+    // No analog buffers, no RetryAfter hold, no plugin configuration: only what chapter 9
+    // needs (it was a plugin session inside, as large as one).
+    assert!(
+        std::mem::size_of::<LibrarySession>()
+            < std::mem::size_of::<logi_plugin_core::session::PluginSession>(),
+        "LibrarySession is {} bytes, PluginSession {}",
+        std::mem::size_of::<LibrarySession>(),
+        std::mem::size_of::<logi_plugin_core::session::PluginSession>()
+    );
+}

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    CloseReason, Event, Frame, InputError, LibrarySession, ManagerSession, Peer, PluginSession,
-    Reply, SendError, Stats,
+    CloseReason, Event, Frame, InputError, ManagerSession, Peer, PluginSession, Reply, SendError,
+    Stats,
 };
 use crate::Message;
 use crate::proto::plugin::ManagerHello;
@@ -14,7 +14,8 @@ use crate::proto::plugin::ManagerHello;
 /// A session as its driver sees it: inputs, commands and outputs, time always an argument.
 ///
 /// Each method means exactly what the inherent method of the same name on [`PluginSession`]
-/// and [`ManagerSession`] means ([`LibrarySession`] is a [`PluginSession`] inside).
+/// and [`ManagerSession`] means; [`LibrarySession`](super::LibrarySession) has this face
+/// only.
 pub trait Session {
     /// The peer's hello, carried by [`Event::Connected`].
     type PeerHello;
@@ -144,4 +145,3 @@ macro_rules! delegate {
 
 delegate!(PluginSession, ManagerHello, |this| this);
 delegate!(ManagerSession, Peer, |this| this);
-delegate!(LibrarySession, ManagerHello, |this| this.0);

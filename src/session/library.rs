@@ -1,18 +1,24 @@
 //! The client library's side of a connection to the manager (seed chapter 9): what the
 //! configuration software (Options+, G HUB) runs to install, list and drive plugins.
 //!
-//! It behaves as the plugin side does, with its own hello and its own messages: it says
-//! `ClientHello` first, answers `Ping` by itself, and reports the manager gone when it hears
-//! nothing for too long. Each call is a request; the manager's events (installations, plugins
-//! available or removed, action states) arrive as notifications.
+//! It faces the manager as the plugin side does ([`super::facing`]), with its own hello and its
+//! own messages: it says `ClientHello` first, answers `Ping` by itself, and reports the manager
+//! gone when it hears nothing for too long. Each call is a request; the manager's events
+//! (installations, plugins available or removed, action states) arrive as notifications.
+//! Nothing of a plugin's rides along: no analog buffers, no `RetryAfter` hold (the manager
+//! sends the client library neither).
 
 use std::time::{Duration, Instant};
 
 use super::direction::Side;
+use super::facing::{Facing, Timing};
 use super::link::Limits;
-use super::plugin::{PluginConfig, PluginSession};
-use super::{PROTOCOL_VERSION, Wire};
+use super::plugin::PluginConfig;
+use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats};
+use super::{PROTOCOL_VERSION, Session, Wire};
+use crate::Message;
 use crate::proto::manager::ClientHello;
+use crate::proto::plugin::ManagerHello;
 
 /// How a client library session behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,26 +58,136 @@ impl LibraryConfig {
     }
 }
 
-/// The client library's side of one connection to the manager, as a pure state machine. It is
-/// driven through [`Session`](super::Session), exactly as a [`PluginSession`] is.
+/// The client library's side of one connection to the manager, as a pure state machine,
+/// driven through [`Session`] as a driver drives any session. It has only what chapter 9
+/// needs: its hello, its calls and their answers, the manager's notifications, and the
+/// heartbeat.
 #[derive(Debug)]
-pub struct LibrarySession(pub(crate) PluginSession);
+pub struct LibrarySession {
+    facing: Facing,
+    config: LibraryConfig,
+}
 
 impl LibrarySession {
     /// A session that starts by sending the client library's hello.
     pub fn new(now: Instant, config: LibraryConfig) -> LibrarySession {
         let hello = ClientHello {
-            client_name: config.client_name,
-            client_version: config.client_version,
+            client_name: config.client_name.clone(),
+            client_version: config.client_version.clone(),
             protocol_version: config.protocol_version,
         };
-        let mut plugin = PluginConfig::new("", "", "");
-        plugin.protocol_version = config.protocol_version;
-        plugin.wire = config.wire;
-        plugin.limits = config.limits;
-        plugin.hello_timeout = config.hello_timeout;
-        plugin.heartbeat_interval = config.heartbeat_interval;
-        plugin.missed_heartbeats = config.missed_heartbeats;
-        LibrarySession(PluginSession::open(now, Side::Client, hello.into(), plugin))
+        let timing = Timing {
+            hello_timeout: config.hello_timeout,
+            heartbeat_interval: config.heartbeat_interval,
+            missed_heartbeats: config.missed_heartbeats,
+        };
+        LibrarySession {
+            facing: Facing::open(
+                now,
+                Side::Client,
+                hello.into(),
+                config.wire,
+                config.limits,
+                timing,
+            ),
+            config,
+        }
+    }
+
+    /// The configuration the session was made with.
+    pub fn config(&self) -> &LibraryConfig {
+        &self.config
+    }
+
+    /// Hands the owner each message of the manager it takes: every request (none comes, in
+    /// chapter 9, but the Ping the connection answers) and notification.
+    fn process(&mut self) {
+        while let Some((id, message)) = self.facing.next_message() {
+            if self.facing.admit(id, message.message_type(), &None) {
+                self.facing.link.deliver(id, message);
+            }
+        }
+    }
+}
+
+impl Session for LibrarySession {
+    type PeerHello = ManagerHello;
+
+    fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
+        self.facing.take_bytes(now, bytes)?;
+        self.process();
+        Ok(())
+    }
+
+    fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
+        self.facing.take_frame(now, frame)?;
+        self.process();
+        Ok(())
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        self.facing.handle_eof(now);
+    }
+
+    fn handle_transport_error(&mut self, now: Instant, what: String) {
+        self.facing.handle_transport_error(now, what);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.facing.handle_timeout(now);
+    }
+
+    fn send_request(
+        &mut self,
+        now: Instant,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<u32, SendError> {
+        self.facing.check_connected()?;
+        let now = self.facing.link.clock(now);
+        self.facing.link.request(now, message, timeout, false)
+    }
+
+    fn send_notification(&mut self, now: Instant, message: Message) -> Result<(), SendError> {
+        self.facing.check_connected()?;
+        self.facing.link.clock(now);
+        self.facing.link.notify(message)
+    }
+
+    fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
+        self.facing.link.clock(now);
+        self.facing.link.respond(id, reply)
+    }
+
+    fn close(&mut self, now: Instant) {
+        self.facing.close(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Frame> {
+        self.facing.link.poll_transmit()
+    }
+
+    fn poll_transmit_prompt(&mut self) -> Option<Frame> {
+        self.facing.link.poll_transmit_prompt()
+    }
+
+    fn poll_event(&mut self) -> Option<Event<ManagerHello>> {
+        self.facing.link.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.facing.poll_timeout()
+    }
+
+    fn is_connected(&self) -> bool {
+        self.facing.is_connected()
+    }
+
+    fn close_reason(&self) -> Option<&CloseReason> {
+        self.facing.link.closed()
+    }
+
+    fn stats(&self) -> &Stats {
+        self.facing.link.stats()
     }
 }

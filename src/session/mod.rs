@@ -5,8 +5,9 @@
 //! - [`PluginSession`]: says hello first, answers `Ping` by itself, reports the manager gone
 //!   after too long a silence, honours `RetryAfter` (holding back what it starts, status updates
 //!   per instance coalescing), and routes `UpdateAnalogControl` floods through analog buffers.
-//! - [`LibrarySession`]: the client library's side (seed chapter 9): the plugin side's
-//!   behaviour with `ClientHello` and the client library's own messages.
+//! - [`LibrarySession`]: the client library's side (seed chapter 9): it faces the manager as the
+//!   plugin side does (hello first, `Ping` answered, silence noticed), with `ClientHello`, the
+//!   client library's own messages, and nothing else of a plugin's.
 //! - [`ManagerSession`]: checks a plugin's hello against the owner's [`PluginRegistry`] (the
 //!   code in constant time, then the [`PeerProcess`] a local socket reports) or admits the client library where the transport allows it,
 //!   answers `ManagerHello`, sends `Ping` on an interval, and rate-limits a plugin with a token
@@ -53,6 +54,7 @@
 mod correlation;
 mod direction;
 mod driven;
+mod facing;
 mod lanes;
 mod library;
 mod link;

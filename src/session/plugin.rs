@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use super::PROTOCOL_VERSION;
 use super::direction::Side;
+use super::facing::{Facing, Timing};
 use super::lanes::{Lane, LatestQueue, Queued, lane_of};
-use super::link::{Incoming, Limits, Link};
+use super::link::Limits;
 use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::buffer::{Admission, AnalogBuffer, BufferError, BufferManager, BufferStats};
-use crate::proto::plugin::{ManagerHello, PluginHello, Pong};
-use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+use crate::proto::plugin::{ManagerHello, PluginHello};
+use crate::{Envelope, Message, MessageType, ResponseInfo};
 
 /// How a plugin session behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,11 +73,8 @@ impl PluginConfig {
 /// [`poll_timeout`](Self::poll_timeout).
 #[derive(Debug)]
 pub struct PluginSession {
-    link: Link<ManagerHello>,
+    facing: Facing,
     config: PluginConfig,
-    connected: bool,
-    /// When the manager was last heard from.
-    last_heard: Instant,
     /// Until when the manager asked to hold back (`RetryAfter`).
     hold_until: Option<Instant>,
     /// What the plugin started while held back, in order.
@@ -94,31 +92,21 @@ impl PluginSession {
             plugin_version: config.plugin_version.clone(),
             protocol_version: config.protocol_version,
         };
-        PluginSession::open(now, Side::Plugin, hello.into(), config)
-    }
-
-    /// A session of `side` that starts by sending `hello`. The client library's session is this
-    /// one with its own hello: the manager never sends it what only plugins handle.
-    pub(crate) fn open(
-        now: Instant,
-        side: Side,
-        hello: Message,
-        config: PluginConfig,
-    ) -> PluginSession {
-        let mut link = Link::new(side, config.wire, config.limits);
-        let now = link.clock(now);
-        if let Err(error) = link.request(now, hello, config.hello_timeout, true) {
-            // Only an unsendable hello (a frame limit smaller than the hello) gets here.
-            link.close(CloseReason::HelloRefused {
-                code: ResponseCode::InvalidArg,
-                what: error.to_string(),
-            });
-        }
+        let timing = Timing {
+            hello_timeout: config.hello_timeout,
+            heartbeat_interval: config.heartbeat_interval,
+            missed_heartbeats: config.missed_heartbeats,
+        };
         PluginSession {
-            link,
+            facing: Facing::open(
+                now,
+                Side::Plugin,
+                hello.into(),
+                config.wire,
+                config.limits,
+                timing,
+            ),
             config,
-            connected: false,
-            last_heard: now,
             hold_until: None,
             held: LatestQueue::default(),
             buffers: BufferManager::new(),
@@ -132,17 +120,17 @@ impl PluginSession {
 
     /// Whether the handshake has succeeded and the session is not closed.
     pub fn is_connected(&self) -> bool {
-        self.connected && self.link.closed().is_none()
+        self.facing.is_connected()
     }
 
     /// Why the session closed, once it has.
     pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.link.closed()
+        self.facing.link.closed()
     }
 
     /// The session's counters.
     pub fn stats(&self) -> &Stats {
-        self.link.stats()
+        self.facing.link.stats()
     }
 
     /// The analog buffers' counters.
@@ -180,76 +168,39 @@ impl PluginSession {
 
     /// Bytes read from a byte-stream transport, split anywhere.
     pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
-        let now = self.link.clock(now);
-        self.link.take_bytes(bytes)?;
-        if !bytes.is_empty() {
-            self.last_heard = now;
-        }
+        let now = self.facing.take_bytes(now, bytes)?;
         self.process(now);
         Ok(())
     }
 
     /// One message read from a message transport.
     pub fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
-        let now = self.link.clock(now);
-        self.link.take_frame(frame)?;
-        self.last_heard = now;
+        let now = self.facing.take_frame(now, frame)?;
         self.process(now);
         Ok(())
     }
 
     /// The transport ended.
     pub fn handle_eof(&mut self, now: Instant) {
-        self.link.clock(now);
-        self.link.take_eof();
+        self.facing.handle_eof(now);
     }
 
     /// The transport failed; `what` says how. The session closes with
     /// [`CloseReason::TransportFailed`].
     pub fn handle_transport_error(&mut self, now: Instant, what: impl Into<String>) {
-        self.link.clock(now);
-        self.link.close(CloseReason::TransportFailed(what.into()));
+        self.facing.handle_transport_error(now, what.into());
     }
 
     /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let now = self.link.clock(now);
-        while let Some((id, sent)) = self.link.expire(now) {
-            if sent.internal {
-                self.link
-                    .close(CloseReason::HelloTimeout(self.config.hello_timeout));
-            } else {
-                self.link.emit(Event::Timeout {
-                    id,
-                    message_type: sent.message_type,
-                });
-            }
-        }
-        if let Some(deadline) = self.silence_deadline()
-            && now >= deadline
-        {
-            let interval = self.config.heartbeat_interval;
-            if now.saturating_duration_since(deadline) >= interval {
-                // Time jumped far past the deadline: this machine slept, and the manager had
-                // no chance to be heard. It gets one more heartbeat interval from now.
-                let limit = deadline.saturating_duration_since(self.last_heard);
-                self.last_heard = now
-                    .checked_sub(limit.saturating_sub(interval))
-                    .unwrap_or(now);
-                self.link.stats_mut().reprobes += 1;
-            } else {
-                self.link.close(CloseReason::ManagerSilent(
-                    now.duration_since(self.last_heard),
-                ));
-            }
-        }
+        let now = self.facing.handle_timeout(now);
         if self.hold_until.is_some_and(|until| now >= until) {
             self.hold_until = None;
             while let Some(held) = self.held.pop_front() {
-                self.link.queue_in(held.lane, held.envelope);
+                self.facing.link.queue_in(held.lane, held.envelope);
             }
         }
-        if self.link.closed().is_none() {
+        if self.facing.link.closed().is_none() {
             self.buffers.handle_timeout(now);
             self.deliver_buffered(now);
         }
@@ -262,10 +213,13 @@ impl PluginSession {
         message: impl Into<Message>,
         timeout: Duration,
     ) -> Result<u32, SendError> {
-        self.check_connected()?;
-        let now = self.link.clock(now);
+        self.facing.check_connected()?;
+        let now = self.facing.link.clock(now);
         let Some(until) = self.hold_until else {
-            return self.link.request(now, message.into(), timeout, false);
+            return self
+                .facing
+                .link
+                .request(now, message.into(), timeout, false);
         };
         if self.held.len() >= self.config.max_held {
             return Err(SendError::Throttled {
@@ -273,10 +227,11 @@ impl PluginSession {
             });
         }
         let envelope = self
+            .facing
             .link
             .prepare_request(now, message.into(), timeout, false)?;
         let id = envelope.id;
-        self.link.stats_mut().held += 1;
+        self.facing.link.stats_mut().held += 1;
         self.held.push_back(Queued {
             lane: Lane::Prompt,
             envelope,
@@ -290,14 +245,14 @@ impl PluginSession {
         now: Instant,
         message: impl Into<Message>,
     ) -> Result<(), SendError> {
-        self.check_connected()?;
-        let now = self.link.clock(now);
+        self.facing.check_connected()?;
+        let now = self.facing.link.clock(now);
         let message = message.into();
         let Some(until) = self.hold_until else {
-            return self.link.notify(message);
+            return self.facing.link.notify(message);
         };
         let lane = lane_of(&message);
-        let envelope = self.link.prepare_notification(message)?;
+        let envelope = self.facing.link.prepare_notification(message)?;
         // Last wins: only the newest status of an instance is worth sending.
         if let Some(older) = self.held.waiting_for(&lane) {
             *older = envelope;
@@ -309,14 +264,14 @@ impl PluginSession {
             }
             self.held.push_back(Queued { lane, envelope });
         }
-        self.link.stats_mut().held += 1;
+        self.facing.link.stats_mut().held += 1;
         Ok(())
     }
 
     /// Answers the manager's request `id`.
     pub fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
-        let now = self.link.clock(now);
-        self.link.respond(id, reply)?;
+        let now = self.facing.link.clock(now);
+        self.facing.link.respond(id, reply)?;
         // A throughput buffer releases its merged update once the one before is answered.
         self.buffers.on_response(now, id);
         self.deliver_buffered(now);
@@ -325,15 +280,14 @@ impl PluginSession {
 
     /// Closes the session.
     pub fn close(&mut self, now: Instant) {
-        self.link.clock(now);
-        self.link.close(CloseReason::Local);
+        self.facing.close(now);
     }
 
     /// The next frame to write to the transport: every other frame before status and image
     /// updates, which wait in a bulk lane, the newest per instance.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Frame> {
-        self.link.poll_transmit()
+        self.facing.link.poll_transmit()
     }
 
     /// The next frame to write that is not a status or image update. A driver whose transport
@@ -341,144 +295,71 @@ impl PluginSession {
     /// pass it, instead of in the transport's queue.
     #[must_use]
     pub fn poll_transmit_prompt(&mut self) -> Option<Frame> {
-        self.link.poll_transmit_prompt()
+        self.facing.link.poll_transmit_prompt()
     }
 
     /// The next event for the application.
     #[must_use]
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event<ManagerHello>> {
-        self.link.poll_event()
+        self.facing.link.poll_event()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) next has work; `None` when nothing is due.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.link.closed().is_some() {
+        let connection = self.facing.poll_timeout();
+        if self.facing.link.closed().is_some() {
             return None;
         }
-        [
-            self.link.next_deadline(),
-            self.silence_deadline(),
-            self.hold_until,
-            self.buffers.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
-    fn check_connected(&self) -> Result<(), SendError> {
-        if let Some(reason) = self.link.closed() {
-            return Err(SendError::Closed(reason.clone()));
-        }
-        if !self.connected {
-            return Err(SendError::NotConnected);
-        }
-        Ok(())
-    }
-
-    /// When the manager counts as gone if nothing more is heard.
-    fn silence_deadline(&self) -> Option<Instant> {
-        if !self.connected {
-            return None;
-        }
-        let limit = self
-            .config
-            .heartbeat_interval
-            .checked_mul(self.config.missed_heartbeats)?;
-        self.last_heard.checked_add(limit)
+        [connection, self.hold_until, self.buffers.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn process(&mut self, now: Instant) {
-        while let Some(incoming) = self.link.next_incoming() {
-            match incoming {
-                Incoming::InternalResponse { response, message } => {
-                    self.hello_answered(response, message);
-                }
-                Incoming::Message { id, message } => self.peer_message(now, id, message),
-            }
-        }
-    }
-
-    fn hello_answered(&mut self, response: ResponseInfo, message: Option<Message>) {
-        match message {
-            Some(Message::ManagerHello(hello)) if response.is_ok() => {
-                self.connected = true;
-                self.link.emit(Event::Connected(*hello));
-            }
-            _ if !response.is_ok() => {
-                let code = response.result();
-                self.link.close(CloseReason::HelloRefused {
-                    code,
-                    what: response.what,
-                });
-            }
-            _ => {
-                let what = "the answer to the hello carried no ManagerHello".to_string();
-                self.link.close(CloseReason::HelloRefused {
-                    code: ResponseCode::InvalidArg,
-                    what,
-                });
-            }
+        while let Some((id, message)) = self.facing.next_message() {
+            self.peer_message(now, id, message);
         }
     }
 
     #[inline]
     fn peer_message(&mut self, now: Instant, id: u32, message: Message) {
         let message_type = message.message_type();
-        if self.link.refuse_wrong_direction(id, message_type) {
-            return;
-        }
-        if message_type == MessageType::Ping {
-            // Answered at once and never held back: a throttled plugin must stay alive.
-            if id != 0 {
-                self.link.send(&Envelope::response(
-                    id,
-                    ResponseInfo::ok(),
-                    Some(Pong {}.into()),
-                ));
-            }
-            return;
-        }
         if let Message::RetryAfter(retry) = &message {
             self.throttle(now, retry.interval);
             if id != 0 {
-                self.link
+                self.facing
+                    .link
                     .send(&Envelope::response(id, ResponseInfo::ok(), None));
             }
             return;
         }
-        if !self.connected {
-            let what = "the handshake has not finished".to_string();
-            self.link
-                .answer_unsolicited(id, ResponseCode::NotReady, what);
-            return;
-        }
-        if !self.link.admit(id, message_type, &self.config.handles) {
+        if !self.facing.admit(id, message_type, &self.config.handles) {
             return;
         }
         match message {
             Message::UpdateAnalogControl(update) if id != 0 => {
                 match self.buffers.on_update(now, id, update) {
-                    Admission::Dispatch(update) => self.link.deliver(id, update.into()),
+                    Admission::Dispatch(update) => self.facing.link.deliver(id, update.into()),
                     Admission::Held {
                         superseded: Some(older),
                     } => {
                         // Merged into this one: its movement is not lost, and it gets its answer.
-                        let _ = self.link.respond(older, Reply::Ok);
+                        let _ = self.facing.link.respond(older, Reply::Ok);
                     }
                     Admission::Held { superseded: None } => {}
                 }
             }
-            message => self.link.deliver(id, message),
+            message => self.facing.link.deliver(id, message),
         }
     }
 
     /// Hands the application the merged updates the buffers have ready.
     fn deliver_buffered(&mut self, now: Instant) {
         while let Some((id, update)) = self.buffers.poll_ready(now) {
-            self.link.emit(Event::Request {
+            self.facing.link.emit(Event::Request {
                 id,
                 message: update.into(),
             });
@@ -490,12 +371,12 @@ impl PluginSession {
     /// Holds back what the plugin starts on its own for `interval` ms (seed 5.8), extending a
     /// hold already in force, and tells the application once per `RetryAfter`.
     fn throttle(&mut self, now: Instant, interval: u32) {
-        self.link.stats_mut().retry_after += 1;
+        self.facing.link.stats_mut().retry_after += 1;
         let Some(until) = now.checked_add(Duration::from_millis(interval.into())) else {
             return;
         };
         let until = self.hold_until.map_or(until, |held| held.max(until));
         self.hold_until = Some(until);
-        self.link.emit(Event::Throttled { until });
+        self.facing.link.emit(Event::Throttled { until });
     }
 }

@@ -1,10 +1,11 @@
 //! A recording's header: which side recorded, and the configuration its session had, enough to
 //! build the same session again for a replay.
 //!
-//! It is written from the configuration types themselves: [`Header::manager`] and
-//! [`Header::plugin`] take their configuration apart naming every field, and
-//! [`Header::manager_config`] and [`Header::plugin_config`] build it again naming every field,
-//! so a field added to [`ManagerConfig`] or [`PluginConfig`] does not compile until the header
+//! It is written from the configuration types themselves: [`Header::manager`],
+//! [`Header::plugin`] and [`Header::library`] take their configuration apart naming every
+//! field, and [`Header::manager_config`], [`Header::plugin_config`] and
+//! [`Header::library_config`] build it again naming every field, so a field added to
+//! [`ManagerConfig`], [`PluginConfig`] or [`LibraryConfig`] does not compile until the header
 //! writes it and reads it back (or says here why it cannot). Each value goes through one
 //! [`Field`] conversion, the same both ways.
 //!
@@ -20,15 +21,14 @@ use serde_json::{Map, Value, json};
 use super::RecordError;
 use crate::MessageType;
 use crate::session::{
-    Format, Limits, LiveSessions, ManagerConfig, PeerProcess, PluginConfig, PluginRegistry,
-    RateLimit, Wire,
+    Format, LibraryConfig, Limits, LiveSessions, ManagerConfig, PeerProcess, PluginConfig,
+    PluginRegistry, RateLimit, Wire,
 };
 
 /// Which side recorded, with its configuration: enough to build the same session again.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
-    /// `"manager"`, `"plugin"`, or `"client"` for the client library (whose session is a
-    /// plugin-side session, its configuration a plugin's).
+    /// `"manager"`, `"plugin"`, or `"client"` for the client library.
     pub side: String,
     /// The session's configuration, as [`Header::manager`] or [`Header::plugin`] wrote it.
     pub config: Value,
@@ -116,6 +116,33 @@ impl Header {
         }
     }
 
+    /// The header of a client library session with `config`.
+    pub fn library(config: &LibraryConfig) -> Header {
+        let LibraryConfig {
+            client_name,
+            client_version,
+            protocol_version,
+            wire,
+            limits,
+            hello_timeout,
+            heartbeat_interval,
+            missed_heartbeats,
+        } = config;
+        Header {
+            side: "client".into(),
+            config: json!({
+                "client_name": client_name.write(),
+                "client_version": client_version.write(),
+                "protocol_version": protocol_version.write(),
+                "wire": wire.write(),
+                "limits": limits.write(),
+                "hello_timeout_ms": hello_timeout.write(),
+                "heartbeat_interval_ms": heartbeat_interval.write(),
+                "missed_heartbeats": missed_heartbeats.write(),
+            }),
+        }
+    }
+
     /// The manager configuration recorded, admitting the plugins `registry` knows.
     pub fn manager_config(
         &self,
@@ -164,6 +191,24 @@ impl Header {
                 missed_heartbeats: c.get("missed_heartbeats")?,
                 handles: c.get_or("handles", defaults.handles)?,
                 max_held: c.get_or("max_held", defaults.max_held)?,
+            })
+        };
+        read().map_err(RecordError::Header)
+    }
+
+    /// The client library configuration recorded.
+    pub fn library_config(&self) -> Result<LibraryConfig, RecordError> {
+        let read = || {
+            let c = Members::of(&self.config)?;
+            Ok(LibraryConfig {
+                client_name: c.get("client_name")?,
+                client_version: c.get("client_version")?,
+                protocol_version: c.get("protocol_version")?,
+                wire: c.get("wire")?,
+                limits: c.get("limits")?,
+                hello_timeout: c.get("hello_timeout_ms")?,
+                heartbeat_interval: c.get("heartbeat_interval_ms")?,
+                missed_heartbeats: c.get("missed_heartbeats")?,
             })
         };
         read().map_err(RecordError::Header)

@@ -33,10 +33,7 @@ impl Recordable for PluginSession {
 
 impl Recordable for LibrarySession {
     fn header(&self) -> Header {
-        Header {
-            side: "client".into(),
-            ..self.0.header()
-        }
+        Header::library(self.config())
     }
 }
 
@@ -231,5 +228,9 @@ mod tests {
         session.start_recording(now);
         let (header, _) = read(&session.take_recording()).unwrap();
         assert_eq!(header.side, "client");
+        assert_eq!(
+            &header.library_config().unwrap(),
+            session.session().config()
+        );
     }
 }

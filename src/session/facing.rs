@@ -1,0 +1,242 @@
+//! What the plugin side and the client library share, facing the manager (seed 5.2, 5.4, 9.1):
+//! they say hello first and are connected once the manager's hello answers it, answer its
+//! `Ping`s by themselves, and take it for gone when it has been silent for too long. Each
+//! session keeps what is its own (the plugin's `RetryAfter` hold and analog buffers).
+
+use std::time::{Duration, Instant};
+
+use super::direction::Side;
+use super::link::{Incoming, Limits, Link};
+use super::types::{CloseReason, Event, Frame, InputError, SendError, Wire};
+use crate::proto::plugin::{ManagerHello, Pong};
+use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+
+/// The timing of the hello and of the manager's heartbeat, from the session's configuration.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timing {
+    pub(crate) hello_timeout: Duration,
+    pub(crate) heartbeat_interval: Duration,
+    pub(crate) missed_heartbeats: u32,
+}
+
+/// One connection to the manager, from the side that dialed it.
+#[derive(Debug)]
+pub(crate) struct Facing {
+    pub(crate) link: Link<ManagerHello>,
+    timing: Timing,
+    connected: bool,
+    /// When the manager was last heard from.
+    last_heard: Instant,
+}
+
+impl Facing {
+    /// A connection of `side` that starts by sending `hello`; the time, as the link keeps it.
+    pub(crate) fn open(
+        now: Instant,
+        side: Side,
+        hello: Message,
+        wire: Wire,
+        limits: Limits,
+        timing: Timing,
+    ) -> Facing {
+        let mut link = Link::new(side, wire, limits);
+        let now = link.clock(now);
+        if let Err(error) = link.request(now, hello, timing.hello_timeout, true) {
+            // Only an unsendable hello (a frame limit smaller than the hello) gets here.
+            link.close(CloseReason::HelloRefused {
+                code: ResponseCode::InvalidArg,
+                what: error.to_string(),
+            });
+        }
+        Facing {
+            link,
+            timing,
+            connected: false,
+            last_heard: now,
+        }
+    }
+
+    /// Whether the handshake has succeeded and the session is not closed.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected && self.link.closed().is_none()
+    }
+
+    /// Refuses a message the owner starts before the handshake or after the close.
+    pub(crate) fn check_connected(&self) -> Result<(), SendError> {
+        if let Some(reason) = self.link.closed() {
+            return Err(SendError::Closed(reason.clone()));
+        }
+        if !self.connected {
+            return Err(SendError::NotConnected);
+        }
+        Ok(())
+    }
+
+    /// Bytes read from a byte stream; the time, as the link keeps it.
+    pub(crate) fn take_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<Instant, InputError> {
+        let now = self.link.clock(now);
+        self.link.take_bytes(bytes)?;
+        if !bytes.is_empty() {
+            self.last_heard = now;
+        }
+        Ok(now)
+    }
+
+    /// One message read from a message transport; the time, as the link keeps it.
+    pub(crate) fn take_frame(&mut self, now: Instant, frame: Frame) -> Result<Instant, InputError> {
+        let now = self.link.clock(now);
+        self.link.take_frame(frame)?;
+        self.last_heard = now;
+        Ok(now)
+    }
+
+    /// The transport ended.
+    pub(crate) fn handle_eof(&mut self, now: Instant) {
+        self.link.clock(now);
+        self.link.take_eof();
+    }
+
+    /// The transport failed; `what` says how.
+    pub(crate) fn handle_transport_error(&mut self, now: Instant, what: String) {
+        self.link.clock(now);
+        self.link.close(CloseReason::TransportFailed(what));
+    }
+
+    /// The owner closes the session.
+    pub(crate) fn close(&mut self, now: Instant) {
+        self.link.clock(now);
+        self.link.close(CloseReason::Local);
+    }
+
+    /// Ends the requests whose deadline has passed (the hello's closes the session) and judges
+    /// the manager's silence; the time, as the link keeps it.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Instant {
+        let now = self.link.clock(now);
+        while let Some((id, sent)) = self.link.expire(now) {
+            if sent.internal {
+                self.link
+                    .close(CloseReason::HelloTimeout(self.timing.hello_timeout));
+            } else {
+                self.link.emit(Event::Timeout {
+                    id,
+                    message_type: sent.message_type,
+                });
+            }
+        }
+        if let Some(deadline) = self.silence_deadline()
+            && now >= deadline
+        {
+            let interval = self.timing.heartbeat_interval;
+            if now.saturating_duration_since(deadline) >= interval {
+                // Time jumped far past the deadline: this machine slept, and the manager had
+                // no chance to be heard. It gets one more heartbeat interval from now.
+                let limit = deadline.saturating_duration_since(self.last_heard);
+                self.last_heard = now
+                    .checked_sub(limit.saturating_sub(interval))
+                    .unwrap_or(now);
+                self.link.stats_mut().reprobes += 1;
+            } else {
+                self.link.close(CloseReason::ManagerSilent(
+                    now.duration_since(self.last_heard),
+                ));
+            }
+        }
+        now
+    }
+
+    /// The earliest of the requests' deadlines and the manager's silence; `None` once closed.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.link.closed().is_some() {
+            return None;
+        }
+        [self.link.next_deadline(), self.silence_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next message of the manager for the session itself: the answer to the hello, the
+    /// `Ping`s and what this side may not receive are handled here and skipped.
+    #[inline]
+    pub(crate) fn next_message(&mut self) -> Option<(u32, Message)> {
+        loop {
+            match self.link.next_incoming()? {
+                Incoming::InternalResponse { response, message } => {
+                    self.hello_answered(response, message);
+                }
+                Incoming::Message { id, message } => {
+                    let message_type = message.message_type();
+                    if self.link.refuse_wrong_direction(id, message_type) {
+                        continue;
+                    }
+                    if message_type == MessageType::Ping {
+                        // Answered at once and never held back: a throttled plugin must stay
+                        // alive.
+                        if id != 0 {
+                            self.link.send(&Envelope::response(
+                                id,
+                                ResponseInfo::ok(),
+                                Some(Pong {}.into()),
+                            ));
+                        }
+                        continue;
+                    }
+                    return Some((id, message));
+                }
+            }
+        }
+    }
+
+    /// Whether the session takes the manager's message `id` of `message_type`: not before
+    /// the handshake (answered `NOT_READY`), and not a request `handles` leaves out or one past
+    /// the limits (answered by the link).
+    pub(crate) fn admit(
+        &mut self,
+        id: u32,
+        message_type: MessageType,
+        handles: &Option<Vec<MessageType>>,
+    ) -> bool {
+        if !self.connected {
+            let what = "the handshake has not finished".to_string();
+            self.link
+                .answer_unsolicited(id, ResponseCode::NotReady, what);
+            return false;
+        }
+        self.link.admit(id, message_type, handles)
+    }
+
+    /// When the manager counts as gone if nothing more is heard.
+    fn silence_deadline(&self) -> Option<Instant> {
+        if !self.connected {
+            return None;
+        }
+        let limit = self
+            .timing
+            .heartbeat_interval
+            .checked_mul(self.timing.missed_heartbeats)?;
+        self.last_heard.checked_add(limit)
+    }
+
+    fn hello_answered(&mut self, response: ResponseInfo, message: Option<Message>) {
+        match message {
+            Some(Message::ManagerHello(hello)) if response.is_ok() => {
+                self.connected = true;
+                self.link.emit(Event::Connected(*hello));
+            }
+            _ if !response.is_ok() => {
+                let code = response.result();
+                self.link.close(CloseReason::HelloRefused {
+                    code,
+                    what: response.what,
+                });
+            }
+            _ => {
+                let what = "the answer to the hello carried no ManagerHello".to_string();
+                self.link.close(CloseReason::HelloRefused {
+                    code: ResponseCode::InvalidArg,
+                    what,
+                });
+            }
+        }
+    }
+}
