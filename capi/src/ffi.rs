@@ -12,7 +12,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use logi_plugin_core::session::SendError;
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_sdk::ClientError;
-use logi_plugin_transports::RequestError;
 
 // The result codes: the seed's `ResponseInfo.Code` (chapter 6), which the manager also answers
 // with, so one set of numbers covers a call's own failure and the manager's verdict.
@@ -153,18 +152,18 @@ impl Error {
 
 impl From<ClientError> for Error {
     fn from(error: ClientError) -> Error {
-        let code = match &error {
-            ClientError::NotConnected => ResponseCode::NotReady,
-            ClientError::Send(send) => send_code(send),
-            _ => ResponseCode::InvalidArg,
-        };
-        Error::new(code, error.to_string())
+        Error::new(client_code(&error), error.to_string())
     }
 }
 
-impl From<RequestError> for Error {
-    fn from(error: RequestError) -> Error {
-        Error::new(request_code(&error), error.to_string())
+/// The result code of a plugin client's failed call, a request's included.
+pub(crate) fn client_code(error: &ClientError) -> ResponseCode {
+    match error {
+        ClientError::NotConnected => ResponseCode::NotReady,
+        ClientError::Send(send) => send_code(send),
+        ClientError::TimedOut => ResponseCode::Cancelled,
+        ClientError::Closed(_) => ResponseCode::Unreachable,
+        _ => ResponseCode::InvalidArg,
     }
 }
 
@@ -175,14 +174,6 @@ fn send_code(error: &SendError) -> ResponseCode {
         SendError::UnknownRequest(_) => ResponseCode::NotFound,
         // Not connected, closed, too many in flight, held back: later may work.
         _ => ResponseCode::NotReady,
-    }
-}
-
-/// The result code of a request without an answer, as the client library reports it.
-pub(crate) fn request_code(error: &RequestError) -> ResponseCode {
-    match error {
-        RequestError::Send(send) => send_code(send),
-        other => logi_plugin_client::CallError::NoAnswer(other.clone()).code(),
     }
 }
 

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use logi_plugin_core::proto::plugin::RetryAfter;
 use logi_plugin_core::session::Reply;
 use logi_plugin_core::{Message, ResponseCode};
-use logi_plugin_sdk::{ClientConfig, ClientEvent, Endpoint, PluginClient};
+use logi_plugin_sdk::{ClientConfig, ClientError, ClientEvent, Endpoint, PluginClient};
+use logi_plugin_transports::Answer;
 use logi_plugin_transports::lock::lock;
-use logi_plugin_transports::{Answer, RequestError};
 
 use crate::ffi::{
-    CMessage, Callback, Error, c_string, entry, free, guard, handle, message, optional_text, out,
-    request_code, text,
+    CMessage, Callback, Error, c_string, client_code, entry, free, guard, handle, message,
+    optional_text, out, text,
 };
 use crate::threads::{Threads, block_on};
 
@@ -87,7 +87,7 @@ enum Dispatch {
     /// An event of the client.
     Event(ClientEvent),
     /// A request's outcome, for its callback.
-    Answer(Callback<LogiResponseFn>, Result<Answer, RequestError>),
+    Answer(Callback<LogiResponseFn>, Result<Answer, ClientError>),
 }
 
 /// A handle's life: configured, then connected (once), then freed.
@@ -317,7 +317,7 @@ fn log(handlers: Handlers, line: &str) {
     }
 }
 
-fn answer(callback: Callback<LogiResponseFn>, outcome: Result<Answer, RequestError>) {
+fn answer(callback: Callback<LogiResponseFn>, outcome: Result<Answer, ClientError>) {
     let Callback {
         f: Some(callback),
         user_data,
@@ -331,7 +331,7 @@ fn answer(callback: Callback<LogiResponseFn>, outcome: Result<Answer, RequestErr
             answer.response.what,
             answer.message.as_ref().map(CMessage::new),
         ),
-        Err(error) => (request_code(&error) as i32, error.to_string(), None),
+        Err(error) => (client_code(&error) as i32, error.to_string(), None),
     };
     let description = c_string(&description);
     let (data, len) = CMessage::body(message.as_ref());

@@ -304,9 +304,8 @@ impl PluginClient {
         &self,
         message: impl Into<Message>,
         timeout: Duration,
-    ) -> Result<Answer, RequestError> {
-        let connection = self.inner.connected().map_err(|_| RequestError::Gone)?;
-        connection.request(message, timeout).await
+    ) -> Result<Answer, ClientError> {
+        Ok(self.inner.connected()?.request(message, timeout).await?)
     }
 
     /// Sends a request; `on_response` runs when it is answered, times out or the connection
@@ -315,12 +314,15 @@ impl PluginClient {
         &self,
         message: impl Into<Message>,
         timeout: Duration,
-        on_response: impl FnOnce(Result<Answer, RequestError>) + Send + 'static,
-    ) -> Result<u32, RequestError> {
-        let connection = self.inner.connected().map_err(|_| RequestError::Gone)?;
-        connection
+        on_response: impl FnOnce(Result<Answer, ClientError>) + Send + 'static,
+    ) -> Result<u32, ClientError> {
+        let connection = self.inner.connected()?;
+        let on_response = move |outcome: Result<Answer, RequestError>| {
+            on_response(outcome.map_err(ClientError::from))
+        };
+        Ok(connection
             .request_with_callback(message, timeout, on_response)
-            .await
+            .await?)
     }
 
     /// Answers request `id` with success (seed 7.1.11).

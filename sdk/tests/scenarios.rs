@@ -17,7 +17,7 @@ use logi_plugin_core::proto::plugin::{
 };
 use logi_plugin_core::session::{CloseReason, Event, Peer, PluginRegistry, Reply};
 use logi_plugin_core::{Message, ResponseCode};
-use logi_plugin_sdk::ClientEvent;
+use logi_plugin_sdk::{ClientError, ClientEvent};
 use logi_plugin_transports::ws::WsListenError;
 use support::{Harness, Kind, within};
 
@@ -53,6 +53,7 @@ over_every_transport!(
     dropping_the_last_client_handle_closes_the_connection,
     a_second_plugin_with_a_live_id_is_refused_and_takes_over_once_the_first_is_gone,
     a_plugin_the_manager_withdraws_stops_saying_the_host_stopped_it,
+    every_send_of_the_handle_fails_with_the_one_client_error,
 );
 
 async fn the_handshake_connects_both_sides(kind: Kind) {
@@ -257,6 +258,48 @@ async fn settings_make_the_round_trip(kind: Kind) {
     assert_eq!(read.message, Some(settings.into()));
     client.disconnect();
     drop(host);
+}
+
+async fn every_send_of_the_handle_fails_with_the_one_client_error(kind: Kind) {
+    let harness = Harness::start(kind, |_| {}).await;
+    let client = harness.client("code", |_| {});
+    let manager = harness.connected_manager(&client).await;
+    let ask = || SettingsRequest {
+        setting_name: "theme".into(),
+    };
+    // A request the manager leaves unanswered past its timeout.
+    let unanswered = within(client.send_message_with_callback(ask(), Duration::from_millis(50)));
+    assert_eq!(unanswered.await.unwrap_err(), ClientError::TimedOut);
+    // One still waiting when the connection closes.
+    let closes = async {
+        while !matches!(
+            manager.next_event().await,
+            Some(Event::Request {
+                message: Message::SettingsRequest(_),
+                ..
+            })
+        ) {}
+        manager.close();
+    };
+    let (waiting, ()) = within(futures_lite::future::zip(
+        client.send_message_with_callback(ask(), Duration::from_secs(5)),
+        closes,
+    ))
+    .await;
+    assert!(
+        matches!(waiting, Err(ClientError::Closed(_))),
+        "{waiting:?}"
+    );
+    // Stopped: a message and a request are refused the same way.
+    client.disconnect();
+    while !matches!(next_client_event(&client).await, ClientEvent::Stopped(_)) {}
+    let status = ActionCellStatus::default();
+    assert_eq!(
+        client.send_message(status).await.unwrap_err(),
+        ClientError::NotConnected
+    );
+    let request = client.send_message_with_callback(ask(), Duration::from_secs(5));
+    assert_eq!(request.await.unwrap_err(), ClientError::NotConnected);
 }
 
 async fn a_frozen_plugin_is_closed_when_its_pong_is_late(kind: Kind) {

@@ -24,7 +24,7 @@ use logi_plugin_core::session::{CloseReason, Event, Format, SendError, Session, 
 use logi_plugin_core::{Message, ResponseCode};
 
 use crate::clock::Clock;
-use crate::driver::{CommandError, Connection, connect};
+use crate::driver::{CommandError, Connection, RequestError, connect};
 use crate::endpoint::{ConnectError, Endpoint, TOKEN_ENV};
 use crate::events::{Events, Outbox, outbox};
 use crate::lock::lock;
@@ -123,7 +123,8 @@ impl Backoff {
     }
 }
 
-/// Why a client call failed.
+/// Why a client call failed: one type for every call of a client's handle, a message sent,
+/// a request that waits for its answer, an answer given.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -139,6 +140,24 @@ pub enum ClientError {
     /// A control was registered to a buffer key that names no buffer.
     #[error(transparent)]
     Buffering(#[from] logi_plugin_core::buffer::BufferError),
+    /// A request got no answer within its timeout.
+    #[error("no answer within the timeout")]
+    TimedOut,
+    /// The connection closed before a request's answer came.
+    #[error("the connection closed before the answer: {0}")]
+    Closed(CloseReason),
+}
+
+impl From<RequestError> for ClientError {
+    fn from(error: RequestError) -> Self {
+        match error {
+            RequestError::Send(error) => ClientError::Send(error),
+            RequestError::TimedOut => ClientError::TimedOut,
+            RequestError::Closed(reason) => ClientError::Closed(reason),
+            // The connection's driver has ended: this client is between connections.
+            _ => ClientError::NotConnected,
+        }
+    }
 }
 
 impl From<CommandError> for ClientError {
