@@ -63,7 +63,7 @@ fn the_client_library_says_hello_and_the_manager_knows_it_from_a_plugin() {
 fn a_manager_that_does_not_accept_clients_refuses_the_hello_unauthorized() {
     let pair = pair(false);
     match pair.peer.close_reason() {
-        Some(CloseReason::HelloRefused { code, what }) => {
+        Some(CloseReason::HelloRefusedByPeer { code, what }) => {
             assert_eq!(*code, ResponseCode::Unauthorized);
             assert!(what.contains("client library"), "{what}");
         }

@@ -12,7 +12,7 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, LogEvent, PluginHello, Settings, TriggerAction, VisibilityChanged,
 };
 use logi_plugin_core::session::{
-    CloseReason, Event, Format, Frame, ManagerConfig, ManagerSession, Peer, PluginConfig,
+    CloseReason, Event, Fault, Format, Frame, ManagerConfig, ManagerSession, Peer, PluginConfig,
     PluginSession, Reply, SendError, Wire,
 };
 use logi_plugin_core::view::View;
@@ -161,25 +161,33 @@ fn a_wrong_plugin_code_is_refused_unauthorized_and_both_sides_close() {
     let mut plugin = plugin_config();
     plugin.plugin_code = "guessed".into();
     let pair = Pair::of(manager_config(), plugin);
-    let refused = |reason: &CloseReason| {
+    // The manager refused the plugin's hello, the plugin's was refused: each side says which.
+    assert!(
         matches!(
-            reason,
-            CloseReason::HelloRefused {
+            pair.manager.close_reason(),
+            Some(CloseReason::HelloRefused {
                 code: ResponseCode::Unauthorized,
                 ..
-            }
-        )
-    };
-    assert!(
-        pair.manager.close_reason().is_some_and(refused),
+            })
+        ),
         "{:?}",
         pair.manager.close_reason()
     );
     assert!(
-        pair.peer.close_reason().is_some_and(refused),
+        matches!(
+            pair.peer.close_reason(),
+            Some(CloseReason::HelloRefusedByPeer {
+                code: ResponseCode::Unauthorized,
+                ..
+            })
+        ),
         "{:?}",
         pair.peer.close_reason()
     );
+    // The wrong secret is the plugin's: the manager's peer, the plugin's own configuration.
+    let fault = |reason: Option<&CloseReason>| reason.and_then(CloseReason::fault);
+    assert_eq!(fault(pair.manager.close_reason()), Some(Fault::Peer));
+    assert_eq!(fault(pair.peer.close_reason()), Some(Fault::Caller));
     assert!(
         !pair
             .peer_events
@@ -194,7 +202,7 @@ fn an_unregistered_plugin_id_is_refused_naming_it() {
     plugin.plugin_id = "com.example.stranger".into();
     let pair = Pair::of(manager_config(), plugin);
     match pair.peer.close_reason() {
-        Some(CloseReason::HelloRefused {
+        Some(CloseReason::HelloRefusedByPeer {
             code: ResponseCode::Unauthorized,
             what,
         }) => {
@@ -209,8 +217,10 @@ fn an_unsupported_protocol_version_is_refused_invalid_arg() {
     let mut plugin = plugin_config();
     plugin.protocol_version = 7;
     let pair = Pair::of(manager_config(), plugin);
+    let fault = pair.peer.close_reason().and_then(CloseReason::fault);
+    assert_eq!(fault, Some(Fault::Incompatible));
     match pair.peer.close_reason() {
-        Some(CloseReason::HelloRefused {
+        Some(CloseReason::HelloRefusedByPeer {
             code: ResponseCode::InvalidArg,
             what,
         }) => {

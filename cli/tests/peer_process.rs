@@ -58,7 +58,7 @@ fn another_process_with_a_launched_plugins_code_is_refused_unauthorized_naming_b
             }
         }
     });
-    let CloseReason::HelloRefused { code, what } = stopped else {
+    let CloseReason::HelloRefusedByPeer { code, what } = stopped else {
         panic!("expected the hello refused, got {stopped:?}");
     };
     assert_eq!(code, ResponseCode::Unauthorized);

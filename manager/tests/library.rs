@@ -450,7 +450,7 @@ fn the_websocket_listener_refuses_the_client_library_unauthorized() {
         _ => None,
     });
     match stopped {
-        logi_plugin_core::session::CloseReason::HelloRefused { code, .. } => {
+        logi_plugin_core::session::CloseReason::HelloRefusedByPeer { code, .. } => {
             assert_eq!(code, ResponseCode::Unauthorized);
         }
         other => panic!("{other:?}"),

@@ -399,7 +399,7 @@ async fn a_second_plugin_with_a_live_id_is_refused_and_takes_over_once_the_first
     let _first_session = harness.connected_manager(&first).await;
     let second = harness.client("code", |_| {});
     match next_client_event(&second).await {
-        ClientEvent::Disconnected(CloseReason::HelloRefused { code, .. }) => {
+        ClientEvent::Disconnected(CloseReason::HelloRefusedByPeer { code, .. }) => {
             assert_eq!(code, ResponseCode::DuplicateName)
         }
         other => panic!("{other:?}"),
@@ -411,7 +411,7 @@ async fn a_second_plugin_with_a_live_id_is_refused_and_takes_over_once_the_first
     loop {
         match next_client_event(&second).await {
             ClientEvent::Connected(_) => break,
-            ClientEvent::Disconnected(CloseReason::HelloRefused { code, .. }) => {
+            ClientEvent::Disconnected(CloseReason::HelloRefusedByPeer { code, .. }) => {
                 assert_eq!(code, ResponseCode::DuplicateName)
             }
             other => panic!("{other:?}"),
@@ -424,14 +424,14 @@ async fn a_bad_secret_is_refused_and_the_client_stops(kind: Kind) {
     let harness = Harness::start(kind, |_| {}).await;
     let client = harness.client("wrong", |_| {});
     match next_client_event(&client).await {
-        ClientEvent::Disconnected(CloseReason::HelloRefused { code, .. }) => {
+        ClientEvent::Disconnected(CloseReason::HelloRefusedByPeer { code, .. }) => {
             assert_eq!(code, ResponseCode::Unauthorized)
         }
         other => panic!("{other:?}"),
     }
     assert!(matches!(
         next_client_event(&client).await,
-        ClientEvent::Stopped(CloseReason::HelloRefused { .. })
+        ClientEvent::Stopped(CloseReason::HelloRefusedByPeer { .. })
     ));
     within(client.wait_for_disconnect()).await;
 }

@@ -43,10 +43,7 @@ impl Facing {
         let now = link.clock(now);
         if let Err(error) = link.request(now, hello, timing.hello_timeout, true) {
             // Only an unsendable hello (a frame limit smaller than the hello) gets here.
-            link.close(CloseReason::HelloRefused {
-                code: ResponseCode::InvalidArg,
-                what: error.to_string(),
-            });
+            link.close(CloseReason::HelloNotSent(error.to_string()));
         }
         Facing {
             link,
@@ -225,14 +222,14 @@ impl Facing {
             }
             _ if !response.is_ok() => {
                 let code = response.result();
-                self.link.close(CloseReason::HelloRefused {
+                self.link.close(CloseReason::HelloRefusedByPeer {
                     code,
                     what: response.what,
                 });
             }
             _ => {
                 let what = "the answer to the hello carried no ManagerHello".to_string();
-                self.link.close(CloseReason::HelloRefused {
+                self.link.close(CloseReason::HelloRefusedByPeer {
                     code: ResponseCode::InvalidArg,
                     what,
                 });

@@ -77,7 +77,9 @@ pub use manager::{
 pub use peer::PeerProcess;
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};
-pub use types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
+pub use types::{
+    CloseReason, Event, Fault, Format, Frame, InputError, Reply, SendError, Stats, Wire,
+};
 
 /// The protocol version this implementation speaks.
 pub const PROTOCOL_VERSION: i32 = 1;

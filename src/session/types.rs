@@ -162,14 +162,26 @@ pub enum CloseReason {
     /// The plugin's first message was not its hello.
     #[error("the first message was {0}, not the plugin's hello")]
     MessageBeforeHello(String),
-    /// The manager refused the plugin's hello (seen from either side).
-    #[error("hello refused with {code:?}: {what}")]
+    /// This side (the manager) refused the peer's hello.
+    #[error("the peer's hello refused with {code:?}: {what}")]
     HelloRefused {
         /// The error code sent.
         code: ResponseCode,
         /// Why.
         what: String,
     },
+    /// The peer (the manager) refused this side's hello, or answered it with no hello of its
+    /// own.
+    #[error("this side's hello refused with {code:?}: {what}")]
+    HelloRefusedByPeer {
+        /// The error code the manager answered with.
+        code: ResponseCode,
+        /// Why.
+        what: String,
+    },
+    /// This side's hello could not be sent (it is larger than the connection's frame limit).
+    #[error("the hello could not be sent: {0}")]
+    HelloNotSent(String),
     /// The plugin did not answer a `Ping` in time.
     #[error("no Pong within {0:?}")]
     HeartbeatTimeout(Duration),
@@ -187,6 +199,66 @@ pub enum CloseReason {
     /// `UNAUTHORIZED`, saying this. Told by a reconnecting plugin client, which ends.
     #[error("the host stopped this plugin: its hello was refused after it had been admitted ({0})")]
     StoppedByHost(String),
+}
+
+/// Who is at fault when a session ends or a call fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The peer broke the protocol: an unreadable stream, a message before its hello, a wrong
+    /// secret, no `Pong` in time, a flood past `RetryAfter`.
+    Peer,
+    /// The peer speaks no protocol version this side does, or answers in a way this side
+    /// cannot use.
+    Incompatible,
+    /// This side's owner: a call the session cannot take now or ever, a configuration the peer
+    /// refuses (a wrong secret, an id already connected).
+    Caller,
+    /// The connection ended or failed under both sides.
+    Transport,
+}
+
+impl CloseReason {
+    /// Who is at fault for the end of the session; `None` when nobody is (this side's owner
+    /// closed it, the host stopped the plugin).
+    pub fn fault(&self) -> Option<Fault> {
+        Some(match self {
+            CloseReason::Local | CloseReason::StoppedByHost(_) => return None,
+            CloseReason::PeerClosed
+            | CloseReason::Truncated(_)
+            | CloseReason::TransportFailed(_) => Fault::Transport,
+            CloseReason::MalformedStream(_)
+            | CloseReason::WrongFrameKind { .. }
+            | CloseReason::HelloTimeout(_)
+            | CloseReason::MessageBeforeHello(_)
+            | CloseReason::HeartbeatTimeout(_)
+            | CloseReason::ManagerSilent(_)
+            | CloseReason::RateLimitViolations(_) => Fault::Peer,
+            // A version outside the range is refused `INVALID_ARG`; anything else (a wrong
+            // secret, an id already live, the client library on a transport that does not take
+            // it) is the peer's to mend.
+            CloseReason::HelloRefused { code, .. } if *code == ResponseCode::InvalidArg => {
+                Fault::Incompatible
+            }
+            CloseReason::HelloRefused { .. } => Fault::Peer,
+            CloseReason::HelloRefusedByPeer { code, .. } if *code == ResponseCode::InvalidArg => {
+                Fault::Incompatible
+            }
+            CloseReason::HelloRefusedByPeer { .. } | CloseReason::HelloNotSent(_) => Fault::Caller,
+        })
+    }
+}
+
+impl SendError {
+    /// Who is at fault: the caller, for every refusal but backpressure (`None`: too many
+    /// requests in flight, held back by `RetryAfter`), which passes, and a closed session,
+    /// whose reason says.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            SendError::Closed(reason) => reason.fault(),
+            SendError::TooManyInFlight { .. } | SendError::Throttled { .. } => None,
+            _ => Some(Fault::Caller),
+        }
+    }
 }
 
 /// Counters the owner can read at any time.
@@ -277,4 +349,50 @@ pub enum InputError {
     /// `handle_bytes` on a message transport, or `handle_frame` on a byte stream.
     #[error("this session's wire is {0:?}; use the other input method")]
     WrongInput(Wire),
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+
+    #[test]
+    fn each_close_reason_names_who_is_at_fault() {
+        let second = Duration::from_secs(1);
+        let cases = [
+            (CloseReason::Local, None),
+            (CloseReason::StoppedByHost("stopped".into()), None),
+            (CloseReason::PeerClosed, Some(Fault::Transport)),
+            (
+                CloseReason::TransportFailed("reset".into()),
+                Some(Fault::Transport),
+            ),
+            (CloseReason::HeartbeatTimeout(second), Some(Fault::Peer)),
+            (CloseReason::ManagerSilent(second), Some(Fault::Peer)),
+            (
+                CloseReason::MessageBeforeHello("x".into()),
+                Some(Fault::Peer),
+            ),
+            (CloseReason::RateLimitViolations(3), Some(Fault::Peer)),
+            (
+                CloseReason::HelloNotSent("too large".into()),
+                Some(Fault::Caller),
+            ),
+        ];
+        for (reason, fault) in cases {
+            assert_eq!(reason.fault(), fault, "{reason}");
+        }
+    }
+
+    #[test]
+    fn backpressure_is_nobodys_fault_and_a_misused_call_is_the_callers() {
+        assert_eq!(SendError::TooManyInFlight { limit: 64 }.fault(), None);
+        let throttled = SendError::Throttled {
+            retry_in: Duration::from_millis(10),
+        };
+        assert_eq!(throttled.fault(), None);
+        assert_eq!(SendError::NotConnected.fault(), Some(Fault::Caller));
+        assert_eq!(SendError::UnknownRequest(7).fault(), Some(Fault::Caller));
+        let closed = SendError::Closed(CloseReason::TransportFailed("reset".into()));
+        assert_eq!(closed.fault(), Some(Fault::Transport));
+    }
 }

@@ -389,10 +389,10 @@ async fn run<D: Dialer>(
         // old process go), or is another copy of this plugin; either way, try again later.
         let final_reason = matches!(
             &reason,
-            CloseReason::HelloRefused { code, .. } if *code != ResponseCode::DuplicateName
-        );
+            CloseReason::HelloRefusedByPeer { code, .. } if *code != ResponseCode::DuplicateName
+        ) || matches!(reason, CloseReason::HelloNotSent(_));
         last_reason = match reason {
-            CloseReason::HelloRefused {
+            CloseReason::HelloRefusedByPeer {
                 code: ResponseCode::Unauthorized,
                 what,
             } if admitted_before => CloseReason::StoppedByHost(what),
