@@ -44,6 +44,7 @@ import {
 } from "../gen/logi/plugin/protocol/protocol_pb.js";
 import { file_logi_protocol_plugin_manager_client } from "../gen/logi/protocol/plugin_manager/client_pb.js";
 import { file_logi_protocol_plugin_manager_lifecycle } from "../gen/logi/protocol/plugin_manager/lifecycle_pb.js";
+import { varintLen, writeVarint } from "./varint.js";
 
 /** Every message of proto/: what an `Any` on the wire may carry. */
 export const registry: Registry = createRegistry(
@@ -172,11 +173,7 @@ export function encodeBinary(envelope: Envelope): Uint8Array {
   const out = new Uint8Array(length);
   let at = 0;
   const varint = (n: number) => {
-    while (n > 0x7f) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    out[at++] = n;
+    at = writeVarint(n, out, at);
   };
   const delimited = (tag: number, bytes: Uint8Array | undefined) => {
     if (bytes === undefined) return;
@@ -227,16 +224,6 @@ function typeUrlBytes(typeUrl: string): Uint8Array {
     if (typeNamed(typeUrl) !== undefined) typeUrls.set(typeUrl, bytes);
   }
   return bytes;
-}
-
-/** The bytes a varint of `n` (0 to 2^32 - 1) takes. */
-function varintLen(n: number): number {
-  let length = 1;
-  while (n > 0x7f) {
-    n = Math.floor(n / 128);
-    length++;
-  }
-  return length;
 }
 
 /** The bytes an int32 takes as a varint: a negative one is sign-extended to ten. */

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { varintLen, writeVarint } from "./varint.js";
+
 /** The largest frame accepted by default: 8 MiB, the manager's limit. */
 export const DEFAULT_MAX_FRAME_LEN = 8 * 1024 * 1024;
 
@@ -30,15 +32,6 @@ export class FrameError extends Error {
   }
 }
 
-/** Appends `value` as a varint to `out`. */
-function pushVarint(value: number, out: number[]): void {
-  while (value > 0x7f) {
-    out.push((value & 0x7f) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-}
-
 /** Throws a `RangeError` naming both lengths when an envelope of `len` bytes is over the limit. */
 export function checkFrameLen(len: number, maxFrameLen: number): void {
   if (len > maxFrameLen) {
@@ -52,11 +45,8 @@ export function checkFrameLen(len: number, maxFrameLen: number): void {
  */
 export function encodeFrame(body: Uint8Array, maxFrameLen = DEFAULT_MAX_FRAME_LEN): Uint8Array {
   checkFrameLen(body.length, maxFrameLen);
-  const prefix: number[] = [];
-  pushVarint(body.length, prefix);
-  const frame = new Uint8Array(prefix.length + body.length);
-  frame.set(prefix, 0);
-  frame.set(body, prefix.length);
+  const frame = new Uint8Array(varintLen(body.length) + body.length);
+  frame.set(body, writeVarint(body.length, frame, 0));
   return frame;
 }
 
