@@ -30,7 +30,7 @@ pub(crate) struct Facing {
 }
 
 impl Facing {
-    /// A connection of `side` that starts by sending `hello`; the time, as the link keeps it.
+    /// A connection of `side` that starts by sending `hello`.
     pub(crate) fn open(
         now: Instant,
         side: Side,
