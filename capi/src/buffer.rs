@@ -261,8 +261,8 @@ impl AnalogBuffer for VtableBuffer {
 }
 
 // SAFETY: `LogiBufferVtable` holds the caller's `user_data` and functions, which the header
-// says are called on the thread driving the connection, one call at a time (and `drop` on the freeing
-// thread, last): registering them vouches that they may be. The library never touches
+// says are called on the thread driving the connection, one call at a time (and `drop` on the
+// freeing thread, last): registering them vouches that they may be. The library never touches
 // `user_data` itself; sharing a `Registered` only copies the pointers.
 unsafe impl Send for Registered {}
 // SAFETY: as for `Send`.

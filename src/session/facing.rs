@@ -109,16 +109,10 @@ impl Facing {
     /// the manager's silence; the time, as the link keeps it.
     pub(crate) fn handle_timeout(&mut self, now: Instant) -> Instant {
         let now = self.link.clock(now);
-        while let Some((id, sent)) = self.link.expire(now) {
-            if sent.internal {
-                self.link
-                    .close(CloseReason::HelloTimeout(self.timing.hello_timeout));
-            } else {
-                self.link.emit(Event::Timeout {
-                    id,
-                    message_type: sent.message_type,
-                });
-            }
+        // The only request of its own is the hello.
+        if self.link.expire_internal(now).is_some() {
+            self.link
+                .close(CloseReason::HelloTimeout(self.timing.hello_timeout));
         }
         if let Some(deadline) = self.silence_deadline()
             && now >= deadline

@@ -625,11 +625,22 @@ impl<H> Link<H> {
         });
     }
 
-    /// One request of this side whose deadline has passed.
-    pub(crate) fn expire(&mut self, now: Instant) -> Option<(u32, Sent)> {
-        let expired = self.requests.expire(now)?;
-        self.stats.timeouts += 1;
-        Some(expired)
+    /// Ends the requests of this side whose deadline has passed, up to the next of the
+    /// session's own (its hello, its `Ping`), whose deadline it returns for the session to act
+    /// on; the owner's end with [`Event::Timeout`] on the way.
+    pub(crate) fn expire_internal(&mut self, now: Instant) -> Option<Instant> {
+        loop {
+            let deadline = self.requests.next_deadline().filter(|due| *due <= now)?;
+            let (id, sent) = self.requests.expire(now)?;
+            self.stats.timeouts += 1;
+            if sent.internal {
+                return Some(deadline);
+            }
+            self.emit(Event::Timeout {
+                id,
+                message_type: sent.message_type,
+            });
+        }
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {

@@ -272,36 +272,26 @@ impl ManagerSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.link.clock(now);
         let mut reprobed = false;
-        while let Some(deadline) = self.link.next_deadline().filter(|due| *due <= now) {
-            let Some((id, sent)) = self.link.expire(now) else {
-                break;
-            };
-            if sent.internal {
-                // Time jumped far past the Pong's deadline: the machine slept (or this process
-                // stalled), and the plugin never had its chance to answer. Ask again, with a
-                // fresh deadline, rather than call it dead.
-                let slept =
-                    now.saturating_duration_since(deadline) >= self.config.heartbeat_interval;
-                if slept {
-                    let timeout = self.config.heartbeat_timeout;
-                    if self
-                        .link
-                        .request(now, Ping {}.into(), timeout, true)
-                        .is_ok()
-                    {
-                        self.link.stats_mut().reprobes += 1;
-                        reprobed = true;
-                        continue;
-                    }
+        // The only request of its own is the Ping.
+        while let Some(deadline) = self.link.expire_internal(now) {
+            // Time jumped far past the Pong's deadline: the machine slept (or this process
+            // stalled), and the plugin never had its chance to answer. Ask again, with a fresh
+            // deadline, rather than call it dead.
+            let slept = now.saturating_duration_since(deadline) >= self.config.heartbeat_interval;
+            if slept {
+                let timeout = self.config.heartbeat_timeout;
+                if self
+                    .link
+                    .request(now, Ping {}.into(), timeout, true)
+                    .is_ok()
+                {
+                    self.link.stats_mut().reprobes += 1;
+                    reprobed = true;
+                    continue;
                 }
-                self.link
-                    .close(CloseReason::HeartbeatTimeout(self.config.heartbeat_timeout));
-            } else {
-                self.link.emit(Event::Timeout {
-                    id,
-                    message_type: sent.message_type,
-                });
             }
+            self.link
+                .close(CloseReason::HeartbeatTimeout(self.config.heartbeat_timeout));
         }
         if self.link.closed().is_some() {
             self.release_if_closed();
