@@ -116,7 +116,7 @@ fn check_round_trips(envelope: &Envelope) {
 /// Drives a manager session with fuzz input: a plugin's bytes, time steps and owner commands.
 pub fn manager_session(data: &[u8]) {
     use logi_plugin_core::proto::plugin::{PluginHello, TriggerAction};
-    use logi_plugin_core::session::{ManagerConfig, ManagerSession};
+    use logi_plugin_core::session::{Input, ManagerConfig, ManagerSession, Session};
     use std::collections::HashMap;
     use std::sync::Arc;
 
@@ -147,17 +147,18 @@ pub fn manager_session(data: &[u8]) {
             &mut framed,
         )
         .expect("a small hello");
-        let _ = session.handle_bytes(start, &framed);
+        let _ = session.handle_input(start, Input::Bytes(&framed));
     }
     for op in Ops(ops) {
         match op {
             Op::Bytes(bytes) => {
-                let _ = session.handle_bytes(driver.now, bytes);
+                let _ = session.handle_input(driver.now, Input::Bytes(bytes));
             }
             Op::Advance(step) => {
                 driver.now += step;
-                session.handle_timeout(driver.now);
-                driver.check_timeout_ahead(session.poll_timeout());
+                let _ = session.handle_input(driver.now, Input::Timeout);
+                driver.take_output(&mut session);
+                driver.check_timeout_ahead();
             }
             Op::Command(c) => {
                 if c % 2 == 0 {
@@ -177,17 +178,14 @@ pub fn manager_session(data: &[u8]) {
                 }
             }
         }
-        std::iter::from_fn(|| session.poll_transmit()).for_each(drop);
-        while let Some(event) = session.poll_event() {
-            driver.event(event);
-        }
+        driver.take_output(&mut session);
     }
 }
 
 /// Drives a plugin session with fuzz input: a manager's bytes, time steps and app commands.
 pub fn plugin_session(data: &[u8]) {
     use logi_plugin_core::proto::plugin::{ManagerHello, Settings};
-    use logi_plugin_core::session::{PluginConfig, PluginSession, Reply};
+    use logi_plugin_core::session::{Input, PluginConfig, PluginSession, Reply, Session};
 
     let mut config = PluginConfig::new("com.example.fuzz", "code", "1");
     config.wire = logi_plugin_core::session::Wire::Stream {
@@ -213,17 +211,18 @@ pub fn plugin_session(data: &[u8]) {
         let answer =
             Envelope::response(1, logi_plugin_core::ResponseInfo::ok(), Some(hello.into()));
         encode_frame(&answer, FUZZ_MAX_FRAME_LEN, &mut framed).expect("a small answer");
-        let _ = session.handle_bytes(start, &framed);
+        let _ = session.handle_input(start, Input::Bytes(&framed));
     }
     for op in Ops(ops) {
         match op {
             Op::Bytes(bytes) => {
-                let _ = session.handle_bytes(driver.now, bytes);
+                let _ = session.handle_input(driver.now, Input::Bytes(bytes));
             }
             Op::Advance(step) => {
                 driver.now += step;
-                session.handle_timeout(driver.now);
-                driver.check_timeout_ahead(session.poll_timeout());
+                let _ = session.handle_input(driver.now, Input::Timeout);
+                driver.take_output(&mut session);
+                driver.check_timeout_ahead();
             }
             Op::Command(c) => {
                 if c % 3 == 0 {
@@ -246,10 +245,7 @@ pub fn plugin_session(data: &[u8]) {
                 }
             }
         }
-        std::iter::from_fn(|| session.poll_transmit()).for_each(drop);
-        while let Some(event) = session.poll_event() {
-            driver.event(event);
-        }
+        driver.take_output(&mut session);
     }
 }
 
@@ -298,6 +294,8 @@ struct SessionDriver {
     open: std::collections::HashSet<u32>,
     peer_requests: Vec<u32>,
     closed: bool,
+    /// The deadline the session last asked to be woken at.
+    wake: Option<logi_plugin_core::session::Wake>,
 }
 
 impl SessionDriver {
@@ -307,6 +305,7 @@ impl SessionDriver {
             open: Default::default(),
             peer_requests: Vec::new(),
             closed: false,
+            wake: None,
         }
     }
 
@@ -339,13 +338,42 @@ impl SessionDriver {
         }
     }
 
-    /// After `handle_timeout(now)`, the next deadline is in the future: nothing left due, so an
-    /// owner sleeping until it never spins.
-    fn check_timeout_ahead(&self, next: Option<std::time::Instant>) {
-        if let Some(next) = next {
+    /// Takes the session's output until a round has no event and no frame: the frames are
+    /// dropped, the events checked, the wake kept. Nothing comes after `Closed` but frames.
+    fn take_output<S: logi_plugin_core::session::Session>(&mut self, session: &mut S) {
+        use logi_plugin_core::session::Output;
+        loop {
+            let mut moved = false;
+            loop {
+                match session.poll_output(0) {
+                    Output::Event(event) => self.event(event),
+                    Output::Transmit(_) => {}
+                    Output::Timeout(wake) => {
+                        assert!(!self.closed, "a closed session asks to be woken");
+                        self.wake = Some(wake);
+                        break;
+                    }
+                    Output::Idle => {
+                        self.wake = None;
+                        break;
+                    }
+                }
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// After `Input::Timeout` at `now`, the next deadline is in the future: nothing left due,
+    /// so an owner sleeping until it never spins.
+    fn check_timeout_ahead(&self) {
+        if let Some(wake) = self.wake {
             assert!(
-                next > self.now,
-                "poll_timeout is not ahead of the time just handled"
+                wake.at > self.now,
+                "the wake ({:?}) is not ahead of the time just handled",
+                wake.timer
             );
         }
     }

@@ -13,7 +13,7 @@ use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, encode_frame};
 use logi_plugin_core::proto::plugin::PluginHello;
 use logi_plugin_core::session::{
-    CloseReason, Frame, ManagerConfig, ManagerSession, PeerProcess, PluginRegistry,
+    CloseReason, Input, ManagerConfig, ManagerSession, Output, PeerProcess, PluginRegistry, Session,
 };
 use logi_plugin_core::{Envelope, ResponseCode};
 
@@ -41,10 +41,14 @@ fn hello(config: &ManagerConfig, now: Instant) -> (ManagerSession, Envelope) {
         &mut bytes,
     )
     .unwrap();
-    session.handle_bytes(now, &bytes).unwrap();
+    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
     let mut decoder = FrameDecoder::default();
-    while let Some(Frame::Binary(out)) = session.poll_transmit() {
-        decoder.push(&out);
+    loop {
+        match session.poll_output(0) {
+            Output::Transmit(transmit) => decoder.push(transmit.frame.as_bytes()),
+            Output::Event(_) => {}
+            Output::Timeout(_) | Output::Idle => break,
+        }
     }
     let answer = binary::decode(decoder.next_frame().unwrap().unwrap()).unwrap();
     (session, answer)
@@ -76,7 +80,7 @@ fn the_plugin_id_is_free_again_in_the_call_that_closes_its_session() {
     let config = config();
     let now = Instant::now();
     let (mut first, _) = hello(&config, now);
-    first.handle_eof(now);
+    first.handle_input(now, Input::End).unwrap();
     assert!(!config.live.is_live(PLUGIN));
     let (second, answer) = hello(&config, now);
     assert_eq!(code(&answer), ResponseCode::Success);

@@ -1,6 +1,7 @@
 //! Priority lanes (issue 7 item 3): status and image updates wait behind every other frame a
 //! session writes, and a newer update for an instance replaces the one still waiting. One
-//! plugin session, handshaken by hand, with what it writes decoded back into envelopes.
+//! plugin session, handshaken by hand, with what it writes decoded back into envelopes. When
+//! bulk leaves is the session's call too, from how much its transport has yet to write.
 
 use std::time::Instant;
 
@@ -10,7 +11,8 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, LogEvent, ManagerHello, TriggerAction, action_cell_status::ImageType,
 };
 use logi_plugin_core::session::{
-    Event, Format, Frame, PluginConfig, PluginSession, Reply, SendError, Wire,
+    BULK_ROOM, Event, Format, Frame, Input, Lane, Output, PluginConfig, PluginSession, Reply,
+    SendError, Session, Wire,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
 
@@ -19,11 +21,15 @@ fn connected_plugin(now: Instant, wire: Wire) -> PluginSession {
     let mut config = PluginConfig::new("com.example.media", "secret", "1.0.0");
     config.wire = wire;
     let mut plugin = PluginSession::new(now, config);
-    let hello = written(&mut plugin, PluginSession::poll_transmit);
-    let answer = Envelope::response(hello[0].id, ResponseInfo::ok(), Some(manager_hello()));
+    let hello = round(&mut plugin, 0);
+    let answer = Envelope::response(
+        hello.sent[0].1.id,
+        ResponseInfo::ok(),
+        Some(manager_hello()),
+    );
     take(&mut plugin, now, wire, &answer);
     assert!(plugin.is_connected());
-    while plugin.poll_event().is_some() {}
+    round(&mut plugin, 0);
     plugin
 }
 
@@ -48,34 +54,59 @@ fn take(plugin: &mut PluginSession, now: Instant, wire: Wire, envelope: &Envelop
         Wire::Stream { .. } => {
             let mut bytes = bytes::BytesMut::new();
             encode_frame(envelope, DEFAULT_MAX_FRAME_LEN, &mut bytes).unwrap();
-            plugin.handle_bytes(now, &bytes).unwrap();
+            plugin.handle_input(now, Input::Bytes(&bytes)).unwrap();
         }
         Wire::Messages { .. } => {
             let frame = Frame::Text(json::encode(envelope));
-            plugin.handle_frame(now, frame).unwrap();
+            plugin.handle_input(now, Input::Frame(frame)).unwrap();
         }
     }
 }
 
-/// Every envelope `poll` gives until it gives none, in order.
-fn written(
-    plugin: &mut PluginSession,
-    mut poll: impl FnMut(&mut PluginSession) -> Option<Frame>,
-) -> Vec<Envelope> {
+/// One round of a session's output.
+struct Round {
+    /// The events, in order.
+    events: Vec<Event<ManagerHello>>,
+    /// The envelopes written, in order, with their lane.
+    sent: Vec<(Lane, Envelope)>,
+}
+
+impl Round {
+    /// What was written, in a word each.
+    fn what(&self) -> Vec<String> {
+        self.sent
+            .iter()
+            .map(|(_, envelope)| what(envelope))
+            .collect()
+    }
+}
+
+/// Takes one round of `plugin`'s output, its transport having `unwritten` bytes yet to write.
+fn round(plugin: &mut PluginSession, unwritten: usize) -> Round {
     let mut decoder = FrameDecoder::default();
-    let mut out = Vec::new();
-    while let Some(frame) = poll(plugin) {
+    let mut round = Round {
+        events: Vec::new(),
+        sent: Vec::new(),
+    };
+    loop {
+        let (lane, frame) = match plugin.poll_output(unwritten) {
+            Output::Event(event) => {
+                round.events.push(event);
+                continue;
+            }
+            Output::Transmit(transmit) => (transmit.lane, transmit.frame),
+            Output::Timeout(_) | Output::Idle => return round,
+        };
         match frame {
             Frame::Binary(bytes) => {
                 decoder.push(&bytes);
                 while let Some(one) = decoder.next_frame().unwrap() {
-                    out.push(binary::decode(one).unwrap());
+                    round.sent.push((lane, binary::decode(one).unwrap()));
                 }
             }
-            Frame::Text(text) => out.push(json::decode(&text).unwrap()),
+            Frame::Text(text) => round.sent.push((lane, json::decode(&text).unwrap())),
         }
     }
-    out
 }
 
 /// A 64 KiB image update for `instance`, its text saying which one it is.
@@ -87,6 +118,15 @@ fn image(instance: &str, text: &str) -> ActionCellStatus {
         image: Some("A".repeat(64 * 1024)),
         image_type: Some(ImageType::Base64.into()),
         ..ActionCellStatus::default()
+    }
+}
+
+/// Sends an image update for each instance, its text the instance's name.
+fn send_images(plugin: &mut PluginSession, now: Instant, instances: &[&str]) {
+    for instance in instances {
+        plugin
+            .send_notification(now, image(instance, instance))
+            .unwrap();
     }
 }
 
@@ -117,25 +157,26 @@ fn what(envelope: &Envelope) -> String {
 fn press_behind_a_flood(wire: Wire) -> Vec<String> {
     let now = Instant::now();
     let mut plugin = connected_plugin(now, wire);
-    for instance in ["cover-1", "cover-2", "cover-3"] {
-        plugin
-            .send_notification(now, image(instance, instance))
-            .unwrap();
-    }
+    send_images(&mut plugin, now, &["cover-1", "cover-2", "cover-3"]);
     let log = LogEvent {
         message: "pressed".into(),
         ..LogEvent::default()
     };
     plugin.send_notification(now, log).unwrap();
     take(&mut plugin, now, wire, &Envelope::request(9, trigger()));
-    let Some(Event::Request { id, .. }) = plugin.poll_event() else {
+    let first = round(&mut plugin, 0);
+    let [Event::Request { id, .. }] = first.events[..] else {
         panic!("the press did not reach the application")
     };
     plugin.respond(now, id, Reply::Ok).unwrap();
-    written(&mut plugin, PluginSession::poll_transmit)
-        .iter()
-        .map(what)
-        .collect()
+    let mut written = first.what();
+    loop {
+        let round = round(&mut plugin, 0);
+        if round.sent.is_empty() {
+            return written;
+        }
+        written.extend(round.what());
+    }
 }
 
 /// What `press_behind_a_flood` writes: the log line and the answer, then the images in order.
@@ -161,22 +202,58 @@ fn lanes_order_a_message_wire_the_same_way() {
 }
 
 #[test]
-fn taking_prompt_frames_only_leaves_the_image_updates_waiting() {
+fn a_busy_transport_gets_prompt_frames_only_and_bulk_once_it_has_written_everything() {
     let now = Instant::now();
     let mut plugin = connected_plugin(now, stream());
     plugin
         .send_notification(now, image("cover-1", "1"))
         .unwrap();
-    assert!(plugin.poll_transmit_prompt().is_none());
+    plugin.send_notification(now, LogEvent::default()).unwrap();
+    let busy = round(&mut plugin, 100);
+    assert_eq!(busy.what(), ["LogEvent"]);
+    assert_eq!(busy.sent[0].0, Lane::Prompt);
+    let idle = round(&mut plugin, 0);
+    assert_eq!(idle.what(), ["status 1"]);
+    assert_eq!(idle.sent[0].0, Lane::Bulk);
+}
+
+#[test]
+fn a_round_that_hands_the_owner_an_event_holds_bulk_back_for_one_round_only() {
+    let now = Instant::now();
+    let mut plugin = connected_plugin(now, stream());
+    plugin
+        .send_notification(now, image("cover-1", "1"))
+        .unwrap();
     take(&mut plugin, now, stream(), &Envelope::request(4, trigger()));
-    let Some(Event::Request { id, .. }) = plugin.poll_event() else {
+    let first = round(&mut plugin, 0);
+    let [Event::Request { id, .. }] = first.events[..] else {
         panic!("the press did not reach the application")
     };
+    assert!(first.sent.is_empty(), "bulk waits while the owner answers");
     plugin.respond(now, id, Reply::Ok).unwrap();
-    let prompt = written(&mut plugin, PluginSession::poll_transmit_prompt);
-    assert_eq!(prompt.iter().map(what).collect::<Vec<_>>(), ["answer 4"]);
-    let rest = written(&mut plugin, PluginSession::poll_transmit);
-    assert_eq!(rest.iter().map(what).collect::<Vec<_>>(), ["status 1"]);
+    take(&mut plugin, now, stream(), &Envelope::request(5, trigger()));
+    let second = round(&mut plugin, 0);
+    assert_eq!(second.events.len(), 1, "another press");
+    assert_eq!(
+        second.what(),
+        ["answer 4", "status 1"],
+        "an event in the next round holds bulk back no longer"
+    );
+}
+
+#[test]
+fn a_round_takes_bulk_up_to_its_room_a_larger_frame_alone() {
+    let now = Instant::now();
+    let mut plugin = connected_plugin(now, stream());
+    send_images(&mut plugin, now, &["cover-1", "cover-2"]);
+    const {
+        assert!(
+            64 * 1024 > BULK_ROOM,
+            "each image is larger than a round's room"
+        )
+    };
+    assert_eq!(round(&mut plugin, 0).what(), ["status cover-1"]);
+    assert_eq!(round(&mut plugin, 0).what(), ["status cover-2"]);
 }
 
 #[test]
@@ -189,25 +266,22 @@ fn a_newer_update_replaces_the_waiting_one_for_its_instance_and_is_counted() {
             .send_notification(now, image(instance, text))
             .unwrap();
     }
-    let sent = written(&mut plugin, PluginSession::poll_transmit);
-    assert_eq!(
-        sent.iter().map(what).collect::<Vec<_>>(),
-        ["status 1b", "status 2a"]
-    );
+    let mut sent = round(&mut plugin, 0).what();
+    sent.extend(round(&mut plugin, 0).what());
+    assert_eq!(sent, ["status 1b", "status 2a"]);
     assert_eq!(plugin.stats().superseded, 1);
     assert_eq!(plugin.stats().frames_out - frames_before, 2);
 }
 
 #[test]
-fn image_updates_queued_before_a_close_can_still_be_written() {
+fn image_updates_queued_before_a_close_all_leave_at_once_whatever_the_transport_holds() {
     let now = Instant::now();
     let mut plugin = connected_plugin(now, stream());
-    plugin
-        .send_notification(now, image("cover-1", "last"))
-        .unwrap();
+    send_images(&mut plugin, now, &["cover-1", "cover-2"]);
     plugin.close(now);
-    let sent = written(&mut plugin, PluginSession::poll_transmit);
-    assert_eq!(sent.iter().map(what).collect::<Vec<_>>(), ["status last"]);
+    let last = round(&mut plugin, 100);
+    assert!(matches!(last.events[..], [Event::Closed(_)]));
+    assert_eq!(last.what(), ["status cover-1", "status cover-2"]);
 }
 
 #[test]
@@ -224,5 +298,5 @@ fn an_image_update_too_large_for_a_frame_is_refused_when_sent_not_as_it_leaves()
         matches!(error, SendError::Oversized { len, limit: 32768 } if len > 64 * 1024),
         "{error:?}"
     );
-    assert!(written(&mut plugin, PluginSession::poll_transmit).is_empty());
+    assert!(round(&mut plugin, 0).sent.is_empty());
 }

@@ -10,8 +10,8 @@ use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::proto::manager::{GetPluginList, PluginList};
 use logi_plugin_core::proto::plugin::TriggerAction;
 use logi_plugin_core::session::{
-    CloseReason, Event, LibraryConfig, LibrarySession, ManagerConfig, ManagerSession, Peer, Reply,
-    Session,
+    CloseReason, Event, Input, LibraryConfig, LibrarySession, ManagerConfig, ManagerSession, Peer,
+    Reply, Session,
 };
 use logi_plugin_core::{Envelope, Message, ResponseCode};
 
@@ -77,7 +77,7 @@ fn a_call_reaches_the_manager_and_its_answer_comes_back_to_the_client() {
     let mut pair = pair(true);
     let id = pair
         .peer
-        .send_request(pair.now, GetPluginList {}.into(), Duration::from_secs(5))
+        .send_request(pair.now, GetPluginList {}, Duration::from_secs(5))
         .unwrap();
     pair.drive();
     let Some(Event::Request { id: asked, message }) = pair.manager_events.pop() else {
@@ -125,7 +125,9 @@ fn a_plugin_message_from_the_client_library_is_answered_invalid_verb() {
     let mut bytes = BytesMut::new();
     let trigger = Envelope::request(7, TriggerAction::default());
     encode_frame(&trigger, DEFAULT_MAX_FRAME_LEN, &mut bytes).unwrap();
-    pair.manager.handle_bytes(pair.now, &bytes).unwrap();
+    pair.manager
+        .handle_input(pair.now, Input::Bytes(&bytes))
+        .unwrap();
     pair.drive();
     assert_eq!(pair.manager.stats().invalid_verbs, 1);
     assert!(pair.manager_events.len() == 1, "{:?}", pair.manager_events);

@@ -23,8 +23,8 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, Settings, TriggerAction, UpdateAnalogControl,
 };
 use logi_plugin_core::session::{
-    CloseReason, Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, RateLimit,
-    Reply,
+    CloseReason, Event, Input, ManagerConfig, ManagerSession, PluginConfig, PluginSession,
+    RateLimit, Reply, Session,
 };
 use logi_plugin_core::{Envelope, Message};
 use proptest::prelude::*;
@@ -180,8 +180,8 @@ impl Model {
     /// Lets time reach `now` on both sides, then checks the heartbeat verdict.
     fn advance_to(&mut self, now: Instant) -> Result<(), TestCaseError> {
         self.pair.now = now;
-        self.pair.manager.handle_timeout(now);
-        self.pair.peer.handle_timeout(now);
+        self.pair.manager.handle_input(now, Input::Timeout).unwrap();
+        self.pair.peer.handle_input(now, Input::Timeout).unwrap();
         self.settle()?;
         let overdue = self.pings.values().any(|&deadline| deadline <= now);
         prop_assert!(

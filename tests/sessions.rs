@@ -12,14 +12,14 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, LogEvent, PluginHello, Settings, TriggerAction, VisibilityChanged,
 };
 use logi_plugin_core::session::{
-    CloseReason, Event, Fault, Format, Frame, ManagerConfig, ManagerSession, Peer, PluginConfig,
-    PluginSession, Reply, SendError, Wire,
+    CloseReason, Event, Fault, Format, Frame, Input, Lane, ManagerConfig, ManagerSession, Output,
+    Peer, PluginConfig, PluginSession, Reply, SendError, Session, Timer, Transmit, Wake, Wire,
 };
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
 mod common;
-use common::pair::Link;
+use common::pair::{Link, take};
 
 const PLUGIN: &str = "com.example.media";
 const CODE: &str = "per-launch-secret";
@@ -70,7 +70,7 @@ fn framed(envelope: &Envelope) -> Bytes {
 }
 
 /// Decodes everything a session has queued for a byte stream.
-fn sent_envelopes(frames: impl Iterator<Item = Frame>) -> Vec<Envelope> {
+fn sent_envelopes(frames: impl IntoIterator<Item = Frame>) -> Vec<Envelope> {
     let mut decoder = FrameDecoder::default();
     let mut out = Vec::new();
     for frame in frames {
@@ -95,11 +95,10 @@ fn connected_manager(now: Instant) -> ManagerSession {
         protocol_version: 1,
     };
     manager
-        .handle_bytes(now, &framed(&Envelope::request(1, hello)))
+        .handle_input(now, Input::Bytes(&framed(&Envelope::request(1, hello))))
         .unwrap();
     assert!(manager.is_connected());
-    let _ = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
-    while manager.poll_event().is_some() {}
+    take(&mut manager);
     manager
 }
 
@@ -242,7 +241,7 @@ fn a_message_before_the_hello_closes_the_manager_session_with_a_reason() {
         message: "hi".into(),
     };
     manager
-        .handle_bytes(now, &framed(&Envelope::request(1, log)))
+        .handle_input(now, Input::Bytes(&framed(&Envelope::request(1, log))))
         .unwrap();
     assert_eq!(
         manager.close_reason(),
@@ -250,7 +249,7 @@ fn a_message_before_the_hello_closes_the_manager_session_with_a_reason() {
             "logi.plugin.protocol.LogEvent".into()
         ))
     );
-    let answers = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    let answers = sent_envelopes(take(&mut manager).frames);
     assert_eq!(
         answers[0].response.as_ref().map(|r| r.result()),
         Some(ResponseCode::Unauthorized)
@@ -261,19 +260,29 @@ fn a_message_before_the_hello_closes_the_manager_session_with_a_reason() {
 fn no_hello_within_the_deadline_closes_the_manager_session() {
     let start = Instant::now();
     let mut manager = ManagerSession::new(start, manager_config());
-    assert_eq!(manager.poll_timeout(), Some(start + 10 * SECOND));
-    manager.handle_timeout(start + 9 * SECOND);
+    assert_eq!(
+        manager.poll_output(0),
+        Output::Timeout(Wake {
+            at: start + 10 * SECOND,
+            timer: Timer::Hello
+        })
+    );
+    manager
+        .handle_input(start + 9 * SECOND, Input::Timeout)
+        .unwrap();
     assert!(manager.close_reason().is_none());
-    manager.handle_timeout(start + 10 * SECOND);
+    manager
+        .handle_input(start + 10 * SECOND, Input::Timeout)
+        .unwrap();
     assert_eq!(
         manager.close_reason(),
         Some(&CloseReason::HelloTimeout(10 * SECOND))
     );
     assert!(matches!(
-        manager.poll_event(),
-        Some(Event::Closed(CloseReason::HelloTimeout(_)))
+        manager.poll_output(0),
+        Output::Event(Event::Closed(CloseReason::HelloTimeout(_)))
     ));
-    assert_eq!(manager.poll_timeout(), None);
+    assert_eq!(manager.poll_output(0), Output::Idle);
 }
 
 #[test]
@@ -381,16 +390,32 @@ fn a_plugin_that_stops_answering_is_closed_when_the_pong_deadline_passes() {
 fn the_heartbeat_closes_exactly_at_the_pong_deadline() {
     let start = Instant::now();
     let mut manager = connected_manager(start);
-    manager.handle_timeout(start + 10 * SECOND);
-    let pings = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    let wake = |at, timer| Some(Wake { at, timer });
+    assert_eq!(
+        take(&mut manager).wake,
+        wake(start + 10 * SECOND, Timer::Ping)
+    );
+    manager
+        .handle_input(start + 10 * SECOND, Input::Timeout)
+        .unwrap();
+    let taken = take(&mut manager);
+    assert_eq!(taken.wake, wake(start + 15 * SECOND, Timer::Pong));
+    let pings = sent_envelopes(taken.frames);
     assert_eq!(pings.len(), 1);
     assert_eq!(
         pings[0].message.as_ref().map(Message::message_type),
         Some(MessageType::Ping)
     );
-    manager.handle_timeout(start + 15 * SECOND - Duration::from_nanos(1));
+    manager
+        .handle_input(
+            start + 15 * SECOND - Duration::from_nanos(1),
+            Input::Timeout,
+        )
+        .unwrap();
     assert!(manager.is_connected());
-    manager.handle_timeout(start + 15 * SECOND);
+    manager
+        .handle_input(start + 15 * SECOND, Input::Timeout)
+        .unwrap();
     assert_eq!(
         manager.close_reason(),
         Some(&CloseReason::HeartbeatTimeout(5 * SECOND))
@@ -401,14 +426,16 @@ fn the_heartbeat_closes_exactly_at_the_pong_deadline() {
 fn a_time_jump_past_the_pong_deadline_pings_again_instead_of_closing() {
     let start = Instant::now();
     let mut manager = connected_manager(start);
-    manager.handle_timeout(start + 10 * SECOND);
-    let _ = std::iter::from_fn(|| manager.poll_transmit()).count();
+    manager
+        .handle_input(start + 10 * SECOND, Input::Timeout)
+        .unwrap();
+    take(&mut manager);
     // The machine sleeps for an hour with the Pong outstanding.
     let woke = start + 3600 * SECOND;
-    manager.handle_timeout(woke);
+    manager.handle_input(woke, Input::Timeout).unwrap();
     assert!(manager.is_connected());
     assert_eq!(manager.stats().reprobes, 1);
-    let pings = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    let pings = sent_envelopes(take(&mut manager).frames);
     assert_eq!(
         pings
             .iter()
@@ -417,7 +444,9 @@ fn a_time_jump_past_the_pong_deadline_pings_again_instead_of_closing() {
         [Some(MessageType::Ping)]
     );
     // The fresh ping's deadline passing on time is a dead plugin.
-    manager.handle_timeout(woke + 5 * SECOND);
+    manager
+        .handle_input(woke + 5 * SECOND, Input::Timeout)
+        .unwrap();
     assert_eq!(
         manager.close_reason(),
         Some(&CloseReason::HeartbeatTimeout(5 * SECOND))
@@ -432,8 +461,8 @@ fn after_a_suspend_like_jump_both_sides_stay_connected_when_the_peer_answers() {
     pair.advance(10 * SECOND);
     pair.to_peer = Link::Open;
     pair.now += 3600 * SECOND;
-    pair.manager.handle_timeout(pair.now);
-    pair.peer.handle_timeout(pair.now);
+    pair.manager.handle_input(pair.now, Input::Timeout).unwrap();
+    pair.peer.handle_input(pair.now, Input::Timeout).unwrap();
     pair.drive();
     assert!(pair.manager.is_connected() && pair.peer.is_connected());
     assert_eq!(pair.manager.stats().reprobes, 1);
@@ -486,8 +515,8 @@ fn a_visibility_change_sent_as_the_machine_sleeps_lands_once_it_wakes() {
         .send_request(pair.now, shown("cell-1", true), 5 * SECOND)
         .unwrap();
     pair.now += 3600 * SECOND;
-    pair.manager.handle_timeout(pair.now);
-    pair.peer.handle_timeout(pair.now);
+    pair.manager.handle_input(pair.now, Input::Timeout).unwrap();
+    pair.peer.handle_input(pair.now, Input::Timeout).unwrap();
     pair.change_visibility(Vec::new(), &mut plugin_view);
     // Both sides stay: the manager probes again instead of calling the plugin dead. The change's
     // own deadline passed in the sleep, so its owner is told it timed out; the plugin still gets
@@ -516,7 +545,7 @@ fn a_plugin_lost_across_a_sleep_is_resynced_to_the_managers_view_by_its_next_ses
     // manager's client hides one cell and shows another.
     pair.to_manager = Link::Lost;
     pair.now += 3600 * SECOND;
-    pair.manager.handle_timeout(pair.now);
+    pair.manager.handle_input(pair.now, Input::Timeout).unwrap();
     pair.advance(10 * SECOND);
     assert!(matches!(
         pair.manager.close_reason(),
@@ -539,7 +568,7 @@ fn a_plugin_woken_from_sleep_gives_the_manager_one_more_interval_to_be_heard() {
     let mut pair = Pair::connected();
     pair.to_peer = Link::Lost;
     pair.now += 3600 * SECOND;
-    pair.peer.handle_timeout(pair.now);
+    pair.peer.handle_input(pair.now, Input::Timeout).unwrap();
     assert!(pair.peer.is_connected());
     let woke = pair.now;
     // Still nothing from the manager: gone one interval after waking.
@@ -579,8 +608,10 @@ fn an_unknown_type_url_is_answered_not_implemented_naming_the_url() {
     let mut stream = BytesMut::new();
     prost::encoding::encode_varint(raw.len() as u64, &mut stream);
     stream.extend_from_slice(&raw);
-    pair.peer.handle_bytes(pair.now, &stream).unwrap();
-    let answers = sent_envelopes(std::iter::from_fn(|| pair.peer.poll_transmit()));
+    pair.peer
+        .handle_input(pair.now, Input::Bytes(&stream))
+        .unwrap();
+    let answers = sent_envelopes(take(&mut pair.peer).frames);
     let response = answers[0].response.clone().unwrap();
     assert_eq!(
         (answers[0].id, response.result()),
@@ -608,8 +639,10 @@ fn a_malformed_body_is_answered_invalid_arg() {
     let mut stream = BytesMut::new();
     prost::encoding::encode_varint(raw.len() as u64, &mut stream);
     stream.extend_from_slice(&raw);
-    pair.peer.handle_bytes(pair.now, &stream).unwrap();
-    let answers = sent_envelopes(std::iter::from_fn(|| pair.peer.poll_transmit()));
+    pair.peer
+        .handle_input(pair.now, Input::Bytes(&stream))
+        .unwrap();
+    let answers = sent_envelopes(take(&mut pair.peer).frames);
     assert_eq!(answers[0].id, 78);
     assert_eq!(
         answers[0].response.as_ref().map(|r| r.result()),
@@ -623,9 +656,9 @@ fn a_message_from_the_wrong_side_is_answered_invalid_verb() {
     let now = Instant::now();
     let mut manager = connected_manager(now);
     manager
-        .handle_bytes(now, &framed(&Envelope::request(9, trigger())))
+        .handle_input(now, Input::Bytes(&framed(&Envelope::request(9, trigger()))))
         .unwrap();
-    let answers = sent_envelopes(std::iter::from_fn(|| manager.poll_transmit()));
+    let answers = sent_envelopes(take(&mut manager).frames);
     assert_eq!(answers[0].id, 9);
     assert_eq!(
         answers[0].response.as_ref().map(|r| r.result()),
@@ -730,7 +763,11 @@ fn json_text_sessions_follow_the_plugins_first_frame() {
     pair.manager
         .send_request(pair.now, trigger(), SECOND)
         .unwrap();
-    let Some(Frame::Text(text)) = pair.manager.poll_transmit() else {
+    let Output::Transmit(Transmit {
+        frame: Frame::Text(text),
+        lane: Lane::Prompt,
+    }) = pair.manager.poll_output(0)
+    else {
         panic!("the manager did not answer in JSON")
     };
     assert!(
@@ -748,7 +785,10 @@ fn a_binary_frame_on_a_text_session_closes_it() {
     let now = Instant::now();
     let mut session = ManagerSession::new(now, manager);
     session
-        .handle_frame(now, Frame::Binary(Bytes::from_static(b"\x08\x01")))
+        .handle_input(
+            now,
+            Input::Frame(Frame::Binary(Bytes::from_static(b"\x08\x01"))),
+        )
         .unwrap();
     assert_eq!(
         session.close_reason(),
@@ -763,8 +803,12 @@ fn a_binary_frame_on_a_text_session_closes_it() {
 fn time_going_backwards_is_taken_as_no_time() {
     let start = Instant::now() + 100 * SECOND;
     let mut manager = ManagerSession::new(start, manager_config());
-    manager.handle_timeout(start - 50 * SECOND);
-    manager.handle_timeout(start + 9 * SECOND);
+    manager
+        .handle_input(start - 50 * SECOND, Input::Timeout)
+        .unwrap();
+    manager
+        .handle_input(start + 9 * SECOND, Input::Timeout)
+        .unwrap();
     assert!(manager.close_reason().is_none());
 }
 
@@ -774,9 +818,9 @@ fn the_peer_closing_mid_frame_is_reported_as_truncated() {
     let mut manager = ManagerSession::new(now, manager_config());
     let hello = framed(&Envelope::request(1, PluginHello::default()));
     manager
-        .handle_bytes(now, &hello[..hello.len() - 1])
+        .handle_input(now, Input::Bytes(&hello[..hello.len() - 1]))
         .unwrap();
-    manager.handle_eof(now);
+    manager.handle_input(now, Input::End).unwrap();
     assert!(
         matches!(manager.close_reason(), Some(CloseReason::Truncated(_))),
         "{:?}",
@@ -865,8 +909,8 @@ fn a_throttled_plugin_holds_what_it_starts_and_sends_it_when_the_window_ends() {
     );
     pair.peer.send_notification(pair.now, setting("c")).unwrap();
     assert_eq!(
-        pair.peer.poll_transmit(),
-        None,
+        take(&mut pair.peer).frames,
+        [],
         "held back while the window lasts"
     );
     pair.advance(Duration::from_millis(100));
@@ -960,7 +1004,7 @@ fn a_status_admitted_after_the_window_replaces_the_one_kept_back() {
     pair.drive();
     // The window ends; the plugin's newer status arrives before the manager's timer fires.
     pair.now += Duration::from_millis(100);
-    pair.peer.handle_timeout(pair.now);
+    pair.peer.handle_input(pair.now, Input::Timeout).unwrap();
     pair.peer
         .send_notification(pair.now, status("dial-1", "new"))
         .unwrap();
@@ -1004,7 +1048,9 @@ fn answers_and_pongs_are_never_held_back() {
         matches!(pair.manager_events.last(), Some(Event::Response { id: answered, .. }) if *answered == id)
     );
     // A long throttle does not starve the heartbeat.
-    pair.manager.handle_bytes(pair.now, &[]).unwrap();
+    pair.manager
+        .handle_input(pair.now, Input::Bytes(&[]))
+        .unwrap();
     pair.advance(30 * SECOND);
     assert!(pair.manager.is_connected() && pair.peer.is_connected());
 }
@@ -1025,7 +1071,7 @@ fn rate_limited_manager(start: Instant) -> ManagerSession {
         protocol_version: 1,
     };
     manager
-        .handle_bytes(start, &framed(&Envelope::request(1, hello)))
+        .handle_input(start, Input::Bytes(&framed(&Envelope::request(1, hello))))
         .unwrap();
     manager
 }
@@ -1041,13 +1087,13 @@ fn a_plugin_that_ignores_retry_after_is_closed_past_the_violation_limit() {
             message: "flood".into(),
         };
         manager
-            .handle_bytes(
+            .handle_input(
                 start,
-                &framed(&Envelope {
+                Input::Bytes(&framed(&Envelope {
                     id: 0,
                     message: Some(log.into()),
                     response: None,
-                }),
+                })),
             )
             .unwrap();
     }
@@ -1077,7 +1123,7 @@ fn violations_are_counted_per_retry_after_window_so_a_plugin_catching_up_is_not_
     for window in 0..10 {
         let now = start + SECOND * 2 * window;
         for _ in 0..5 {
-            manager.handle_bytes(now, &log).unwrap();
+            manager.handle_input(now, Input::Bytes(&log)).unwrap();
         }
         assert_eq!(manager.close_reason(), None, "closed in window {window}");
     }

@@ -65,7 +65,9 @@ use logi_plugin_core::proto::plugin::{
     LogEvent, PluginActionConfigurationResponse, ReleaseAction, SavedData, Settings, TriggerAction,
     UpdateAnalogControl, VisibilityChanged,
 };
-use logi_plugin_core::session::{Event, ManagerConfig, Peer, PluginRegistry, Reply, Stats};
+use logi_plugin_core::session::{
+    Event, ManagerConfig, Peer, PluginRegistry, Reply, Session, Stats,
+};
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::lock::lock;
 use logi_plugin_transports::{

@@ -262,7 +262,15 @@ impl BufferManager {
     /// waits on time.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.used().filter_map(|b| b.poll_timeout()).min()
+        let mut next: Option<Instant> = None;
+        for buffer in self.used() {
+            if let Some(at) = buffer.poll_timeout()
+                && next.is_none_or(|next| at < next)
+            {
+                next = Some(at);
+            }
+        }
+        next
     }
 
     fn used(&self) -> impl Iterator<Item = &dyn AnalogBuffer> {

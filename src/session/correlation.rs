@@ -150,10 +150,11 @@ impl<T> RequestTracker<T> {
         Some((id, pending.data))
     }
 
-    /// The earliest deadline of a waiting request.
+    /// The earliest deadline of a waiting request, and that request's data.
     #[must_use]
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.front().map(|&(deadline, _, _)| deadline)
+    pub fn next_deadline(&self) -> Option<(Instant, &T)> {
+        let &(deadline, _, id) = self.deadlines.front()?;
+        Some((deadline, &self.get(id)?.data))
     }
 
     /// Ends every waiting request (the connection is gone), in id order.
@@ -310,7 +311,7 @@ mod tests {
         assert_eq!(tracker.complete(id), Some("trigger"));
         assert_eq!(tracker.complete(id), None);
         assert!(tracker.is_empty());
-        assert_eq!(tracker.next_deadline(), None);
+        assert_eq!(tracker.next_deadline().map(|(at, _)| at), None);
     }
 
     #[test]
@@ -318,7 +319,10 @@ mod tests {
         let start = Instant::now();
         let mut tracker = RequestTracker::new(16);
         let id = tracker.register(start, SECOND, "get value").unwrap();
-        assert_eq!(tracker.next_deadline(), Some(start + SECOND));
+        assert_eq!(
+            tracker.next_deadline().map(|(at, _)| at),
+            Some(start + SECOND)
+        );
         assert_eq!(
             tracker.expire(start + SECOND - Duration::from_nanos(1)),
             None
@@ -353,7 +357,10 @@ mod tests {
             assert!(tracker.window.len() <= 2 * tracker.len() + SLACK + 1);
             assert!(tracker.deadlines.len() <= tracker.len());
         }
-        assert_eq!(tracker.next_deadline(), Some(now + 100 * SECOND));
+        assert_eq!(
+            tracker.next_deadline().map(|(at, _)| at),
+            Some(now + 100 * SECOND)
+        );
         assert_eq!(tracker.complete(old), Some("old"));
         assert!(tracker.is_empty());
     }
@@ -375,7 +382,7 @@ mod tests {
         let now = Instant::now();
         let mut tracker = RequestTracker::new(2);
         let id = tracker.register(now, Duration::MAX, ()).unwrap();
-        assert_eq!(tracker.next_deadline(), None);
+        assert_eq!(tracker.next_deadline().map(|(at, _)| at), None);
         assert!(tracker.contains(id));
         assert_eq!(tracker.complete(id), Some(()));
     }
@@ -389,7 +396,7 @@ mod tests {
         }
         assert_eq!(tracker.drain(), vec![(1, "a"), (2, "b"), (3, "c")]);
         assert!(tracker.is_empty());
-        assert_eq!(tracker.next_deadline(), None);
+        assert_eq!(tracker.next_deadline().map(|(at, _)| at), None);
     }
 
     /// One step of the model test.
@@ -484,7 +491,7 @@ mod tests {
                 prop_assert!(tracker.window.len() <= 2 * tracker.len() + SLACK + 2);
                 prop_assert!(tracker.deadlines.len() <= tracker.len());
                 prop_assert_eq!(tracker.len(), open.len());
-                prop_assert_eq!(tracker.next_deadline(), open.values().min().copied());
+                prop_assert_eq!(tracker.next_deadline().map(|(at, _)| at), open.values().min().copied());
             }
             now += Duration::from_secs(2000);
             expire_all(&mut tracker, &mut open, now, &mut ended)?;

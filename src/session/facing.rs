@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::direction::Side;
 use super::link::{Incoming, Limits, Link};
-use super::types::{CloseReason, Event, Frame, InputError, SendError, Wire};
+use super::output::{Input, Timer, Timers};
+use super::types::{CloseReason, Event, InputError, SendError, Wire};
 use crate::proto::plugin::{ManagerHello, Pong};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
 
@@ -24,6 +25,9 @@ pub(crate) struct Timing {
 pub(crate) struct Facing {
     pub(crate) link: Link<ManagerHello>,
     timing: Timing,
+    /// How long the manager may be silent: `missed_heartbeats` intervals (`None`: too long to
+    /// represent, so forever).
+    silence_limit: Option<Duration>,
     connected: bool,
     /// When the manager was last heard from.
     last_heard: Instant,
@@ -47,6 +51,9 @@ impl Facing {
         }
         Facing {
             link,
+            silence_limit: timing
+                .heartbeat_interval
+                .checked_mul(timing.missed_heartbeats),
             timing,
             connected: false,
             last_heard: now,
@@ -69,34 +76,12 @@ impl Facing {
         Ok(())
     }
 
-    /// Bytes read from a byte stream; the time, as the link keeps it.
-    pub(crate) fn take_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<Instant, InputError> {
-        let now = self.link.clock(now);
-        self.link.take_bytes(bytes)?;
-        if !bytes.is_empty() {
+    /// What the transport brought (not [`Input::Timeout`]), at `now` as the link keeps it.
+    pub(crate) fn take_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), InputError> {
+        if self.link.take_input(input)? {
             self.last_heard = now;
         }
-        Ok(now)
-    }
-
-    /// One message read from a message transport; the time, as the link keeps it.
-    pub(crate) fn take_frame(&mut self, now: Instant, frame: Frame) -> Result<Instant, InputError> {
-        let now = self.link.clock(now);
-        self.link.take_frame(frame)?;
-        self.last_heard = now;
-        Ok(now)
-    }
-
-    /// The transport ended.
-    pub(crate) fn handle_eof(&mut self, now: Instant) {
-        self.link.clock(now);
-        self.link.take_eof();
-    }
-
-    /// The transport failed; `what` says how.
-    pub(crate) fn handle_transport_error(&mut self, now: Instant, what: String) {
-        self.link.clock(now);
-        self.link.close(CloseReason::TransportFailed(what));
+        Ok(())
     }
 
     /// The owner closes the session.
@@ -104,46 +89,53 @@ impl Facing {
         self.link.clock(now);
         self.link.close(CloseReason::Local);
     }
+}
 
-    /// Ends the requests whose deadline has passed (the hello's closes the session) and judges
-    /// the manager's silence; the time, as the link keeps it.
-    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Instant {
-        let now = self.link.clock(now);
-        // The only request of its own is the hello.
-        if self.link.expire_internal(now).is_some() {
-            self.link
-                .close(CloseReason::HelloTimeout(self.timing.hello_timeout));
-        }
-        if let Some(deadline) = self.silence_deadline()
-            && now >= deadline
-        {
-            let interval = self.timing.heartbeat_interval;
-            if now.saturating_duration_since(deadline) >= interval {
-                // Time jumped far past the deadline: this machine slept, and the manager had
-                // no chance to be heard. It gets one more heartbeat interval from now.
-                let limit = deadline.saturating_duration_since(self.last_heard);
-                self.last_heard = now
-                    .checked_sub(limit.saturating_sub(interval))
-                    .unwrap_or(now);
-                self.link.stats_mut().reprobes += 1;
-            } else {
-                self.link.close(CloseReason::ManagerSilent(
-                    now.duration_since(self.last_heard),
-                ));
+impl Timers for Facing {
+    /// The connection's: the hello's answer, the owner's requests, the manager's silence.
+    #[inline]
+    fn timers(&self, see: &mut impl FnMut(Timer, Option<Instant>)) {
+        let (request, hello) = self.link.next_deadline();
+        see(Timer::Hello, hello);
+        see(Timer::Request, request);
+        see(Timer::Silence, self.silence_deadline());
+    }
+}
+
+impl Facing {
+    /// Acts on one of its [`Timers`] come due: the requests past their deadline end
+    /// (the hello's closes the session); a silence too long closes it too.
+    pub(crate) fn handle_timer(&mut self, now: Instant, timer: Timer) {
+        match timer {
+            // The only request of its own is the hello.
+            Timer::Hello | Timer::Request if self.link.expire_internal(now).is_some() => {
+                self.link
+                    .close(CloseReason::HelloTimeout(self.timing.hello_timeout));
             }
+            Timer::Silence => self.judge_silence(now),
+            _ => {}
         }
-        now
     }
 
-    /// The earliest of the requests' deadlines and the manager's silence; `None` once closed.
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        if self.link.closed().is_some() {
-            return None;
+    /// Closes the session if the manager has been silent past its deadline.
+    fn judge_silence(&mut self, now: Instant) {
+        let Some(deadline) = self.silence_deadline().filter(|due| now >= *due) else {
+            return;
+        };
+        let interval = self.timing.heartbeat_interval;
+        if now.saturating_duration_since(deadline) >= interval {
+            // Time jumped far past the deadline: this machine slept, and the manager had no
+            // chance to be heard. It gets one more heartbeat interval from now.
+            let limit = deadline.saturating_duration_since(self.last_heard);
+            self.last_heard = now
+                .checked_sub(limit.saturating_sub(interval))
+                .unwrap_or(now);
+            self.link.stats_mut().reprobes += 1;
+        } else {
+            self.link.close(CloseReason::ManagerSilent(
+                now.duration_since(self.last_heard),
+            ));
         }
-        [self.link.next_deadline(), self.silence_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
     }
 
     /// The next message of the manager for the session itself: the answer to the hello, the
@@ -201,11 +193,7 @@ impl Facing {
         if !self.connected {
             return None;
         }
-        let limit = self
-            .timing
-            .heartbeat_interval
-            .checked_mul(self.timing.missed_heartbeats)?;
-        self.last_heard.checked_add(limit)
+        self.last_heard.checked_add(self.silence_limit?)
     }
 
     fn hello_answered(&mut self, response: ResponseInfo, message: Option<Message>) {

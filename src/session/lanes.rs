@@ -7,8 +7,8 @@
 //! A bulk message waits unencoded and is encoded only as it leaves: one replaced while waiting
 //! costs nothing, and the frame is still in the cache when the transport copies it out.
 //!
-//! The session only orders; when to take bulk frames is the driver's call, made from how busy
-//! its transport is (`Session::poll_transmit_prompt`).
+//! When bulk frames leave is decided in [`super::output`], from how much the driver's transport
+//! has yet to write.
 
 use std::collections::VecDeque;
 
@@ -18,9 +18,10 @@ use crate::{Envelope, Message, MessageType};
 /// A status update's type and the action or control instance it is for.
 pub(crate) type StatusKey = (MessageType, String);
 
-/// Which lane a notification travels in.
+/// Which lane a notification travels in ([`super::Lane`]), and for a bulk one, which waiting
+/// update a newer one replaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Lane {
+pub(crate) enum Route {
     /// Ahead of bulk: requests, answers, input, heartbeats, everything that is not bulk.
     Prompt,
     /// Behind every prompt frame: a status or image update; `Some` when a newer update for the
@@ -30,20 +31,20 @@ pub(crate) enum Lane {
 
 /// The lane of a notification carrying `message`. Requests and answers are always prompt: an
 /// answer is what its asker waits for, whatever it carries.
-pub(crate) fn lane_of(message: &Message) -> Lane {
+pub(crate) fn lane_of(message: &Message) -> Route {
     match message {
         Message::ActionCellStatus(_) | Message::AnalogControlStatus(_) => {
-            Lane::Bulk(status_of(message).map(|(kind, instance)| (kind, instance.to_owned())))
+            Route::Bulk(status_of(message).map(|(kind, instance)| (kind, instance.to_owned())))
         }
-        Message::AnalogControlStatusList(_) => Lane::Bulk(None),
-        _ => Lane::Prompt,
+        Message::AnalogControlStatusList(_) => Route::Bulk(None),
+        _ => Route::Prompt,
     }
 }
 
 /// An envelope waiting, checked to fit a frame but not yet encoded, with the lane it goes out in.
 #[derive(Debug)]
 pub(crate) struct Queued {
-    pub(crate) lane: Lane,
+    pub(crate) lane: Route,
     pub(crate) envelope: Envelope,
 }
 
@@ -56,8 +57,8 @@ pub(crate) struct LatestQueue {
 impl LatestQueue {
     /// The envelope waiting for `lane`'s instance, for a newer one to replace in its place;
     /// `None` if none waits (or the lane has no instance).
-    pub(crate) fn waiting_for(&mut self, lane: &Lane) -> Option<&mut Envelope> {
-        let Lane::Bulk(Some(_)) = lane else {
+    pub(crate) fn waiting_for(&mut self, lane: &Route) -> Option<&mut Envelope> {
+        let Route::Bulk(Some(_)) = lane else {
             return None;
         };
         let older = self.items.iter_mut().find(|item| item.lane == *lane)?;
@@ -74,6 +75,10 @@ impl LatestQueue {
 
     pub(crate) fn len(&self) -> usize {
         self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 }
 
@@ -104,13 +109,13 @@ mod tests {
     fn status_updates_are_bulk_and_keyed_by_instance() {
         assert_eq!(
             lane_of(&status("a")),
-            Lane::Bulk(Some((MessageType::ActionCellStatus, "a".into())))
+            Route::Bulk(Some((MessageType::ActionCellStatus, "a".into())))
         );
         assert_eq!(
             lane_of(&AnalogControlStatusList::default().into()),
-            Lane::Bulk(None)
+            Route::Bulk(None)
         );
-        assert_eq!(lane_of(&TriggerAction::default().into()), Lane::Prompt);
+        assert_eq!(lane_of(&TriggerAction::default().into()), Route::Prompt);
     }
 
     #[test]
@@ -123,13 +128,13 @@ mod tests {
                 envelope: update(instance, text),
             });
         }
-        let replaced = |queue: &mut LatestQueue, lane: &Lane, instance, text| {
+        let replaced = |queue: &mut LatestQueue, lane: &Route, instance, text| {
             let older = queue.waiting_for(lane);
             older.map(|older| *older = update(instance, text)).is_some()
         };
         assert!(replaced(&mut queue, &lane_of(&status("a")), "a", "a2"));
         assert!(!replaced(&mut queue, &lane_of(&status("c")), "c", "c1"));
-        assert!(!replaced(&mut queue, &Lane::Bulk(None), "l", "list"));
+        assert!(!replaced(&mut queue, &Route::Bulk(None), "l", "list"));
         let order: Vec<Envelope> =
             std::iter::from_fn(|| queue.pop_front().map(|q| q.envelope)).collect();
         assert_eq!(order, [update("a", "a2"), update("b", "b1")]);

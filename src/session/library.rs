@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::direction::Side;
 use super::facing::{Facing, Timing};
-use super::link::Limits;
+use super::link::{Limits, end_round};
+use super::output::{Input, Output, Timer, Timers, due};
 use super::plugin::PluginConfig;
-use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats};
+use super::types::{CloseReason, InputError, Reply, SendError, Stats};
 use super::{PROTOCOL_VERSION, Session, Wire};
 use crate::Message;
 use crate::proto::manager::ClientHello;
@@ -110,48 +111,58 @@ impl LibrarySession {
     }
 }
 
+impl Timers for LibrarySession {
+    /// The connection's alone.
+    #[inline]
+    fn timers(&self, see: &mut impl FnMut(Timer, Option<Instant>)) {
+        self.facing.timers(see);
+    }
+}
+
 impl Session for LibrarySession {
     type PeerHello = ManagerHello;
 
-    fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
-        self.facing.take_bytes(now, bytes)?;
-        self.process();
+    fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), InputError> {
+        let now = self.facing.link.clock(now);
+        if let Input::Timeout = input {
+            for timer in due(&self.facing, now) {
+                self.facing.handle_timer(now, timer);
+            }
+        } else {
+            self.facing.take_input(now, input)?;
+            self.process();
+        }
         Ok(())
     }
 
-    fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
-        self.facing.take_frame(now, frame)?;
-        self.process();
-        Ok(())
-    }
-
-    fn handle_eof(&mut self, now: Instant) {
-        self.facing.handle_eof(now);
-    }
-
-    fn handle_transport_error(&mut self, now: Instant, what: String) {
-        self.facing.handle_transport_error(now, what);
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.facing.handle_timeout(now);
+    fn poll_output(&mut self, unwritten: usize) -> Output<ManagerHello> {
+        match self.facing.link.poll_output(unwritten) {
+            Some(output) => output,
+            None => end_round(self, |session| &mut session.facing.link),
+        }
     }
 
     fn send_request(
         &mut self,
         now: Instant,
-        message: Message,
+        message: impl Into<Message>,
         timeout: Duration,
     ) -> Result<u32, SendError> {
         self.facing.check_connected()?;
         let now = self.facing.link.clock(now);
-        self.facing.link.request(now, message, timeout, false)
+        self.facing
+            .link
+            .request(now, message.into(), timeout, false)
     }
 
-    fn send_notification(&mut self, now: Instant, message: Message) -> Result<(), SendError> {
+    fn send_notification(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
         self.facing.check_connected()?;
         self.facing.link.clock(now);
-        self.facing.link.notify(message)
+        self.facing.link.notify(message.into())
     }
 
     fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
@@ -161,22 +172,6 @@ impl Session for LibrarySession {
 
     fn close(&mut self, now: Instant) {
         self.facing.close(now);
-    }
-
-    fn poll_transmit(&mut self) -> Option<Frame> {
-        self.facing.link.poll_transmit()
-    }
-
-    fn poll_transmit_prompt(&mut self) -> Option<Frame> {
-        self.facing.link.poll_transmit_prompt()
-    }
-
-    fn poll_event(&mut self) -> Option<Event<ManagerHello>> {
-        self.facing.link.poll_event()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.facing.poll_timeout()
     }
 
     fn is_connected(&self) -> bool {

@@ -10,7 +10,8 @@ use bytes::BytesMut;
 
 use super::correlation::{RequestTracker, TrackError};
 use super::direction::Side;
-use super::lanes::{Lane, LatestQueue, Queued, lane_of};
+use super::lanes::{LatestQueue, Queued, Route, lane_of};
+use super::output::{Input, Lane, Output, Round, Timers, Transmit, Wake, earliest};
 use super::types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::codec::frame::{EncodeError, FrameDecoder, encode_frame};
 use crate::codec::{DecodeError, binary, json};
@@ -78,6 +79,12 @@ pub(crate) struct Link<H> {
     /// Where frames encoded ahead of sending (held back) are made, to reuse its allocation.
     scratch: BytesMut,
     events: VecDeque<Event<H>>,
+    /// The round of output under way: when bulk frames leave ([`super::output`]).
+    round: Round,
+    /// The session's next deadline as last worked out (`Some(None)`: it has none); `None` when
+    /// an input or command may have moved it. Rounds of output with nothing in between (a
+    /// driver looking again) then cost no look at every deadline.
+    wake: Option<Option<Wake>>,
     stats: Stats,
     closed: Option<CloseReason>,
 }
@@ -106,16 +113,28 @@ impl<H> Link<H> {
             bulk: LatestQueue::default(),
             scratch: BytesMut::new(),
             events: VecDeque::new(),
+            round: Round::default(),
+            wake: None,
             stats: Stats::default(),
             closed: None,
         }
     }
 
     /// `now`, or the latest time already seen if `now` is earlier.
+    ///
+    /// Every input and command of a session passes here first, so here the deadlines are marked
+    /// as possibly moved.
     pub(crate) fn clock(&mut self, now: Instant) -> Instant {
+        self.changed();
         let now = self.now.map_or(now, |seen| seen.max(now));
         self.now = Some(now);
         now
+    }
+
+    /// Marks the session's deadlines as possibly moved: the next round works its wake out again.
+    #[inline]
+    pub(crate) fn changed(&mut self) {
+        self.wake = None;
     }
 
     pub(crate) fn stats(&self) -> &Stats {
@@ -135,8 +154,27 @@ impl<H> Link<H> {
         self.closed.as_ref()
     }
 
+    /// What the transport brought (not [`Input::Timeout`], the session's own to act on):
+    /// `true` if the peer was heard from.
+    #[inline]
+    pub(crate) fn take_input(&mut self, input: Input<'_>) -> Result<bool, InputError> {
+        match input {
+            Input::Bytes(bytes) => self.take_bytes(bytes).map(|()| !bytes.is_empty()),
+            Input::Frame(frame) => self.take_frame(frame).map(|()| true),
+            Input::End => {
+                self.take_eof();
+                Ok(false)
+            }
+            Input::Failed(what) => {
+                self.close(CloseReason::TransportFailed(what));
+                Ok(false)
+            }
+            Input::Timeout => Ok(false),
+        }
+    }
+
     /// Bytes from a byte stream, split anywhere.
-    pub(crate) fn take_bytes(&mut self, bytes: &[u8]) -> Result<(), InputError> {
+    fn take_bytes(&mut self, bytes: &[u8]) -> Result<(), InputError> {
         if !matches!(self.wire, Wire::Stream { .. }) {
             return Err(InputError::WrongInput(self.wire));
         }
@@ -150,7 +188,7 @@ impl<H> Link<H> {
     }
 
     /// One message from a message transport.
-    pub(crate) fn take_frame(&mut self, frame: Frame) -> Result<(), InputError> {
+    fn take_frame(&mut self, frame: Frame) -> Result<(), InputError> {
         if matches!(self.wire, Wire::Stream { .. }) {
             return Err(InputError::WrongInput(self.wire));
         }
@@ -186,7 +224,7 @@ impl<H> Link<H> {
     }
 
     /// The transport ended.
-    pub(crate) fn take_eof(&mut self) {
+    fn take_eof(&mut self) {
         let reason = match self.decoder.finish() {
             Err(error @ crate::codec::frame::FrameError::Truncated { .. }) => {
                 CloseReason::Truncated(error)
@@ -413,7 +451,7 @@ impl<H> Link<H> {
             response: None,
         };
         match lane_of(&message) {
-            Lane::Prompt => self.try_send(envelope),
+            Route::Prompt => self.try_send(envelope),
             lane => {
                 self.check_fits(envelope)?;
                 self.queue_in(lane, Envelope::request(0, message));
@@ -512,11 +550,11 @@ impl<H> Link<H> {
     /// Queues an envelope checked by [`check_fits`](Self::check_fits) in `lane` (nothing once
     /// the session is closed): a prompt one is encoded now, a bulk one as it leaves. A bulk frame
     /// is counted as sent when it leaves, since a newer one may replace it.
-    pub(crate) fn queue_in(&mut self, lane: Lane, envelope: Envelope) {
+    pub(crate) fn queue_in(&mut self, lane: Route, envelope: Envelope) {
         if self.closed.is_some() {
             return;
         }
-        if lane == Lane::Prompt {
+        if lane == Route::Prompt {
             return self.send(&envelope);
         }
         match self.bulk.waiting_for(&lane) {
@@ -630,7 +668,10 @@ impl<H> Link<H> {
     /// on; the owner's end with [`Event::Timeout`] on the way.
     pub(crate) fn expire_internal(&mut self, now: Instant) -> Option<Instant> {
         loop {
-            let deadline = self.requests.next_deadline().filter(|due| *due <= now)?;
+            let (deadline, _) = self
+                .requests
+                .next_deadline()
+                .filter(|(due, _)| *due <= now)?;
             let (id, sent) = self.requests.expire(now)?;
             self.stats.timeouts += 1;
             if sent.internal {
@@ -643,8 +684,14 @@ impl<H> Link<H> {
         }
     }
 
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.requests.next_deadline()
+    /// The earliest deadline of the requests of this side: `(the owner's, the session's own)`,
+    /// only the earliest of the two being `Some`, so that each is named for what it is.
+    pub(crate) fn next_deadline(&self) -> (Option<Instant>, Option<Instant>) {
+        match self.requests.next_deadline() {
+            Some((at, sent)) if sent.internal => (None, Some(at)),
+            Some((at, _)) => (Some(at), None),
+            None => (None, None),
+        }
     }
 
     #[inline]
@@ -665,36 +712,74 @@ impl<H> Link<H> {
         self.events.push_back(Event::Closed(reason));
     }
 
-    /// The next frame to write: prompt frames first, then the bulk lane, a frame at a time.
-    pub(crate) fn poll_transmit(&mut self) -> Option<Frame> {
-        if let Some(frame) = self.poll_transmit_prompt() {
-            return Some(frame);
+    /// The next output of the link: events first, then prompt frames, then bulk frames as the
+    /// round allows (`unwritten`: the bytes the transport has yet to write); `None` ends the
+    /// round, for the session to say when it next has work.
+    #[inline]
+    pub(crate) fn poll_output(&mut self, unwritten: usize) -> Option<Output<H>> {
+        self.round.poll(unwritten);
+        if let Some(event) = self.events.pop_front() {
+            self.round.handed_event();
+            return Some(Output::Event(event));
         }
-        // Checked to fit as it was queued, so encoding cannot fail; skipped all the same if it did.
-        while let Some(queued) = self.bulk.pop_front() {
-            if let Ok(frame) = self.encode(EnvelopeRef::from(&queued.envelope)) {
-                self.count_out(frame.as_bytes().len());
-                return Some(frame);
+        if let Some(frame) = self.poll_prompt() {
+            return Some(Output::Transmit(Transmit {
+                frame,
+                lane: Lane::Prompt,
+            }));
+        }
+        if !self.bulk.is_empty() && self.round.bulk_goes(self.closed.is_some()) {
+            // Checked to fit as it was queued, so encoding cannot fail; skipped all the same if
+            // it did.
+            while let Some(queued) = self.bulk.pop_front() {
+                if let Ok(frame) = self.encode(EnvelopeRef::from(&queued.envelope)) {
+                    let len = frame.as_bytes().len();
+                    self.count_out(len);
+                    self.round.took_bulk(len);
+                    return Some(Output::Transmit(Transmit {
+                        frame,
+                        lane: Lane::Bulk,
+                    }));
+                }
             }
         }
+        self.round.end();
         None
     }
 
-    /// The next prompt frame to write; bulk frames stay queued.
-    pub(crate) fn poll_transmit_prompt(&mut self) -> Option<Frame> {
+    /// The next prompt frame to write.
+    #[inline]
+    fn poll_prompt(&mut self) -> Option<Frame> {
         if matches!(self.wire, Wire::Stream { .. }) {
             return (!self.out.is_empty()).then(|| Frame::Binary(self.out.split().freeze()));
         }
         self.transmit.pop_front()
     }
-
-    #[inline]
-    pub(crate) fn poll_event(&mut self) -> Option<Event<H>> {
-        self.events.pop_front()
-    }
 }
 
-/// The room `out` starts with. Each `poll_transmit` hands its bytes over and `out` writes on
+/// The output that ends a round of `session`'s: when it next has work, the earliest of its
+/// timers (looked at again only if an input or command came since the last round); none once
+/// closed.
+#[inline]
+pub(crate) fn end_round<S: Timers, H>(
+    session: &mut S,
+    link: fn(&mut S) -> &mut Link<H>,
+) -> Output<H> {
+    if link(session).closed.is_some() {
+        return Output::Idle;
+    }
+    let wake = match link(session).wake {
+        Some(wake) => wake,
+        None => {
+            let wake = earliest(session);
+            link(session).wake = Some(wake);
+            wake
+        }
+    };
+    wake.map_or(Output::Idle, Output::Timeout)
+}
+
+/// The room `out` starts with. Each prompt frame polled hands its bytes over and `out` writes on
 /// in the room behind them; when the room runs out, the buffer is reused as soon as the owner has
 /// dropped the bytes handed over, so small frames cost no allocation each.
 const OUT_CAPACITY: usize = 8 * 1024;

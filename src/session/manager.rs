@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::PROTOCOL_VERSION;
+use super::Session;
 use super::direction::{Side, status_of};
-use super::link::{Incoming, Limits, Link};
+use super::link::{Incoming, Limits, Link, end_round};
 use super::live::{Claim, LiveSessions};
+use super::output::{Input, Output, Timer, Timers, due};
 use super::peer::PeerProcess;
 use super::rate::{RateLimit, TokenBucket};
-use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
+use super::types::{CloseReason, Event, InputError, Reply, SendError, Stats, Wire};
 use crate::proto::manager::ClientHello;
 use crate::proto::plugin::{ManagerHello, Ping, PluginHello, RetryAfter};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
@@ -140,10 +142,8 @@ impl ManagerConfig {
 
 /// The manager side of one plugin connection, as a pure state machine.
 ///
-/// Methods in the order of the driving loop: getters; inputs (`handle_*`); commands; outputs
-/// (`poll_*`). After every input or command, drain [`poll_event`](Self::poll_event) (answering
-/// as you go), then [`poll_transmit`](Self::poll_transmit), then sleep until
-/// [`poll_timeout`](Self::poll_timeout).
+/// Driven through [`Session`]: after every input or command, take
+/// [`poll_output`](Session::poll_output) until it says when to wake the session.
 #[derive(Debug)]
 pub struct ManagerSession {
     link: Link<Peer>,
@@ -220,175 +220,65 @@ impl ManagerSession {
         }
     }
 
-    /// Whether the handshake has succeeded and the session is not closed.
-    pub fn is_connected(&self) -> bool {
-        matches!(self.state, State::Connected { .. }) && self.link.closed().is_none()
-    }
-
-    /// Why the session closed, once it has.
-    pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.link.closed()
-    }
-
-    /// The session's counters.
-    pub fn stats(&self) -> &Stats {
-        self.link.stats()
-    }
-
-    /// Bytes read from a byte-stream transport, split anywhere.
-    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
-        let now = self.link.clock(now);
-        self.link.take_bytes(bytes)?;
-        self.process(now);
-        self.release_if_closed();
-        Ok(())
-    }
-
-    /// One message read from a message transport.
-    pub fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
-        let now = self.link.clock(now);
-        self.link.take_frame(frame)?;
-        self.process(now);
-        self.release_if_closed();
-        Ok(())
-    }
-
-    /// The transport ended.
-    pub fn handle_eof(&mut self, now: Instant) {
-        self.link.clock(now);
-        self.link.take_eof();
+    /// Acts on the deadlines due at `now`, in the order its [`Timers`] shows them.
+    fn handle_timeout(&mut self, now: Instant) {
+        for timer in due(self, now) {
+            if self.link.closed().is_some() {
+                break;
+            }
+            match timer {
+                Timer::Pong | Timer::Request => self.expire(now),
+                Timer::Hello => {
+                    self.link
+                        .close(CloseReason::HelloTimeout(self.config.hello_timeout));
+                }
+                Timer::Ping => self.ping(now),
+                Timer::Deferred => self.release_deferred(now),
+                _ => {}
+            }
+        }
         self.release_if_closed();
     }
 
-    /// The transport failed; `what` says how. The session closes with
-    /// [`CloseReason::TransportFailed`].
-    pub fn handle_transport_error(&mut self, now: Instant, what: impl Into<String>) {
-        self.link.clock(now);
-        self.link.close(CloseReason::TransportFailed(what.into()));
-        self.release_if_closed();
-    }
-
-    /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let now = self.link.clock(now);
-        let mut reprobed = false;
+    /// Ends the requests past their deadline: the owner's with [`Event::Timeout`]; a late
+    /// `Pong` closes the session, unless the machine slept through the wait.
+    fn expire(&mut self, now: Instant) {
         // The only request of its own is the Ping.
         while let Some(deadline) = self.link.expire_internal(now) {
             // Time jumped far past the Pong's deadline: the machine slept (or this process
             // stalled), and the plugin never had its chance to answer. Ask again, with a fresh
-            // deadline, rather than call it dead.
+            // deadline, rather than call it dead; the fresh Ping is this interval's.
             let slept = now.saturating_duration_since(deadline) >= self.config.heartbeat_interval;
-            if slept {
-                let timeout = self.config.heartbeat_timeout;
-                if self
-                    .link
-                    .request(now, Ping {}.into(), timeout, true)
-                    .is_ok()
-                {
-                    self.link.stats_mut().reprobes += 1;
-                    reprobed = true;
-                    continue;
-                }
+            if slept && self.send_ping(now) {
+                self.link.stats_mut().reprobes += 1;
+                continue;
             }
             self.link
                 .close(CloseReason::HeartbeatTimeout(self.config.heartbeat_timeout));
         }
-        if self.link.closed().is_some() {
-            self.release_if_closed();
-            return;
+    }
+
+    /// Sends the interval's `Ping`, if it is time.
+    fn ping(&mut self, now: Instant) {
+        if let State::Connected {
+            next_ping: Some(next),
+            ..
+        } = self.state
+            && now >= next
+        {
+            self.send_ping(now);
         }
-        match &mut self.state {
-            State::AwaitingHello {
-                deadline: Some(deadline),
-            } if now >= *deadline => {
-                self.link
-                    .close(CloseReason::HelloTimeout(self.config.hello_timeout));
-            }
-            State::Connected { next_ping, .. } if next_ping.is_some_and(|next| now >= next) => {
-                *next_ping = now.checked_add(self.config.heartbeat_interval);
-                // The fresh ping just sent is this interval's.
-                if !reprobed {
-                    let timeout = self.config.heartbeat_timeout;
-                    let _ = self.link.request(now, Ping {}.into(), timeout, true);
-                }
-            }
-            _ => {}
+    }
+
+    /// Sends a `Ping` and counts the next interval from now; `false` if it could not go.
+    fn send_ping(&mut self, now: Instant) -> bool {
+        if let State::Connected { next_ping, .. } = &mut self.state {
+            *next_ping = now.checked_add(self.config.heartbeat_interval);
         }
-        self.release_deferred(now);
-    }
-
-    /// Sends a request to the plugin; the id its response or timeout will carry.
-    pub fn send_request(
-        &mut self,
-        now: Instant,
-        message: impl Into<Message>,
-        timeout: Duration,
-    ) -> Result<u32, SendError> {
-        self.check_connected()?;
-        let now = self.link.clock(now);
-        self.link.request(now, message.into(), timeout, false)
-    }
-
-    /// Sends a message that gets no answer (id 0).
-    pub fn send_notification(
-        &mut self,
-        now: Instant,
-        message: impl Into<Message>,
-    ) -> Result<(), SendError> {
-        self.check_connected()?;
-        self.link.clock(now);
-        self.link.notify(message.into())
-    }
-
-    /// Answers the plugin's request `id`.
-    pub fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
-        self.link.clock(now);
-        self.link.respond(id, reply)
-    }
-
-    /// Closes the session.
-    pub fn close(&mut self, now: Instant) {
-        self.link.clock(now);
-        self.link.close(CloseReason::Local);
-        self.release_if_closed();
-    }
-
-    /// The next frame to write to the transport: every other frame before status and image
-    /// updates, which wait in a bulk lane, the newest per instance.
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Frame> {
-        self.link.poll_transmit()
-    }
-
-    /// The next frame to write that is not a status or image update. A driver whose transport
-    /// is still busy takes only these, so that bulk waits here, where a press's answer can
-    /// pass it, instead of in the transport's queue.
-    #[must_use]
-    pub fn poll_transmit_prompt(&mut self) -> Option<Frame> {
-        self.link.poll_transmit_prompt()
-    }
-
-    /// The next event for the owner.
-    #[must_use]
-    #[inline]
-    pub fn poll_event(&mut self) -> Option<Event<Peer>> {
-        self.link.poll_event()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) next has work; `None` when nothing is due.
-    #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.link.closed().is_some() {
-            return None;
-        }
-        let state = match self.state {
-            State::AwaitingHello { deadline } => deadline,
-            State::Connected { next_ping, .. } => next_ping,
-        };
-        [self.link.next_deadline(), state, self.deferred_due()]
-            .into_iter()
-            .flatten()
-            .min()
+        let timeout = self.config.heartbeat_timeout;
+        self.link
+            .request(now, Ping {}.into(), timeout, true)
+            .is_ok()
     }
 
     /// Gives the plugin id back once the session has closed, in the call that closed it.
@@ -671,6 +561,96 @@ impl ManagerSession {
         {
             self.link.deliver(id, message);
         }
+    }
+}
+
+impl Timers for ManagerSession {
+    /// The `Pong` due, the owner's requests, the plugin's hello, the next `Ping`, the status
+    /// updates the rate limit kept back.
+    #[inline]
+    fn timers(&self, see: &mut impl FnMut(Timer, Option<Instant>)) {
+        let (request, pong) = self.link.next_deadline();
+        let (hello, ping) = match self.state {
+            State::AwaitingHello { deadline } => (deadline, None),
+            State::Connected { next_ping, .. } => (None, next_ping),
+        };
+        see(Timer::Pong, pong);
+        see(Timer::Request, request);
+        see(Timer::Hello, hello);
+        see(Timer::Ping, ping);
+        see(Timer::Deferred, self.deferred_due());
+    }
+}
+
+impl Session for ManagerSession {
+    type PeerHello = Peer;
+
+    fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), InputError> {
+        let now = self.link.clock(now);
+        if let Input::Timeout = input {
+            self.handle_timeout(now);
+            return Ok(());
+        }
+        self.link.take_input(input)?;
+        self.process(now);
+        self.release_if_closed();
+        Ok(())
+    }
+
+    #[inline]
+    fn poll_output(&mut self, unwritten: usize) -> Output<Peer> {
+        match self.link.poll_output(unwritten) {
+            Some(output) => output,
+            None => end_round(self, |session| &mut session.link),
+        }
+    }
+
+    /// Sends a request to the plugin; the id its response or timeout will carry.
+    fn send_request(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<u32, SendError> {
+        self.check_connected()?;
+        let now = self.link.clock(now);
+        self.link.request(now, message.into(), timeout, false)
+    }
+
+    /// Sends a message that gets no answer (id 0).
+    fn send_notification(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
+        self.check_connected()?;
+        self.link.clock(now);
+        self.link.notify(message.into())
+    }
+
+    /// Answers the plugin's request `id`.
+    fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
+        self.link.clock(now);
+        self.link.respond(id, reply)
+    }
+
+    /// Closes the session.
+    fn close(&mut self, now: Instant) {
+        self.link.clock(now);
+        self.link.close(CloseReason::Local);
+        self.release_if_closed();
+    }
+
+    fn is_connected(&self) -> bool {
+        matches!(self.state, State::Connected { .. }) && self.link.closed().is_none()
+    }
+
+    fn close_reason(&self) -> Option<&CloseReason> {
+        self.link.closed()
+    }
+
+    fn stats(&self) -> &Stats {
+        self.link.stats()
     }
 }
 

@@ -19,35 +19,37 @@
 //!   `NOT_IMPLEMENTED`; unreadable body: `INVALID_ARG`; a message the peer's side may not send:
 //!   `INVALID_VERB`; a request type the owner does not handle: `NOT_IMPLEMENTED`), count
 //!   everything ([`Stats`]) and close once, with a [`CloseReason`].
-//! - [`Session`]: the interface all offer a driver, so one driving loop serves every side.
+//! - [`Session`]: the one face all offer a driver: one way in ([`Input`]), one way out
+//!   ([`Output`]: an event, a frame to write with its [`Lane`], or when to wake the session and
+//!   which [`Timer`] that is), and the owner's commands.
 //! - [`record`]: recordings of a session and their replay, on top of the sessions: the owner
 //!   wraps the session it drives in a [`record::Recorded`].
 //! - [`RequestTracker`] and [`TokenBucket`]: request correlation and the rate limit.
 //!
-//! No IO, no clock reads, no threads: time comes in as an argument, bytes in through `handle_*`
-//! and out through `poll_transmit`. The driving loop, for either session:
+//! No IO, no clock reads, no threads: time comes in as an argument, bytes in through
+//! `handle_input` and out through `poll_output`. The driving loop, for any session:
 //!
 //! ```no_run
 //! # use std::time::Instant;
-//! # use logi_plugin_core::session::{Event, Frame, PluginConfig, PluginSession};
+//! # use logi_plugin_core::session::{Event, Input, Output, PluginConfig, PluginSession, Session};
 //! # fn read_socket() -> Vec<u8> { Vec::new() }
 //! # fn write_socket(_: &[u8]) {}
 //! let mut session = PluginSession::new(Instant::now(), PluginConfig::new("com.example.plugin", "secret", "1.0.0"));
 //! loop {
-//!     // Events first: answers the application gives while handling them go out just below.
-//!     while let Some(event) = session.poll_event() {
-//!         match event {
-//!             Event::Closed(reason) => return eprintln!("closed: {reason}"),
-//!             other => println!("{other:?}"),
+//!     // Events come first: answers the application gives while handling them leave below.
+//!     let wake = loop {
+//!         match session.poll_output(0) {
+//!             Output::Event(Event::Closed(reason)) => return eprintln!("closed: {reason}"),
+//!             Output::Event(other) => println!("{other:?}"),
+//!             Output::Transmit(transmit) => write_socket(transmit.frame.as_bytes()),
+//!             Output::Timeout(wake) => break Some(wake.at),
+//!             Output::Idle => break None,
 //!         }
-//!     }
-//!     while let Some(Frame::Binary(bytes)) = session.poll_transmit() {
-//!         write_socket(&bytes);
-//!     }
-//!     // Wait for input or until `session.poll_timeout()`, whichever comes first, then:
+//!     };
+//!     // Wait for input or until `wake`, whichever comes first, then hand over what came:
 //!     let bytes = read_socket();
-//!     session.handle_bytes(Instant::now(), &bytes).expect("a byte-stream session");
-//!     session.handle_timeout(Instant::now());
+//!     session.handle_input(Instant::now(), Input::Bytes(&bytes)).expect("a byte-stream session");
+//!     session.handle_input(Instant::now(), Input::Timeout).unwrap();
 //! }
 //! ```
 
@@ -60,6 +62,7 @@ mod library;
 mod link;
 mod live;
 mod manager;
+mod output;
 mod peer;
 mod plugin;
 mod rate;
@@ -74,6 +77,7 @@ pub use live::LiveSessions;
 pub use manager::{
     MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, Peer, PluginRegistry, constant_time_eq,
 };
+pub use output::{BULK_ROOM, Input, Lane, Output, Timer, Transmit, Wake};
 pub use peer::PeerProcess;
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};

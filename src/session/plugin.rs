@@ -4,11 +4,13 @@
 use std::time::{Duration, Instant};
 
 use super::PROTOCOL_VERSION;
+use super::Session;
 use super::direction::Side;
 use super::facing::{Facing, Timing};
-use super::lanes::{Lane, LatestQueue, Queued, lane_of};
-use super::link::Limits;
-use super::types::{CloseReason, Event, Frame, InputError, Reply, SendError, Stats, Wire};
+use super::lanes::{LatestQueue, Queued, Route, lane_of};
+use super::link::{Limits, end_round};
+use super::output::{Input, Output, Timer, Timers, due};
+use super::types::{CloseReason, Event, InputError, Reply, SendError, Stats, Wire};
 use crate::buffer::{Admission, AnalogBuffer, BufferError, BufferManager, BufferStats};
 use crate::proto::plugin::{ManagerHello, PluginHello};
 use crate::{Envelope, Message, MessageType, ResponseInfo};
@@ -67,10 +69,8 @@ impl PluginConfig {
 
 /// The plugin side of one connection to the manager, as a pure state machine.
 ///
-/// Methods in the order of the driving loop: getters; inputs (`handle_*`); commands; outputs
-/// (`poll_*`). After every input or command, drain [`poll_event`](Self::poll_event) (answering
-/// as you go), then [`poll_transmit`](Self::poll_transmit), then sleep until
-/// [`poll_timeout`](Self::poll_timeout).
+/// Driven through [`Session`]: after every input or command, take
+/// [`poll_output`](Session::poll_output) until it says when to wake the session.
 #[derive(Debug)]
 pub struct PluginSession {
     facing: Facing,
@@ -118,21 +118,6 @@ impl PluginSession {
         &self.config
     }
 
-    /// Whether the handshake has succeeded and the session is not closed.
-    pub fn is_connected(&self) -> bool {
-        self.facing.is_connected()
-    }
-
-    /// Why the session closed, once it has.
-    pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.facing.link.closed()
-    }
-
-    /// The session's counters.
-    pub fn stats(&self) -> &Stats {
-        self.facing.link.stats()
-    }
-
     /// The analog buffers' counters.
     pub fn buffer_stats(&self) -> BufferStats {
         self.buffers.stats()
@@ -149,6 +134,7 @@ impl PluginSession {
         C: Into<String>,
         K: AsRef<str>,
     {
+        self.facing.link.changed();
         self.buffers.register_controls(controls)
     }
 
@@ -158,6 +144,7 @@ impl PluginSession {
         name: impl Into<String>,
         buffer: Box<dyn AnalogBuffer>,
     ) -> Result<(), BufferError> {
+        self.facing.link.changed();
         self.buffers.register_custom_buffer(name, buffer)
     }
 
@@ -166,156 +153,26 @@ impl PluginSession {
         self.buffers.buffer_keys().any(|name| name == key)
     }
 
-    /// Bytes read from a byte-stream transport, split anywhere.
-    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
-        let now = self.facing.take_bytes(now, bytes)?;
-        self.process(now);
-        Ok(())
-    }
-
-    /// One message read from a message transport.
-    pub fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
-        let now = self.facing.take_frame(now, frame)?;
-        self.process(now);
-        Ok(())
-    }
-
-    /// The transport ended.
-    pub fn handle_eof(&mut self, now: Instant) {
-        self.facing.handle_eof(now);
-    }
-
-    /// The transport failed; `what` says how. The session closes with
-    /// [`CloseReason::TransportFailed`].
-    pub fn handle_transport_error(&mut self, now: Instant, what: impl Into<String>) {
-        self.facing.handle_transport_error(now, what.into());
-    }
-
-    /// Time has reached [`poll_timeout`](Self::poll_timeout). Early or repeated calls do nothing.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let now = self.facing.handle_timeout(now);
-        if self.hold_until.is_some_and(|until| now >= until) {
-            self.hold_until = None;
-            while let Some(held) = self.held.pop_front() {
-                self.facing.link.queue_in(held.lane, held.envelope);
+    /// Acts on the deadlines due at `now`, in the order its [`Timers`] shows them.
+    fn handle_timeout(&mut self, now: Instant) {
+        for timer in due(self, now) {
+            if self.facing.link.closed().is_some() {
+                return;
+            }
+            match timer {
+                Timer::Hold => {
+                    self.hold_until = None;
+                    while let Some(held) = self.held.pop_front() {
+                        self.facing.link.queue_in(held.lane, held.envelope);
+                    }
+                }
+                Timer::Flush => {
+                    self.buffers.handle_timeout(now);
+                    self.deliver_buffered(now);
+                }
+                timer => self.facing.handle_timer(now, timer),
             }
         }
-        if self.facing.link.closed().is_none() {
-            self.buffers.handle_timeout(now);
-            self.deliver_buffered(now);
-        }
-    }
-
-    /// Sends a request to the manager; the id its response or timeout will carry.
-    pub fn send_request(
-        &mut self,
-        now: Instant,
-        message: impl Into<Message>,
-        timeout: Duration,
-    ) -> Result<u32, SendError> {
-        self.facing.check_connected()?;
-        let now = self.facing.link.clock(now);
-        let Some(until) = self.hold_until else {
-            return self
-                .facing
-                .link
-                .request(now, message.into(), timeout, false);
-        };
-        if self.held.len() >= self.config.max_held {
-            return Err(SendError::Throttled {
-                retry_in: until.duration_since(now),
-            });
-        }
-        let envelope = self
-            .facing
-            .link
-            .prepare_request(now, message.into(), timeout, false)?;
-        let id = envelope.id;
-        self.facing.link.stats_mut().held += 1;
-        self.held.push_back(Queued {
-            lane: Lane::Prompt,
-            envelope,
-        });
-        Ok(id)
-    }
-
-    /// Sends a message that gets no answer (id 0), such as a status update or a log event.
-    pub fn send_notification(
-        &mut self,
-        now: Instant,
-        message: impl Into<Message>,
-    ) -> Result<(), SendError> {
-        self.facing.check_connected()?;
-        let now = self.facing.link.clock(now);
-        let message = message.into();
-        let Some(until) = self.hold_until else {
-            return self.facing.link.notify(message);
-        };
-        let lane = lane_of(&message);
-        let envelope = self.facing.link.prepare_notification(message)?;
-        // Last wins: only the newest status of an instance is worth sending.
-        if let Some(older) = self.held.waiting_for(&lane) {
-            *older = envelope;
-        } else {
-            if self.held.len() >= self.config.max_held {
-                return Err(SendError::Throttled {
-                    retry_in: until.duration_since(now),
-                });
-            }
-            self.held.push_back(Queued { lane, envelope });
-        }
-        self.facing.link.stats_mut().held += 1;
-        Ok(())
-    }
-
-    /// Answers the manager's request `id`.
-    pub fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
-        let now = self.facing.link.clock(now);
-        self.facing.link.respond(id, reply)?;
-        // A throughput buffer releases its merged update once the one before is answered.
-        self.buffers.on_response(now, id);
-        self.deliver_buffered(now);
-        Ok(())
-    }
-
-    /// Closes the session.
-    pub fn close(&mut self, now: Instant) {
-        self.facing.close(now);
-    }
-
-    /// The next frame to write to the transport: every other frame before status and image
-    /// updates, which wait in a bulk lane, the newest per instance.
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Frame> {
-        self.facing.link.poll_transmit()
-    }
-
-    /// The next frame to write that is not a status or image update. A driver whose transport
-    /// is still busy takes only these, so that bulk waits here, where a press's answer can
-    /// pass it, instead of in the transport's queue.
-    #[must_use]
-    pub fn poll_transmit_prompt(&mut self) -> Option<Frame> {
-        self.facing.link.poll_transmit_prompt()
-    }
-
-    /// The next event for the application.
-    #[must_use]
-    #[inline]
-    pub fn poll_event(&mut self) -> Option<Event<ManagerHello>> {
-        self.facing.link.poll_event()
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) next has work; `None` when nothing is due.
-    #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let connection = self.facing.poll_timeout();
-        if self.facing.link.closed().is_some() {
-            return None;
-        }
-        [connection, self.hold_until, self.buffers.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
     }
 
     fn process(&mut self, now: Instant) {
@@ -378,5 +235,127 @@ impl PluginSession {
         let until = self.hold_until.map_or(until, |held| held.max(until));
         self.hold_until = Some(until);
         self.facing.link.emit(Event::Throttled { until });
+    }
+}
+
+impl Timers for PluginSession {
+    /// The connection's, the end of a `RetryAfter` hold, the analog buffers' next release.
+    #[inline]
+    fn timers(&self, see: &mut impl FnMut(Timer, Option<Instant>)) {
+        self.facing.timers(see);
+        see(Timer::Hold, self.hold_until);
+        see(Timer::Flush, self.buffers.poll_timeout());
+    }
+}
+
+impl Session for PluginSession {
+    type PeerHello = ManagerHello;
+
+    fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), InputError> {
+        let now = self.facing.link.clock(now);
+        if let Input::Timeout = input {
+            self.handle_timeout(now);
+        } else {
+            self.facing.take_input(now, input)?;
+            self.process(now);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn poll_output(&mut self, unwritten: usize) -> Output<ManagerHello> {
+        match self.facing.link.poll_output(unwritten) {
+            Some(output) => output,
+            None => end_round(self, |session| &mut session.facing.link),
+        }
+    }
+
+    /// Sends a request to the manager; the id its response or timeout will carry.
+    fn send_request(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<u32, SendError> {
+        self.facing.check_connected()?;
+        let now = self.facing.link.clock(now);
+        let Some(until) = self.hold_until else {
+            return self
+                .facing
+                .link
+                .request(now, message.into(), timeout, false);
+        };
+        if self.held.len() >= self.config.max_held {
+            return Err(SendError::Throttled {
+                retry_in: until.duration_since(now),
+            });
+        }
+        let envelope = self
+            .facing
+            .link
+            .prepare_request(now, message.into(), timeout, false)?;
+        let id = envelope.id;
+        self.facing.link.stats_mut().held += 1;
+        self.held.push_back(Queued {
+            lane: Route::Prompt,
+            envelope,
+        });
+        Ok(id)
+    }
+
+    /// Sends a message that gets no answer (id 0), such as a status update or a log event.
+    fn send_notification(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
+        self.facing.check_connected()?;
+        let now = self.facing.link.clock(now);
+        let message = message.into();
+        let Some(until) = self.hold_until else {
+            return self.facing.link.notify(message);
+        };
+        let lane = lane_of(&message);
+        let envelope = self.facing.link.prepare_notification(message)?;
+        // Last wins: only the newest status of an instance is worth sending.
+        if let Some(older) = self.held.waiting_for(&lane) {
+            *older = envelope;
+        } else {
+            if self.held.len() >= self.config.max_held {
+                return Err(SendError::Throttled {
+                    retry_in: until.duration_since(now),
+                });
+            }
+            self.held.push_back(Queued { lane, envelope });
+        }
+        self.facing.link.stats_mut().held += 1;
+        Ok(())
+    }
+
+    /// Answers the manager's request `id`.
+    fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
+        let now = self.facing.link.clock(now);
+        self.facing.link.respond(id, reply)?;
+        // A throughput buffer releases its merged update once the one before is answered.
+        self.buffers.on_response(now, id);
+        self.deliver_buffered(now);
+        Ok(())
+    }
+
+    /// Closes the session.
+    fn close(&mut self, now: Instant) {
+        self.facing.close(now);
+    }
+
+    fn is_connected(&self) -> bool {
+        self.facing.is_connected()
+    }
+
+    fn close_reason(&self) -> Option<&CloseReason> {
+        self.facing.link.closed()
+    }
+
+    fn stats(&self) -> &Stats {
+        self.facing.link.stats()
     }
 }

@@ -106,7 +106,7 @@ pub enum Event<H> {
         until: Instant,
     },
     /// The session is over, for good. Frames queued before (such as an error answer explaining
-    /// why) can still be taken with `poll_transmit`.
+    /// why) still come out of `poll_output`.
     Closed(CloseReason),
 }
 
@@ -346,7 +346,7 @@ pub enum SendError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {
-    /// `handle_bytes` on a message transport, or `handle_frame` on a byte stream.
+    /// `Input::Bytes` on a message transport, or `Input::Frame` on a byte stream.
     #[error("this session's wire is {0:?}; use the other input method")]
     WrongInput(Wire),
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use logi_plugin_core::session::{Event, Frame, Peer, Session};
+use logi_plugin_core::session::{Event, Frame, Input, Output, Peer, Session, Wake};
 
 /// What happens to what one side writes.
 #[derive(Debug, Default)]
@@ -43,6 +43,8 @@ pub struct Pair<M: Session<PeerHello = Peer>, P: Session> {
     pub to_peer: Link,
     /// Delivers byte streams one byte at a time.
     pub byte_at_a_time: bool,
+    /// When each side last asked to be woken: `[manager, peer]`.
+    wakes: [Option<Instant>; 2],
 }
 
 impl<M: Session<PeerHello = Peer>, P: Session> Pair<M, P> {
@@ -58,62 +60,59 @@ impl<M: Session<PeerHello = Peer>, P: Session> Pair<M, P> {
             to_manager: Link::Open,
             to_peer: Link::Open,
             byte_at_a_time: false,
+            wakes: [None, None],
         }
     }
 
-    /// Moves frames both ways until neither side writes anything more, collecting events.
+    /// Moves frames both ways until neither side writes anything more or has an event,
+    /// collecting events into `manager_events` and `peer_events`.
     pub fn drive(&mut self) {
         loop {
-            let mut moved = self.deliver_peer_output();
-            while let Some(frame) = self.manager.poll_transmit() {
-                moved = true;
-                let (link, byte_at_a_time) = (&mut self.to_peer, self.byte_at_a_time);
-                carry(frame, link, byte_at_a_time, |frame| {
-                    hand(&mut self.peer, self.now, frame)
-                });
-            }
-            self.collect_events();
-            if !moved {
+            let peer = self.deliver_peer_output();
+            let manager = self.deliver_manager_output();
+            if !peer && !manager {
                 return;
             }
         }
     }
 
-    /// Carries what the peer has written to the manager, and nothing back; `true` if it wrote
-    /// anything. (Sent after each update, updates leave before a newer one can replace them in
-    /// the plugin's bulk lane.)
+    /// Takes a round of the peer's output: its events into `peer_events`, its frames to the
+    /// manager, and nothing back; `true` if it had any. (Sent after each update, updates leave
+    /// before a newer one can replace them in the plugin's bulk lane.)
     pub fn deliver_peer_output(&mut self) -> bool {
-        let mut moved = false;
-        while let Some(frame) = self.peer.poll_transmit() {
-            moved = true;
-            let (link, byte_at_a_time) = (&mut self.to_manager, self.byte_at_a_time);
-            carry(frame, link, byte_at_a_time, |frame| {
-                hand(&mut self.manager, self.now, frame)
-            });
-        }
-        moved
+        round(
+            &mut self.peer,
+            &mut self.peer_events,
+            &mut self.wakes[1],
+            (&mut self.to_manager, self.byte_at_a_time),
+            &mut self.manager,
+            self.now,
+        )
     }
 
-    /// Takes both sides' events into `manager_events` and `peer_events`.
-    pub fn collect_events(&mut self) {
-        self.manager_events
-            .extend(std::iter::from_fn(|| self.manager.poll_event()));
-        self.peer_events
-            .extend(std::iter::from_fn(|| self.peer.poll_event()));
+    /// Takes a round of the manager's output, as [`deliver_peer_output`](Self::deliver_peer_output)
+    /// does the peer's.
+    fn deliver_manager_output(&mut self) -> bool {
+        round(
+            &mut self.manager,
+            &mut self.manager_events,
+            &mut self.wakes[0],
+            (&mut self.to_peer, self.byte_at_a_time),
+            &mut self.peer,
+            self.now,
+        )
     }
 
-    /// The earlier of the two sides' deadlines.
-    pub fn next_timeout(&self) -> Option<Instant> {
-        [self.manager.poll_timeout(), self.peer.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+    /// The earlier of the two sides' deadlines, once everything waiting has moved.
+    pub fn next_timeout(&mut self) -> Option<Instant> {
+        self.drive();
+        self.wakes.into_iter().flatten().min()
     }
 
     /// Both sides handle the time `now` (the clock does not move), then drive.
     pub fn handle_timeouts(&mut self) {
-        self.manager.handle_timeout(self.now);
-        self.peer.handle_timeout(self.now);
+        self.manager.handle_input(self.now, Input::Timeout).unwrap();
+        self.peer.handle_input(self.now, Input::Timeout).unwrap();
         self.drive();
     }
 
@@ -142,7 +141,9 @@ impl<M: Session<PeerHello = Peer>, P: Session> Pair<M, P> {
     /// the bytes.
     pub fn release_to_manager(&mut self, n: usize) -> Vec<u8> {
         let chunk = release(&mut self.to_manager, n);
-        self.manager.handle_bytes(self.now, &chunk).unwrap();
+        self.manager
+            .handle_input(self.now, Input::Bytes(&chunk))
+            .unwrap();
         chunk
     }
 
@@ -150,8 +151,42 @@ impl<M: Session<PeerHello = Peer>, P: Session> Pair<M, P> {
     /// bytes.
     pub fn release_to_peer(&mut self, n: usize) -> Vec<u8> {
         let chunk = release(&mut self.to_peer, n);
-        self.peer.handle_bytes(self.now, &chunk).unwrap();
+        self.peer
+            .handle_input(self.now, Input::Bytes(&chunk))
+            .unwrap();
         chunk
+    }
+}
+
+/// Takes a round of `from`'s output: events into `events`, frames over `link` to `to`, the
+/// wake it asks for into `wake`; `true` if it had an event or a frame.
+fn round<S: Session>(
+    from: &mut S,
+    events: &mut Vec<Event<S::PeerHello>>,
+    wake: &mut Option<Instant>,
+    (link, byte_at_a_time): (&mut Link, bool),
+    to: &mut impl Session,
+    now: Instant,
+) -> bool {
+    let mut moved = false;
+    loop {
+        match from.poll_output(0) {
+            Output::Event(event) => events.push(event),
+            Output::Transmit(transmit) => {
+                carry(transmit.frame, link, byte_at_a_time, |frame| {
+                    hand(to, now, frame)
+                });
+            }
+            Output::Timeout(next) => {
+                *wake = Some(next.at);
+                return moved;
+            }
+            Output::Idle => {
+                *wake = None;
+                return moved;
+            }
+        }
+        moved = true;
     }
 }
 
@@ -182,7 +217,48 @@ fn carry(frame: Frame, link: &mut Link, byte_at_a_time: bool, mut to: impl FnMut
 /// WebSocket text frame.
 fn hand(session: &mut impl Session, now: Instant, frame: Frame) {
     match frame {
-        Frame::Binary(bytes) => session.handle_bytes(now, &bytes).unwrap(),
-        frame @ Frame::Text(_) => session.handle_frame(now, frame).unwrap(),
+        Frame::Binary(bytes) => session.handle_input(now, Input::Bytes(&bytes)).unwrap(),
+        frame @ Frame::Text(_) => session.handle_input(now, Input::Frame(frame)).unwrap(),
+    }
+}
+
+/// What one session gave its driver until it had nothing more.
+#[derive(Debug)]
+pub struct Taken<H> {
+    /// Its events, in order.
+    pub events: Vec<Event<H>>,
+    /// The frames it wrote, in order.
+    pub frames: Vec<Frame>,
+    /// When it asked to be woken, and why (`None`: no deadline).
+    pub wake: Option<Wake>,
+}
+
+/// Takes rounds of `session`'s output until one has no event and no frame.
+pub fn take<S: Session>(session: &mut S) -> Taken<S::PeerHello> {
+    let mut taken = Taken {
+        events: Vec::new(),
+        frames: Vec::new(),
+        wake: None,
+    };
+    loop {
+        let mut moved = false;
+        loop {
+            match session.poll_output(0) {
+                Output::Event(event) => taken.events.push(event),
+                Output::Transmit(transmit) => taken.frames.push(transmit.frame),
+                Output::Timeout(wake) => {
+                    taken.wake = Some(wake);
+                    break;
+                }
+                Output::Idle => {
+                    taken.wake = None;
+                    break;
+                }
+            }
+            moved = true;
+        }
+        if !moved {
+            return taken;
+        }
     }
 }

@@ -49,7 +49,7 @@ use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::proto::plugin::ActionCellStatus;
 use logi_plugin_core::proto::plugin::action_cell_status::ImageType;
 use logi_plugin_core::session::{
-    Event, ManagerConfig, ManagerSession, PluginConfig, Session, Wire,
+    Event, Input, ManagerConfig, ManagerSession, Output, PluginConfig, Session, Wire,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
 use logi_plugin_transports::ws::{self, WsListener, WsOptions};
@@ -243,8 +243,12 @@ fn pump<S: Session>(
 ) {
     let mut done = false;
     loop {
-        while let Some(frame) = session.poll_transmit() {
-            socket.write_all(frame.as_bytes()).unwrap();
+        loop {
+            match session.poll_output(0) {
+                Output::Event(event) => done |= on_event(session, event),
+                Output::Transmit(transmit) => socket.write_all(transmit.frame.as_bytes()).unwrap(),
+                Output::Timeout(_) | Output::Idle => break,
+            }
         }
         if done {
             return;
@@ -253,10 +257,8 @@ fn pump<S: Session>(
         if n == 0 {
             return;
         }
-        session.handle_bytes(Instant::now(), &buf[..n]).unwrap();
-        while let Some(event) = session.poll_event() {
-            done |= on_event(session, event);
-        }
+        let input = Input::Bytes(&buf[..n]);
+        session.handle_input(Instant::now(), input).unwrap();
     }
 }
 

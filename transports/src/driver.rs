@@ -23,7 +23,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_lite::Stream;
 use futures_util::task::AtomicWaker;
 use logi_plugin_core::session::record::{Recordable, Recorded};
-use logi_plugin_core::session::{CloseReason, Event, SendError, Session};
+use logi_plugin_core::session::{CloseReason, Event, Input, Lane, Output, SendError, Session};
 use logi_plugin_core::{Message, ResponseInfo};
 
 use crate::clock::{Clock, Timer};
@@ -34,13 +34,6 @@ use crate::transport::{Received, Transport};
 /// Past this many bytes waiting to be written, the driver stops reading until they drain: a
 /// peer that does not read cannot make us buffer without bound.
 pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
-
-/// Bulk frames (status and image updates) are taken from the session only when the transport has
-/// written everything before them, in a batch of up to this many bytes (a larger frame goes
-/// alone): the rest wait in the session's bulk lane, which a press's answer passes, and where a
-/// newer image replaces a stale one. Enough for small updates to leave in batches; little
-/// enough that an answer queued behind a batch leaves within microseconds.
-pub const BULK_ROOM: usize = 16 * 1024;
 
 /// How long a closed session's last frames may take to leave before the transport is dropped.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -242,7 +235,7 @@ where
         closing_since: None,
         finished: None,
         delivered: false,
-        bulk_deferred: false,
+        wake: None,
         recording: None,
         _done: done_tx,
     };
@@ -404,9 +397,8 @@ pub struct Driver<S: Session, T> {
     finished: Option<CloseReason>,
     /// Whether this round handed the owner an event or an answer.
     delivered: bool,
-    /// Whether the last round took no bulk frame because it handed the owner something: the
-    /// next round takes them anyway, so that input arriving without a pause cannot starve them.
-    bulk_deferred: bool,
+    /// When the session last asked to be woken.
+    wake: Option<Instant>,
     /// Where the session's recording goes, when [`Driver::record`] asked for one.
     recording: Option<Box<dyn std::io::Write + Send>>,
     /// Dropped with the driver, which tells `Connection::closed` it has ended.
@@ -453,8 +445,10 @@ where
                     Step::Skipped => {}
                 }
             }
-            if this.session.poll_timeout().is_some_and(|at| at <= now) {
-                this.session.handle_timeout(now);
+            if this.wake.is_some_and(|at| at <= now) {
+                // The input cannot fail; the next round of output says when to wake again.
+                let _ = this.session.handle_input(now, Input::Timeout);
+                this.wake = None;
                 progressed = true;
             }
             // Frames taken now are written just below; a bulk frame taken may leave room for more.
@@ -467,8 +461,8 @@ where
             let unwritten = this.transport.queued_bytes();
             match this.transport.poll_flush(cx) {
                 Poll::Ready(Err(error)) => {
-                    this.session
-                        .handle_transport_error(now, format!("write failed: {error}"));
+                    let what = format!("write failed: {error}");
+                    let _ = this.session.handle_input(now, Input::Failed(what));
                     this.take_output();
                     progressed = true;
                 }
@@ -592,26 +586,18 @@ where
         {
             Poll::Pending => Step::Waiting,
             Poll::Ready(received) => {
-                let accepted = match received {
-                    Ok(Received::Bytes(bytes)) => self.session.handle_bytes(now, bytes),
-                    Ok(Received::Frame(frame)) => self.session.handle_frame(now, frame),
-                    Ok(Received::End) => {
-                        self.input_ended = true;
-                        self.session.handle_eof(now);
-                        Ok(())
-                    }
-                    Err(error) => {
-                        self.input_ended = true;
-                        let what = format!("read failed: {error}");
-                        self.session.handle_transport_error(now, what);
-                        Ok(())
-                    }
+                let input = match received {
+                    Ok(Received::Bytes(bytes)) => Input::Bytes(bytes),
+                    Ok(Received::Frame(frame)) => Input::Frame(frame),
+                    Ok(Received::End) => Input::End,
+                    Err(error) => Input::Failed(format!("read failed: {error}")),
                 };
-                if let Err(error) = accepted {
+                self.input_ended = matches!(input, Input::End | Input::Failed(_));
+                if let Err(error) = self.session.handle_input(now, input) {
                     // The transport and the session disagree on the wire: a driver bug, not the
                     // peer's doing. Close rather than guess.
-                    self.session
-                        .handle_transport_error(now, format!("input refused: {error}"));
+                    let what = format!("input refused: {error}");
+                    let _ = self.session.handle_input(now, Input::Failed(what));
                 }
                 self.input.ready.store(true, Ordering::Release);
                 Step::Progressed
@@ -619,37 +605,29 @@ where
         }
     }
 
-    /// Delivers the session's events and queues its frames: every prompt frame, and a batch of
-    /// bulk ones ([`BULK_ROOM`]) if the transport has written all it had and no event was just
-    /// delivered (every bulk frame once the session has closed); `true` if any bulk frame was
-    /// queued.
+    /// Takes a round of the session's output: delivers its events, queues its frames (the
+    /// session decides whether bulk ones go, from what the transport has yet to write) and notes
+    /// when to wake it; `true` if a bulk frame was queued.
     fn take_output(&mut self) -> bool {
-        while let Some(event) = self.session.poll_event() {
-            self.dispatch(event);
+        let mut took_bulk = false;
+        loop {
+            match self.session.poll_output(self.transport.queued_bytes()) {
+                Output::Event(event) => self.dispatch(event),
+                Output::Transmit(transmit) => {
+                    took_bulk |= transmit.lane == Lane::Bulk;
+                    self.transport.queue(transmit.frame);
+                }
+                Output::Timeout(wake) => {
+                    self.wake = Some(wake.at);
+                    break;
+                }
+                Output::Idle => {
+                    self.wake = None;
+                    break;
+                }
+            }
         }
         self.events.flush();
-        let closed = self.session.close_reason().is_some();
-        // An owner just handed something (a press) answers it sooner if no bulk frame is being
-        // written first: bulk waits for the next turn, though never two in a row. A frame queued
-        // behind an unfinished one would hold an answer back for both.
-        let defer = self.delivered && !self.bulk_deferred;
-        self.bulk_deferred = defer;
-        let bulk_allowed = closed || (!defer && self.transport.queued_bytes() == 0);
-        let mut batch = 0;
-        loop {
-            // The prompt ones come first: a frame taken here after them is bulk.
-            let frame = self.session.poll_transmit_prompt().or_else(|| {
-                if !bulk_allowed || (!closed && batch >= BULK_ROOM) {
-                    return None;
-                }
-                let bulk = self.session.poll_transmit()?;
-                batch += bulk.as_bytes().len();
-                Some(bulk)
-            });
-            let Some(frame) = frame else { break };
-            self.transport.queue(frame);
-        }
-        let took_bulk = batch > 0;
         self.shared
             .connected
             .store(self.session.is_connected(), Ordering::Release);
@@ -722,7 +700,7 @@ where
     fn arm_timer(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let at = match self.closing_since {
             Some(since) => Some(since + CLOSE_LINGER),
-            None => self.session.poll_timeout(),
+            None => self.wake,
         };
         let Some(at) = at else {
             return false;

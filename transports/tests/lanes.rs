@@ -14,7 +14,7 @@ use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction, UpdateAnalogControl};
 use logi_plugin_core::session::{
-    Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
+    Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply, Session,
 };
 use logi_plugin_transports::memory::{MemoryStream, PIPE_CAPACITY};
 use logi_plugin_transports::{Connection, Driver, StreamTransport, block_on, connect, memory};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use logi_plugin_core::session::{
-    CloseReason, ManagerConfig, ManagerSession, PluginConfig, PluginSession,
+    CloseReason, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Session,
 };
 use logi_plugin_transports::{Clock, Connection, StreamTransport, VirtualClock, connect, memory};
 use smol::{Executor, Task};

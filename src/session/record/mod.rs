@@ -18,12 +18,12 @@
 //!
 //! ```
 //! # use std::time::Instant;
-//! # use logi_plugin_core::session::{PluginConfig, PluginSession, Session};
+//! # use logi_plugin_core::session::{Output, PluginConfig, PluginSession, Session};
 //! # use logi_plugin_core::session::record::{self, Recorded};
 //! let now = Instant::now();
 //! let mut session = Recorded::new(PluginSession::new(now, PluginConfig::new("com.example", "code", "1.0.0")));
 //! session.start_recording(now);
-//! while let Some(frame) = session.poll_transmit() { /* write it */ }
+//! while let Output::Transmit(transmit) = session.poll_output(0) { /* write transmit.frame */ }
 //! let (header, records) = record::read(&session.take_recording()).unwrap();
 //! assert_eq!((header.side.as_str(), records.len()), ("plugin", 1));
 //! ```
@@ -33,22 +33,20 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{Event, Frame, Reply, Session};
+use super::{Frame, Reply};
 use crate::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use crate::codec::{binary, json};
 use crate::{Envelope, Message, ResponseCode};
 
 mod header;
 mod recorded;
+mod replay;
 
 pub use header::Header;
 pub use recorded::{Recordable, Recorded};
+pub use replay::{Replay, replay};
 
 const MAGIC: &[u8; 8] = b"LOGIREC1";
-
-/// How much later than a recorded deadline replay accepts the session's own deadline: the gap
-/// between a session's creation and the start of its recording.
-const BIRTH_SLACK: Duration = Duration::from_millis(5);
 
 /// One thing that happened to a session.
 #[derive(Clone, Debug, PartialEq)]
@@ -317,142 +315,6 @@ pub fn hellos(header: &Header, records: &[Record]) -> Vec<crate::proto::plugin::
             _ => None,
         })
         .collect()
-}
-
-/// What a replay saw.
-#[derive(Debug, Default)]
-pub struct Replay {
-    /// Every step fed and every event the session gave, in order, as text.
-    pub lines: Vec<String>,
-    /// How many written frames were compared with the recording.
-    pub compared: usize,
-    /// The first frame the fresh session wrote differently from the recording: its place among
-    /// the written frames, what was recorded, and what was written (`None`: nothing).
-    pub divergence: Option<(usize, Frame, Option<Frame>)>,
-}
-
-/// Feeds the recorded inputs into `session` (begun at `start`, built from the recording's
-/// header) at their recorded times, and compares what it writes with what was recorded.
-pub fn replay<S: Session>(mut session: S, start: Instant, records: &[Record]) -> Replay
-where
-    S::PeerHello: std::fmt::Debug,
-{
-    let mut replay = Replay::default();
-    for record in records {
-        let now = start + record.at;
-        let fed = match &record.step {
-            Step::Bytes(bytes) => session.handle_bytes(now, bytes).map_err(|e| e.to_string()),
-            Step::Frame(frame) => session
-                .handle_frame(now, frame.clone())
-                .map_err(|e| e.to_string()),
-            Step::End => {
-                session.handle_eof(now);
-                Ok(())
-            }
-            Step::Failed(what) => {
-                session.handle_transport_error(now, what.clone());
-                Ok(())
-            }
-            Step::Timeout => {
-                // A driver handles a deadline once it is due, but its recording may have begun
-                // a moment after the session it records: a deadline set at the session's birth
-                // is then due a hair after the recorded time.
-                let due = session
-                    .poll_timeout()
-                    .filter(|due| *due <= now + BIRTH_SLACK);
-                session.handle_timeout(due.map_or(now, |due| due.max(now)));
-                Ok(())
-            }
-            Step::Request(message, timeout) => session
-                .send_request(now, message.clone(), *timeout)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Step::Notify(message) => session
-                .send_notification(now, message.clone())
-                .map_err(|e| e.to_string()),
-            Step::Respond(id, reply) => session
-                .respond(now, *id, reply.clone())
-                .map_err(|e| e.to_string()),
-            Step::Close => {
-                session.close(now);
-                Ok(())
-            }
-            // The recorded session was asked for its output exactly here: a byte stream hands
-            // over everything queued since in one piece, so asking at the same points gives the
-            // same pieces.
-            Step::Sent(expected) => {
-                let got = session.poll_transmit();
-                if replay.divergence.is_none() && got.as_ref() != Some(expected) {
-                    replay.divergence = Some((replay.compared, expected.clone(), got));
-                }
-                replay.compared += 1;
-                continue;
-            }
-        };
-        let mut line = format!(
-            "{:>10.3} ms  {}",
-            record.at.as_secs_f64() * 1000.0,
-            describe(&record.step)
-        );
-        if let Err(error) = fed {
-            line.push_str(&format!(" -> refused: {error}"));
-        }
-        replay.lines.push(line);
-        while let Some(event) = session.poll_event() {
-            replay
-                .lines
-                .push(format!("              event {}", event_text(&event)));
-        }
-    }
-    replay
-}
-
-fn describe(step: &Step) -> String {
-    match step {
-        Step::Bytes(bytes) => format!("read {} bytes", bytes.len()),
-        Step::Frame(frame) => format!("read a frame of {} bytes", frame.as_bytes().len()),
-        Step::End => "the transport ended".into(),
-        Step::Failed(what) => format!("the transport failed: {what}"),
-        Step::Timeout => "deadline".into(),
-        Step::Request(message, timeout) => {
-            format!(
-                "owner requests {} (timeout {timeout:?})",
-                message.full_name()
-            )
-        }
-        Step::Notify(message) => format!("owner notifies {}", message.full_name()),
-        Step::Respond(id, reply) => format!("owner answers {id}: {}", reply_text(reply)),
-        Step::Close => "owner closes".into(),
-        Step::Sent(frame) => format!("wrote a frame of {} bytes", frame.as_bytes().len()),
-    }
-}
-
-fn reply_text(reply: &Reply) -> String {
-    match reply {
-        Reply::Ok => "SUCCESS".into(),
-        Reply::Message(message) => format!("SUCCESS with {}", message.full_name()),
-        Reply::Error(code, what) => format!("{} {what}", code.as_str_name()),
-    }
-}
-
-fn event_text<H: std::fmt::Debug>(event: &Event<H>) -> String {
-    match event {
-        Event::Request { id, message } => format!("request {id}: {}", message.full_name()),
-        Event::Notification { message } => format!("notification: {}", message.full_name()),
-        Event::Response {
-            id,
-            response,
-            message,
-        } => format!(
-            "response {id}: {}{}",
-            response.result().as_str_name(),
-            message
-                .as_ref()
-                .map(|m| format!(" with {}", m.full_name()))
-                .unwrap_or_default()
-        ),
-        other => format!("{other:?}"),
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::{Header, Recorder, Step};
 use crate::Message;
 use crate::session::{
-    CloseReason, Event, Frame, InputError, LibrarySession, ManagerSession, PluginSession, Reply,
+    CloseReason, Input, InputError, LibrarySession, ManagerSession, Output, PluginSession, Reply,
     SendError, Session, Stats,
 };
 
@@ -114,36 +114,39 @@ impl<S: Recordable> Recorded<S> {
 impl<S: Session> Session for Recorded<S> {
     type PeerHello = S::PeerHello;
 
-    fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<(), InputError> {
-        self.note(Some(now), || Step::Bytes(Bytes::copy_from_slice(bytes)));
-        self.session.handle_bytes(now, bytes)
+    fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), InputError> {
+        self.note(Some(now), || match &input {
+            Input::Bytes(bytes) => Step::Bytes(Bytes::copy_from_slice(bytes)),
+            Input::Frame(frame) => Step::Frame(frame.clone()),
+            Input::End => Step::End,
+            Input::Failed(what) => Step::Failed(what.clone()),
+            Input::Timeout => Step::Timeout,
+        });
+        self.session.handle_input(now, input)
     }
-    fn handle_frame(&mut self, now: Instant, frame: Frame) -> Result<(), InputError> {
-        self.note(Some(now), || Step::Frame(frame.clone()));
-        self.session.handle_frame(now, frame)
-    }
-    fn handle_eof(&mut self, now: Instant) {
-        self.note(Some(now), || Step::End);
-        self.session.handle_eof(now)
-    }
-    fn handle_transport_error(&mut self, now: Instant, what: String) {
-        self.note(Some(now), || Step::Failed(what.clone()));
-        self.session.handle_transport_error(now, what)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.note(Some(now), || Step::Timeout);
-        self.session.handle_timeout(now)
+    fn poll_output(&mut self, unwritten: usize) -> Output<S::PeerHello> {
+        let output = self.session.poll_output(unwritten);
+        if let Output::Transmit(transmit) = &output {
+            self.note(None, || Step::Sent(transmit.frame.clone()));
+        }
+        output
     }
     fn send_request(
         &mut self,
         now: Instant,
-        message: Message,
+        message: impl Into<Message>,
         timeout: Duration,
     ) -> Result<u32, SendError> {
+        let message = message.into();
         self.note(Some(now), || Step::Request(message.clone(), timeout));
         self.session.send_request(now, message, timeout)
     }
-    fn send_notification(&mut self, now: Instant, message: Message) -> Result<(), SendError> {
+    fn send_notification(
+        &mut self,
+        now: Instant,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
+        let message = message.into();
         self.note(Some(now), || Step::Notify(message.clone()));
         self.session.send_notification(now, message)
     }
@@ -154,22 +157,6 @@ impl<S: Session> Session for Recorded<S> {
     fn close(&mut self, now: Instant) {
         self.note(Some(now), || Step::Close);
         self.session.close(now)
-    }
-    fn poll_transmit(&mut self) -> Option<Frame> {
-        let frame = self.session.poll_transmit()?;
-        self.note(None, || Step::Sent(frame.clone()));
-        Some(frame)
-    }
-    fn poll_transmit_prompt(&mut self) -> Option<Frame> {
-        let frame = self.session.poll_transmit_prompt()?;
-        self.note(None, || Step::Sent(frame.clone()));
-        Some(frame)
-    }
-    fn poll_event(&mut self) -> Option<Event<S::PeerHello>> {
-        self.session.poll_event()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
     }
     fn is_connected(&self) -> bool {
         self.session.is_connected()
@@ -193,10 +180,15 @@ mod tests {
         let now = Instant::now();
         let config = PluginConfig::new("com.example", "code", "1.0.0");
         let mut session = Recorded::new(PluginSession::new(now, config));
-        session.poll_transmit().expect("the hello");
+        assert!(
+            matches!(session.poll_output(0), Output::Transmit(_)),
+            "the hello"
+        );
         assert!(session.take_recording().is_empty());
         session.start_recording(now);
-        session.handle_eof(now + Duration::from_millis(3));
+        session
+            .handle_input(now + Duration::from_millis(3), Input::End)
+            .unwrap();
         let (header, records) = read(&session.take_recording()).unwrap();
         assert_eq!(header, Header::plugin(session.session().config()));
         let steps: Vec<&Step> = records.iter().map(|record| &record.step).collect();
@@ -210,11 +202,15 @@ mod tests {
         let config = PluginConfig::new("com.example", "code", "1.0.0");
         let mut session = Recorded::new(PluginSession::new(now, config));
         session.start_recording(now);
-        session.handle_timeout(now + Duration::from_millis(5));
-        let hello = session.poll_transmit().expect("the hello");
+        session
+            .handle_input(now + Duration::from_millis(5), Input::Timeout)
+            .unwrap();
+        let Output::Transmit(hello) = session.poll_output(0) else {
+            panic!("the hello")
+        };
         let (_, records) = read(&session.take_recording()).unwrap();
         let last = records.last().unwrap();
-        assert_eq!(last.step, Step::Sent(hello));
+        assert_eq!(last.step, Step::Sent(hello.frame));
         assert_eq!(last.at, Duration::from_millis(5));
     }
 
