@@ -73,6 +73,7 @@ pub struct Wake {
 
 /// A session's deadlines, each named.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Timer {
     /// The hello: the peer's is due (manager side), or the answer to this side's.
     Hello,
@@ -143,24 +144,26 @@ pub const BULK_ROOM: usize = 16 * 1024;
 /// - every one once the session has closed: its last words.
 #[derive(Debug, Default)]
 pub(crate) struct Round {
-    started: bool,
-    /// Whether the transport had nothing left to write as the round began.
-    transport_empty: bool,
+    /// Whether the transport had nothing left to write as the round began; `None` before the
+    /// round's first poll.
+    transport_empty: Option<bool>,
     /// Whether the round handed the owner an event.
     evented: bool,
     /// Bulk bytes taken in the round.
     bulk: usize,
-    /// Whether the last round that had bulk waiting held it back for an event.
-    deferred: bool,
+    /// Whether this round holds bulk back for an event; `None` until decided, which every round
+    /// does once, with bulk waiting or not, so that "two in a row" counts rounds.
+    held: Option<bool>,
+    /// Whether the round before held bulk back for an event.
+    held_before: bool,
 }
 
 impl Round {
     /// Notes a poll, `unwritten` the bytes the transport has yet to write.
     #[inline]
     pub(crate) fn poll(&mut self, unwritten: usize) {
-        if !self.started {
-            self.started = true;
-            self.transport_empty = unwritten == 0;
+        if self.transport_empty.is_none() {
+            self.transport_empty = Some(unwritten == 0);
         }
     }
 
@@ -174,15 +177,8 @@ impl Round {
         if closed {
             return true;
         }
-        if !self.transport_empty || self.bulk >= BULK_ROOM {
-            return false;
-        }
-        if self.bulk == 0 {
-            let defer = self.evented && !self.deferred;
-            self.deferred = defer;
-            return !defer;
-        }
-        true
+        let held = self.held();
+        !held && self.transport_empty == Some(true) && self.bulk < BULK_ROOM
     }
 
     /// Notes a bulk frame of `len` bytes taken.
@@ -195,10 +191,24 @@ impl Round {
     /// Ends the round: the next poll starts another.
     #[inline]
     pub(crate) fn end(&mut self) {
-        *self = Round {
-            deferred: self.deferred,
-            ..Round::default()
-        };
+        self.held_before = self.held.unwrap_or(self.evented && !self.held_before);
+        self.transport_empty = None;
+        self.evented = false;
+        self.bulk = 0;
+        self.held = None;
+    }
+
+    /// Whether this round holds bulk back for an event, decided the first time it is asked.
+    #[inline]
+    fn held(&mut self) -> bool {
+        match self.held {
+            Some(held) => held,
+            None => {
+                let held = self.evented && !self.held_before;
+                self.held = Some(held);
+                held
+            }
+        }
     }
 }
 
@@ -296,6 +306,36 @@ mod tests {
             !round.bulk_goes(false),
             "held back again after a round that took it"
         );
+    }
+
+    #[test]
+    fn a_round_without_an_event_counts_between_two_that_hold_bulk_back() {
+        let mut round = Round::default();
+        round.poll(0);
+        round.handed_event();
+        assert!(!round.bulk_goes(false));
+        round.end();
+        // A busy transport, no event: bulk waits, and the event rule rests.
+        round.poll(10);
+        assert!(!round.bulk_goes(false));
+        round.end();
+        round.poll(0);
+        round.handed_event();
+        assert!(
+            !round.bulk_goes(false),
+            "not two in a row: a round came between"
+        );
+    }
+
+    #[test]
+    fn a_round_with_an_event_and_no_bulk_still_counts_as_holding_back() {
+        let mut round = Round::default();
+        round.poll(0);
+        round.handed_event();
+        round.end();
+        round.poll(0);
+        round.handed_event();
+        assert!(round.bulk_goes(false), "the round before held back");
     }
 
     #[test]
