@@ -184,7 +184,7 @@ pub fn manager_session(data: &[u8]) {
 
 /// Drives a plugin session with fuzz input: a manager's bytes, time steps and app commands.
 pub fn plugin_session(data: &[u8]) {
-    use logi_plugin_core::proto::plugin::{ManagerHello, Settings};
+    use logi_plugin_core::proto::plugin::{ActionCellStatus, ManagerHello, Settings};
     use logi_plugin_core::session::{Input, PluginConfig, PluginSession, Reply, Session};
 
     let mut config = PluginConfig::new("com.example.fuzz", "code", "1");
@@ -239,7 +239,17 @@ pub fn plugin_session(data: &[u8]) {
                         driver.sent(id);
                     }
                 } else if c % 3 == 1 {
-                    let _ = session.send_notification(driver.now, Settings::default());
+                    // A transport still writing, or not: bulk may leave only from an idle one.
+                    driver.unwritten = if c & 16 != 0 { 100 } else { 0 };
+                    if c & 8 != 0 {
+                        let status = ActionCellStatus {
+                            action_instance_id: (c % 4).to_string(),
+                            ..ActionCellStatus::default()
+                        };
+                        let _ = session.send_notification(driver.now, status);
+                    } else {
+                        let _ = session.send_notification(driver.now, Settings::default());
+                    }
                 } else if let Some(id) = driver.peer_requests.pop() {
                     let _ = session.respond(driver.now, id, Reply::Ok);
                 }
@@ -296,6 +306,8 @@ struct SessionDriver {
     closed: bool,
     /// The deadline the session last asked to be woken at.
     wake: Option<logi_plugin_core::session::Wake>,
+    /// What the fuzzed transport says it has yet to write.
+    unwritten: usize,
 }
 
 impl SessionDriver {
@@ -306,6 +318,7 @@ impl SessionDriver {
             peer_requests: Vec::new(),
             closed: false,
             wake: None,
+            unwritten: 0,
         }
     }
 
@@ -339,15 +352,19 @@ impl SessionDriver {
     }
 
     /// Takes the session's output until a round has no event and no frame: the frames are
-    /// dropped, the events checked, the wake kept. Nothing comes after `Closed` but frames.
+    /// dropped, the events checked, the wake kept. Nothing comes after `Closed` but frames, and
+    /// no bulk frame to a transport still writing unless the session has closed.
     fn take_output<S: logi_plugin_core::session::Session>(&mut self, session: &mut S) {
-        use logi_plugin_core::session::Output;
+        use logi_plugin_core::session::{Lane, Output};
         loop {
             let mut moved = false;
             loop {
-                match session.poll_output(0) {
+                match session.poll_output(self.unwritten) {
                     Output::Event(event) => self.event(event),
-                    Output::Transmit(_) => {}
+                    Output::Transmit(transmit) => assert!(
+                        transmit.lane == Lane::Prompt || self.unwritten == 0 || self.closed,
+                        "a bulk frame for a transport still writing"
+                    ),
                     Output::Timeout(wake) => {
                         assert!(!self.closed, "a closed session asks to be woken");
                         self.wake = Some(wake);
@@ -363,6 +380,8 @@ impl SessionDriver {
             if !moved {
                 return;
             }
+            // What was taken has been written.
+            self.unwritten = 0;
         }
     }
 

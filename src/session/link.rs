@@ -717,11 +717,13 @@ impl<H> Link<H> {
     /// round, for the session to say when it next has work.
     #[inline]
     pub(crate) fn poll_output(&mut self, unwritten: usize) -> Option<Output<H>> {
-        self.round.poll(unwritten);
         if let Some(event) = self.events.pop_front() {
             self.round.handed_event();
             return Some(Output::Event(event));
         }
+        // Only frames change what the transport holds, so its state as the round's first frame
+        // is asked for is its state as the round began.
+        self.round.poll(unwritten);
         if let Some(frame) = self.poll_prompt() {
             return Some(Output::Transmit(Transmit {
                 frame,
