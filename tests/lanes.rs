@@ -12,7 +12,7 @@ use logi_plugin_core::proto::plugin::{
 };
 use logi_plugin_core::session::{
     BULK_ROOM, Event, Format, Frame, Input, Lane, Output, PluginConfig, PluginSession, Reply,
-    SendError, Session, Wire,
+    SendError, Session, Timer, Wake, Wire,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
 
@@ -74,6 +74,8 @@ struct Round {
     events: Vec<Event<ManagerHello>>,
     /// The envelopes written, in order, with their lane.
     sent: Vec<(Lane, Envelope)>,
+    /// The wake it ended with.
+    wake: Option<Wake>,
 }
 
 impl Round {
@@ -92,6 +94,7 @@ fn round(plugin: &mut PluginSession, unwritten: usize) -> Round {
     let mut round = Round {
         events: Vec::new(),
         sent: Vec::new(),
+        wake: None,
     };
     loop {
         let (lane, frame) = match plugin.poll_output(unwritten) {
@@ -100,7 +103,11 @@ fn round(plugin: &mut PluginSession, unwritten: usize) -> Round {
                 continue;
             }
             Output::Transmit(transmit) => (transmit.lane, transmit.frame),
-            Output::Timeout(_) | Output::Idle => return round,
+            Output::Timeout(wake) => {
+                round.wake = Some(wake);
+                return round;
+            }
+            Output::Idle => return round,
         };
         match frame {
             Frame::Binary(bytes) => {
@@ -235,6 +242,14 @@ fn a_round_that_hands_the_owner_an_event_holds_bulk_back_for_one_round_only() {
         panic!("the press did not reach the application")
     };
     assert!(first.sent.is_empty(), "bulk waits while the owner answers");
+    assert_eq!(
+        first.wake,
+        Some(Wake {
+            at: now,
+            timer: Timer::Bulk
+        }),
+        "and the session asks to be polled again at once"
+    );
     plugin.respond(now, id, Reply::Ok).unwrap();
     take(&mut plugin, now, stream(), &Envelope::request(5, trigger()));
     let second = round(&mut plugin, 0);
@@ -244,6 +259,19 @@ fn a_round_that_hands_the_owner_an_event_holds_bulk_back_for_one_round_only() {
         ["answer 4", "status 1"],
         "an event in the next round holds bulk back no longer"
     );
+}
+
+#[test]
+fn bulk_held_back_for_an_event_leaves_when_the_driver_wakes_as_asked_with_no_new_input() {
+    let now = Instant::now();
+    let mut plugin = connected_plugin(now, stream());
+    send_images(&mut plugin, now, &["cover-1"]);
+    take(&mut plugin, now, stream(), &Envelope::request(4, trigger()));
+    let held = round(&mut plugin, 0);
+    let wake = held.wake.expect("a wake");
+    assert_eq!(wake.timer, Timer::Bulk);
+    plugin.handle_input(wake.at, Input::Timeout).unwrap();
+    assert_eq!(round(&mut plugin, 0).what(), ["status cover-1"]);
 }
 
 #[test]

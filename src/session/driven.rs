@@ -24,7 +24,8 @@ pub trait Session {
     fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), InputError>;
     /// The next output. `unwritten`: how many bytes the transport has yet to write, from which
     /// the session decides whether bulk frames leave now or wait (`0` where the driver writes
-    /// everything at once).
+    /// everything at once). Bulk frames that wait for a transport still writing go in a round
+    /// polled once it has written everything: a driver polls again then, not only on input.
     fn poll_output(&mut self, unwritten: usize) -> Output<Self::PeerHello>;
     /// Sends a request; the id its answer or timeout will carry.
     fn send_request(

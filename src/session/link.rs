@@ -11,7 +11,7 @@ use bytes::BytesMut;
 use super::correlation::{RequestTracker, TrackError};
 use super::direction::Side;
 use super::lanes::{LatestQueue, Queued, Route, lane_of};
-use super::output::{Input, Lane, Output, Round, Timers, Transmit, Wake, earliest};
+use super::output::{Input, Lane, Output, Round, Timer, Timers, Transmit, Wake, earliest};
 use super::types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
 use crate::codec::frame::{EncodeError, FrameDecoder, encode_frame};
 use crate::codec::{DecodeError, binary, json};
@@ -767,11 +767,30 @@ pub(crate) fn end_round<S: Timers, H>(
     session: &mut S,
     link: fn(&mut S) -> &mut Link<H>,
 ) -> Output<H> {
-    if link(session).closed.is_some() {
+    let state = link(session);
+    if state.closed.is_some() {
         return Output::Idle;
     }
+    // Bulk held back for an event, with the transport idle, goes in the next round: say so, or
+    // a driver waiting for input would leave it waiting.
+    if state.round.held_last()
+        && !state.bulk.is_empty()
+        && let Some(at) = state.now
+    {
+        return Output::Timeout(Wake {
+            at,
+            timer: Timer::Bulk,
+        });
+    }
     let wake = match link(session).wake {
-        Some(wake) => wake,
+        Some(wake) => {
+            debug_assert_eq!(
+                wake,
+                earliest(session),
+                "the wake kept is the earliest deadline"
+            );
+            wake
+        }
         None => {
             let wake = earliest(session);
             link(session).wake = Some(wake);

@@ -36,9 +36,11 @@ pub enum Output<H> {
     /// A frame to write.
     Transmit(Transmit),
     /// Nothing more until an input or a command: hand the session [`Input::Timeout`] at
-    /// `Wake::at`.
+    /// `Wake::at` (at once for [`Timer::Bulk`]). Bulk frames held back because the transport
+    /// was still writing are the one exception: poll again once it has written everything.
     Timeout(Wake),
-    /// Nothing more until an input or a command, and no deadline (a closed session has none).
+    /// Nothing more until an input or a command, and no deadline (a closed session has none);
+    /// bulk frames waiting for a transport to finish writing, as for [`Output::Timeout`].
     Idle,
 }
 
@@ -92,6 +94,10 @@ pub enum Timer {
     Deferred,
     /// An analog buffer releases the updates it merged (plugin side).
     Flush,
+    /// Bulk frames wait that the round just ended held back because it handed the owner an
+    /// event: the next round lets them go. Due at once; [`Input::Timeout`] for it does nothing,
+    /// the next `poll_output` is what it asks for.
+    Bulk,
 }
 
 /// Something with named deadlines, each shown in a fixed order.
@@ -196,6 +202,12 @@ impl Round {
         self.evented = false;
         self.bulk = 0;
         self.held = None;
+    }
+
+    /// Whether the round last ended held bulk back for an event.
+    #[inline]
+    pub(crate) fn held_last(&self) -> bool {
+        self.held_before
     }
 
     /// Whether this round holds bulk back for an event, decided the first time it is asked.
