@@ -15,9 +15,7 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -28,7 +26,7 @@ use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::session::{
     Event, Frame, Input, Limits, ManagerConfig, ManagerSession, Output, PluginConfig,
-    PluginSession, Reply, Session,
+    PluginSession, Reply, Session, Verdict,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
 use support::{Ratio, dial, status, trigger};
@@ -43,9 +41,7 @@ const BATCH: usize = 1024;
 
 /// A connected pair, the manager allowing a whole flood in flight.
 fn pair(now: Instant) -> (ManagerSession, PluginSession) {
-    let registry: HashMap<String, String> =
-        [("com.example.bench".to_string(), "code".to_string())].into();
-    let mut manager = ManagerConfig::new(Arc::new(registry), "0.1.0");
+    let mut manager = ManagerConfig::new("0.1.0");
     manager.limits = Limits {
         max_in_flight: FLOOD + 16,
         ..Limits::default()
@@ -56,6 +52,9 @@ fn pair(now: Instant) -> (ManagerSession, PluginSession) {
     plugin
         .enable_control_buffering([("volume", "throughput")])
         .unwrap();
+    pump(now, &mut manager, &mut plugin, &mut 0, |_, _| {});
+    // The manager's owner admits the hello the session handed it.
+    manager.admit(now, Verdict::Accept).unwrap();
     pump(now, &mut manager, &mut plugin, &mut 0, |_, _| {});
     assert!(manager.is_connected() && plugin.is_connected());
     (manager, plugin)

@@ -116,13 +116,16 @@ fn check_round_trips(envelope: &Envelope) {
 /// Drives a manager session with fuzz input: a plugin's bytes, time steps and owner commands.
 pub fn manager_session(data: &[u8]) {
     use logi_plugin_core::proto::plugin::{PluginHello, TriggerAction};
-    use logi_plugin_core::session::{Input, ManagerConfig, ManagerSession, Session};
+    use logi_plugin_core::session::{Admission, Input, ManagerConfig, ManagerSession, Session};
     use std::collections::HashMap;
     use std::sync::Arc;
 
     let registry: HashMap<String, String> =
         [("com.example.fuzz".to_string(), "code".to_string())].into();
-    let mut config = ManagerConfig::new(Arc::new(registry), "0.0.0");
+    // The owner, as the transports' listener is: it judges each hello as it comes.
+    let admission = Admission::new(Arc::new(registry));
+    let mut claim = None;
+    let mut config = ManagerConfig::new("0.0.0");
     config.wire = logi_plugin_core::session::Wire::Stream {
         max_frame_len: FUZZ_MAX_FRAME_LEN,
     };
@@ -179,7 +182,23 @@ pub fn manager_session(data: &[u8]) {
             }
         }
         driver.take_output(&mut session);
+        if let Some(peer) = driver.hello.take() {
+            let verdict;
+            (verdict, claim) = admission.judge(&peer, None);
+            // Unless the session has closed since (its hello deadline passed, say).
+            if let Err(error) = session.admit(driver.now, verdict) {
+                assert!(
+                    matches!(error, logi_plugin_core::session::SendError::Closed(_)),
+                    "a hello handed out waits for its verdict: {error}"
+                );
+            }
+            driver.take_output(&mut session);
+        }
+        if driver.closed {
+            claim = None;
+        }
     }
+    drop(claim);
 }
 
 /// Drives a plugin session with fuzz input: a manager's bytes, time steps and app commands.
@@ -308,6 +327,10 @@ struct SessionDriver {
     wake: Option<logi_plugin_core::session::Wake>,
     /// What the fuzzed transport says it has yet to write.
     unwritten: usize,
+    /// A manager's peer's hello waiting for the owner's verdict.
+    hello: Option<logi_plugin_core::session::Peer>,
+    /// Whether a hello was handed out or the handshake done.
+    greeted: bool,
 }
 
 impl SessionDriver {
@@ -319,6 +342,8 @@ impl SessionDriver {
             closed: false,
             wake: None,
             unwritten: 0,
+            hello: None,
+            greeted: false,
         }
     }
 
@@ -330,10 +355,26 @@ impl SessionDriver {
         );
     }
 
-    fn event<H>(&mut self, event: logi_plugin_core::session::Event<H>) {
-        use logi_plugin_core::session::Event;
+    fn event<H: std::any::Any>(&mut self, event: logi_plugin_core::session::Event<H>) {
+        use logi_plugin_core::session::{Event, Peer};
         assert!(!self.closed, "an event after Closed");
         match event {
+            Event::Hello(peer) => {
+                assert!(
+                    !self.greeted,
+                    "a second hello handed out, or one after Connected"
+                );
+                self.greeted = true;
+                let peer: Box<dyn std::any::Any> = Box::new(peer);
+                let peer = peer
+                    .downcast::<Peer>()
+                    .expect("only a manager hands out a hello");
+                self.hello = Some(*peer);
+            }
+            Event::Connected(_) => {
+                assert!(self.hello.is_none(), "connected before the verdict");
+                self.greeted = true;
+            }
             Event::Response { id, .. } | Event::Timeout { id, .. } => {
                 assert!(
                     self.open.remove(&id),
@@ -347,14 +388,17 @@ impl SessionDriver {
                 // Requests still open end with the session.
                 self.open.clear();
             }
-            Event::Connected(_) | Event::Notification { .. } | Event::Throttled { .. } => {}
+            Event::Notification { .. } | Event::Throttled { .. } => {}
         }
     }
 
     /// Takes the session's output until a round has no event and no frame: the frames are
     /// dropped, the events checked, the wake kept. Nothing comes after `Closed` but frames, and
     /// no bulk frame to a transport still writing unless the session has closed.
-    fn take_output<S: logi_plugin_core::session::Session>(&mut self, session: &mut S) {
+    fn take_output<S: logi_plugin_core::session::Session>(&mut self, session: &mut S)
+    where
+        S::PeerHello: 'static,
+    {
         use logi_plugin_core::session::{Lane, Output};
         loop {
             let mut moved = false;

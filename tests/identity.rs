@@ -1,57 +1,84 @@
-//! Identity bound to the connection (issue 7 item 4), the session part: a plugin id has at most
-//! one live manager session; a second hello for it is refused `DUPLICATE_NAME`, and the id is
-//! free again in the very call that closes the first session; and the process a local socket
-//! reports is handed to the registry, which may refuse it `UNAUTHORIZED` though the code is
-//! right.
+//! Admission by the owner (issue 7 item 4, issue 31 item 4), the session part: the manager
+//! session hands a hello it finds nothing wrong with to its owner ([`Event::Hello`]) and reads
+//! nothing past it until the owner's verdict; the owner ([`Admission`]) holds which plugin ids
+//! are live, so a second hello for one is refused `DUPLICATE_NAME`, and judges the process a
+//! local socket reports, which it may refuse `UNAUTHORIZED` though the code is right.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder, encode_frame};
-use logi_plugin_core::proto::plugin::PluginHello;
+use logi_plugin_core::proto::plugin::{LogEvent, PluginHello};
 use logi_plugin_core::session::{
-    CloseReason, Input, ManagerConfig, ManagerSession, Output, PeerProcess, PluginRegistry, Session,
+    Admission, Claim, CloseReason, Event, Input, ManagerConfig, ManagerSession, Output, Peer,
+    PeerProcess, PluginRegistry, SendError, Session, Timer, Verdict,
 };
-use logi_plugin_core::{Envelope, ResponseCode};
+use logi_plugin_core::{Envelope, Message, ResponseCode};
 
 const PLUGIN: &str = "com.example.media";
 const CODE: &str = "per-launch-secret";
 
-fn config() -> ManagerConfig {
+fn admission() -> Admission {
     let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-    ManagerConfig::new(Arc::new(registry), "1.0.0")
+    Admission::new(Arc::new(registry))
 }
 
-/// A manager session from `config` that has been sent the plugin's hello; the hello's answer.
-fn hello(config: &ManagerConfig, now: Instant) -> (ManagerSession, Envelope) {
-    let mut session = ManagerSession::new(now, config.clone());
-    let hello = PluginHello {
+fn plugin_hello() -> PluginHello {
+    PluginHello {
         plugin_id: PLUGIN.into(),
         plugin_code: CODE.into(),
         plugin_version: "1.0.0".into(),
         protocol_version: 1,
-    };
+    }
+}
+
+fn framed(envelope: &Envelope) -> BytesMut {
     let mut bytes = BytesMut::new();
-    encode_frame(
-        &Envelope::request(1, hello),
-        DEFAULT_MAX_FRAME_LEN,
-        &mut bytes,
-    )
-    .unwrap();
-    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
-    let mut decoder = FrameDecoder::default();
+    encode_frame(envelope, DEFAULT_MAX_FRAME_LEN, &mut bytes).unwrap();
+    bytes
+}
+
+/// What one round of a session's output held: its events and the envelopes it wrote.
+fn take(session: &mut ManagerSession) -> (Vec<Event<Peer>>, Vec<Envelope>) {
+    let (mut events, mut decoder) = (Vec::new(), FrameDecoder::default());
     loop {
         match session.poll_output(0) {
             Output::Transmit(transmit) => decoder.push(transmit.frame.as_bytes()),
-            Output::Event(_) => {}
+            Output::Event(event) => events.push(event),
             Output::Timeout(_) | Output::Idle => break,
         }
     }
-    let answer = binary::decode(decoder.next_frame().unwrap().unwrap()).unwrap();
-    (session, answer)
+    let mut envelopes = Vec::new();
+    while let Some(frame) = decoder.next_frame().unwrap() {
+        envelopes.push(binary::decode(frame).unwrap());
+    }
+    (events, envelopes)
+}
+
+/// A manager session made with `config` that has been sent the plugin's hello and judged by
+/// `admission`, as the transports' listener judges it: the session, the claim on the plugin id
+/// if admitted, and the hello's answer.
+fn hello(
+    admission: &Admission,
+    config: ManagerConfig,
+    now: Instant,
+) -> (ManagerSession, Option<Claim>, Envelope) {
+    let mut session = ManagerSession::new(now, config);
+    let bytes = framed(&Envelope::request(1, plugin_hello()));
+    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    let (events, written) = take(&mut session);
+    assert!(written.is_empty(), "nothing is answered before the verdict");
+    let [Event::Hello(peer)] = &events[..] else {
+        panic!("the hello is handed to the owner: {events:?}")
+    };
+    let process = session.config().peer_process.clone();
+    let (verdict, claim) = admission.judge(peer, process.as_ref());
+    session.admit(now, verdict).unwrap();
+    let (_, mut written) = take(&mut session);
+    (session, claim, written.remove(0))
 }
 
 fn code(answer: &Envelope) -> ResponseCode {
@@ -60,13 +87,14 @@ fn code(answer: &Envelope) -> ResponseCode {
 
 #[test]
 fn a_second_hello_for_a_live_plugin_id_is_refused_duplicate_name() {
-    let config = config();
+    let admission = admission();
     let now = Instant::now();
-    let (first, answer) = hello(&config, now);
+    let (first, _claim, answer) = hello(&admission, ManagerConfig::new("1.0.0"), now);
     assert_eq!(code(&answer), ResponseCode::Success);
     assert!(first.is_connected());
-    let (second, answer) = hello(&config, now);
+    let (second, claim, answer) = hello(&admission, ManagerConfig::new("1.0.0"), now);
     assert_eq!(code(&answer), ResponseCode::DuplicateName);
+    assert!(claim.is_none());
     assert!(matches!(
         second.close_reason(),
         Some(CloseReason::HelloRefused { code: ResponseCode::DuplicateName, what })
@@ -76,33 +104,148 @@ fn a_second_hello_for_a_live_plugin_id_is_refused_duplicate_name() {
 }
 
 #[test]
-fn the_plugin_id_is_free_again_in_the_call_that_closes_its_session() {
-    let config = config();
+fn the_plugin_id_is_free_again_once_the_owner_drops_the_closed_sessions_claim() {
+    let admission = admission();
     let now = Instant::now();
-    let (mut first, _) = hello(&config, now);
+    let (mut first, claim, _) = hello(&admission, ManagerConfig::new("1.0.0"), now);
     first.handle_input(now, Input::End).unwrap();
-    assert!(!config.live.is_live(PLUGIN));
-    let (second, answer) = hello(&config, now);
+    assert!(first.close_reason().is_some());
+    drop(claim);
+    assert!(!admission.live().is_live(PLUGIN));
+    let (second, _claim, answer) = hello(&admission, ManagerConfig::new("1.0.0"), now);
     assert_eq!(code(&answer), ResponseCode::Success);
     assert!(second.is_connected());
 }
 
 #[test]
-fn dropping_a_live_session_frees_its_plugin_id() {
-    let config = config();
+fn separate_admissions_do_not_share_live_ids() {
     let now = Instant::now();
-    let (first, _) = hello(&config, now);
-    assert!(config.live.is_live(PLUGIN));
-    drop(first);
-    assert!(!config.live.is_live(PLUGIN));
+    let (_first, _claim, _) = hello(&admission(), ManagerConfig::new("1.0.0"), now);
+    let (_, _, answer) = hello(&admission(), ManagerConfig::new("1.0.0"), now);
+    assert_eq!(code(&answer), ResponseCode::Success);
 }
 
 #[test]
-fn sessions_from_separate_configs_do_not_share_live_ids() {
+fn nothing_sent_behind_the_hello_is_read_before_the_verdict() {
     let now = Instant::now();
-    let (_first, _) = hello(&config(), now);
-    let (_, answer) = hello(&config(), now);
-    assert_eq!(code(&answer), ResponseCode::Success);
+    let mut session = ManagerSession::new(now, ManagerConfig::new("1.0.0"));
+    let log = LogEvent {
+        log_level: 2,
+        message: "behind the hello".into(),
+    };
+    let mut bytes = framed(&Envelope::request(1, plugin_hello()));
+    bytes.extend_from_slice(&framed(&Envelope::request(0, log.clone())));
+    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    let (events, written) = take(&mut session);
+    assert!(
+        matches!(&events[..], [Event::Hello(Peer::Plugin(_))]),
+        "{events:?}"
+    );
+    assert!(written.is_empty());
+    session.admit(now, Verdict::Accept).unwrap();
+    let (events, written) = take(&mut session);
+    assert!(
+        matches!(
+            &events[..],
+            [Event::Connected(_), Event::Notification { message: Message::LogEvent(got) }]
+                if *got == log
+        ),
+        "{events:?}"
+    );
+    assert_eq!(code(&written[0]), ResponseCode::Success);
+}
+
+#[test]
+fn a_refused_hello_leaves_what_came_behind_it_unread() {
+    let now = Instant::now();
+    let mut session = ManagerSession::new(now, ManagerConfig::new("1.0.0"));
+    let mut bytes = framed(&Envelope::request(1, plugin_hello()));
+    bytes.extend_from_slice(&framed(&Envelope::request(0, LogEvent::default())));
+    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    take(&mut session);
+    let verdict = Verdict::refuse(ResponseCode::Unauthorized, "not today");
+    session.admit(now, verdict).unwrap();
+    let (events, written) = take(&mut session);
+    assert!(
+        matches!(&events[..], [Event::Closed(CloseReason::HelloRefused { code: ResponseCode::Unauthorized, what })] if what == "not today"),
+        "{events:?}"
+    );
+    assert_eq!(written.len(), 1, "only the refusal is written");
+    assert_eq!(code(&written[0]), ResponseCode::Unauthorized);
+}
+
+#[test]
+fn a_verdict_with_no_hello_waiting_or_a_refusal_coded_success_is_refused() {
+    let now = Instant::now();
+    let mut session = ManagerSession::new(now, ManagerConfig::new("1.0.0"));
+    assert_eq!(
+        session.admit(now, Verdict::Accept),
+        Err(SendError::NoHelloWaiting)
+    );
+    let bytes = framed(&Envelope::request(1, plugin_hello()));
+    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    take(&mut session);
+    assert_eq!(
+        session.admit(now, Verdict::refuse(ResponseCode::Success, "fine")),
+        Err(SendError::SuccessRefusal)
+    );
+    session.admit(now, Verdict::Accept).unwrap();
+    assert!(session.is_connected());
+    assert_eq!(
+        session.admit(now, Verdict::Accept),
+        Err(SendError::NoHelloWaiting),
+        "judged once"
+    );
+}
+
+#[test]
+fn an_owner_that_never_answers_lets_the_hello_deadline_close_the_session() {
+    let start = Instant::now();
+    let mut session = ManagerSession::new(start, ManagerConfig::new("1.0.0"));
+    let bytes = framed(&Envelope::request(1, plugin_hello()));
+    session
+        .handle_input(start + Duration::from_secs(1), Input::Bytes(&bytes))
+        .unwrap();
+    let mut wake = None;
+    while wake.is_none() {
+        if let Output::Timeout(at) = session.poll_output(0) {
+            wake = Some(at);
+        }
+    }
+    let wake = wake.unwrap();
+    assert_eq!(
+        (wake.at, wake.timer),
+        (start + Duration::from_secs(10), Timer::Hello)
+    );
+    session.handle_input(wake.at, Input::Timeout).unwrap();
+    assert_eq!(
+        session.close_reason(),
+        Some(&CloseReason::HelloTimeout(Duration::from_secs(10)))
+    );
+}
+
+#[test]
+fn the_session_checks_the_version_before_asking_the_owner() {
+    let now = Instant::now();
+    let mut session = ManagerSession::new(now, ManagerConfig::new("1.0.0"));
+    let hello = PluginHello {
+        protocol_version: 99,
+        ..plugin_hello()
+    };
+    let bytes = framed(&Envelope::request(1, hello));
+    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    let (events, written) = take(&mut session);
+    assert!(
+        matches!(
+            &events[..],
+            [Event::Closed(CloseReason::HelloRefused {
+                code: ResponseCode::InvalidArg,
+                ..
+            })]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(code(&written[0]), ResponseCode::InvalidArg);
 }
 
 /// The plugin, admitted only from the process 4242 or its descendants.
@@ -123,22 +266,25 @@ impl PluginRegistry for LaunchedAs {
     }
 }
 
-fn launched_as(pid: u32, peer: PeerProcess) -> ManagerConfig {
-    let mut config = ManagerConfig::new(Arc::new(LaunchedAs(pid)), "1.0.0");
+/// A session that knows its peer is `peer`.
+fn from_process(peer: PeerProcess) -> ManagerConfig {
+    let mut config = ManagerConfig::new("1.0.0");
     config.peer_process = Some(peer);
     config
 }
 
 #[test]
 fn a_right_code_from_another_process_is_refused_unauthorized_naming_it() {
-    let config = launched_as(4242, PeerProcess::new(777, 1000));
-    let (session, answer) = hello(&config, Instant::now());
+    let admission = Admission::new(Arc::new(LaunchedAs(4242)));
+    let config = from_process(PeerProcess::new(777, 1000));
+    let (session, claim, answer) = hello(&admission, config, Instant::now());
     assert_eq!(code(&answer), ResponseCode::Unauthorized);
     let what = &answer.response.as_ref().unwrap().what;
     assert!(what.contains("process 777"), "{what}");
     assert!(!session.is_connected());
+    assert!(claim.is_none());
     assert!(
-        !config.live.is_live(PLUGIN),
+        !admission.live().is_live(PLUGIN),
         "a refused hello claims nothing"
     );
 }
@@ -149,7 +295,8 @@ fn a_child_of_the_launched_process_is_admitted() {
         ancestors: vec![4242, 1],
         ..PeerProcess::new(4300, 1000)
     };
-    let (session, answer) = hello(&launched_as(4242, peer), Instant::now());
+    let admission = Admission::new(Arc::new(LaunchedAs(4242)));
+    let (session, _claim, answer) = hello(&admission, from_process(peer), Instant::now());
     assert_eq!(code(&answer), ResponseCode::Success);
     assert!(session.is_connected());
 }

@@ -10,15 +10,15 @@ use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::proto::manager::{GetPluginList, PluginList};
 use logi_plugin_core::proto::plugin::TriggerAction;
 use logi_plugin_core::session::{
-    CloseReason, Event, Input, LibraryConfig, LibrarySession, ManagerConfig, ManagerSession, Peer,
-    Reply, Session,
+    Admission, CloseReason, Event, Input, LibraryConfig, LibrarySession, ManagerConfig,
+    ManagerSession, Peer, Reply, Session,
 };
 use logi_plugin_core::{Envelope, Message, ResponseCode};
 
 mod common;
 
 fn manager_config(accept_clients: bool) -> ManagerConfig {
-    let mut config = ManagerConfig::new(Arc::new(HashMap::new()), "0.1.0");
+    let mut config = ManagerConfig::new("0.1.0");
     config.language_code = "fr-FR".into();
     config.accept_clients = accept_clients;
     config
@@ -34,6 +34,7 @@ fn pair(accept_clients: bool) -> Pair {
         now,
         ManagerSession::new(now, manager_config(accept_clients)),
         LibrarySession::new(now, LibraryConfig::new("Options+", "1.2.3")),
+        Admission::new(Arc::new(HashMap::new())),
     );
     pair.drive();
     pair

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
 use logi_plugin_core::session::record::{self, Header, Recorded, Step};
 use logi_plugin_core::session::{
-    Event, Format, Limits, ManagerConfig, ManagerSession, PeerProcess, PluginConfig, PluginSession,
-    RateLimit, Reply, Session, Wire,
+    Admission, Event, Format, Limits, ManagerConfig, ManagerSession, Peer, PeerProcess,
+    PluginConfig, PluginSession, RateLimit, Reply, Session, Verdict, Wire,
 };
 use logi_plugin_core::{Message, MessageType};
 use serde_json::json;
@@ -22,10 +22,15 @@ const CODE: &str = "per-launch-secret";
 const SECOND: Duration = Duration::from_secs(1);
 
 fn manager_config() -> ManagerConfig {
-    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-    let mut config = ManagerConfig::new(Arc::new(registry), "0.1.0");
+    let mut config = ManagerConfig::new("0.1.0");
     config.language_code = "de-DE".into();
     config
+}
+
+/// The manager's owner: admits the one registered plugin.
+fn admission() -> Admission {
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
+    Admission::new(Arc::new(registry))
 }
 
 /// A recording manager session (fed through [`Session`], as a driver feeds it) and a plugin.
@@ -68,7 +73,7 @@ fn recording() -> Vec<u8> {
     let mut manager = Recorded::new(ManagerSession::new(start, manager_config()));
     manager.start_recording(start);
     let plugin = PluginSession::new(start, PluginConfig::new(PLUGIN, CODE, "1.2.0"));
-    let mut pair = Pair::new(start, manager, plugin);
+    let mut pair = Pair::new(start, manager, plugin, admission());
     answer_everything(&mut pair);
     let trigger = Message::from(TriggerAction {
         action_instance_id: "key".into(),
@@ -100,8 +105,7 @@ fn recording() -> Vec<u8> {
 fn replay(bytes: &[u8]) -> record::Replay {
     let (header, records) = record::read(bytes).unwrap();
     assert_eq!(header.side, "manager");
-    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-    let config = header.manager_config(Arc::new(registry)).unwrap();
+    let config = header.manager_config().unwrap();
     let start = Instant::now();
     record::replay(ManagerSession::new(start, config), start, &records)
 }
@@ -128,8 +132,7 @@ fn a_replayed_session_writes_exactly_what_was_recorded() {
 fn the_header_keeps_the_configuration_the_session_had() {
     let config = manager_config();
     let header = Header::manager(&config);
-    let registry: HashMap<String, String> = HashMap::new();
-    let back = header.manager_config(Arc::new(registry)).unwrap();
+    let back = header.manager_config().unwrap();
     assert_eq!(back.language_code, "de-DE");
     assert_eq!(back.manager_version, "0.1.0");
     assert_eq!(back.heartbeat_interval, config.heartbeat_interval);
@@ -152,9 +155,8 @@ fn a_recording_changed_by_one_input_diverges_where_the_output_changes() {
             Reply::Error(logi_plugin_core::ResponseCode::NotFound, "no".into()),
         );
     }
-    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
     let start = Instant::now();
-    let config = header.manager_config(Arc::new(registry)).unwrap();
+    let config = header.manager_config().unwrap();
     let replay = record::replay(ManagerSession::new(start, config), start, &records);
     let (index, expected, got) = replay.divergence.expect("the changed answer diverges");
     assert!(index > 0);
@@ -163,8 +165,7 @@ fn a_recording_changed_by_one_input_diverges_where_the_output_changes() {
 
 /// A manager configuration with every field away from its default.
 fn every_manager_field_changed() -> ManagerConfig {
-    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-    let mut config = ManagerConfig::new(Arc::new(registry), "2.3.4");
+    let mut config = ManagerConfig::new("2.3.4");
     config.options_version = Some("1.80.1".into());
     config.ghub_version = Some("2024.9".into());
     config.language_code = "fr-FR".into();
@@ -194,12 +195,10 @@ fn every_manager_field_changed() -> ManagerConfig {
 #[test]
 fn a_manager_header_gives_back_every_field_of_the_configuration() {
     let config = every_manager_field_changed();
-    let back = Header::manager(&config)
-        .manager_config(config.registry.clone())
-        .unwrap();
+    let back = Header::manager(&config).manager_config().unwrap();
+    assert_eq!(back, config);
     // Destructured without `..`: a field added to the configuration must be added here too.
     let ManagerConfig {
-        registry,
         manager_version,
         options_version,
         ghub_version,
@@ -215,11 +214,7 @@ fn a_manager_header_gives_back_every_field_of_the_configuration() {
         max_rate_violations,
         handles,
         accept_clients,
-        // Shared state of the sessions alive beside this one, not configuration: a replay
-        // starts with none.
-        live: _,
     } = back;
-    assert_eq!(registry.plugin_code(PLUGIN).as_deref(), Some(CODE));
     assert_eq!(manager_version, config.manager_version);
     assert_eq!(options_version, config.options_version);
     assert_eq!(ghub_version, config.ghub_version);
@@ -275,9 +270,7 @@ fn a_header_written_before_limits_handles_and_the_peer_reads_with_their_defaults
             "max_rate_violations": 100, "accept_clients": false,
         }),
     };
-    let back = manager
-        .manager_config(Arc::new(HashMap::<String, String>::new()))
-        .unwrap();
+    let back = manager.manager_config().unwrap();
     let defaults = manager_config();
     assert_eq!(back.language_code, "de-DE");
     assert_eq!(back.limits, defaults.limits);
@@ -302,12 +295,80 @@ fn a_header_written_before_limits_handles_and_the_peer_reads_with_their_defaults
 fn a_malformed_header_field_is_named_with_its_value() {
     let mut header = Header::manager(&manager_config());
     header.config["limits"] = json!("lots");
-    let error = header
-        .manager_config(Arc::new(HashMap::<String, String>::new()))
-        .unwrap_err()
-        .to_string();
+    let error = header.manager_config().unwrap_err().to_string();
     assert!(
         error.contains("limits") && error.contains("lots"),
         "{error}"
+    );
+}
+
+/// A recorded manager session whose owner refuses the plugin's hello: `code` is the code the
+/// plugin presents, and `live` whether the plugin id has a live session already.
+fn refused_recording(code: &str, live: bool) -> Vec<u8> {
+    let start = Instant::now();
+    let mut manager = Recorded::new(ManagerSession::new(start, manager_config()));
+    manager.start_recording(start);
+    let plugin = PluginSession::new(start, PluginConfig::new(PLUGIN, code, "1.2.0"));
+    let admission = admission();
+    let hello = logi_plugin_core::proto::plugin::PluginHello {
+        plugin_id: PLUGIN.into(),
+        plugin_code: CODE.into(),
+        ..Default::default()
+    };
+    let (_, elsewhere) = admission.judge(&Peer::Plugin(hello), None);
+    if !live {
+        drop(elsewhere);
+    }
+    let mut pair = Pair::new(start, manager, plugin, admission);
+    pair.drive();
+    assert!(
+        pair.manager.close_reason().is_some(),
+        "the hello is refused"
+    );
+    pair.manager.take_recording()
+}
+
+/// Replays a manager recording into a session that knows no plugin at all.
+fn replay_refused(bytes: &[u8]) -> String {
+    let replay = replay(bytes);
+    assert_eq!(replay.divergence, None);
+    assert!(replay.compared > 0, "the refusal's answer is compared");
+    replay.lines.join("\n")
+}
+
+#[test]
+fn a_replay_reproduces_a_hello_refused_for_a_wrong_code_from_the_recorded_verdict() {
+    let text = replay_refused(&refused_recording("stolen", false));
+    assert!(
+        text.contains("owner refuses the hello: UNAUTHORIZED"),
+        "{text}"
+    );
+    assert!(text.contains("HelloRefused"), "{text}");
+}
+
+#[test]
+fn a_replay_reproduces_a_hello_refused_for_a_live_plugin_id() {
+    let text = replay_refused(&refused_recording(CODE, true));
+    assert!(
+        text.contains("owner refuses the hello: DUPLICATE_NAME"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_recorded_verdict_is_an_input_a_changed_one_diverges() {
+    let bytes = refused_recording("stolen", false);
+    let (header, mut records) = record::read(&bytes).unwrap();
+    let verdict = records
+        .iter_mut()
+        .find(|r| matches!(r.step, Step::Admit(_)))
+        .expect("the verdict is recorded");
+    verdict.step = Step::Admit(Verdict::Accept);
+    let start = Instant::now();
+    let config = header.manager_config().unwrap();
+    let replay = record::replay(ManagerSession::new(start, config), start, &records);
+    assert!(
+        replay.divergence.is_some(),
+        "accepted, it answers ManagerHello"
     );
 }

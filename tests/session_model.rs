@@ -23,8 +23,8 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, Settings, TriggerAction, UpdateAnalogControl,
 };
 use logi_plugin_core::session::{
-    CloseReason, Event, Input, ManagerConfig, ManagerSession, PluginConfig, PluginSession,
-    RateLimit, Reply, Session,
+    Admission, CloseReason, Event, Input, ManagerConfig, ManagerSession, PluginConfig,
+    PluginSession, RateLimit, Reply, Session,
 };
 use logi_plugin_core::{Envelope, Message};
 use proptest::prelude::*;
@@ -130,7 +130,7 @@ impl Model {
         let now = Instant::now();
         let registry: HashMap<String, String> =
             [("com.example.model".to_string(), "code".to_string())].into();
-        let mut manager = ManagerConfig::new(Arc::new(registry), "0.1.0");
+        let mut manager = ManagerConfig::new("0.1.0");
         manager.rate_limit = Some(RateLimit::new(RATE, BURST).unwrap());
         manager.max_rate_violations = u32::MAX;
         manager.heartbeat_interval = PING_INTERVAL;
@@ -140,7 +140,8 @@ impl Model {
         plugin
             .enable_control_buffering([("volume", "throughput")])
             .unwrap();
-        let mut pair = Pair::new(now, ManagerSession::new(now, manager), plugin);
+        let admission = Admission::new(Arc::new(registry));
+        let mut pair = Pair::new(now, ManagerSession::new(now, manager), plugin, admission);
         (pair.to_manager, pair.to_peer) = (Link::Held(Vec::new()), Link::Held(Vec::new()));
         Model {
             pair,
@@ -224,6 +225,7 @@ impl Model {
                     self.m.close();
                 }
                 Event::Throttled { .. } => prop_assert!(false, "the manager is never throttled"),
+                Event::Hello(_) => prop_assert!(false, "the pair's owner takes the hello"),
             }
         }
         for event in std::mem::take(&mut self.pair.peer_events) {
@@ -242,6 +244,7 @@ impl Model {
                 Event::Response { id, .. } | Event::Timeout { id, .. } => self.p.ended(id)?,
                 Event::Closed(_) => self.p.close(),
                 Event::Connected(_) | Event::Notification { .. } | Event::Throttled { .. } => {}
+                Event::Hello(_) => prop_assert!(false, "a plugin is handed no hello"),
             }
         }
         if let Some(connected_at) = self.connected_at {

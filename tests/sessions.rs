@@ -12,8 +12,9 @@ use logi_plugin_core::proto::plugin::{
     ActionCellStatus, LogEvent, PluginHello, Settings, TriggerAction, VisibilityChanged,
 };
 use logi_plugin_core::session::{
-    CloseReason, Event, Fault, Format, Frame, Input, Lane, ManagerConfig, ManagerSession, Output,
-    Peer, PluginConfig, PluginSession, Reply, SendError, Session, Timer, Transmit, Wake, Wire,
+    Admission, CloseReason, Event, Fault, Format, Frame, Input, Lane, ManagerConfig,
+    ManagerSession, Output, Peer, PluginConfig, PluginSession, Reply, SendError, Session, Timer,
+    Transmit, Verdict, Wake, Wire,
 };
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
@@ -26,10 +27,15 @@ const CODE: &str = "per-launch-secret";
 const SECOND: Duration = Duration::from_secs(1);
 
 fn manager_config() -> ManagerConfig {
-    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-    let mut config = ManagerConfig::new(Arc::new(registry), "0.1.0");
+    let mut config = ManagerConfig::new("0.1.0");
     config.language_code = "de-DE".into();
     config
+}
+
+/// The manager's owner: admits the one registered plugin.
+fn admission() -> Admission {
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
+    Admission::new(Arc::new(registry))
 }
 
 fn plugin_config() -> PluginConfig {
@@ -47,6 +53,7 @@ impl Pair {
             now,
             ManagerSession::new(now, manager),
             PluginSession::new(now, plugin),
+            admission(),
         );
         pair.drive();
         pair
@@ -97,6 +104,7 @@ fn connected_manager(now: Instant) -> ManagerSession {
     manager
         .handle_input(now, Input::Bytes(&framed(&Envelope::request(1, hello))))
         .unwrap();
+    manager.admit(now, Verdict::Accept).unwrap();
     assert!(manager.is_connected());
     take(&mut manager);
     manager
@@ -149,6 +157,7 @@ fn the_handshake_survives_delivery_one_byte_at_a_time() {
         now,
         ManagerSession::new(now, manager_config()),
         PluginSession::new(now, plugin_config()),
+        admission(),
     );
     pair.byte_at_a_time = true;
     pair.drive();
@@ -1061,8 +1070,6 @@ fn rate_limited_manager(start: Instant) -> ManagerSession {
     let mut config = manager_config();
     config.rate_limit = Some(logi_plugin_core::session::RateLimit::new(1, 1).unwrap());
     config.max_rate_violations = 3;
-    let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-    config.registry = Arc::new(registry);
     let mut manager = ManagerSession::new(start, config);
     let hello = PluginHello {
         plugin_id: PLUGIN.into(),
@@ -1073,6 +1080,7 @@ fn rate_limited_manager(start: Instant) -> ManagerSession {
     manager
         .handle_input(start, Input::Bytes(&framed(&Envelope::request(1, hello))))
         .unwrap();
+    manager.admit(start, Verdict::Accept).unwrap();
     manager
 }
 

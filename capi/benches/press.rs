@@ -31,7 +31,7 @@ use futures_lite::future;
 use logi_plugin::*;
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
-use logi_plugin_core::session::{Event, ManagerConfig, Reply};
+use logi_plugin_core::session::{Admission, Event, ManagerConfig, Reply};
 use logi_plugin_sdk::{ClientConfig, ClientEvent, Endpoint, PluginClient};
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::{ManagerConnection, ManagerDriver, ManagerListener, block_on};
@@ -251,9 +251,10 @@ fn press_round_trip(c: &mut Criterion) {
         (C_PLUGIN.to_string(), CODE.to_string()),
     ]
     .into();
-    let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    let mut config = ManagerConfig::new("1.0.0");
     config.rate_limit = None;
-    let listener = ManagerListener::new(config).with_local(LocalListener::bind(&socket).unwrap());
+    let listener = ManagerListener::new(config, Admission::new(Arc::new(registry)))
+        .with_local(LocalListener::bind(&socket).unwrap());
     let (rust_client, rust_thread) = rust_plugin(&socket);
     // The handle crosses to the manager's thread, which connects it once the Rust plugin is
     // in, so the two are told apart by their order.

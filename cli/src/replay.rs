@@ -2,9 +2,7 @@
 //! driver's `record`) into a fresh session on the sans-IO core, with no sockets, printing every
 //! step and event, and checks that the session writes what the recorded one wrote.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use logi_plugin_core::session::record::{self, Replay};
@@ -19,19 +17,15 @@ pub fn run(path: &Path, out: Output) -> Result<()> {
     let bytes =
         std::fs::read(path).map_err(|error| format!("reading {}: {error}", path.display()))?;
     let (header, records) = record::read(&bytes)?;
-    let hellos = record::hellos(&header, &records);
     let start = Instant::now();
     let replay = match header.side.as_str() {
+        // The owner's verdicts on hellos are in the recording, as given.
         "manager" => {
-            // The replay admits the plugins the recording shows saying hello, with their codes.
-            let registry: HashMap<String, String> = hellos
-                .into_iter()
-                .map(|hello| (hello.plugin_id, hello.plugin_code))
-                .collect();
-            let config = header.manager_config(Arc::new(registry))?;
+            let config = header.manager_config()?;
             record::replay(ManagerSession::new(start, config), start, &records)
         }
         "plugin" => {
+            let hellos = record::hellos(&header, &records);
             let code = hellos
                 .first()
                 .map(|hello| hello.plugin_code.clone())

@@ -61,6 +61,24 @@ fn a_recorded_plugin_session_replays_to_the_same_frames() {
     }
 }
 
+#[test]
+fn a_hello_the_host_refused_replays_to_the_same_refusal_from_the_recorded_verdict() {
+    let records = tempfile::tempdir().unwrap();
+    let dir = records.path().to_path_buf();
+    let (host, _data) = host_with(|config| config.record_dir = Some(dir));
+    host.add_external(media_manifest(), CODE).unwrap();
+    let mut config = ClientConfig::new(PLUGIN_ID, VERSION, "a stolen code");
+    config.endpoint = Endpoint::Local(host.endpoint().to_path_buf());
+    let (plugin, runner) = PluginClient::new(config);
+    smol::spawn(runner).detach();
+    smol::block_on(plugin.wait_for_disconnect());
+    let text = replayed(&records.path().join("session-1.logirec"));
+    assert!(
+        text.contains("owner refuses the hello: UNAUTHORIZED wrong plugin code"),
+        "{text}"
+    );
+}
+
 /// `logi-plugin replay` of a recording, which must succeed; what it printed.
 fn replayed(recording: &std::path::Path) -> String {
     // The driver writes the last of it as it finishes.

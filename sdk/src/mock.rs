@@ -66,7 +66,7 @@ use logi_plugin_core::proto::plugin::{
     UpdateAnalogControl, VisibilityChanged,
 };
 use logi_plugin_core::session::{
-    Event, ManagerConfig, Peer, PluginRegistry, Reply, Session, Stats,
+    Admission, Event, ManagerConfig, Peer, PluginRegistry, Reply, Session, Stats,
 };
 use logi_plugin_core::{Message, ResponseCode};
 use logi_plugin_transports::lock::lock;
@@ -170,7 +170,8 @@ impl MockHost {
             .collect();
         let plugin_id = plugin.plugin_id().to_string();
         let registry = Arc::new(Registry(plugin_id.clone()));
-        let mut listener = ManagerListener::new(ManagerConfig::new(registry, "mock host"))
+        let admission = Admission::new(registry);
+        let mut listener = ManagerListener::new(ManagerConfig::new("mock host"), admission)
             .with_clock(Clock::Virtual(clock.clone()));
         let mut config = ClientConfig::new(&plugin_id, plugin.version(), CODE);
         config.connector = Some(listener.memory_connector().into());

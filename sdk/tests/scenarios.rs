@@ -449,8 +449,7 @@ impl PluginRegistry for Withdrawable {
 
 async fn a_plugin_the_manager_withdraws_stops_saying_the_host_stopped_it(kind: Kind) {
     let registry = Arc::new(Withdrawable(Some("code".to_string()).into()));
-    let admits = registry.clone();
-    let harness = Harness::start(kind, move |config| config.registry = admits).await;
+    let harness = Harness::start_admitting(kind, registry.clone()).await;
     let client = harness.client("code", |_| {});
     let manager = harness.connected_manager(&client).await;
     // The host stops the plugin: its code withdrawn, its session closed.

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CloseReason, Input, InputError, Output, Reply, SendError, Stats};
+use super::{CloseReason, Input, InputError, Output, Reply, SendError, Stats, Verdict};
 use crate::Message;
 
 /// A session as its driver sees it: one way in ([`handle_input`](Self::handle_input)), one way
@@ -42,6 +42,16 @@ pub trait Session {
     ) -> Result<(), SendError>;
     /// Answers the peer's request `id`.
     fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError>;
+    /// The owner's verdict on the hello the session handed out as
+    /// [`Event::Hello`](super::Event::Hello) (only the manager's does): accepted, the session
+    /// answers `ManagerHello` and is connected ([`Event::Connected`](super::Event::Connected));
+    /// refused, it answers the hello with the verdict's code and closes
+    /// ([`CloseReason::HelloRefused`]). An error if no hello waits for a verdict, as on the
+    /// plugin and client library sides, or for a refusal coded `SUCCESS`.
+    fn admit(&mut self, now: Instant, verdict: Verdict) -> Result<(), SendError> {
+        let _ = (now, verdict);
+        Err(SendError::NoHelloWaiting)
+    }
     /// Closes the session ([`CloseReason::Local`]).
     fn close(&mut self, now: Instant);
     /// Whether the handshake is done and the session open.

@@ -237,7 +237,8 @@ impl<H> Link<H> {
     /// The next envelope received that the session must handle itself; what the shared core can
     /// settle alone (answers to the owner's requests, responses that match nothing, bodies that
     /// do not decode) is settled here and skipped.
-    #[inline]
+    // Always: inside the manager's `process`, which has two callers (see there).
+    #[inline(always)]
     pub(crate) fn next_incoming(&mut self) -> Option<Incoming> {
         while self.closed.is_none() {
             let item = match self.inbox.pop_front() {
@@ -262,7 +263,7 @@ impl<H> Link<H> {
         None
     }
 
-    #[inline]
+    #[inline(always)]
     fn sort(&mut self, item: Result<Envelope, DecodeError>) -> Option<Incoming> {
         match item {
             Ok(Envelope {
@@ -322,7 +323,7 @@ impl<H> Link<H> {
 
     /// Ends request `id` with its answer: the owner's go to the owner, the session's own are
     /// handed back to it.
-    #[inline]
+    #[inline(always)]
     fn answered(
         &mut self,
         id: u32,

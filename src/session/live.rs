@@ -2,18 +2,19 @@
 //! one is refused `DUPLICATE_NAME`, rather than silently replacing it (a copy of a plugin, or a
 //! program presenting a stolen code, cannot take over the session of the real one).
 //!
-//! "Live" belongs to the session, not to its owner: a session claims its plugin id when it
-//! accepts the hello and gives it back in the very call that closes it (or when it is dropped).
-//! A plugin whose session the manager closed (after a language change, a reload) can only see
-//! its connection end after that call, so its reconnect always finds its id free; and a
-//! session that has not noticed yet that its plugin died (a new process said hello first) is
-//! refused only once: the SDK tries again after its backoff.
+//! The owner holds them ([`Admission`](super::Admission)): a hello accepted claims its plugin id,
+//! and the owner drops the [`Claim`] in the call that closes the session (the transports'
+//! driver does, before it lets the connection go). A plugin whose session the manager closed
+//! (after a language change, a reload) can only see its connection end after that, so its
+//! reconnect always finds its id free; and a session that has not noticed yet that its plugin
+//! died (a new process said hello first) is refused only once: the SDK tries again after its
+//! backoff.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The plugin ids with a live session, shared by every session made from clones of one
-/// [`ManagerConfig`](super::ManagerConfig).
+/// The plugin ids with a live session, shared by the clones of one
+/// [`Admission`](super::Admission).
 #[derive(Clone, Debug, Default)]
 pub struct LiveSessions(Arc<Mutex<HashSet<String>>>);
 
@@ -41,7 +42,8 @@ impl LiveSessions {
 
 /// A session's hold on its plugin id, given back when dropped.
 #[derive(Debug)]
-pub(crate) struct Claim {
+#[must_use = "the plugin id is given back as soon as its claim is dropped"]
+pub struct Claim {
     live: LiveSessions,
     plugin_id: String,
 }

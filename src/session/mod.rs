@@ -8,8 +8,10 @@
 //! - [`LibrarySession`]: the client library's side (seed chapter 9): it faces the manager as the
 //!   plugin side does (hello first, `Ping` answered, silence noticed), with `ClientHello`, the
 //!   client library's own messages, and nothing else of a plugin's.
-//! - [`ManagerSession`]: checks a plugin's hello against the owner's [`PluginRegistry`] (the
-//!   code in constant time, then the [`PeerProcess`] a local socket reports) or admits the client library where the transport allows it,
+//! - [`ManagerSession`]: checks a hello's protocol version (and that the client library may use
+//!   this transport), hands it to the owner to judge ([`Event::Hello`], answered with a
+//!   [`Verdict`]: [`Admission`] judges by the owner's [`PluginRegistry`], the code in constant
+//!   time, the [`PeerProcess`] a local socket reports, one live session per plugin id),
 //!   answers `ManagerHello`, sends `Ping` on an interval, and rate-limits a plugin with a token
 //!   bucket (`RetryAfter`, `NOT_READY`; status updates it refuses are kept,
 //!   the latest per instance, and delivered when the bucket allows).
@@ -53,6 +55,7 @@
 //! }
 //! ```
 
+mod admission;
 mod correlation;
 mod direction;
 mod driven;
@@ -69,20 +72,19 @@ mod rate;
 pub mod record;
 mod types;
 
+pub use admission::{Admission, PluginRegistry, constant_time_eq};
 pub use correlation::{MAX_IN_FLIGHT_LIMIT, RequestTracker, TrackError};
 pub use driven::Session;
 pub use library::{LibraryConfig, LibrarySession};
 pub use link::Limits;
-pub use live::LiveSessions;
-pub use manager::{
-    MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, Peer, PluginRegistry, constant_time_eq,
-};
+pub use live::{Claim, LiveSessions};
+pub use manager::{MAX_DEFERRED_STATUSES, ManagerConfig, ManagerSession, Peer};
 pub use output::{BULK_ROOM, Input, Lane, Output, Timer, Transmit, Wake};
 pub use peer::PeerProcess;
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};
 pub use types::{
-    CloseReason, Event, Fault, Format, Frame, InputError, Reply, SendError, Stats, Wire,
+    CloseReason, Event, Fault, Format, Frame, InputError, Reply, SendError, Stats, Verdict, Wire,
 };
 
 /// The protocol version this implementation speaks.

@@ -68,6 +68,10 @@ pub enum Format {
 /// library sides.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event<H> {
+    /// The peer said hello (manager side only), and the session found nothing wrong with it
+    /// alone: the owner judges it and answers with
+    /// [`Session::admit`](super::Session::admit). Nothing else comes before.
+    Hello(H),
     /// The handshake succeeded; requests can flow.
     Connected(H),
     /// The peer asks something: answer it with `respond(id, ..)`.
@@ -128,6 +132,30 @@ impl Reply {
             Reply::Ok => (ResponseInfo::ok(), None),
             Reply::Message(message) => (ResponseInfo::ok(), Some(message)),
             Reply::Error(code, what) => (ResponseInfo::error(*code, what.clone()), None),
+        }
+    }
+}
+
+/// The owner's answer to a hello.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Answer `ManagerHello`: the session is connected.
+    Accept,
+    /// Answer the hello with this error code (not `SUCCESS`) and description, and close.
+    Refuse {
+        /// Why, as seed chapter 6 codes it (`UNAUTHORIZED`, `DUPLICATE_NAME`, ...).
+        code: ResponseCode,
+        /// What the peer is told.
+        what: String,
+    },
+}
+
+impl Verdict {
+    /// A refusal with `code`, telling the peer `what`.
+    pub fn refuse(code: ResponseCode, what: impl Into<String>) -> Verdict {
+        Verdict::Refuse {
+            code,
+            what: what.into(),
         }
     }
 }
@@ -328,6 +356,13 @@ pub enum SendError {
         /// The limit.
         limit: usize,
     },
+    /// `admit` was called with no hello waiting for a verdict (none came yet, or it was
+    /// judged already).
+    #[error("no hello is waiting for a verdict")]
+    NoHelloWaiting,
+    /// A refusal must carry an error code, not `SUCCESS`.
+    #[error("a hello is refused with an error code, not SUCCESS")]
+    SuccessRefusal,
     /// There is no peer request with this id waiting for an answer.
     #[error("no request {0} of the peer is waiting for an answer")]
     UnknownRequest(u32),

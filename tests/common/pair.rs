@@ -1,11 +1,15 @@
 //! A manager session and its peer's (a plugin's, a client library's) wired in memory on one
 //! fake clock: how every session test drives the two. Each direction is a [`Link`] that
 //! delivers what is written, loses it, or holds its bytes for the test to hand over in chunks
-//! of its choosing; time moves only when the test says.
+//! of its choosing; time moves only when the test says. The manager's owner is played by an
+//! [`Admission`], as the transports' listener plays it: it judges the hello at once and lets
+//! the plugin id go once the session has closed.
 
 use std::time::{Duration, Instant};
 
-use logi_plugin_core::session::{Event, Frame, Input, Output, Peer, Session, Wake};
+use logi_plugin_core::session::{
+    Admission, Claim, Event, Frame, Input, Output, Peer, Session, Wake,
+};
 
 /// What happens to what one side writes.
 #[derive(Debug, Default)]
@@ -45,12 +49,16 @@ pub struct Pair<M: Session<PeerHello = Peer>, P: Session> {
     pub byte_at_a_time: bool,
     /// When each side last asked to be woken: `[manager, peer]`.
     wakes: [Option<Instant>; 2],
+    /// The manager's owner, judging the hello.
+    pub admission: Admission,
+    /// The plugin id admitted, held while the manager's session is open.
+    claim: Option<Claim>,
 }
 
 impl<M: Session<PeerHello = Peer>, P: Session> Pair<M, P> {
-    /// The two sessions, made at `now`, on open links; nothing moved yet ([`Pair::drive`]
-    /// carries their hellos).
-    pub fn new(now: Instant, manager: M, peer: P) -> Self {
+    /// The two sessions, made at `now`, on open links, the manager's owner judging by
+    /// `admission`; nothing moved yet ([`Pair::drive`] carries their hellos).
+    pub fn new(now: Instant, manager: M, peer: P, admission: Admission) -> Self {
         Pair {
             now,
             manager,
@@ -61,6 +69,8 @@ impl<M: Session<PeerHello = Peer>, P: Session> Pair<M, P> {
             to_peer: Link::Open,
             byte_at_a_time: false,
             wakes: [None, None],
+            admission,
+            claim: None,
         }
     }
 
@@ -93,14 +103,29 @@ impl<M: Session<PeerHello = Peer>, P: Session> Pair<M, P> {
     /// Takes a round of the manager's output, as [`deliver_peer_output`](Self::deliver_peer_output)
     /// does the peer's.
     fn deliver_manager_output(&mut self) -> bool {
-        round(
+        let seen = self.manager_events.len();
+        let mut moved = round(
             &mut self.manager,
             &mut self.manager_events,
             &mut self.wakes[0],
             (&mut self.to_peer, self.byte_at_a_time),
             &mut self.peer,
             self.now,
-        )
+        );
+        // The owner answers a hello at once, and keeps it to itself.
+        if let Some(at) = (seen..self.manager_events.len())
+            .find(|&i| matches!(self.manager_events[i], Event::Hello(_)))
+            && let Event::Hello(peer) = self.manager_events.remove(at)
+        {
+            let (verdict, claim) = self.admission.judge(&peer, None);
+            self.claim = claim;
+            self.manager.admit(self.now, verdict).unwrap();
+            moved = true;
+        }
+        if self.manager.close_reason().is_some() {
+            self.claim = None;
+        }
+        moved
     }
 
     /// The earlier of the two sides' deadlines, once everything waiting has moved.

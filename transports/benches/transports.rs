@@ -49,11 +49,12 @@ use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::proto::plugin::ActionCellStatus;
 use logi_plugin_core::proto::plugin::action_cell_status::ImageType;
 use logi_plugin_core::session::{
-    Event, Input, ManagerConfig, ManagerSession, Output, PluginConfig, Session, Wire,
+    Admission, Event, Input, ManagerConfig, ManagerSession, Output, PluginConfig, Session, Verdict,
+    Wire,
 };
 use logi_plugin_core::{Envelope, Message, ResponseInfo};
 use logi_plugin_transports::ws::{self, WsListener, WsOptions};
-use logi_plugin_transports::{Connection, Driver, StreamTransport, Transport, connect};
+use logi_plugin_transports::{Admitting, Connection, Driver, StreamTransport, Transport, connect};
 use peer::Role;
 use support::{Ratio, dial, elapsed, status, trigger};
 use tungstenite::protocol::WebSocketConfig;
@@ -119,13 +120,18 @@ fn tcp_peer(role: Role) -> (TcpStream, peer::Peer) {
 /// A manager without a rate limit whose heartbeat never fires during a run: a pair sits idle,
 /// its manager's driver unpolled, while the other benchmarks run.
 fn manager_config(wire: Wire) -> ManagerConfig {
-    let registry: HashMap<String, String> =
-        [("com.example.bench".to_string(), "code".to_string())].into();
-    let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    let mut config = ManagerConfig::new("1.0.0");
     config.rate_limit = None;
     config.heartbeat_interval = Duration::from_secs(3600);
     config.wire = wire;
     config
+}
+
+/// The manager's owner, admitting the benchmark's plugin.
+fn admission() -> Admission {
+    let registry: HashMap<String, String> =
+        [("com.example.bench".to_string(), "code".to_string())].into();
+    Admission::new(Arc::new(registry))
 }
 
 /// A plugin that does not count a quiet manager as gone during a run.
@@ -148,8 +154,8 @@ impl Pair {
     /// Connects a manager session over `manager_end` and waits for the handshake.
     fn new(manager_end: Box<dyn Transport>, plugin: peer::Peer) -> Pair {
         let config = manager_config(manager_end.wire());
-        let (manager, mut driver) =
-            connect(ManagerSession::new(Instant::now(), config), manager_end);
+        let (manager, driver) = connect(ManagerSession::new(Instant::now(), config), manager_end);
+        let mut driver = driver.with_judge(Admitting::new(admission()));
         async_io::block_on(future::or(
             async {
                 (&mut driver).await;
@@ -280,6 +286,9 @@ impl CorePair {
             peer: RawPeer::new(Role::CoreUds),
             buf: vec![0; 4096],
         };
+        // The owner here admits whoever says hello.
+        pair.wait(|event| matches!(event, Event::Hello(_)));
+        pair.session.admit(Instant::now(), Verdict::Accept).unwrap();
         pair.wait(|event| matches!(event, Event::Connected(_)));
         pair
     }

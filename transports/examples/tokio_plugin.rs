@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use logi_plugin_core::Message;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
-use logi_plugin_core::session::{Event, ManagerConfig, Peer, PluginConfig, PluginSession, Reply};
+use logi_plugin_core::session::{
+    Admission, Event, ManagerConfig, Peer, PluginConfig, PluginSession, Reply,
+};
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::{ManagerListener, StreamTransport, Transport, connect};
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -24,7 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join(format!("logi-tokio-{}.sock", std::process::id()));
     let registry: HashMap<String, String> =
         [("com.example.tokio".to_string(), "secret".to_string())].into();
-    let mut listener = ManagerListener::new(ManagerConfig::new(Arc::new(registry), "1.0.0"))
+    let admission = Admission::new(Arc::new(registry));
+    let mut listener = ManagerListener::new(ManagerConfig::new("1.0.0"), admission)
         .with_local(LocalListener::bind(&path)?);
 
     // The plugin: a tokio socket, made a futures-io stream by the compat layer.

@@ -23,7 +23,9 @@ use futures_channel::{mpsc, oneshot};
 use futures_lite::Stream;
 use futures_util::task::AtomicWaker;
 use logi_plugin_core::session::record::{Recordable, Recorded};
-use logi_plugin_core::session::{CloseReason, Event, Input, Lane, Output, SendError, Session};
+use logi_plugin_core::session::{
+    CloseReason, Event, Input, Lane, Output, SendError, Session, Verdict,
+};
 use logi_plugin_core::{Message, ResponseInfo};
 
 use crate::clock::{Clock, Timer};
@@ -162,6 +164,15 @@ impl<S: Session> Control<'_, S> {
 
 type Command<S> = Box<dyn FnOnce(&mut Control<'_, S>) + Send>;
 
+/// What answers a session's hello inside its driver, the moment the session hands it out
+/// ([`Event::Hello`]), as the listener's admission does: the owner's events never see it, and
+/// the peer waits for no round trip through them. Dropped as soon as the session has closed,
+/// before the transport is let go, and with it what it holds (a plugin id's claim).
+pub trait Judge<S: Session>: Send {
+    /// Answers `hello` with [`Session::admit`] on `session` (recorded when the driver records).
+    fn judge(&mut self, session: &mut Recorded<S>, now: Instant, hello: S::PeerHello);
+}
+
 /// State shared by a connection's handles and its driver.
 #[derive(Debug, Default)]
 struct Shared {
@@ -237,6 +248,7 @@ where
         delivered: false,
         wake: None,
         recording: None,
+        judge: None,
         _done: done_tx,
     };
     (connection, driver)
@@ -339,6 +351,14 @@ where
         Ok(())
     }
 
+    /// The verdict on the peer's hello, handed out as [`Event::Hello`] where the driver has no
+    /// [`Judge`] (a manager session's only).
+    pub async fn admit(&self, verdict: Verdict) -> Result<(), CommandError> {
+        self.with_recorded(move |session, now| session.admit(now, verdict))
+            .await??;
+        Ok(())
+    }
+
     /// Closes the session; its last frames still leave.
     pub fn close(&self) {
         let _ = self.command(|control| control.session.close(control.now));
@@ -401,6 +421,8 @@ pub struct Driver<S: Session, T> {
     wake: Option<Instant>,
     /// Where the session's recording goes, when [`Driver::record`] asked for one.
     recording: Option<Box<dyn std::io::Write + Send>>,
+    /// Answers the hello, until the session closes.
+    judge: Option<Box<dyn Judge<S>>>,
     /// Dropped with the driver, which tells `Connection::closed` it has ended.
     _done: Sender<()>,
 }
@@ -452,7 +474,7 @@ where
                 progressed = true;
             }
             // Frames taken now are written just below; a bulk frame taken may leave room for more.
-            if this.take_output() {
+            if this.take_output(now) {
                 progressed = true;
                 // Writing a bulk frame takes long enough for input to arrive (a press behind a
                 // flood of images): look again before the next, rather than at the next poll.
@@ -463,7 +485,7 @@ where
                 Poll::Ready(Err(error)) => {
                     let what = format!("write failed: {error}");
                     let _ = this.session.handle_input(now, Input::Failed(what));
-                    this.take_output();
+                    this.take_output(now);
                     progressed = true;
                 }
                 // Bulk frames are taken only from an empty transport: one just emptied is a
@@ -516,6 +538,12 @@ where
         self.clock = clock;
         self.armed_at = None;
         self.timer_waker = None;
+        self
+    }
+
+    /// Answers the session's hello with `judge`, inside the driver.
+    pub fn with_judge(mut self, judge: impl Judge<S> + 'static) -> Self {
+        self.judge = Some(Box::new(judge));
         self
     }
 
@@ -608,10 +636,15 @@ where
     /// Takes a round of the session's output: delivers its events, queues its frames (the
     /// session decides whether bulk ones go, from what the transport has yet to write) and notes
     /// when to wake it; `true` if a bulk frame was queued.
-    fn take_output(&mut self) -> bool {
+    fn take_output(&mut self, now: Instant) -> bool {
         let mut took_bulk = false;
         loop {
             match self.session.poll_output(self.transport.queued_bytes()) {
+                Output::Event(Event::Hello(hello)) if self.judge.is_some() => {
+                    if let Some(judge) = &mut self.judge {
+                        judge.judge(&mut self.session, now, hello);
+                    }
+                }
                 Output::Event(event) => self.dispatch(event),
                 Output::Transmit(transmit) => {
                     took_bulk |= transmit.lane == Lane::Bulk;
@@ -631,6 +664,9 @@ where
         self.shared
             .connected
             .store(self.session.is_connected(), Ordering::Release);
+        if self.session.close_reason().is_some() {
+            self.judge = None;
+        }
         took_bulk
     }
 

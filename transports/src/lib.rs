@@ -62,11 +62,11 @@ mod transport;
 pub mod ws;
 
 pub use clock::{Clock, VirtualClock};
-pub use driver::{Answer, CommandError, Connection, Driver, RequestError, connect};
+pub use driver::{Answer, CommandError, Connection, Driver, Judge, RequestError, connect};
 pub use duplex::Duplex;
 pub use endpoint::{ENDPOINT_ENV, Endpoint, TOKEN_ENV};
 pub use events::Events;
-pub use listener::{ManagerConnection, ManagerDriver, ManagerListener};
+pub use listener::{Admitting, ManagerConnection, ManagerDriver, ManagerListener};
 pub use reconnect::{ClientError, ClientEvent};
 pub use run::block_on;
 pub use stream::StreamTransport;

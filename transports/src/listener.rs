@@ -2,9 +2,11 @@
 //! socket, a WebSocket port, in-process memory pipes), one [`ManagerSession`] each, and hands the
 //! owner each session's [`Connection`] with the [`Driver`] to spawn. With
 //! [`ManagerConfig::accept_clients`], the client library is admitted too, on the local socket and
-//! memory pipes only. A local-socket session knows the process that connected
-//! ([`ManagerConfig::peer_process`], from [`crate::local::peer_process`]) and hands it to the
-//! registry with the hello.
+//! memory pipes only. The listener is the owner that admits plugins: each session hands it the
+//! hello, judged inside the driver by the listener's [`Admission`] (the registry, the code, the
+//! process that connected where a local socket tells it ([`ManagerConfig::peer_process`], from
+//! [`crate::local::peer_process`]), one live session per plugin id), the plugin id held until
+//! the session closes.
 //!
 //! WebSocket upgrades run inside [`ManagerListener::accept`] side by side, so a slow or hostile
 //! client holds up nobody; an upgrade refused (a browser origin, a bad request) is counted in
@@ -22,13 +24,16 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::Stream as _;
-use logi_plugin_core::session::{ManagerConfig, ManagerSession, PeerProcess, Wire};
+use logi_plugin_core::session::record::Recorded;
+use logi_plugin_core::session::{
+    Admission, Claim, ManagerConfig, ManagerSession, Peer, PeerProcess, Session, Wire,
+};
 
 use crate::clock::Clock;
-use crate::driver::{Connection, Driver, connect};
+use crate::driver::{Connection, Driver, Judge, connect};
 use crate::endpoint::ConnectError;
 use crate::local::{LocalError, LocalListener};
 use crate::memory::{self, MemoryStream};
@@ -150,9 +155,40 @@ impl From<MemoryConnector> for crate::reconnect::Connector {
     }
 }
 
+/// A session's admission, inside its driver ([`Driver::with_judge`]): the verdict on its hello
+/// from an [`Admission`], and the plugin id it holds until the session closes (the driver drops
+/// this then). The listener gives one to every session it accepts; a manager session connected
+/// by hand takes one the same way.
+#[derive(Debug)]
+pub struct Admitting {
+    admission: Admission,
+    claim: Option<Claim>,
+}
+
+impl Admitting {
+    /// Judges by `admission`.
+    pub fn new(admission: Admission) -> Admitting {
+        Admitting {
+            admission,
+            claim: None,
+        }
+    }
+}
+
+impl Judge<ManagerSession> for Admitting {
+    fn judge(&mut self, session: &mut Recorded<ManagerSession>, now: Instant, hello: Peer) {
+        let process = session.session().config().peer_process.as_ref();
+        let (verdict, claim) = self.admission.judge(&hello, process);
+        self.claim = claim;
+        // It cannot fail: the session has just handed the hello out, open.
+        let _ = session.admit(now, verdict);
+    }
+}
+
 /// Accepts plugins on every transport it was given.
 pub struct ManagerListener {
     config: ManagerConfig,
+    admission: Admission,
     local: Option<Arc<LocalListener>>,
     local_accept: Accepting<Accepted>,
     ws: Option<Arc<WsListener>>,
@@ -181,13 +217,15 @@ impl std::fmt::Debug for ManagerListener {
 }
 
 impl ManagerListener {
-    /// A listener whose sessions follow `config` (its `wire` is set per transport). Add
-    /// transports with [`with_local`](Self::with_local) and [`with_ws`](Self::with_ws);
-    /// in-process plugins connect through [`memory_connector`](Self::memory_connector).
-    pub fn new(config: ManagerConfig) -> ManagerListener {
+    /// A listener whose sessions follow `config` (its `wire` is set per transport) and admit
+    /// plugins as `admission` judges them. Add transports with [`with_local`](Self::with_local)
+    /// and [`with_ws`](Self::with_ws); in-process plugins connect through
+    /// [`memory_connector`](Self::memory_connector).
+    pub fn new(config: ManagerConfig, admission: Admission) -> ManagerListener {
         let (memory_tx, memory_rx) = async_channel::unbounded();
         ManagerListener {
             config,
+            admission,
             local: None,
             local_accept: Accepting::default(),
             ws: None,
@@ -234,6 +272,11 @@ impl ManagerListener {
         self.stats
     }
 
+    /// Who may connect, and the plugin ids with a live session.
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
     /// The configuration each new session starts from.
     pub fn config_mut(&mut self) -> &mut ManagerConfig {
         &mut self.config
@@ -261,7 +304,10 @@ impl ManagerListener {
         config.accept_clients &= matches!(config.wire, Wire::Stream { .. });
         let (connection, driver) =
             connect(ManagerSession::new(self.clock.now(), config), transport);
-        Ok((connection, driver.with_clock(self.clock.clone())))
+        let driver = driver
+            .with_clock(self.clock.clone())
+            .with_judge(Admitting::new(self.admission.clone()));
+        Ok((connection, driver))
     }
 
     fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>> {

@@ -8,12 +8,14 @@ use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
+use logi_plugin_core::ResponseCode;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction};
 use logi_plugin_core::session::{
-    Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply,
+    Admission, CloseReason, Event, ManagerConfig, ManagerSession, Peer, PluginConfig,
+    PluginSession, Reply, SendError, Verdict,
 };
-use logi_plugin_transports::driver::RequestError;
-use logi_plugin_transports::{StreamTransport, block_on, connect, memory};
+use logi_plugin_transports::driver::{CommandError, RequestError};
+use logi_plugin_transports::{Admitting, StreamTransport, block_on, connect, memory};
 
 #[test]
 fn block_on_returns_what_another_thread_sends_later() {
@@ -51,12 +53,14 @@ fn a_later_deadline_fires_after_an_earlier_one_is_cleared() {
     let (manager_end, plugin_end) = memory::pair();
     let registry: HashMap<String, String> =
         [("com.example.driver".to_string(), "code".to_string())].into();
-    let manager_config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    let manager_config = ManagerConfig::new("1.0.0");
     let plugin_config = PluginConfig::new("com.example.driver", "code", "1.0.0");
     let (manager, manager_driver) = connect(
         ManagerSession::new(Instant::now(), manager_config),
         StreamTransport::new(manager_end),
     );
+    let manager_driver =
+        manager_driver.with_judge(Admitting::new(Admission::new(Arc::new(registry))));
     let (plugin, plugin_driver) = connect(
         PluginSession::new(Instant::now(), plugin_config),
         StreamTransport::new(plugin_end),
@@ -107,8 +111,7 @@ fn a_later_deadline_fires_after_an_earlier_one_is_cleared() {
 #[test]
 fn a_driver_moved_to_another_task_still_wakes_at_its_deadline() {
     let (manager_end, _silent_plugin) = memory::pair();
-    let registry: HashMap<String, String> = HashMap::new();
-    let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    let mut config = ManagerConfig::new("1.0.0");
     config.hello_timeout = Duration::from_millis(100);
     let start = Instant::now();
     let (_manager, mut driver) = connect(
@@ -129,4 +132,57 @@ fn a_driver_moved_to_another_task_still_wakes_at_its_deadline() {
         "closed for another reason: {reason}"
     );
     assert!(start.elapsed() >= Duration::from_millis(100));
+}
+
+/// A manager connection whose driver has no judge hands the hello to its owner, who answers it
+/// through the connection; a refusal reaches the plugin with its code.
+#[test]
+fn an_owner_without_a_judge_answers_the_hello_through_the_connection() {
+    let (manager_end, plugin_end) = memory::pair();
+    let (manager, manager_driver) = connect(
+        ManagerSession::new(Instant::now(), ManagerConfig::new("1.0.0")),
+        StreamTransport::new(manager_end),
+    );
+    let (plugin, plugin_driver) = connect(
+        PluginSession::new(
+            Instant::now(),
+            PluginConfig::new("com.example.driver", "code", "1.0.0"),
+        ),
+        StreamTransport::new(plugin_end),
+    );
+    let owner = async {
+        let hello = manager.next_event().await;
+        let Some(Event::Hello(Peer::Plugin(hello))) = hello else {
+            panic!("the hello is the owner's to judge: {hello:?}")
+        };
+        assert_eq!(hello.plugin_id, "com.example.driver");
+        let verdict = Verdict::refuse(ResponseCode::Unauthorized, "not on this machine");
+        manager.admit(verdict).await.unwrap();
+        // Judged once: the session has closed (or its driver has already ended).
+        let again = manager.admit(Verdict::Accept).await;
+        assert!(
+            matches!(
+                again,
+                Err(CommandError::Send(SendError::Closed(_)) | CommandError::Gone)
+            ),
+            "{again:?}"
+        );
+        plugin.closed().await
+    };
+    let drivers = async {
+        future::zip(manager_driver, plugin_driver).await;
+        std::future::pending::<CloseReason>().await
+    };
+    let give_up = async {
+        async_io::Timer::after(Duration::from_secs(10)).await;
+        panic!("the plugin never heard the verdict");
+    };
+    let closed = block_on(future::or(owner, future::or(drivers, give_up)));
+    assert_eq!(
+        closed,
+        CloseReason::HelloRefusedByPeer {
+            code: ResponseCode::Unauthorized,
+            what: "not on this machine".into()
+        }
+    );
 }

@@ -15,7 +15,7 @@ use bytes::BytesMut;
 use logi_plugin_core::Envelope;
 use logi_plugin_core::codec::frame::encode_frame;
 use logi_plugin_core::proto::plugin::PluginHello;
-use logi_plugin_core::session::{Event, ManagerConfig};
+use logi_plugin_core::session::{Admission, Event, ManagerConfig};
 use logi_plugin_transports::ManagerListener;
 use logi_plugin_transports::local::LocalListener;
 
@@ -55,7 +55,8 @@ fn a_thousand_idle_sessions_hold_under_64_kib_each() {
         let registry: HashMap<String, String> = (0..=SESSIONS)
             .map(|i| (format!("com.example.idle{i}"), "code".to_string()))
             .collect();
-        let mut listener = ManagerListener::new(ManagerConfig::new(Arc::new(registry), "1.0.0"))
+        let admission = Admission::new(Arc::new(registry));
+        let mut listener = ManagerListener::new(ManagerConfig::new("1.0.0"), admission)
             .with_local(LocalListener::bind(&path).unwrap());
         // Warm up the executor, the reactor and the listener with one session, then measure.
         let mut held = Vec::new();

@@ -14,10 +14,12 @@ use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, encode_frame};
 use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{ActionCellStatus, TriggerAction, UpdateAnalogControl};
 use logi_plugin_core::session::{
-    Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply, Session,
+    Admission, Event, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Reply, Session,
 };
 use logi_plugin_transports::memory::{MemoryStream, PIPE_CAPACITY};
-use logi_plugin_transports::{Connection, Driver, StreamTransport, block_on, connect, memory};
+use logi_plugin_transports::{
+    Admitting, Connection, Driver, StreamTransport, block_on, connect, memory,
+};
 
 const PLUGIN: &str = "com.example.lanes";
 const IMAGE: usize = 64 * 1024;
@@ -60,12 +62,14 @@ type Side<S> = (Connection<S>, Driver<S, StreamTransport<MemoryStream>>);
 fn connected_pair() -> (Side<ManagerSession>, Side<PluginSession>) {
     let (manager_end, plugin_end) = memory::pair();
     let registry: HashMap<String, String> = [(PLUGIN.to_string(), "code".to_string())].into();
-    let mut manager_config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    let mut manager_config = ManagerConfig::new("1.0.0");
     manager_config.rate_limit = None;
-    let (manager, mut manager_driver) = connect(
+    let (manager, manager_driver) = connect(
         ManagerSession::new(Instant::now(), manager_config),
         StreamTransport::new(manager_end),
     );
+    let admitting = Admitting::new(Admission::new(Arc::new(registry)));
+    let mut manager_driver = manager_driver.with_judge(admitting);
     let (plugin, mut plugin_driver) = connect(
         PluginSession::new(Instant::now(), PluginConfig::new(PLUGIN, "code", "1.0.0")),
         StreamTransport::new(plugin_end),

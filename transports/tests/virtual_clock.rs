@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use logi_plugin_core::session::{
-    CloseReason, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Session,
+    Admission, CloseReason, ManagerConfig, ManagerSession, PluginConfig, PluginSession, Session,
 };
-use logi_plugin_transports::{Clock, Connection, StreamTransport, VirtualClock, connect, memory};
+use logi_plugin_transports::{
+    Admitting, Clock, Connection, StreamTransport, VirtualClock, connect, memory,
+};
 use smol::{Executor, Task};
 
 const PLUGIN: &str = "com.example.clock";
@@ -38,6 +40,7 @@ impl Pair {
             ManagerSession::new(clock.now(), config),
             StreamTransport::new(manager_end),
         );
+        let manager_driver = manager_driver.with_judge(Admitting::new(admission()));
         let (plugin, plugin_driver) = connect(
             PluginSession::new(clock.now(), PluginConfig::new(PLUGIN, "code", "1.0.0")),
             StreamTransport::new(plugin_end),
@@ -78,10 +81,15 @@ impl Pair {
     }
 }
 
-/// The manager's settings, admitting the one plugin.
+/// The manager's settings.
 fn manager_config() -> ManagerConfig {
+    ManagerConfig::new("1.0.0")
+}
+
+/// The manager's owner, admitting the one plugin.
+fn admission() -> Admission {
     let registry: HashMap<String, String> = [(PLUGIN.to_string(), "code".to_string())].into();
-    ManagerConfig::new(Arc::new(registry), "1.0.0")
+    Admission::new(Arc::new(registry))
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use logi_plugin::logi_last_error;
-use logi_plugin_core::session::ManagerConfig;
+use logi_plugin_core::session::{Admission, ManagerConfig};
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::{ManagerConnection, ManagerListener, block_on};
 
@@ -76,12 +76,13 @@ impl Manager {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("manager.sock");
         let registry: HashMap<String, String> = [(PLUGIN.to_string(), CODE.to_string())].into();
-        let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+        let mut config = ManagerConfig::new("1.0.0");
         // The client library's tests connect to it too.
         config.accept_clients = true;
         change(&mut config);
-        let mut listener =
-            ManagerListener::new(config).with_local(LocalListener::bind(&socket).unwrap());
+        let admission = Admission::new(Arc::new(registry));
+        let mut listener = ManagerListener::new(config, admission)
+            .with_local(LocalListener::bind(&socket).unwrap());
         let (sender, connections) = async_channel::unbounded();
         std::thread::spawn(move || {
             block_on(async move {

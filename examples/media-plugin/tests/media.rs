@@ -11,7 +11,7 @@ use logi_plugin_core::proto::plugin::{
     GetAnalogControlValue, PluginActionConfigurationSchemeRequest, RetryAfter, TriggerAction,
     UpdateAnalogControl, VisibilityChanged, update_analog_control::UpdateType,
 };
-use logi_plugin_core::session::{Event, ManagerConfig, PluginRegistry};
+use logi_plugin_core::session::{Admission, Event, ManagerConfig, PluginRegistry};
 use logi_plugin_sdk::ClientConfig;
 use logi_plugin_sdk::mock::MockHost;
 use logi_plugin_sdk::plugin::ResponseCode;
@@ -229,7 +229,8 @@ impl PluginRegistry for Admits {
 /// on the memory transport, which asks it to slow down for `window` once it is connected; then
 /// `body` drives that manager.
 fn throttled_for(window: Duration, body: impl AsyncFnOnce(&ManagerConnection)) {
-    let mut listener = ManagerListener::new(ManagerConfig::new(Arc::new(Admits), "test"));
+    let admission = Admission::new(Arc::new(Admits));
+    let mut listener = ManagerListener::new(ManagerConfig::new("test"), admission);
     let mut config = ClientConfig::new(PLUGIN_ID, VERSION, "code");
     config.connector = Some(listener.memory_connector().into());
     let _plugin = smol::spawn(plugin().serve(config));

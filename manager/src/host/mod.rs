@@ -51,7 +51,7 @@ use logi_plugin_core::proto::plugin::update_analog_control::UpdateType;
 use logi_plugin_core::proto::plugin::{
     InitLogin, TriggerAction, UpdateAnalogControl, VisibilityChanged,
 };
-use logi_plugin_core::session::ManagerConfig;
+use logi_plugin_core::session::{Admission, ManagerConfig};
 use logi_plugin_core::view::View;
 use logi_plugin_transports::local::LocalListener;
 use logi_plugin_transports::ws::{WsListener, WsOptions};
@@ -121,14 +121,14 @@ impl Host {
         data::owner_only_database(&database)?;
         let settings = SettingsStore::open(&database)?;
         let codes = Arc::<Codes>::default();
-        let mut session = ManagerConfig::new(codes.clone(), env!("CARGO_PKG_VERSION"));
+        let mut session = ManagerConfig::new(env!("CARGO_PKG_VERSION"));
         session.language_code.clone_from(&config.language);
         session.heartbeat_interval = config.heartbeat_interval;
         session.heartbeat_timeout = config.heartbeat_timeout;
         session.rate_limit = config.rate_limit;
         session.accept_clients = true;
-        let mut listener =
-            ManagerListener::new(session).with_local(LocalListener::bind(&config.endpoint)?);
+        let mut listener = ManagerListener::new(session, Admission::new(codes.clone()))
+            .with_local(LocalListener::bind(&config.endpoint)?);
         let mut websocket = None;
         if let Some(addr) = config.websocket {
             let (ws, bound) = bind_ws(addr, &config.websocket_options, "WebSocket")?;

@@ -13,7 +13,6 @@
 //! field with [`Members::get_or`].
 
 use std::ops::RangeInclusive;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -21,8 +20,7 @@ use serde_json::{Map, Value, json};
 use super::RecordError;
 use crate::MessageType;
 use crate::session::{
-    Format, LibraryConfig, Limits, LiveSessions, ManagerConfig, PeerProcess, PluginConfig,
-    PluginRegistry, RateLimit, Wire,
+    Format, LibraryConfig, Limits, ManagerConfig, PeerProcess, PluginConfig, RateLimit, Wire,
 };
 
 /// Which side recorded, with its configuration: enough to build the same session again.
@@ -38,9 +36,6 @@ impl Header {
     /// The header of a manager session with `config`.
     pub fn manager(config: &ManagerConfig) -> Header {
         let ManagerConfig {
-            // The owner's, an `Arc<dyn PluginRegistry>`: no data to write. A replay is handed
-            // one (`logi-plugin replay` admits the hellos the recording holds).
-            registry: _,
             manager_version,
             options_version,
             ghub_version,
@@ -56,9 +51,6 @@ impl Header {
             max_rate_violations,
             handles,
             accept_clients,
-            // The plugin ids live in other sessions of the same owner: state shared while they
-            // run, which changes after the header is written; a replay starts with none.
-            live: _,
         } = config;
         Header {
             side: "manager".into(),
@@ -143,16 +135,13 @@ impl Header {
         }
     }
 
-    /// The manager configuration recorded, admitting the plugins `registry` knows.
-    pub fn manager_config(
-        &self,
-        registry: Arc<dyn PluginRegistry>,
-    ) -> Result<ManagerConfig, RecordError> {
+    /// The manager configuration recorded. Who was admitted is not configuration: the owner's
+    /// verdicts are recorded as they were given ([`Step::Admit`](super::Step::Admit)).
+    pub fn manager_config(&self) -> Result<ManagerConfig, RecordError> {
         let read = || {
             let c = Members::of(&self.config)?;
-            let defaults = ManagerConfig::new(registry, "");
+            let defaults = ManagerConfig::new("");
             Ok(ManagerConfig {
-                registry: defaults.registry,
                 manager_version: c.get("manager_version")?,
                 options_version: c.get("options_version")?,
                 ghub_version: c.get("ghub_version")?,
@@ -168,7 +157,6 @@ impl Header {
                 max_rate_violations: c.get("max_rate_violations")?,
                 handles: c.get_or("handles", defaults.handles)?,
                 accept_clients: c.get("accept_clients")?,
-                live: LiveSessions::default(),
             })
         };
         read().map_err(RecordError::Header)

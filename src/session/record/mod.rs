@@ -1,7 +1,7 @@
 //! Recordings of a session, and their replay into a fresh one: every input a session was given
 //! (bytes or frames from the transport, its end or failure, the time reaching a deadline, the
-//! owner's requests, notifications, answers and close) and every frame it wrote, each with the
-//! time since the session began. Replaying feeds the same inputs at the same times into a new
+//! owner's requests, notifications, answers, verdict on a hello and close) and every frame it
+//! wrote, each with the time since the session began. Replaying feeds the same inputs at the same times into a new
 //! session of the same configuration, on this sans-IO core with no sockets, and checks that it
 //! writes the same frames: a bug seen once is reproduced as often as needed.
 //!
@@ -33,10 +33,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{Frame, Reply};
+use super::{Frame, Reply, Verdict};
 use crate::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use crate::codec::{binary, json};
-use crate::{Envelope, Message, ResponseCode};
+use crate::{Envelope, Message, ResponseCode, ResponseInfo};
 
 mod header;
 mod recorded;
@@ -69,6 +69,8 @@ pub enum Step {
     Respond(u32, Reply),
     /// The owner closed the session.
     Close,
+    /// The owner judged the peer's hello (manager side).
+    Admit(Verdict),
     /// The session wrote this frame.
     Sent(Frame),
 }
@@ -162,6 +164,16 @@ impl Recorder {
                 (9, binary::encode_to_bytes(&envelope))
             }
             Step::Close => (10, Bytes::new()),
+            Step::Admit(verdict) => {
+                let info = match verdict {
+                    Verdict::Accept => ResponseInfo::ok(),
+                    Verdict::Refuse { code, what } => ResponseInfo::error(*code, what.clone()),
+                };
+                (
+                    13,
+                    binary::encode_to_bytes(&Envelope::response(0, info, None)),
+                )
+            }
             Step::Sent(Frame::Binary(bytes)) => (11, bytes.clone()),
             Step::Sent(Frame::Text(text)) => (12, Bytes::copy_from_slice(text.as_bytes())),
         };
@@ -272,14 +284,24 @@ fn step(tag: u8, payload: &[u8]) -> Result<Step, String> {
             Step::Respond(envelope.id, reply)
         }
         10 => Step::Close,
+        13 => {
+            let info = envelope(payload)?.response.unwrap_or_default();
+            Step::Admit(match info.result() {
+                ResponseCode::Success => Verdict::Accept,
+                code => Verdict::Refuse {
+                    code,
+                    what: info.what,
+                },
+            })
+        }
         11 => Step::Sent(Frame::Binary(Bytes::copy_from_slice(payload))),
         12 => Step::Sent(Frame::Text(text()?)),
         other => return Err(format!("tag {other} names no step")),
     })
 }
 
-/// The plugin hellos a recording holds, read from the frames on either side: what a replay
-/// needs to admit (manager side) or say again (plugin side) the same plugin.
+/// The plugin hellos a recording holds, read from the frames on either side: what a replay of
+/// the plugin side needs to say the same hello again (its secret is kept out of the header).
 pub fn hellos(header: &Header, records: &[Record]) -> Vec<crate::proto::plugin::PluginHello> {
     let stream = header.is_stream();
     let mut decoders = [
@@ -342,6 +364,8 @@ mod tests {
             Step::Respond(8, Reply::Error(ResponseCode::NotFound, "gone".into())),
             Step::Respond(9, Reply::Ok),
             Step::Close,
+            Step::Admit(Verdict::Accept),
+            Step::Admit(Verdict::refuse(ResponseCode::DuplicateName, "live")),
             Step::Sent(Frame::Binary(Bytes::from_static(b"out"))),
         ];
         let mut recorder = Recorder::new(start, &header);

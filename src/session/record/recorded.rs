@@ -10,7 +10,7 @@ use super::{Header, Recorder, Step};
 use crate::Message;
 use crate::session::{
     CloseReason, Input, InputError, LibrarySession, ManagerSession, Output, PluginSession, Reply,
-    SendError, Session, Stats,
+    SendError, Session, Stats, Verdict,
 };
 
 /// A session whose configuration a recording's header holds.
@@ -153,6 +153,10 @@ impl<S: Session> Session for Recorded<S> {
     fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {
         self.note(Some(now), || Step::Respond(id, reply.clone()));
         self.session.respond(now, id, reply)
+    }
+    fn admit(&mut self, now: Instant, verdict: Verdict) -> Result<(), SendError> {
+        self.note(Some(now), || Step::Admit(verdict.clone()));
+        self.session.admit(now, verdict)
     }
     fn close(&mut self, now: Instant) {
         self.note(Some(now), || Step::Close);

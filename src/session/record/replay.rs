@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::{Record, Step};
-use crate::session::{Event, Frame, Input, Output, Reply, Session, Wake};
+use crate::session::{Event, Frame, Input, Output, Reply, Session, Verdict, Wake};
 
 /// How much later than a recorded deadline replay accepts the session's own deadline: the gap
 /// between a session's creation and the start of its recording.
@@ -75,6 +75,9 @@ where
                 session.close(now);
                 Ok(())
             }
+            Step::Admit(verdict) => session
+                .admit(now, verdict.clone())
+                .map_err(|e| e.to_string()),
             Step::Sent(expected) => {
                 let got = written.take(&mut session, expected, &mut replay.lines);
                 if replay.divergence.is_none() && got.as_ref() != Some(expected) {
@@ -192,6 +195,10 @@ fn describe(step: &Step) -> String {
         Step::Notify(message) => format!("owner notifies {}", message.full_name()),
         Step::Respond(id, reply) => format!("owner answers {id}: {}", reply_text(reply)),
         Step::Close => "owner closes".into(),
+        Step::Admit(Verdict::Accept) => "owner accepts the hello".into(),
+        Step::Admit(Verdict::Refuse { code, what }) => {
+            format!("owner refuses the hello: {} {what}", code.as_str_name())
+        }
         Step::Sent(frame) => format!("wrote a frame of {} bytes", frame.as_bytes().len()),
     }
 }

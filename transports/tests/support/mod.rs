@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_lite::future;
-use logi_plugin_core::session::{Event, Format, Frame, ManagerConfig, PluginConfig, PluginSession};
+use logi_plugin_core::session::{
+    Admission, Event, Format, Frame, ManagerConfig, PluginConfig, PluginRegistry, PluginSession,
+};
 use logi_plugin_transports::listener::{ListenerStats, MemoryConnector};
 use logi_plugin_transports::local::{LocalListener, connect_local};
 use logi_plugin_transports::reconnect::Connector;
@@ -58,6 +60,8 @@ fn unique_socket_path() -> PathBuf {
 pub struct Harness {
     kind: Kind,
     config: ManagerConfig,
+    /// Kept across restarts of the listener, as the live plugin ids are.
+    admission: Admission,
     socket: PathBuf,
     ws_addr: Option<SocketAddr>,
     memory: Arc<Mutex<Option<MemoryConnector>>>,
@@ -70,26 +74,42 @@ pub struct Harness {
     origins: Vec<String>,
 }
 
+/// The listener's admission unless a scenario says otherwise: the one plugin, code `code`.
+fn admission() -> Admission {
+    let registry: HashMap<String, String> = [(PLUGIN.to_string(), "code".to_string())].into();
+    Admission::new(Arc::new(registry))
+}
+
 impl Harness {
     pub async fn start(kind: Kind, tweak: impl FnOnce(&mut ManagerConfig)) -> Harness {
-        Harness::listening(kind, tweak, &[])
+        Harness::listening(kind, tweak, &[], admission())
+    }
+
+    /// A harness whose listener admits the plugins of `registry`.
+    pub async fn start_admitting(kind: Kind, registry: Arc<dyn PluginRegistry>) -> Harness {
+        Harness::listening(kind, |_| {}, &[], Admission::new(registry))
     }
 
     /// A harness whose WebSocket listener also allows `origins`.
     pub async fn start_with_origins(kind: Kind, origins: &[&str]) -> Harness {
-        Harness::listening(kind, |_| {}, origins)
+        Harness::listening(kind, |_| {}, origins, admission())
     }
 
     /// A harness listening with `tweak`ed settings, its WebSocket listener allowing
     /// `ALLOWED_ORIGIN` and `origins`.
-    fn listening(kind: Kind, tweak: impl FnOnce(&mut ManagerConfig), origins: &[&str]) -> Harness {
-        let registry: HashMap<String, String> = [(PLUGIN.to_string(), "code".to_string())].into();
-        let mut config = ManagerConfig::new(Arc::new(registry), "1.0.0");
+    fn listening(
+        kind: Kind,
+        tweak: impl FnOnce(&mut ManagerConfig),
+        origins: &[&str],
+        admission: Admission,
+    ) -> Harness {
+        let mut config = ManagerConfig::new("1.0.0");
         tweak(&mut config);
         let (_, connections) = async_channel::unbounded();
         let mut harness = Harness {
             kind,
             config,
+            admission,
             socket: unique_socket_path(),
             ws_addr: None,
             memory: Arc::new(Mutex::new(None)),
@@ -108,7 +128,7 @@ impl Harness {
 
     /// Starts a listener (again) on this harness's endpoint.
     fn listen(&mut self) {
-        let mut listener = ManagerListener::new(self.config.clone());
+        let mut listener = ManagerListener::new(self.config.clone(), self.admission.clone());
         match self.kind {
             Kind::Memory => {}
             Kind::Local => {
