@@ -324,12 +324,13 @@ fn an_image_update_too_large_for_a_frame_is_refused_when_sent_not_as_it_leaves()
         max_frame_len: 32 * 1024,
     };
     let mut plugin = connected_plugin(now, wire);
-    let error = plugin
+    let refused = plugin
         .send_notification(now, image("cover-1", "too large"))
         .unwrap_err();
     assert!(
-        matches!(error, SendError::Oversized { len, limit: 32768 } if len > 64 * 1024),
-        "{error:?}"
+        matches!(refused.error, SendError::Oversized { len, limit: 32768 } if len > 64 * 1024),
+        "{refused:?}"
     );
+    assert_eq!(*refused.message, image("cover-1", "too large").into());
     assert!(round(&mut plugin, 0).sent.is_empty());
 }

@@ -13,8 +13,8 @@ use logi_plugin_core::proto::plugin::{
 };
 use logi_plugin_core::session::{
     Admission, CloseReason, Event, Fault, Format, Frame, Input, Lane, ManagerConfig,
-    ManagerSession, Output, Peer, PluginConfig, PluginSession, Reply, SendError, Session, Timer,
-    Transmit, Verdict, Wake, Wire,
+    ManagerSession, Output, Peer, PluginConfig, PluginSession, Refused, Reply, SendError, Session,
+    Timer, Transmit, Verdict, Wake, Wire,
 };
 use logi_plugin_core::view::View;
 use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
@@ -94,7 +94,15 @@ fn sent_envelopes(frames: impl IntoIterator<Item = Frame>) -> Vec<Envelope> {
 
 /// A manager session that has accepted the plugin's hello, and that hello's answer taken.
 fn connected_manager(now: Instant) -> ManagerSession {
-    let mut manager = ManagerSession::new(now, manager_config());
+    let mut manager = admitted_manager(now, manager_config());
+    take(&mut manager);
+    manager
+}
+
+/// A manager session made with `config` that has been sent the plugin's hello and accepted it;
+/// its answer not yet taken.
+fn admitted_manager(now: Instant, config: ManagerConfig) -> ManagerSession {
+    let mut manager = ManagerSession::new(now, config);
     let hello = PluginHello {
         plugin_id: PLUGIN.into(),
         plugin_code: CODE.into(),
@@ -106,7 +114,6 @@ fn connected_manager(now: Instant) -> ManagerSession {
         .unwrap();
     manager.admit(now, Verdict::Accept).unwrap();
     assert!(manager.is_connected());
-    take(&mut manager);
     manager
 }
 
@@ -681,8 +688,9 @@ fn sending_a_message_of_the_other_side_is_a_send_error() {
     let mut pair = Pair::connected();
     assert_eq!(
         pair.peer.send_request(pair.now, trigger(), SECOND),
-        Err(SendError::WrongDirection(
-            "logi.plugin.protocol.TriggerAction"
+        Err(Refused::new(
+            SendError::WrongDirection("logi.plugin.protocol.TriggerAction"),
+            trigger().into()
         ))
     );
 }
@@ -753,7 +761,10 @@ fn nothing_can_be_sent_before_the_handshake() {
     let mut plugin = PluginSession::new(now, plugin_config());
     assert_eq!(
         plugin.send_notification(now, Settings::default()),
-        Err(SendError::NotConnected)
+        Err(Refused::new(
+            SendError::NotConnected,
+            Settings::default().into()
+        ))
     );
 }
 
@@ -1070,18 +1081,7 @@ fn rate_limited_manager(start: Instant) -> ManagerSession {
     let mut config = manager_config();
     config.rate_limit = Some(logi_plugin_core::session::RateLimit::new(1, 1).unwrap());
     config.max_rate_violations = 3;
-    let mut manager = ManagerSession::new(start, config);
-    let hello = PluginHello {
-        plugin_id: PLUGIN.into(),
-        plugin_code: CODE.into(),
-        plugin_version: "1".into(),
-        protocol_version: 1,
-    };
-    manager
-        .handle_input(start, Input::Bytes(&framed(&Envelope::request(1, hello))))
-        .unwrap();
-    manager.admit(start, Verdict::Accept).unwrap();
-    manager
+    admitted_manager(start, config)
 }
 
 #[test]
@@ -1138,7 +1138,7 @@ fn violations_are_counted_per_retry_after_window_so_a_plugin_catching_up_is_not_
 }
 
 #[test]
-fn the_hold_queue_is_bounded_and_says_when_to_try_again() {
+fn the_hold_queue_is_bounded_and_hands_the_message_back_saying_when_to_try_again() {
     let mut manager = manager_config();
     manager.rate_limit = Some(logi_plugin_core::session::RateLimit::new(10, 1).unwrap());
     let mut plugin = plugin_config();
@@ -1148,12 +1148,49 @@ fn the_hold_queue_is_bounded_and_says_when_to_try_again() {
     pair.peer.send_notification(pair.now, setting("b")).unwrap();
     pair.drive();
     pair.peer.send_notification(pair.now, setting("c")).unwrap();
-    assert_eq!(
-        pair.peer.send_notification(pair.now, setting("d")),
-        Err(SendError::Throttled {
-            retry_in: Duration::from_millis(100)
-        })
+    let refused = pair
+        .peer
+        .send_notification(pair.now, setting("d"))
+        .unwrap_err();
+    let retry_in = Duration::from_millis(100);
+    assert_eq!(refused.error, SendError::Throttled { retry_in });
+    assert_eq!(*refused.message, setting("d").into(), "handed back whole");
+    // Sent again once the hold is over, the same message goes.
+    pair.advance(retry_in);
+    pair.peer
+        .send_notification(pair.now, refused.into_message())
+        .unwrap();
+}
+
+#[test]
+fn a_request_beyond_the_in_flight_limit_is_handed_back_to_send_later() {
+    let mut plugin = plugin_config();
+    plugin.limits.max_in_flight = 1;
+    let mut pair = Pair::of(manager_config(), plugin);
+    let first = pair
+        .peer
+        .send_request(pair.now, setting("a"), 5 * SECOND)
+        .unwrap();
+    let refused = pair
+        .peer
+        .send_request(pair.now, setting("b"), 5 * SECOND)
+        .unwrap_err();
+    assert_eq!(refused.error, SendError::TooManyInFlight { limit: 1 });
+    assert_eq!(*refused.message, setting("b").into());
+    pair.drive();
+    let Some(Event::Request { id, .. }) = pair.manager_events.pop() else {
+        panic!("the first request reaches the manager")
+    };
+    pair.manager.respond(pair.now, id, Reply::Ok).unwrap();
+    pair.drive();
+    assert!(
+        pair.peer_events
+            .iter()
+            .any(|event| matches!(event, Event::Response { id, .. } if *id == first))
     );
+    pair.peer
+        .send_request(pair.now, refused.into_message(), 5 * SECOND)
+        .unwrap();
 }
 
 fn dial(delta: f32) -> logi_plugin_core::proto::plugin::UpdateAnalogControl {
@@ -1246,4 +1283,60 @@ fn updates_of_controls_without_a_buffer_reach_the_application_one_by_one() {
         .filter(|e| matches!(e, Event::Request { .. }))
         .count();
     assert_eq!(requests, 3);
+}
+
+/// The answers a manager session wrote for the plugin's requests with these ids, in order.
+fn answered_codes(manager: &mut ManagerSession) -> Vec<(u32, ResponseCode)> {
+    sent_envelopes(take(manager).frames)
+        .iter()
+        .filter_map(|e| Some((e.id, e.response.as_ref()?.result())))
+        .collect()
+}
+
+#[test]
+fn a_peer_request_reusing_an_id_still_waiting_is_answered_invalid_arg() {
+    let now = Instant::now();
+    let mut manager = connected_manager(now);
+    for _ in 0..2 {
+        let request = framed(&Envelope::request(5, setting("a")));
+        manager.handle_input(now, Input::Bytes(&request)).unwrap();
+    }
+    let taken = take(&mut manager);
+    let requests = taken
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Request { id: 5, .. }))
+        .count();
+    assert_eq!(requests, 1, "the first is the owner's, the second is not");
+    let codes: Vec<_> = sent_envelopes(taken.frames)
+        .iter()
+        .filter_map(|e| Some((e.id, e.response.as_ref()?.result())))
+        .collect();
+    assert_eq!(codes, [(5, ResponseCode::InvalidArg)]);
+}
+
+#[test]
+fn a_peer_request_beyond_the_pending_limit_is_answered_not_ready_and_a_reused_id_still_invalid_arg()
+{
+    let now = Instant::now();
+    let mut config = manager_config();
+    config.limits.max_peer_pending = 2;
+    let mut manager = admitted_manager(now, config);
+    take(&mut manager);
+    for id in [5, 6, 7, 6] {
+        let request = framed(&Envelope::request(id, setting("a")));
+        manager.handle_input(now, Input::Bytes(&request)).unwrap();
+    }
+    assert_eq!(
+        answered_codes(&mut manager),
+        [(7, ResponseCode::NotReady), (6, ResponseCode::InvalidArg)]
+    );
+    manager.respond(now, 5, Reply::Ok).unwrap();
+    let request = framed(&Envelope::request(7, setting("a")));
+    manager.handle_input(now, Input::Bytes(&request)).unwrap();
+    assert_eq!(
+        answered_codes(&mut manager),
+        [(5, ResponseCode::Success)],
+        "room again: 7 goes to the owner"
+    );
 }

@@ -161,6 +161,7 @@ pub(crate) fn client_code(error: &ClientError) -> ResponseCode {
     match error {
         ClientError::NotConnected => ResponseCode::NotReady,
         ClientError::Send(send) => send_code(send),
+        ClientError::Refused(refused) => send_code(&refused.error),
         ClientError::TimedOut => ResponseCode::Cancelled,
         ClientError::Closed(_) => ResponseCode::Unreachable,
         _ => ResponseCode::InvalidArg,

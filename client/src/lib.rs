@@ -456,9 +456,9 @@ impl PluginManagerClient {
             })
             .await;
         let id = sent.map_err(|error| match error {
-            RequestError::Send(error) => CallError::Refused {
+            RequestError::Refused(refused) => CallError::Refused {
                 code: ResponseCode::InvalidArg,
-                what: error.to_string(),
+                what: refused.error.to_string(),
             },
             _ => CallError::NotConnected,
         })?;

@@ -294,7 +294,9 @@ impl PluginClient {
     }
 
     /// Sends a message that expects no answer, such as a status update or a log event (seed
-    /// 7.1.8; it goes as a notification, id 0).
+    /// 7.1.8; it goes as a notification, id 0). A message the session refuses comes back in
+    /// [`ClientError::Refused`] with why: held back by the manager's `RetryAfter` with the hold
+    /// queue full, send it again after its `retry_in`.
     pub async fn send_message(&self, message: impl Into<Message>) -> Result<(), ClientError> {
         Ok(self.inner.connected()?.notify(message).await?)
     }

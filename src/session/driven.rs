@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CloseReason, Input, InputError, Output, Reply, SendError, Stats, Verdict};
+use super::{CloseReason, Input, InputError, Output, Refused, Reply, SendError, Stats, Verdict};
 use crate::Message;
 
 /// A session as its driver sees it: one way in ([`handle_input`](Self::handle_input)), one way
@@ -27,19 +27,21 @@ pub trait Session {
     /// everything at once). Bulk frames that wait for a transport still writing go in a round
     /// polled once it has written everything: a driver polls again then, not only on input.
     fn poll_output(&mut self, unwritten: usize) -> Output<Self::PeerHello>;
-    /// Sends a request; the id its answer or timeout will carry.
+    /// Sends a request; the id its answer or timeout will carry. Refused, the message comes
+    /// back with why ([`Refused`]), to send again later if it was backpressure.
     fn send_request(
         &mut self,
         now: Instant,
         message: impl Into<Message>,
         timeout: Duration,
-    ) -> Result<u32, SendError>;
+    ) -> Result<u32, Refused>;
     /// Sends a message that gets no answer (id 0), such as a status update or a log event.
+    /// Refused, the message comes back with why.
     fn send_notification(
         &mut self,
         now: Instant,
         message: impl Into<Message>,
-    ) -> Result<(), SendError>;
+    ) -> Result<(), Refused>;
     /// Answers the peer's request `id`.
     fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError>;
     /// The owner's verdict on the hello the session handed out as

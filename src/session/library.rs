@@ -15,7 +15,7 @@ use super::facing::{Facing, Timing};
 use super::link::{Limits, end_round};
 use super::output::{Input, Output, Timer, Timers, due};
 use super::plugin::PluginConfig;
-use super::types::{CloseReason, InputError, Reply, SendError, Stats};
+use super::types::{CloseReason, InputError, Refused, Reply, SendError, Stats};
 use super::{PROTOCOL_VERSION, Session, Wire};
 use crate::Message;
 use crate::proto::manager::ClientHello;
@@ -147,22 +147,26 @@ impl Session for LibrarySession {
         now: Instant,
         message: impl Into<Message>,
         timeout: Duration,
-    ) -> Result<u32, SendError> {
-        self.facing.check_connected()?;
+    ) -> Result<u32, Refused> {
+        let message = message.into();
+        if let Err(error) = self.facing.check_connected() {
+            return Err(Refused::new(error, message));
+        }
         let now = self.facing.link.clock(now);
-        self.facing
-            .link
-            .request(now, message.into(), timeout, false)
+        self.facing.link.request(now, message, timeout, false)
     }
 
     fn send_notification(
         &mut self,
         now: Instant,
         message: impl Into<Message>,
-    ) -> Result<(), SendError> {
-        self.facing.check_connected()?;
+    ) -> Result<(), Refused> {
+        let message = message.into();
+        if let Err(error) = self.facing.check_connected() {
+            return Err(Refused::new(error, message));
+        }
         self.facing.link.clock(now);
-        self.facing.link.notify(message.into())
+        self.facing.link.notify(message)
     }
 
     fn respond(&mut self, now: Instant, id: u32, reply: Reply) -> Result<(), SendError> {

@@ -12,7 +12,9 @@ use super::correlation::{RequestTracker, TrackError};
 use super::direction::Side;
 use super::lanes::{LatestQueue, Queued, Route, lane_of};
 use super::output::{Input, Lane, Output, Round, Timer, Timers, Transmit, Wake, earliest};
-use super::types::{CloseReason, Event, Format, Frame, InputError, Reply, SendError, Stats, Wire};
+use super::types::{
+    CloseReason, Event, Format, Frame, InputError, Refused, Reply, SendError, Stats, Wire,
+};
 use crate::codec::frame::{EncodeError, FrameDecoder, encode_frame};
 use crate::codec::{DecodeError, binary, json};
 use crate::ids::IdSet;
@@ -348,24 +350,25 @@ impl<H> Link<H> {
     /// Records a peer request to be answered by the owner: `false` (and the request answered
     /// here) if its id is already waiting or too many are.
     pub(crate) fn accept_peer_request(&mut self, id: u32) -> bool {
-        if self.peer_pending.contains(&id) {
+        // One look at the set on the way every request takes: inserted, unless it is full.
+        let room = self.peer_pending.len() < self.max_peer_pending;
+        if room && self.peer_pending.insert(id) {
+            return true;
+        }
+        if room || self.peer_pending.contains(&id) {
             self.answer_unsolicited(
                 id,
                 ResponseCode::InvalidArg,
                 format!("request id {id} is already in use"),
             );
-            return false;
-        }
-        if self.peer_pending.len() >= self.max_peer_pending {
+        } else {
             let what = format!(
                 "{} requests are already waiting for an answer",
                 self.max_peer_pending
             );
             self.answer_unsolicited(id, ResponseCode::NotReady, what);
-            return false;
         }
-        self.peer_pending.insert(id);
-        true
+        false
     }
 
     /// Answers a peer message the session settles itself (id 0 gets no answer: it was a
@@ -380,15 +383,18 @@ impl<H> Link<H> {
         }
     }
 
-    /// Sends this side's request; its id.
+    /// Sends this side's request; its id, or the message handed back.
     pub(crate) fn request(
         &mut self,
         now: Instant,
         message: Message,
         timeout: Duration,
         internal: bool,
-    ) -> Result<u32, SendError> {
-        let id = self.register(now, &message, timeout, internal)?;
+    ) -> Result<u32, Refused> {
+        let id = match self.register(now, &message, timeout, internal) {
+            Ok(id) => id,
+            Err(error) => return Err(Refused::new(error, message)),
+        };
         let envelope = EnvelopeRef {
             id,
             message: Some(&message),
@@ -396,7 +402,7 @@ impl<H> Link<H> {
         };
         if let Err(error) = self.try_send(envelope) {
             self.requests.complete(id);
-            return Err(error);
+            return Err(Refused::new(error, message));
         }
         Ok(id)
     }
@@ -409,16 +415,21 @@ impl<H> Link<H> {
         message: Message,
         timeout: Duration,
         internal: bool,
-    ) -> Result<Envelope, SendError> {
-        let id = self.register(now, &message, timeout, internal)?;
-        let envelope = Envelope::request(id, message);
-        match self.check_fits(EnvelopeRef::from(&envelope)) {
-            Ok(()) => Ok(envelope),
-            Err(error) => {
-                self.requests.complete(id);
-                Err(error)
-            }
+    ) -> Result<Envelope, Refused> {
+        let id = match self.register(now, &message, timeout, internal) {
+            Ok(id) => id,
+            Err(error) => return Err(Refused::new(error, message)),
+        };
+        let fits = self.check_fits(EnvelopeRef {
+            id,
+            message: Some(&message),
+            response: None,
+        });
+        if let Err(error) = fits {
+            self.requests.complete(id);
+            return Err(Refused::new(error, message));
         }
+        Ok(Envelope::request(id, message))
     }
 
     /// Checks that a request may be sent and gives it an id.
@@ -442,32 +453,48 @@ impl<H> Link<H> {
             })
     }
 
-    /// Sends a notification (id 0), in its lane.
-    pub(crate) fn notify(&mut self, message: Message) -> Result<(), SendError> {
-        self.check_open()?;
-        self.check_direction(&message)?;
+    /// Sends a notification (id 0), in its lane; or hands it back.
+    pub(crate) fn notify(&mut self, message: Message) -> Result<(), Refused> {
         let envelope = EnvelopeRef {
             id: 0,
             message: Some(&message),
             response: None,
         };
-        match lane_of(&message) {
+        let checked = self
+            .check_open()
+            .and_then(|()| self.check_direction(&message));
+        let lane = lane_of(&message);
+        let sent = checked.and_then(|()| match lane {
             Route::Prompt => self.try_send(envelope),
-            lane => {
-                self.check_fits(envelope)?;
+            _ => self.check_fits(envelope),
+        });
+        match sent {
+            Err(error) => Err(Refused::new(error, message)),
+            Ok(()) if lane == Route::Prompt => Ok(()),
+            Ok(()) => {
                 self.queue_in(lane, Envelope::request(0, message));
                 Ok(())
             }
         }
     }
 
-    /// Checks that a notification may be sent and fits a frame, without sending it.
-    pub(crate) fn prepare_notification(&mut self, message: Message) -> Result<Envelope, SendError> {
-        self.check_open()?;
-        self.check_direction(&message)?;
-        let envelope = Envelope::request(0, message);
-        self.check_fits(EnvelopeRef::from(&envelope))?;
-        Ok(envelope)
+    /// Checks that a notification may be sent and fits a frame, without sending it; or hands it
+    /// back.
+    pub(crate) fn prepare_notification(&mut self, message: Message) -> Result<Envelope, Refused> {
+        let checked = self
+            .check_open()
+            .and_then(|()| self.check_direction(&message))
+            .and_then(|()| {
+                self.check_fits(EnvelopeRef {
+                    id: 0,
+                    message: Some(&message),
+                    response: None,
+                })
+            });
+        match checked {
+            Ok(()) => Ok(Envelope::request(0, message)),
+            Err(error) => Err(Refused::new(error, message)),
+        }
     }
 
     /// Answers the peer's request `id`.

@@ -14,7 +14,9 @@ use super::link::{Incoming, Limits, Link, end_round};
 use super::output::{Input, Output, Timer, Timers, due};
 use super::peer::PeerProcess;
 use super::rate::{RateLimit, TokenBucket};
-use super::types::{CloseReason, Event, InputError, Reply, SendError, Stats, Verdict, Wire};
+use super::types::{
+    CloseReason, Event, InputError, Refused, Reply, SendError, Stats, Verdict, Wire,
+};
 use crate::proto::manager::ClientHello;
 use crate::proto::plugin::{ManagerHello, Ping, PluginHello, RetryAfter};
 use crate::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
@@ -555,10 +557,13 @@ impl Session for ManagerSession {
         now: Instant,
         message: impl Into<Message>,
         timeout: Duration,
-    ) -> Result<u32, SendError> {
-        self.check_connected()?;
+    ) -> Result<u32, Refused> {
+        let message = message.into();
+        if let Err(error) = self.check_connected() {
+            return Err(Refused::new(error, message));
+        }
         let now = self.link.clock(now);
-        self.link.request(now, message.into(), timeout, false)
+        self.link.request(now, message, timeout, false)
     }
 
     /// Sends a message that gets no answer (id 0).
@@ -566,10 +571,13 @@ impl Session for ManagerSession {
         &mut self,
         now: Instant,
         message: impl Into<Message>,
-    ) -> Result<(), SendError> {
-        self.check_connected()?;
+    ) -> Result<(), Refused> {
+        let message = message.into();
+        if let Err(error) = self.check_connected() {
+            return Err(Refused::new(error, message));
+        }
         self.link.clock(now);
-        self.link.notify(message.into())
+        self.link.notify(message)
     }
 
     /// Answers the plugin's request `id`.

@@ -84,7 +84,8 @@ pub use peer::PeerProcess;
 pub use plugin::{PluginConfig, PluginSession};
 pub use rate::{RateLimit, RateLimitError, TokenBucket};
 pub use types::{
-    CloseReason, Event, Fault, Format, Frame, InputError, Reply, SendError, Stats, Verdict, Wire,
+    CloseReason, Event, Fault, Format, Frame, InputError, Refused, Reply, SendError, Stats,
+    Verdict, Wire,
 };
 
 /// The protocol version this implementation speaks.

@@ -10,7 +10,7 @@ use super::facing::{Facing, Timing};
 use super::lanes::{LatestQueue, Queued, Route, lane_of};
 use super::link::{Limits, end_round};
 use super::output::{Input, Output, Timer, Timers, due};
-use super::types::{CloseReason, Event, InputError, Reply, SendError, Stats, Wire};
+use super::types::{CloseReason, Event, InputError, Refused, Reply, SendError, Stats, Wire};
 use crate::buffer::{Admission, AnalogBuffer, BufferError, BufferManager, BufferStats};
 use crate::proto::plugin::{ManagerHello, PluginHello};
 use crate::{Envelope, Message, MessageType, ResponseInfo};
@@ -276,24 +276,23 @@ impl Session for PluginSession {
         now: Instant,
         message: impl Into<Message>,
         timeout: Duration,
-    ) -> Result<u32, SendError> {
-        self.facing.check_connected()?;
+    ) -> Result<u32, Refused> {
+        let message = message.into();
+        if let Err(error) = self.facing.check_connected() {
+            return Err(Refused::new(error, message));
+        }
         let now = self.facing.link.clock(now);
         let Some(until) = self.hold_until else {
-            return self
-                .facing
-                .link
-                .request(now, message.into(), timeout, false);
+            return self.facing.link.request(now, message, timeout, false);
         };
         if self.held.len() >= self.config.max_held {
-            return Err(SendError::Throttled {
-                retry_in: until.duration_since(now),
-            });
+            let retry_in = until.duration_since(now);
+            return Err(Refused::new(SendError::Throttled { retry_in }, message));
         }
         let envelope = self
             .facing
             .link
-            .prepare_request(now, message.into(), timeout, false)?;
+            .prepare_request(now, message, timeout, false)?;
         let id = envelope.id;
         self.facing.link.stats_mut().held += 1;
         self.held.push_back(Queued {
@@ -308,25 +307,27 @@ impl Session for PluginSession {
         &mut self,
         now: Instant,
         message: impl Into<Message>,
-    ) -> Result<(), SendError> {
-        self.facing.check_connected()?;
-        let now = self.facing.link.clock(now);
+    ) -> Result<(), Refused> {
         let message = message.into();
+        if let Err(error) = self.facing.check_connected() {
+            return Err(Refused::new(error, message));
+        }
+        let now = self.facing.link.clock(now);
         let Some(until) = self.hold_until else {
             return self.facing.link.notify(message);
         };
         let lane = lane_of(&message);
+        // Last wins: only the newest status of an instance is worth sending, and it takes the
+        // place of the one held.
+        let replaces = self.held.waiting_for(&lane).is_some();
+        if !replaces && self.held.len() >= self.config.max_held {
+            let retry_in = until.duration_since(now);
+            return Err(Refused::new(SendError::Throttled { retry_in }, message));
+        }
         let envelope = self.facing.link.prepare_notification(message)?;
-        // Last wins: only the newest status of an instance is worth sending.
-        if let Some(older) = self.held.waiting_for(&lane) {
-            *older = envelope;
-        } else {
-            if self.held.len() >= self.config.max_held {
-                return Err(SendError::Throttled {
-                    retry_in: until.duration_since(now),
-                });
-            }
-            self.held.push_back(Queued { lane, envelope });
+        match self.held.waiting_for(&lane) {
+            Some(older) => *older = envelope,
+            None => self.held.push_back(Queued { lane, envelope }),
         }
         self.facing.link.stats_mut().held += 1;
         Ok(())

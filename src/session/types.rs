@@ -289,6 +289,36 @@ impl SendError {
     }
 }
 
+/// A message the session did not send, handed back with why. Nothing was sent: a caller held
+/// back by backpressure ([`SendError::TooManyInFlight`], [`SendError::Throttled`]) sends the
+/// same message again later, without having kept a copy of it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{error}")]
+pub struct Refused {
+    /// Why it was not sent.
+    pub error: SendError,
+    /// The message, as the caller gave it (boxed: the `Ok` of a send stays small).
+    pub message: Box<Message>,
+}
+
+impl Refused {
+    /// `message`, refused for `error`.
+    // Cold: a refusal is off the path every send takes, and kept out of it.
+    #[cold]
+    #[inline(never)]
+    pub fn new(error: SendError, message: Message) -> Refused {
+        Refused {
+            error,
+            message: Box::new(message),
+        }
+    }
+
+    /// The message handed back.
+    pub fn into_message(self) -> Message {
+        *self.message
+    }
+}
+
 /// Counters the owner can read at any time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {

@@ -24,7 +24,7 @@ use futures_lite::Stream;
 use futures_util::task::AtomicWaker;
 use logi_plugin_core::session::record::{Recordable, Recorded};
 use logi_plugin_core::session::{
-    CloseReason, Event, Input, Lane, Output, SendError, Session, Verdict,
+    CloseReason, Event, Input, Lane, Output, Refused, SendError, Session, Verdict,
 };
 use logi_plugin_core::{Message, ResponseInfo};
 
@@ -93,9 +93,9 @@ pub struct Answer {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// The session refused to send it.
+    /// The session refused to send it: the message is handed back, with why.
     #[error("not sent: {0}")]
-    Send(#[from] SendError),
+    Refused(#[from] Refused),
     /// No answer came within the timeout.
     #[error("no answer within the timeout")]
     TimedOut,
@@ -108,12 +108,15 @@ pub enum RequestError {
 }
 
 /// Why a command sent through a [`Connection`] did not take effect.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CommandError {
     /// The session refused it.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// The session refused to send a message: it is handed back, with why.
+    #[error("not sent: {0}")]
+    Refused(#[from] Refused),
     /// The driver is no longer running.
     #[error("the connection's driver has stopped")]
     Gone,
@@ -151,7 +154,7 @@ impl<S: Session> Control<'_, S> {
         message: Message,
         timeout: Duration,
         waiter: Waiter,
-    ) -> Result<u32, (SendError, Waiter)> {
+    ) -> Result<u32, (Refused, Waiter)> {
         match self.session.send_request(self.now, message, timeout) {
             Ok(id) => {
                 self.waiters.insert(id, waiter);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use futures_lite::future;
 use logi_plugin_core::proto::plugin::ManagerHello;
 use logi_plugin_core::session::record::Recordable;
-use logi_plugin_core::session::{CloseReason, Event, Format, SendError, Session, Wire};
+use logi_plugin_core::session::{CloseReason, Event, Format, Refused, SendError, Session, Wire};
 use logi_plugin_core::{Message, ResponseCode};
 
 use crate::clock::Clock;
@@ -125,7 +125,7 @@ impl Backoff {
 
 /// Why a client call failed: one type for every call of a client's handle, a message sent,
 /// a request that waits for its answer, an answer given.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
     /// The host did not set the `token` environment variable.
@@ -137,6 +137,10 @@ pub enum ClientError {
     /// The session refused the call.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// The session refused to send a message: it is handed back, with why (to send again once
+    /// the backpressure is over: [`SendError::TooManyInFlight`], [`SendError::Throttled`]).
+    #[error("not sent: {0}")]
+    Refused(#[from] Refused),
     /// A control was registered to a buffer key that names no buffer.
     #[error(transparent)]
     Buffering(#[from] logi_plugin_core::buffer::BufferError),
@@ -151,7 +155,7 @@ pub enum ClientError {
 impl From<RequestError> for ClientError {
     fn from(error: RequestError) -> Self {
         match error {
-            RequestError::Send(error) => ClientError::Send(error),
+            RequestError::Refused(refused) => ClientError::Refused(refused),
             RequestError::TimedOut => ClientError::TimedOut,
             RequestError::Closed(reason) => ClientError::Closed(reason),
             // The connection's driver has ended: this client is between connections.
@@ -164,6 +168,7 @@ impl From<CommandError> for ClientError {
     fn from(error: CommandError) -> Self {
         match error {
             CommandError::Send(error) => ClientError::Send(error),
+            CommandError::Refused(refused) => ClientError::Refused(refused),
             _ => ClientError::NotConnected,
         }
     }

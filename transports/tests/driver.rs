@@ -186,3 +186,39 @@ fn an_owner_without_a_judge_answers_the_hello_through_the_connection() {
         }
     );
 }
+
+/// A message the session refuses comes back through the connection with why: here, sent before
+/// the handshake; the same holds for backpressure.
+#[test]
+fn a_refused_message_is_handed_back_through_the_connection() {
+    let (plugin_end, _silent_manager) = memory::pair();
+    let (plugin, driver) = connect(
+        PluginSession::new(
+            Instant::now(),
+            PluginConfig::new("com.example.driver", "code", "1.0.0"),
+        ),
+        StreamTransport::new(plugin_end),
+    );
+    let status = ActionCellStatus {
+        text: Some("Muted".into()),
+        ..ActionCellStatus::default()
+    };
+    let owner = async {
+        let notified = plugin.notify(status.clone()).await;
+        let requested = plugin.request(status.clone(), Duration::from_secs(1)).await;
+        (notified, requested)
+    };
+    let (notified, requested) = block_on(future::or(owner, async {
+        driver.await;
+        panic!("the driver ended");
+    }));
+    let Err(CommandError::Refused(refused)) = notified else {
+        panic!("{notified:?}")
+    };
+    assert_eq!(refused.error, SendError::NotConnected);
+    assert_eq!(refused.into_message(), status.clone().into());
+    let Err(RequestError::Refused(refused)) = requested else {
+        panic!("{requested:?}")
+    };
+    assert_eq!(refused.into_message(), status.into());
+}

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use super::{Header, Recorder, Step};
 use crate::Message;
 use crate::session::{
-    CloseReason, Input, InputError, LibrarySession, ManagerSession, Output, PluginSession, Reply,
-    SendError, Session, Stats, Verdict,
+    CloseReason, Input, InputError, LibrarySession, ManagerSession, Output, PluginSession, Refused,
+    Reply, SendError, Session, Stats, Verdict,
 };
 
 /// A session whose configuration a recording's header holds.
@@ -136,7 +136,7 @@ impl<S: Session> Session for Recorded<S> {
         now: Instant,
         message: impl Into<Message>,
         timeout: Duration,
-    ) -> Result<u32, SendError> {
+    ) -> Result<u32, Refused> {
         let message = message.into();
         self.note(Some(now), || Step::Request(message.clone(), timeout));
         self.session.send_request(now, message, timeout)
@@ -145,7 +145,7 @@ impl<S: Session> Session for Recorded<S> {
         &mut self,
         now: Instant,
         message: impl Into<Message>,
-    ) -> Result<(), SendError> {
+    ) -> Result<(), Refused> {
         let message = message.into();
         self.note(Some(now), || Step::Notify(message.clone()));
         self.session.send_notification(now, message)

@@ -15,7 +15,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 use futures_util::StreamExt;
 use logi_plugin_core::codec::binary;
 use logi_plugin_core::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
-use logi_plugin_core::session::{Event, Format, PluginSession, Reply, SendError, Session, Wire};
+use logi_plugin_core::session::{Event, Format, PluginSession, Refused, Reply, Session, Wire};
 use logi_plugin_transports::local::connect_local;
 use logi_plugin_transports::ws::{READ_BUFFER_SIZE, connect_ws};
 use logi_plugin_transports::{Connection, Transport, connect};
@@ -159,7 +159,7 @@ fn flooding_plugin(transport: Box<dyn Transport>) {
             let sent = plugin.with(move |session, now| {
                 session.send_notification(now, update)?;
                 let stats = session.stats();
-                Ok::<_, SendError>((stats.superseded, stats.frames_out))
+                Ok::<_, Refused>((stats.superseded, stats.frames_out))
             });
             let Ok(Ok((now_superseded, frames_out))) = sent.await else {
                 return;
