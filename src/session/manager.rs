@@ -121,7 +121,7 @@ pub struct ManagerSession {
     /// state is still `AwaitingHello`: an owner that never answers does not keep the peer past
     /// the hello's deadline). What the peer sends meanwhile waits behind it, unread. Boxed: a
     /// connected session carries only the pointer.
-    judged: Option<Box<Hello>>,
+    awaiting_verdict: Option<Box<Hello>>,
 }
 
 /// A hello waiting for the owner's verdict.
@@ -174,7 +174,7 @@ impl ManagerSession {
             retry_until: None,
             violations: 0,
             deferred: VecDeque::new(),
-            judged: None,
+            awaiting_verdict: None,
         }
     }
 
@@ -267,7 +267,7 @@ impl ManagerSession {
     #[inline(always)]
     fn process(&mut self, now: Instant) {
         // Nothing is read past a hello before the owner has judged it.
-        if self.judged.is_some() {
+        if self.awaiting_verdict.is_some() {
             return;
         }
         while let Some(incoming) = self.link.next_incoming() {
@@ -277,7 +277,7 @@ impl ManagerSession {
                 Incoming::Message { id, message } => match self.state {
                     State::AwaitingHello { .. } => {
                         self.hello(id, message);
-                        if self.judged.is_some() {
+                        if self.awaiting_verdict.is_some() {
                             return;
                         }
                     }
@@ -315,7 +315,7 @@ impl ManagerSession {
         match checked {
             Ok(peer) => {
                 self.link.emit(Event::Hello(peer.clone()));
-                self.judged = Some(Box::new(Hello { id, peer }));
+                self.awaiting_verdict = Some(Box::new(Hello { id, peer }));
             }
             Err((code, what)) => {
                 self.link.answer_unsolicited(id, code, what.clone());
@@ -597,7 +597,7 @@ impl Session for ManagerSession {
         {
             return Err(SendError::SuccessRefusal);
         }
-        let Some(hello) = self.judged.take() else {
+        let Some(hello) = self.awaiting_verdict.take() else {
             return Err(SendError::NoHelloWaiting);
         };
         let Hello { id, peer } = *hello;
