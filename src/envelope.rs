@@ -29,6 +29,17 @@ pub struct EnvelopeRef<'a> {
     pub response: Option<&'a ResponseInfo>,
 }
 
+impl<'a> EnvelopeRef<'a> {
+    /// A request (or notification, id 0) with id `id` carrying `message`.
+    pub fn request(id: u32, message: &'a Message) -> EnvelopeRef<'a> {
+        EnvelopeRef {
+            id,
+            message: Some(message),
+            response: None,
+        }
+    }
+}
+
 impl<'a> From<&'a Envelope> for EnvelopeRef<'a> {
     fn from(envelope: &'a Envelope) -> EnvelopeRef<'a> {
         EnvelopeRef {

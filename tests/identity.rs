@@ -35,10 +35,13 @@ fn plugin_hello() -> PluginHello {
     }
 }
 
-fn framed(envelope: &Envelope) -> BytesMut {
+/// Hands `session` these envelopes at `now`, as its plugin would write them to a byte stream.
+fn read(session: &mut ManagerSession, now: Instant, envelopes: &[Envelope]) {
     let mut bytes = BytesMut::new();
-    encode_frame(envelope, DEFAULT_MAX_FRAME_LEN, &mut bytes).unwrap();
-    bytes
+    for envelope in envelopes {
+        encode_frame(envelope, DEFAULT_MAX_FRAME_LEN, &mut bytes).unwrap();
+    }
+    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
 }
 
 /// What one round of a session's output held: its events and the envelopes it wrote.
@@ -67,8 +70,7 @@ fn hello(
     now: Instant,
 ) -> (ManagerSession, Option<Claim>, Envelope) {
     let mut session = ManagerSession::new(now, config);
-    let bytes = framed(&Envelope::request(1, plugin_hello()));
-    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    read(&mut session, now, &[Envelope::request(1, plugin_hello())]);
     let (events, written) = take(&mut session);
     assert!(written.is_empty(), "nothing is answered before the verdict");
     let [Event::Hello(peer)] = &events[..] else {
@@ -133,9 +135,12 @@ fn nothing_sent_behind_the_hello_is_read_before_the_verdict() {
         log_level: 2,
         message: "behind the hello".into(),
     };
-    let mut bytes = framed(&Envelope::request(1, plugin_hello()));
-    bytes.extend_from_slice(&framed(&Envelope::request(0, log.clone())));
-    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    let hello = Envelope::request(1, plugin_hello());
+    read(
+        &mut session,
+        now,
+        &[hello, Envelope::request(0, log.clone())],
+    );
     let (events, written) = take(&mut session);
     assert!(
         matches!(&events[..], [Event::Hello(Peer::Plugin(_))]),
@@ -159,9 +164,12 @@ fn nothing_sent_behind_the_hello_is_read_before_the_verdict() {
 fn a_refused_hello_leaves_what_came_behind_it_unread() {
     let now = Instant::now();
     let mut session = ManagerSession::new(now, ManagerConfig::new("1.0.0"));
-    let mut bytes = framed(&Envelope::request(1, plugin_hello()));
-    bytes.extend_from_slice(&framed(&Envelope::request(0, LogEvent::default())));
-    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    let hello = Envelope::request(1, plugin_hello());
+    read(
+        &mut session,
+        now,
+        &[hello, Envelope::request(0, LogEvent::default())],
+    );
     take(&mut session);
     let verdict = Verdict::refuse(ResponseCode::Unauthorized, "not today");
     session.admit(now, verdict).unwrap();
@@ -182,8 +190,7 @@ fn a_verdict_with_no_hello_waiting_or_a_refusal_coded_success_is_refused() {
         session.admit(now, Verdict::Accept),
         Err(SendError::NoHelloWaiting)
     );
-    let bytes = framed(&Envelope::request(1, plugin_hello()));
-    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    read(&mut session, now, &[Envelope::request(1, plugin_hello())]);
     take(&mut session);
     assert_eq!(
         session.admit(now, Verdict::refuse(ResponseCode::Success, "fine")),
@@ -202,10 +209,8 @@ fn a_verdict_with_no_hello_waiting_or_a_refusal_coded_success_is_refused() {
 fn an_owner_that_never_answers_lets_the_hello_deadline_close_the_session() {
     let start = Instant::now();
     let mut session = ManagerSession::new(start, ManagerConfig::new("1.0.0"));
-    let bytes = framed(&Envelope::request(1, plugin_hello()));
-    session
-        .handle_input(start + Duration::from_secs(1), Input::Bytes(&bytes))
-        .unwrap();
+    let hello = Envelope::request(1, plugin_hello());
+    read(&mut session, start + Duration::from_secs(1), &[hello]);
     let mut wake = None;
     while wake.is_none() {
         if let Output::Timeout(at) = session.poll_output(0) {
@@ -232,8 +237,7 @@ fn the_session_checks_the_version_before_asking_the_owner() {
         protocol_version: 99,
         ..plugin_hello()
     };
-    let bytes = framed(&Envelope::request(1, hello));
-    session.handle_input(now, Input::Bytes(&bytes)).unwrap();
+    read(&mut session, now, &[Envelope::request(1, hello)]);
     let (events, written) = take(&mut session);
     assert!(
         matches!(

@@ -9,21 +9,30 @@ use std::time::{Duration, Instant};
 
 use common::{host_with, media_manifest, until};
 use logi_example_media::{PLUGIN_ID, VERSION};
-use logi_plugin_manager::HostEvent;
+use logi_plugin_manager::{Host, HostEvent};
 use logi_plugin_sdk::{ClientConfig, Endpoint, PluginClient};
+use tempfile::TempDir;
 
 const LOGI_PLUGIN: &str = env!("CARGO_BIN_EXE_logi-plugin");
 const CODE: &str = "the external code";
 
-#[test]
-fn a_recorded_plugin_session_replays_to_the_same_frames() {
+/// A host recording its sessions into a directory of their own, the media plugin added with
+/// `CODE`: the recordings' directory, the host, its data directory, and the configuration of a
+/// plugin that presents `code` to it.
+fn recording_host(code: &str) -> (TempDir, Host, TempDir, ClientConfig) {
     let records = tempfile::tempdir().unwrap();
     let dir = records.path().to_path_buf();
-    let (host, _data) = host_with(|config| config.record_dir = Some(dir));
+    let (host, data) = host_with(|config| config.record_dir = Some(dir));
     host.add_external(media_manifest(), CODE).unwrap();
-    let events = host.subscribe();
-    let mut config = ClientConfig::new(PLUGIN_ID, VERSION, CODE);
+    let mut config = ClientConfig::new(PLUGIN_ID, VERSION, code);
     config.endpoint = Endpoint::Local(host.endpoint().to_path_buf());
+    (records, host, data, config)
+}
+
+#[test]
+fn a_recorded_plugin_session_replays_to_the_same_frames() {
+    let (records, host, _data, mut config) = recording_host(CODE);
+    let events = host.subscribe();
     config.record = Some(records.path().join("plugin"));
     let (plugin, runner) = PluginClient::new(config);
     smol::spawn(runner).detach();
@@ -63,12 +72,7 @@ fn a_recorded_plugin_session_replays_to_the_same_frames() {
 
 #[test]
 fn a_hello_the_host_refused_replays_to_the_same_refusal_from_the_recorded_verdict() {
-    let records = tempfile::tempdir().unwrap();
-    let dir = records.path().to_path_buf();
-    let (host, _data) = host_with(|config| config.record_dir = Some(dir));
-    host.add_external(media_manifest(), CODE).unwrap();
-    let mut config = ClientConfig::new(PLUGIN_ID, VERSION, "a stolen code");
-    config.endpoint = Endpoint::Local(host.endpoint().to_path_buf());
+    let (records, _host, _data, config) = recording_host("a stolen code");
     let (plugin, runner) = PluginClient::new(config);
     smol::spawn(runner).detach();
     smol::block_on(plugin.wait_for_disconnect());

@@ -395,12 +395,7 @@ impl<H> Link<H> {
             Ok(id) => id,
             Err(error) => return Err(Refused::new(error, message)),
         };
-        let envelope = EnvelopeRef {
-            id,
-            message: Some(&message),
-            response: None,
-        };
-        if let Err(error) = self.try_send(envelope) {
+        if let Err(error) = self.try_send(EnvelopeRef::request(id, &message)) {
             self.requests.complete(id);
             return Err(Refused::new(error, message));
         }
@@ -420,12 +415,7 @@ impl<H> Link<H> {
             Ok(id) => id,
             Err(error) => return Err(Refused::new(error, message)),
         };
-        let fits = self.check_fits(EnvelopeRef {
-            id,
-            message: Some(&message),
-            response: None,
-        });
-        if let Err(error) = fits {
+        if let Err(error) = self.check_fits(EnvelopeRef::request(id, &message)) {
             self.requests.complete(id);
             return Err(Refused::new(error, message));
         }
@@ -455,27 +445,17 @@ impl<H> Link<H> {
 
     /// Sends a notification (id 0), in its lane; or hands it back.
     pub(crate) fn notify(&mut self, message: Message) -> Result<(), Refused> {
-        let envelope = EnvelopeRef {
-            id: 0,
-            message: Some(&message),
-            response: None,
-        };
-        let checked = self
-            .check_open()
-            .and_then(|()| self.check_direction(&message));
         let lane = lane_of(&message);
-        let sent = checked.and_then(|()| match lane {
-            Route::Prompt => self.try_send(envelope),
-            _ => self.check_fits(envelope),
-        });
-        match sent {
-            Err(error) => Err(Refused::new(error, message)),
-            Ok(()) if lane == Route::Prompt => Ok(()),
-            Ok(()) => {
-                self.queue_in(lane, Envelope::request(0, message));
-                Ok(())
-            }
+        if lane != Route::Prompt {
+            let envelope = self.prepare_notification(message)?;
+            self.queue_in(lane, envelope);
+            return Ok(());
         }
+        let sent = self
+            .check_open()
+            .and_then(|()| self.check_direction(&message))
+            .and_then(|()| self.try_send(EnvelopeRef::request(0, &message)));
+        sent.map_err(|error| Refused::new(error, message))
     }
 
     /// Checks that a notification may be sent and fits a frame, without sending it; or hands it
@@ -484,13 +464,7 @@ impl<H> Link<H> {
         let checked = self
             .check_open()
             .and_then(|()| self.check_direction(&message))
-            .and_then(|()| {
-                self.check_fits(EnvelopeRef {
-                    id: 0,
-                    message: Some(&message),
-                    response: None,
-                })
-            });
+            .and_then(|()| self.check_fits(EnvelopeRef::request(0, &message)));
         match checked {
             Ok(()) => Ok(Envelope::request(0, message)),
             Err(error) => Err(Refused::new(error, message)),

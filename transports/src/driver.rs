@@ -643,12 +643,12 @@ where
         let mut took_bulk = false;
         loop {
             match self.session.poll_output(self.transport.queued_bytes()) {
-                Output::Event(Event::Hello(hello)) if self.judge.is_some() => {
-                    if let Some(judge) = &mut self.judge {
+                Output::Event(event) => match (event, &mut self.judge) {
+                    (Event::Hello(hello), Some(judge)) => {
                         judge.judge(&mut self.session, now, hello);
                     }
-                }
-                Output::Event(event) => self.dispatch(event),
+                    (event, _) => self.dispatch(event),
+                },
                 Output::Transmit(transmit) => {
                     took_bulk |= transmit.lane == Lane::Bulk;
                     self.transport.queue(transmit.frame);

@@ -1,9 +1,10 @@
 //! Recordings of a session, and their replay into a fresh one: every input a session was given
 //! (bytes or frames from the transport, its end or failure, the time reaching a deadline, the
 //! owner's requests, notifications, answers, verdict on a hello and close) and every frame it
-//! wrote, each with the time since the session began. Replaying feeds the same inputs at the same times into a new
-//! session of the same configuration, on this sans-IO core with no sockets, and checks that it
-//! writes the same frames: a bug seen once is reproduced as often as needed.
+//! wrote, each with the time since the session began. Replaying feeds the same inputs at the
+//! same times into a new session of the same configuration, on this sans-IO core with no
+//! sockets, and checks that it writes the same frames: a bug seen once is reproduced as often as
+//! needed.
 //!
 //! The format (`.logirec`): the magic `LOGIREC1`, a `u32` little-endian length and the header
 //! as JSON (which side, and the configuration the session had), then records, each a tag byte,
@@ -284,6 +285,8 @@ fn step(tag: u8, payload: &[u8]) -> Result<Step, String> {
             Step::Respond(envelope.id, reply)
         }
         10 => Step::Close,
+        11 => Step::Sent(Frame::Binary(Bytes::copy_from_slice(payload))),
+        12 => Step::Sent(Frame::Text(text()?)),
         13 => {
             let info = envelope(payload)?.response.unwrap_or_default();
             Step::Admit(match info.result() {
@@ -294,8 +297,6 @@ fn step(tag: u8, payload: &[u8]) -> Result<Step, String> {
                 },
             })
         }
-        11 => Step::Sent(Frame::Binary(Bytes::copy_from_slice(payload))),
-        12 => Step::Sent(Frame::Text(text()?)),
         other => return Err(format!("tag {other} names no step")),
     })
 }
