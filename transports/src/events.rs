@@ -169,12 +169,10 @@ impl<T> Drop for Outbox<T> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
     use logi_plugin_core::session::{CloseReason, Event};
 
     use super::*;
+    use crate::wakes::Wakes;
 
     type Ev = Event<()>;
 
@@ -182,17 +180,7 @@ mod tests {
         Event::Closed(CloseReason::TransportFailed(n.to_string()))
     }
 
-    /// Counts its wake-ups.
-    #[derive(Default)]
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn poll(events: &Events<Ev>, counter: &Arc<Counter>) -> Poll<Option<Ev>> {
+    fn poll(events: &Events<Ev>, counter: &Arc<Wakes>) -> Poll<Option<Ev>> {
         let waker = Waker::from(counter.clone());
         events.poll_recv(&mut Context::from_waker(&waker))
     }
@@ -214,7 +202,7 @@ mod tests {
             outbox.push(closed(n));
         }
         outbox.flush();
-        let counter = Arc::new(Counter::default());
+        let counter = Arc::new(Wakes::default());
         assert_eq!(poll(&events, &counter), Poll::Ready(Some(closed(0))));
         assert_eq!(poll(&other, &counter), Poll::Ready(Some(closed(1))));
         assert_eq!(poll(&events, &counter), Poll::Ready(Some(closed(2))));
@@ -224,30 +212,30 @@ mod tests {
     #[test]
     fn a_waiting_taker_is_woken_once_per_hand_off_however_often_it_polled() {
         let (mut outbox, events) = outbox::<Ev>();
-        let counter = Arc::new(Counter::default());
+        let counter = Arc::new(Wakes::default());
         for _ in 0..3 {
             assert_eq!(poll(&events, &counter), Poll::Pending);
         }
         outbox.push(closed(0));
         outbox.push(closed(1));
         outbox.flush();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.count(), 1);
         // Woken takers are forgotten: the next hand-off wakes only those that wait again.
         outbox.push(closed(2));
         outbox.flush();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.count(), 1);
     }
 
     #[test]
     fn every_waiting_taker_is_woken_so_none_misses_an_event() {
         let (mut outbox, events) = outbox::<Ev>();
-        let (first, second) = (Arc::new(Counter::default()), Arc::new(Counter::default()));
+        let (first, second) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
         assert_eq!(poll(&events, &first), Poll::Pending);
         assert_eq!(poll(&events.clone(), &second), Poll::Pending);
         outbox.push(closed(0));
         outbox.flush();
-        assert_eq!(first.0.load(Ordering::SeqCst), 1);
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.count(), 1);
+        assert_eq!(second.count(), 1);
     }
 
     #[test]
@@ -263,11 +251,11 @@ mod tests {
     #[test]
     fn the_driver_gone_ends_the_events_after_the_last_one_gathered() {
         let (mut outbox, events) = outbox::<Ev>();
-        let counter = Arc::new(Counter::default());
+        let counter = Arc::new(Wakes::default());
         assert_eq!(poll(&events, &counter), Poll::Pending);
         outbox.push(closed(0));
         drop(outbox);
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.count(), 1);
         assert_eq!(poll(&events, &counter), Poll::Ready(Some(closed(0))));
         assert_eq!(poll(&events, &counter), Poll::Ready(None));
     }

@@ -59,6 +59,8 @@ pub mod reconnect;
 pub mod run;
 mod stream;
 mod transport;
+#[cfg(test)]
+mod wakes;
 pub mod ws;
 
 pub use clock::{Clock, VirtualClock};

@@ -14,6 +14,13 @@
 //! The price is at most 50 µs of CPU each time the thread goes idle; executors that run the
 //! driver elsewhere (`smol::spawn`, tokio) do not spin, and neither does a process that may use
 //! only one CPU, where the spin would only keep the peer it waits for from running.
+//!
+//! While it spins, it still gives the reactor a turn every 100 µs. `async-io` runs a thread of
+//! its own that takes the reactor whenever no thread has turned it for a while (50 µs to 10
+//! ms). A busy round trip, its threads spinning from one message to the next, turned it never:
+//! that thread then sat in the reactor, and every message woke it on a CPU the spinning threads
+//! needed, which made whole rounds of a press benchmark half again as long (2,000 to 8,000 of
+//! its wake-ups in 5,000 presses, each taking a CPU from a spinning thread).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -33,6 +40,12 @@ const BUDGET: usize = 64;
 /// that then parks anyway has spent at most this much CPU first.
 const SPIN: Duration = Duration::from_micros(50);
 
+/// How often [`block_on`] gives the reactor a turn while it spins: shorter than the 10 ms after
+/// which `async-io`'s own thread takes the reactor from threads that never turn it, and long
+/// enough that the turn (a reactor poll that does not wait: a system call or two) costs about
+/// 1% of the spin.
+const TURN: Duration = Duration::from_micros(100);
+
 /// Set while the future is being polled.
 const POLLING: u8 = 1;
 /// Set when the future was woken.
@@ -42,7 +55,8 @@ const WOKEN: u8 = 2;
 /// timers, as `async_io::block_on` does, but without a reactor poll for each wake the future
 /// gives itself.
 pub fn block_on<T>(future: impl Future<Output = T>) -> T {
-    async_io::block_on(Coalesced::new(future, spin()))
+    let future = std::pin::pin!(future);
+    async_io::block_on(Coalesced::new(future, spin(), Some(TURN)))
 }
 
 /// Runs `future` to completion on this thread without the reactor, for a thread that waits
@@ -52,7 +66,8 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> T {
 /// drivers wait for, and is woken without it (`async-io` would wake a thread sleeping in the
 /// reactor through its notifier, two more system calls).
 pub fn wait<T>(future: impl Future<Output = T>) -> T {
-    futures_lite::future::block_on(Coalesced::new(future, spin()))
+    let future = std::pin::pin!(future);
+    futures_lite::future::block_on(Coalesced::new(future, spin(), None))
 }
 
 /// A future whose wakes during its own poll make it poll again, instead of reaching the
@@ -60,8 +75,12 @@ pub fn wait<T>(future: impl Future<Output = T>) -> T {
 struct Coalesced<F> {
     /// How long it polls a future with nothing to do before it parks.
     spin: Duration,
-    /// Boxed, so that the wrapper is `Unpin` and needs no pin projection.
-    future: Pin<Box<F>>,
+    /// How often, while it spins, it hands the executor a turn: `async-io`'s reactor then
+    /// polls without waiting. None for an executor without a reactor.
+    turn: Option<Duration>,
+    /// `Unpin` (pinned by the caller, on its stack), so that the wrapper needs no pin
+    /// projection and no allocation.
+    future: F,
     state: Arc<WakeState>,
     waker: Waker,
 }
@@ -88,19 +107,20 @@ impl Wake for WakeState {
     }
 }
 
-impl<F: Future> Coalesced<F> {
-    fn new(future: F, spin: Duration) -> Self {
+impl<F: Future + Unpin> Coalesced<F> {
+    fn new(future: F, spin: Duration, turn: Option<Duration>) -> Self {
         let state = Arc::new(WakeState::default());
         Coalesced {
             spin,
-            future: Box::pin(future),
+            turn,
+            future,
             waker: Waker::from(state.clone()),
             state,
         }
     }
 }
 
-impl<F: Future> Future for Coalesced<F> {
+impl<F: Future + Unpin> Future for Coalesced<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -114,6 +134,8 @@ impl<F: Future> Future for Coalesced<F> {
         let mut inner = Context::from_waker(&this.waker);
         let mut woken = 0;
         let mut spin_until: Option<Instant> = None;
+        // From the first spin of this call: a call kept busy by wakes never spins.
+        let mut turn_at: Option<Instant> = None;
         // Every poll but the first of this call comes without a reactor turn before it: the
         // reactor cannot have told a driver of new input, so drivers look for themselves.
         let mut repoll = false;
@@ -121,7 +143,7 @@ impl<F: Future> Future for Coalesced<F> {
             this.state.bits.store(POLLING, Ordering::Release);
             SPINNING.set(repoll);
             repoll = true;
-            let polled = this.future.as_mut().poll(&mut inner);
+            let polled = Pin::new(&mut this.future).poll(&mut inner);
             SPINNING.set(false);
             if let Poll::Ready(output) = polled {
                 this.state.bits.store(0, Ordering::Release);
@@ -141,6 +163,13 @@ impl<F: Future> Future for Coalesced<F> {
             }
             let now = Instant::now();
             if now >= *spin_until.get_or_insert(now + this.spin) {
+                return Poll::Pending;
+            }
+            if let Some(turn) = this.turn
+                && now >= *turn_at.get_or_insert(now + turn)
+            {
+                // Woken, so that the executor polls again right after the reactor's turn.
+                cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
             // Lets the peer run when it shares this CPU; returns at once when it does not.
@@ -178,6 +207,7 @@ pub(crate) fn spinning() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wakes::Wakes;
 
     /// Pending at first, waking itself then only if `wakes_itself`; ready on a later poll.
     /// Records whether each poll was one without a reactor turn.
@@ -213,7 +243,7 @@ mod tests {
     #[test]
     fn a_future_ready_again_within_the_spin_is_finished_without_a_wake() {
         // Spinning whatever CPUs the test may use: on one, `block_on` would park at once.
-        let polls = async_io::block_on(Coalesced::new(ReadyOnSecondPoll::new(false), SPIN));
+        let polls = async_io::block_on(Coalesced::new(ReadyOnSecondPoll::new(false), SPIN, None));
         assert_eq!(polls, [false, true]);
     }
 
@@ -223,6 +253,34 @@ mod tests {
     fn a_future_that_woke_itself_is_polled_again_with_drivers_reading_directly() {
         let polls = block_on(ReadyOnSecondPoll::new(true));
         assert_eq!(polls, [false, true]);
+    }
+
+    /// However long the spin, the executor gets the thread back at every turn, asked to poll
+    /// again at once: `async-io`'s reactor is then turned by this thread, not by its own.
+    #[test]
+    fn a_spin_longer_than_the_turn_hands_the_executor_a_turn_and_asks_to_be_polled_again() {
+        let (wakes, waker) = Wakes::waker();
+        let hour = Duration::from_secs(3600);
+        let mut idle = Coalesced::new(std::future::pending::<()>(), hour, Some(TURN));
+        let started = Instant::now();
+        let polled = Pin::new(&mut idle).poll(&mut Context::from_waker(&waker));
+        assert!(polled.is_pending());
+        assert!(started.elapsed() >= TURN, "returned before its turn");
+        assert_eq!(wakes.count(), 1, "not asked to be polled again");
+    }
+
+    #[test]
+    fn a_spin_over_before_its_turn_hands_the_thread_back_to_park() {
+        let (wakes, waker) = Wakes::waker();
+        let hour = Duration::from_secs(3600);
+        let mut idle = Coalesced::new(std::future::pending::<()>(), SPIN, Some(hour));
+        let polled = Pin::new(&mut idle).poll(&mut Context::from_waker(&waker));
+        assert!(polled.is_pending());
+        assert_eq!(
+            wakes.count(),
+            0,
+            "asked to be polled again with nothing to do"
+        );
     }
 
     #[test]
