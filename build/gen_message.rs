@@ -149,6 +149,31 @@ pub fn generate(schema: &Schema) -> String {
     wl(w, "");
     wl(
         w,
+        "    /// The full name as a NUL-terminated C string, for foreign callers (the C ABI hands",
+    );
+    wl(
+        w,
+        "    /// it to its callbacks without making one per message).",
+    );
+    wl(
+        w,
+        "    pub const fn full_name_c(self) -> &'static core::ffi::CStr {",
+    );
+    wl(w, "        match self {");
+    for m in &msgs {
+        wl(
+            w,
+            &format!(
+                "            MessageType::{} => c{:?},",
+                m.rust_name, m.full_name
+            ),
+        );
+    }
+    wl(w, "        }");
+    wl(w, "    }");
+    wl(w, "");
+    wl(
+        w,
         "    /// The type URL this crate writes: `type.googleapis.com/` and the full name.",
     );
     wl(w, "    pub const fn type_url(self) -> &'static str {");

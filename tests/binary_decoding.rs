@@ -175,6 +175,10 @@ fn every_message_type_has_a_distinct_type_url_that_finds_it_again() {
             message_type.type_url(),
             format!("type.googleapis.com/{}", message_type.full_name())
         );
+        assert_eq!(
+            message_type.full_name_c().to_str(),
+            Ok(message_type.full_name())
+        );
         let empty = message_type.decode(&[]).unwrap();
         assert_eq!(empty.message_type(), message_type);
         assert_eq!(Message::decode(empty.type_url(), &[]).unwrap(), empty);

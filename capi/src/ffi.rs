@@ -115,7 +115,13 @@ pub extern "C" fn logi_last_error() -> *const c_char {
 }
 
 fn set_last_error(message: &str) {
-    LAST_ERROR.with(|last| *last.borrow_mut() = c_string(message));
+    LAST_ERROR.with(|last| {
+        let mut last = last.borrow_mut();
+        // A success after a success, the usual call, makes no new string.
+        if !message.is_empty() || !last.as_bytes().is_empty() {
+            *last = c_string(message);
+        }
+    });
 }
 
 /// Why a call failed: its result code and a message naming the argument and the value.
@@ -313,7 +319,7 @@ pub(crate) fn encode(message: &Message) -> Vec<u8> {
 /// A message as a callback receives it: its full type name and its serialized bytes, alive
 /// while the callback runs.
 pub(crate) struct CMessage {
-    type_name: CString,
+    type_name: &'static CStr,
     body: Vec<u8>,
 }
 
@@ -321,7 +327,7 @@ impl CMessage {
     /// `message`, serialized.
     pub(crate) fn new(message: &Message) -> CMessage {
         CMessage {
-            type_name: c_string(message.full_name()),
+            type_name: message.message_type().full_name_c(),
             body: encode(message),
         }
     }

@@ -25,9 +25,10 @@
 //! Threads. A connected handle runs two threads of its own: its callback thread
 //! (`logi-plugin-callbacks`, `logi-library-callbacks`) and a standby (`logi-plugin-connection`,
 //! `logi-library-connection`). Every callback of a handle runs on its callback thread, one at a
-//! time, in the order of the events. That thread also drives the connection while it waits:
-//! for the next event, and inside a callback for a blocking call of this library, so a request
-//! is received, handled and answered on one thread. While a callback runs longer than a few
+//! time, in the order of the events (a request's answer after the messages that came before
+//! it). That thread also drives the connection while it waits: for the next event, and inside
+//! a callback for a blocking call of this library, so a request is received, handled and
+//! answered on one thread. While a callback runs longer than a few
 //! milliseconds without such a call, the standby drives the connection (heartbeats, the
 //! socket) until it returns. Any function may be called from any thread, callbacks included,
 //! and blocking calls block only the caller: a callback may answer, send, sleep, or wait for a

@@ -271,13 +271,13 @@ pub unsafe extern "C" fn logi_manager_client_connect(
         }
         let (client, runner) = PluginManagerClient::connect(options);
         let link = Arc::new(Watch::default());
-        let (events, queue) = async_channel::unbounded();
+        let (events, queue) = futures_channel::mpsc::unbounded();
         let pump = {
             let (client, link) = (client.clone(), link.clone());
             async move {
                 while let Some(event) = client.next_event().await {
                     watch(&link, &event);
-                    let _ = events.send(event).await;
+                    let _ = events.unbounded_send(event);
                 }
             }
         };
@@ -291,7 +291,11 @@ pub unsafe extern "C" fn logi_manager_client_connect(
                 }
             }
         };
-        let threads = Threads::start("logi-library", runner, pump, queue, deliver)?;
+        // The pump keeps the link's state current while a callback blocks on it.
+        let connection = async move {
+            futures_lite::future::zip(runner, pump).await;
+        };
+        let threads = Threads::start("logi-library", connection, queue, deliver)?;
         let client = LogiManagerClient {
             client,
             link,

@@ -6,10 +6,14 @@
 //! the handle's callback thread (see [`crate::threads`]).
 
 use std::ffi::{c_char, c_void};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
+use futures_lite::Stream;
 use logi_plugin_core::proto::plugin::RetryAfter;
 use logi_plugin_core::session::Reply;
 use logi_plugin_core::{Message, ResponseCode};
@@ -97,7 +101,7 @@ enum State {
     Running {
         client: PluginClient,
         /// Where requests' outcomes are queued for the callback thread.
-        answers: async_channel::Sender<Dispatch>,
+        answers: UnboundedSender<Dispatch>,
         threads: Threads,
     },
     Freed,
@@ -123,15 +127,18 @@ impl LogiPluginClient {
 
     /// The client, once connected.
     pub(crate) fn client(&self) -> Result<PluginClient, Error> {
-        self.running().map(|(client, _)| client)
+        self.running(|client, _| client.clone())
     }
 
-    /// The client and the queue of requests' outcomes, once connected.
-    fn running(&self) -> Result<(PluginClient, async_channel::Sender<Dispatch>), Error> {
+    /// What `take` takes of the client and the queue of requests' outcomes, once connected.
+    fn running<T>(
+        &self,
+        take: impl FnOnce(&PluginClient, &UnboundedSender<Dispatch>) -> T,
+    ) -> Result<T, Error> {
         match &*lock(&self.state) {
             State::Running {
                 client, answers, ..
-            } => Ok((client.clone(), answers.clone())),
+            } => Ok(take(client, answers)),
             _ => Err(Error::new(
                 ResponseCode::NotReady,
                 "the client is not connected: call logi_plugin_client_connect first",
@@ -163,15 +170,8 @@ impl LogiPluginClient {
             }
         };
         let (client, runner) = PluginClient::new(config);
-        let (answers, queue) = async_channel::unbounded();
-        let pump = {
-            let (client, events) = (client.clone(), answers.clone());
-            async move {
-                while let Some(event) = client.next_event().await {
-                    let _ = events.send(Dispatch::Event(event)).await;
-                }
-            }
-        };
+        let (answers, answered) = futures_channel::mpsc::unbounded();
+        let items = items(client.clone(), answered);
         let deliver = {
             let (client, handlers, freed) =
                 (client.clone(), self.handlers.clone(), self.freed.clone());
@@ -181,7 +181,7 @@ impl LogiPluginClient {
                 }
             }
         };
-        let threads = Threads::start("logi-plugin", runner, pump, queue, deliver)?;
+        let threads = Threads::start("logi-plugin", runner, items, deliver)?;
         *state = State::Running {
             client,
             answers,
@@ -203,11 +203,41 @@ impl LogiPluginClient {
             if std::thread::current().id() == threads.callback_thread() {
                 self.freed.store(true, Ordering::Release);
             }
-            // The callback thread ends once every sender of its queue is gone.
+            // The callback thread ends once the client has stopped and every sender of the
+            // outcomes' queue is gone.
             drop((client, answers));
             threads.join();
         }
     }
+}
+
+/// What the callback thread is given, in order: the client's events before requests'
+/// outcomes. An answer's callback runs while the connection is polled, and the events that came
+/// before the answer reach the client within the same poll, so taking events first hands both
+/// over in the order they came. It ends once both have: the events after `Stopped`, the
+/// outcomes once the handle and every request waiting for one are gone.
+fn items(
+    client: PluginClient,
+    mut answered: UnboundedReceiver<Dispatch>,
+) -> impl Stream<Item = Dispatch> + Unpin + Send + 'static {
+    let mut events = Box::pin(futures_lite::stream::unfold(client, |client| async move {
+        let event = client.next_event().await?;
+        Some((Dispatch::Event(event), client))
+    }));
+    let mut events_ended = false;
+    futures_lite::stream::poll_fn(move |cx| {
+        if !events_ended {
+            match events.as_mut().poll_next(cx) {
+                Poll::Ready(Some(event)) => return Poll::Ready(Some(event)),
+                Poll::Ready(None) => events_ended = true,
+                Poll::Pending => {}
+            }
+        }
+        match Pin::new(&mut answered).poll_next(cx) {
+            Poll::Ready(None) if !events_ended => Poll::Pending,
+            polled => polled,
+        }
+    })
 }
 
 /// Calls the callback for one queued item, on the callback thread.
@@ -702,14 +732,15 @@ pub unsafe extern "C" fn logi_plugin_client_send_message_with_callback(
         if timeout_ms == 0 {
             return Err(Error::invalid_arg("timeout_ms is 0"));
         }
-        let (client, answers) = client.running()?;
+        let (client, answers) =
+            client.running(|client, answers| (client.clone(), answers.clone()))?;
         let callback = Callback::new(on_response, user_data);
         let id = block_on(client.send_message_with_handler(
             message,
             Duration::from_millis(timeout_ms.into()),
             move |outcome| {
                 if callback.f.is_some() {
-                    let _ = answers.try_send(Dispatch::Answer(callback, outcome));
+                    let _ = answers.unbounded_send(Dispatch::Answer(callback, outcome));
                 }
             },
         ))?;

@@ -1,5 +1,5 @@
 //! The threads of a connected handle, and who drives its connection (the reconnecting runner,
-//! and a pump that moves its events into a queue).
+//! with whatever the handle runs beside it).
 //!
 //! The connection is a baton ([`Baton`]): whoever holds it drives it. The callback thread
 //! (`<name>-callbacks`) holds it whenever it waits: for its next item, and inside a callback
@@ -33,9 +33,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{JoinHandle, Thread, ThreadId};
 use std::time::Duration;
 
+use futures_lite::{Stream, StreamExt};
+use futures_util::task::AtomicWaker;
 use logi_plugin_core::ResponseCode;
 use logi_plugin_transports::lock::lock;
-use logi_plugin_transports::reconnect::ClientRunner;
 
 use crate::ffi::{Error, panic_text};
 
@@ -48,7 +49,7 @@ const LOOK: Duration = Duration::from_millis(5);
 /// no wake-up of the standby, which keeps looking while they come.
 const IDLE_LOOKS: u32 = 200;
 
-/// A connection's future: the runner and the pump, together.
+/// A connection's future: the runner, with whatever runs beside it.
 type Connection = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 thread_local! {
@@ -65,21 +66,18 @@ pub(crate) struct Threads {
 }
 
 impl Threads {
-    /// Starts the threads: `deliver` for each queued item on the callback thread (named
-    /// `<name>-callbacks`), until every sender of `items` is gone; `runner` and `pump` driven by
-    /// that thread while it waits, and by the standby thread (`<name>-connection`) while a
-    /// callback blocks.
+    /// Starts the threads: `deliver` for each of `items` on the callback thread (named
+    /// `<name>-callbacks`), until they end; `connection` (the client's runner, with whatever
+    /// runs beside it) driven by that thread while it waits, and by the standby thread
+    /// (`<name>-connection`) while a callback blocks.
     pub(crate) fn start<T: Send + 'static>(
         name: &str,
-        runner: ClientRunner,
-        pump: impl Future<Output = ()> + Send + 'static,
-        items: async_channel::Receiver<T>,
+        connection: impl Future<Output = ()> + Send + 'static,
+        mut items: impl Stream<Item = T> + Unpin + Send + 'static,
         mut deliver: impl FnMut(T) + Send + 'static,
     ) -> Result<Threads, Error> {
         let baton = Arc::new(Baton::default());
-        lock(&baton.state).connection = Some(Box::pin(async move {
-            futures_lite::future::zip(runner, pump).await;
-        }));
+        lock(&baton.state).connection = Some(Box::pin(connection));
         let spawn_failed = |error: std::io::Error| {
             // Nobody will drive it: dropping it ends the client, and the thread started
             // before, if any, ends with it.
@@ -99,8 +97,8 @@ impl Threads {
                     // `async-io` wakes its own thread at the end of each.
                     let mut serve = || {
                         logi_plugin_transports::block_on(async {
-                            while let Ok(item) =
-                                futures_lite::future::or(items.recv(), baton.driven()).await
+                            while let Some(item) =
+                                futures_lite::future::or(items.next(), baton.driven()).await
                             {
                                 baton.entered();
                                 // A bug of ours must not end the thread: later callbacks still
@@ -194,23 +192,21 @@ impl Default for Baton {
     }
 }
 
-/// Passes the connection's wakes on to the thread driving it now.
+/// Passes the connection's wakes on to the thread driving it now. A wake takes the driver's
+/// waker: the poll it asks for registers it again before the connection is polled, so the
+/// wakes between add nothing.
 #[derive(Debug, Default)]
 struct Relay {
-    driver: Mutex<Option<Waker>>,
+    driver: AtomicWaker,
 }
 
 impl Wake for Relay {
     fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
+        self.driver.wake()
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // Cloned out: the driver's waker may take locks of its own.
-        let driver = lock(&self.driver).clone();
-        if let Some(driver) = driver {
-            driver.wake();
-        }
+        self.driver.wake()
     }
 }
 
@@ -402,12 +398,7 @@ impl Future for Drive<'_> {
         let Some(connection) = this.held.as_mut() else {
             return Poll::Pending;
         };
-        {
-            let mut driver = lock(&this.baton.relay.driver);
-            if !driver.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *driver = Some(cx.waker().clone());
-            }
-        }
+        this.baton.relay.driver.register(cx.waker());
         this.polling = true;
         let polled = connection
             .as_mut()

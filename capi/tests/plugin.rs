@@ -15,7 +15,7 @@ use logi_plugin_core::Message;
 use logi_plugin_core::proto::plugin::{
     ActionCellStatus, RetryAfter, Settings, SettingsRequest, TriggerAction,
 };
-use logi_plugin_core::session::{Event, Reply};
+use logi_plugin_core::session::{Event, Reply, Session};
 use logi_plugin_transports::ManagerConnection;
 use prost::Message as _;
 use support::{Manager, c, last_error, read, until, within};
@@ -35,6 +35,8 @@ struct Seen {
     log: Mutex<Vec<String>>,
     /// The `interval` of each `RetryAfter` the message callback got.
     retry_after_intervals: Mutex<Vec<u32>>,
+    /// Messages and answers in the order their callbacks got them: `message <type>`, `answer`.
+    calls: Mutex<Vec<String>>,
 }
 
 impl Seen {
@@ -60,6 +62,10 @@ unsafe extern "C" fn on_message(
         .lock()
         .unwrap()
         .push((type_name.clone(), message_id, thread));
+    seen.calls
+        .lock()
+        .unwrap()
+        .push(format!("message {type_name}"));
     if type_name == "logi.plugin.protocol.RetryAfter" {
         // SAFETY: `len` bytes at `data`, valid during the call.
         let body = unsafe { std::slice::from_raw_parts(data, len) };
@@ -135,6 +141,7 @@ unsafe extern "C" fn on_response(
             read(type_name),
             body,
         ));
+        seen.calls.lock().unwrap().push("answer".into());
     }
 }
 
@@ -244,11 +251,9 @@ fn a_retry_after_reaches_the_message_callback_with_what_is_left_of_its_window() 
     );
 }
 
-#[test]
-fn a_request_of_the_plugin_gets_its_answer_through_its_callback() {
-    let manager = Manager::start();
-    let seen = Seen::default();
-    let (client, connection) = connected(&manager, &seen);
+/// The plugin asks for its `step` setting, the answer for [`on_response`]; the request's id, as
+/// the manager got it and the call gave it back.
+fn ask_for_step(client: *mut LogiPluginClient, seen: &Seen, connection: &ManagerConnection) -> u32 {
     let ask = SettingsRequest {
         setting_name: "step".into(),
     }
@@ -263,7 +268,7 @@ fn a_request_of_the_plugin_gets_its_answer_through_its_callback() {
             ask.len(),
             5_000,
             Some(on_response),
-            &seen as *const Seen as *mut c_void,
+            seen as *const Seen as *mut c_void,
             &mut id,
         )
     };
@@ -279,11 +284,25 @@ fn a_request_of_the_plugin_gets_its_answer_through_its_callback() {
         other => panic!("expected the plugin's SettingsRequest, got {other:?}"),
     };
     assert_eq!(request, id, "the id given back is the request's");
-    let stored = Settings {
+    request
+}
+
+/// The answer to [`ask_for_step`].
+fn step(value: &str) -> Settings {
+    Settings {
         setting_name: "step".into(),
-        setting_value: "5".into(),
+        setting_value: value.into(),
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn a_request_of_the_plugin_gets_its_answer_through_its_callback() {
+    let manager = Manager::start();
+    let seen = Seen::default();
+    let (client, connection) = connected(&manager, &seen);
+    let request = ask_for_step(client, &seen, &connection);
+    let stored = step("5");
     within(connection.respond(request, Reply::Message(stored.clone().into()))).unwrap();
     until("the answer's callback ran", || {
         !seen.answers.lock().unwrap().is_empty()
@@ -292,6 +311,32 @@ fn a_request_of_the_plugin_gets_its_answer_through_its_callback() {
     assert_eq!((code, description.as_str()), (LOGI_SUCCESS, ""));
     assert_eq!(type_name.as_deref(), Some("logi.plugin.protocol.Settings"));
     assert_eq!(Settings::decode(body.as_slice()).unwrap(), stored);
+    // SAFETY: the live handle, freed once.
+    unsafe { logi_plugin_client_free(client) };
+}
+
+/// The manager pushes the setting and then answers the request in one write, so the plugin
+/// reads both at once: the message callback gets the push before the answer's callback runs.
+#[test]
+fn an_answer_reaches_its_callback_after_the_messages_that_came_before_it() {
+    let manager = Manager::start();
+    let seen = Seen::default();
+    let (client, connection) = connected(&manager, &seen);
+    let request = ask_for_step(client, &seen, &connection);
+    let sent = within(connection.with(move |session, now| {
+        let pushed = session.send_notification(now, step("6"));
+        pushed.map_err(|refused| refused.error)?;
+        session.respond(now, request, Reply::Message(step("6").into()))
+    }));
+    sent.unwrap().unwrap();
+    until("the answer's callback ran", || {
+        !seen.answers.lock().unwrap().is_empty()
+    });
+    let calls = seen.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls[calls.len() - 2..],
+        ["message logi.plugin.protocol.Settings", "answer"]
+    );
     // SAFETY: the live handle, freed once.
     unsafe { logi_plugin_client_free(client) };
 }
