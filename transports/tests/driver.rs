@@ -15,7 +15,30 @@ use logi_plugin_core::session::{
     PluginSession, Reply, SendError, Verdict,
 };
 use logi_plugin_transports::driver::{CommandError, RequestError};
-use logi_plugin_transports::{Admitting, StreamTransport, block_on, connect, memory};
+use logi_plugin_transports::memory::{self, MemoryStream};
+use logi_plugin_transports::{Admitting, Connection, Driver, StreamTransport, block_on, connect};
+
+/// A manager session on `end`, as the tests' plugin's peer.
+fn manager_over(end: MemoryStream) -> (Connection<ManagerSession>, Over<ManagerSession>) {
+    connect(
+        ManagerSession::new(Instant::now(), ManagerConfig::new("1.0.0")),
+        StreamTransport::new(end),
+    )
+}
+
+/// The tests' plugin, `com.example.driver` with code `code`, on `end`.
+fn plugin_over(end: MemoryStream) -> (Connection<PluginSession>, Over<PluginSession>) {
+    connect(
+        PluginSession::new(
+            Instant::now(),
+            PluginConfig::new("com.example.driver", "code", "1.0.0"),
+        ),
+        StreamTransport::new(end),
+    )
+}
+
+/// A driver over one end of an in-memory pair.
+type Over<S> = Driver<S, StreamTransport<MemoryStream>>;
 
 #[test]
 fn block_on_returns_what_another_thread_sends_later() {
@@ -53,18 +76,10 @@ fn a_later_deadline_fires_after_an_earlier_one_is_cleared() {
     let (manager_end, plugin_end) = memory::pair();
     let registry: HashMap<String, String> =
         [("com.example.driver".to_string(), "code".to_string())].into();
-    let manager_config = ManagerConfig::new("1.0.0");
-    let plugin_config = PluginConfig::new("com.example.driver", "code", "1.0.0");
-    let (manager, manager_driver) = connect(
-        ManagerSession::new(Instant::now(), manager_config),
-        StreamTransport::new(manager_end),
-    );
+    let (manager, manager_driver) = manager_over(manager_end);
     let manager_driver =
         manager_driver.with_judge(Admitting::new(Admission::new(Arc::new(registry))));
-    let (plugin, plugin_driver) = connect(
-        PluginSession::new(Instant::now(), plugin_config),
-        StreamTransport::new(plugin_end),
-    );
+    let (plugin, plugin_driver) = plugin_over(plugin_end);
     // The plugin answers the first request only.
     let plugin_app = async {
         let mut answered = false;
@@ -139,17 +154,8 @@ fn a_driver_moved_to_another_task_still_wakes_at_its_deadline() {
 #[test]
 fn an_owner_without_a_judge_answers_the_hello_through_the_connection() {
     let (manager_end, plugin_end) = memory::pair();
-    let (manager, manager_driver) = connect(
-        ManagerSession::new(Instant::now(), ManagerConfig::new("1.0.0")),
-        StreamTransport::new(manager_end),
-    );
-    let (plugin, plugin_driver) = connect(
-        PluginSession::new(
-            Instant::now(),
-            PluginConfig::new("com.example.driver", "code", "1.0.0"),
-        ),
-        StreamTransport::new(plugin_end),
-    );
+    let (manager, manager_driver) = manager_over(manager_end);
+    let (plugin, plugin_driver) = plugin_over(plugin_end);
     let owner = async {
         let hello = manager.next_event().await;
         let Some(Event::Hello(Peer::Plugin(hello))) = hello else {
@@ -192,13 +198,7 @@ fn an_owner_without_a_judge_answers_the_hello_through_the_connection() {
 #[test]
 fn a_refused_message_is_handed_back_through_the_connection() {
     let (plugin_end, _silent_manager) = memory::pair();
-    let (plugin, driver) = connect(
-        PluginSession::new(
-            Instant::now(),
-            PluginConfig::new("com.example.driver", "code", "1.0.0"),
-        ),
-        StreamTransport::new(plugin_end),
-    );
+    let (plugin, driver) = plugin_over(plugin_end);
     let status = ActionCellStatus {
         text: Some("Muted".into()),
         ..ActionCellStatus::default()
