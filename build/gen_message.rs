@@ -383,7 +383,8 @@ impl TryFrom<Message> for {path} {{
     s
 }
 
-fn wl(out: &mut String, line: &str) {
+/// Writes one line of generated code.
+pub fn wl(out: &mut String, line: &str) {
     out.push_str(line);
     out.push('\n');
 }

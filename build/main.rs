@@ -1,8 +1,9 @@
 //! Build script: compiles `proto/` with a pure-Rust protobuf compiler (protox, so no `protoc` is
 //! needed), generates the prost types, and from the same descriptors generates the typed
-//! `Message` enum and the canonical proto3 JSON code. The `.proto` files stay the one source of
-//! truth for every message, field name, number and enum value.
+//! `Message` enum, the canonical proto3 JSON code and the wire check's tables. The `.proto`
+//! files stay the one source of truth for every message, field name, number and enum value.
 
+mod gen_check;
 mod gen_json;
 mod gen_message;
 mod schema;
@@ -46,6 +47,10 @@ fn main() {
     write(
         &out.join("messages.rs"),
         gen_message::generate(&schema).as_bytes(),
+    );
+    write(
+        &out.join("checks.rs"),
+        gen_check::generate(&schema).as_bytes(),
     );
     write(
         &out.join("json_impls.rs"),

@@ -30,6 +30,8 @@ pub struct MessageDef {
 
 /// One field of a message.
 pub struct FieldDef {
+    /// The field number.
+    pub number: u32,
     /// The name in the `.proto` file.
     pub name: String,
     /// The lowerCamelCase JSON name.
@@ -139,7 +141,7 @@ impl Schema {
         for f in &m.field {
             fields.push(field_def(&full_name, &nested_module, m, f)?);
         }
-        fields.sort_by_key(|(number, _)| *number);
+        fields.sort_by_key(|f: &FieldDef| f.number);
         if m.field.len() + m.oneof_decl.len() > 64 {
             return Err(format!(
                 "{full_name} has more than 64 fields and oneofs; the JSON reader tracks them in a u64"
@@ -150,7 +152,7 @@ impl Schema {
             rust_path,
             rust_name,
             top_level,
-            fields: fields.into_iter().map(|(_, f)| f).collect(),
+            fields,
         });
         for e in &m.enum_type {
             self.enums.push(enum_def(&full_name, e));
@@ -216,7 +218,7 @@ fn field_def(
     nested_module: &str,
     m: &DescriptorProto,
     f: &prost_types::FieldDescriptorProto,
-) -> Result<(i32, FieldDef), String> {
+) -> Result<FieldDef, String> {
     let name = f.name().to_string();
     let json_name = f.json_name.clone().unwrap_or_else(|| json_name(&name));
     let type_name = f.type_name().trim_start_matches('.').to_string();
@@ -263,16 +265,16 @@ fn field_def(
         Shape::OneofMember { oneof_name, .. } => sanitize(&oneof_name.to_snake_case()),
         _ => sanitize(&name.to_snake_case()),
     };
-    Ok((
-        f.number(),
-        FieldDef {
-            name,
-            json_name,
-            ident,
-            kind,
-            shape,
-        },
-    ))
+    let number = u32::try_from(f.number())
+        .map_err(|_| format!("{message}.{name}: field number {} is negative", f.number()))?;
+    Ok(FieldDef {
+        number,
+        name,
+        json_name,
+        ident,
+        kind,
+        shape,
+    })
 }
 
 /// protoc's default JSON name: underscores removed, the letter after each one upper-cased.

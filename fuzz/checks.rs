@@ -2,12 +2,12 @@
 //! the checked-in corpus through exactly the code the fuzzer ran.
 //!
 //! Beyond "no panic": whatever decodes must encode again and decode to the same envelope, through
-//! either codec.
+//! either codec; and the wire check must judge a body as its decoding does.
 
 use bytes::{Bytes, BytesMut};
-use logi_plugin_core::Envelope;
 use logi_plugin_core::codec::frame::{FrameDecoder, encode_frame};
 use logi_plugin_core::codec::{binary, json};
+use logi_plugin_core::{Envelope, MessageType};
 use logi_plugin_manifest::Manifest;
 use logi_plugin_manifest::localization::Translations;
 
@@ -52,9 +52,18 @@ pub fn framer(data: &[u8]) {
     let _ = decoder.finish();
 }
 
-/// Decodes the input as one binary envelope.
+/// Decodes the input as one binary envelope; and checks that, read as the body of each message
+/// type, it is decodable exactly when it decodes.
 pub fn binary_decode(data: &[u8]) {
     check_binary(Bytes::copy_from_slice(data));
+    for &message_type in MessageType::ALL {
+        assert_eq!(
+            message_type.is_decodable(data),
+            message_type.decode(data).is_ok(),
+            "the check and the decoding disagree on a {}",
+            message_type.full_name()
+        );
+    }
 }
 
 /// Decodes the input as one JSON envelope.

@@ -1,7 +1,7 @@
 //! The typed envelope: a [`Message`] with its request id and, for a response, its outcome.
 
 use crate::codec::DecodeError;
-use crate::{Message, ResponseCode, ResponseInfo, proto};
+use crate::{EncodedMessage, Message, MessageType, ResponseCode, ResponseInfo, proto};
 
 /// One unit of the protocol (seed chapter 5): the typed form of `logi.plugin.protocol.Envelope`.
 ///
@@ -24,7 +24,7 @@ pub struct EnvelopeRef<'a> {
     /// The request id (for a response, the id of the request it answers); 0 means none.
     pub id: u32,
     /// The message carried, if any.
-    pub message: Option<&'a Message>,
+    pub message: Option<Body<'a>>,
     /// Present if and only if this envelope is a response.
     pub response: Option<&'a ResponseInfo>,
 }
@@ -34,7 +34,7 @@ impl<'a> EnvelopeRef<'a> {
     pub fn request(id: u32, message: &'a Message) -> EnvelopeRef<'a> {
         EnvelopeRef {
             id,
-            message: Some(message),
+            message: Some(Body::Message(message)),
             response: None,
         }
     }
@@ -44,8 +44,48 @@ impl<'a> From<&'a Envelope> for EnvelopeRef<'a> {
     fn from(envelope: &'a Envelope) -> EnvelopeRef<'a> {
         EnvelopeRef {
             id: envelope.id,
-            message: envelope.message.as_ref(),
+            message: envelope.message.as_ref().map(Body::Message),
             response: envelope.response.as_ref(),
+        }
+    }
+}
+
+/// The message an [`EnvelopeRef`] carries: typed, or already encoded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Body<'a> {
+    /// A typed message, encoded as the envelope is.
+    Message(&'a Message),
+    /// A message's bytes, copied as they are (decoded only for JSON).
+    Encoded(&'a EncodedMessage),
+}
+
+impl Body<'_> {
+    /// The message's type.
+    pub fn message_type(self) -> MessageType {
+        match self {
+            Body::Message(message) => message.message_type(),
+            Body::Encoded(encoded) => encoded.message_type(),
+        }
+    }
+
+    /// The type URL the message is packed with.
+    pub fn type_url(self) -> &'static str {
+        self.message_type().type_url()
+    }
+
+    /// The length of the message's protobuf encoding.
+    pub fn encoded_len(self) -> usize {
+        match self {
+            Body::Message(message) => message.encoded_len(),
+            Body::Encoded(encoded) => encoded.body().len(),
+        }
+    }
+
+    /// Appends the message's protobuf encoding to `buf`.
+    pub fn encode_raw(self, buf: &mut impl bytes::BufMut) {
+        match self {
+            Body::Message(message) => message.encode_raw(buf),
+            Body::Encoded(encoded) => buf.put_slice(encoded.body()),
         }
     }
 }

@@ -43,6 +43,7 @@
 
 pub mod buffer;
 pub mod codec;
+mod encoded;
 mod envelope;
 mod file_kind;
 mod ids;
@@ -51,7 +52,8 @@ pub mod proto;
 pub mod session;
 pub mod view;
 
-pub use envelope::{Envelope, EnvelopeRef};
+pub use encoded::EncodedMessage;
+pub use envelope::{Body, Envelope, EnvelopeRef};
 pub use file_kind::file_kind;
 pub use message::{Message, MessageError, MessageType};
 pub use proto::plugin::ResponseInfo;

@@ -57,6 +57,13 @@ impl MessageType {
         let name = type_url.rsplit_once('/').map_or(type_url, |(_, name)| name);
         MessageType::from_full_name(name)
     }
+
+    /// The message type a type URL names, or the error a body of an unknown type is.
+    pub(crate) fn of_type_url(type_url: &str) -> Result<MessageType, MessageError> {
+        MessageType::from_type_url(type_url).ok_or_else(|| MessageError::UnknownTypeUrl {
+            type_url: type_url.to_string(),
+        })
+    }
 }
 
 impl Message {
@@ -72,10 +79,7 @@ impl Message {
 
     /// Decodes a binary body packed under `type_url`.
     pub fn decode(type_url: &str, body: &[u8]) -> Result<Message, MessageError> {
-        let message_type =
-            MessageType::from_type_url(type_url).ok_or_else(|| MessageError::UnknownTypeUrl {
-                type_url: type_url.to_string(),
-            })?;
+        let message_type = MessageType::of_type_url(type_url)?;
         message_type
             .decode(body)
             .map_err(|source| MessageError::Malformed {

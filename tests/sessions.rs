@@ -17,7 +17,10 @@ use logi_plugin_core::session::{
     Timer, Transmit, Verdict, Wake, Wire,
 };
 use logi_plugin_core::view::View;
-use logi_plugin_core::{Envelope, Message, MessageType, ResponseCode, ResponseInfo};
+use logi_plugin_core::{
+    EncodedMessage, Envelope, Message, MessageType, ResponseCode, ResponseInfo,
+};
+use prost::Message as _;
 
 mod common;
 use common::pair::{Link, take};
@@ -57,6 +60,19 @@ impl Pair {
         );
         pair.drive();
         pair
+    }
+
+    /// Connected over messages, the plugin writing JSON text and the manager following it.
+    fn json() -> Pair {
+        let mut manager = manager_config();
+        manager.wire = Wire::Messages {
+            format: Format::FollowPeer,
+        };
+        let mut plugin = plugin_config();
+        plugin.wire = Wire::Messages {
+            format: Format::Json,
+        };
+        Pair::of(manager, plugin)
     }
 
     fn connected() -> Pair {
@@ -304,6 +320,18 @@ fn no_hello_within_the_deadline_closes_the_manager_session() {
 #[test]
 fn a_request_is_answered_with_its_id() {
     let mut pair = Pair::connected();
+    let (id, their_id) = pressed(&mut pair);
+    assert_eq!(their_id, id);
+    pair.peer
+        .respond(pair.now, their_id, Reply::Message(muted().into()))
+        .unwrap();
+    pair.drive();
+    assert_answered_muted(&mut pair, id);
+}
+
+/// The manager presses (`trigger()`), and the plugin gets the press; its ids at the manager and
+/// at the plugin.
+fn pressed(pair: &mut Pair) -> (u32, u32) {
     let id = pair
         .manager
         .send_request(pair.now, trigger(), 5 * SECOND)
@@ -311,29 +339,97 @@ fn a_request_is_answered_with_its_id() {
     pair.drive();
     let Some(Event::Request {
         id: their_id,
-        message: Message::TriggerAction(t),
+        message: Message::TriggerAction(press),
     }) = pair.peer_events.pop()
     else {
         panic!("{:?}", pair.peer_events)
     };
-    assert_eq!((their_id, t), (id, trigger()));
-    let status = ActionCellStatus {
-        action_instance_id: "instance-1".into(),
-        action_id: "toggle_mute".into(),
-        text: Some("Muted".into()),
-        ..Default::default()
-    };
-    pair.peer
-        .respond(pair.now, their_id, Reply::Message(status.clone().into()))
-        .unwrap();
-    pair.drive();
+    assert_eq!(press, trigger());
+    (id, their_id)
+}
+
+/// Asserts that the manager's last event is the answer `muted()` to its request `id`.
+fn assert_answered_muted(pair: &mut Pair, id: u32) {
     assert_eq!(
         pair.manager_events.pop(),
         Some(Event::Response {
             id,
             response: ResponseInfo::ok(),
-            message: Some(status.into())
+            message: Some(muted().into())
         })
+    );
+}
+
+fn muted() -> ActionCellStatus {
+    ActionCellStatus {
+        action_instance_id: "instance-1".into(),
+        action_id: "toggle_mute".into(),
+        text: Some("Muted".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_answer_already_encoded_goes_to_the_wire_byte_for_byte() {
+    let mut pair = Pair::connected();
+    let (id, their_id) = pressed(&mut pair);
+    // With an unknown field (20, varint 1) after it, which a decode and encode again would drop.
+    let body = [muted().encode_to_vec(), vec![0xa0, 0x01, 0x01]].concat();
+    let encoded = EncodedMessage::new(MessageType::ActionCellStatus, body.clone()).unwrap();
+    pair.to_manager = Link::Held(Vec::new());
+    pair.peer
+        .respond(pair.now, their_id, Reply::Encoded(encoded))
+        .unwrap();
+    pair.drive();
+    let written = pair.to_manager.held().to_vec();
+    assert!(
+        written.windows(body.len()).any(|window| window == body),
+        "{written:02x?} does not hold {body:02x?}"
+    );
+    pair.release_to_manager(written.len());
+    pair.drive();
+    assert_answered_muted(&mut pair, id);
+}
+
+#[test]
+fn an_answer_already_encoded_is_written_as_its_message_on_a_json_session() {
+    let mut pair = Pair::json();
+    let (id, their_id) = pressed(&mut pair);
+    let encoded = EncodedMessage::from(&Message::from(muted()));
+    pair.peer
+        .respond(pair.now, their_id, Reply::Encoded(encoded))
+        .unwrap();
+    let Output::Transmit(Transmit {
+        frame: Frame::Text(text),
+        ..
+    }) = pair.peer.poll_output(0)
+    else {
+        panic!("the plugin did not answer in JSON")
+    };
+    assert!(text.contains(r#""text":"Muted""#), "{text}");
+    pair.manager
+        .handle_input(pair.now, Input::Frame(Frame::Text(text)))
+        .unwrap();
+    pair.drive();
+    assert_answered_muted(&mut pair, id);
+}
+
+#[test]
+fn an_answer_already_encoded_of_the_managers_side_is_refused_and_the_request_still_waits() {
+    let mut pair = Pair::connected();
+    let (_, their_id) = pressed(&mut pair);
+    let theirs = EncodedMessage::from(&Message::from(trigger()));
+    assert_eq!(
+        pair.peer
+            .respond(pair.now, their_id, Reply::Encoded(theirs)),
+        Err(SendError::WrongDirection(
+            "logi.plugin.protocol.TriggerAction"
+        ))
+    );
+    let ours = EncodedMessage::from(&Message::from(muted()));
+    assert_eq!(
+        pair.peer.respond(pair.now, their_id, Reply::Encoded(ours)),
+        Ok(())
     );
 }
 
@@ -770,15 +866,7 @@ fn nothing_can_be_sent_before_the_handshake() {
 
 #[test]
 fn json_text_sessions_follow_the_plugins_first_frame() {
-    let mut manager = manager_config();
-    manager.wire = Wire::Messages {
-        format: Format::FollowPeer,
-    };
-    let mut plugin = plugin_config();
-    plugin.wire = Wire::Messages {
-        format: Format::Json,
-    };
-    let mut pair = Pair::of(manager, plugin);
+    let mut pair = Pair::json();
     assert!(pair.manager.is_connected() && pair.peer.is_connected());
     pair.manager
         .send_request(pair.now, trigger(), SECOND)

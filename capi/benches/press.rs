@@ -276,7 +276,7 @@ fn press_round_trip(c: &mut Criterion) {
 
     // Alternating rounds: both plugins under the same conditions, moment by moment.
     let measuring = std::env::args().any(|arg| arg == "--bench");
-    let (rounds, per_round) = if measuring { (11, 5_000) } else { (1, 10) };
+    let (rounds, per_round) = if measuring { (51, 5_000) } else { (1, 10) };
     let mut took: [Vec<Duration>; 2] = Default::default();
     for _ in 0..rounds {
         for (plugin, took) in took.iter_mut().enumerate() {

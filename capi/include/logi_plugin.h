@@ -707,6 +707,8 @@ int32_t logi_plugin_client_send_error_response(struct logi_plugin_client *client
 
 // Answers the manager's request `message_id` with success and a message: a press with its
 // `ActionCellStatus`, say (`type_name` and `data` as in `logi_plugin_client_send_message`).
+// The bytes are checked to decode as the type, then sent as they are, unknown fields and all,
+// without being decoded and encoded again (over JSON text they are decoded to be written).
 //
 // # Safety
 // As `logi_plugin_client_send_message`.

@@ -5,12 +5,13 @@
 //! turns that (or a panic) into a result code and sets the thread's last error, which
 //! [`logi_last_error`] reads.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use bytes::Bytes;
 use logi_plugin_core::session::SendError;
-use logi_plugin_core::{Message, ResponseCode};
+use logi_plugin_core::{EncodedMessage, Message, MessageError, ResponseCode};
 use logi_plugin_sdk::ClientError;
 
 // The result codes: the seed's `ResponseInfo.Code` (chapter 6), which the manager also answers
@@ -286,8 +287,27 @@ pub(crate) unsafe fn message(
 ) -> Result<Message, Error> {
     // SAFETY: the caller's contract, passed on.
     let (type_name, body) = unsafe { (text(type_name, "type_name")?, bytes(data, len, "bytes")?) };
-    Message::decode(type_name, body)
-        .map_err(|error| Error::new(error.response_code(), format!("bytes: {error}")))
+    Message::decode(type_name, body).map_err(unreadable)
+}
+
+/// Reads a message argument as [`message`] does, but keeps its bytes as they are, checked to
+/// decode and not decoded: how an answer goes to the wire.
+///
+/// # Safety
+/// As [`message`].
+pub(crate) unsafe fn encoded(
+    type_name: *const c_char,
+    data: *const u8,
+    len: usize,
+) -> Result<EncodedMessage, Error> {
+    // SAFETY: the caller's contract, passed on.
+    let (type_name, body) = unsafe { (text(type_name, "type_name")?, bytes(data, len, "bytes")?) };
+    EncodedMessage::with_type_url(type_name, Bytes::copy_from_slice(body)).map_err(unreadable)
+}
+
+/// The error of a message argument that cannot be read.
+fn unreadable(error: MessageError) -> Error {
+    Error::new(error.response_code(), format!("bytes: {error}"))
 }
 
 /// Reads the bytes of a message of a known type `M`.
@@ -309,11 +329,14 @@ pub(crate) unsafe fn typed<M: prost::Message + prost::Name + Default>(
     })
 }
 
-/// The serialized bytes of a message.
-pub(crate) fn encode(message: &Message) -> Vec<u8> {
-    let mut body = Vec::with_capacity(message.encoded_len());
-    message.encode_raw(&mut body);
-    body
+/// The most a thread keeps of the buffer its last [`CMessage`] was written in.
+const SPARE_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// The buffer of the last message handed to a callback on this thread, kept for the next:
+    /// a callback thread hands one message after another, and each is written without an
+    /// allocation of its own.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 /// A message as a callback receives it: its full type name and its serialized bytes, alive
@@ -326,9 +349,15 @@ pub(crate) struct CMessage {
 impl CMessage {
     /// `message`, serialized.
     pub(crate) fn new(message: &Message) -> CMessage {
+        // A message made while another is alive (inside a callback) finds no spare, and
+        // allocates.
+        let mut body = SPARE.take();
+        body.clear();
+        body.reserve(message.encoded_len());
+        message.encode_raw(&mut body);
         CMessage {
             type_name: message.message_type().full_name_c(),
-            body: encode(message),
+            body,
         }
     }
 
@@ -344,6 +373,14 @@ impl CMessage {
                 (message.body.as_ptr(), message.body.len())
             }
             _ => (std::ptr::null(), 0),
+        }
+    }
+}
+
+impl Drop for CMessage {
+    fn drop(&mut self) {
+        if self.body.capacity() <= SPARE_MAX {
+            SPARE.set(std::mem::take(&mut self.body));
         }
     }
 }

@@ -22,7 +22,7 @@ use logi_plugin_transports::Answer;
 use logi_plugin_transports::lock::lock;
 
 use crate::ffi::{
-    CMessage, Callback, Error, c_string, client_code, entry, free, guard, handle, message,
+    CMessage, Callback, Error, c_string, client_code, encoded, entry, free, guard, handle, message,
     optional_text, out, text,
 };
 use crate::threads::{Threads, block_on};
@@ -808,6 +808,8 @@ pub unsafe extern "C" fn logi_plugin_client_send_error_response(
 
 /// Answers the manager's request `message_id` with success and a message: a press with its
 /// `ActionCellStatus`, say (`type_name` and `data` as in `logi_plugin_client_send_message`).
+/// The bytes are checked to decode as the type, then sent as they are, unknown fields and all,
+/// without being decoded and encoded again (over JSON text they are decoded to be written).
 ///
 /// # Safety
 /// As `logi_plugin_client_send_message`.
@@ -822,10 +824,10 @@ pub unsafe extern "C" fn logi_plugin_client_send_response(
     entry(|| {
         // SAFETY: the caller's contract above.
         let (client, message) =
-            unsafe { (handle(client, "client")?, message(type_name, data, len)?) };
+            unsafe { (handle(client, "client")?, encoded(type_name, data, len)?) };
         let client = client.client()?;
         Ok(block_on(
-            client.send_response(message_id, Reply::Message(message)),
+            client.send_response(message_id, Reply::Encoded(message)),
         )?)
     })
 }

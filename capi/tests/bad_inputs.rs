@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::ffi::c_char;
 use std::ptr::{null, null_mut};
 
 use logi_plugin::*;
@@ -154,22 +155,38 @@ fn LogiBytes_empty() -> LogiBytes {
     }
 }
 
+/// The two calls that take a message: `send_message`, which decodes it, and `send_response`
+/// (to request 1), which checks it without decoding; each with the handle, the type name and
+/// the bytes.
+type SendsMessage = unsafe fn(*mut LogiPluginClient, *const c_char, *const u8, usize) -> i32;
+
+const SENDS_MESSAGE: [(&str, SendsMessage); 2] = [
+    ("send_message", |client, type_name, data, len| unsafe {
+        // SAFETY: the caller's arguments, passed on.
+        logi_plugin_client_send_message(client, type_name, data, len)
+    }),
+    ("send_response", |client, type_name, data, len| unsafe {
+        // SAFETY: the caller's arguments, passed on.
+        logi_plugin_client_send_response(client, 1, type_name, data, len)
+    }),
+];
+
 #[test]
 fn bytes_that_are_not_a_message_of_their_type_are_an_invalid_argument_naming_the_type() {
     let client = plugin_client();
     // A field 1 of length 5 with one byte behind it.
     let truncated = [0x0a, 0x05, b'x'];
     let type_name = c("logi.plugin.protocol.ActionCellStatus");
-    // SAFETY: a live handle, valid strings, 3 readable bytes.
-    let code = unsafe {
-        logi_plugin_client_send_message(client, type_name.as_ptr(), truncated.as_ptr(), 3)
-    };
-    assert_eq!(code, LOGI_INVALID_ARG);
-    let error = last_error();
-    assert!(
-        error.starts_with("bytes: malformed logi.plugin.protocol.ActionCellStatus body"),
-        "{error}"
-    );
+    for (name, send) in SENDS_MESSAGE {
+        // SAFETY: a live handle, valid strings, 3 readable bytes.
+        let code = unsafe { send(client, type_name.as_ptr(), truncated.as_ptr(), 3) };
+        assert_eq!(code, LOGI_INVALID_ARG, "{name}");
+        let error = last_error();
+        assert!(
+            error.starts_with("bytes: malformed logi.plugin.protocol.ActionCellStatus body"),
+            "{name}: {error}"
+        );
+    }
     // SAFETY: a live handle, freed once.
     unsafe { logi_plugin_client_free(client) };
 }
@@ -178,13 +195,16 @@ fn bytes_that_are_not_a_message_of_their_type_are_an_invalid_argument_naming_the
 fn a_type_name_the_protocol_does_not_have_is_not_implemented() {
     let client = plugin_client();
     let type_name = c("logi.plugin.protocol.NoSuchMessage");
-    // SAFETY: a live handle, a valid string, no bytes.
-    let code = unsafe { logi_plugin_client_send_message(client, type_name.as_ptr(), null(), 0) };
-    assert_eq!(code, LOGI_NOT_IMPLEMENTED);
-    assert_eq!(
-        last_error(),
-        "bytes: unknown message type URL \"logi.plugin.protocol.NoSuchMessage\""
-    );
+    for (name, send) in SENDS_MESSAGE {
+        // SAFETY: a live handle, a valid string, no bytes.
+        let code = unsafe { send(client, type_name.as_ptr(), null(), 0) };
+        assert_eq!(code, LOGI_NOT_IMPLEMENTED, "{name}");
+        assert_eq!(
+            last_error(),
+            "bytes: unknown message type URL \"logi.plugin.protocol.NoSuchMessage\"",
+            "{name}"
+        );
+    }
     // SAFETY: a live handle, freed once.
     unsafe { logi_plugin_client_free(client) };
 }

@@ -10,6 +10,7 @@
 //! `Err` saying what was wrong and where.
 
 pub mod binary;
+mod check;
 pub mod frame;
 pub mod json;
 

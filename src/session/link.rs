@@ -431,7 +431,7 @@ impl<H> Link<H> {
         internal: bool,
     ) -> Result<u32, SendError> {
         self.check_open()?;
-        self.check_direction(message)?;
+        self.check_direction(message.message_type())?;
         let sent = Sent {
             message_type: message.message_type(),
             internal,
@@ -453,7 +453,7 @@ impl<H> Link<H> {
         }
         let sent = self
             .check_open()
-            .and_then(|()| self.check_direction(&message))
+            .and_then(|()| self.check_direction(message.message_type()))
             .and_then(|()| self.try_send(EnvelopeRef::request(0, &message)));
         sent.map_err(|error| Refused::new(error, message))
     }
@@ -463,7 +463,7 @@ impl<H> Link<H> {
     pub(crate) fn prepare_notification(&mut self, message: Message) -> Result<Envelope, Refused> {
         let checked = self
             .check_open()
-            .and_then(|()| self.check_direction(&message))
+            .and_then(|()| self.check_direction(message.message_type()))
             .and_then(|()| self.check_fits(EnvelopeRef::request(0, &message)));
         match checked {
             Ok(()) => Ok(Envelope::request(0, message)),
@@ -479,7 +479,7 @@ impl<H> Link<H> {
         }
         let (response, message) = reply.parts();
         let sent = match message {
-            Some(message) => self.check_direction(message),
+            Some(message) => self.check_direction(message.message_type()),
             None => Ok(()),
         }
         .and_then(|()| {
@@ -602,11 +602,11 @@ impl<H> Link<H> {
         }
     }
 
-    fn check_direction(&self, message: &Message) -> Result<(), SendError> {
-        if self.side.may_send(message.message_type()) {
+    fn check_direction(&self, message_type: MessageType) -> Result<(), SendError> {
+        if self.side.may_send(message_type) {
             Ok(())
         } else {
-            Err(SendError::WrongDirection(message.full_name()))
+            Err(SendError::WrongDirection(message_type.full_name()))
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameError};
-use crate::{Message, MessageType, ResponseCode, ResponseInfo};
+use crate::{Body, EncodedMessage, Message, MessageType, ResponseCode, ResponseInfo};
 
 /// What a transport moves: on a byte stream, bytes to write as they are (length prefixes
 /// included); on a message transport (WebSocket), one message.
@@ -121,16 +121,20 @@ pub enum Reply {
     Ok,
     /// `SUCCESS` with a message.
     Message(Message),
+    /// `SUCCESS` with a message already encoded: a binary wire takes its bytes as they are. A
+    /// recording keeps it as the message it encodes, and plays it back as a [`Reply::Message`].
+    Encoded(EncodedMessage),
     /// An error code of seed chapter 6 and a description.
     Error(ResponseCode, String),
 }
 
 impl Reply {
     /// The response field and message of the answer.
-    pub(crate) fn parts(&self) -> (ResponseInfo, Option<&Message>) {
+    pub(crate) fn parts(&self) -> (ResponseInfo, Option<Body<'_>>) {
         match self {
             Reply::Ok => (ResponseInfo::ok(), None),
-            Reply::Message(message) => (ResponseInfo::ok(), Some(message)),
+            Reply::Message(message) => (ResponseInfo::ok(), Some(Body::Message(message))),
+            Reply::Encoded(encoded) => (ResponseInfo::ok(), Some(Body::Encoded(encoded))),
             Reply::Error(code, what) => (ResponseInfo::error(*code, what.clone()), None),
         }
     }

@@ -77,6 +77,7 @@ pub(super) async fn call(host: &Host, request: &Request) -> Response {
     let (info, answer) = match host.call(message).await {
         Reply::Ok => (ResponseInfo::ok(), None),
         Reply::Message(answer) => (ResponseInfo::ok(), Some(answer)),
+        Reply::Encoded(answer) => (ResponseInfo::ok(), Some(answer.decode())),
         Reply::Error(code, what) => {
             return Response::error(status_of(code), code.as_str_name(), &what);
         }

@@ -9,7 +9,7 @@ use super::error::JsonErrorKind;
 use super::reader::{FieldSet, JsonReader};
 use super::writer::JsonWriter;
 use crate::codec::{DecodeError, binary};
-use crate::{Envelope, EnvelopeRef, Message, MessageError, MessageType};
+use crate::{Body, Envelope, EnvelopeRef, Message, MessageError, MessageType};
 
 const ENVELOPE: &str = "logi.plugin.protocol.Envelope";
 
@@ -28,7 +28,10 @@ pub(super) fn write(envelope: EnvelopeRef<'_>, out: &mut String) {
         w.begin_object();
         w.key("@type");
         w.string(message.type_url());
-        message.write_json_fields(&mut w);
+        match message {
+            Body::Message(message) => message.write_json_fields(&mut w),
+            Body::Encoded(encoded) => encoded.decode().write_json_fields(&mut w),
+        }
         w.end_object();
     }
     if let Some(response) = envelope.response {

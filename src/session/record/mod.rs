@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use super::{Frame, Reply, Verdict};
 use crate::codec::frame::{DEFAULT_MAX_FRAME_LEN, FrameDecoder};
 use crate::codec::{binary, json};
-use crate::{Envelope, Message, ResponseCode, ResponseInfo};
+use crate::{Envelope, EnvelopeRef, Message, ResponseCode, ResponseInfo};
 
 mod header;
 mod recorded;
@@ -161,8 +161,12 @@ impl Recorder {
             ),
             Step::Respond(id, reply) => {
                 let (info, message) = reply.parts();
-                let envelope = Envelope::response(*id, info, message.cloned());
-                (9, binary::encode_to_bytes(&envelope))
+                let envelope = EnvelopeRef {
+                    id: *id,
+                    message,
+                    response: Some(&info),
+                };
+                (9, binary::encode_to_bytes(envelope))
             }
             Step::Close => (10, Bytes::new()),
             Step::Admit(verdict) => {
@@ -378,6 +382,24 @@ mod tests {
         let read_steps: Vec<Step> = records.iter().map(|r| r.step.clone()).collect();
         assert_eq!(read_steps, steps);
         assert_eq!(records[3].at, Duration::from_millis(3));
+    }
+
+    #[test]
+    fn an_answer_already_encoded_reads_back_as_the_message_it_encodes() {
+        let start = Instant::now();
+        let header = Header {
+            side: "plugin".into(),
+            config: json!({}),
+        };
+        let trigger = Message::from(TriggerAction {
+            action_id: "count".into(),
+            ..Default::default()
+        });
+        let mut recorder = Recorder::new(start, &header);
+        let encoded = crate::EncodedMessage::from(&trigger);
+        recorder.record(start, &Step::Respond(7, Reply::Encoded(encoded)));
+        let (_, records) = read(&recorder.take()).unwrap();
+        assert_eq!(records[0].step, Step::Respond(7, Reply::Message(trigger)));
     }
 
     #[test]

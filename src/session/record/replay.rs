@@ -207,6 +207,7 @@ fn reply_text(reply: &Reply) -> String {
     match reply {
         Reply::Ok => "SUCCESS".into(),
         Reply::Message(message) => format!("SUCCESS with {}", message.full_name()),
+        Reply::Encoded(encoded) => format!("SUCCESS with {}", encoded.message_type().full_name()),
         Reply::Error(code, what) => format!("{} {what}", code.as_str_name()),
     }
 }
