@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { backoffDelay } from "../src/client.js";
+import { VirtualClock } from "../src/clock.js";
 import { makeEnvelope, makeMessage } from "../src/codec.js";
 import { ResponseInfo_Code } from "../gen/logi/plugin/protocol/protocol_pb.js";
-import { acceptHello, connected, pingIsAnswered, until } from "./support/client.js";
+import { acceptHello, connected, pingIsAnswered, settle, until } from "./support/client.js";
 import { FakeManager } from "./support/fake-manager.js";
 
 /** Runs `body` on a fresh fake manager's local socket, closing it after. */
@@ -34,12 +35,15 @@ test("a manager silent past the heartbeat's limit gets the connection closed wit
 
 test("Pings within the heartbeat's limit keep the connection up", async () => {
   await withManager(async (manager) => {
-    const client = await connected(manager, { heartbeatIntervalMs: 40, missedHeartbeats: 2, reconnect: false });
+    // On a virtual clock: a loaded machine's late timers cannot stretch a gap past the limit.
+    const clock = new VirtualClock();
+    const client = await connected(manager, { heartbeatIntervalMs: 40, missedHeartbeats: 2, reconnect: false, clock });
     let closed = "";
     client.onClose = (reason) => (closed = reason);
     for (let n = 0; n < 8; n++) {
       await pingIsAnswered(manager, 100 + n);
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      // Each gap is nearly the limit of 2 intervals (80 ms): 8 of them are four limits in all.
+      await clock.advance(70, settle);
     }
     assert.equal(closed, "");
     assert.ok(client.isConnected);

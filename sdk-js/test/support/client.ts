@@ -70,6 +70,11 @@ export function isError(answer: Incoming, id: number, code: ResponseInfo_Code): 
   assert.equal(answer.message, undefined);
 }
 
+/** Lets what a `VirtualClock`'s timer set off (a frame written, a timer set anew) finish: the settle its `advance` takes. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Waits until `condition` holds, failing after `deadlineMs`; `what` says what was awaited. */
 export async function until(condition: () => boolean, what: string, deadlineMs = 5000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
